@@ -1,0 +1,134 @@
+// The model: what the gateway should do, as plain data. No I/O, no DPDK, no netlink.
+// Built by control/ from the gateway file and Kubernetes manifests, consumed by nft/
+// (kernel path) and dataplane/ (fast path). Every IPv4 address is a host-order uint32_t.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nfgate {
+
+enum class Proto : uint8_t { tcp = 6, udp = 17, sctp = 132 };
+enum class DataplaneKind : uint8_t { kernel, dpdk };
+
+const char* proto_name(Proto p);  // "tcp", "udp", "sctp"
+
+struct Cidr {
+    uint32_t addr = 0;  // network address, host order, host bits cleared
+    uint8_t len = 0;    // prefix length 0..32
+
+    bool contains(uint32_t ip) const {
+        uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
+        return (ip & mask) == addr;
+    }
+    uint32_t mask() const { return len == 0 ? 0 : ~uint32_t{0} << (32 - len); }
+    bool operator==(const Cidr&) const = default;
+    auto operator<=>(const Cidr&) const = default;
+};
+
+// An address on an interface: the host address plus its prefix (192.0.2.1/24).
+struct IfAddr {
+    uint32_t addr = 0;
+    uint8_t len = 0;
+    Cidr subnet() const {
+        Cidr c{0, len};
+        c.addr = addr & c.mask();
+        return c;
+    }
+    bool operator==(const IfAddr&) const = default;
+};
+
+struct Endpoint {
+    uint32_t ip = 0;
+    uint16_t port = 0;  // resolved targetPort
+    bool ready = true;  // only ready endpoints receive new connections
+    bool operator==(const Endpoint&) const = default;
+    auto operator<=>(const Endpoint&) const = default;
+};
+
+struct ServicePort {
+    std::string name;        // may be empty for a single-port Service
+    Proto proto = Proto::tcp;
+    uint16_t port = 0;       // the Service port (on ClusterIP, externalIPs, LB IPs)
+    uint16_t node_port = 0;  // 0: none
+    std::vector<Endpoint> endpoints;  // sorted, unique; ready and not-ready alike
+    bool operator==(const ServicePort&) const = default;
+
+    size_t ready_count() const {
+        size_t n = 0;
+        for (const auto& e : endpoints) n += e.ready ? 1 : 0;
+        return n;
+    }
+};
+
+enum class TrafficPolicy : uint8_t { cluster, local };
+
+struct Service {
+    std::string ns;
+    std::string name;
+    std::vector<uint32_t> cluster_ips;   // usually one
+    std::vector<uint32_t> external_ips;  // spec.externalIPs
+    std::vector<uint32_t> lb_ips;        // status.loadBalancer.ingress[].ip
+    std::vector<ServicePort> ports;
+    bool affinity_client_ip = false;
+    uint32_t affinity_timeout_s = 10800;  // Kubernetes default
+    TrafficPolicy external_traffic_policy = TrafficPolicy::cluster;
+    std::vector<Cidr> lb_source_ranges;   // empty: any source
+    bool operator==(const Service&) const = default;
+
+    std::string key() const { return ns + "/" + name; }
+};
+
+struct Interface {
+    std::string name;    // logical name ("ext", "pods")
+    std::string device;  // dpdk devargs ("net_tap0,iface=nfg-ext")
+    IfAddr address;
+    bool operator==(const Interface&) const = default;
+};
+
+struct Route {
+    Cidr to;
+    uint32_t via = 0;  // next hop; 0 = directly connected
+    bool operator==(const Route&) const = default;
+};
+
+struct Masquerade {
+    bool egress = true;
+    std::vector<Cidr> non_masquerade_cidrs;
+    bool all = false;
+    bool operator==(const Masquerade&) const = default;
+};
+
+struct Model {
+    DataplaneKind dataplane = DataplaneKind::kernel;
+    std::vector<std::string> eal_args;  // dpdk only
+    unsigned workers = 1;               // dpdk only
+    std::vector<uint32_t> node_addresses;
+    std::vector<Cidr> cluster_cidrs;
+    std::vector<Cidr> service_cidrs;
+    Masquerade masquerade;
+    std::vector<Interface> interfaces;  // dpdk only
+    std::vector<Route> routes;          // dpdk only
+    uint32_t max_flows = 1u << 20;
+    uint16_t node_port_min = 30000;
+    uint16_t node_port_max = 32767;
+    std::vector<Service> services;  // sorted by (ns, name)
+    bool operator==(const Model&) const = default;
+
+    bool in_cluster(uint32_t ip) const {
+        for (const auto& c : cluster_cidrs)
+            if (c.contains(ip)) return true;
+        return false;
+    }
+};
+
+// Text helpers shared by every part (errors, logs, rendering).
+std::string ip_to_string(uint32_t ip);
+std::string cidr_to_string(const Cidr& c);
+bool parse_ipv4(std::string_view s, uint32_t& out);
+bool parse_cidr(std::string_view s, Cidr& out);     // host bits must be clear
+bool parse_ifaddr(std::string_view s, IfAddr& out);  // "192.0.2.1/24"
+
+}  // namespace nfgate

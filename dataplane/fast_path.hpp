@@ -1,0 +1,32 @@
+// The fast path as the daemon sees it: DPDK workers forwarding a Model's Services.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "control/model.hpp"
+
+namespace nfgate::dp {
+
+class FastPath {
+public:
+    virtual ~FastPath() = default;
+
+    // Initialises EAL from m.eal_args, brings up one port per m.interfaces entry (one RX/TX
+    // queue pair per worker), publishes the first ServiceTable and launches m.workers worker
+    // lcores. Returns nullptr with `err` set on failure.
+    static std::unique_ptr<FastPath> start(const Model& m, std::string& err);
+
+    // Builds a new immutable ServiceTable and publishes it by pointer swap; the old one is freed
+    // after an RCU grace period. Changes that need a restart (eal, workers, interfaces) are
+    // refused with `err` and nothing changes.
+    virtual bool update(const Model& m, std::string& err) = 0;
+
+    // Stops the workers and releases the ports. Idempotent.
+    virtual void stop() = 0;
+
+    // Counters (per drop reason, flows, packets) as "name value" lines.
+    virtual std::string stats_text() const = 0;
+};
+
+}  // namespace nfgate::dp

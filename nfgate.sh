@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# nfgate.sh — install what is missing, build, and run the demo, the tests or the benchmarks.
+#   sudo ./nfgate.sh demo | test | bench | build
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$here"
+build=${NFGATE_BUILD:-build}
+
+# Every Debian 12 package the project needs, to build, to test and to benchmark.
+packages=(
+  meson ninja-build pkg-config g++ git
+  libdpdk-dev dpdk libnftnl-dev libmnl-dev libyaml-dev libnetfilter-conntrack-dev
+  libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev
+  nftables iproute2 conntrack python3 gnuplot-nox procps libxdp-dev libbpf-dev
+)
+
+need_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "nfgate.sh: $1 needs root (network namespaces, nftables, DPDK): run it with sudo" >&2
+    exit 1
+  fi
+}
+
+install_missing() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "nfgate.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build_all() {
+  if [ ! -f "$build/build.ninja" ]; then
+    meson setup "$build" --buildtype=release
+  fi
+  meson compile -C "$build"
+}
+
+cmd=${1:-help}
+case "$cmd" in
+  build)
+    need_root build; install_missing; build_all ;;
+  demo)
+    need_root demo; install_missing; build_all
+    exec "$here/tests/lab/demo.sh" "$build" ;;
+  test)
+    need_root test; install_missing; build_all
+    meson test -C "$build" --print-errorlogs --num-processes 1
+    # The conntrack table is lock-free: its unit and concurrency tests run again under
+    # ThreadSanitizer, which sees races the plain build cannot.
+    tsan=${build}-tsan
+    if [ ! -f "$tsan/build.ninja" ]; then
+      meson setup "$tsan" --buildtype=debugoptimized -Db_sanitize=thread -Dbenchmarks=false -Dlab_tests=false
+    fi
+    meson compile -C "$tsan" tests/conntrack/test_conntrack
+    meson test -C "$tsan" --no-rebuild --print-errorlogs --suite conntrack
+    ;;
+  bench)
+    need_root bench; install_missing; build_all
+    exec "$here/bench/run_all.sh" "$build" ;;
+  *)
+    echo "usage: sudo $0 demo | test | bench | build" >&2
+    exit 2 ;;
+esac

@@ -1,0 +1,33 @@
+// The kernel path as the daemon sees it: apply a Model as nftables objects, atomically.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "control/model.hpp"
+
+namespace nfgate::nft {
+
+class KernelPath {
+public:
+    KernelPath();
+    ~KernelPath();
+    KernelPath(const KernelPath&) = delete;
+    KernelPath& operator=(const KernelPath&) = delete;
+
+    // The first call replaces whatever nfgate table exists with the rendering of `m`, in one
+    // batch. Later calls send only what changed against the model last applied. On failure the
+    // kernel keeps what it had (the batch is atomic) and `err` names the object the kernel refused.
+    // After a successful apply, kernel conntrack entries of UDP flows whose endpoint went away
+    // are deleted so clients move on at once.
+    bool apply(const Model& m, std::string& err);
+
+    // Removes everything nfgate installed (table, local routes). Succeeds when nothing is there.
+    static bool cleanup(std::string& err);
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace nfgate::nft
