@@ -1,0 +1,93 @@
+// The production packet I/O of a worker: packets the burst function sends are gathered per
+// port in an rte_eth_dev_tx_buffer on this worker's TX queue and go out when a buffer fills or
+// when the loop drains them (TSC timer or idle poll, the l3fwd scheme). Ports are addressed by
+// interface index (the order of the gateway file's `interfaces`).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+namespace nfgate::dp {
+
+inline constexpr unsigned kMaxPorts = 8;
+inline constexpr unsigned kBurstSize = 32;
+
+// A counter one worker writes and any core may read: relaxed load + store, no locked add,
+// because only its owner ever writes it.
+class OwnedCounter {
+public:
+    void set(uint64_t v) { v_.store(v, std::memory_order_relaxed); }
+    uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<uint64_t> v_{0};
+};
+
+// What a worker publishes once per loop for stats_text().
+struct alignas(64) WorkerIoStats {
+    std::array<OwnedCounter, kMaxPorts> rx_packets;
+    std::array<OwnedCounter, kMaxPorts> tx_packets;
+    std::array<OwnedCounter, kMaxPorts> tx_ring_full;  // refused by the driver: TX ring stayed full
+    OwnedCounter freed;                                // dropped by the burst function
+};
+
+class TxBufferIo {
+public:
+    TxBufferIo() = default;
+    TxBufferIo(const TxBufferIo&) = delete;
+    TxBufferIo& operator=(const TxBufferIo&) = delete;
+
+    // `buffers[i]` must have room for kBurstSize packets (RTE_ETH_TX_BUFFER_SIZE) and outlive
+    // this Io.
+    void bind(unsigned nb_ports, const uint16_t* port_ids, uint16_t queue,
+              rte_eth_dev_tx_buffer* const* buffers) {
+        nb_ports_ = nb_ports;
+        queue_ = queue;
+        for (unsigned i = 0; i < nb_ports; ++i) {
+            port_ids_[i] = port_ids[i];
+            buffers_[i] = buffers[i];
+            rte_eth_tx_buffer_init(buffers_[i], kBurstSize);
+            rte_eth_tx_buffer_set_err_callback(buffers_[i], rte_eth_tx_buffer_count_callback,
+                                               &tx_ring_full_[i]);
+        }
+    }
+
+    void tx(uint16_t port, rte_mbuf* m) {
+        tx_packets_[port] += rte_eth_tx_buffer(port_ids_[port], queue_, buffers_[port], m);
+    }
+
+    void drop(rte_mbuf* m) {
+        ++freed_;
+        rte_pktmbuf_free(m);
+    }
+
+    void flush() {
+        for (unsigned i = 0; i < nb_ports_; ++i)
+            tx_packets_[i] += rte_eth_tx_buffer_flush(port_ids_[i], queue_, buffers_[i]);
+    }
+
+    void publish(WorkerIoStats& out) const {
+        for (unsigned i = 0; i < nb_ports_; ++i) {
+            out.tx_packets[i].set(tx_packets_[i]);
+            out.tx_ring_full[i].set(tx_ring_full_[i]);
+        }
+        out.freed.set(freed_);
+    }
+
+    unsigned nb_ports() const { return nb_ports_; }
+
+private:
+    unsigned nb_ports_ = 0;
+    uint16_t queue_ = 0;
+    std::array<uint16_t, kMaxPorts> port_ids_{};
+    std::array<rte_eth_dev_tx_buffer*, kMaxPorts> buffers_{};
+    std::array<uint64_t, kMaxPorts> tx_packets_{};
+    std::array<uint64_t, kMaxPorts> tx_ring_full_{};
+    uint64_t freed_ = 0;
+};
+
+}  // namespace nfgate::dp

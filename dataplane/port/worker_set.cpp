@@ -1,0 +1,64 @@
+#include "dataplane/port/worker_set.hpp"
+
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+
+namespace nfgate::dp {
+
+namespace {
+
+// A packet waits at most this long in a TX buffer while traffic keeps the loop busy (the
+// value l3fwd uses); an idle poll sends at once.
+constexpr uint64_t kDrainMicroseconds = 100;
+
+}  // namespace
+
+WorkerSet::~WorkerSet() {
+    stop();
+    for (auto& p : plans_)
+        for (unsigned i = 0; i < p.nb_ports; ++i) rte_free(p.tx_buffers[i]);
+}
+
+bool WorkerSet::init(unsigned workers, std::span<const uint16_t> port_ids, rte_rcu_qsbr* qsv,
+                     std::string& err) {
+    if (port_ids.size() > kMaxPorts) {
+        err = "interfaces: at most " + std::to_string(kMaxPorts) + " interfaces are supported, got " +
+              std::to_string(port_ids.size());
+        return false;
+    }
+    stats_ = std::make_unique<WorkerIoStats[]>(workers);
+    plans_.resize(workers);
+    const uint64_t drain = (rte_get_tsc_hz() + 999999) / 1000000 * kDrainMicroseconds;
+    for (unsigned w = 0; w < workers; ++w) {
+        WorkerPlan& p = plans_[w];
+        p.index = w;
+        p.qsv = qsv;
+        p.stop = &stop_;
+        p.stats = &stats_[w];
+        p.drain_tsc = drain;
+        for (uint16_t port : port_ids) {
+            int socket = rte_eth_dev_socket_id(port);
+            auto* buf = static_cast<rte_eth_dev_tx_buffer*>(rte_zmalloc_socket(
+                "nfgate_txbuf", RTE_ETH_TX_BUFFER_SIZE(kBurstSize), RTE_CACHE_LINE_SIZE,
+                socket < 0 ? SOCKET_ID_ANY : socket));
+            if (buf == nullptr) {
+                err = "eal: out of memory for TX buffers; give EAL more memory (-m)";
+                return false;
+            }
+            p.port_ids[p.nb_ports] = port;
+            p.tx_buffers[p.nb_ports] = buf;
+            ++p.nb_ports;
+        }
+    }
+    return true;
+}
+
+void WorkerSet::stop() {
+    if (!running_) return;
+    stop_.store(true, std::memory_order_relaxed);
+    rte_eal_mp_wait_lcore();
+    running_ = false;
+    launches_.clear();
+}
+
+}  // namespace nfgate::dp
