@@ -1,0 +1,357 @@
+// The connection-tracking table shared by every worker.
+//
+// Layout. A power-of-two array of buckets, each one cache line of 8 slots. A slot is one 64-bit
+// word: [63..32] signature (high half of flow_hash) | [31] pending | [30] direction |
+// [29..0] entry index + 1; 0 is an empty slot. A key may sit in either of two buckets (from the
+// low half of the hash); there are no cuckoo moves, so a slot never changes key while linked.
+// Entries (FlowEntry, one cache line) are preallocated; each flow is linked under two keys, its
+// original and its reply direction, which both point at the one entry.
+//
+// Readers (lookup, lookup_bulk, track) take no lock: acquire-load slot words, follow the index,
+// compare the full key. Writers claim an empty slot with compare-and-swap while it is marked
+// pending (readers skip pending slots), then re-scan both buckets for the same key: a linked
+// duplicate wins; between two pending claims the lower slot position wins, the other one
+// withdraws and answers with the winner's entry. Only then are the reply and original slots
+// published, in that order, so a reply never misses a flow whose original packet went out.
+//
+// Memory safety is RCU (rte_rcu_qsbr): an unlinked entry is recycled only after every worker has
+// reported a quiescent state. A worker must therefore not keep a FlowEntry* across its
+// quiescent() call. A lookup can return an entry that another worker is unlinking at that moment;
+// it stays readable until the reader's next quiescent state, and treating it as a hit is correct.
+//
+// Ownership. Entry index space is cut into one partition per worker. A worker inserts only into
+// its own partition and only it pushes and pops that partition's free list and deferred-free
+// queue, so allocation is single-threaded. Any worker may unlink() any live entry (the backend
+// died, a TCP port was reused); the owner's age() sweep finds it and queues it for recycling.
+//
+// Time is a coarse clock in seconds passed in by the caller (computed once per burst), as a
+// wrapping uint32_t; flows never live long enough for the wrap to matter.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "dataplane/conntrack/flow.hpp"
+#include "dataplane/conntrack/tcp_state.hpp"
+
+struct rte_rcu_qsbr;
+
+namespace nfgate::ct {
+
+class SnatPorts;
+class BackendRegistry;
+
+inline constexpr uint16_t kNoSnat = 0xffff;
+
+// Timeouts in seconds; the defaults are Linux's (nf_conntrack_*_timeout*).
+struct Timeouts {
+    uint32_t tcp[kTcpStateCount] = {kTcpDefaultTimeout[0], kTcpDefaultTimeout[1],
+                                    kTcpDefaultTimeout[2], kTcpDefaultTimeout[3],
+                                    kTcpDefaultTimeout[4], kTcpDefaultTimeout[5],
+                                    kTcpDefaultTimeout[6], kTcpDefaultTimeout[7],
+                                    kTcpDefaultTimeout[8]};
+    uint32_t udp_unreplied = 30;  // nf_conntrack_udp_timeout
+    uint32_t udp_assured = 120;   // nf_conntrack_udp_timeout_stream: seen in both directions
+    uint32_t icmp = 30;           // nf_conntrack_icmp_timeout
+    uint32_t other = 600;         // nf_conntrack_generic_timeout
+};
+
+// Entry life cycle. free -> live (insert) -> unlinked (any worker took it out of the buckets) ->
+// queued (owner put it on its deferred-free queue) -> free (after the grace period).
+enum class EntryLife : uint8_t { free = 0, live = 1, unlinked = 2, queued = 3 };
+
+// Flow flag bits (FlowEntry::flags).
+inline constexpr uint8_t kFlowSeenReply = 0x01;  // a packet went the reply way (UDP: assured)
+
+// One flow. Everything but the atomics is written once, before the flow is published, and only
+// read afterwards, by any worker.
+struct alignas(64) FlowEntry {
+    // key[orig]: client -> VIP as received; key[reply]: what the backend sends back. A packet
+    // that matched key[d] leaves as translated(d).
+    FlowKey key[2];
+    std::atomic<uint32_t> last_seen{0};  // clock of the last valid packet
+    std::atomic<uint8_t> state{0};       // TcpState for TCP, 0 otherwise
+    std::atomic<uint8_t> flags{0};       // kFlow* bits
+    std::atomic<uint8_t> life{0};        // EntryLife
+    uint8_t reserved = 0;
+    uint32_t backend_id = 0;  // BackendRegistry id; 0: no backend
+    // RFC 1624 deltas (folded one's complement sums of ~old + new over the changed 16-bit words,
+    // in packet byte order) that turn key[d] into translated(d): apply with csum_apply_delta().
+    // ip: the IPv4 header checksum (addresses). l4: the TCP/UDP checksum (pseudo-header addresses
+    // and ports) or, for ICMP echo, the ICMP checksum (identifier only). A UDP checksum of 0
+    // means "none" and must stay 0.
+    uint16_t ip_csum_delta[2] = {0, 0};
+    uint16_t l4_csum_delta[2] = {0, 0};
+    uint16_t snat_pool = kNoSnat;  // SnatPorts pool whose port this flow holds, or kNoSnat
+    uint16_t snat_port = 0;        // network order; returned to the pool when reclaimed
+    uint32_t tag = 0;              // the caller's (e.g. service port index); not interpreted
+    uint32_t created = 0;          // clock at insert
+
+    const FlowKey& key_of(Dir d) const { return key[static_cast<unsigned>(d)]; }
+    // The 5-tuple a packet that matched key_of(d) carries after NAT: src = other.dst, dst =
+    // other.src, ports likewise.
+    FlowKey translated(Dir d) const { return key_of(opposite(d)).reversed(); }
+    uint16_t ip_delta(Dir d) const { return ip_csum_delta[static_cast<unsigned>(d)]; }
+    uint16_t l4_delta(Dir d) const { return l4_csum_delta[static_cast<unsigned>(d)]; }
+    uint8_t proto() const { return key[0].proto; }
+    TcpState tcp_state() const { return static_cast<TcpState>(state.load(std::memory_order_relaxed)); }
+    bool seen_reply() const { return flags.load(std::memory_order_relaxed) & kFlowSeenReply; }
+    bool linked() const { return life.load(std::memory_order_acquire) == uint8_t(EntryLife::live); }
+};
+static_assert(sizeof(FlowEntry) == 64, "one cache line per flow");
+
+// Result of a lookup: the entry and which of its keys matched; entry == nullptr on a miss.
+struct FlowRef {
+    FlowEntry* entry = nullptr;
+    Dir dir = Dir::orig;
+    explicit operator bool() const { return entry != nullptr; }
+};
+
+// What insert() needs to know about a new flow.
+struct FlowInit {
+    FlowKey orig;   // the packet as received
+    FlowKey reply;  // what the reply will look like (after DNAT/SNAT choice); != orig
+    uint8_t tcp_flags = 0;  // flags of the first packet (TCP only)
+    uint32_t backend_id = 0;
+    uint32_t tag = 0;
+    uint16_t snat_pool = kNoSnat;
+    uint16_t snat_port = 0;  // network order
+};
+
+enum class InsertStatus : uint8_t {
+    inserted,  // entry is the new flow
+    exists,    // the original key was there already (or a racing insert won): entry is that flow
+    clash,     // the reply key belongs to another flow: pick another SNAT port, or drop
+    full,      // no free entry in this worker's partition, or both buckets of a key are full
+    busy,      // a racing insert of the same key did not finish in time: drop, the sender retries
+    invalid,   // TCP first packet that cannot open a connection, or reply == orig
+};
+const char* insert_status_name(InsertStatus s);
+
+struct InsertResult {
+    InsertStatus status;
+    FlowEntry* entry = nullptr;  // inserted / exists
+};
+
+// Per worker counters, written only by their worker; summed by stats().
+struct ConntrackStats {
+    uint64_t inserted = 0;
+    uint64_t exists = 0;
+    uint64_t clash = 0;
+    uint64_t full_entries = 0;  // refused: partition out of entries
+    uint64_t full_buckets = 0;  // refused: both buckets of a key full
+    uint64_t busy = 0;
+    uint64_t invalid = 0;
+    uint64_t races_lost = 0;    // claims withdrawn because a racing insert won
+    uint64_t expired = 0;       // unlinked by age(): timeout
+    uint64_t backend_gone = 0;  // unlinked by age(): UDP flow of a retired backend
+    uint64_t unlinked = 0;      // unlinked by unlink() (any worker's calls, counted by the owner)
+    uint64_t recycled = 0;      // back on a free list after the grace period
+    uint64_t live = 0;          // entries not free (linked or waiting for the grace period)
+};
+
+class ConntrackTable {
+public:
+    struct Config {
+        uint32_t max_flows = 1u << 20;
+        unsigned workers = 1;
+        // QSBR variable shared with the rest of the fast path, reader thread id i = worker i,
+        // registered and online by its owner. nullptr: the table creates its own, registers
+        // workers 0..workers-1 and puts them online (they must then report quiescent() or go
+        // offline()).
+        rte_rcu_qsbr* qsbr = nullptr;
+        Timeouts timeouts;
+        SnatPorts* snat = nullptr;                  // ports of recycled flows go back here
+        const BackendRegistry* backends = nullptr;  // age() reclaims UDP flows of dead backends
+    };
+
+    // Allocates everything now (mmap, not DPDK memory). nullptr with `err` set on failure.
+    static std::unique_ptr<ConntrackTable> create(const Config& cfg, std::string& err);
+    ~ConntrackTable();
+    ConntrackTable(const ConntrackTable&) = delete;
+    ConntrackTable& operator=(const ConntrackTable&) = delete;
+
+    // ---- any worker, no lock ----
+    FlowRef lookup(const FlowKey& k) const;
+    // Looks up n <= 64 keys at once (hash all, prefetch buckets, match signatures, prefetch
+    // entries, compare keys). out[i] is the hit for keys[i]; bit i of the result is set on a hit.
+    uint64_t lookup_bulk(const FlowKey* keys, unsigned n, FlowRef* out) const;
+
+    // Accounts a packet to a flow it matched: TCP state transition (compare-and-swap, safe when
+    // the two directions arrive on different workers), reply seen, last_seen. Invalid TCP
+    // packets change nothing and return invalid.
+    static TcpVerdict track(FlowEntry& e, Dir d, uint8_t tcp_flags, uint32_t now);
+
+    // Takes a live flow out of the table now (e.g. its backend died and the packet will create a
+    // new one). True for the one caller that unlinked it. The owner recycles it later.
+    bool unlink(FlowEntry& e);
+
+    // Whether `e` has timed out at `now` (or its UDP backend is gone).
+    bool expired(const FlowEntry& e, uint32_t now) const;
+    uint32_t timeout_of(const FlowEntry& e) const;
+
+    // ---- the worker itself ----
+    InsertResult insert(unsigned worker, const FlowInit& f, uint32_t now);
+
+    // Incremental ageing: examines up to `budget` entries of the worker's own partition from
+    // where the last call stopped, unlinks the expired ones and recycles the ones whose grace
+    // period is over. Returns the number unlinked by this call.
+    unsigned age(unsigned worker, uint32_t now, unsigned budget);
+
+    // Reports the worker's quiescent state (once per loop, holding no FlowEntry*).
+    void quiescent(unsigned worker) const;
+    // Only for a table that made its own QSBR: a worker that stops reporting goes offline.
+    void offline(unsigned worker) const;
+    void online(unsigned worker) const;
+
+    // ---- any thread ----
+    ConntrackStats stats() const;
+    ConntrackStats worker_stats(unsigned worker) const;
+    uint32_t capacity() const { return max_flows_; }
+    unsigned workers() const { return workers_; }
+    unsigned owner_of(const FlowEntry& e) const;
+    size_t memory_bytes() const;  // buckets + entries + free lists
+    rte_rcu_qsbr* qsbr() const { return qsbr_; }
+    const Timeouts& timeouts() const { return timeouts_; }
+
+private:
+    struct alignas(64) Bucket {
+        std::atomic<uint64_t> slot[8];
+    };
+    struct Worker;
+    enum class Claim : uint8_t;
+
+    static constexpr uint64_t kPending = 1ull << 31;
+    static constexpr uint64_t kDirBit = 1ull << 30;
+    static constexpr uint64_t kIndexMask = kDirBit - 1;
+    static constexpr uint64_t kMatchMask = ~kIndexMask & ~kDirBit;  // signature + pending
+
+    ConntrackTable() = default;
+
+    static uint64_t slot_word(uint64_t hash, Dir d, uint32_t idx) {
+        return (hash & 0xffffffff00000000ull) | (d == Dir::reply ? kDirBit : 0) | (uint64_t{idx} + 1);
+    }
+    static uint32_t slot_index(uint64_t w) { return static_cast<uint32_t>(w & kIndexMask) - 1; }
+    static Dir slot_dir(uint64_t w) { return (w & kDirBit) ? Dir::reply : Dir::orig; }
+    uint32_t bucket1(uint64_t hash) const { return static_cast<uint32_t>(hash) & bucket_mask_; }
+    uint32_t bucket2(uint64_t hash) const {
+        uint32_t b = (static_cast<uint32_t>(hash >> 16) ^ static_cast<uint32_t>(hash >> 40)) & bucket_mask_;
+        return b == bucket1(hash) ? b ^ 1 : b;
+    }
+
+    FlowRef find_in(const Bucket& b, uint64_t want, const FlowKey& k) const;
+    FlowRef find_slow(const FlowKey& k, uint64_t hash) const;
+
+    Claim claim(const FlowKey& k, uint64_t hash, Dir d, uint32_t idx, bool wait_for_winner,
+                uint32_t& pos, uint32_t& winner);
+    bool wait_for_change(uint32_t pos, uint64_t w, uint64_t& now_w) const;
+    void remove_word(uint64_t hash, uint64_t word);
+    void fill_entry(FlowEntry& e, const FlowInit& f, uint32_t now) const;
+    void defer_free(Worker& w, uint32_t idx);
+    void recycle_ready(Worker& w);
+    void seal_deferred(Worker& w);
+    bool should_reclaim(const FlowEntry& e, uint32_t now, Worker& w) const;
+
+    uint32_t max_flows_ = 0;
+    unsigned workers_ = 0;
+    uint32_t bucket_mask_ = 0;
+    Bucket* buckets_ = nullptr;
+    FlowEntry* entries_ = nullptr;
+    uint32_t* index_lists_ = nullptr;  // per worker: free stack + deferred ring, 2 * partition
+    size_t buckets_bytes_ = 0;
+    size_t entries_bytes_ = 0;
+    size_t lists_bytes_ = 0;
+    Worker* w_ = nullptr;
+    uint32_t partition_ = 0;  // entries per worker (the last one may have fewer)
+    rte_rcu_qsbr* qsbr_ = nullptr;
+    void* own_qsbr_ = nullptr;
+    Timeouts timeouts_;
+    SnatPorts* snat_ = nullptr;
+    const BackendRegistry* backends_ = nullptr;
+};
+
+// ---- inline hot path ----
+
+inline FlowRef ConntrackTable::find_in(const Bucket& b, uint64_t want, const FlowKey& k) const {
+    for (unsigned i = 0; i < 8; i++) {
+        const uint64_t w = b.slot[i].load(std::memory_order_acquire);
+        if ((w & kMatchMask) != want || w == 0) continue;
+        FlowEntry& e = entries_[slot_index(w)];
+        const Dir d = slot_dir(w);
+        if (e.key_of(d) == k) return {&e, d};
+    }
+    return {};
+}
+
+inline FlowRef ConntrackTable::find_slow(const FlowKey& k, uint64_t hash) const {
+    const uint64_t want = hash & 0xffffffff00000000ull;
+    FlowRef r = find_in(buckets_[bucket1(hash)], want, k);
+    if (r) return r;
+    return find_in(buckets_[bucket2(hash)], want, k);
+}
+
+inline FlowRef ConntrackTable::lookup(const FlowKey& k) const { return find_slow(k, flow_hash(k)); }
+
+inline uint64_t ConntrackTable::lookup_bulk(const FlowKey* keys, unsigned n, FlowRef* out) const {
+    uint64_t hashes[64];
+    uint64_t cand[64];  // first signature match (slot word), 0 when none
+    uint64_t more = 0;  // keys with a second signature match: resolved the slow way
+    for (unsigned i = 0; i < n; i++) {
+        hashes[i] = flow_hash(keys[i]);
+        __builtin_prefetch(&buckets_[bucket1(hashes[i])]);
+        __builtin_prefetch(&buckets_[bucket2(hashes[i])]);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        const uint64_t want = hashes[i] & 0xffffffff00000000ull;
+        const Bucket* bs[2] = {&buckets_[bucket1(hashes[i])], &buckets_[bucket2(hashes[i])]};
+        uint64_t found = 0;
+        for (const Bucket* b : bs) {
+            for (unsigned s = 0; s < 8; s++) {
+                const uint64_t w = b->slot[s].load(std::memory_order_acquire);
+                if ((w & kMatchMask) != want || w == 0) continue;
+                if (found) more |= 1ull << i;
+                else found = w;
+            }
+        }
+        cand[i] = found;
+        if (found) __builtin_prefetch(&entries_[slot_index(found)]);
+    }
+    uint64_t hits = 0;
+    for (unsigned i = 0; i < n; i++) {
+        out[i] = {};
+        if (cand[i]) {
+            FlowEntry& e = entries_[slot_index(cand[i])];
+            const Dir d = slot_dir(cand[i]);
+            if (e.key_of(d) == keys[i]) out[i] = {&e, d};
+        }
+        if (!out[i] && (more >> i & 1)) out[i] = find_slow(keys[i], hashes[i]);
+        hits |= uint64_t{out[i].entry != nullptr} << i;
+    }
+    return hits;
+}
+
+inline TcpVerdict ConntrackTable::track(FlowEntry& e, Dir d, uint8_t tcp_flags, uint32_t now) {
+    TcpVerdict v = TcpVerdict::ok;
+    if (e.proto() == kProtoTcp) {
+        uint8_t cur = e.state.load(std::memory_order_relaxed);
+        for (;;) {
+            const TcpStep st = tcp_step(static_cast<TcpState>(cur), d, tcp_flags);
+            v = st.verdict;
+            if (v != TcpVerdict::ok || static_cast<uint8_t>(st.next) == cur) break;
+            if (e.state.compare_exchange_weak(cur, static_cast<uint8_t>(st.next),
+                                              std::memory_order_relaxed))
+                break;
+        }
+        if (v == TcpVerdict::invalid) return v;
+    }
+    if (d == Dir::reply && !(e.flags.load(std::memory_order_relaxed) & kFlowSeenReply))
+        e.flags.fetch_or(kFlowSeenReply, std::memory_order_relaxed);
+    if (e.last_seen.load(std::memory_order_relaxed) != now)
+        e.last_seen.store(now, std::memory_order_relaxed);
+    return v;
+}
+
+}  // namespace nfgate::ct
