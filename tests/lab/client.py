@@ -1,0 +1,170 @@
+#!/usr/bin/python3
+"""A lab client agent: runs inside a host namespace and makes requests on command.
+
+The lab starts one agent per client namespace (`ip netns exec NS client.py`) and talks to it with
+one JSON object per line on stdin, one JSON answer per line on stdout. Keeping the agent alive
+lets a scenario hold a TCP connection or a UDP socket (same source port) open across a gateway
+reload.
+
+Every request ends in one outcome:
+  answer       the server's line ("pod-a 10.244.0.1:40000")
+  reset        TCP connection refused/reset (a RST came back)
+  unreachable  ICMP port unreachable (a connected UDP socket reports ECONNREFUSED)
+  no-route     ICMP host/net unreachable
+  timeout      nothing came back in time
+  error        anything else (the text says what)
+"""
+import errno
+import json
+import socket
+import sys
+import time
+
+HTTP_REQUEST = b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n"
+HTTP_REQUEST_CLOSE = b"GET / HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n"
+
+
+def outcome_of_error(exc):
+    if isinstance(exc, socket.timeout):
+        return "timeout", ""
+    if isinstance(exc, (ConnectionRefusedError, ConnectionResetError)):
+        return "reset", ""
+    if isinstance(exc, OSError) and exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        return "no-route", exc.strerror
+    return "error", f"{type(exc).__name__}: {exc}"
+
+
+def read_http_body(sock):
+    """Reads one response; returns its body. Raises on a malformed or cut response."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionResetError("closed before the response head")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = None
+    for line in head.split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == b"content-length":
+            length = int(value.strip())
+    if length is None:
+        raise ValueError("response without Content-Length")
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionResetError("closed inside the response body")
+        body += chunk
+    return body[:length].decode().strip()
+
+
+def timed(fn, udp=False):
+    start = time.monotonic()
+    try:
+        text = fn()
+        kind = "answer"
+    except Exception as exc:  # every failure is a classified outcome, never a crash
+        kind, text = outcome_of_error(exc)
+        if udp and isinstance(exc, ConnectionRefusedError):
+            # A connected UDP socket reports an ICMP port unreachable as ECONNREFUSED.
+            kind = "unreachable"
+    return {"kind": kind, "text": text, "elapsed": round(time.monotonic() - start, 4)}
+
+
+def tcp_once(ip, port, timeout):
+    def run():
+        with socket.create_connection((ip, port), timeout=timeout) as sock:
+            sock.sendall(HTTP_REQUEST_CLOSE)
+            return read_http_body(sock)
+    return timed(run)
+
+
+def udp_once(sock, ip, port, timeout):
+    def run():
+        sock.settimeout(timeout)
+        sock.send(b"hello\n")
+        return sock.recv(2048).decode().strip()
+    return timed(run, udp=True)
+
+
+def new_udp(ip, port):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.connect((ip, port))
+    return sock
+
+
+class Agent:
+    def __init__(self):
+        self.held = {}  # id -> open socket kept across commands
+
+    def op_tcp(self, ip, port, count=1, timeout=1.0):
+        return [tcp_once(ip, port, timeout) for _ in range(count)]
+
+    def op_udp(self, ip, port, count=1, timeout=1.0):
+        results = []
+        for _ in range(count):
+            with new_udp(ip, port) as sock:
+                results.append(udp_once(sock, ip, port, timeout))
+        return results
+
+    def op_tcp_open(self, id, ip, port, timeout=1.0):
+        self.op_close(id)
+        holder = {}
+
+        def run():
+            sock = socket.create_connection((ip, port), timeout=timeout)
+            holder["sock"] = sock
+            sock.sendall(HTTP_REQUEST)
+            return read_http_body(sock)
+        result = timed(run)
+        if result["kind"] == "answer":
+            self.held[id] = ("tcp", holder["sock"], ip, port)
+        elif "sock" in holder:
+            holder["sock"].close()
+        return result
+
+    def op_udp_open(self, id, ip, port, timeout=1.0):
+        self.op_close(id)
+        sock = new_udp(ip, port)
+        self.held[id] = ("udp", sock, ip, port)
+        result = udp_once(sock, ip, port, timeout)
+        result["sport"] = sock.getsockname()[1]
+        return result
+
+    def op_again(self, id, timeout=1.0):
+        kind, sock, ip, port = self.held[id]
+        if kind == "udp":
+            result = udp_once(sock, ip, port, timeout)
+            result["sport"] = sock.getsockname()[1]
+            return result
+
+        def run():
+            sock.settimeout(timeout)
+            sock.sendall(HTTP_REQUEST)
+            return read_http_body(sock)
+        return timed(run)
+
+    def op_close(self, id):
+        entry = self.held.pop(id, None)
+        if entry:
+            entry[1].close()
+        return {"closed": entry is not None}
+
+
+def main():
+    agent = Agent()
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        command = json.loads(line)
+        op = getattr(agent, "op_" + command.pop("op"))
+        try:
+            reply = {"ok": True, "result": op(**command)}
+        except Exception as exc:
+            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        print(json.dumps(reply), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,499 @@
+#!/usr/bin/python3
+"""The nfgate lab: network namespaces, bridges and veth pairs around one gateway.
+
+Topology (every name carries a per-run prefix, nfl<pid>-...):
+
+  client 192.0.2.10   client2 192.0.2.50   outside 192.0.2.20      switch "ext"   192.0.2.0/24
+  pod-a 10.244.1.10   pod-b 10.244.1.11    pod-c 10.244.1.12       switch "pods"  10.244.0.0/16
+  peer 198.51.100.20                                               switch "peer"  198.51.100.0/24
+
+Each switch is a bridge in its own namespace. The gateway (192.0.2.1, 10.244.0.1, 198.51.100.1)
+is the only thing that differs per data path:
+  kernel  namespace "gw" holds the addresses on veths and runs `nfgate` (dataplane kernel);
+  dpdk    namespace "gw" runs `nfgate` (dataplane dpdk) whose TAP ports are bridged to the veths,
+          the kernel of "gw" holds no address at all;
+  reference  like kernel, but a hand-written ruleset (reference.nft) instead of the daemon: it
+          shows what the scenarios expect of any implementation.
+
+Pods hold /32 addresses with the gateway as their only route, so pod-to-pod traffic and
+in-cluster clients of a Service go through the gateway as well. The outside host has no route
+to the pods: it can only answer traffic that was masqueraded. The peer host routes the pods
+via the gateway: it is in a nonMasqueradeCIDR and sees pod addresses.
+
+Every lab is torn down on exit, on a signal and on failure; a sweeper removes leftovers of
+earlier runs whose process is gone.
+"""
+import atexit
+import json
+import os
+import queue
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+PREFIX_RE = re.compile(r"^nfl(\d+)-")
+NETNS_DIR = "/run/netns"
+
+# name -> (subnet, gateway address with prefix)
+SEGMENTS = {
+    "ext": "192.0.2.1/24",
+    "pods": "10.244.0.1/16",
+    "peer": "198.51.100.1/24",
+}
+
+CLIENT_ROUTES = ["10.96.0.0/16", "203.0.113.0/24"]
+
+
+class Host:
+    def __init__(self, name, segment, address, routes=(), default_via=None, servers=False,
+                 agent=False):
+        self.name = name
+        self.segment = segment
+        self.address = address  # with prefix length
+        self.routes = list(routes)  # (cidr, via)
+        self.default_via = default_via
+        self.servers = servers
+        self.agent = agent
+
+    @property
+    def ip(self):
+        return self.address.split("/")[0]
+
+
+HOSTS = [
+    Host("client", "ext", "192.0.2.10/24", [(r, "192.0.2.1") for r in CLIENT_ROUTES], agent=True),
+    Host("client2", "ext", "192.0.2.50/24", [(r, "192.0.2.1") for r in CLIENT_ROUTES], agent=True),
+    Host("outside", "ext", "192.0.2.20/24", servers=True),
+    Host("pod-a", "pods", "10.244.1.10/32", default_via="10.244.0.1", servers=True, agent=True),
+    Host("pod-b", "pods", "10.244.1.11/32", default_via="10.244.0.1", servers=True),
+    Host("pod-c", "pods", "10.244.1.12/32", default_via="10.244.0.1", servers=True, agent=True),
+    Host("peer", "peer", "198.51.100.20/24", [("10.244.0.0/16", "198.51.100.1")], servers=True),
+]
+
+TCP_PORT = 8080
+UDP_PORT = 5353
+
+
+class LabError(Exception):
+    pass
+
+
+def sh(*cmd, check=True, input=None):
+    proc = subprocess.run(cmd, capture_output=True, text=True, input=input)
+    if check and proc.returncode != 0:
+        raise LabError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def kill_namespace_processes(ns):
+    """Ends what runs inside one of our own namespaces, so the namespace can really go."""
+    pids = sh("ip", "netns", "pids", ns, check=False).split()
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(int(pid), sig)
+            except (ProcessLookupError, ValueError):
+                pass
+        if sig == signal.SIGTERM and pids:
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline and any(pid_alive(int(p)) for p in pids):
+                time.sleep(0.05)
+        pids = [p for p in pids if pid_alive(int(p))]
+        if not pids:
+            return
+
+
+def sweep_stale_labs():
+    """Removes namespaces of earlier lab runs whose owning process no longer exists."""
+    if not os.path.isdir(NETNS_DIR):
+        return
+    for ns in sorted(os.listdir(NETNS_DIR)):
+        match = PREFIX_RE.match(ns)
+        if match and not pid_alive(int(match.group(1))):
+            kill_namespace_processes(ns)
+            sh("ip", "netns", "del", ns, check=False)
+
+
+def find_nfgate(build_dir):
+    for rel in ("control/daemon/nfgate", "nfgate"):
+        path = os.path.join(build_dir, rel)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return os.path.abspath(path)
+    raise LabError(f"no nfgate executable in {build_dir} (looked for control/daemon/nfgate and "
+                   "nfgate): build it first with meson compile")
+
+
+class LineProcess:
+    """A child process whose output lines are collected by a thread, for waiting on them."""
+
+    def __init__(self, argv, log_path, stdin=subprocess.DEVNULL):
+        self.log = open(log_path, "a", buffering=1)
+        self.proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                     start_new_session=True)
+        self.lines = []
+        self.cond = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.log.write(line)
+            with self.cond:
+                self.lines.append(line.rstrip("\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def mark(self):
+        with self.cond:
+            return len(self.lines)
+
+    def wait_line(self, predicate, timeout, since=0):
+        """First line from index `since` on that satisfies predicate, or None on timeout/exit."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for line in self.lines[since:]:
+                    if predicate(line):
+                        return line
+                since = len(self.lines)
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self.reader.is_alive()):
+                    return None
+                self.cond.wait(min(left, 0.2))
+
+    def output(self):
+        with self.cond:
+            return "\n".join(self.lines)
+
+    def stop(self, grace=5.0):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait()
+        self.reader.join(2)
+        self.log.close()
+
+
+class Agent:
+    """A client agent (client.py) in one namespace: one JSON command, one JSON reply."""
+
+    def __init__(self, lab, host):
+        self.host = host
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", lab.ns(host.name), sys.executable,
+             os.path.join(HERE, "client.py")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, text=True, bufsize=1,
+            start_new_session=True)
+        self._read_reply(10)
+
+    def _read_reply(self, timeout):
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            raise LabError(f"client agent in {self.host.name} did not answer in {timeout:.0f}s")
+        line = self.proc.stdout.readline()
+        if not line:
+            raise LabError(f"client agent in {self.host.name} exited")
+        return json.loads(line)
+
+    def call(self, op, budget=10.0, **args):
+        self.proc.stdin.write(json.dumps(dict(op=op, **args)) + "\n")
+        self.proc.stdin.flush()
+        reply = self._read_reply(budget)
+        if not reply.get("ok"):
+            raise LabError(f"client agent in {self.host.name}: {op} failed: {reply.get('error')}")
+        return reply["result"]
+
+    def tcp(self, ip, port, count=1, timeout=1.0):
+        return self.call("tcp", budget=count * (timeout + 1) + 10, ip=ip, port=port, count=count,
+                         timeout=timeout)
+
+    def udp(self, ip, port, count=1, timeout=1.0):
+        return self.call("udp", budget=count * (timeout + 1) + 10, ip=ip, port=port, count=count,
+                         timeout=timeout)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(3)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+class Lab:
+    def __init__(self, path, build_dir=None, config_dir=None, gateway_file=None, verbose=False):
+        if path not in ("kernel", "dpdk", "reference"):
+            raise LabError(f"unknown path {path!r}: valid are kernel, dpdk, reference")
+        self.path = path
+        self.build_dir = build_dir
+        self.config_src = config_dir or os.path.join(REPO, "configs", "lab")
+        self.gateway_file = gateway_file or (
+            "gateway-dpdk.yaml" if path == "dpdk" else "gateway-kernel.yaml")
+        self.verbose = verbose
+        self.prefix = f"nfl{os.getpid()}"
+        self.namespaces = []
+        self.processes = []
+        self.agents = {}
+        self.daemon = None
+        self.workdir = None
+        self.torn_down = False
+        self.hosts = {h.name: h for h in HOSTS}
+
+    # ---- naming and commands ------------------------------------------------------------
+    def ns(self, role):
+        return f"{self.prefix}-{role}"
+
+    def ip(self, role, *args, check=True):
+        return sh("ip", "-n", self.ns(role), *args, check=check)
+
+    def exec(self, role, *cmd, check=True, input=None):
+        return sh("ip", "netns", "exec", self.ns(role), *cmd, check=check, input=input)
+
+    def sysctl(self, role, key, value):
+        self.exec(role, "sysctl", "-q", "-w", f"{key}={value}")
+
+    def log(self, text):
+        if self.verbose:
+            print(f"lab: {text}", file=sys.stderr, flush=True)
+
+    # ---- life cycle ---------------------------------------------------------------------
+    def __enter__(self):
+        self.up()
+        return self
+
+    def __exit__(self, *exc):
+        self.down()
+        return False
+
+    def up(self):
+        sweep_stale_labs()
+        atexit.register(self.down)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
+        self.workdir = tempfile.mkdtemp(prefix=self.prefix + "-")
+        self.config_dir = os.path.join(self.workdir, "config")
+        shutil.copytree(self.config_src, self.config_dir)
+        self.config_path = os.path.join(self.config_dir, self.gateway_file)
+        if self.path == "dpdk":
+            self._make_dpdk_config_private()
+        self._build_topology()
+        self._start_servers()
+        self._start_gateway()
+        for host in HOSTS:
+            if host.agent:
+                self.agents[host.name] = Agent(self, host)
+        self._warm_up()
+
+    def _on_signal(self, signum, frame):
+        self.down()
+        raise SystemExit(128 + signum)
+
+    def down(self):
+        if self.torn_down:
+            return
+        self.torn_down = True
+        for agent in self.agents.values():
+            agent.stop()
+        if self.daemon:
+            self.daemon.stop()
+        for proc in self.processes:
+            proc.stop(1)
+        for ns in reversed(self.namespaces):
+            kill_namespace_processes(ns)
+            sh("ip", "netns", "del", ns, check=False)
+        if self.workdir and not os.environ.get("NFGATE_LAB_KEEP"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # ---- topology -------------------------------------------------------------------------
+    def _add_ns(self, role):
+        name = self.ns(role)
+        sh("ip", "netns", "add", name)
+        self.namespaces.append(name)
+        self.ip(role, "link", "set", "lo", "up")
+        self.sysctl(role, "net.ipv6.conf.all.disable_ipv6", 1)
+        self.sysctl(role, "net.ipv6.conf.default.disable_ipv6", 1)
+
+    def _build_topology(self):
+        for segment in SEGMENTS:
+            role = "sw-" + segment
+            self._add_ns(role)
+            self.ip(role, "link", "add", "br0", "type", "bridge")
+            self.ip(role, "link", "set", "br0", "up")
+        for host in HOSTS:
+            self._add_host(host)
+        self._add_ns("gw")
+        self.sysctl("gw", "net.ipv4.conf.all.rp_filter", 0)
+        self.sysctl("gw", "net.ipv4.conf.default.rp_filter", 0)
+        for segment, address in SEGMENTS.items():
+            self._plug("sw-" + segment, "gw", "p-gw", segment)
+            if self.path == "dpdk":
+                # The kernel of "gw" must stay out of the way: no address, only a bridge
+                # that nfgate's TAP port joins once it exists.
+                self.ip("gw", "link", "add", "br-" + segment, "type", "bridge")
+                self.ip("gw", "link", "set", segment, "master", "br-" + segment)
+                self.ip("gw", "link", "set", "br-" + segment, "up")
+            else:
+                self.ip("gw", "addr", "add", address, "dev", segment)
+        if self.path != "dpdk":
+            self.sysctl("gw", "net.ipv4.ip_forward", 1)
+            # Pod-to-pod traffic leaves the interface it came in on: a redirect would teach
+            # the pods to bypass the gateway, which is not what is being tested.
+            self.sysctl("gw", "net.ipv4.conf.all.send_redirects", 0)
+            for segment in SEGMENTS:
+                self.sysctl("gw", f"net.ipv4.conf.{segment}.send_redirects", 0)
+
+    def _plug(self, switch_role, host_role, port_name, host_ifname):
+        self.ip(switch_role, "link", "add", port_name, "type", "veth", "peer", "name",
+                host_ifname, "netns", self.ns(host_role))
+        self.ip(switch_role, "link", "set", port_name, "master", "br0", "up")
+        self.ip(host_role, "link", "set", host_ifname, "up")
+
+    def _add_host(self, host):
+        self._add_ns(host.name)
+        self._plug("sw-" + host.segment, host.name, "p-" + host.name, "eth0")
+        self.ip(host.name, "addr", "add", host.address, "dev", "eth0")
+        self.sysctl(host.name, "net.ipv4.conf.all.accept_redirects", 0)
+        self.sysctl(host.name, "net.ipv4.conf.eth0.accept_redirects", 0)
+        if host.default_via:
+            self.ip(host.name, "route", "add", host.default_via, "dev", "eth0", "scope", "link")
+            self.ip(host.name, "route", "add", "default", "via", host.default_via, "dev", "eth0")
+        for cidr, via in host.routes:
+            self.ip(host.name, "route", "add", cidr, "via", via)
+
+    def _start_servers(self):
+        for host in HOSTS:
+            if not host.servers:
+                continue
+            proc = LineProcess(
+                ["ip", "netns", "exec", self.ns(host.name), sys.executable,
+                 os.path.join(HERE, "servers.py"), "--name", host.name,
+                 "--tcp", str(TCP_PORT), "--udp", str(UDP_PORT)],
+                os.path.join(self.workdir, f"servers-{host.name}.log"), stdin=subprocess.PIPE)
+            self.processes.append(proc)
+        for proc in self.processes:
+            if proc.wait_line(lambda l: l == "ready", 10) is None:
+                raise LabError(f"servers did not start: {proc.output()}")
+
+    # ---- the gateway ----------------------------------------------------------------------
+    def _make_dpdk_config_private(self):
+        """Gives EAL a per-run file prefix so parallel DPDK processes never share runtime files."""
+        with open(self.config_path) as f:
+            text = f.read()
+        eal = re.search(r"^eal:\s*\[(.*)\]\s*$", text, re.M)
+        if not eal:
+            raise LabError(f"{self.config_path}: expected a one-line `eal: [...]` list")
+        extra = f', "--file-prefix={self.prefix}"'
+        text = text[:eal.end(1)] + extra + text[eal.end(1):]
+        with open(self.config_path, "w") as f:
+            f.write(text)
+
+    def _start_gateway(self):
+        if self.path == "reference":
+            self._apply_reference_ruleset()
+            return
+        nfgate = find_nfgate(self.build_dir)
+        self.daemon = LineProcess(
+            ["ip", "netns", "exec", self.ns("gw"), nfgate, "--config", self.config_path],
+            os.path.join(self.workdir, "nfgate.log"))
+        if self.path == "dpdk":
+            self._bridge_tap_ports()
+        if self.daemon.wait_line(lambda l: l.strip() == "nfgate: ready", 60) is None:
+            raise LabError("nfgate did not print `nfgate: ready` within 60 s; its output:\n"
+                           + self.daemon.output())
+
+    def _bridge_tap_ports(self):
+        deadline = time.monotonic() + 60
+        pending = set(SEGMENTS)
+        while pending:
+            for segment in sorted(pending):
+                tap = "nfg-" + segment
+                if self.ip("gw", "link", "show", tap, check=False):
+                    self.ip("gw", "link", "set", tap, "master", "br-" + segment, "up")
+                    pending.discard(segment)
+            if not pending:
+                break
+            if self.daemon.proc.poll() is not None or time.monotonic() > deadline:
+                raise LabError(f"TAP ports {sorted(pending)} never appeared in the gateway "
+                               "namespace; nfgate output:\n" + self.daemon.output())
+            time.sleep(0.1)
+
+    def _apply_reference_ruleset(self):
+        # The in-subnet externalIP as a local address, so the kernel answers ARP for it (this
+        # kernel has no dummy devices; lo does the same job).
+        self.ip("gw", "addr", "add", "192.0.2.100/32", "dev", "lo")
+        self.exec("gw", "nft", "-f", os.path.join(HERE, "reference.nft"))
+
+    def _warm_up(self):
+        """Fills ARP caches (and the dpdk path's neighbour table) before anything is timed."""
+        for host in HOSTS:
+            if host.segment in SEGMENTS:
+                gw = SEGMENTS[host.segment].split("/")[0]
+                self.exec(host.name, "ping", "-c", "1", "-W", "2", gw, check=False)
+
+    def sighup(self):
+        if not self.daemon:
+            raise LabError(f"the {self.path} gateway has no daemon to reload")
+        mark = self.daemon.mark()
+        os.killpg(self.daemon.proc.pid, signal.SIGHUP)
+        return mark
+
+    def reload(self, timeout=20):
+        """Sends SIGHUP; returns the daemon's answer line (reloaded / reload rejected) or None."""
+        mark = self.sighup()
+        return self.daemon.wait_line(
+            lambda l: l.startswith("nfgate: reloaded") or l.startswith("nfgate: reload rejected"),
+            timeout, since=mark)
+
+    def ruleset(self):
+        return self.exec("gw", "nft", "list", "table", "ip", "nfgate", check=False)
+
+    def agent(self, name):
+        return self.agents[name]
+
+
+def main():
+    import argparse
+    parser = argparse.ArgumentParser(description="build a lab and keep it until Enter")
+    parser.add_argument("--build", default=os.path.join(REPO, "build"))
+    parser.add_argument("--path", default="kernel", choices=["kernel", "dpdk", "reference"])
+    args = parser.parse_args()
+    with Lab(args.path, args.build, verbose=True) as lab:
+        print(f"lab {lab.prefix} up: namespaces {', '.join(lab.namespaces)}; Enter tears it down")
+        sys.stdin.readline()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,335 @@
+"""The one scenario list both data paths are judged by.
+
+Each scenario is data: a name, what it shows, and steps. A step names a client namespace, a
+protocol and a target, and asserts only what can be observed from the hosts: which backend
+answered, which source address the backend saw, and how a request ended (answer, reset, ICMP
+unreachable, timeout). Nothing here knows how the gateway does it, so the same list runs on the
+kernel path, the fast path and the hand-written reference ruleset.
+
+Addresses and Services come from configs/lab (see the comment in its cluster/services.yaml).
+"""
+import os
+import re
+import shutil
+import time
+
+from lab import REPO, TCP_PORT, UDP_PORT
+
+BACKENDS = ("pod-a", "pod-b")
+GW_PODS = "10.244.0.1"      # the gateway's address toward the pods
+GW_EXT = "192.0.2.1"        # the gateway's address toward the outside (egress masquerade)
+CLIENT = "192.0.2.10"
+POD_A, POD_C = "10.244.1.10", "10.244.1.12"
+RELOAD_VIP = "10.96.0.20"
+REFUSE_WITHIN = 0.5         # "immediately": a reset or ICMP error, never a retransmit timeout
+
+
+def parse_answer(text):
+    """"pod-a 10.244.0.1:40000" -> ("pod-a", "10.244.0.1")."""
+    name, _, peer = text.partition(" ")
+    return name, peer.rpartition(":")[0]
+
+
+def describe(results):
+    kinds = {}
+    for r in results:
+        kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
+    backends, sources = {}, set()
+    for r in results:
+        if r["kind"] == "answer":
+            name, source = parse_answer(r["text"])
+            backends[name] = backends.get(name, 0) + 1
+            sources.add(source)
+    parts = [", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))]
+    if backends:
+        parts.append("backends " + ", ".join(f"{k} {v}" for k, v in sorted(backends.items())))
+        parts.append("sources " + ", ".join(sorted(sources)))
+    errors = sorted({r["text"] for r in results if r["kind"] in ("error", "no-route") and r["text"]})
+    if errors:
+        parts.append("errors: " + "; ".join(errors[:3]))
+    return backends, sources, "; ".join(parts)
+
+
+def request(lab, client, proto, ip, port, count, timeout=1.0):
+    agent = lab.agent(client)
+    return (agent.tcp if proto == "tcp" else agent.udp)(ip, port, count=count, timeout=timeout)
+
+
+class Reach:
+    """Every request is answered, only by `backends`, each of them at least once (or, with
+    `spread`, each between spread[0] and spread[1] of the answers), and every backend saw
+    `source` when it is given."""
+
+    def __init__(self, client, proto, ip, port, count=20, backends=BACKENDS, source=None,
+                 spread=None):
+        self.__dict__.update(client=client, proto=proto, ip=ip, port=port, count=count,
+                             backends=set(backends), source=source, spread=spread)
+
+    def label(self):
+        return f"{self.client} -> {self.proto} {self.ip}:{self.port}"
+
+    def run(self, lab):
+        results = request(lab, self.client, self.proto, self.ip, self.port, self.count)
+        backends, sources, text = describe(results)
+        answered = sum(backends.values())
+        problems = []
+        if answered != self.count:
+            problems.append(f"{self.count - answered} of {self.count} not answered")
+        if set(backends) - self.backends:
+            problems.append(f"answered by {sorted(set(backends) - self.backends)}, expected only "
+                            f"{sorted(self.backends)}")
+        missing = self.backends - set(backends)
+        if missing and answered:
+            problems.append(f"{sorted(missing)} never answered")
+        if self.spread and answered:
+            lo, hi = self.spread
+            for name in self.backends:
+                share = backends.get(name, 0) / answered
+                if not lo <= share <= hi:
+                    problems.append(f"{name} got {share:.0%}, expected {lo:.0%}..{hi:.0%}")
+        if self.source and sources and sources != {self.source}:
+            problems.append(f"backends saw source {sorted(sources)}, expected {self.source}")
+        return not problems, f"{self.label()}: {text}" + (
+            " -- " + "; ".join(problems) if problems else "")
+
+
+class Pinned:
+    """ClientIP affinity: every request of one client lands on the same backend."""
+
+    def __init__(self, client, proto, ip, port, count=30):
+        self.__dict__.update(client=client, proto=proto, ip=ip, port=port, count=count)
+
+    def run(self, lab):
+        results = request(lab, self.client, self.proto, self.ip, self.port, self.count)
+        backends, _, text = describe(results)
+        ok = sum(backends.values()) == self.count and len(backends) == 1
+        label = f"{self.client} -> {self.proto} {self.ip}:{self.port}"
+        return ok, f"{label}: {text}" + ("" if ok else " -- expected one backend for every request")
+
+
+class Refused:
+    """Every request is refused (TCP reset / ICMP port unreachable) quickly."""
+
+    def __init__(self, client, proto, ip, port, count=5):
+        self.__dict__.update(client=client, proto=proto, ip=ip, port=port, count=count)
+        self.expect = "reset" if proto == "tcp" else "unreachable"
+
+    def run(self, lab):
+        results = request(lab, self.client, self.proto, self.ip, self.port, self.count,
+                          timeout=2.0)
+        _, _, text = describe(results)
+        slowest = max(r["elapsed"] for r in results)
+        ok = all(r["kind"] == self.expect for r in results) and slowest < REFUSE_WITHIN
+        label = f"{self.client} -> {self.proto} {self.ip}:{self.port}"
+        return ok, (f"{label}: {text}; slowest {slowest * 1000:.0f} ms" +
+                    ("" if ok else f" -- expected {self.expect} within {REFUSE_WITHIN * 1000:.0f} ms"))
+
+
+class Dropped:
+    """Nothing comes back at all: no answer, no reset, no ICMP error."""
+
+    def __init__(self, client, proto, ip, port, count=3, timeout=1.0):
+        self.__dict__.update(client=client, proto=proto, ip=ip, port=port, count=count,
+                             timeout=timeout)
+
+    def run(self, lab):
+        results = request(lab, self.client, self.proto, self.ip, self.port, self.count,
+                          timeout=self.timeout)
+        _, _, text = describe(results)
+        ok = all(r["kind"] == "timeout" for r in results)
+        label = f"{self.client} -> {self.proto} {self.ip}:{self.port}"
+        return ok, f"{label}: {text}" + ("" if ok else " -- expected a silent drop (timeout)")
+
+
+class NeighbourResolved:
+    """The client learnt a MAC address for `ip` through ARP (it is on the client's subnet)."""
+
+    def __init__(self, client, ip):
+        self.client, self.ip = client, ip
+
+    def run(self, lab):
+        entry = lab.ip(self.client, "neigh", "show", self.ip, check=False).strip()
+        ok = "lladdr" in entry
+        return ok, f"{self.client} neighbour {self.ip}: {entry or 'none'}" + (
+            "" if ok else " -- expected an ARP answer from the gateway")
+
+
+def run_steps(lab, steps):
+    ok_all, details = True, []
+    for step in steps:
+        ok, detail = step.run(lab)
+        ok_all &= ok
+        details.append(detail)
+    return ok_all, details
+
+
+# ---- reload scenarios (need the daemon: SIGHUP) -------------------------------------------
+
+def cluster_file(lab, name):
+    return os.path.join(lab.config_dir, "cluster", name)
+
+
+def swap_reload_manifest(lab, variant):
+    source = os.path.join(REPO, "configs", "lab", variant)
+    shutil.copyfile(source, cluster_file(lab, "reload.yaml"))
+
+
+def hold_flow(agent, op, id, backend, tries=40):
+    """Opens flows until one lands on `backend`; returns that flow's first answer or None."""
+    for _ in range(tries):
+        port = 80 if op == "tcp_open" else 53
+        result = agent.call(op, id=id, ip=RELOAD_VIP, port=port)
+        if result["kind"] == "answer" and parse_answer(result["text"])[0] == backend:
+            return result
+    return None
+
+
+def reload_remove_endpoint(lab):
+    """Reload that removes pod-b: new flows avoid it, a TCP connection to pod-a survives, a
+    UDP flow (same source port) pinned to pod-b moves to pod-a at once."""
+    client, details = lab.agent("client"), []
+    kept = hold_flow(client, "tcp_open", "keep", "pod-a")
+    moved = hold_flow(client, "udp_open", "flow", "pod-b")
+    if not kept or not moved:
+        return False, ["could not pin a TCP connection to pod-a and a UDP flow to pod-b before "
+                       "the reload (are both endpoints of 10.96.0.20 reachable?)"]
+    before = client.call("again", id="flow")
+    if before["kind"] != "answer" or parse_answer(before["text"])[0] != "pod-b":
+        return False, [f"UDP flow from port {moved['sport']} did not stay on pod-b before the "
+                       f"reload: {before}"]
+    swap_reload_manifest(lab, "reload/reload-without-pod-b.yaml")
+    try:
+        line = lab.reload()
+        ok = line == "nfgate: reloaded"
+        details.append(f"SIGHUP (pod-b removed): {line!r}" + ("" if ok else
+                       " -- expected 'nfgate: reloaded'"))
+        udp = client.call("again", id="flow", timeout=1.0)
+        udp_ok = (udp["kind"] == "answer" and parse_answer(udp["text"])[0] == "pod-a"
+                  and udp["sport"] == moved["sport"])
+        ok &= udp_ok
+        details.append(f"UDP flow from port {moved['sport']} after reload: {udp['kind']} "
+                       f"{udp['text']!r} in {udp['elapsed'] * 1000:.0f} ms" +
+                       ("" if udp_ok else " -- expected pod-a at once"))
+        tcp = client.call("again", id="keep")
+        tcp_ok = tcp["kind"] == "answer" and parse_answer(tcp["text"])[0] == "pod-a"
+        ok &= tcp_ok
+        details.append(f"long-lived TCP connection to pod-a after reload: {tcp['kind']} "
+                       f"{tcp['text']!r}" + ("" if tcp_ok else " -- expected it to survive"))
+        for proto, port in (("tcp", 80), ("udp", 53)):
+            step_ok, text = Reach("client", proto, RELOAD_VIP, port, count=30,
+                                  backends=["pod-a"]).run(lab)
+            ok &= step_ok
+            details.append("new flows: " + text)
+    finally:
+        client.call("close", id="keep")
+        client.call("close", id="flow")
+        swap_reload_manifest(lab, "cluster/reload.yaml")
+        restored = lab.reload()
+    restore_ok = restored == "nfgate: reloaded"
+    step_ok, text = Reach("client", "tcp", RELOAD_VIP, 80, count=20).run(lab)
+    details.append(f"SIGHUP (pod-b back): {restored!r}; " + text)
+    return ok and restore_ok and step_ok, details
+
+
+COUNTERS = re.compile(r"counter packets \d+ bytes \d+|expires \S+")
+
+
+def normalised_ruleset(lab):
+    """The nfgate table without what traffic changes by itself (counters, expiry clocks)."""
+    return COUNTERS.sub("", lab.ruleset())
+
+
+def reload_rejected(lab):
+    """A broken manifest on SIGHUP: 'reload rejected', and the old behaviour stays."""
+    details = []
+    before = normalised_ruleset(lab) if lab.path != "dpdk" else None
+    broken = cluster_file(lab, "broken-service.yaml")
+    shutil.copyfile(os.path.join(REPO, "configs", "lab", "reload", "broken-service.yaml"), broken)
+    try:
+        line = lab.reload()
+        ok = bool(line) and line.startswith("nfgate: reload rejected:")
+        details.append(f"SIGHUP with a port 70000 Service: {line!r}" + (
+            "" if ok else " -- expected 'nfgate: reload rejected: <reason>'"))
+        if before is not None:
+            after = normalised_ruleset(lab)
+            same = before == after and "table ip nfgate" in before
+            ok &= same
+            details.append("nft list table ip nfgate " + (
+                "identical before/after" if same else "CHANGED (or missing) after the rejection"))
+        for proto, port in (("tcp", 80), ("udp", 53)):
+            step_ok, text = Reach("client", proto, "10.96.0.10", port, count=20).run(lab)
+            ok &= step_ok
+            details.append("still served: " + text)
+    finally:
+        os.unlink(broken)
+    line = lab.reload()
+    details.append(f"SIGHUP after removing it: {line!r}")
+    return ok and line == "nfgate: reloaded", details
+
+
+class Scenario:
+    def __init__(self, name, shows, steps=None, check=None, needs_daemon=False):
+        self.name, self.shows, self.steps, self.check = name, shows, steps, check
+        self.needs_daemon = needs_daemon
+
+    def applies_to(self, lab):
+        return lab.daemon is not None or not self.needs_daemon
+
+    def run(self, lab):
+        if self.check:
+            return self.check(lab)
+        return run_steps(lab, self.steps)
+
+
+SPREAD = (0.35, 0.65)
+
+SCENARIOS = [
+    Scenario("clusterip-tcp-spread", "ClusterIP TCP spreads evenly over ready endpoints only",
+             [Reach("client", "tcp", "10.96.0.10", 80, count=200, spread=SPREAD)]),
+    Scenario("clusterip-udp-spread", "ClusterIP UDP spreads evenly over ready endpoints only",
+             [Reach("client", "udp", "10.96.0.10", 53, count=200, spread=SPREAD)]),
+    Scenario("nodeport", "nodeAddress:nodePort reaches the endpoints (TCP and UDP)",
+             [Reach("client", "tcp", GW_EXT, 30080), Reach("client", "udp", GW_EXT, 30053)]),
+    Scenario("loadbalancer-ingress", "status.loadBalancer.ingress IP reaches the endpoints",
+             [Reach("client", "tcp", "203.0.113.10", 80)]),
+    Scenario("externalip-routed", "an externalIP routed to the gateway reaches the endpoints",
+             [Reach("client", "tcp", "203.0.113.20", 80)]),
+    Scenario("externalip-arp", "an externalIP inside the ext subnet is answered by ARP and served",
+             [Reach("client", "tcp", "192.0.2.100", 80), NeighbourResolved("client", "192.0.2.100")]),
+    Scenario("etp-cluster-snat", "externalTrafficPolicy Cluster: backends see the gateway",
+             [Reach("client", "tcp", "203.0.113.10", 80, source=GW_PODS),
+              Reach("client", "tcp", GW_EXT, 30080, source=GW_PODS)]),
+    Scenario("etp-local-client-ip", "externalTrafficPolicy Local: backends see the client",
+             [Reach("client", "tcp", "203.0.113.11", 80, source=CLIENT)]),
+    Scenario("in-cluster-client-keeps-source", "a pod calling a ClusterIP keeps its address",
+             [Reach("pod-c", "tcp", "10.96.0.10", 80, source=POD_C),
+              Reach("pod-c", "udp", "10.96.0.10", 53, source=POD_C)]),
+    Scenario("egress-masquerade", "pod -> outside leaves with the gateway's address",
+             [Reach("pod-a", "tcp", "192.0.2.20", TCP_PORT, count=5, backends=["outside"],
+                    source=GW_EXT),
+              Reach("pod-a", "udp", "192.0.2.20", UDP_PORT, count=5, backends=["outside"],
+                    source=GW_EXT)]),
+    Scenario("egress-non-masquerade", "pod -> a nonMasqueradeCIDR keeps the pod address",
+             [Reach("pod-a", "tcp", "198.51.100.20", TCP_PORT, count=5, backends=["peer"],
+                    source=POD_A)]),
+    Scenario("session-affinity", "sessionAffinity ClientIP pins each client to one pod",
+             [Pinned("client", "tcp", "10.96.0.14", 80), Pinned("client2", "tcp", "10.96.0.14", 80),
+              Pinned("client", "udp", "10.96.0.14", 53)]),
+    Scenario("no-endpoints-tcp-reset", "no ready endpoint: TCP is reset at once",
+             [Refused("client", "tcp", "10.96.0.16", 80)]),
+    Scenario("no-endpoints-udp-unreachable", "no ready endpoint: UDP gets port unreachable at once",
+             [Refused("client", "udp", "10.96.0.16", 53)]),
+    Scenario("unallocated-clusterip-dropped", "an unallocated ClusterIP is dropped silently",
+             [Dropped("client", "tcp", "10.96.0.99", 80), Dropped("client", "udp", "10.96.0.99", 53)]),
+    Scenario("lb-source-ranges", "loadBalancerSourceRanges admits 192.0.2.0/28 and drops others",
+             [Reach("client", "tcp", "203.0.113.12", 80),
+              Dropped("client2", "tcp", "203.0.113.12", 80),
+              Reach("client2", "tcp", "203.0.113.10", 80)]),
+    Scenario("pod-to-pod-untouched", "pod -> pod through the gateway is not translated",
+             [Reach("pod-c", "tcp", POD_A, TCP_PORT, count=5, backends=["pod-a"], source=POD_C),
+              Reach("pod-c", "udp", POD_A, UDP_PORT, count=5, backends=["pod-a"], source=POD_C)]),
+    Scenario("reload-remove-endpoint", reload_remove_endpoint.__doc__.split(":")[0],
+             check=reload_remove_endpoint, needs_daemon=True),
+    Scenario("reload-bad-config-rejected", "a broken manifest on reload is rejected, rules kept",
+             check=reload_rejected, needs_daemon=True),
+]

@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+"""A lab host's servers: HTTP on TCP and a UDP echo, both answering "<name> <peer ip>:<peer port>".
+
+Run inside a host namespace (`ip netns exec NS servers.py --name pod-a`). The answer names the
+host and the source address it saw, which is what every scenario asserts on: which backend was
+reached, and whether the gateway rewrote the client's address. Prints "ready" once both sockets
+are bound so the lab can wait for it. Standard library only.
+"""
+import argparse
+import socket
+import sys
+import threading
+
+MAX_HEADER = 8192
+
+
+def answer_for(name, peer):
+    return f"{name} {peer[0]}:{peer[1]}\n"
+
+
+def read_request(conn, pending):
+    """Returns (request head, leftover bytes) or (None, b"") when the peer closed."""
+    while b"\r\n\r\n" not in pending:
+        if len(pending) > MAX_HEADER:
+            return None, b""
+        chunk = conn.recv(4096)
+        if not chunk:
+            return None, b""
+        pending += chunk
+    head, _, rest = pending.partition(b"\r\n\r\n")
+    return head, rest
+
+
+def serve_http_connection(conn, peer, name):
+    """HTTP/1.1 with keep-alive, so one connection can outlive a gateway reload."""
+    pending = b""
+    with conn:
+        try:
+            while True:
+                head, pending = read_request(conn, pending)
+                if head is None:
+                    return
+                body = answer_for(name, peer).encode()
+                close = b"connection: close" in head.lower()
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                    + f"Content-Length: {len(body)}\r\n".encode()
+                    + (b"Connection: close\r\n" if close else b"")
+                    + b"\r\n" + body)
+                if close:
+                    return
+        except OSError:
+            return
+
+
+def run_tcp(sock, name):
+    while True:
+        conn, peer = sock.accept()
+        threading.Thread(target=serve_http_connection, args=(conn, peer, name),
+                         daemon=True).start()
+
+
+def run_udp(sock, name):
+    while True:
+        data, peer = sock.recvfrom(2048)
+        if data:
+            sock.sendto(answer_for(name, peer).encode(), peer)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--tcp", type=int, default=8080)
+    parser.add_argument("--udp", type=int, default=5353)
+    args = parser.parse_args()
+
+    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tcp.bind(("0.0.0.0", args.tcp))
+    tcp.listen(512)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("0.0.0.0", args.udp))
+
+    threading.Thread(target=run_tcp, args=(tcp, args.name), daemon=True).start()
+    threading.Thread(target=run_udp, args=(udp, args.name), daemon=True).start()
+    print("ready", flush=True)
+    # The lab stops us by closing stdin or by a signal; either ends the process.
+    sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
