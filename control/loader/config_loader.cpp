@@ -1,0 +1,116 @@
+#include "control/loader/config_loader.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "control/loader/gateway_file.hpp"
+#include "control/loader/manifest_objects.hpp"
+#include "control/loader/service_assembly.hpp"
+
+namespace nfgate::loader {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool read_file(const std::string& path, std::string& out, std::string& err) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        err = std::strerror(errno);
+        return false;
+    }
+    in.seekg(0, std::ios::end);
+    auto size = in.tellg();
+    in.seekg(0, std::ios::beg);
+    out.resize(size > 0 ? static_cast<size_t>(size) : 0);
+    if (size > 0 && !in.read(out.data(), size)) {
+        err = "read failed";
+        return false;
+    }
+    return true;
+}
+
+// Reads and parses one file; reports unreadable or malformed files as errors.
+bool parse_file(const std::string& path, YamlTree& tree, std::vector<Diag>& errors) {
+    std::string text, err;
+    if (!read_file(path, text, err)) {
+        errors.push_back(Diag{path, 0, "", "", "cannot read: " + err});
+        return false;
+    }
+    int line = 0;
+    if (!tree.parse(text, err, line)) {
+        errors.push_back(Diag{path, line, "", "", "malformed YAML: " + err});
+        return false;
+    }
+    return true;
+}
+
+bool is_manifest_name(const fs::path& p) {
+    auto ext = p.extension().string();
+    return ext == ".yaml" || ext == ".yml" || ext == ".json";
+}
+
+// A manifest entry names a file or a directory (its *.yaml, *.yml and *.json, sorted).
+std::vector<std::string> expand_manifests(const std::string& gateway_path, const std::vector<ManifestRef>& refs,
+                                          std::vector<Diag>& errors) {
+    fs::path base = fs::path(gateway_path).parent_path();
+    std::vector<std::string> files;
+    for (const auto& ref : refs) {
+        fs::path p = fs::path(ref.path).is_absolute() ? fs::path(ref.path) : (base / ref.path).lexically_normal();
+        std::error_code ec;
+        std::string field = "manifests[" + std::to_string(ref.index) + "]";
+        if (fs::is_directory(p, ec)) {
+            std::vector<std::string> found;
+            for (const auto& entry : fs::directory_iterator(p, ec))
+                if (entry.is_regular_file() && is_manifest_name(entry.path())) found.push_back(entry.path().string());
+            if (ec) {
+                errors.push_back(Diag{gateway_path, ref.line, "manifests", field,
+                                      "cannot list directory " + p.string() + ": " + ec.message()});
+                continue;
+            }
+            std::sort(found.begin(), found.end());
+            files.insert(files.end(), found.begin(), found.end());
+        } else if (fs::is_regular_file(p, ec)) {
+            files.push_back(p.string());
+        } else {
+            errors.push_back(Diag{gateway_path, ref.line, "manifests", field,
+                                  "\"" + ref.path + "\" does not exist (looked for " + p.string() +
+                                      "; want a file or directory, relative to the gateway file)"});
+        }
+    }
+    return files;
+}
+
+}  // namespace
+
+LoadResult load_config(const std::string& gateway_file_path) { return load_config(gateway_file_path, {}); }
+
+LoadResult load_config(const std::string& gateway_file_path, const LoadOptions& options) {
+    LoadResult res;
+    Model m;
+    YamlTree tree;
+    if (!parse_file(gateway_file_path, tree, res.errors)) return res;
+    if (tree.documents().size() != 1) {
+        res.errors.push_back(Diag{gateway_file_path, 1, "gateway", "",
+                                  "want exactly one YAML document, found " + std::to_string(tree.documents().size())});
+        return res;
+    }
+    Reporter r(gateway_file_path, res.errors, res.notices);
+    std::vector<ManifestRef> refs;
+    read_gateway_file(r, tree.document(0), options.dataplane, m, refs);
+
+    ManifestObjects objects;
+    for (const auto& file : expand_manifests(gateway_file_path, refs, res.errors)) {
+        if (!parse_file(file, tree, res.errors)) continue;
+        read_manifest_documents(tree, file, res.errors, res.notices, m, objects);
+    }
+    assemble_services(objects, res.errors, res.notices, m);
+    if (res.ok()) res.model = std::move(m);
+    return res;
+}
+
+}  // namespace nfgate::loader

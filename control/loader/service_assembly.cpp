@@ -1,0 +1,196 @@
+#include "control/loader/service_assembly.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "control/loader/service_reader.hpp"
+
+namespace nfgate::loader {
+
+namespace {
+
+struct Claim {
+    size_t service;
+    size_t port;
+};
+
+std::string where(const std::string& file, int line) { return file + ":" + std::to_string(line); }
+
+std::string port_field(size_t i, const char* leaf) {
+    return "spec.ports[" + std::to_string(i) + "]." + leaf;
+}
+
+// Drops (and reports) a second definition of a namespace/name, so it cannot also be reported
+// as a VIP or nodePort clash with its own first definition.
+void drop_duplicate_services(std::vector<ServiceSource>& services, Reporter& r,
+                             std::unordered_map<std::string, size_t>& by_key) {
+    by_key.reserve(services.size());
+    std::vector<ServiceSource> kept;
+    kept.reserve(services.size());
+    for (auto& s : services) {
+        auto [it, fresh] = by_key.emplace(s.svc.key(), kept.size());
+        if (fresh) {
+            kept.push_back(std::move(s));
+            continue;
+        }
+        const auto& first = kept[it->second];
+        r.set_file(s.file);
+        r.set_object("Service " + s.svc.key());
+        r.error(s.line, "metadata.name",
+                "defined twice (first at " + where(first.file, first.line) + "; want one object per namespace/name)");
+    }
+    services = std::move(kept);
+}
+
+// slices_of[i]: the slices that belong to services[i].
+std::vector<std::vector<size_t>> link_slices(const ManifestObjects& objects, Reporter& r,
+                                             const std::unordered_map<std::string, size_t>& services) {
+    std::vector<std::vector<size_t>> slices_of(objects.services.size());
+    std::unordered_map<std::string, size_t> seen;
+    seen.reserve(objects.slices.size());
+    for (size_t i = 0; i < objects.slices.size(); ++i) {
+        const auto& sl = objects.slices[i];
+        r.set_file(sl.file);
+        r.set_object("EndpointSlice " + sl.ns + "/" + sl.name);
+        auto [it, fresh] = seen.emplace(sl.ns + "/" + sl.name, i);
+        if (!fresh) {
+            const auto& first = objects.slices[it->second];
+            r.error(sl.line, "metadata.name",
+                    "defined twice (first at " + where(first.file, first.line) + "; want one object per namespace/name)");
+            continue;
+        }
+        auto svc = services.find(sl.ns + "/" + sl.service_name);
+        if (svc == services.end()) {
+            r.notice(sl.line, "skipped: no Service " + sl.ns + "/" + sl.service_name + " among the loaded Services");
+            continue;
+        }
+        slices_of[svc->second].push_back(i);
+    }
+    return slices_of;
+}
+
+void sort_unique(std::vector<Endpoint>& eps) {
+    // Two slices may list one endpoint; if either says ready, it is ready.
+    std::sort(eps.begin(), eps.end(), [](const Endpoint& a, const Endpoint& b) {
+        if (a.ip != b.ip) return a.ip < b.ip;
+        if (a.port != b.port) return a.port < b.port;
+        return a.ready > b.ready;
+    });
+    eps.erase(std::unique(eps.begin(), eps.end(),
+                          [](const Endpoint& a, const Endpoint& b) { return a.ip == b.ip && a.port == b.port; }),
+              eps.end());
+}
+
+void resolve_endpoints(ServiceSource& src, const std::vector<size_t>& slice_ids, const ManifestObjects& objects,
+                       Reporter& r) {
+    if (slice_ids.empty()) return;
+    r.set_file(src.file);
+    r.set_object("Service " + src.svc.key());
+    for (size_t i = 0; i < src.svc.ports.size(); ++i) {
+        ServicePort& port = src.svc.ports[i];
+        bool resolved = false;
+        std::string offered;
+        for (size_t id : slice_ids) {
+            const SliceSource& sl = objects.slices[id];
+            for (const SlicePort& sp : sl.ports) {
+                offered += (offered.empty() ? "" : ", ") + (sp.name.empty() ? std::string("(unnamed)") : sp.name) +
+                           "/" + protocol_api_name(sp.proto);
+                if (sp.name != port.name || sp.proto != port.proto) continue;
+                resolved = true;
+                for (Endpoint ep : sl.addresses) {
+                    ep.port = sp.port;
+                    port.endpoints.push_back(ep);
+                }
+            }
+        }
+        sort_unique(port.endpoints);
+        if (resolved) continue;
+        const auto& ps = src.ports[i];
+        std::string wanted = "an EndpointSlice port named \"" + port.name + "\" with protocol " +
+                             protocol_api_name(port.proto);
+        std::string has = offered.empty() ? "none" : offered;
+        if (!ps.target_name.empty())
+            r.error(ps.target_line, port_field(i, "targetPort"),
+                    "named targetPort \"" + ps.target_name + "\" is not resolved by any EndpointSlice of this "
+                    "Service (want " + wanted + "; the slices have: " + has + ")");
+        else
+            r.notice(ps.line, port_field(i, "port") + ": no endpoints: the Service's EndpointSlices have no port "
+                              "named \"" + port.name + "\"/" + protocol_api_name(port.proto) + " (they have: " + has + ")");
+    }
+}
+
+void check_vip_claims(const std::vector<ServiceSource>& services, Reporter& r) {
+    std::unordered_map<uint64_t, Claim> claims;
+    for (size_t s = 0; s < services.size(); ++s) {
+        const Service& svc = services[s].svc;
+        r.set_file(services[s].file);
+        r.set_object("Service " + svc.key());
+        auto claim_all = [&](const std::vector<uint32_t>& ips, const char* kind) {
+            for (uint32_t ip : ips) {
+                for (size_t p = 0; p < svc.ports.size(); ++p) {
+                    const ServicePort& port = svc.ports[p];
+                    uint64_t key = uint64_t{ip} << 24 | uint64_t{port.port} << 8 | static_cast<uint8_t>(port.proto);
+                    auto [it, fresh] = claims.emplace(key, Claim{s, p});
+                    if (fresh || it->second.service == s) continue;
+                    const auto& other = services[it->second.service];
+                    r.error(services[s].ports[p].line, port_field(p, "port"),
+                            ip_to_string(ip) + ":" + std::to_string(port.port) + "/" + protocol_api_name(port.proto) +
+                                " (" + kind + ") is also claimed by Service " + other.svc.key() + " (" +
+                                where(other.file, other.ports[it->second.port].line) +
+                                "; want each VIP:port/protocol in one Service only)");
+                }
+            }
+        };
+        claim_all(svc.cluster_ips, "clusterIP");
+        claim_all(svc.external_ips, "externalIP");
+        claim_all(svc.lb_ips, "load-balancer ingress IP");
+    }
+}
+
+void check_node_port_claims(const std::vector<ServiceSource>& services, Reporter& r) {
+    std::unordered_map<uint32_t, Claim> claims;
+    for (size_t s = 0; s < services.size(); ++s) {
+        const Service& svc = services[s].svc;
+        r.set_file(services[s].file);
+        r.set_object("Service " + svc.key());
+        for (size_t p = 0; p < svc.ports.size(); ++p) {
+            const ServicePort& port = svc.ports[p];
+            if (port.node_port == 0) continue;
+            uint32_t key = uint32_t{port.node_port} << 8 | static_cast<uint8_t>(port.proto);
+            auto [it, fresh] = claims.emplace(key, Claim{s, p});
+            if (fresh) continue;
+            const auto& other = services[it->second.service];
+            std::string owner = it->second.service == s ? "spec.ports[" + std::to_string(it->second.port) + "]"
+                                                        : "Service " + other.svc.key();
+            r.error(services[s].ports[p].node_port_line, port_field(p, "nodePort"),
+                    std::to_string(port.node_port) + "/" + protocol_api_name(port.proto) + " is also the nodePort of " +
+                        owner + " (" + where(other.file, other.ports[it->second.port].node_port_line) +
+                        "; want each nodePort/protocol used once)");
+        }
+    }
+}
+
+}  // namespace
+
+void assemble_services(ManifestObjects& objects, std::vector<Diag>& errors, std::vector<Diag>& notices,
+                       Model& m) {
+    // Cross-object findings point into different files: the Reporter's file is set per object.
+    const std::string no_file;
+    Reporter r(no_file, errors, notices);
+    std::unordered_map<std::string, size_t> by_key;
+    drop_duplicate_services(objects.services, r, by_key);
+    auto slices_of = link_slices(objects, r, by_key);
+    for (size_t i = 0; i < objects.services.size(); ++i)
+        resolve_endpoints(objects.services[i], slices_of[i], objects, r);
+    check_vip_claims(objects.services, r);
+    check_node_port_claims(objects.services, r);
+
+    m.services.clear();
+    m.services.reserve(objects.services.size());
+    for (auto& s : objects.services) m.services.push_back(std::move(s.svc));
+    std::sort(m.services.begin(), m.services.end(), [](const Service& a, const Service& b) {
+        return a.ns != b.ns ? a.ns < b.ns : a.name < b.name;
+    });
+}
+
+}  // namespace nfgate::loader

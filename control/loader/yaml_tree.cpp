@@ -1,0 +1,185 @@
+#include "control/loader/yaml_tree.hpp"
+
+#include <yaml.h>
+
+#include <memory>
+#include <unordered_map>
+
+namespace nfgate::loader {
+
+namespace {
+
+struct ParserDeleter {
+    void operator()(yaml_parser_t* p) const {
+        yaml_parser_delete(p);
+        delete p;
+    }
+};
+
+struct EventGuard {
+    yaml_event_t ev{};
+    ~EventGuard() { yaml_event_delete(&ev); }
+};
+
+std::string_view as_view(const yaml_char_t* s, size_t n) {
+    return {reinterpret_cast<const char*>(s), n};
+}
+
+}  // namespace
+
+bool YamlTree::parse(std::string_view text, std::string& error, int& error_line) {
+    nodes_.clear();
+    kids_.clear();
+    text_.clear();
+    documents_.clear();
+    // Nodes refer to text_ by offset, so growth is safe; the reserves only avoid copying.
+    text_.reserve(text.size());
+    nodes_.reserve(text.size() / 16);
+    kids_.reserve(text.size() / 16);
+
+    std::unique_ptr<yaml_parser_t, ParserDeleter> parser(new yaml_parser_t);
+    if (!yaml_parser_initialize(parser.get())) {
+        error = "cannot initialise the YAML parser (out of memory)";
+        error_line = 0;
+        return false;
+    }
+    yaml_parser_set_input_string(parser.get(), reinterpret_cast<const unsigned char*>(text.data()),
+                                 text.size());
+
+    // Kids of every open collection, innermost last; `open` holds where each one starts.
+    std::vector<uint32_t> pending;
+    std::vector<std::pair<uint32_t, size_t>> open;  // (node index, start in pending)
+    std::unordered_map<std::string, uint32_t> anchors;
+
+    auto add_node = [&](Kind kind, const yaml_mark_t& mark, const yaml_char_t* anchor) {
+        uint32_t idx = static_cast<uint32_t>(nodes_.size());
+        Node n;
+        n.kind = kind;
+        n.line = static_cast<uint32_t>(mark.line + 1);
+        nodes_.push_back(n);
+        if (anchor) anchors[reinterpret_cast<const char*>(anchor)] = idx;
+        return idx;
+    };
+    auto attach = [&](uint32_t idx) {
+        if (open.empty())
+            documents_.push_back(idx);
+        else
+            pending.push_back(idx);
+    };
+
+    for (;;) {
+        EventGuard g;
+        if (!yaml_parser_parse(parser.get(), &g.ev)) {
+            error = parser->problem ? parser->problem : "malformed YAML";
+            if (parser->context) error = std::string(parser->context) + ": " + error;
+            error_line = static_cast<int>(parser->problem_mark.line + 1);
+            return false;
+        }
+        yaml_event_t& ev = g.ev;
+        switch (ev.type) {
+            case YAML_STREAM_END_EVENT: return true;
+            case YAML_SCALAR_EVENT: {
+                uint32_t idx = add_node(Kind::scalar, ev.start_mark, ev.data.scalar.anchor);
+                Node& n = nodes_.back();
+                n.first = static_cast<uint32_t>(text_.size());
+                n.count = static_cast<uint32_t>(ev.data.scalar.length);
+                n.quoted = ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+                text_.append(as_view(ev.data.scalar.value, ev.data.scalar.length));
+                attach(idx);
+                break;
+            }
+            case YAML_SEQUENCE_START_EVENT:
+            case YAML_MAPPING_START_EVENT: {
+                bool seq = ev.type == YAML_SEQUENCE_START_EVENT;
+                const yaml_char_t* anchor =
+                    seq ? ev.data.sequence_start.anchor : ev.data.mapping_start.anchor;
+                uint32_t idx = add_node(seq ? Kind::seq : Kind::map, ev.start_mark, anchor);
+                attach(idx);
+                open.emplace_back(idx, pending.size());
+                break;
+            }
+            case YAML_SEQUENCE_END_EVENT:
+            case YAML_MAPPING_END_EVENT: {
+                auto [idx, start] = open.back();
+                open.pop_back();
+                Node& n = nodes_[idx];
+                n.first = static_cast<uint32_t>(kids_.size());
+                n.count = static_cast<uint32_t>(pending.size() - start);
+                kids_.insert(kids_.end(), pending.begin() + static_cast<std::ptrdiff_t>(start),
+                             pending.end());
+                pending.resize(start);
+                break;
+            }
+            case YAML_ALIAS_EVENT: {
+                auto it = anchors.find(reinterpret_cast<const char*>(ev.data.alias.anchor));
+                if (it == anchors.end()) {
+                    error = "alias *" + std::string(reinterpret_cast<const char*>(ev.data.alias.anchor)) +
+                            " names no anchor defined before it";
+                    error_line = static_cast<int>(ev.start_mark.line + 1);
+                    return false;
+                }
+                attach(it->second);
+                break;
+            }
+            default: break;
+        }
+    }
+}
+
+bool YNode::is_map() const { return tree_ && tree_->nodes_[index_].kind == YamlTree::Kind::map; }
+bool YNode::is_seq() const { return tree_ && tree_->nodes_[index_].kind == YamlTree::Kind::seq; }
+bool YNode::is_scalar() const {
+    return tree_ && tree_->nodes_[index_].kind == YamlTree::Kind::scalar;
+}
+bool YNode::is_quoted() const { return is_scalar() && tree_->nodes_[index_].quoted; }
+
+bool YNode::is_null() const {
+    if (!tree_) return true;
+    if (!is_scalar() || is_quoted()) return false;
+    auto s = str();
+    return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
+}
+
+int YNode::line() const { return tree_ ? static_cast<int>(tree_->nodes_[index_].line) : 0; }
+
+std::string_view YNode::str() const {
+    if (!is_scalar()) return {};
+    const auto& n = tree_->nodes_[index_];
+    return std::string_view(tree_->text_).substr(n.first, n.count);
+}
+
+size_t YNode::size() const {
+    if (!tree_ || is_scalar()) return 0;
+    const auto& n = tree_->nodes_[index_];
+    return is_map() ? n.count / 2 : n.count;
+}
+
+YNode YNode::item(size_t i) const {
+    return YNode(tree_, tree_->kids_[tree_->nodes_[index_].first + i]);
+}
+YNode YNode::key(size_t i) const {
+    return YNode(tree_, tree_->kids_[tree_->nodes_[index_].first + 2 * i]);
+}
+YNode YNode::value(size_t i) const {
+    return YNode(tree_, tree_->kids_[tree_->nodes_[index_].first + 2 * i + 1]);
+}
+
+YNode YNode::get(std::string_view k) const {
+    if (!is_map()) return {};
+    size_t n = size();
+    for (size_t i = 0; i < n; ++i) {
+        YNode kn = key(i);
+        if (kn.is_scalar() && kn.str() == k) return value(i);
+    }
+    return {};
+}
+
+std::string YNode::describe() const {
+    if (!tree_) return "nothing";
+    if (is_map()) return "a mapping";
+    if (is_seq()) return "a list";
+    if (is_null()) return "null";
+    return "\"" + std::string(str()) + "\"";
+}
+
+}  // namespace nfgate::loader
