@@ -18,6 +18,6 @@ bool QsbrDomain::init(unsigned max_readers, std::string& err) {
     return true;
 }
 
-void QsbrDomain::synchronize() const { rte_rcu_qsbr_synchronize(qsv_, RTE_QSBR_THRID_INVALID); }
+void rcu_synchronize(rte_rcu_qsbr* qsv) { rte_rcu_qsbr_synchronize(qsv, RTE_QSBR_THRID_INVALID); }
 
 }  // namespace nfgate::dp

@@ -11,8 +11,13 @@
 
 namespace nfgate::dp {
 
-// One QSBR variable with a reader slot per worker. Workers register their index, go online,
-// report quiescent once per loop and go offline before they exit.
+// Blocks until every reader online on `qsv` now has passed a quiescent state. Called off the
+// worker cores only (the caller is not a registered reader).
+void rcu_synchronize(rte_rcu_qsbr* qsv);
+
+// One QSBR variable with a reader slot per worker, for users that do not get one from the
+// engine. Workers register their index, go online, report quiescent once per loop and go
+// offline before they exit.
 class QsbrDomain {
 public:
     QsbrDomain() = default;
@@ -23,10 +28,6 @@ public:
     bool init(unsigned max_readers, std::string& err);
     rte_rcu_qsbr* get() const { return qsv_; }
 
-    // Blocks until every reader online now has passed a quiescent state. Called off the
-    // worker cores only (the caller is not a registered reader).
-    void synchronize() const;
-
 private:
     rte_rcu_qsbr* qsv_ = nullptr;
 };
@@ -34,25 +35,26 @@ private:
 template <class T>
 class RcuSnapshot {
 public:
-    explicit RcuSnapshot(const QsbrDomain& domain) : domain_(domain) {}
+    explicit RcuSnapshot(rte_rcu_qsbr* qsv) : qsv_(qsv) {}
     RcuSnapshot(const RcuSnapshot&) = delete;
     RcuSnapshot& operator=(const RcuSnapshot&) = delete;
     ~RcuSnapshot() { delete current_.load(std::memory_order_acquire); }
 
-    // Workers read this once per loop, after their quiescent report, and hold the result until
-    // the next report.
+    // Workers load this (acquire) at most once per loop turn and drop what they loaded before
+    // their next quiescent report.
+    const std::atomic<const T*>& pointer() const { return current_; }
     const T* current() const { return current_.load(std::memory_order_acquire); }
 
     // Swaps `next` in, waits a grace period and frees the previous snapshot.
     void publish(std::unique_ptr<T> next) {
         const T* old = current_.exchange(next.release(), std::memory_order_acq_rel);
         if (old == nullptr) return;
-        domain_.synchronize();
+        rcu_synchronize(qsv_);
         delete old;
     }
 
 private:
-    const QsbrDomain& domain_;
+    rte_rcu_qsbr* qsv_;
     std::atomic<const T*> current_{nullptr};
 };
 

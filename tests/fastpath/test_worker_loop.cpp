@@ -114,7 +114,7 @@ protected:
 
 TEST_F(WorkerLoopTest, ForwardsEveryPacketAndPicksUpPublishedSnapshots) {
     std::string err;
-    RcuSnapshot<StampSnapshot> snap(qsbr_);
+    RcuSnapshot<StampSnapshot> snap(qsbr_.get());
     snap.publish(std::make_unique<StampSnapshot>(1));
     StampForwardStage s0(snap), s1(snap);
     StampForwardStage* stages[] = {&s0, &s1};
@@ -168,7 +168,7 @@ TEST_F(WorkerLoopTest, ForwardsEveryPacketAndPicksUpPublishedSnapshots) {
 }
 
 TEST_F(WorkerLoopTest, PublishWithStoppedWorkersDoesNotWait) {
-    RcuSnapshot<StampSnapshot> snap(qsbr_);
+    RcuSnapshot<StampSnapshot> snap(qsbr_.get());
     snap.publish(std::make_unique<StampSnapshot>(1));
     snap.publish(std::make_unique<StampSnapshot>(2));
     EXPECT_EQ(snap.current()->stamp, 2);

@@ -1,0 +1,20 @@
+#include "dataplane/port/restart_fields.hpp"
+
+namespace nfgate::dp {
+
+std::string restart_reason(const Model& running, const Model& next) {
+    const char* tail = " changed: EAL, queues and preallocated tables are set up once at start; "
+                       "restart nfgate to apply it";
+    if (next.dataplane != running.dataplane) return std::string("dataplane") + tail;
+    if (next.eal_args != running.eal_args) return std::string("eal") + tail;
+    if (next.workers != running.workers) return std::string("workers") + tail;
+    if (next.max_flows != running.max_flows) return std::string("conntrack.maxFlows") + tail;
+    if (next.interfaces.size() != running.interfaces.size())
+        return std::string("interfaces (count)") + tail;
+    for (size_t i = 0; i < next.interfaces.size(); ++i)
+        if (!(next.interfaces[i] == running.interfaces[i]))
+            return "interfaces[" + std::to_string(i) + "] (" + running.interfaces[i].name + ")" + tail;
+    return {};
+}
+
+}  // namespace nfgate::dp
