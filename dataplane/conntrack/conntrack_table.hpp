@@ -44,8 +44,6 @@ namespace nfgate::ct {
 class SnatPorts;
 class BackendRegistry;
 
-inline constexpr uint16_t kNoSnat = 0xffff;
-
 // Timeouts in seconds; the defaults are Linux's (nf_conntrack_*_timeout*).
 struct Timeouts {
     uint32_t tcp[kTcpStateCount] = {kTcpDefaultTimeout[0], kTcpDefaultTimeout[1],
@@ -260,7 +258,12 @@ private:
     uint32_t bucket_mask_ = 0;
     Bucket* buckets_ = nullptr;
     FlowEntry* entries_ = nullptr;
-    uint32_t* index_lists_ = nullptr;  // per worker: free stack + deferred ring, 2 * partition
+    struct Region {  // one anonymous mapping: buckets, entries, per-worker index lists
+        void* base = nullptr;
+        size_t len = 0;
+        void* ptr = nullptr;  // base rounded up to 2 MiB
+    };
+    Region regions_[3];
     size_t buckets_bytes_ = 0;
     size_t entries_bytes_ = 0;
     size_t lists_bytes_ = 0;

@@ -14,6 +14,9 @@ inline constexpr uint8_t kProtoIcmp = 1;
 inline constexpr uint8_t kProtoTcp = 6;
 inline constexpr uint8_t kProtoUdp = 17;
 
+// SNAT pool index meaning "this flow holds no SNAT port" (see snat_ports.hpp).
+inline constexpr uint16_t kNoSnat = 0xffff;
+
 // Direction of a packet relative to the flow that owns it: `orig` is the direction of the packet
 // that created the flow (client -> VIP), `reply` the way back (backend -> gateway or client).
 enum class Dir : uint8_t { orig = 0, reply = 1 };
