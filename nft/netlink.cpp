@@ -1,0 +1,116 @@
+#include "nft/netlink.hpp"
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+namespace nfgate::nft {
+namespace {
+
+using SocketPtr = std::unique_ptr<mnl_socket, decltype([](mnl_socket* s) { mnl_socket_close(s); })>;
+
+// The kernel answers every message of the batch at once, before sendmsg returns; nft sizes the
+// receive buffer the same way (about 1 KiB of socket memory per acknowledgement).
+constexpr size_t kAckBudget = 1024;
+constexpr int kMinBuffer = 4 << 20;
+
+void force_buffer(int fd, int opt, size_t want) {
+    int v = static_cast<int>(std::min<size_t>(want, 1u << 30));
+    v = std::max(v, kMinBuffer);
+    setsockopt(fd, SOL_SOCKET, opt, &v, sizeof v);
+}
+
+std::string describe(const Batch& b, uint32_t seq) {
+    uint32_t i = seq - b.first_seq;
+    if (i < b.what.size()) return b.what[i];
+    return "message " + std::to_string(seq);
+}
+
+// Reads what is queued; returns false on a receive error. Counts acknowledgements, collects errors.
+// Only the first error is the cause; later ones mostly follow from it (a rule naming a set the
+// kernel refused), so they are counted, not listed.
+struct Errors {
+    std::string first;
+    uint32_t more = 0;
+    void add(std::string e) {
+        if (first.empty()) first = std::move(e);
+        else ++more;
+    }
+    std::string text() const {
+        if (more == 0) return first;
+        return first + " (and " + std::to_string(more) + " later message(s) refused, most likely as a consequence)";
+    }
+};
+
+bool drain(mnl_socket* nl, const Batch& b, uint32_t& acks, Errors& errors) {
+    std::vector<char> buf(1 << 20);
+    int fd = mnl_socket_get_fd(nl);
+    uint32_t portid = mnl_socket_get_portid(nl);
+    while (acks < b.acks_expected) {
+        ssize_t n = recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+            errors.add(std::string("reading nftables acknowledgements: ") + std::strerror(errno));
+            return false;
+        }
+        int len = static_cast<int>(n);
+        for (auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+            if (nlh->nlmsg_pid != portid || nlh->nlmsg_type != NLMSG_ERROR) continue;
+            ++acks;
+            auto* e = static_cast<nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+            if (e->error == 0) continue;
+            errors.add(describe(b, nlh->nlmsg_seq) + ": " + std::strerror(-e->error));
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+uint32_t next_batch_seq(uint32_t messages) {
+    static std::atomic<uint32_t> next{static_cast<uint32_t>(time(nullptr))};
+    return next.fetch_add(messages + 1);
+}
+
+bool send_batch(const Batch& b, std::string& err) {
+    SocketPtr nl(mnl_socket_open(NETLINK_NETFILTER));
+    if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
+        err = std::string("opening the nftables netlink socket: ") + std::strerror(errno);
+        return false;
+    }
+    // Acknowledgements carry only the header of the message they answer, not all of it.
+    int on = 1;
+    mnl_socket_setsockopt(nl.get(), NETLINK_CAP_ACK, &on, sizeof on);
+    int fd = mnl_socket_get_fd(nl.get());
+    force_buffer(fd, SO_SNDBUFFORCE, b.buf.size() + (64 << 10));
+    force_buffer(fd, SO_RCVBUFFORCE, size_t{b.acks_expected} * kAckBudget);
+
+    if (mnl_socket_sendto(nl.get(), b.buf.data(), b.buf.size()) < 0) {
+        err = "sending the nftables batch (" + std::to_string(b.buf.size()) + " bytes): " + std::strerror(errno);
+        return false;
+    }
+    uint32_t acks = 0;
+    Errors errors;
+    bool read_ok = drain(nl.get(), b, acks, errors);
+    if (!errors.first.empty()) {
+        err = errors.text();
+        return false;
+    }
+    if (!read_ok || acks != b.acks_expected) {
+        err = "nftables acknowledged " + std::to_string(acks) + " of " + std::to_string(b.acks_expected) +
+              " messages; the outcome of the batch is unknown";
+        return false;
+    }
+    return true;
+}
+
+}  // namespace nfgate::nft

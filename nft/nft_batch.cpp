@@ -1,0 +1,291 @@
+#include "nft/nft_batch.hpp"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <cstring>
+#include <memory>
+
+#include "nft/nft_expr_lower.hpp"
+#include "nft/nft_handles.hpp"
+#include "nft/nft_text.hpp"
+
+namespace nfgate::nft {
+namespace {
+
+// nft's datatype numbers (the key and data types the kernel stores for `nft list`), and how
+// nft packs a concatenation of them: each member shifted in by 6 bits.
+constexpr uint32_t kTypeInteger = 4;
+constexpr uint32_t kTypeIpv4Addr = 7;
+constexpr uint32_t kTypeInetProto = 12;
+constexpr uint32_t kTypeInetService = 13;
+// nft's own byte order tag for user data (BYTEORDER_HOST_ENDIAN).
+constexpr uint32_t kNftHostByteOrder = 1;
+constexpr uint32_t concat(uint32_t a, uint32_t b) { return a << 6 | b; }
+
+// Room kept free before each message; element messages are cut well below it.
+constexpr size_t kMessageRoom = 256 * 1024;
+constexpr size_t kElemBytesPerMessage = 64 * 1024;
+
+uint32_t hook_number(Hook h) {
+    switch (h) {
+        case Hook::prerouting: return NF_INET_PRE_ROUTING;
+        case Hook::input: return NF_INET_LOCAL_IN;
+        case Hook::forward: return NF_INET_FORWARD;
+        case Hook::output: return NF_INET_LOCAL_OUT;
+        case Hook::postrouting: return NF_INET_POST_ROUTING;
+    }
+    return 0;
+}
+
+class Builder {
+public:
+    Builder(const Plan& p, uint32_t first_seq) : plan_(p) {
+        batch_.first_seq = first_seq;
+        seq_ = first_seq;
+    }
+
+    Batch run() {
+        nftnl_batch_begin(room(), seq_++);
+        commit("batch begin");
+        for (const auto& op : plan_.ops) emit(op);
+        nftnl_batch_end(room(), seq_++);
+        commit("batch end");
+        batch_.buf.resize(used_);
+        return std::move(batch_);
+    }
+
+private:
+    char* room() {
+        if (batch_.buf.size() - used_ < kMessageRoom) batch_.buf.resize(std::max(batch_.buf.size() * 2, used_ + kMessageRoom));
+        return batch_.buf.data() + used_;
+    }
+
+    nlmsghdr* header(uint16_t type, uint16_t flags) {
+        return nftnl_nlmsg_build_hdr(room(), type, NFPROTO_IPV4, flags | NLM_F_ACK, seq_++);
+    }
+
+    // Closes the message just built: it becomes part of the batch under its description.
+    void commit(std::string what) {
+        auto* nlh = reinterpret_cast<nlmsghdr*>(batch_.buf.data() + used_);
+        if (nlh->nlmsg_flags & NLM_F_ACK) ++batch_.acks_expected;
+        used_ += NLMSG_ALIGN(nlh->nlmsg_len);
+        batch_.what.push_back(std::move(what));
+    }
+
+    void emit(const Op& op) {
+        switch (op.kind) {
+            case OpKind::add_table: return table(NFT_MSG_NEWTABLE, NLM_F_CREATE, "add table ");
+            case OpKind::delete_table: return table(NFT_MSG_DELTABLE, 0, "delete table ");
+            case OpKind::add_chain: return chain(*op.chain, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, "add chain ");
+            case OpKind::delete_chain: return chain(*op.chain, NFT_MSG_DELCHAIN, 0, "delete chain ");
+            case OpKind::flush_chain: return flush(*op.chain);
+            case OpKind::add_set: return set(*op.set, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, "add set ");
+            case OpKind::delete_set: return set(*op.set, NFT_MSG_DELSET, 0, "delete set ");
+            case OpKind::add_elems: return elems(*op.set, op.elems, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, "add");
+            case OpKind::delete_elems: return elems(*op.set, op.elems, NFT_MSG_DELSETELEM, 0, "delete");
+            case OpKind::add_rule: return rule(*op.chain, *op.rule);
+        }
+    }
+
+    void table(uint16_t type, uint16_t flags, const char* verb) {
+        TablePtr t(nftnl_table_alloc());
+        nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, plan_.table.c_str());
+        nftnl_table_nlmsg_build_payload(header(type, flags), t.get());
+        commit(verb + plan_.table);
+    }
+
+    ChainPtr chain_object(const Chain& c) {
+        ChainPtr ch(nftnl_chain_alloc());
+        nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TABLE, plan_.table.c_str());
+        nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_NAME, c.name.c_str());
+        return ch;
+    }
+
+    void chain(const Chain& c, uint16_t type, uint16_t flags, const char* verb) {
+        ChainPtr ch = chain_object(c);
+        if (c.base && type == NFT_MSG_NEWCHAIN) {
+            nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_HOOKNUM, hook_number(c.base->hook));
+            nftnl_chain_set_s32(ch.get(), NFTNL_CHAIN_PRIO, c.base->priority);
+            nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TYPE, c.base->type == ChainType::nat ? "nat" : "filter");
+            nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
+        }
+        nftnl_chain_nlmsg_build_payload(header(type, flags), ch.get());
+        commit(verb + c.name);
+    }
+
+    // A rule deletion that names only the chain removes every rule in it.
+    void flush(const Chain& c) {
+        RulePtr r(nftnl_rule_alloc());
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, plan_.table.c_str());
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, c.name.c_str());
+        nftnl_rule_nlmsg_build_payload(header(NFT_MSG_DELRULE, 0), r.get());
+        commit("flush chain " + c.name);
+    }
+
+    SetPtr set_object(const std::string& name) {
+        SetPtr s(nftnl_set_alloc());
+        nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, plan_.table.c_str());
+        nftnl_set_set_str(s.get(), NFTNL_SET_NAME, name.c_str());
+        return s;
+    }
+
+    void set(const Set& st, uint16_t type, uint16_t flags, const char* verb) {
+        SetPtr s = set_object(st.name);
+        // The kernel wants a batch-local id on every new set, named or not.
+        if (type == NFT_MSG_NEWSET) {
+            nftnl_set_set_u32(s.get(), NFTNL_SET_ID, ++last_set_id_);
+            describe_set(st, s.get());
+        }
+        nftnl_set_nlmsg_build_payload(header(type, flags), s.get());
+        commit(verb + st.name);
+    }
+
+    void describe_set(const Set& st, nftnl_set* s) {
+        uint32_t set_flags = 0;
+        switch (st.key) {
+            case KeyKind::addr:
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, kTypeIpv4Addr);
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+                break;
+            case KeyKind::addr_proto_port:
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat(concat(kTypeIpv4Addr, kTypeInetProto), kTypeInetService));
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 12);
+                break;
+            case KeyKind::proto_port:
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat(kTypeInetProto, kTypeInetService));
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 8);
+                break;
+        }
+        if (st.verdict_map) {
+            set_flags |= NFT_SET_MAP;
+            nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+        }
+        if (st.timeout_s != 0) {
+            set_flags |= NFT_SET_TIMEOUT | NFT_SET_EVAL;
+            nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, uint64_t{st.timeout_s} * 1000);
+            nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, kDynamicSetSize);
+        }
+        nftnl_set_set_u32(s, NFTNL_SET_FLAGS, set_flags);
+    }
+
+    // Keys are laid out as the kernel's registers hold them: every member padded to 4 bytes,
+    // addresses and ports in network order.
+    static size_t elem_key(const Set& st, const SetElem& e, uint8_t key[12]) {
+        std::memset(key, 0, 12);
+        uint32_t addr = htonl(e.addr);
+        uint16_t port = htons(e.port);
+        switch (st.key) {
+            case KeyKind::addr: std::memcpy(key, &addr, 4); return 4;
+            case KeyKind::addr_proto_port:
+                std::memcpy(key, &addr, 4);
+                key[4] = static_cast<uint8_t>(e.proto);
+                std::memcpy(key + 8, &port, 2);
+                return 12;
+            case KeyKind::proto_port:
+                key[0] = static_cast<uint8_t>(e.proto);
+                std::memcpy(key + 4, &port, 2);
+                return 8;
+        }
+        return 0;
+    }
+
+    void elems(const Set& st, const std::vector<SetElem>& list, uint16_t type, uint16_t flags, const char* verb) {
+        size_t i = 0;
+        while (i < list.size()) {
+            SetPtr s = set_object(st.name);
+            size_t first = i, bytes = 0;
+            for (; i < list.size() && bytes < kElemBytesPerMessage; ++i) {
+                const SetElem& e = list[i];
+                nftnl_set_elem* el = nftnl_set_elem_alloc();
+                uint8_t key[12];
+                nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, elem_key(st, e, key));
+                if (st.verdict_map && type == NFT_MSG_NEWSETELEM) {
+                    nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(NFT_GOTO));
+                    nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, e.goto_chain.c_str());
+                }
+                nftnl_set_elem_add(s.get(), el);  // the set owns it from here
+                bytes += 64 + e.goto_chain.size();
+            }
+            nftnl_set_elems_nlmsg_build_payload(header(type, flags), s.get());
+            commit(elems_text(st, list, first, i, verb));
+        }
+    }
+
+    static std::string elems_text(const Set& st, const std::vector<SetElem>& list, size_t from, size_t to,
+                                  const char* verb) {
+        std::string out = std::string(verb) + " element" + (to - from > 1 ? "s " : " ") + st.name + " { ";
+        for (size_t i = from; i < to && i < from + 3; ++i) out += (i > from ? ", " : "") + elem_text(st, list[i]);
+        if (to - from > 3) out += ", ... (" + std::to_string(to - from) + " in this message)";
+        return out + " }";
+    }
+
+    void rule(const Chain& c, const Rule& r) {
+        RulePtr nr(nftnl_rule_alloc());
+        nftnl_rule_set_str(nr.get(), NFTNL_RULE_TABLE, plan_.table.c_str());
+        nftnl_rule_set_str(nr.get(), NFTNL_RULE_CHAIN, c.name.c_str());
+        for (const auto& e : r.exprs) {
+            if (const auto* m = std::get_if<DnatNumgenMap>(&e)) anonymous_map(*m);
+            lower_expr(e, nr.get(), last_set_id_);
+        }
+        nftnl_rule_nlmsg_build_payload(header(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND), nr.get());
+        commit("add rule to chain " + c.name + ": " + rule_text(r));
+    }
+
+    // The map of a DnatNumgenMap: index -> endpoint address . port; the kernel names it and
+    // frees it with the rule. The rule's lookup finds it by the id given here.
+    void anonymous_map(const DnatNumgenMap& m) {
+        uint32_t id = ++last_set_id_;
+        SetPtr s = set_object("__map%d");
+        nftnl_set_set_u32(s.get(), NFTNL_SET_ID, id);
+        nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_MAP);
+        nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, kTypeInteger);
+        nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, 4);
+        nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_TYPE, concat(kTypeIpv4Addr, kTypeInetService));
+        nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, 8);
+        nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, static_cast<uint32_t>(m.endpoints.size()));
+        // numgen yields a host-order integer; without this note `nft list` would print the keys
+        // byte-swapped (the kernel does not care, people reading the listing do).
+        std::unique_ptr<nftnl_udata_buf, FreeWith<nftnl_udata_buf_free>> ud(nftnl_udata_buf_alloc(64));
+        nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_KEYBYTEORDER, kNftHostByteOrder);
+        nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
+        nftnl_set_nlmsg_build_payload(header(NFT_MSG_NEWSET, NLM_F_CREATE), s.get());
+        commit("add anonymous map of " + std::to_string(m.endpoints.size()) + " endpoints");
+
+        SetPtr el_set = set_object("__map%d");
+        nftnl_set_set_u32(el_set.get(), NFTNL_SET_ID, id);
+        for (uint32_t i = 0; i < m.endpoints.size(); ++i) {
+            nftnl_set_elem* el = nftnl_set_elem_alloc();
+            nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, &i, sizeof i);
+            uint8_t data[8] = {};
+            uint32_t addr = htonl(m.endpoints[i].ip);
+            uint16_t port = htons(m.endpoints[i].port);
+            std::memcpy(data, &addr, 4);
+            std::memcpy(data + 4, &port, 2);
+            nftnl_set_elem_set(el, NFTNL_SET_ELEM_DATA, data, sizeof data);
+            nftnl_set_elem_add(el_set.get(), el);
+        }
+        nftnl_set_elems_nlmsg_build_payload(header(NFT_MSG_NEWSETELEM, NLM_F_CREATE), el_set.get());
+        commit("add elements of anonymous endpoint map");
+    }
+
+    const Plan& plan_;
+    Batch batch_;
+    size_t used_ = 0;
+    uint32_t seq_ = 0;
+    uint32_t last_set_id_ = 0;
+};
+
+}  // namespace
+
+Batch build_batch(const Plan& p, uint32_t first_seq) { return Builder(p, first_seq).run(); }
+
+}  // namespace nfgate::nft

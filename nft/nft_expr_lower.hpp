@@ -1,0 +1,16 @@
+// One rule expression (nft_ruleset.hpp) -> the libnftnl expressions nft itself would emit for
+// its text form, so `nft list` prints back what nft_text.cpp wrote.
+#pragma once
+
+#include <libnftnl/rule.h>
+
+#include <cstdint>
+
+#include "nft/nft_ruleset.hpp"
+
+namespace nfgate::nft {
+
+// `anon_set_id`: the batch id of the anonymous map a DnatNumgenMap looks up (added just before).
+void lower_expr(const Expr& e, nftnl_rule* r, uint32_t anon_set_id);
+
+}  // namespace nfgate::nft

@@ -1,0 +1,273 @@
+#include "nft/nft_render.hpp"
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+namespace nfgate::nft {
+namespace {
+
+// Chain and set names: the kernel takes at most 255 characters (NFT_CHAIN_MAXNAMELEN - 1).
+constexpr size_t kMaxName = 255;
+
+// FNV-1a, 64 bits: stable across builds and machines, unlike std::hash.
+uint64_t fnv1a(const std::string& s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (unsigned char c : s) {
+        h ^= c;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+std::string short_hash(const std::string& identity) {
+    static constexpr char digits[] = "0123456789abcdefghijklmnopqrstuv";
+    uint64_t h = fnv1a(identity);
+    std::string out;
+    for (int i = 0; i < 8; ++i, h >>= 5) out += digits[h & 31];
+    return out;
+}
+
+std::string port_label(const ServicePort& p) {
+    if (!p.name.empty()) return p.name;
+    return std::to_string(p.port) + "-" + proto_name(p.proto);
+}
+
+std::string port_identity(const Service& s, const ServicePort& p) {
+    return s.ns + "/" + s.name + "/" + p.name + "/" + proto_name(p.proto) + "/" + std::to_string(p.port);
+}
+
+std::string object_name(const char* prefix, const std::string& identity, const std::string& readable) {
+    std::string n = std::string(prefix) + "-" + short_hash(identity) + "-" + readable;
+    if (n.size() > kMaxName) n.resize(kMaxName);
+    return n;
+}
+
+Verdict go(const std::string& chain) { return Verdict{Verdict::Kind::go, chain}; }
+
+}  // namespace
+
+std::string service_chain_name(const Service& s, const ServicePort& p) {
+    return object_name("svc", port_identity(s, p), s.ns + "-" + s.name + "-" + port_label(p));
+}
+
+std::string firewall_chain_name(const Service& s, const ServicePort& p) {
+    return object_name("fw", port_identity(s, p), s.ns + "-" + s.name + "-" + port_label(p));
+}
+
+std::string affinity_set_name(const Service& s, const ServicePort& p, const Endpoint& e) {
+    std::string ep = ip_to_string(e.ip) + "-" + std::to_string(e.port);
+    return object_name("aff", port_identity(s, p) + "/" + ep, s.ns + "-" + s.name + "-" + port_label(p) + "-" + ep);
+}
+
+namespace {
+
+// Builds the ruleset in one pass over the services; the maps collect elements as it goes.
+class Renderer {
+public:
+    explicit Renderer(const Model& m) : m_(m) {}
+
+    Ruleset run() {
+        init_sets();
+        for (const auto& s : m_.services) render_service(s);
+        Ruleset rs;
+        rs.sets = {std::move(cluster_ips_), std::move(node_addrs_), std::move(svc_ips_), std::move(svc_nodeports_),
+                   std::move(noep_ips_), std::move(noep_nodeports_)};
+        for (auto& a : affinity_sets_) rs.sets.push_back(std::move(a));
+        rs.chains = base_chains();
+        for (auto& c : service_chains_) rs.chains.push_back(std::move(c));
+        return rs;
+    }
+
+private:
+    void init_sets() {
+        cluster_ips_ = Set{kClusterIpsSet, KeyKind::addr, false, 0, {}};
+        node_addrs_ = Set{kNodeAddressesSet, KeyKind::addr, false, 0, {}};
+        svc_ips_ = Set{kServiceIpsMap, KeyKind::addr_proto_port, true, 0, {}};
+        svc_nodeports_ = Set{kServiceNodePortsMap, KeyKind::proto_port, true, 0, {}};
+        noep_ips_ = Set{kNoEndpointServicesMap, KeyKind::addr_proto_port, true, 0, {}};
+        noep_nodeports_ = Set{kNoEndpointNodePortsMap, KeyKind::proto_port, true, 0, {}};
+        std::set<uint32_t> seen;
+        for (uint32_t a : m_.node_addresses)
+            if (seen.insert(a).second) node_addrs_.elems.push_back(SetElem{a, Proto::tcp, 0, {}});
+    }
+
+    // A key taken twice (two Services claiming one externalIP:port) would make the kernel refuse the
+    // whole batch; the first Service in model order keeps it.
+    void add_elem(Set& set, std::set<std::tuple<uint32_t, Proto, uint16_t>>& seen, SetElem e) {
+        if (seen.insert({e.addr, e.proto, e.port}).second) set.elems.push_back(std::move(e));
+    }
+
+    void render_service(const Service& s) {
+        for (uint32_t ip : s.cluster_ips)
+            if (seen_cluster_ips_.insert(ip).second) cluster_ips_.elems.push_back(SetElem{ip, Proto::tcp, 0, {}});
+        for (const auto& p : s.ports) render_port(s, p);
+    }
+
+    void render_port(const Service& s, const ServicePort& p) {
+        bool has_endpoints = p.ready_count() > 0;
+        std::string svc_chain = has_endpoints ? service_chain_name(s, p) : std::string(kRejectChain);
+        std::string lb_target = svc_chain;
+        if (has_endpoints && !s.lb_source_ranges.empty() && !s.lb_ips.empty()) {
+            lb_target = firewall_chain_name(s, p);
+            service_chains_.push_back(firewall_chain(s, lb_target, svc_chain));
+        }
+        Set& ips = has_endpoints ? svc_ips_ : noep_ips_;
+        Set& nodeports = has_endpoints ? svc_nodeports_ : noep_nodeports_;
+        for (uint32_t ip : s.cluster_ips) add_elem(ips, seen_ip_keys_, SetElem{ip, p.proto, p.port, svc_chain});
+        for (uint32_t ip : s.external_ips) add_elem(ips, seen_ip_keys_, SetElem{ip, p.proto, p.port, svc_chain});
+        for (uint32_t ip : s.lb_ips) add_elem(ips, seen_ip_keys_, SetElem{ip, p.proto, p.port, lb_target});
+        if (p.node_port != 0)
+            add_elem(nodeports, seen_nodeport_keys_, SetElem{0, p.proto, p.node_port, svc_chain});
+        if (has_endpoints) service_chains_.push_back(service_chain(s, p, svc_chain));
+    }
+
+    // loadBalancerSourceRanges: listed sources go on to the service, everyone else is dropped.
+    Chain firewall_chain(const Service& s, const std::string& name, const std::string& svc_chain) {
+        Chain c{name, std::nullopt, {}};
+        for (const auto& r : s.lb_source_ranges) {
+            Rule rule;
+            if (r.len > 0) rule.exprs.push_back(MatchCidr{Field::saddr, r, false});
+            rule.exprs.push_back(go(svc_chain));
+            c.rules.push_back(std::move(rule));
+        }
+        c.rules.push_back(Rule{{Verdict{Verdict::Kind::drop, {}}}});
+        return c;
+    }
+
+    // Clients outside the cluster are masqueraded so replies come back through the gateway;
+    // externalTrafficPolicy Local keeps the client address for the backend.
+    std::optional<Rule> masquerade_mark_rule(const Service& s) {
+        Rule r;
+        if (!m_.masquerade.all) {
+            if (s.external_traffic_policy == TrafficPolicy::local) return std::nullopt;
+            for (const auto& c : m_.cluster_cidrs) {
+                if (c.len == 0) return std::nullopt;
+                r.exprs.push_back(MatchCidr{Field::saddr, c, true});
+            }
+        }
+        r.exprs.push_back(SetMarkBit{kMasqueradeMark, true});
+        return r;
+    }
+
+    Chain service_chain(const Service& s, const ServicePort& p, const std::string& name) {
+        Chain c{name, std::nullopt, {}};
+        if (auto mark = masquerade_mark_rule(s)) c.rules.push_back(std::move(*mark));
+        std::vector<Endpoint> ready;
+        for (const auto& e : p.endpoints)
+            if (e.ready) ready.push_back(e);
+        if (s.affinity_client_ip) {
+            affinity_rules(s, p, ready, c);
+        } else if (ready.size() == 1) {
+            c.rules.push_back(Rule{{MatchL4proto{p.proto}, Dnat{ready[0].ip, ready[0].port}}});
+        } else {
+            c.rules.push_back(Rule{{MatchL4proto{p.proto}, DnatNumgenMap{ready}}});
+        }
+        return c;
+    }
+
+    // ClientIP affinity: a client seen recently goes back to its endpoint; a new one draws an
+    // endpoint evenly (rule i matches with probability 1/(N-i) of what is left) and is remembered.
+    void affinity_rules(const Service& s, const ServicePort& p, const std::vector<Endpoint>& ready, Chain& c) {
+        std::vector<std::string> sets;
+        for (const auto& e : ready) {
+            sets.push_back(affinity_set_name(s, p, e));
+            affinity_sets_.push_back(Set{sets.back(), KeyKind::addr, false, s.affinity_timeout_s, {}});
+            c.rules.push_back(Rule{{MatchSet{Field::saddr, sets.back()}, MatchL4proto{p.proto}, Dnat{e.ip, e.port}}});
+        }
+        for (size_t i = 0; i < ready.size(); ++i) {
+            Rule r;
+            uint32_t left = static_cast<uint32_t>(ready.size() - i);
+            if (left > 1) r.exprs.push_back(MatchNumgen{left});
+            r.exprs.push_back(MatchL4proto{p.proto});
+            r.exprs.push_back(UpdateSaddr{sets[i]});
+            r.exprs.push_back(Dnat{ready[i].ip, ready[i].port});
+            c.rules.push_back(std::move(r));
+        }
+    }
+
+    std::vector<Chain> base_chains() const;
+    Chain postrouting_chain() const;
+    Chain pod_egress_chain() const;
+    Chain filter_chain(const char* name, Hook hook) const;
+
+    const Model& m_;
+    Set cluster_ips_, node_addrs_, svc_ips_, svc_nodeports_, noep_ips_, noep_nodeports_;
+    std::vector<Set> affinity_sets_;
+    std::vector<Chain> service_chains_;
+    std::set<uint32_t> seen_cluster_ips_;
+    std::set<std::tuple<uint32_t, Proto, uint16_t>> seen_ip_keys_, seen_nodeport_keys_;
+};
+
+// Priorities as nft names them: dstnat -100, filter 0, srcnat 100.
+constexpr int32_t kDstnat = -100;
+constexpr int32_t kFilter = 0;
+constexpr int32_t kSrcnat = 100;
+
+std::vector<Chain> Renderer::base_chains() const {
+    std::vector<Chain> out;
+    Rule jump_services{{Verdict{Verdict::Kind::jump, kServicesChain}}};
+    out.push_back(Chain{"prerouting", BaseHook{ChainType::nat, Hook::prerouting, kDstnat}, {jump_services}});
+    out.push_back(Chain{"output", BaseHook{ChainType::nat, Hook::output, kDstnat}, {jump_services}});
+    out.push_back(postrouting_chain());
+    if (m_.masquerade.egress) out.push_back(pod_egress_chain());
+    out.push_back(filter_chain("filter-input", Hook::input));
+    out.push_back(filter_chain("filter-forward", Hook::forward));
+    out.push_back(filter_chain("filter-output", Hook::output));
+    out.push_back(Chain{kServicesChain, std::nullopt,
+                        {Rule{{VmapAddrProtoPort{kServiceIpsMap}}},
+                         Rule{{MatchSet{Field::daddr, kNodeAddressesSet}, VmapProtoPort{kServiceNodePortsMap}}}}});
+    out.push_back(Chain{kRejectChain, std::nullopt,
+                        {Rule{{MatchL4proto{Proto::tcp}, Reject{true}}}, Rule{{Reject{false}}}}});
+    return out;
+}
+
+Chain Renderer::postrouting_chain() const {
+    Chain c{"postrouting", BaseHook{ChainType::nat, Hook::postrouting, kSrcnat}, {}};
+    // The bit is cleared so a packet that comes around again is not masqueraded twice.
+    c.rules.push_back(Rule{{MatchMarkBit{kMasqueradeMark}, SetMarkBit{kMasqueradeMark, false}, Masquerade{}}});
+    if (m_.masquerade.egress) {
+        for (const auto& cc : m_.cluster_cidrs) {
+            Rule r;
+            if (cc.len > 0) r.exprs.push_back(MatchCidr{Field::saddr, cc, false});
+            r.exprs.push_back(Verdict{Verdict::Kind::jump, kPodEgressChain});
+            c.rules.push_back(std::move(r));
+        }
+    }
+    return c;
+}
+
+// Pod egress (the ip-masq-agent convention): Service traffic keeps its source (the client is
+// inside the cluster), so do traffic to nonMasqueradeCIDRs and pod-to-pod; the rest leaves as us.
+Chain Renderer::pod_egress_chain() const {
+    Chain c{kPodEgressChain, std::nullopt, {}};
+    Verdict ret{Verdict::Kind::ret, {}};
+    c.rules.push_back(Rule{{MatchCtDnat{}, ret}});
+    std::vector<Cidr> keep = m_.masquerade.non_masquerade_cidrs;
+    for (const auto& cc : m_.cluster_cidrs)
+        if (std::find(keep.begin(), keep.end(), cc) == keep.end()) keep.push_back(cc);
+    for (const auto& k : keep) {
+        if (k.len == 0) return c;
+        c.rules.push_back(Rule{{MatchCidr{Field::daddr, k, false}, ret}});
+    }
+    c.rules.push_back(Rule{{Masquerade{}}});
+    return c;
+}
+
+// Traffic still addressed to a VIP after dstnat found no endpoint: reject it (TCP reset / ICMP
+// port unreachable) instead of letting it time out; unallocated service addresses are dropped.
+Chain Renderer::filter_chain(const char* name, Hook hook) const {
+    Chain c{name, BaseHook{ChainType::filter, hook, kFilter}, {}};
+    c.rules.push_back(Rule{{VmapAddrProtoPort{kNoEndpointServicesMap}}});
+    c.rules.push_back(Rule{{MatchSet{Field::daddr, kNodeAddressesSet}, VmapProtoPort{kNoEndpointNodePortsMap}}});
+    c.rules.push_back(Rule{{MatchSet{Field::daddr, kClusterIpsSet}, go(kRejectChain)}});
+    for (const auto& sc : m_.service_cidrs)
+        if (sc.len > 0) c.rules.push_back(Rule{{MatchCidr{Field::daddr, sc, false}, Verdict{Verdict::Kind::drop, {}}}});
+    return c;
+}
+
+}  // namespace
+
+Ruleset render(const Model& m) { return Renderer(m).run(); }
+
+}  // namespace nfgate::nft

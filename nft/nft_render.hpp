@@ -1,0 +1,30 @@
+// Model -> Ruleset, a pure function: no I/O, same input, same output.
+#pragma once
+
+#include <string>
+
+#include "control/model.hpp"
+#include "nft/nft_ruleset.hpp"
+
+namespace nfgate::nft {
+
+Ruleset render(const Model& m);
+
+// Names of the per-service-port objects, readable and stable: a short hash of the identity keeps
+// them unique after the readable part is cut to the kernel's 255-character limit.
+std::string service_chain_name(const Service& s, const ServicePort& p);
+std::string firewall_chain_name(const Service& s, const ServicePort& p);
+std::string affinity_set_name(const Service& s, const ServicePort& p, const Endpoint& e);
+
+// The fixed objects every ruleset has.
+inline constexpr const char* kServicesChain = "services";
+inline constexpr const char* kRejectChain = "reject-chain";
+inline constexpr const char* kPodEgressChain = "pod-egress";
+inline constexpr const char* kServiceIpsMap = "service-ips";
+inline constexpr const char* kServiceNodePortsMap = "service-nodeports";
+inline constexpr const char* kNoEndpointServicesMap = "no-endpoint-services";
+inline constexpr const char* kNoEndpointNodePortsMap = "no-endpoint-nodeports";
+inline constexpr const char* kClusterIpsSet = "cluster-ips";
+inline constexpr const char* kNodeAddressesSet = "node-addresses";
+
+}  // namespace nfgate::nft

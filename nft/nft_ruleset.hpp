@@ -1,0 +1,170 @@
+// The nftables objects nfgate installs, as plain values: what nft_render.cpp produces from a
+// Model, what nft_text.cpp prints and what nft_batch.cpp lowers to libnftnl. Every rule is a
+// list of high-level expressions; each one has exactly one text form and one bytecode form,
+// so the golden text and the kernel's listing describe the same thing.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "control/model.hpp"
+
+namespace nfgate::nft {
+
+inline constexpr const char* kTableName = "nfgate";
+
+// The packet mark bit that asks postrouting to masquerade (kube-proxy uses the same bit).
+inline constexpr uint32_t kMasqueradeMark = 0x4000;
+
+enum class Field : uint8_t { saddr, daddr };
+
+// ip saddr 10.0.0.0/8  |  ip saddr != 10.0.0.0/8
+struct MatchCidr {
+    Field field = Field::saddr;
+    Cidr cidr;
+    bool negate = false;
+    bool operator==(const MatchCidr&) const = default;
+};
+// ip daddr @set
+struct MatchSet {
+    Field field = Field::daddr;
+    std::string set;
+    bool operator==(const MatchSet&) const = default;
+};
+// meta l4proto tcp
+struct MatchL4proto {
+    Proto proto = Proto::tcp;
+    bool operator==(const MatchL4proto&) const = default;
+};
+// meta mark & 0x4000 == 0x4000
+struct MatchMarkBit {
+    uint32_t bit = kMasqueradeMark;
+    bool operator==(const MatchMarkBit&) const = default;
+};
+// ct status dnat
+struct MatchCtDnat {
+    bool operator==(const MatchCtDnat&) const = default;
+};
+// numgen random mod N 0: true with probability 1/N, a fresh draw on every evaluation
+struct MatchNumgen {
+    uint32_t mod = 1;
+    bool operator==(const MatchNumgen&) const = default;
+};
+// ip daddr . meta l4proto . th dport vmap @map
+struct VmapAddrProtoPort {
+    std::string map;
+    bool operator==(const VmapAddrProtoPort&) const = default;
+};
+// meta l4proto . th dport vmap @map
+struct VmapProtoPort {
+    std::string map;
+    bool operator==(const VmapProtoPort&) const = default;
+};
+// meta mark set meta mark | bit   (on)   /   meta mark set meta mark & ~bit   (off)
+struct SetMarkBit {
+    uint32_t bit = kMasqueradeMark;
+    bool on = true;
+    bool operator==(const SetMarkBit&) const = default;
+};
+// update @set { ip saddr }
+struct UpdateSaddr {
+    std::string set;
+    bool operator==(const UpdateSaddr&) const = default;
+};
+// dnat to ip:port
+struct Dnat {
+    uint32_t ip = 0;
+    uint16_t port = 0;
+    bool operator==(const Dnat&) const = default;
+};
+// dnat ip to numgen random mod N map { 0 : ip . port, ... }: an even choice in one rule, through
+// an anonymous map that lives and dies with the rule.
+struct DnatNumgenMap {
+    std::vector<Endpoint> endpoints;
+    bool operator==(const DnatNumgenMap&) const = default;
+};
+struct Masquerade {
+    bool operator==(const Masquerade&) const = default;
+};
+// reject with tcp reset  |  reject (ICMP port unreachable)
+struct Reject {
+    bool tcp_reset = false;
+    bool operator==(const Reject&) const = default;
+};
+struct Verdict {
+    enum class Kind : uint8_t { accept, drop, ret, jump, go };
+    Kind kind = Kind::accept;
+    std::string chain;  // jump / goto only
+    bool operator==(const Verdict&) const = default;
+};
+
+using Expr = std::variant<MatchCidr, MatchSet, MatchL4proto, MatchMarkBit, MatchCtDnat, MatchNumgen,
+                          VmapAddrProtoPort, VmapProtoPort, SetMarkBit, UpdateSaddr, Dnat, DnatNumgenMap,
+                          Masquerade, Reject, Verdict>;
+
+struct Rule {
+    std::vector<Expr> exprs;
+    bool operator==(const Rule&) const = default;
+};
+
+enum class ChainType : uint8_t { filter, nat };
+enum class Hook : uint8_t { prerouting, input, forward, output, postrouting };
+
+struct BaseHook {
+    ChainType type = ChainType::filter;
+    Hook hook = Hook::input;
+    int32_t priority = 0;
+    bool operator==(const BaseHook&) const = default;
+};
+
+struct Chain {
+    std::string name;
+    std::optional<BaseHook> base;  // empty: a regular chain reached by jump/goto/vmap
+    std::vector<Rule> rules;
+    bool operator==(const Chain&) const = default;
+};
+
+// The key a set or map is indexed by.
+enum class KeyKind : uint8_t {
+    addr,             // ipv4_addr
+    addr_proto_port,  // ipv4_addr . inet_proto . inet_service
+    proto_port,       // inet_proto . inet_service
+};
+
+struct SetElem {
+    uint32_t addr = 0;
+    Proto proto = Proto::tcp;
+    uint16_t port = 0;
+    std::string goto_chain;  // maps only: the verdict is "goto goto_chain"
+    bool operator==(const SetElem&) const = default;
+    auto operator<=>(const SetElem&) const = default;
+};
+
+struct Set {
+    std::string name;
+    KeyKind key = KeyKind::addr;
+    bool verdict_map = false;
+    uint32_t timeout_s = 0;  // non-zero: a dynamic set filled by "update", entries expire
+    std::vector<SetElem> elems;
+    bool operator==(const Set&) const = default;
+
+    // Same kind of object (key, type, timeout): only the elements may differ.
+    bool same_definition(const Set& o) const {
+        return name == o.name && key == o.key && verdict_map == o.verdict_map && timeout_s == o.timeout_s;
+    }
+};
+
+// Dynamic sets get the same fixed capacity nft gives them.
+inline constexpr uint32_t kDynamicSetSize = 65535;
+
+struct Ruleset {
+    std::string table = kTableName;
+    std::vector<Set> sets;
+    std::vector<Chain> chains;
+    bool operator==(const Ruleset&) const = default;
+};
+
+}  // namespace nfgate::nft

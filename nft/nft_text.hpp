@@ -1,0 +1,17 @@
+// Ruleset -> `nft -f` text. Pure. Used by the golden tests and as the input of the `nft -f`
+// peer in the benchmark; the format follows `nft list table` so the two can be compared.
+#pragma once
+
+#include <string>
+
+#include "nft/nft_ruleset.hpp"
+
+namespace nfgate::nft {
+
+std::string to_nft_text(const Ruleset& rs);
+
+// Pieces, also used to describe batch messages in errors.
+std::string rule_text(const Rule& r);
+std::string elem_text(const Set& set, const SetElem& e);
+
+}  // namespace nfgate::nft

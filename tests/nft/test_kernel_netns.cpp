@@ -1,0 +1,193 @@
+// The kernel path against a real kernel: the whole process moves into a fresh network namespace
+// first, so nothing here can touch the host's ruleset, and the namespace goes away with the
+// process whatever happens. Needs root (CAP_SYS_ADMIN + CAP_NET_ADMIN); skipped otherwise.
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <vector>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include "nft/kernel_path.hpp"
+#include "nft/nft_render.hpp"
+#include "nft/nft_text.hpp"
+#include "tests/nft/fixtures.hpp"
+
+namespace nfgate::nft {
+namespace {
+
+bool g_in_netns = false;
+
+class FreshNetns : public ::testing::Environment {
+public:
+    void SetUp() override {
+        if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) return;
+        g_in_netns = std::system("ip link set lo up") == 0;
+    }
+};
+const auto* const g_env = ::testing::AddGlobalTestEnvironment(new FreshNetns);
+
+struct Shell {
+    int status;
+    std::string out;
+};
+
+Shell sh(const std::string& cmd) {
+    Shell r{0, {}};
+    std::unique_ptr<FILE, decltype(&pclose)> p(popen((cmd + " 2>&1").c_str(), "r"), pclose);
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = fread(buf.data(), 1, buf.size(), p.get())) > 0) r.out.append(buf.data(), n);
+    r.status = pclose(p.release());
+    return r;
+}
+
+// `nft list table` with the order the kernel happens to keep made irrelevant: objects (blank-line
+// separated blocks) and the elements inside a set are sorted; rule order inside a chain is kept.
+std::string normalized(const std::string& text) {
+    std::vector<std::string> blocks;
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t end = text.find("\n\n", start);
+        if (end == std::string::npos) end = text.size();
+        std::string block = text.substr(start, end - start);
+        std::string flat;
+        for (char c : block) {
+            bool space = c == '\t' || c == '\n' || c == ' ';
+            if (!space) flat += c;
+            else if (!flat.empty() && flat.back() != ' ') flat += ' ';
+        }
+        size_t open = flat.find("elements = { ");
+        if (open != std::string::npos) {
+            size_t from = open + 13, close = flat.find(" }", from);
+            std::vector<std::string> items;
+            for (size_t p = from; p < close;) {
+                size_t comma = flat.find(", ", p);
+                if (comma == std::string::npos || comma > close) comma = close;
+                items.push_back(flat.substr(p, comma - p));
+                p = comma + 2;
+            }
+            std::sort(items.begin(), items.end());
+            std::string joined;
+            for (const auto& i : items) joined += (joined.empty() ? "" : ", ") + i;
+            flat = flat.substr(0, from) + joined + flat.substr(close);
+        }
+        blocks.push_back(flat);
+        start = end + 2;
+    }
+    std::sort(blocks.begin(), blocks.end());
+    std::string out;
+    for (const auto& b : blocks) out += b + "\n";
+    return out;
+}
+
+std::string listing() { return normalized(sh("nft list table ip nfgate").out); }
+
+class KernelTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (!g_in_netns) GTEST_SKIP() << "needs root to create a network namespace";
+        std::string err;
+        ASSERT_TRUE(KernelPath::cleanup(err)) << err;
+    }
+    void TearDown() override {
+        std::string err;
+        if (g_in_netns) KernelPath::cleanup(err);
+    }
+};
+
+// What the library installs is what `nft -f` installs for the text rendering of the same model.
+void expect_same_as_nft_f(const Model& m) {
+    KernelPath kp;
+    std::string err;
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    std::string via_library = listing();
+    ASSERT_NE(via_library.find("table ip nfgate"), std::string::npos) << via_library;
+
+    std::string path = "/tmp/nfgate-test-" + std::to_string(getpid()) + ".nft";
+    std::ofstream(path) << to_nft_text(render(m));
+    ASSERT_EQ(sh("nft delete table ip nfgate").status, 0);
+    Shell load = sh("nft -f " + path);
+    std::remove(path.c_str());
+    ASSERT_EQ(load.status, 0) << load.out;
+    EXPECT_EQ(via_library, listing());
+}
+
+TEST_F(KernelTest, LibraryApplyEqualsNftOfTheTextRendering) {
+    for (const auto& f : testing::golden_fixtures()) {
+        SCOPED_TRACE(f.name);
+        expect_same_as_nft_f(f.model);
+        std::string err;
+        ASSERT_TRUE(KernelPath::cleanup(err)) << err;
+    }
+}
+
+TEST_F(KernelTest, FirstApplyReplacesAStaleTable) {
+    ASSERT_EQ(sh("nft add table ip nfgate && nft add chain ip nfgate stale").status, 0);
+    KernelPath kp;
+    std::string err;
+    ASSERT_TRUE(kp.apply(testing::two_services(), err)) << err;
+    EXPECT_EQ(listing().find("stale"), std::string::npos);
+}
+
+TEST_F(KernelTest, IncrementalApplyEndsWhereAFreshApplyWouldAndLeavesOthersAlone) {
+    Model before = testing::all_features();
+    Model after = before;
+    for (auto& s : after.services)
+        if (s.name == "web") s.ports[0].endpoints.pop_back();
+        else if (s.name == "idle") s.ports[0].endpoints[0].ready = true;
+        else if (s.name == "cart") s.ports[0].endpoints[1].ready = true;
+
+    KernelPath kp;
+    std::string err;
+    ASSERT_TRUE(kp.apply(before, err)) << err;
+    std::string dns_rules_before = sh("nft -a list chain ip nfgate svc-rsktea2r-kube-system-dns-dns").out;
+    ASSERT_TRUE(kp.apply(after, err)) << err;
+    std::string incremental = listing();
+    // Rule handles change when a chain is rewritten: equal handles mean dns was not touched.
+    EXPECT_EQ(dns_rules_before, sh("nft -a list chain ip nfgate svc-rsktea2r-kube-system-dns-dns").out);
+
+    KernelPath fresh;
+    ASSERT_TRUE(fresh.apply(after, err)) << err;
+    EXPECT_EQ(incremental, listing());
+    // And back again.
+    ASSERT_TRUE(kp.apply(before, err)) << err;
+    std::string back = listing();
+    KernelPath fresh2;
+    ASSERT_TRUE(fresh2.apply(before, err)) << err;
+    EXPECT_EQ(back, listing());
+}
+
+TEST_F(KernelTest, RefusedBatchNamesTheObjectAndChangesNothing) {
+    Model before = testing::two_services();
+    Model after = testing::all_features();
+    after.cluster_cidrs = before.cluster_cidrs;
+    KernelPath kp;
+    std::string err;
+    ASSERT_TRUE(kp.apply(before, err)) << err;
+    std::string chain;
+    for (const auto& s : after.services)
+        if (s.name == "front") chain = service_chain_name(s, s.ports[0]);
+    // Someone else created a chain the next batch wants to add.
+    ASSERT_EQ(sh("nft add chain ip nfgate " + chain).status, 0);
+    std::string held = listing();
+    EXPECT_FALSE(kp.apply(after, err));
+    EXPECT_NE(err.find("chain " + chain + ": File exists"), std::string::npos) << err;
+    EXPECT_EQ(held, listing());
+}
+
+TEST_F(KernelTest, CleanupRemovesTheTableAndSucceedsWhenNothingIsThere) {
+    KernelPath kp;
+    std::string err;
+    ASSERT_TRUE(kp.apply(testing::two_services(), err)) << err;
+    ASSERT_TRUE(KernelPath::cleanup(err)) << err;
+    EXPECT_NE(sh("nft list table ip nfgate").status, 0);
+    EXPECT_TRUE(KernelPath::cleanup(err)) << err;
+}
+
+}  // namespace
+}  // namespace nfgate::nft

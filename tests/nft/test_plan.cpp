@@ -1,0 +1,141 @@
+// Incremental plans: what changes in the batch when the model changes, and in which order.
+#include <gtest/gtest.h>
+#include <linux/netlink.h>
+
+#include <algorithm>
+
+#include "nft/nft_batch.hpp"
+#include "nft/nft_plan.hpp"
+#include "nft/nft_render.hpp"
+#include "tests/nft/fixtures.hpp"
+
+namespace nfgate::nft {
+namespace {
+
+Service& find(Model& m, const std::string& name) {
+    for (auto& s : m.services)
+        if (s.name == name) return s;
+    throw std::runtime_error(name);
+}
+
+bool mentions(const std::string& line, const std::string& what) { return line.find(what) != std::string::npos; }
+
+size_t index_of(const Plan& p, OpKind k, const std::string& name) {
+    for (size_t i = 0; i < p.ops.size(); ++i) {
+        const Op& op = p.ops[i];
+        if (op.kind != k) continue;
+        if ((op.chain && op.chain->name == name) || (op.set && op.set->name == name)) return i;
+    }
+    return p.ops.size();
+}
+
+TEST(Plan, SameModelNeedsNoBatch) {
+    Ruleset a = render(testing::all_features()), b = render(testing::all_features());
+    EXPECT_TRUE(diff_plan(a, b).empty());
+}
+
+TEST(Plan, FullPlanReplacesTheTableWithoutFailingWhenItIsMissing) {
+    Ruleset rs = render(testing::two_services());
+    auto lines = full_plan(rs).describe();
+    ASSERT_GE(lines.size(), 3u);
+    EXPECT_EQ(lines[0], "add table nfgate");
+    EXPECT_EQ(lines[1], "delete table nfgate");
+    EXPECT_EQ(lines[2], "add table nfgate");
+}
+
+TEST(Plan, OneEndpointChangeTouchesOnlyThatServiceChain) {
+    Model before = testing::two_services();
+    Model after = before;
+    Service& web = find(after, "web");
+    web.ports[0].endpoints[1].ip = testing::ip("10.244.2.99");
+    Ruleset a = render(before), b = render(after);
+    Plan p = diff_plan(a, b);
+    std::string chain = service_chain_name(web, web.ports[0]);
+    auto lines = p.describe();
+    ASSERT_FALSE(lines.empty());
+    for (const auto& l : lines) EXPECT_TRUE(mentions(l, chain)) << l;
+    EXPECT_LT(index_of(p, OpKind::flush_chain, chain), p.ops.size());
+    EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return mentions(l, "10.244.2.99 . 8080"); }));
+    EXPECT_FALSE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return mentions(l, "10.244.2.6"); }));
+}
+
+TEST(Plan, LosingAllEndpointsMovesTheKeysToTheRejectMapAndDropsTheChain) {
+    Model before = testing::two_services();
+    Model after = before;
+    Service& web = find(after, "web");
+    for (auto& e : web.ports[0].endpoints) e.ready = false;
+    Ruleset a = render(before), b = render(after);
+    Plan p = diff_plan(a, b);
+    std::string chain = service_chain_name(web, web.ports[0]);
+    auto lines = p.describe();
+    std::vector<std::string> want = {
+        "delete element service-ips 10.96.0.10 . tcp . 80 : goto " + chain,
+        "delete element service-nodeports tcp . 30080 : goto " + chain,
+        "flush chain " + chain,
+        "delete chain " + chain,
+        "add element no-endpoint-services 10.96.0.10 . tcp . 80 : goto reject-chain",
+        "add element no-endpoint-nodeports tcp . 30080 : goto reject-chain",
+    };
+    EXPECT_EQ(lines, want);
+}
+
+TEST(Plan, NewServiceIsAddedBeforeTheMapElementsThatPointAtIt) {
+    Model before = testing::two_services();
+    Model after = testing::all_features();
+    after.cluster_cidrs = before.cluster_cidrs;
+    Ruleset a = render(before), b = render(after);
+    Plan p = diff_plan(a, b);
+    Service& front = find(after, "front");
+    std::string fw = firewall_chain_name(front, front.ports[0]);
+    std::string svc = service_chain_name(front, front.ports[0]);
+    size_t add_fw = index_of(p, OpKind::add_chain, fw), add_svc = index_of(p, OpKind::add_chain, svc);
+    size_t add_map = index_of(p, OpKind::add_elems, kServiceIpsMap);
+    ASSERT_LT(add_map, p.ops.size());
+    EXPECT_LT(add_fw, add_map);
+    EXPECT_LT(add_svc, add_map);
+    for (const auto& l : p.describe()) {
+        EXPECT_FALSE(mentions(l, "default-web")) << "unchanged service touched: " << l;
+        EXPECT_FALSE(mentions(l, "kube-system-dns")) << "unchanged service touched: " << l;
+    }
+}
+
+TEST(Plan, AffinityTimeoutChangeRebuildsTheSetsAfterFlushingTheirChain) {
+    Model before = testing::all_features();
+    Model after = before;
+    Service& cart = find(after, "cart");
+    cart.affinity_timeout_s = 1200;
+    Ruleset a = render(before), b = render(after);
+    Plan p = diff_plan(a, b);
+    std::string chain = service_chain_name(cart, cart.ports[0]);
+    std::string set = affinity_set_name(cart, cart.ports[0], cart.ports[0].endpoints[0]);
+    size_t flush = index_of(p, OpKind::flush_chain, chain);
+    size_t del = index_of(p, OpKind::delete_set, set), add = index_of(p, OpKind::add_set, set);
+    ASSERT_LT(add, p.ops.size());
+    EXPECT_LT(flush, del);
+    EXPECT_LT(del, add);
+    for (const auto& l : p.describe()) EXPECT_TRUE(mentions(l, "shop-cart")) << l;
+}
+
+TEST(Batch, EveryMessageIsDescribedAndAsksForAnAck) {
+    Ruleset rs = render(testing::all_features());
+    Plan p = full_plan(rs);
+    Batch b = build_batch(p, 1000);
+    // begin + end carry no ACK request; everything between does.
+    ASSERT_GE(b.what.size(), 2u);
+    EXPECT_EQ(b.acks_expected, b.what.size() - 2);
+    EXPECT_EQ(b.what.front(), "batch begin");
+    EXPECT_EQ(b.what.back(), "batch end");
+    EXPECT_EQ(b.what[1], "add table nfgate");
+    size_t offset = 0, count = 0;
+    while (offset < b.buf.size()) {
+        auto* nlh = reinterpret_cast<const nlmsghdr*>(b.buf.data() + offset);
+        EXPECT_EQ(nlh->nlmsg_seq, 1000 + count);
+        offset += NLMSG_ALIGN(nlh->nlmsg_len);
+        ++count;
+    }
+    EXPECT_EQ(offset, b.buf.size());
+    EXPECT_EQ(count, b.what.size());
+}
+
+}  // namespace
+}  // namespace nfgate::nft
