@@ -1,0 +1,181 @@
+// process_burst: the worker's per-burst pipeline, in the l3fwd shape. Stages over the burst:
+//   1. classify: parse L2/L3/L4, build the flow key (packets that cannot be tracked call out)
+//   2. lookup:   one bulk conntrack lookup for every key
+//   3. rewrite:  established flows: state update + NAT with the flow's precomputed checksum
+//                deltas (misses call out to the new-flow path)
+//   4. forward:  route, neighbour, L2 rewrite, TTL, tx
+// Established flows are the straight line; every other case is a call-out in slow_path.hpp.
+#pragma once
+
+#include <rte_prefetch.h>
+
+#include <algorithm>
+#include <cstddef>
+
+#include "dataplane/conntrack/conntrack_table.hpp"
+#include "dataplane/engine/arp.hpp"
+#include "dataplane/engine/engine_state.hpp"
+#include "dataplane/engine/flow_rewrite.hpp"
+#include "dataplane/engine/nat_rewrite.hpp"
+#include "dataplane/engine/packet_parse.hpp"
+#include "dataplane/engine/slow_path.hpp"
+
+namespace nfgate::engine {
+
+namespace burst_detail {
+
+inline constexpr unsigned kPrefetchAhead = 4;  // packets whose headers load while one is parsed
+
+using Lane = BurstScratch::Lane;
+
+template <class Io>
+class Burst {
+public:
+    Burst(WorkerContext& w, const ServiceTable& st, Io& io, SlowCtx& slow)
+        : w_(w), s_(w.scratch), st_(st), io_(io), slow_(slow) {}
+
+    void run(std::span<rte_mbuf*> pkts) {
+        classify(pkts);
+        const uint64_t hits = w_.flows.lookup_bulk(s_.keys, n_keys_, s_.refs);
+        rewrite(hits);
+        forward();
+    }
+
+private:
+    void classify(std::span<rte_mbuf*> pkts) {
+        const unsigned n = static_cast<unsigned>(pkts.size());
+        for (unsigned i = 0; i < std::min(kPrefetchAhead, n); ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+        for (unsigned i = 0; i < n; ++i) {
+            if (i + kPrefetchAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
+            Lane& lane = s_.lanes[i];
+            lane.m = pkts[i];
+            lane.pm = PacketMeta{};
+            lane.ip_delta = CsumDelta{};
+            Reason why{};
+            const L3Kind kind = classify_l2(lane.m, why);
+            if (kind != L3Kind::ipv4 || !parse_ipv4(lane.m, lane.pm, why)) {
+                dispatch(on_not_ipv4(slow_, lane.m, kind, why), i);
+                continue;
+            }
+            if (needs_untracked_path(lane.pm, st_)) {
+                dispatch(on_untracked(slow_, lane.m, lane.pm, lane.ip_delta), i);
+                continue;
+            }
+            s_.keys[n_keys_] = ct::make_key(lane.pm.src, lane.pm.dst, lane.pm.sport, lane.pm.dport, lane.pm.proto);
+            s_.key_lane[n_keys_++] = static_cast<uint8_t>(i);
+        }
+    }
+
+    void rewrite(uint64_t hits) {
+        for (unsigned k = 0; k < n_keys_; ++k) {
+            const unsigned i = s_.key_lane[k];
+            Lane& lane = s_.lanes[i];
+            if (!(hits >> k & 1)) {
+                dispatch(on_flow_miss(slow_, lane.m, lane.pm, lane.ip_delta), i);
+                continue;
+            }
+            ct::FlowEntry& e = *s_.refs[k].entry;
+            const ct::Dir d = s_.refs[k].dir;
+            if (ct::ConntrackTable::track(e, d, lane.pm.tcp_flags, slow_.now_s) == ct::TcpVerdict::invalid) {
+                slow_.counters.count(Reason::tcp_invalid_state);
+                io_.drop(lane.m);
+                continue;
+            }
+            if (e.proto() == kProtoUdp && e.tag != 0 && !udp_backend_ready(e)) {
+                // kube-proxy clears the conntrack entries of a removed UDP endpoint: the next
+                // datagram is balanced again, as a new flow, to a live backend.
+                w_.flows.unlink(e);
+                dispatch(on_flow_miss(slow_, lane.m, lane.pm, lane.ip_delta), i);
+                continue;
+            }
+            rewrite_flow(lane.pm, e, d, lane.ip_delta);
+            ++slow_.counters.forwarded_nat;
+            s_.fwd_lane[n_fwd_++] = static_cast<uint8_t>(i);
+        }
+    }
+
+    bool udp_backend_ready(const ct::FlowEntry& e) const {
+        const ct::FlowKey& r = e.key_of(ct::Dir::reply);
+        return st_.backend_ready(rte_be_to_cpu_32(r.src_ip), rte_be_to_cpu_16(r.src_port), kProtoUdp);
+    }
+
+    void dispatch(Fate f, unsigned lane) {
+        switch (f) {
+            case Fate::forward: s_.fwd_lane[n_fwd_++] = static_cast<uint8_t>(lane); break;
+            case Fate::answer: io_.tx(slow_.in_port, s_.lanes[lane].m); break;
+            case Fate::drop: io_.drop(s_.lanes[lane].m); break;
+        }
+    }
+
+    void forward() {
+        uint32_t cached_dst = 0;
+        bool cached = false;
+        NextHop nh{};
+        rte_ether_addr mac{};
+        for (unsigned f = 0; f < n_fwd_; ++f) {
+            Lane& lane = s_.lanes[s_.fwd_lane[f]];
+            if (!cached || lane.pm.dst != cached_dst) {
+                cached_dst = lane.pm.dst;
+                cached = resolve(rte_be_to_cpu_32(cached_dst), nh, mac);
+                if (!cached) {
+                    unresolved(lane.m, rte_be_to_cpu_32(cached_dst));
+                    continue;
+                }
+            }
+            auto* eth = eth_of(lane.m);
+            eth->dst_addr = mac;
+            eth->src_addr = st_.ifaces()[nh.port].mac;
+            forward_ip_csum(lane.pm.ip, lane.ip_delta);
+            io_.tx(nh.port, lane.m);
+        }
+    }
+
+    bool resolve(uint32_t dst, NextHop& nh, rte_ether_addr& mac) {
+        if (!st_.routes().lookup(dst, nh)) return false;
+        return w_.shared.neighbours().lookup(RouteTable::arp_target(dst, nh), mac);
+    }
+
+    // No route, or the next hop's MAC is not known yet: the packet is dropped; in the second
+    // case its mbuf carries the (rate-limited) ARP request instead.
+    void unresolved(rte_mbuf* m, uint32_t dst) {
+        NextHop nh;
+        if (!st_.routes().lookup(dst, nh)) {
+            slow_.counters.count(Reason::no_route);
+            io_.drop(m);
+            return;
+        }
+        slow_.counters.count(Reason::neighbour_unresolved);
+        const uint32_t target = RouteTable::arp_target(dst, nh);
+        if (w_.shared.neighbours().should_request(target, slow_.now_ns)) {
+            build_arp_request(m, st_.ifaces()[nh.port], target);
+            io_.tx(nh.port, m);
+            return;
+        }
+        io_.drop(m);
+    }
+
+    WorkerContext& w_;
+    BurstScratch& s_;
+    const ServiceTable& st_;
+    Io& io_;
+    SlowCtx& slow_;
+    unsigned n_keys_ = 0;
+    unsigned n_fwd_ = 0;
+};
+
+}  // namespace burst_detail
+
+template <PacketIo Io>
+void process_burst(WorkerContext& ctx, const ServiceTable& st, Io& io, uint16_t in_port, std::span<rte_mbuf*> pkts,
+                   uint64_t now_ns) {
+    BurstCounters bc;
+    bc.rx = static_cast<uint32_t>(pkts.size());
+    SlowCtx slow{ctx, st, in_port, now_ns, static_cast<uint32_t>(now_ns / 1'000'000'000), bc};
+    for (size_t off = 0; off < pkts.size(); off += BurstScratch::kChunk) {
+        const size_t len = std::min<size_t>(BurstScratch::kChunk, pkts.size() - off);
+        burst_detail::Burst<Io>(ctx, st, io, slow).run(pkts.subspan(off, len));
+    }
+    ctx.stats.add(bc);
+}
+
+}  // namespace nfgate::engine

@@ -1,0 +1,88 @@
+// State the engine keeps across bursts: EngineShared (one per fast path, all workers) and
+// WorkerContext (one per worker lcore).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control/model.hpp"
+#include "dataplane/conntrack/conntrack_table.hpp"
+#include "dataplane/conntrack/snat_ports.hpp"
+#include "dataplane/engine/affinity_table.hpp"
+#include "dataplane/engine/checksum.hpp"
+#include "dataplane/engine/neighbour_table.hpp"
+#include "dataplane/engine/packet_parse.hpp"
+#include "dataplane/engine/worker_stats.hpp"
+
+struct rte_rcu_qsbr;
+
+namespace nfgate::engine {
+
+struct EngineConfig {
+    uint32_t max_flows = 1u << 20;  // conntrack.maxFlows
+    unsigned workers = 1;
+    std::vector<uint32_t> snat_addresses;  // host order: the interface addresses, in interface order
+    uint16_t snat_port_min = 1024;
+    uint16_t snat_port_max = 65535;
+    // The fast path's QSBR variable (reader id = worker index), also guarding flow entries.
+    // nullptr: the flow table makes its own and the caller must report quiescent states via
+    // worker_quiescent().
+    rte_rcu_qsbr* qsbr = nullptr;
+    ct::Timeouts timeouts;
+
+    static EngineConfig from_model(const Model& m);
+};
+
+class EngineShared {
+public:
+    static std::unique_ptr<EngineShared> create(const EngineConfig& cfg, std::string& err);
+
+    ct::ConntrackTable& flows() { return *flows_; }
+    const ct::ConntrackTable& flows() const { return *flows_; }
+    ct::SnatPorts& snat() { return *snat_; }
+    NeighbourTable& neighbours() { return neighbours_; }
+    AffinityTable& affinity() { return affinity_; }
+    unsigned workers() const { return workers_; }
+
+private:
+    EngineShared() = default;
+
+    unsigned workers_ = 1;
+    std::unique_ptr<ct::SnatPorts> snat_;  // before flows_: the table returns ports to it
+    std::unique_ptr<ct::ConntrackTable> flows_;
+    NeighbourTable neighbours_;
+    AffinityTable affinity_;
+};
+
+// Per-packet working state of one burst chunk. Lives in the WorkerContext so a burst starts
+// without clearing kilobytes of stack.
+struct BurstScratch {
+    static constexpr unsigned kChunk = 64;  // ConntrackTable::lookup_bulk's limit
+
+    struct Lane {
+        rte_mbuf* m;
+        PacketMeta pm;
+        CsumDelta ip_delta;
+    };
+    ct::FlowKey keys[kChunk];
+    ct::FlowRef refs[kChunk];
+    uint8_t key_lane[kChunk];  // key index -> lane index
+    uint8_t fwd_lane[kChunk];  // packets to route, in order
+    Lane lanes[kChunk];
+};
+
+struct WorkerContext {
+    WorkerContext(EngineShared& s, unsigned worker_id) : shared(s), flows(s.flows()), id(worker_id) {}
+    WorkerContext(const WorkerContext&) = delete;
+    WorkerContext& operator=(const WorkerContext&) = delete;
+
+    EngineShared& shared;
+    ct::ConntrackTable& flows;
+    unsigned id;
+    WorkerStats stats;
+    BurstScratch scratch;
+};
+
+}  // namespace nfgate::engine

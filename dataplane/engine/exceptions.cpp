@@ -1,0 +1,56 @@
+// Call-outs for frames that never touch the flow table: ARP and malformed frames, expiring
+// TTLs, fragments and non-echo ICMP.
+#include "dataplane/engine/arp.hpp"
+#include "dataplane/engine/icmp_answer.hpp"
+#include "dataplane/engine/icmp_error_nat.hpp"
+#include "dataplane/engine/slow_path.hpp"
+
+namespace nfgate::engine {
+
+namespace {
+
+// Whether a packet between these addresses would be NAT-translated if it were not a fragment.
+// Fragments are not reassembled, so a later fragment carries no ports to translate by: all
+// fragments of such traffic are dropped (counted), the rest is routed untouched.
+bool nat_relevant(const ServiceTable& st, uint32_t src, uint32_t dst) {
+    return st.is_local(dst) || st.is_service_address(dst) || st.in_service_cidrs(dst) ||
+           st.egress_masquerade(src, dst);
+}
+
+Fate ttl_expired(SlowCtx& c, rte_mbuf* m, const PacketMeta& pm) {
+    // RFC 1812 4.3.2.7: no ICMP error about an ICMP error or about a non-initial fragment.
+    if (pm.later_fragment || (pm.proto == kProtoIcmp && icmp_is_error(pm.icmp_type)))
+        return c.drop(Reason::ttl_expired);
+    const IfaceInfo& in = c.st.ifaces()[c.in_port];
+    if (!make_icmp_error(m, pm, kIcmpTimeExceeded, kIcmpCodeTtlExceeded, in.ip, in))
+        return c.drop(Reason::ttl_expired);
+    return c.answer(Reason::ttl_exceeded_sent);
+}
+
+}  // namespace
+
+Fate on_not_ipv4(SlowCtx& c, rte_mbuf* m, L3Kind kind, Reason parse_error) {
+    if (kind != L3Kind::arp) return c.drop(parse_error);
+    const Reason r = handle_arp(c.st, c.worker.shared.neighbours(), m, c.in_port);
+    return r == Reason::arp_reply_sent ? c.answer(r) : c.drop(r);
+}
+
+Fate on_untracked(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta) {
+    const uint32_t src = rte_be_to_cpu_32(pm.src);
+    const uint32_t dst = rte_be_to_cpu_32(pm.dst);
+    const bool local = c.st.is_local(dst);
+    if (!local && pm.ip->time_to_live <= 1) return ttl_expired(c, m, pm);
+    if (pm.fragment) {
+        if (nat_relevant(c.st, src, dst)) return c.drop(Reason::fragment_of_nat_flow);
+        ++c.counters.forwarded_plain;
+        return Fate::forward;
+    }
+    if (pm.proto == kProtoIcmp && icmp_is_error(pm.icmp_type)) return on_icmp_error(c, pm, ip_delta);
+    if (local) return c.drop(pm.proto == kProtoIcmp ? Reason::icmp_untracked : Reason::local_delivery_unsupported);
+    if (nat_relevant(c.st, src, dst))
+        return c.drop(pm.proto == kProtoIcmp ? Reason::icmp_untracked : Reason::unsupported_protocol);
+    ++c.counters.forwarded_plain;
+    return Fate::forward;
+}
+
+}  // namespace nfgate::engine

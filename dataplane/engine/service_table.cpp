@@ -1,0 +1,130 @@
+#include "dataplane/engine/service_table.hpp"
+
+#include <algorithm>
+
+#include "dataplane/engine/backend_pick.hpp"
+
+namespace nfgate::engine {
+
+namespace {
+
+// FNV-1a: a stable id for a service port across snapshots (affinity entries survive reloads).
+uint32_t stable_id(const std::string& s) {
+    uint32_t h = 2166136261u;
+    for (unsigned char c : s) h = (h ^ c) * 16777619u;
+    return h == 0 ? 1 : h;
+}
+
+uint8_t proto_number(Proto p) { return static_cast<uint8_t>(p); }
+
+}  // namespace
+
+class ServiceTableBuilder {
+public:
+    ServiceTableBuilder(const Model& m, std::span<const rte_ether_addr> macs, std::string& err)
+        : m_(m), macs_(macs), err_(err) {}
+
+    std::unique_ptr<ServiceTable> build() {
+        if (macs_.size() != m_.interfaces.size()) {
+            err_ = "fast path: " + std::to_string(m_.interfaces.size()) + " interfaces but " +
+                   std::to_string(macs_.size()) + " port MAC addresses";
+            return nullptr;
+        }
+        st_ = std::make_unique<ServiceTable>();
+        add_interfaces();
+        if (!st_->routes_.build(m_.interfaces, m_.routes, err_)) return nullptr;
+        for (size_t s = 0; s < m_.services.size(); ++s)
+            if (!add_service(s)) return nullptr;
+        st_->services_.build(svc_keys_, svc_values_);
+        st_->addr_kinds_.build(addr_keys_, addr_values_);
+        st_->arp_.build(arp_keys_, std::vector<uint32_t>(arp_keys_.size(), 1));
+        st_->ready_backends_.build(ready_keys_, std::vector<uint32_t>(ready_keys_.size(), 1));
+        st_->service_cidrs_ = m_.service_cidrs;
+        st_->cluster_cidrs_ = m_.cluster_cidrs;
+        st_->non_masq_ = m_.masquerade.non_masquerade_cidrs;
+        st_->masquerade_egress_ = m_.masquerade.egress;
+        st_->masquerade_all_ = m_.masquerade.all;
+        return std::move(st_);
+    }
+
+private:
+    void add_interfaces() {
+        std::vector<uint64_t> local;
+        for (size_t i = 0; i < m_.interfaces.size(); ++i) {
+            const IfAddr& a = m_.interfaces[i].address;
+            st_->ifaces_.push_back(IfaceInfo{a.addr, a.len, macs_[i]});
+            local.push_back(a.addr);
+        }
+        for (uint32_t n : m_.node_addresses) local.push_back(n);
+        st_->local_.build(local, std::vector<uint32_t>(local.size(), 1));
+        for (uint64_t ip : local) add_arp_answer(static_cast<uint32_t>(ip));
+    }
+
+    // An address is answered on every interface whose subnet holds it.
+    void add_arp_answer(uint32_t ip) {
+        for (size_t i = 0; i < m_.interfaces.size(); ++i)
+            if (m_.interfaces[i].address.subnet().contains(ip)) arp_keys_.push_back(uint64_t{i} << 32 | ip);
+    }
+
+    void add_address(uint32_t ip, bool cluster_ip) {
+        addr_keys_.push_back(ip);
+        addr_values_.push_back(cluster_ip ? ServiceTable::kAddrClusterIp : 2);
+        add_arp_answer(ip);
+    }
+
+    void add_key(uint32_t ip, uint8_t proto, uint16_t port, size_t port_index, VipKind kind) {
+        svc_keys_.push_back(ServiceTable::service_key(ip, proto, port));
+        svc_values_.push_back(static_cast<uint32_t>(port_index << 2) | static_cast<uint32_t>(kind));
+    }
+
+    bool add_service(size_t s) {
+        const Service& svc = m_.services[s];
+        for (uint32_t ip : svc.cluster_ips) add_address(ip, true);
+        for (uint32_t ip : svc.external_ips) add_address(ip, false);
+        for (uint32_t ip : svc.lb_ips) add_address(ip, false);
+        for (size_t p = 0; p < svc.ports.size(); ++p) {
+            const ServicePort& sp = svc.ports[p];
+            ServicePortEntry e;
+            e.proto = proto_number(sp.proto);
+            e.name = svc.key() + ":" + (sp.name.empty() ? std::to_string(sp.port) : sp.name) + "/" + proto_name(sp.proto);
+            e.id = stable_id(e.name);
+            for (const Endpoint& ep : sp.endpoints) {
+                if (!ep.ready) continue;
+                e.backends.push_back(Backend{ep.ip, ep.port});
+                ready_keys_.push_back(ServiceTable::backend_key(ep.ip, ep.port, e.proto));
+            }
+            std::sort(e.backends.begin(), e.backends.end(),
+                      [](const Backend& a, const Backend& b) { return a.ip != b.ip ? a.ip < b.ip : a.port < b.port; });
+            if (!build_backend_picker(e, err_)) {
+                err_ = "services[" + std::to_string(s) + "] (" + svc.key() + ").ports[" + std::to_string(p) + "]: " + err_;
+                return false;
+            }
+            e.affinity_client_ip = svc.affinity_client_ip;
+            e.affinity_timeout_s = svc.affinity_timeout_s;
+            e.etp_local = svc.external_traffic_policy == TrafficPolicy::local;
+            e.source_ranges = svc.lb_source_ranges;
+            const size_t index = st_->ports_.size();
+            st_->ports_.push_back(std::move(e));
+            for (uint32_t ip : svc.cluster_ips) add_key(ip, proto_number(sp.proto), sp.port, index, VipKind::cluster_ip);
+            for (uint32_t ip : svc.external_ips) add_key(ip, proto_number(sp.proto), sp.port, index, VipKind::external_ip);
+            for (uint32_t ip : svc.lb_ips) add_key(ip, proto_number(sp.proto), sp.port, index, VipKind::lb_ip);
+            if (sp.node_port != 0)
+                for (uint32_t ip : m_.node_addresses) add_key(ip, proto_number(sp.proto), sp.node_port, index, VipKind::node_port);
+        }
+        return true;
+    }
+
+    const Model& m_;
+    std::span<const rte_ether_addr> macs_;
+    std::string& err_;
+    std::unique_ptr<ServiceTable> st_;
+    std::vector<uint64_t> svc_keys_, addr_keys_, arp_keys_, ready_keys_;
+    std::vector<uint32_t> svc_values_, addr_values_;
+};
+
+std::unique_ptr<ServiceTable> build_service_table(const Model& m, std::span<const rte_ether_addr> iface_macs,
+                                                  std::string& err) {
+    return ServiceTableBuilder(m, iface_macs, err).build();
+}
+
+}  // namespace nfgate::engine

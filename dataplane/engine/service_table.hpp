@@ -1,0 +1,128 @@
+// The ServiceTable: an immutable snapshot of everything the workers need from the Model —
+// service addresses and their ready backends with Maglev tables, interface addresses and MACs,
+// routes, masquerade inputs. Built off the worker cores by build_service_table() (pure, no EAL),
+// published by the port part with a pointer swap and freed after an RCU grace period.
+#pragma once
+
+#include <rte_ether.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "control/model.hpp"
+#include "dataplane/engine/flat_map.hpp"
+#include "dataplane/engine/routes.hpp"
+#include "dataplane/lb/maglev.hpp"
+
+namespace nfgate::engine {
+
+struct Backend {
+    uint32_t ip = 0;  // host order
+    uint16_t port = 0;
+};
+
+enum class VipKind : uint8_t { cluster_ip, external_ip, lb_ip, node_port };
+
+struct ServicePortEntry {
+    uint32_t id = 0;  // stable across snapshots (hash of namespace/name/port/proto): affinity key
+    uint8_t proto = 0;
+    std::vector<Backend> backends;   // ready endpoints only, sorted
+    lb::Maglev maglev;               // slot -> index into backends; empty without backends
+    bool affinity_client_ip = false;
+    uint32_t affinity_timeout_s = 0;
+    bool etp_local = false;
+    std::vector<Cidr> source_ranges;  // empty: any client
+    std::string name;                 // "ns/name:port/proto", for stats and errors
+
+    bool source_allowed(uint32_t client) const {
+        if (source_ranges.empty()) return true;
+        for (const Cidr& c : source_ranges)
+            if (c.contains(client)) return true;
+        return false;
+    }
+};
+
+struct ServiceMatch {
+    const ServicePortEntry* port = nullptr;
+    VipKind kind = VipKind::cluster_ip;
+};
+
+struct IfaceInfo {
+    uint32_t ip = 0;  // host order
+    uint8_t prefix_len = 0;
+    rte_ether_addr mac{};
+};
+
+class ServiceTable {
+public:
+    // Service on (address, proto, port): ClusterIPs, externalIPs and LB IPs by the service port,
+    // node addresses by nodePort. `port == nullptr` when nothing matches.
+    ServiceMatch lookup(uint32_t ip, uint8_t proto, uint16_t port) const {
+        uint32_t v = services_.find(service_key(ip, proto, port));
+        if (v == FlatMap::kAbsent) return {};
+        return ServiceMatch{&ports_[v >> 2], static_cast<VipKind>(v & 3)};
+    }
+
+    bool is_cluster_ip(uint32_t ip) const { return addr_kinds_.find(ip) == kAddrClusterIp; }
+    bool is_service_address(uint32_t ip) const { return addr_kinds_.contains(ip); }
+    bool is_local(uint32_t ip) const { return local_.contains(ip); }
+    bool in_service_cidrs(uint32_t ip) const { return any_contains(service_cidrs_, ip); }
+    bool in_cluster(uint32_t ip) const { return any_contains(cluster_cidrs_, ip); }
+    bool masquerade_all() const { return masquerade_all_; }
+
+    // ip-masq-agent rule: pod source to a destination outside nonMasqueradeCIDRs.
+    bool egress_masquerade(uint32_t src, uint32_t dst) const {
+        return masquerade_egress_ && in_cluster(src) && !any_contains(non_masq_, dst) && !is_local(dst);
+    }
+
+    // Addresses answered by ARP on `port`: its own address, node addresses and service VIPs
+    // inside its subnet.
+    bool answers_arp(uint16_t port, uint32_t ip) const { return arp_.contains(uint64_t{port} << 32 | ip); }
+
+    // A (backend ip, port, proto) that is a ready endpoint of some service in this snapshot.
+    bool backend_ready(uint32_t ip, uint16_t port, uint8_t proto) const {
+        return ready_backends_.contains(backend_key(ip, port, proto));
+    }
+
+    const RouteTable& routes() const { return routes_; }
+    const std::vector<IfaceInfo>& ifaces() const { return ifaces_; }
+    const std::vector<ServicePortEntry>& service_ports() const { return ports_; }
+
+    static uint64_t service_key(uint32_t ip, uint8_t proto, uint16_t port) {
+        return uint64_t{ip} << 32 | uint64_t{proto} << 16 | port;
+    }
+    static uint64_t backend_key(uint32_t ip, uint16_t port, uint8_t proto) { return service_key(ip, proto, port); }
+
+private:
+    friend class ServiceTableBuilder;
+    static constexpr uint32_t kAddrClusterIp = 1;
+
+    static bool any_contains(const std::vector<Cidr>& v, uint32_t ip) {
+        for (const Cidr& c : v)
+            if (c.contains(ip)) return true;
+        return false;
+    }
+
+    std::vector<ServicePortEntry> ports_;
+    FlatMap services_;        // service_key -> port index << 2 | VipKind
+    FlatMap addr_kinds_;      // every service address -> 1 for ClusterIPs, 2 otherwise
+    FlatMap local_;           // interface and node addresses
+    FlatMap arp_;             // port << 32 | ip
+    FlatMap ready_backends_;  // backend_key
+    std::vector<Cidr> service_cidrs_, cluster_cidrs_, non_masq_;
+    bool masquerade_egress_ = false;
+    bool masquerade_all_ = false;
+    RouteTable routes_;
+    std::vector<IfaceInfo> ifaces_;
+};
+
+// Builds the snapshot for `m`. `iface_macs[i]` is the MAC of m.interfaces[i] (the port part
+// knows them once the ports are up; tests pass made-up ones). Returns nullptr with `err` set
+// (naming the object and field) when the model cannot be served.
+std::unique_ptr<ServiceTable> build_service_table(const Model& m, std::span<const rte_ether_addr> iface_macs,
+                                                  std::string& err);
+
+}  // namespace nfgate::engine

@@ -1,0 +1,59 @@
+// The call-outs of the burst function: everything that is not an established flow. Plain
+// functions (not templates): they decide, the burst function does the I/O.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+
+#include "dataplane/engine/checksum.hpp"
+#include "dataplane/engine/drop_reasons.hpp"
+#include "dataplane/engine/engine_state.hpp"
+#include "dataplane/engine/packet_parse.hpp"
+#include "dataplane/engine/service_table.hpp"
+#include "dataplane/engine/worker_stats.hpp"
+
+namespace nfgate::engine {
+
+// forward: route the (possibly rewritten) packet, folding `ip_delta` and the TTL decrement into
+// the IP checksum; answer: the mbuf holds a reply to send out the input port; drop: free it.
+enum class Fate : uint8_t { forward, answer, drop };
+
+struct SlowCtx {
+    WorkerContext& worker;
+    const ServiceTable& st;
+    uint16_t in_port;
+    uint64_t now_ns;
+    uint32_t now_s;
+    BurstCounters& counters;
+
+    Fate drop(Reason r) {
+        counters.count(r);
+        return Fate::drop;
+    }
+    Fate answer(Reason r) {
+        counters.count(r);
+        return Fate::answer;
+    }
+};
+
+// Frames that are not a well-formed IPv4 packet: ARP, other EtherTypes, parse failures.
+Fate on_not_ipv4(SlowCtx& c, rte_mbuf* m, L3Kind kind, Reason parse_error);
+
+// IPv4 packets that take no part in the flow table: expiring TTL, fragments, ICMP errors,
+// ICMP other than echo, protocols without ports.
+Fate on_untracked(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta);
+
+// A trackable packet (TCP, UDP, ICMP echo) that missed the flow table: local answers, new
+// service flows, egress masquerade, plain routing.
+Fate on_flow_miss(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta);
+
+// True when the packet cannot take the flow-table path and must go to on_untracked().
+inline bool needs_untracked_path(const PacketMeta& pm, const ServiceTable& st) {
+    if (pm.fragment) return true;
+    if (pm.ip->time_to_live <= 1 && !st.is_local(rte_be_to_cpu_32(pm.dst))) return true;
+    if (pm.proto == kProtoTcp || pm.proto == kProtoUdp) return false;
+    return pm.proto != kProtoIcmp || (pm.icmp_type != 8 && pm.icmp_type != 0);
+}
+
+}  // namespace nfgate::engine
