@@ -20,6 +20,7 @@ import socket
 import sys
 import time
 
+IP_RECVERR = 11  # <linux/in.h>; the socket module does not name it
 HTTP_REQUEST = b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n"
 HTTP_REQUEST_CLOSE = b"GET / HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n"
 
@@ -89,6 +90,9 @@ def udp_once(sock, ip, port, timeout):
 
 def new_udp(ip, port):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # Without IP_RECVERR a UDP socket ignores "soft" ICMP errors (net/host unreachable), and a
+    # stray packet answered by a router would pass for a silent drop.
+    sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
     sock.connect((ip, port))
     return sock
 

@@ -17,7 +17,8 @@ is the only thing that differs per data path:
 
 Pods hold /32 addresses with the gateway as their only route, so pod-to-pod traffic and
 in-cluster clients of a Service go through the gateway as well. The outside host has no route
-to the pods: it can only answer traffic that was masqueraded. The peer host routes the pods
+to the pods: it can only answer traffic that was masqueraded. It is also the gateway's upstream
+router (default route), with forwarding on and no route to the service ranges. The peer host routes the pods
 via the gateway: it is in a nonMasqueradeCIDR and sees pod addresses.
 
 Every lab is torn down on exit, on a signal and on failure; a sweeper removes leftovers of
@@ -54,7 +55,7 @@ CLIENT_ROUTES = ["10.96.0.0/16", "203.0.113.0/24"]
 
 class Host:
     def __init__(self, name, segment, address, routes=(), default_via=None, servers=False,
-                 agent=False):
+                 agent=False, router=False):
         self.name = name
         self.segment = segment
         self.address = address  # with prefix length
@@ -62,6 +63,7 @@ class Host:
         self.default_via = default_via
         self.servers = servers
         self.agent = agent
+        self.router = router
 
     @property
     def ip(self):
@@ -71,12 +73,17 @@ class Host:
 HOSTS = [
     Host("client", "ext", "192.0.2.10/24", [(r, "192.0.2.1") for r in CLIENT_ROUTES], agent=True),
     Host("client2", "ext", "192.0.2.50/24", [(r, "192.0.2.1") for r in CLIENT_ROUTES], agent=True),
-    Host("outside", "ext", "192.0.2.20/24", servers=True),
+    Host("outside", "ext", "192.0.2.20/24", servers=True, router=True),
     Host("pod-a", "pods", "10.244.1.10/32", default_via="10.244.0.1", servers=True, agent=True),
     Host("pod-b", "pods", "10.244.1.11/32", default_via="10.244.0.1", servers=True),
     Host("pod-c", "pods", "10.244.1.12/32", default_via="10.244.0.1", servers=True, agent=True),
     Host("peer", "peer", "198.51.100.20/24", [("10.244.0.0/16", "198.51.100.1")], servers=True),
 ]
+
+# The gateway's default route: "outside" forwards like an upstream router but knows no route to
+# the service or pod ranges, so anything the gateway should have dropped or rejected itself comes
+# back as an ICMP network unreachable instead of passing for a silent drop.
+UPSTREAM = "192.0.2.20"
 
 TCP_PORT = 8080
 UDP_PORT = 5353
@@ -368,6 +375,7 @@ class Lab:
             else:
                 self.ip("gw", "addr", "add", address, "dev", segment)
         if self.path != "dpdk":
+            self.ip("gw", "route", "add", "default", "via", UPSTREAM)
             self.sysctl("gw", "net.ipv4.ip_forward", 1)
             # Pod-to-pod traffic leaves the interface it came in on: a redirect would teach
             # the pods to bypass the gateway, which is not what is being tested.
@@ -392,6 +400,10 @@ class Lab:
             self.ip(host.name, "route", "add", "default", "via", host.default_via, "dev", "eth0")
         for cidr, via in host.routes:
             self.ip(host.name, "route", "add", cidr, "via", via)
+        if host.router:
+            self.sysctl(host.name, "net.ipv4.ip_forward", 1)
+            # Every stray packet must come back as an error, not only the first few a second.
+            self.sysctl(host.name, "net.ipv4.icmp_ratelimit", 0)
 
     def _start_servers(self):
         for host in HOSTS:
@@ -457,11 +469,14 @@ class Lab:
         self.exec("gw", "nft", "-f", os.path.join(HERE, "reference.nft"))
 
     def _warm_up(self):
-        """Fills ARP caches (and the dpdk path's neighbour table) before anything is timed."""
+        """Every host sends one datagram to its gateway address, so hosts and gateway know each
+        other's MAC before anything is timed (the fast path learns neighbours as well)."""
         for host in HOSTS:
-            if host.segment in SEGMENTS:
-                gw = SEGMENTS[host.segment].split("/")[0]
-                self.exec(host.name, "ping", "-c", "1", "-W", "2", gw, check=False)
+            gw = SEGMENTS[host.segment].split("/")[0]
+            self.exec(host.name, sys.executable, "-c",
+                      "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)"
+                      f".sendto(b'hello', ('{gw}', 9))", check=False)
+        time.sleep(0.2)
 
     def sighup(self):
         if not self.daemon:
