@@ -25,11 +25,16 @@ def ruleset_summary(lab):
         return ["no `table ip nfgate` found in the gateway namespace"]
     chains = len(re.findall(r"^\s*chain ", text, re.M))
     sets = len(re.findall(r"^\s*(set|map) ", text, re.M))
-    rules = sum(1 for line in text.splitlines()
-                if line.startswith("\t\t") and not re.match(r"\s*(type|policy|flags|elements)\b",
-                                                            line.strip()))
+    rules, in_chain = 0, False
+    for line in text.splitlines():
+        if re.match(r"^\tchain ", line):
+            in_chain = True
+        elif line == "\t}":
+            in_chain = False
+        elif in_chain and line.startswith("\t\t") and not re.match(r"\s*(type|policy) ", line):
+            rules += 1
     head = text.splitlines()[:12]
-    return [f"table ip nfgate: {chains} chains, {sets} sets/maps, about {rules} rules; first lines:"
+    return [f"table ip nfgate: {chains} chains, {sets} sets/maps, {rules} rules; first lines:"
             ] + ["    " + line.replace("\t", "  ") for line in head]
 
 
