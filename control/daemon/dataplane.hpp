@@ -1,0 +1,22 @@
+// What the daemon needs from a data path: start it with a model, update it, stop it.
+// The kernel and fast paths are adapted to this in dataplane_adapters; tests use a fake.
+#pragma once
+
+#include <string>
+
+#include "control/model.hpp"
+
+namespace nfgate::daemon {
+
+class Dataplane {
+public:
+    virtual ~Dataplane() = default;
+    // Installs `m` and starts forwarding. On failure `err` says what was refused.
+    virtual bool start(const Model& m, std::string& err) = 0;
+    // Replaces the running model with `m`, atomically: on failure the old one stays in force.
+    virtual bool update(const Model& m, std::string& err) = 0;
+    // Stops forwarding as the data path's exit convention says (the kernel path keeps its rules).
+    virtual void stop() = 0;
+};
+
+}  // namespace nfgate::daemon

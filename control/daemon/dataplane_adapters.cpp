@@ -1,0 +1,51 @@
+#include "control/daemon/dataplane_adapters.hpp"
+
+#include "dataplane/fast_path.hpp"
+#include "nft/kernel_path.hpp"
+
+namespace nfgate::daemon {
+
+namespace {
+
+// The kernel forwards on its own once the ruleset is in: stopping nfgate leaves it in place,
+// as kube-proxy does; `nfgate --cleanup` removes it.
+class KernelDataplane final : public Dataplane {
+public:
+    bool start(const Model& m, std::string& err) override { return kernel_.apply(m, err); }
+    bool update(const Model& m, std::string& err) override { return kernel_.apply(m, err); }
+    void stop() override {}
+
+private:
+    nft::KernelPath kernel_;
+};
+
+class FastDataplane final : public Dataplane {
+public:
+    ~FastDataplane() override { stop(); }
+    bool start(const Model& m, std::string& err) override {
+        fast_ = dp::FastPath::start(m, err);
+        return fast_ != nullptr;
+    }
+    bool update(const Model& m, std::string& err) override {
+        if (!fast_) {
+            err = "the fast path is not running";
+            return false;
+        }
+        return fast_->update(m, err);
+    }
+    void stop() override {
+        if (fast_) fast_->stop();
+    }
+
+private:
+    std::unique_ptr<dp::FastPath> fast_;
+};
+
+}  // namespace
+
+std::unique_ptr<Dataplane> make_dataplane(DataplaneKind kind) {
+    if (kind == DataplaneKind::dpdk) return std::make_unique<FastDataplane>();
+    return std::make_unique<KernelDataplane>();
+}
+
+}  // namespace nfgate::daemon

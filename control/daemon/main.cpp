@@ -1,0 +1,122 @@
+// nfgate: load the gateway file, start the chosen data path, reload on SIGHUP, stop on
+// SIGTERM/SIGINT. Status lines scripts wait for go to stdout; everything else to stderr.
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "control/daemon/dataplane_adapters.hpp"
+#include "control/daemon/gateway_controller.hpp"
+#include "control/daemon/options.hpp"
+#include "control/daemon/signals.hpp"
+#include "control/loader/config_loader.hpp"
+#include "nft/kernel_path.hpp"
+
+using namespace nfgate;
+using namespace nfgate::daemon;
+
+namespace {
+
+void print_status(const std::string& line) {
+    std::cout << line << std::endl;  // endl flushes: scripts block on this line
+}
+
+void print_details(const std::vector<std::string>& lines) {
+    for (const auto& l : lines) std::cerr << l << '\n';
+    std::cerr.flush();
+}
+
+loader::LoadResult load(const Options& opts, const loader::LoadOptions& lo) {
+    auto t0 = std::chrono::steady_clock::now();
+    loader::LoadResult res = loader::load_config(opts.config, lo);
+    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (opts.verbose || opts.mode == Mode::check)
+        for (const auto& n : res.notices) std::cerr << "notice: " << n.str() << '\n';
+    if (opts.verbose && res.ok())
+        std::cerr << "nfgate: loaded " << opts.config << ": " << model_summary(res.model) << " in " << ms << " ms\n";
+    return res;
+}
+
+int run_check(const Options& opts, const loader::LoadOptions& lo) {
+    loader::LoadResult res = load(opts, lo);
+    for (const auto& e : res.errors) std::cerr << e.str() << '\n';
+    if (!res.ok()) {
+        std::cerr << "nfgate: " << opts.config << ": " << res.errors.size() << " error(s), nothing would be applied\n";
+        return 1;
+    }
+    print_status("nfgate: config ok: " + model_summary(res.model));
+    return 0;
+}
+
+int run_once(const Options& opts, const loader::LoadOptions& lo) {
+    loader::LoadResult res = load(opts, lo);
+    if (!res.ok()) {
+        for (const auto& e : res.errors) std::cerr << e.str() << '\n';
+        return 1;
+    }
+    nft::KernelPath kernel;
+    std::string err;
+    if (!kernel.apply(res.model, err)) {
+        std::cerr << "nfgate: apply failed: " << err << '\n';
+        return 1;
+    }
+    return 0;
+}
+
+int run_cleanup() {
+    std::string err;
+    if (!nft::KernelPath::cleanup(err)) {
+        std::cerr << "nfgate: cleanup failed: " << err << '\n';
+        return 1;
+    }
+    return 0;
+}
+
+int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
+    loader::LoadResult first = load(opts, lo);
+    if (!first.ok()) {
+        for (const auto& e : first.errors) std::cerr << e.str() << '\n';
+        return 1;
+    }
+    auto dp = make_dataplane(first.model.dataplane);
+    GatewayController controller(*dp);
+    Outcome started = controller.start(first);
+    if (!started.ok) {
+        print_details(started.details);
+        std::cerr << started.status << '\n';
+        return 1;
+    }
+    print_status(started.status);
+    while (wait_for_signal() == SignalEvent::reload) {
+        Outcome reloaded = controller.reload(load(opts, lo));
+        print_details(reloaded.details);
+        print_status(reloaded.status);
+    }
+    dp->stop();
+    std::cerr << "nfgate: stopped\n";
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Before anything can start a thread: every thread inherits this mask.
+    if (!block_daemon_signals()) {
+        std::perror("nfgate: cannot block signals");
+        return 1;
+    }
+    Options opts;
+    std::string help, err;
+    if (!parse_options(argc, argv, opts, help, err)) {
+        std::cerr << "nfgate: " << err << "\n\n" << help;
+        return 2;
+    }
+    loader::LoadOptions lo{opts.dataplane};
+    switch (opts.mode) {
+        case Mode::help: std::cout << help; return 0;
+        case Mode::check: return run_check(opts, lo);
+        case Mode::once: lo.dataplane = DataplaneKind::kernel; return run_once(opts, lo);
+        case Mode::cleanup: return run_cleanup();
+        case Mode::run: return run_daemon(opts, lo);
+    }
+    return 1;
+}
