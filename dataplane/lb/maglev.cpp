@@ -2,19 +2,19 @@
 #include "dataplane/lb/maglev.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <numeric>
 
 namespace nfgate::lb {
 
 namespace {
 
-bool is_prime(uint32_t n) {
-    if (n < 2) return false;
-    if (n % 2 == 0) return n == 2;
-    for (uint32_t d = 3; uint64_t{d} * d <= n; d += 2)
-        if (n % d == 0) return false;
-    return true;
-}
+// Primes near powers of two: the table size only changes when the backend count crosses one of
+// these steps, because a different M reshuffles every flow. Between steps a backend change moves
+// little more than its own share.
+constexpr uint32_t kTableSizes[] = {251,    509,    1021,    2039,    4093,    8191,
+                                    16381,  32749,  65521,   131071,  262139,  524287,
+                                    1048573, 2097143, 4194301, 8388593};
 
 // splitmix64's finaliser: a fixed, platform-independent mix, so every gateway derives the same
 // permutation from the same backend identity.
@@ -32,10 +32,10 @@ uint64_t identity(const MaglevBackend& b) { return (uint64_t{b.ip} << 16) | b.po
 }  // namespace
 
 uint32_t Maglev::table_size_for(size_t n) {
-    uint64_t want = std::max<uint64_t>(uint64_t{kEntriesPerBackend} * n, kMinTableSize);
-    auto m = static_cast<uint32_t>(want);
-    while (!is_prime(m)) m++;
-    return m;
+    const uint64_t want = std::max<uint64_t>(uint64_t{kEntriesPerBackend} * n, kMinTableSize);
+    for (uint32_t m : kTableSizes)
+        if (m >= want) return m;
+    return kTableSizes[std::size(kTableSizes) - 1];
 }
 
 Maglev Maglev::build(std::span<const MaglevBackend> backends) {

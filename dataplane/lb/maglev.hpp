@@ -28,7 +28,9 @@ public:
     static constexpr uint32_t kMinTableSize = 251;
     static constexpr size_t kMaxBackends = 65535;  // table entries are 16-bit indexes
 
-    // Smallest prime >= max(kEntriesPerBackend * n, kMinTableSize).
+    // Smallest prime of a fixed ladder (near powers of two, 251 .. 8388593) that is
+    // >= max(kEntriesPerBackend * n, kMinTableSize). A ladder, not the next prime after 100 n:
+    // the size must stay put when one backend comes or goes, or every flow would move.
     static uint32_t table_size_for(size_t n);
 
     Maglev() = default;

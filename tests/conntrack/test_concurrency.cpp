@@ -1,0 +1,191 @@
+// Two workers on one table at the same time, checked against a model. Runs under ThreadSanitizer
+// too (nfgate.sh test), where the durations are shorter.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <source_location>
+#include <thread>
+#include <vector>
+
+#include "dataplane/conntrack/conntrack_table.hpp"
+#include "tests/conntrack/test_helpers.hpp"
+
+namespace nfgate::ct {
+namespace {
+
+#if defined(__SANITIZE_THREAD__)
+constexpr auto kRunFor = std::chrono::milliseconds(1500);
+constexpr uint32_t kKeysPerWorker = 600;
+constexpr uint32_t kRaceKeys = 3000;
+#else
+constexpr auto kRunFor = std::chrono::milliseconds(3000);
+constexpr uint32_t kKeysPerWorker = 5000;
+constexpr uint32_t kRaceKeys = 50000;
+#endif
+
+test::DnatFlow worker_flow(unsigned w, uint32_t i) { return test::dnat_flow(w * 1000000u + i, kProtoUdp); }
+
+std::unique_ptr<ConntrackTable> make_table(uint32_t max_flows) {
+    ConntrackTable::Config cfg;
+    cfg.max_flows = max_flows;
+    cfg.workers = 2;
+    std::string err;
+    auto t = ConntrackTable::create(cfg, err);
+    EXPECT_NE(t, nullptr) << err;
+    return t;
+}
+
+struct WorkerReport {
+    uint64_t ops = 0;
+    uint64_t foreign_hits = 0;
+    uint64_t errors = 0;
+    uint64_t unlinks = 0;
+    uint64_t full = 0;
+    unsigned first_error_line = 0;
+    std::vector<bool> present;
+};
+
+// One worker: inserts, looks up and unlinks its own keys (it knows exactly which are present),
+// and looks up the other worker's keys, which may or may not be there but must never resolve to
+// a flow with a different key.
+void run_worker(ConntrackTable& t, unsigned w, const std::atomic<bool>& stop, WorkerReport& rep) {
+    std::mt19937 rng(1234 + w);
+    rep.present.assign(kKeysPerWorker, false);
+    auto check = [&](bool ok, std::source_location at = std::source_location::current()) {
+        if (ok) return;
+        if (rep.errors++ == 0) rep.first_error_line = at.line();
+    };
+    while (!stop.load(std::memory_order_relaxed)) {
+        for (int op = 0; op < 32; op++, rep.ops++) {
+            const uint32_t i = rng() % kKeysPerWorker;
+            const auto f = worker_flow(w, i);
+            const FlowRef o = t.lookup(f.orig);
+            if (rep.present[i]) {
+                const FlowRef r = t.lookup(f.reply);
+                check(o && r && o.entry == r.entry && o.dir == Dir::orig && r.dir == Dir::reply &&
+                      o.entry->key_of(Dir::orig) == f.orig);
+                if (rng() % 3 == 0) {
+                    check(o && t.unlink(*o.entry));
+                    rep.unlinks++;
+                    rep.present[i] = false;
+                }
+            } else {
+                check(!o);
+                const InsertResult ins = t.insert(w, FlowInit{f.orig, f.reply}, 0);
+                // Full is legitimate: unlinked entries wait for the other worker's quiescent
+                // report, and on a loaded machine that worker may be descheduled for a while.
+                check(ins.status == InsertStatus::inserted || ins.status == InsertStatus::full);
+                rep.full += ins.status == InsertStatus::full;
+                rep.present[i] = ins.status == InsertStatus::inserted;
+            }
+            const auto g = worker_flow(1 - w, rng() % kKeysPerWorker);
+            const FlowKey& k = rng() % 2 ? g.orig : g.reply;
+            const FlowRef x = t.lookup(k);
+            if (x) {
+                rep.foreign_hits++;
+                check(x.entry->key_of(x.dir) == k);
+            }
+        }
+        FlowKey keys[32];
+        FlowRef out[32];
+        std::vector<uint32_t> idx(32);
+        for (unsigned j = 0; j < 32; j++) {
+            idx[j] = rng() % kKeysPerWorker;
+            keys[j] = j % 2 ? worker_flow(w, idx[j]).reply : worker_flow(1 - w, idx[j]).orig;
+        }
+        const uint64_t hits = t.lookup_bulk(keys, 32, out);
+        for (unsigned j = 0; j < 32; j++) {
+            const bool hit = (hits >> j) & 1;
+            check(hit == bool(out[j]));
+            if (out[j]) check(out[j].entry->key_of(out[j].dir) == keys[j]);
+            if (j % 2) check(hit == rep.present[idx[j]]);
+        }
+        t.age(w, 0, 64);
+        t.quiescent(w);
+    }
+    t.offline(w);
+}
+
+TEST(ConntrackConcurrency, TwoWorkersAgreeWithTheModel) {
+    auto t = make_table(8 * kKeysPerWorker);
+    std::atomic<bool> stop{false};
+    WorkerReport rep[2];
+    std::thread a(run_worker, std::ref(*t), 0u, std::cref(stop), std::ref(rep[0]));
+    std::thread b(run_worker, std::ref(*t), 1u, std::cref(stop), std::ref(rep[1]));
+    std::this_thread::sleep_for(kRunFor);
+    stop = true;
+    a.join();
+    b.join();
+    for (unsigned w = 0; w < 2; w++) {
+        EXPECT_EQ(rep[w].errors, 0u) << "worker " << w << ", first failed check on line "
+                                     << rep[w].first_error_line;
+        EXPECT_GT(rep[w].ops, 1000u) << "worker " << w;
+        EXPECT_LT(rep[w].full, rep[w].ops / 10) << "worker " << w << ": recycling does not keep up";
+        EXPECT_GT(rep[w].foreign_hits, 0u) << "worker " << w << " never saw the other's flows";
+        uint32_t live = 0;
+        for (uint32_t i = 0; i < kKeysPerWorker; i++) {
+            const auto f = worker_flow(w, i);
+            const FlowRef o = t->lookup(f.orig);
+            const FlowRef r = t->lookup(f.reply);
+            ASSERT_EQ(bool(o), bool(rep[w].present[i])) << "worker " << w << " key " << i;
+            ASSERT_EQ(bool(r), bool(rep[w].present[i])) << "worker " << w << " key " << i;
+            if (o) {
+                ASSERT_EQ(o.entry, r.entry);
+            }
+            live += rep[w].present[i];
+        }
+        EXPECT_EQ(t->worker_stats(w).inserted - rep[w].unlinks, live) << "worker " << w;
+    }
+}
+
+struct RaceResult {
+    InsertStatus status = InsertStatus::invalid;
+    FlowEntry* entry = nullptr;
+};
+
+// Both workers insert the same flows in the same order at the same time: every flow must end up
+// linked once, and a worker told "exists" must be handed the flow that is linked.
+TEST(ConntrackConcurrency, RacingInsertsOfTheSameFlowHaveOneWinner) {
+    auto t = make_table(4 * kRaceKeys);
+    std::vector<RaceResult> res[2];
+    std::atomic<int> ready{0};
+    auto racer = [&](unsigned w) {
+        res[w].resize(kRaceKeys);
+        ready.fetch_add(1);
+        while (ready.load() < 2) std::this_thread::yield();
+        for (uint32_t i = 0; i < kRaceKeys; i++) {
+            const auto f = test::dnat_flow(i, kProtoUdp);
+            const InsertResult r = t->insert(w, FlowInit{f.orig, f.reply}, 0);
+            res[w][i] = {r.status, r.entry};
+        }
+        t->offline(w);
+    };
+    std::thread a(racer, 0u), b(racer, 1u);
+    a.join();
+    b.join();
+    uint32_t linked = 0;
+    for (uint32_t i = 0; i < kRaceKeys; i++) {
+        const auto f = test::dnat_flow(i, kProtoUdp);
+        const FlowRef o = t->lookup(f.orig);
+        const FlowRef r = t->lookup(f.reply);
+        const int winners = (res[0][i].status == InsertStatus::inserted) + (res[1][i].status == InsertStatus::inserted);
+        ASSERT_LE(winners, 1) << "flow " << i << " inserted twice";
+        ASSERT_EQ(bool(o), winners == 1) << "flow " << i;
+        ASSERT_EQ(o.entry, r.entry) << "flow " << i;
+        for (const auto* rr : {&res[0][i], &res[1][i]}) {
+            if (rr->status == InsertStatus::inserted || rr->status == InsertStatus::exists)
+                ASSERT_EQ(rr->entry, o.entry) << "flow " << i << " " << insert_status_name(rr->status);
+            else
+                ASSERT_EQ(rr->status, InsertStatus::busy) << "flow " << i;
+        }
+        linked += winners;
+    }
+    const ConntrackStats s = t->stats();
+    EXPECT_EQ(s.inserted, linked);
+    EXPECT_EQ(s.inserted + s.exists + s.busy, 2u * kRaceKeys);
+}
+
+}  // namespace
+}  // namespace nfgate::ct
