@@ -1,0 +1,91 @@
+// A fast path on the bench: the real engine (EngineShared, WorkerContext, ServiceTable,
+// process_burst) fed hand-built frames through a recording Io, with an injected clock. The
+// model is a small gateway: "ext" (port 0) toward clients and a default router, "pods"
+// (port 1) toward the pod network, a handful of Services covering each feature.
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control/model.hpp"
+#include "dataplane/engine/worker.hpp"
+#include "tests/engine/packet_builder.hpp"
+
+namespace nfgate::test {
+
+inline constexpr uint16_t kExt = 0;
+inline constexpr uint16_t kPods = 1;
+inline const rte_ether_addr kExtMac{{0x02, 0, 0, 0, 0, 0x01}};
+inline const rte_ether_addr kPodsMac{{0x02, 0, 0, 0, 0, 0x02}};
+inline const rte_ether_addr kRouterMac{{0x02, 0, 0, 0, 0xfe, 0xfe}};
+inline const rte_ether_addr kClientMac{{0x02, 0, 0, 0, 0xc1, 0x01}};  // a host on the ext link
+
+rte_mempool* test_pool();  // created by the test main after EAL init
+
+rte_ether_addr pod_mac(uint32_t pod_ip);  // deterministic MAC of a pod (learnt by the lab)
+
+Model lab_model();
+
+struct Sent {
+    uint16_t port;
+    rte_mbuf* m;
+};
+
+class RecordingIo {
+public:
+    void tx(uint16_t port, rte_mbuf* m) { sent.push_back({port, m}); }
+    void drop(rte_mbuf* m) {
+        ++dropped;
+        rte_pktmbuf_free(m);
+    }
+    void clear() {
+        for (auto& s : sent) rte_pktmbuf_free(s.m);
+        sent.clear();
+        dropped = 0;
+    }
+    ~RecordingIo() { clear(); }
+
+    std::vector<Sent> sent;
+    unsigned dropped = 0;
+};
+
+struct LabOptions {
+    uint32_t max_flows = 4096;
+    uint16_t snat_port_min = 1024;
+    uint16_t snat_port_max = 65535;
+};
+
+class Lab {
+public:
+    explicit Lab(const Model& m = lab_model(), LabOptions opt = {});
+
+    // Runs one burst of frames on `port`; previous outputs are freed first.
+    void send(uint16_t port, const std::vector<std::vector<uint8_t>>& frames);
+    void send(uint16_t port, const std::vector<uint8_t>& frame) { send(port, std::vector<std::vector<uint8_t>>{frame}); }
+    void send(uint16_t port, const Pkt& p) { send(port, serialize(p)); }
+
+    // The single frame the last burst transmitted (fails the test when not exactly one).
+    Out only_output(uint16_t expect_port);
+
+    void update(const Model& m);  // publishes a new ServiceTable
+    void advance(uint64_t seconds) { now_ns_ += seconds * 1'000'000'000ull; }
+    void age_all();               // runs ageing over the whole table at the current time
+
+    uint64_t reason(engine::Reason r) const { return worker_->stats.reason(r); }
+
+    Model model;
+    RecordingIo io;
+    std::unique_ptr<engine::ServiceTable> st;
+    std::unique_ptr<engine::EngineShared> shared;
+    std::unique_ptr<engine::WorkerContext> worker_;
+
+private:
+    void learn_neighbours();
+    uint64_t now_ns_ = 1'000'000'000'000ull;
+};
+
+}  // namespace nfgate::test
