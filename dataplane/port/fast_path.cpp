@@ -6,83 +6,225 @@
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
 
+#include "dataplane/engine/arp.hpp"
+#include "dataplane/engine/worker.hpp"
 #include "dataplane/port/eal_setup.hpp"
+#include "dataplane/port/engine_stage.hpp"
+#include "dataplane/port/fast_path_runtime.hpp"
 #include "dataplane/port/port_setup.hpp"
+#include "dataplane/port/rcu_snapshot.hpp"
+#include "dataplane/port/restart_fields.hpp"
+#include "dataplane/port/worker_set.hpp"
 
 namespace nfgate::dp {
 
 namespace {
 
-constexpr unsigned kBurst = 32;
 constexpr unsigned kPoolCache = 256;
+
+std::string iface_field(const Model& m, size_t i) {
+    return "interfaces[" + std::to_string(i) + "] (" + m.interfaces[i].name + ").device";
+}
 
 class DpdkFastPath final : public FastPath {
 public:
+    explicit DpdkFastPath(bool owns_eal) : owns_eal_(owns_eal) {}
     ~DpdkFastPath() override { stop(); }
 
-    bool bring_up(const Model& m, std::string& err) {
-        model_ = m;
-        if (!pick_worker_lcores(m.workers, worker_lcores_, err)) return false;
-        PortSizing sizing;
-        sizing.queues = static_cast<uint16_t>(m.workers);
-        uint32_t mbufs = pool_size_for(static_cast<unsigned>(m.interfaces.size()), sizing,
-                                       rte_lcore_count(), kBurst, kPoolCache);
-        pool_ = create_packet_pool(mbufs, kPoolCache, err);
-        if (pool_ == nullptr) return false;
-        for (size_t i = 0; i < m.interfaces.size(); ++i) {
-            std::string field = "interfaces[" + std::to_string(i) + "] (" + m.interfaces[i].name + ").device";
-            uint16_t port = 0;
-            if (!probe_port(m.interfaces[i].device, field, port, err)) return false;
-            rte_ether_addr mac{};
-            if (!start_port(port, sizing, pool_, field, mac, err)) return false;
-            ports_.push_back(port);
-            macs_.push_back(mac);
-        }
-        return true;
-    }
-
-    bool update(const Model&, std::string& err) override {
-        err = "fast path: update is not available yet";
-        return false;
-    }
-
-    void stop() override {
-        if (stopped_) return;
-        stopped_ = true;
-        for (uint16_t p : ports_) close_port(p);
-        ports_.clear();
-        if (pool_ != nullptr) rte_mempool_free(pool_);
-        pool_ = nullptr;
-        rte_eal_cleanup();
-    }
-
-    std::string stats_text() const override {
-        std::string out;
-        for (uint16_t p : ports_) {
-            rte_eth_stats st{};
-            rte_eth_stats_get(p, &st);
-            out += "port" + std::to_string(p) + "_rx_packets " + std::to_string(st.ipackets) + "\n";
-            out += "port" + std::to_string(p) + "_tx_packets " + std::to_string(st.opackets) + "\n";
-        }
-        return out;
-    }
+    bool bring_up(const Model& m, std::string& err);
+    bool update(const Model& m, std::string& err) override;
+    void stop() override;
+    std::string stats_text() const override;
 
 private:
+    bool start_ports(const Model& m, std::string& err);
+    void announce_addresses();
+
+    bool owns_eal_;
+    bool stopped_ = false;
     Model model_;
     std::vector<unsigned> worker_lcores_;
+    rte_mempool* pool_ = nullptr;
     std::vector<uint16_t> ports_;
     std::vector<rte_ether_addr> macs_;
-    rte_mempool* pool_ = nullptr;
-    bool stopped_ = false;
+    std::unique_ptr<QsbrDomain> qsbr_;
+    std::unique_ptr<engine::EngineShared> engine_;
+    std::unique_ptr<RcuSnapshot<engine::ServiceTable>> services_;
+    std::vector<std::unique_ptr<engine::WorkerContext>> contexts_;
+    TscClock clock_;
+    std::vector<std::unique_ptr<EngineStage>> stages_;
+    std::unique_ptr<WorkerSet> workers_ = std::make_unique<WorkerSet>();
 };
+
+bool DpdkFastPath::start_ports(const Model& m, std::string& err) {
+    if (m.interfaces.empty()) {
+        err = "interfaces: the dpdk data path needs at least one interface";
+        return false;
+    }
+    if (m.interfaces.size() > kMaxPorts) {
+        err = "interfaces: at most " + std::to_string(kMaxPorts) + " are supported, got " +
+              std::to_string(m.interfaces.size());
+        return false;
+    }
+    PortSizing sizing;
+    sizing.queues = static_cast<uint16_t>(m.workers);
+    const uint32_t mbufs = pool_size_for(static_cast<unsigned>(m.interfaces.size()), sizing,
+                                         rte_lcore_count(), kBurstSize, kPoolCache);
+    pool_ = create_packet_pool(mbufs, kPoolCache, err);
+    if (pool_ == nullptr) return false;
+    for (size_t i = 0; i < m.interfaces.size(); ++i) {
+        uint16_t port = 0;
+        if (!probe_port(m.interfaces[i].device, iface_field(m, i), port, err)) return false;
+        for (uint16_t seen : ports_)
+            if (seen == port) {
+                err = iface_field(m, i) + ": names a port another interface uses already";
+                return false;
+            }
+        rte_ether_addr mac{};
+        ports_.push_back(port);
+        if (!start_port(port, sizing, pool_, iface_field(m, i), mac, err)) return false;
+        macs_.push_back(mac);
+    }
+    return true;
+}
+
+// One gratuitous ARP per interface so neighbours learn (or relearn) the gateway's MAC. Sent on
+// queue 0 before the workers start, when no worker owns it yet.
+void DpdkFastPath::announce_addresses() {
+    const auto& ifaces = services_->current()->ifaces();
+    for (size_t i = 0; i < ports_.size() && i < ifaces.size(); ++i) {
+        rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+        if (m == nullptr) return;
+        engine::build_garp(m, ifaces[i]);
+        if (rte_eth_tx_burst(ports_[i], 0, &m, 1) != 1) rte_pktmbuf_free(m);
+    }
+}
+
+bool DpdkFastPath::bring_up(const Model& m, std::string& err) {
+    model_ = m;
+    if (!pick_worker_lcores(m.workers, worker_lcores_, err)) return false;
+    if (!start_ports(m, err)) return false;
+
+    // One QSBR variable guards both the ServiceTable snapshots and the flow table's entries:
+    // the workers' single quiescent report per loop turn covers both.
+    qsbr_ = std::make_unique<QsbrDomain>();
+    if (!qsbr_->init(m.workers, err)) return false;
+    engine::EngineConfig cfg = engine::EngineConfig::from_model(m);
+    cfg.qsbr = qsbr_->get();
+    engine_ = engine::EngineShared::create(cfg, err);
+    if (!engine_) return false;
+
+    auto table = engine::build_service_table(m, macs_, err);
+    if (!table) return false;
+    services_ = std::make_unique<RcuSnapshot<engine::ServiceTable>>(qsbr_->get());
+    services_->publish(std::move(table));
+
+    if (!workers_->init(m.workers, ports_, qsbr_->get(), err)) return false;
+    for (unsigned w = 0; w < m.workers; ++w) {
+        contexts_.push_back(std::make_unique<engine::WorkerContext>(*engine_, w));
+        stages_.push_back(std::make_unique<EngineStage>(*contexts_.back(), services_->pointer(), clock_));
+    }
+    announce_addresses();
+    std::vector<EngineStage*> stage_ptrs;
+    for (auto& s : stages_) stage_ptrs.push_back(s.get());
+    return workers_->launch<EngineStage>(worker_lcores_, stage_ptrs, err);
+}
+
+bool DpdkFastPath::update(const Model& m, std::string& err) {
+    if (stopped_) {
+        err = "fast path: stopped";
+        return false;
+    }
+    err = restart_reason(model_, m);
+    if (!err.empty()) return false;
+    auto table = engine::build_service_table(m, macs_, err);
+    if (!table) return false;
+    // Removed endpoints leave with the old snapshot: the engine checks a UDP flow's backend
+    // against the current snapshot on every hit, so those flows move on their next datagram.
+    services_->publish(std::move(table));
+    model_ = m;
+    return true;
+}
+
+void DpdkFastPath::stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    // Everything that holds DPDK memory goes before rte_eal_cleanup.
+    workers_->stop();
+    for (uint16_t p : ports_) close_port(p);
+    ports_.clear();
+    workers_.reset();
+    stages_.clear();
+    contexts_.clear();
+    services_.reset();
+    engine_.reset();
+    qsbr_.reset();
+    if (pool_ != nullptr) rte_mempool_free(pool_);
+    pool_ = nullptr;
+    if (owns_eal_) rte_eal_cleanup();
+}
+
+std::string DpdkFastPath::stats_text() const {
+    std::string out;
+    auto line = [&out](const std::string& name, uint64_t v) {
+        out += name;
+        out += ' ';
+        out += std::to_string(v);
+        out += '\n';
+    };
+    uint64_t rx = 0, tx = 0, forwarded_nat = 0, forwarded_plain = 0, flows_created = 0;
+    std::array<uint64_t, engine::kReasonCount> reasons{};
+    const unsigned nb_workers = workers_ ? workers_->size() : 0;
+    for (unsigned w = 0; w < nb_workers; ++w) {
+        const auto& io = workers_->stats(w);
+        for (size_t p = 0; p < model_.interfaces.size(); ++p) {
+            rx += io.rx_packets[p].get();
+            tx += io.tx_packets[p].get();
+        }
+        const engine::WorkerStats& es = contexts_[w]->stats;
+        forwarded_nat += es.forwarded_nat();
+        forwarded_plain += es.forwarded_plain();
+        flows_created += es.flows_created();
+        for (size_t r = 0; r < engine::kReasonCount; ++r) reasons[r] += es.reason(static_cast<engine::Reason>(r));
+    }
+    line("rx_packets", rx);
+    line("tx_packets", tx);
+    line("forwarded_nat", forwarded_nat);
+    line("forwarded_plain", forwarded_plain);
+    line("flows_created", flows_created);
+    if (engine_) line("flows_in_use", engine_->flows().stats().live);
+    for (size_t r = 0; r < engine::kReasonCount; ++r)
+        line("reason." + std::string(engine::kReasonNames[r]), reasons[r]);
+    for (size_t p = 0; p < model_.interfaces.size(); ++p) {
+        uint64_t prx = 0, ptx = 0, full = 0;
+        for (unsigned w = 0; w < nb_workers; ++w) {
+            prx += workers_->stats(w).rx_packets[p].get();
+            ptx += workers_->stats(w).tx_packets[p].get();
+            full += workers_->stats(w).tx_ring_full[p].get();
+        }
+        const std::string prefix = "port." + model_.interfaces[p].name + ".";
+        line(prefix + "rx_packets", prx);
+        line(prefix + "tx_packets", ptx);
+        line(prefix + "tx_ring_full", full);
+    }
+    return out;
+}
+
+std::unique_ptr<FastPath> start_impl(const Model& m, bool owns_eal, std::string& err) {
+    auto fp = std::make_unique<DpdkFastPath>(owns_eal);
+    if (!fp->bring_up(m, err)) return nullptr;
+    return fp;
+}
 
 }  // namespace
 
+std::unique_ptr<FastPath> start_on_running_eal(const Model& m, std::string& err) {
+    return start_impl(m, false, err);
+}
+
 std::unique_ptr<FastPath> FastPath::start(const Model& m, std::string& err) {
     if (!init_eal(m.eal_args, err)) return nullptr;
-    auto fp = std::make_unique<DpdkFastPath>();
-    if (!fp->bring_up(m, err)) return nullptr;
-    return fp;
+    return start_impl(m, true, err);
 }
 
 }  // namespace nfgate::dp

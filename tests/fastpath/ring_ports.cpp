@@ -38,12 +38,14 @@ RingPort::RingPort(const std::string& name, unsigned queues, unsigned ring_size)
         std::abort();
     }
     port_id_ = static_cast<uint16_t>(id);
+    char dev[RTE_ETH_NAME_MAX_LEN];
+    if (rte_eth_dev_get_name_by_port(port_id_, dev) == 0) device_ = dev;
 }
 
 RingPort::~RingPort() {
     // rte_eth_from_rings made a virtual device "net_ring_<name>": removing it closes the port
     // (if the fast path has not already) and frees the name for the next test.
-    rte_vdev_uninit(("net_ring_" + name_).c_str());
+    rte_vdev_uninit(device_.c_str());
     discard_all();
     for (auto* r : rx_) rte_ring_free(r);
     for (auto* r : tx_) rte_ring_free(r);

@@ -27,6 +27,8 @@ public:
     RingPort& operator=(const RingPort&) = delete;
 
     const std::string& name() const { return name_; }
+    // The ethdev's own name ("net_ring_<name>"): what a gateway file's `device` names.
+    const std::string& device() const { return device_; }
     uint16_t port_id() const { return port_id_; }
 
     // Puts packets where the port's RX queue `q` will find them; returns how many fit.
@@ -42,6 +44,7 @@ public:
 
 private:
     std::string name_;
+    std::string device_;
     uint16_t port_id_ = 0;
     std::vector<rte_ring*> rx_;
     std::vector<rte_ring*> tx_;

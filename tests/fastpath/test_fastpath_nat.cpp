@@ -1,0 +1,147 @@
+// The shipped fast path (EAL ports, worker lcore, engine burst function, RCU publishing) with
+// one worker, driven through net_ring ports: a client reaches a ClusterIP Service, the backend's
+// replies come back translated, update() moves new connections and refuses restart changes.
+#include <gtest/gtest.h>
+
+#include "tests/fastpath/nat_fixture.hpp"
+
+namespace nfgate::test {
+namespace {
+
+class FastPathNat : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        init_test_eal({"--no-huge", "-m", "512", "--no-pci", "-l", "0-1", "--log-level=*:warning"});
+    }
+    void SetUp() override {
+        std::string err;
+        model_ = nat_model(1, {"10.244.1.10"});
+        ASSERT_TRUE(bench_.start(model_, err)) << err;
+    }
+
+    Model model_;
+    NatBench bench_{"nat1", 1};
+};
+
+// Client 192.0.2.10 is outside clusterCIDRs: DNAT to the endpoint and SNAT to the gateway's
+// pod-side address (externalTrafficPolicy Cluster), and the reverse on the way back.
+TEST_F(FastPathNat, TcpHandshakeIsTranslatedBothWays) {
+    auto syn = bench_.send(kExt, Pkt::tcp("192.0.2.10", 40000, "10.96.0.10", 80, 0x02));
+    ASSERT_TRUE(syn);
+    ASSERT_EQ(syn->iface, kPods);
+    const Out& o = syn->out;
+    EXPECT_EQ(o.dst, ip("10.244.1.10"));
+    EXPECT_EQ(o.dport, 8080);
+    EXPECT_EQ(o.src, ip("10.244.0.1"));
+    EXPECT_EQ(o.tcp_flags, 0x02);
+    EXPECT_EQ(o.ttl, 63);
+    EXPECT_TRUE(o.ip_csum_ok);
+    EXPECT_TRUE(o.l4_csum_ok);
+    EXPECT_EQ(mac_str(o.eth_dst), mac_str(host_mac(ip("10.244.1.10"))));
+    EXPECT_EQ(mac_str(o.eth_src), mac_str(bench_.gateway_mac(kPods)));
+    const uint16_t snat_port = o.sport;
+
+    Pkt synack = Pkt::tcp("10.244.1.10", 8080, "10.244.0.1", snat_port, 0x12);
+    synack.eth_src = host_mac(ip("10.244.1.10"));
+    auto back = bench_.send(kPods, synack);
+    ASSERT_TRUE(back);
+    ASSERT_EQ(back->iface, kExt);
+    EXPECT_EQ(back->out.src, ip("10.96.0.10"));
+    EXPECT_EQ(back->out.sport, 80);
+    EXPECT_EQ(back->out.dst, ip("192.0.2.10"));
+    EXPECT_EQ(back->out.dport, 40000);
+    EXPECT_EQ(back->out.tcp_flags, 0x12);
+    EXPECT_TRUE(back->out.ip_csum_ok);
+    EXPECT_TRUE(back->out.l4_csum_ok);
+    EXPECT_EQ(mac_str(back->out.eth_dst), mac_str(host_mac(ip("192.0.2.10"))));
+
+    auto ack = bench_.send(kExt, Pkt::tcp("192.0.2.10", 40000, "10.96.0.10", 80, 0x10));
+    ASSERT_TRUE(ack);
+    EXPECT_EQ(ack->iface, kPods);
+    EXPECT_EQ(ack->out.sport, snat_port);
+    EXPECT_EQ(ack->out.dst, ip("10.244.1.10"));
+
+    const std::string s = bench_.fast_path().stats_text();
+    EXPECT_GE(stat(s, "flows_in_use"), 1) << s;
+    EXPECT_GE(stat(s, "forwarded_nat"), 3) << s;
+    EXPECT_GE(stat(s, "rx_packets"), 3) << s;
+    EXPECT_GE(stat(s, "tx_packets"), 3) << s;
+    EXPECT_EQ(stat(s, "port.ext.tx_ring_full"), 0) << s;
+    EXPECT_EQ(stat(s, "reason.flow_table_full"), 0) << s;
+}
+
+TEST_F(FastPathNat, UpdateMovesNewConnectionsAndKeepsEstablishedOnes) {
+    auto first = bench_.send(kExt, Pkt::tcp("192.0.2.10", 41000, "10.96.0.10", 80, 0x02));
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->out.dst, ip("10.244.1.10"));
+    Pkt synack = Pkt::tcp("10.244.1.10", 8080, "10.244.0.1", first->out.sport, 0x12);
+    ASSERT_TRUE(bench_.send(kPods, synack));
+    ASSERT_TRUE(bench_.send(kExt, Pkt::tcp("192.0.2.10", 41000, "10.96.0.10", 80, 0x10)));
+
+    std::string err;
+    Model next = bench_.with_ports(nat_model(1, {"10.244.1.11"}));
+    ASSERT_TRUE(bench_.fast_path().update(next, err)) << err;
+
+    auto fresh = bench_.send(kExt, Pkt::tcp("192.0.2.10", 41001, "10.96.0.10", 80, 0x02));
+    ASSERT_TRUE(fresh);
+    EXPECT_EQ(fresh->out.dst, ip("10.244.1.11"));
+    // The established TCP flow stays pinned to its endpoint (kube-proxy leaves TCP conntrack).
+    auto again = bench_.send(kExt, Pkt::tcp("192.0.2.10", 41000, "10.96.0.10", 80, 0x10));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->out.dst, ip("10.244.1.10"));
+}
+
+TEST_F(FastPathNat, RestartChangesAreRefusedAndChangeNothing) {
+    std::string err;
+    Model next = bench_.with_ports(nat_model(2, {"10.244.1.12"}));
+    EXPECT_FALSE(bench_.fast_path().update(next, err));
+    EXPECT_NE(err.find("workers"), std::string::npos) << err;
+
+    auto syn = bench_.send(kExt, Pkt::tcp("192.0.2.10", 42000, "10.96.0.10", 80, 0x02));
+    ASSERT_TRUE(syn);
+    EXPECT_EQ(syn->out.dst, ip("10.244.1.10"));
+}
+
+TEST_F(FastPathNat, RemovedUdpEndpointLosesItsFlowsAtOnce) {
+    std::string err;
+    Model two = bench_.with_ports(nat_model(1, {"10.244.1.10", "10.244.1.11"}));
+    ASSERT_TRUE(bench_.fast_path().update(two, err)) << err;
+    auto first = bench_.send(kExt, Pkt::udp("192.0.2.10", 43000, "10.96.0.10", 53));
+    ASSERT_TRUE(first);
+    ASSERT_EQ(first->iface, kPods);
+    const uint32_t chosen = first->out.dst;
+    const char* other = chosen == ip("10.244.1.10") ? "10.244.1.11" : "10.244.1.10";
+
+    Model one = bench_.with_ports(nat_model(1, {other}));
+    ASSERT_TRUE(bench_.fast_path().update(one, err)) << err;
+    auto next = bench_.send(kExt, Pkt::udp("192.0.2.10", 43000, "10.96.0.10", 53));
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->out.dst, ip(other));
+    EXPECT_EQ(next->out.dport, 5353);
+}
+
+TEST_F(FastPathNat, AnnouncesEachInterfaceWithGratuitousArp) {
+    ASSERT_EQ(bench_.announcements().size(), 2u);
+    for (const auto& a : bench_.announcements()) {
+        EXPECT_EQ(a.out.ether_type, RTE_ETHER_TYPE_ARP);
+        const uint32_t addr = a.iface == kExt ? ip("192.0.2.1") : ip("10.244.0.1");
+        EXPECT_EQ(a.out.arp_sip, addr);
+        EXPECT_EQ(a.out.arp_tip, addr);
+        EXPECT_EQ(mac_str(a.out.arp_sha), mac_str(bench_.gateway_mac(a.iface)));
+    }
+}
+
+TEST_F(FastPathNat, AnswersPingForItsAddress) {
+    Pkt ping = Pkt::echo("192.0.2.10", "192.0.2.1", 7);
+    auto reply = bench_.send(kExt, ping);
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->iface, kExt);
+    EXPECT_EQ(reply->out.icmp_type, 0);
+    EXPECT_EQ(reply->out.src, ip("192.0.2.1"));
+    EXPECT_EQ(reply->out.dst, ip("192.0.2.10"));
+    EXPECT_TRUE(reply->out.l4_csum_ok);
+    EXPECT_GE(stat(bench_.fast_path().stats_text(), "reason.echo_reply_sent"), 1);
+}
+
+}  // namespace
+}  // namespace nfgate::test
