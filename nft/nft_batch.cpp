@@ -7,7 +7,6 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
-#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
@@ -23,12 +22,9 @@ namespace {
 
 // nft's datatype numbers (the key and data types the kernel stores for `nft list`), and how
 // nft packs a concatenation of them: each member shifted in by 6 bits.
-constexpr uint32_t kTypeInteger = 4;
 constexpr uint32_t kTypeIpv4Addr = 7;
 constexpr uint32_t kTypeInetProto = 12;
 constexpr uint32_t kTypeInetService = 13;
-// nft's own byte order tag for user data (BYTEORDER_HOST_ENDIAN).
-constexpr uint32_t kNftHostByteOrder = 1;
 constexpr uint32_t concat(uint32_t a, uint32_t b) { return a << 6 | b; }
 
 // Room kept free before each message; element messages are cut well below it.
@@ -169,10 +165,14 @@ private:
             set_flags |= NFT_SET_MAP;
             nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
         }
+        // No size: nft's default (65535) makes the kernel preallocate ~1 MiB of hash buckets per
+        // map, which thousands of affinity Services cannot afford; unsized, the table starts small
+        // and grows with the clients actually seen.
         if (st.timeout_s != 0) {
-            set_flags |= NFT_SET_TIMEOUT | NFT_SET_EVAL;
+            set_flags |= NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_EVAL;
             nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, uint64_t{st.timeout_s} * 1000);
-            nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, kDynamicSetSize);
+            nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, concat(kTypeIpv4Addr, kTypeInetService));
+            nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 8);
         }
         nftnl_set_set_u32(s, NFTNL_SET_FLAGS, set_flags);
     }
@@ -232,49 +232,9 @@ private:
         RulePtr nr(nftnl_rule_alloc());
         nftnl_rule_set_str(nr.get(), NFTNL_RULE_TABLE, plan_.table.c_str());
         nftnl_rule_set_str(nr.get(), NFTNL_RULE_CHAIN, c.name.c_str());
-        for (const auto& e : r.exprs) {
-            if (const auto* m = std::get_if<DnatNumgenMap>(&e)) anonymous_map(*m);
-            lower_expr(e, nr.get(), last_set_id_);
-        }
+        for (const auto& e : r.exprs) lower_expr(e, nr.get());
         nftnl_rule_nlmsg_build_payload(header(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND), nr.get());
         commit("add rule to chain " + c.name + ": " + rule_text(r));
-    }
-
-    // The map of a DnatNumgenMap: index -> endpoint address . port; the kernel names it and
-    // frees it with the rule. The rule's lookup finds it by the id given here.
-    void anonymous_map(const DnatNumgenMap& m) {
-        uint32_t id = ++last_set_id_;
-        SetPtr s = set_object("__map%d");
-        nftnl_set_set_u32(s.get(), NFTNL_SET_ID, id);
-        nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_MAP);
-        nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, kTypeInteger);
-        nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, 4);
-        nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_TYPE, concat(kTypeIpv4Addr, kTypeInetService));
-        nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, 8);
-        nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, static_cast<uint32_t>(m.endpoints.size()));
-        // numgen yields a host-order integer; without this note `nft list` would print the keys
-        // byte-swapped (the kernel does not care, people reading the listing do).
-        std::unique_ptr<nftnl_udata_buf, FreeWith<nftnl_udata_buf_free>> ud(nftnl_udata_buf_alloc(64));
-        nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_KEYBYTEORDER, kNftHostByteOrder);
-        nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
-        nftnl_set_nlmsg_build_payload(header(NFT_MSG_NEWSET, NLM_F_CREATE), s.get());
-        commit("add anonymous map of " + std::to_string(m.endpoints.size()) + " endpoints");
-
-        SetPtr el_set = set_object("__map%d");
-        nftnl_set_set_u32(el_set.get(), NFTNL_SET_ID, id);
-        for (uint32_t i = 0; i < m.endpoints.size(); ++i) {
-            nftnl_set_elem* el = nftnl_set_elem_alloc();
-            nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, &i, sizeof i);
-            uint8_t data[8] = {};
-            uint32_t addr = htonl(m.endpoints[i].ip);
-            uint16_t port = htons(m.endpoints[i].port);
-            std::memcpy(data, &addr, 4);
-            std::memcpy(data + 4, &port, 2);
-            nftnl_set_elem_set(el, NFTNL_SET_ELEM_DATA, data, sizeof data);
-            nftnl_set_elem_add(el_set.get(), el);
-        }
-        nftnl_set_elems_nlmsg_build_payload(header(NFT_MSG_NEWSETELEM, NLM_F_CREATE), el_set.get());
-        commit("add elements of anonymous endpoint map");
     }
 
     const Plan& plan_;

@@ -128,12 +128,26 @@ public:
         nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
         nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
     }
-    void operator()(const UpdateSaddr& m) {
+    // The map's data (address . port) is built in the second 16-byte register, as nft does.
+    void operator()(const UpdateAffinity& m) {
         address(Field::saddr);
+        uint32_t ip = htonl(m.ip);
+        uint16_t port = htons(m.port);
+        immediate(NFT_REG_2, &ip, 4);
+        immediate(NFT_REG32_05, &port, 2);
         nftnl_expr* e = add("dynset");
         nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
         nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
-        nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, m.set.c_str());
+        nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_DATA, NFT_REG_2);
+        nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, m.map.c_str());
+    }
+    void operator()(const DnatAffinity& m) {
+        address(Field::saddr);
+        nftnl_expr* e = add("lookup");
+        nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, m.map.c_str());
+        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
+        nat(NFT_REG32_01, false);
     }
     void nat(uint32_t proto_reg, bool flag_proto) {
         nftnl_expr* e = add("nat");
@@ -154,15 +168,6 @@ public:
         immediate(NFT_REG_1, &ip, 4);
         immediate(NFT_REG_2, &port, 2);
         nat(NFT_REG_2, true);
-    }
-    void operator()(const DnatNumgenMap& m) {
-        numgen(static_cast<uint32_t>(m.endpoints.size()));
-        nftnl_expr* e = add("lookup");
-        nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, "__map%d");
-        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, anon_set_id_);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
-        nat(NFT_REG32_01, false);
     }
     void operator()(const Masquerade&) { add("masq"); }
     void operator()(const Reject& m) {
@@ -186,17 +191,14 @@ public:
         }
     }
 
-    uint32_t anon_set_id_ = 0;
-
 private:
     nftnl_rule* r_;
 };
 
 }  // namespace
 
-void lower_expr(const Expr& e, nftnl_rule* r, uint32_t anon_set_id) {
+void lower_expr(const Expr& e, nftnl_rule* r) {
     Lowering l(r);
-    l.anon_set_id_ = anon_set_id;
     std::visit(l, e);
 }
 

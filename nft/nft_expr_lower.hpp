@@ -10,7 +10,6 @@
 
 namespace nfgate::nft {
 
-// `anon_set_id`: the batch id of the anonymous map a DnatNumgenMap looks up (added just before).
-void lower_expr(const Expr& e, nftnl_rule* r, uint32_t anon_set_id);
+void lower_expr(const Expr& e, nftnl_rule* r);
 
 }  // namespace nfgate::nft

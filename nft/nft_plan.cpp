@@ -22,7 +22,8 @@ bool references_set(const Chain& c, const std::string& set) {
     for (const auto& r : c.rules)
         for (const auto& e : r.exprs) {
             if (auto* ms = std::get_if<MatchSet>(&e); ms && ms->set == set) return true;
-            if (auto* u = std::get_if<UpdateSaddr>(&e); u && u->set == set) return true;
+            if (auto* u = std::get_if<UpdateAffinity>(&e); u && u->map == set) return true;
+            if (auto* d = std::get_if<DnatAffinity>(&e); d && d->map == set) return true;
             if (auto* v = std::get_if<VmapAddrProtoPort>(&e); v && v->map == set) return true;
             if (auto* v = std::get_if<VmapProtoPort>(&e); v && v->map == set) return true;
         }

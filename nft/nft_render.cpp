@@ -55,9 +55,11 @@ std::string firewall_chain_name(const Service& s, const ServicePort& p) {
     return object_name("fw", port_identity(s, p), s.ns + "-" + s.name + "-" + port_label(p));
 }
 
-std::string affinity_set_name(const Service& s, const ServicePort& p, const Endpoint& e) {
-    std::string ep = ip_to_string(e.ip) + "-" + std::to_string(e.port);
-    return object_name("aff", port_identity(s, p) + "/" + ep, s.ns + "-" + s.name + "-" + port_label(p) + "-" + ep);
+std::string affinity_map_name(const Service& s, const ServicePort& p, const std::vector<Endpoint>& ready,
+                              uint32_t timeout_s) {
+    std::string identity = port_identity(s, p) + "/" + std::to_string(timeout_s);
+    for (const auto& e : ready) identity += "/" + ip_to_string(e.ip) + ":" + std::to_string(e.port);
+    return object_name("aff", identity, s.ns + "-" + s.name + "-" + port_label(p));
 }
 
 namespace {
@@ -156,31 +158,27 @@ private:
         std::vector<Endpoint> ready;
         for (const auto& e : p.endpoints)
             if (e.ready) ready.push_back(e);
+        std::string affinity;
         if (s.affinity_client_ip) {
-            affinity_rules(s, p, ready, c);
-        } else if (ready.size() == 1) {
-            c.rules.push_back(Rule{{MatchL4proto{p.proto}, Dnat{ready[0].ip, ready[0].port}}});
-        } else {
-            c.rules.push_back(Rule{{MatchL4proto{p.proto}, DnatNumgenMap{ready}}});
+            affinity = affinity_map_name(s, p, ready, s.affinity_timeout_s);
+            affinity_sets_.push_back(Set{affinity, KeyKind::addr, false, s.affinity_timeout_s, {}});
+            c.rules.push_back(Rule{{MatchL4proto{p.proto}, DnatAffinity{affinity}}});
         }
+        even_choice_rules(p.proto, ready, affinity, c);
         return c;
     }
 
-    // ClientIP affinity: a client seen recently goes back to its endpoint; a new one draws an
-    // endpoint evenly (rule i matches with probability 1/(N-i) of what is left) and is remembered.
-    void affinity_rules(const Service& s, const ServicePort& p, const std::vector<Endpoint>& ready, Chain& c) {
-        std::vector<std::string> sets;
-        for (const auto& e : ready) {
-            sets.push_back(affinity_set_name(s, p, e));
-            affinity_sets_.push_back(Set{sets.back(), KeyKind::addr, false, s.affinity_timeout_s, {}});
-            c.rules.push_back(Rule{{MatchSet{Field::saddr, sets.back()}, MatchL4proto{p.proto}, Dnat{e.ip, e.port}}});
-        }
+    // An even choice with plain expressions: rule i matches with probability 1/(N-i) of what is
+    // left (numgen draws again in every rule), the last one takes the rest. With affinity, the
+    // choice is remembered for the client.
+    static void even_choice_rules(Proto proto, const std::vector<Endpoint>& ready, const std::string& affinity,
+                                  Chain& c) {
         for (size_t i = 0; i < ready.size(); ++i) {
             Rule r;
             uint32_t left = static_cast<uint32_t>(ready.size() - i);
             if (left > 1) r.exprs.push_back(MatchNumgen{left});
-            r.exprs.push_back(MatchL4proto{p.proto});
-            r.exprs.push_back(UpdateSaddr{sets[i]});
+            r.exprs.push_back(MatchL4proto{proto});
+            if (!affinity.empty()) r.exprs.push_back(UpdateAffinity{affinity, ready[i].ip, ready[i].port});
             r.exprs.push_back(Dnat{ready[i].ip, ready[i].port});
             c.rules.push_back(std::move(r));
         }

@@ -14,7 +14,10 @@ Ruleset render(const Model& m);
 // them unique after the readable part is cut to the kernel's 255-character limit.
 std::string service_chain_name(const Service& s, const ServicePort& p);
 std::string firewall_chain_name(const Service& s, const ServicePort& p);
-std::string affinity_set_name(const Service& s, const ServicePort& p, const Endpoint& e);
+// The affinity map's name also hashes the ready endpoints and the timeout: when they change the
+// map is replaced, so no client stays pinned to an endpoint that is gone.
+std::string affinity_map_name(const Service& s, const ServicePort& p, const std::vector<Endpoint>& ready,
+                              uint32_t timeout_s);
 
 // The fixed objects every ruleset has.
 inline constexpr const char* kServicesChain = "services";

@@ -69,22 +69,23 @@ struct SetMarkBit {
     bool on = true;
     bool operator==(const SetMarkBit&) const = default;
 };
-// update @set { ip saddr }
-struct UpdateSaddr {
-    std::string set;
-    bool operator==(const UpdateSaddr&) const = default;
+// update @map { ip saddr : ip . port }: remember the endpoint chosen for this client
+struct UpdateAffinity {
+    std::string map;
+    uint32_t ip = 0;
+    uint16_t port = 0;
+    bool operator==(const UpdateAffinity&) const = default;
+};
+// dnat ip to ip saddr map @map: a client remembered in the map goes back to its endpoint
+struct DnatAffinity {
+    std::string map;
+    bool operator==(const DnatAffinity&) const = default;
 };
 // dnat to ip:port
 struct Dnat {
     uint32_t ip = 0;
     uint16_t port = 0;
     bool operator==(const Dnat&) const = default;
-};
-// dnat ip to numgen random mod N map { 0 : ip . port, ... }: an even choice in one rule, through
-// an anonymous map that lives and dies with the rule.
-struct DnatNumgenMap {
-    std::vector<Endpoint> endpoints;
-    bool operator==(const DnatNumgenMap&) const = default;
 };
 struct Masquerade {
     bool operator==(const Masquerade&) const = default;
@@ -102,7 +103,7 @@ struct Verdict {
 };
 
 using Expr = std::variant<MatchCidr, MatchSet, MatchL4proto, MatchMarkBit, MatchCtDnat, MatchNumgen,
-                          VmapAddrProtoPort, VmapProtoPort, SetMarkBit, UpdateSaddr, Dnat, DnatNumgenMap,
+                          VmapAddrProtoPort, VmapProtoPort, SetMarkBit, UpdateAffinity, Dnat, DnatAffinity,
                           Masquerade, Reject, Verdict>;
 
 struct Rule {
@@ -129,7 +130,7 @@ struct Chain {
 
 // The key a set or map is indexed by.
 enum class KeyKind : uint8_t {
-    addr,             // ipv4_addr
+    addr,             // ipv4_addr (with timeout_s: a dynamic affinity map ipv4_addr : ipv4_addr . inet_service)
     addr_proto_port,  // ipv4_addr . inet_proto . inet_service
     proto_port,       // inet_proto . inet_service
 };
@@ -147,7 +148,7 @@ struct Set {
     std::string name;
     KeyKind key = KeyKind::addr;
     bool verdict_map = false;
-    uint32_t timeout_s = 0;  // non-zero: a dynamic set filled by "update", entries expire
+    uint32_t timeout_s = 0;  // non-zero: a dynamic client -> endpoint map filled by "update"
     std::vector<SetElem> elems;
     bool operator==(const Set&) const = default;
 
@@ -156,9 +157,6 @@ struct Set {
         return name == o.name && key == o.key && verdict_map == o.verdict_map && timeout_s == o.timeout_s;
     }
 };
-
-// Dynamic sets get the same fixed capacity nft gives them.
-inline constexpr uint32_t kDynamicSetSize = 65535;
 
 struct Ruleset {
     std::string table = kTableName;

@@ -45,17 +45,11 @@ struct ExprText {
     std::string operator()(const SetMarkBit& e) const {
         return e.on ? "meta mark set meta mark | " + hex32(e.bit) : "meta mark set meta mark & " + hex32(~e.bit);
     }
-    std::string operator()(const UpdateSaddr& e) const { return "update @" + e.set + " { ip saddr }"; }
-    std::string operator()(const Dnat& e) const { return "dnat to " + endpoint_text(e.ip, e.port); }
-    std::string operator()(const DnatNumgenMap& e) const {
-        std::string s = "dnat ip to numgen random mod " + std::to_string(e.endpoints.size()) + " map { ";
-        for (size_t i = 0; i < e.endpoints.size(); ++i) {
-            if (i) s += ", ";
-            s += std::to_string(i) + " : " + ip_to_string(e.endpoints[i].ip) + " . " +
-                 std::to_string(e.endpoints[i].port);
-        }
-        return s + " }";
+    std::string operator()(const UpdateAffinity& e) const {
+        return "update @" + e.map + " { ip saddr : " + ip_to_string(e.ip) + " . " + std::to_string(e.port) + " }";
     }
+    std::string operator()(const DnatAffinity& e) const { return "dnat ip to ip saddr map @" + e.map; }
+    std::string operator()(const Dnat& e) const { return "dnat to " + endpoint_text(e.ip, e.port); }
     std::string operator()(const Masquerade&) const { return "masquerade"; }
     std::string operator()(const Reject& e) const { return e.tcp_reset ? "reject with tcp reset" : "reject"; }
     std::string operator()(const Verdict& e) const { return verdict_text(e); }
@@ -104,13 +98,14 @@ std::string timeout_text(uint32_t s) {
 
 void append_set(std::string& out, const Set& s) {
     out += "\t";
-    out += s.verdict_map ? "map " : "set ";
+    bool is_map = s.verdict_map || s.timeout_s != 0;
+    out += is_map ? "map " : "set ";
     out += s.name + " {\n\t\ttype ";
     out += key_type_text(s.key);
     if (s.verdict_map) out += " : verdict";
+    if (s.timeout_s != 0) out += " : ipv4_addr . inet_service";
     out += "\n";
     if (s.timeout_s != 0) {
-        out += "\t\tsize " + std::to_string(kDynamicSetSize) + "\n";
         out += "\t\tflags dynamic,timeout\n";
         out += "\t\ttimeout " + timeout_text(s.timeout_s) + "\n";
     }

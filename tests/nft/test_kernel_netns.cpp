@@ -48,6 +48,7 @@ Shell sh(const std::string& cmd) {
 
 // `nft list table` with the order the kernel happens to keep made irrelevant: objects (blank-line
 // separated blocks) and the elements inside a set are sorted; rule order inside a chain is kept.
+// nft's default size on dynamic maps is left out (see below).
 std::string normalized(const std::string& text) {
     std::vector<std::string> blocks;
     size_t start = 0;
@@ -76,6 +77,8 @@ std::string normalized(const std::string& text) {
             for (const auto& i : items) joined += (joined.empty() ? "" : ", ") + i;
             flat = flat.substr(0, from) + joined + flat.substr(close);
         }
+        // nft gives the dynamic maps it creates a size of 65535; nfgate leaves them unsized on purpose.
+        if (size_t sz = flat.find("size 65535 flags dynamic"); sz != std::string::npos) flat.erase(sz, 11);
         blocks.push_back(flat);
         start = end + 2;
     }

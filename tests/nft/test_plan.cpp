@@ -55,8 +55,8 @@ TEST(Plan, OneEndpointChangeTouchesOnlyThatServiceChain) {
     ASSERT_FALSE(lines.empty());
     for (const auto& l : lines) EXPECT_TRUE(mentions(l, chain)) << l;
     EXPECT_LT(index_of(p, OpKind::flush_chain, chain), p.ops.size());
-    EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return mentions(l, "10.244.2.99 . 8080"); }));
-    EXPECT_FALSE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return mentions(l, "10.244.2.6"); }));
+    EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return mentions(l, "dnat to 10.244.2.99:8080"); }));
+    EXPECT_FALSE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return mentions(l, "10.244.2.6:"); }));
 }
 
 TEST(Plan, LosingAllEndpointsMovesTheKeysToTheRejectMapAndDropsTheChain) {
@@ -99,20 +99,26 @@ TEST(Plan, NewServiceIsAddedBeforeTheMapElementsThatPointAtIt) {
     }
 }
 
-TEST(Plan, AffinityTimeoutChangeRebuildsTheSetsAfterFlushingTheirChain) {
+TEST(Plan, AffinityChangeReplacesTheMapAfterFlushingItsChain) {
     Model before = testing::all_features();
     Model after = before;
     Service& cart = find(after, "cart");
     cart.affinity_timeout_s = 1200;
     Ruleset a = render(before), b = render(after);
     Plan p = diff_plan(a, b);
+    std::vector<Endpoint> ready;
+    for (const auto& e : cart.ports[0].endpoints)
+        if (e.ready) ready.push_back(e);
     std::string chain = service_chain_name(cart, cart.ports[0]);
-    std::string set = affinity_set_name(cart, cart.ports[0], cart.ports[0].endpoints[0]);
+    std::string old_map = affinity_map_name(cart, cart.ports[0], ready, 600);
+    std::string new_map = affinity_map_name(cart, cart.ports[0], ready, 1200);
+    ASSERT_NE(old_map, new_map);
     size_t flush = index_of(p, OpKind::flush_chain, chain);
-    size_t del = index_of(p, OpKind::delete_set, set), add = index_of(p, OpKind::add_set, set);
-    ASSERT_LT(add, p.ops.size());
+    size_t del = index_of(p, OpKind::delete_set, old_map), add = index_of(p, OpKind::add_set, new_map);
+    size_t first_rule = index_of(p, OpKind::add_rule, chain);
+    ASSERT_LT(first_rule, p.ops.size());
     EXPECT_LT(flush, del);
-    EXPECT_LT(del, add);
+    EXPECT_LT(add, first_rule);
     for (const auto& l : p.describe()) EXPECT_TRUE(mentions(l, "shop-cart")) << l;
 }
 
