@@ -175,12 +175,16 @@ std::string DpdkFastPath::stats_text() const {
     uint64_t rx = 0, tx = 0, forwarded_nat = 0, forwarded_plain = 0, flows_created = 0;
     std::array<uint64_t, engine::kReasonCount> reasons{};
     const unsigned nb_workers = workers_ ? workers_->size() : 0;
+    std::string per_worker;
     for (unsigned w = 0; w < nb_workers; ++w) {
         const auto& io = workers_->stats(w);
+        uint64_t wrx = 0;
         for (size_t p = 0; p < model_.interfaces.size(); ++p) {
-            rx += io.rx_packets[p].get();
+            wrx += io.rx_packets[p].get();
             tx += io.tx_packets[p].get();
         }
+        rx += wrx;
+        per_worker += "worker" + std::to_string(w) + ".rx_packets " + std::to_string(wrx) + "\n";
         const engine::WorkerStats& es = contexts_[w]->stats;
         forwarded_nat += es.forwarded_nat();
         forwarded_plain += es.forwarded_plain();
@@ -207,7 +211,7 @@ std::string DpdkFastPath::stats_text() const {
         line(prefix + "tx_packets", ptx);
         line(prefix + "tx_ring_full", full);
     }
-    return out;
+    return out + per_worker;
 }
 
 std::unique_ptr<FastPath> start_impl(const Model& m, bool owns_eal, std::string& err) {
