@@ -382,6 +382,8 @@ std::vector<Fixture> fixtures() {
     return f;
 }
 
+void PrintTo(const Fixture& f, std::ostream* os) { *os << f.name; }
+
 class EngineFixture : public testing::TestWithParam<Fixture> {};
 
 TEST_P(EngineFixture, Runs) {

@@ -1,0 +1,256 @@
+// Flow behaviour over many packets and time: TCP state machine with an injected clock, table
+// and SNAT exhaustion, UDP flows of removed endpoints, Maglev spread and ClientIP affinity.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "tests/engine/engine_lab.hpp"
+
+namespace nfgate::test {
+namespace {
+
+using engine::Reason;
+
+Pkt from_router(Pkt p) {
+    p.eth_src = kRouterMac;
+    p.eth_dst = kExtMac;
+    return p;
+}
+Pkt from_pod(Pkt p) {
+    p.eth_src = pod_mac(p.src);
+    p.eth_dst = kPodsMac;
+    return p;
+}
+
+Pkt backend_reply(const Out& o, uint8_t flags) {
+    Pkt r = from_pod(Pkt::tcp("0.0.0.1", o.dport, "0.0.0.1", o.sport, flags));
+    r.src = o.dst;
+    r.dst = o.src;
+    r.eth_src = pod_mac(r.src);
+    return r;
+}
+
+ct::TcpState state_of(Lab& lab, const Pkt& client_pkt) {
+    const ct::FlowKey k = ct::make_key(rte_cpu_to_be_32(client_pkt.src), rte_cpu_to_be_32(client_pkt.dst),
+                                       rte_cpu_to_be_16(client_pkt.sport), rte_cpu_to_be_16(client_pkt.dport),
+                                       client_pkt.proto);
+    ct::FlowRef r = lab.shared->flows().lookup(k);
+    return r ? r.entry->tcp_state() : ct::TcpState::none;
+}
+
+TEST(EngineFlows, TcpHandshakeFinAndTimeWaitAgeing) {
+    Lab lab;
+    Pkt c = from_router(Pkt::tcp("198.51.100.7", 41000, "10.96.0.10", 80, RTE_TCP_SYN_FLAG));
+    lab.send(kExt, c);
+    const Out syn = lab.only_output(kPods);
+    EXPECT_EQ(state_of(lab, c), ct::TcpState::syn_sent);
+
+    lab.send(kPods, backend_reply(syn, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG));
+    lab.only_output(kExt);
+    EXPECT_EQ(state_of(lab, c), ct::TcpState::syn_recv);
+
+    c.tcp_flags = RTE_TCP_ACK_FLAG;
+    lab.send(kExt, c);
+    EXPECT_EQ(lab.only_output(kPods).dst, syn.dst);  // same backend for the whole connection
+    EXPECT_EQ(state_of(lab, c), ct::TcpState::established);
+
+    // Established flows outlive short timeouts.
+    lab.advance(3600);
+    lab.age_all();
+    EXPECT_EQ(state_of(lab, c), ct::TcpState::established);
+
+    c.tcp_flags = RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG;
+    lab.send(kExt, c);
+    lab.only_output(kPods);
+    EXPECT_EQ(state_of(lab, c), ct::TcpState::fin_wait);
+    lab.send(kPods, backend_reply(syn, RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG));
+    lab.only_output(kExt);
+    EXPECT_EQ(state_of(lab, c), ct::TcpState::last_ack);
+    c.tcp_flags = RTE_TCP_ACK_FLAG;
+    lab.send(kExt, c);
+    lab.only_output(kPods);
+    EXPECT_EQ(state_of(lab, c), ct::TcpState::time_wait);
+
+    // TIME_WAIT lasts 120 s: after that the flow is gone and a stray ACK is invalid.
+    lab.advance(60);
+    lab.age_all();
+    EXPECT_EQ(state_of(lab, c), ct::TcpState::time_wait);
+    lab.advance(61);
+    lab.age_all();
+    EXPECT_EQ(state_of(lab, c), ct::TcpState::none);
+    const uint64_t invalid = lab.reason(Reason::tcp_invalid_no_syn);
+    lab.send(kExt, c);
+    EXPECT_TRUE(lab.io.sent.empty());
+    EXPECT_EQ(lab.reason(Reason::tcp_invalid_no_syn), invalid + 1);
+}
+
+TEST(EngineFlows, RstClosesAndSynSentExpires) {
+    Lab lab;
+    Pkt c = from_router(Pkt::tcp("198.51.100.7", 41001, "10.96.0.10", 80));
+    lab.send(kExt, c);
+    const Out syn = lab.only_output(kPods);
+    lab.send(kPods, backend_reply(syn, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG));
+    EXPECT_EQ(lab.only_output(kExt).tcp_flags, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+    EXPECT_EQ(state_of(lab, c), ct::TcpState::close);
+
+    Pkt d = from_router(Pkt::tcp("198.51.100.7", 41002, "10.96.0.10", 80));
+    lab.send(kExt, d);
+    lab.only_output(kPods);
+    lab.advance(121);  // SYN_SENT times out after 120 s
+    lab.age_all();
+    EXPECT_EQ(state_of(lab, d), ct::TcpState::none);
+}
+
+TEST(EngineFlows, SynAckFromClientIsInvalid) {
+    Lab lab;
+    Pkt c = from_router(Pkt::tcp("198.51.100.7", 41003, "10.96.0.10", 80));
+    lab.send(kExt, c);
+    lab.only_output(kPods);
+    c.tcp_flags = RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG;  // the client cannot answer its own SYN
+    lab.send(kExt, c);
+    EXPECT_TRUE(lab.io.sent.empty());
+    EXPECT_EQ(lab.reason(Reason::tcp_invalid_state), 1u);
+}
+
+TEST(EngineFlows, FullTableRefusesNewFlowsButKeepsExisting) {
+    LabOptions opt;
+    opt.max_flows = 64;
+    Lab lab(lab_model(), opt);
+    Pkt first = from_pod(Pkt::tcp("10.244.9.9", 20000, "10.96.0.10", 80));
+    lab.send(kPods, first);
+    lab.only_output(kPods);
+    unsigned created = 1;
+    for (uint16_t port = 20001; port < 20400 && lab.reason(Reason::flow_table_full) == 0; ++port) {
+        lab.send(kPods, from_pod(Pkt::tcp("10.244.9.9", port, "10.96.0.10", 80)));
+        created += lab.io.sent.size();
+    }
+    EXPECT_EQ(lab.reason(Reason::flow_table_full), 1u);
+    EXPECT_LE(created, 64u);
+    // The flow created first still forwards (a retransmitted SYN is valid in SYN_SENT).
+    lab.send(kPods, first);
+    const Out o = lab.only_output(kPods);
+    EXPECT_EQ(o.sport, 20000);
+}
+
+TEST(EngineFlows, SnatPortExhaustionIsCounted) {
+    LabOptions opt;
+    opt.snat_port_min = 50000;
+    opt.snat_port_max = 50003;
+    Lab lab(lab_model(), opt);
+    std::set<uint16_t> ports;
+    for (uint16_t p = 0; p < 4; ++p) {
+        lab.send(kExt, from_router(Pkt::tcp("198.51.100.7", uint16_t(42000 + p), "10.96.0.10", 80)));
+        ports.insert(lab.only_output(kPods).sport);
+    }
+    EXPECT_EQ(ports, (std::set<uint16_t>{50000, 50001, 50002, 50003}));
+    lab.send(kExt, from_router(Pkt::tcp("198.51.100.7", 42004, "10.96.0.10", 80)));
+    EXPECT_TRUE(lab.io.sent.empty());
+    EXPECT_EQ(lab.reason(Reason::snat_ports_exhausted), 1u);
+    // Clients inside the cluster need no SNAT port and still get through.
+    lab.send(kPods, from_pod(Pkt::tcp("10.244.9.9", 42005, "10.96.0.10", 80)));
+    lab.only_output(kPods);
+}
+
+TEST(EngineFlows, UdpFlowMovesAtOnceWhenItsEndpointIsRemoved) {
+    Lab lab;
+    const Pkt q = from_pod(Pkt::udp("10.244.9.9", 53000, "10.96.0.53", 53));
+    lab.send(kPods, q);
+    const uint32_t first = lab.only_output(kPods).dst;
+    lab.send(kPods, q);
+    EXPECT_EQ(lab.only_output(kPods).dst, first);
+
+    Model m = lab.model;
+    for (Service& s : m.services)
+        if (s.name == "dns")
+            std::erase_if(s.ports[0].endpoints, [&](const Endpoint& e) { return e.ip == first; });
+    lab.update(m);
+    lab.send(kPods, q);
+    const Out moved = lab.only_output(kPods);
+    EXPECT_NE(moved.dst, first);
+    EXPECT_EQ(moved.dport, 5353);
+    lab.send(kPods, q);
+    EXPECT_EQ(lab.only_output(kPods).dst, moved.dst);
+}
+
+TEST(EngineFlows, MaglevSpreadsFlowsAcrossEndpoints) {
+    Lab lab;
+    std::map<uint32_t, unsigned> per_backend;
+    constexpr unsigned kFlows = 3000;
+    for (unsigned i = 0; i < kFlows; ++i) {
+        Pkt p = from_pod(Pkt::tcp("10.244.9.9", uint16_t(10000 + i), "10.96.0.10", 80));
+        p.src = ip("10.244.9.9") + (i % 7);  // vary the client too
+        lab.send(kPods, p);
+        ASSERT_EQ(lab.io.sent.size(), 1u);
+        ++per_backend[parse_out(lab.io.sent[0].m).dst];
+    }
+    ASSERT_EQ(per_backend.size(), 3u);
+    for (auto [backend, n] : per_backend) {
+        EXPECT_GT(n, kFlows / 3 * 8 / 10) << ip_to_string(backend);
+        EXPECT_LT(n, kFlows / 3 * 12 / 10) << ip_to_string(backend);
+    }
+}
+
+TEST(EngineFlows, ClientIpAffinityPinsAClientUntilTimeout) {
+    Lab lab;
+    lab.send(kExt, from_router(Pkt::tcp("198.51.100.9", 30000, "10.96.0.30", 80)));
+    const uint32_t pinned = lab.only_output(kPods).dst;
+    for (uint16_t port = 30001; port < 30040; ++port) {
+        lab.send(kExt, from_router(Pkt::tcp("198.51.100.9", port, "10.96.0.30", 80)));
+        ASSERT_EQ(lab.only_output(kPods).dst, pinned);
+    }
+    // Other clients are spread.
+    std::set<uint32_t> seen;
+    for (unsigned i = 0; i < 64; ++i) {
+        Pkt p = from_router(Pkt::tcp("198.51.100.9", 30100, "10.96.0.30", 80));
+        p.src = ip("198.51.100.10") + i;
+        lab.send(kExt, p);
+        seen.insert(lab.only_output(kPods).dst);
+    }
+    EXPECT_GT(seen.size(), 1u);
+    // Past timeoutSeconds without a new connection the pin is gone: new connections are
+    // balanced again (some land elsewhere).
+    lab.advance(61);
+    std::set<uint32_t> after;
+    for (uint16_t port = 31000; port < 31040; ++port) {
+        lab.send(kExt, from_router(Pkt::tcp("198.51.100.9", port, "10.96.0.30", 80)));
+        after.insert(lab.only_output(kPods).dst);
+    }
+    EXPECT_TRUE(after.count(pinned));
+}
+
+TEST(EngineFlows, StatsTextNamesEveryReason) {
+    Lab lab;
+    lab.send(kExt, from_router(Pkt::tcp("198.51.100.7", 40008, "10.96.5.5", 80)));
+    const engine::WorkerContext* w[] = {lab.worker_.get()};
+    const std::string text = engine::engine_stats_text(w);
+    EXPECT_NE(text.find("engine.w0.unallocated_cluster_ip 1\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("engine.w0.rx 1\n"), std::string::npos) << text;
+    for (auto name : engine::kReasonNames) EXPECT_NE(text.find(std::string(name) + " "), std::string::npos) << name;
+}
+
+TEST(EngineServiceTable, RejectsRouteWithUnreachableGateway) {
+    Model m = lab_model();
+    m.routes.push_back(Route{Cidr{ip("203.0.113.0"), 24}, ip("198.18.0.1")});
+    const rte_ether_addr macs[] = {kExtMac, kPodsMac};
+    std::string err;
+    EXPECT_EQ(engine::build_service_table(m, macs, err), nullptr);
+    EXPECT_NE(err.find("routes[1].via: 198.18.0.1"), std::string::npos) << err;
+}
+
+TEST(EngineServiceTable, LooksUpEveryServiceAddressKind) {
+    Lab lab;
+    const auto& st = *lab.st;
+    using engine::VipKind;
+    EXPECT_EQ(st.lookup(ip("10.96.0.10"), 6, 80).kind, VipKind::cluster_ip);
+    EXPECT_EQ(st.lookup(ip("192.0.2.50"), 6, 80).kind, VipKind::external_ip);
+    EXPECT_EQ(st.lookup(ip("192.0.2.100"), 6, 443).kind, VipKind::lb_ip);
+    EXPECT_EQ(st.lookup(ip("192.0.2.1"), 6, 30080).kind, VipKind::node_port);
+    EXPECT_EQ(st.lookup(ip("10.96.0.10"), 17, 80).port, nullptr);
+    EXPECT_EQ(st.lookup(ip("10.96.0.10"), 6, 80).port->backends.size(), 3u);
+    EXPECT_TRUE(st.backend_ready(ip("10.244.2.10"), 5353, 17));
+    EXPECT_FALSE(st.backend_ready(ip("10.244.2.10"), 53, 17));
+}
+
+}  // namespace
+}  // namespace nfgate::test
