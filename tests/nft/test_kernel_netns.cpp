@@ -192,5 +192,50 @@ TEST_F(KernelTest, CleanupRemovesTheTableAndSucceedsWhenNothingIsThere) {
     EXPECT_TRUE(KernelPath::cleanup(err)) << err;
 }
 
+TEST_F(KernelTest, VipsBecomeLocalRoutesThatFollowTheModelAndCleanupLeavesOthersAlone) {
+    ASSERT_EQ(sh("ip route add local 10.1.2.3 dev lo table local").status, 0);
+    KernelPath kp;
+    std::string err;
+    ASSERT_TRUE(kp.apply(testing::all_features(), err)) << err;
+    std::string routes = sh("ip route show table local proto 158").out;
+    EXPECT_NE(routes.find("local 10.96.0.0/12 dev lo"), std::string::npos) << routes;
+    EXPECT_NE(routes.find("local 198.51.100.7 dev lo"), std::string::npos) << routes;
+    EXPECT_NE(routes.find("local 203.0.113.10 dev lo"), std::string::npos) << routes;
+
+    ASSERT_TRUE(kp.apply(testing::two_services(), err)) << err;
+    routes = sh("ip route show table local proto 158").out;
+    EXPECT_NE(routes.find("local 10.96.0.0/12 dev lo"), std::string::npos) << routes;
+    EXPECT_EQ(routes.find("198.51.100.7"), std::string::npos) << routes;
+
+    ASSERT_TRUE(KernelPath::cleanup(err)) << err;
+    EXPECT_EQ(sh("ip route show table local proto 158").out, "");
+    EXPECT_NE(sh("ip route show table local").out.find("10.1.2.3"), std::string::npos);
+    sh("ip route del local 10.1.2.3 dev lo table local");
+}
+
+bool has_flow_from(const std::string& reply_src) {
+    return sh("conntrack -L -p udp").out.find("src=" + reply_src + " ") != std::string::npos;
+}
+
+TEST_F(KernelTest, UdpFlowsOfARemovedEndpointAreDeleted) {
+    if (sh("command -v conntrack").status != 0) GTEST_SKIP() << "conntrack tool not installed";
+    Model m = testing::two_services();
+    KernelPath kp;
+    std::string err;
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    // A flow DNATed to the dns endpoint, and one to an address no Service uses.
+    ASSERT_EQ(sh("conntrack -I -p udp -s 192.0.2.50 -d 10.96.0.53 --sport 4000 --dport 53 -r 10.244.1.9 "
+                 "-q 192.0.2.50 --reply-port-src 53 --reply-port-dst 4000 -t 60").status, 0);
+    ASSERT_EQ(sh("conntrack -I -p udp -s 192.0.2.50 -d 10.244.7.7 --sport 4001 --dport 53 -r 10.244.7.7 "
+                 "-q 192.0.2.50 --reply-port-src 53 --reply-port-dst 4001 -t 60").status, 0);
+    ASSERT_TRUE(has_flow_from("10.244.1.9"));
+
+    for (auto& s : m.services)
+        if (s.name == "dns") s.ports[0].endpoints[0].ip = testing::ip("10.244.1.10");
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    EXPECT_FALSE(has_flow_from("10.244.1.9"));
+    EXPECT_TRUE(has_flow_from("10.244.7.7"));
+}
+
 }  // namespace
 }  // namespace nfgate::nft

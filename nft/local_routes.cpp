@@ -1,0 +1,150 @@
+#include "nft/local_routes.hpp"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+namespace nfgate::nft {
+namespace {
+
+using SocketPtr = std::unique_ptr<mnl_socket, decltype([](mnl_socket* s) { mnl_socket_close(s); })>;
+
+SocketPtr open_rtnl(std::string& err) {
+    SocketPtr nl(mnl_socket_open(NETLINK_ROUTE));
+    if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
+        err = std::string("local routes: opening the rtnetlink socket: ") + std::strerror(errno);
+        return nullptr;
+    }
+    return nl;
+}
+
+// One request, one acknowledgement; ENOENT on delete and EEXIST never happen to matter here
+// (deletes of a route already gone are fine, adds replace).
+bool talk(mnl_socket* nl, nlmsghdr* nlh, const Cidr& c, const char* verb, std::string& err) {
+    static uint32_t seq = 1;
+    nlh->nlmsg_seq = seq++;
+    if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+        err = std::string("local routes: sending: ") + std::strerror(errno);
+        return false;
+    }
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof buf);
+    if (n < 0 || mnl_cb_run(buf, n, nlh->nlmsg_seq, mnl_socket_get_portid(nl), nullptr, nullptr) < 0) {
+        if (errno == ENOENT && nlh->nlmsg_type == RTM_DELROUTE) return true;
+        err = std::string("local routes: ") + verb + " local route " + cidr_to_string(c) + " dev lo: " +
+              std::strerror(errno);
+        return false;
+    }
+    return true;
+}
+
+bool route(mnl_socket* nl, uint16_t type, const Cidr& c, int lo, std::string& err) {
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = type;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (type == RTM_NEWROUTE ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+    rtm->rtm_family = AF_INET;
+    rtm->rtm_dst_len = c.len;
+    rtm->rtm_table = RT_TABLE_LOCAL;
+    rtm->rtm_protocol = kRouteProtocol;
+    rtm->rtm_scope = RT_SCOPE_HOST;
+    rtm->rtm_type = RTN_LOCAL;
+    mnl_attr_put_u32(nlh, RTA_DST, htonl(c.addr));
+    mnl_attr_put_u32(nlh, RTA_OIF, static_cast<uint32_t>(lo));
+    return talk(nl, nlh, c, type == RTM_NEWROUTE ? "adding" : "deleting", err);
+}
+
+struct Found {
+    std::vector<Cidr> routes;
+};
+
+int collect_route(const nlmsghdr* nlh, void* data) {
+    auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
+    if (rtm->rtm_family != AF_INET || rtm->rtm_table != RT_TABLE_LOCAL || rtm->rtm_protocol != kRouteProtocol)
+        return MNL_CB_OK;
+    Cidr c{0, rtm->rtm_dst_len};
+    const char* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
+    for (auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(*rtm)));
+         mnl_attr_ok(attr, static_cast<int>(tail - reinterpret_cast<const char*>(attr))); attr = mnl_attr_next(attr)) {
+        if (mnl_attr_get_type(attr) == RTA_DST) c.addr = ntohl(mnl_attr_get_u32(attr));
+    }
+    static_cast<Found*>(data)->routes.push_back(c);
+    return MNL_CB_OK;
+}
+
+}  // namespace
+
+std::vector<Cidr> local_route_prefixes(const Model& m) {
+    std::vector<Cidr> out;
+    for (const auto& c : m.service_cidrs) out.push_back(c);
+    auto covered = [&](uint32_t ip) {
+        return std::any_of(m.service_cidrs.begin(), m.service_cidrs.end(), [&](const Cidr& c) { return c.contains(ip); });
+    };
+    for (const auto& s : m.services) {
+        for (uint32_t ip : s.external_ips)
+            if (!covered(ip)) out.push_back(Cidr{ip, 32});
+        for (uint32_t ip : s.lb_ips)
+            if (!covered(ip)) out.push_back(Cidr{ip, 32});
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+bool update_local_routes(const std::vector<Cidr>& add, const std::vector<Cidr>& remove, std::string& err) {
+    if (add.empty() && remove.empty()) return true;
+    int lo = static_cast<int>(if_nametoindex("lo"));
+    if (lo == 0) {
+        err = "local routes: no loopback device";
+        return false;
+    }
+    SocketPtr nl = open_rtnl(err);
+    if (!nl) return false;
+    for (const auto& c : remove)
+        if (!route(nl.get(), RTM_DELROUTE, c, lo, err)) return false;
+    for (const auto& c : add)
+        if (!route(nl.get(), RTM_NEWROUTE, c, lo, err)) return false;
+    return true;
+}
+
+bool remove_all_local_routes(std::string& err) {
+    SocketPtr nl = open_rtnl(err);
+    if (!nl) return false;
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_GETROUTE;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    nlh->nlmsg_seq = 1;
+    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+    rtm->rtm_family = AF_INET;
+    if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) {
+        err = std::string("local routes: listing routes: ") + std::strerror(errno);
+        return false;
+    }
+    Found found;
+    uint32_t portid = mnl_socket_get_portid(nl.get());
+    for (;;) {
+        ssize_t n = mnl_socket_recvfrom(nl.get(), buf, sizeof buf);
+        if (n < 0) {
+            err = std::string("local routes: listing routes: ") + std::strerror(errno);
+            return false;
+        }
+        int r = mnl_cb_run(buf, n, 1, portid, collect_route, &found);
+        if (r == MNL_CB_STOP) break;
+        if (r < 0) {
+            err = std::string("local routes: listing routes: ") + std::strerror(errno);
+            return false;
+        }
+    }
+    return update_local_routes({}, found.routes, err);
+}
+
+}  // namespace nfgate::nft
