@@ -440,11 +440,23 @@ void ConntrackTable::seal_deferred(Worker& w) {
     w.sealed_tail = w.def_tail;
 }
 
+// rte_rcu_qsbr_check(v, token, false) without its acked_token shortcut: DPDK reads that cache
+// with a plain load while another checker stores it, a data race by the C++ memory model
+// (harmless on x86, but ThreadSanitizer rightly reports it). Reading the per-reader counters with
+// acquire loads is the same test: every reader is offline (0) or has reported `token` or later.
+bool ConntrackTable::grace_period_over(uint64_t token) const {
+    for (uint32_t i = 0; i < qsbr_->max_threads; i++) {
+        const uint64_t c = __atomic_load_n(&qsbr_->qsbr_cnt[i].cnt, __ATOMIC_ACQUIRE);
+        if (c != 0 && c < token) return false;
+    }
+    return true;
+}
+
 void ConntrackTable::recycle_ready(Worker& w) {
     const auto worker = static_cast<unsigned>(&w - w_);
     while (w.cp_count > 0) {
         const auto& cp = w.cps[w.cp_head];
-        if (rte_rcu_qsbr_check(qsbr_, cp.token, false) != 1) return;
+        if (!grace_period_over(cp.token)) return;
         for (; w.def_head < cp.end; w.def_head++) {
             const uint32_t idx = w.deferred[w.def_head % w.count];
             FlowEntry& e = entries_[idx];

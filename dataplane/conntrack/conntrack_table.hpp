@@ -250,6 +250,7 @@ private:
     void fill_entry(FlowEntry& e, const FlowInit& f, uint32_t now) const;
     void defer_free(Worker& w, uint32_t idx);
     void recycle_ready(Worker& w);
+    bool grace_period_over(uint64_t token) const;
     void seal_deferred(Worker& w);
     bool should_reclaim(const FlowEntry& e, uint32_t now, Worker& w) const;
 
