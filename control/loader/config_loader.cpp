@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "control/loader/document_split.hpp"
 #include "control/loader/gateway_file.hpp"
 #include "control/loader/manifest_objects.hpp"
 #include "control/loader/service_assembly.hpp"
@@ -34,19 +35,15 @@ bool read_file(const std::string& path, std::string& out, std::string& err) {
     return true;
 }
 
-// Reads and parses one file; reports unreadable or malformed files as errors.
-bool parse_file(const std::string& path, YamlTree& tree, std::vector<Diag>& errors) {
-    std::string text, err;
-    if (!read_file(path, text, err)) {
-        errors.push_back(Diag{path, 0, "", "", "cannot read: " + err});
-        return false;
-    }
-    int line = 0;
-    if (!tree.parse(text, err, line)) {
-        errors.push_back(Diag{path, line, "", "", "malformed YAML: " + err});
-        return false;
-    }
-    return true;
+bool read_text(const std::string& path, std::string& text, std::vector<Diag>& errors) {
+    std::string err;
+    if (read_file(path, text, err)) return true;
+    errors.push_back(Diag{path, 0, "", "", "cannot read: " + err});
+    return false;
+}
+
+Diag malformed(const std::string& path, int line, const std::string& err) {
+    return Diag{path, line, "", "", "malformed YAML: " + err};
 }
 
 bool is_manifest_name(const fs::path& p) {
@@ -93,7 +90,13 @@ LoadResult load_config(const std::string& gateway_file_path, const LoadOptions& 
     LoadResult res;
     Model m;
     YamlTree tree;
-    if (!parse_file(gateway_file_path, tree, res.errors)) return res;
+    std::string text, err;
+    int line = 0;
+    if (!read_text(gateway_file_path, text, res.errors)) return res;
+    if (!tree.parse(text, err, line)) {
+        res.errors.push_back(malformed(gateway_file_path, line, err));
+        return res;
+    }
     if (tree.documents().size() != 1) {
         res.errors.push_back(Diag{gateway_file_path, 1, "gateway", "",
                                   "want exactly one YAML document, found " + std::to_string(tree.documents().size())});
@@ -104,9 +107,18 @@ LoadResult load_config(const std::string& gateway_file_path, const LoadOptions& 
     read_gateway_file(r, tree.document(0), options.dataplane, m, refs);
 
     ManifestObjects objects;
+    std::vector<YamlTree> pieces;
     for (const auto& file : expand_manifests(gateway_file_path, refs, res.errors)) {
-        if (!parse_file(file, tree, res.errors)) continue;
-        read_manifest_documents(tree, file, res.errors, res.notices, m, objects);
+        if (!read_text(file, text, res.errors)) continue;
+        if (!parse_in_pieces(text, pieces, err, line)) {
+            res.errors.push_back(malformed(file, line, err));
+            continue;
+        }
+        size_t document = 0;
+        for (const auto& piece : pieces) {
+            read_manifest_documents(piece, document, file, res.errors, res.notices, m, objects);
+            document += piece.documents().size();
+        }
     }
     assemble_services(objects, res.errors, res.notices, m);
     if (res.ok()) res.model = std::move(m);

@@ -54,12 +54,13 @@ void read_object(Reporter& r, YNode obj, const FieldPath& where, const Model& ga
 
 }  // namespace
 
-void read_manifest_documents(const YamlTree& tree, const std::string& file, std::vector<Diag>& errors,
-                             std::vector<Diag>& notices, const Model& gateway, ManifestObjects& out) {
+void read_manifest_documents(const YamlTree& tree, size_t first_document, const std::string& file,
+                             std::vector<Diag>& errors, std::vector<Diag>& notices, const Model& gateway,
+                             ManifestObjects& out) {
     Reporter r(file, errors, notices);
     for (size_t i = 0; i < tree.documents().size(); ++i) {
         FieldPath doc{nullptr, "document", -1};
-        read_object(r, tree.document(i), doc.at(i), gateway, out, 0);
+        read_object(r, tree.document(i), doc.at(first_document + i), gateway, out, 0);
     }
 }
 

@@ -1,5 +1,7 @@
 #include "control/loader/yaml_tree.hpp"
 
+#include "control/loader/json_reader.hpp"
+
 #include <yaml.h>
 
 #include <memory>
@@ -27,15 +29,24 @@ std::string_view as_view(const yaml_char_t* s, size_t n) {
 
 }  // namespace
 
-bool YamlTree::parse(std::string_view text, std::string& error, int& error_line) {
+void YamlTree::clear(size_t text_size) {
     nodes_.clear();
     kids_.clear();
     text_.clear();
     documents_.clear();
     // Nodes refer to text_ by offset, so growth is safe; the reserves only avoid copying.
-    text_.reserve(text.size());
-    nodes_.reserve(text.size() / 16);
-    kids_.reserve(text.size() / 16);
+    text_.reserve(text_size);
+    nodes_.reserve(text_size / 16);
+    kids_.reserve(text_size / 16);
+}
+
+bool YamlTree::parse(std::string_view text, std::string& error, int& error_line, int first_line) {
+    if (parse_json(*this, text, first_line)) return true;
+    return parse_yaml(text, error, error_line, first_line);
+}
+
+bool YamlTree::parse_yaml(std::string_view text, std::string& error, int& error_line, int first_line) {
+    clear(text.size());
 
     std::unique_ptr<yaml_parser_t, ParserDeleter> parser(new yaml_parser_t);
     if (!yaml_parser_initialize(parser.get())) {
@@ -55,7 +66,7 @@ bool YamlTree::parse(std::string_view text, std::string& error, int& error_line)
         uint32_t idx = static_cast<uint32_t>(nodes_.size());
         Node n;
         n.kind = kind;
-        n.line = static_cast<uint32_t>(mark.line + 1);
+        n.line = static_cast<uint32_t>(mark.line) + static_cast<uint32_t>(first_line);
         nodes_.push_back(n);
         if (anchor) anchors[reinterpret_cast<const char*>(anchor)] = idx;
         return idx;
@@ -72,7 +83,7 @@ bool YamlTree::parse(std::string_view text, std::string& error, int& error_line)
         if (!yaml_parser_parse(parser.get(), &g.ev)) {
             error = parser->problem ? parser->problem : "malformed YAML";
             if (parser->context) error = std::string(parser->context) + ": " + error;
-            error_line = static_cast<int>(parser->problem_mark.line + 1);
+            error_line = static_cast<int>(parser->problem_mark.line) + first_line;
             return false;
         }
         yaml_event_t& ev = g.ev;
@@ -115,7 +126,7 @@ bool YamlTree::parse(std::string_view text, std::string& error, int& error_line)
                 if (it == anchors.end()) {
                     error = "alias *" + std::string(reinterpret_cast<const char*>(ev.data.alias.anchor)) +
                             " names no anchor defined before it";
-                    error_line = static_cast<int>(ev.start_mark.line + 1);
+                    error_line = static_cast<int>(ev.start_mark.line) + first_line;
                     return false;
                 }
                 attach(it->second);

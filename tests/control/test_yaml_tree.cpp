@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "control/loader/document_split.hpp"
 #include "control/loader/yaml_tree.hpp"
 
 using nfgate::loader::YamlTree;
@@ -89,6 +92,82 @@ TEST(YamlTree, ReparseReplacesTheOldTree) {
     ASSERT_EQ(t.documents().size(), 1u);
     EXPECT_EQ(t.document(0).get("c").str(), "3");
     EXPECT_FALSE(t.document(0).get("a").present());
+}
+
+TEST(JsonReader, EscapesAndUnicode) {
+    auto t = parse_ok("{\"a\": \"x\\\"y\\\\z\\n\", \"b\": \"\\u00e9\\ud83d\\ude00\", \"c\": -1.5e3, \"d\": [true, null]}");
+    YNode root = t.document(0);
+    EXPECT_EQ(root.get("a").str(), "x\"y\\z\n");
+    EXPECT_EQ(root.get("b").str(), "\xc3\xa9\xf0\x9f\x98\x80");
+    EXPECT_EQ(root.get("c").str(), "-1.5e3");
+    EXPECT_FALSE(root.get("c").is_quoted());
+    EXPECT_TRUE(root.get("d").item(1).is_null());
+    EXPECT_FALSE(root.get("d").item(0).is_null());
+}
+
+TEST(JsonReader, YamlFlowStyleAndBadJsonFallBackToLibyaml) {
+    auto flow = parse_ok("{a: b, c: [1, 2]}\n");
+    EXPECT_EQ(flow.document(0).get("a").str(), "b");
+    EXPECT_EQ(flow.document(0).get("c").size(), 2u);
+
+    YamlTree t;
+    std::string err;
+    int line = 0;
+    EXPECT_FALSE(t.parse("{\n  \"a\": 1,\n  \"b\": [1,\n}\n", err, line));
+    EXPECT_FALSE(err.empty());
+    EXPECT_GE(line, 3) << err;
+}
+
+TEST(JsonReader, LineNumbersFollowNewlines) {
+    auto t = parse_ok("{\n\"items\": [\n\n  {\"x\": 1}\n]}\n");
+    EXPECT_EQ(t.document(0).get("items").item(0).line(), 4);
+    EXPECT_EQ(t.document(0).get("items").item(0).get("x").line(), 4);
+}
+
+std::string many_documents(int n) {
+    std::string text = "# header\n";
+    for (int i = 0; i < n; ++i)
+        text += "---\nname: doc" + std::to_string(i) + "\nvalue: |\n  text\n  --- not a marker\n";
+    return text;
+}
+
+TEST(DocumentSplit, CutsOnlyAtDocumentMarkers) {
+    std::string text = many_documents(100);
+    auto cuts = nfgate::loader::document_cut_points(text, 4);
+    ASSERT_EQ(cuts.size(), 3u);
+    for (size_t c : cuts) {
+        EXPECT_EQ(text.compare(c, 4, "---\n"), 0) << c;
+        EXPECT_EQ(text[c - 1], '\n');
+    }
+    EXPECT_TRUE(std::is_sorted(cuts.begin(), cuts.end()));
+    EXPECT_TRUE(nfgate::loader::document_cut_points("%YAML 1.1\n" + text, 4).empty())
+        << "directives bind to the next document: no cutting";
+}
+
+TEST(DocumentSplit, PiecesHoldTheSameDocumentsAndLinesAsOneParse) {
+    // Big enough for several pieces where the machine has several cores.
+    std::string text = many_documents(60000);
+    auto whole = parse_ok(text);
+    std::vector<YamlTree> pieces;
+    std::string err;
+    int line = 0;
+    ASSERT_TRUE(nfgate::loader::parse_in_pieces(text, pieces, err, line)) << err;
+    std::vector<std::pair<std::string, int>> seen, want;
+    for (const auto& p : pieces)
+        for (size_t i = 0; i < p.documents().size(); ++i)
+            seen.emplace_back(std::string(p.document(i).get("name").str()), p.document(i).get("value").line());
+    for (size_t i = 0; i < whole.documents().size(); ++i)
+        want.emplace_back(std::string(whole.document(i).get("name").str()), whole.document(i).get("value").line());
+    EXPECT_EQ(seen, want);
+}
+
+TEST(DocumentSplit, ReportsTheErrorWithItsFileLine) {
+    std::string text = many_documents(60000) + "---\nbad: [\n";
+    std::vector<YamlTree> pieces;
+    std::string err;
+    int line = 0;
+    EXPECT_FALSE(nfgate::loader::parse_in_pieces(text, pieces, err, line));
+    EXPECT_GE(line, 60000 * 5 + 2) << err;
 }
 
 }  // namespace
