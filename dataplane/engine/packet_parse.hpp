@@ -11,6 +11,7 @@
 #include <rte_udp.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "dataplane/engine/checksum.hpp"
 #include "dataplane/engine/drop_reasons.hpp"
@@ -38,6 +39,20 @@ struct PacketMeta {
     bool fragment = false;       // MF set or offset != 0
     bool later_fragment = false; // offset != 0: no L4 header
 };
+
+// One's complement sum of an IPv4 header (ihl bytes, a multiple of 4) in 32-bit steps.
+inline uint16_t ipv4_header_sum(const rte_ipv4_hdr* ip, uint32_t ihl) {
+    const auto* p = reinterpret_cast<const uint8_t*>(ip);
+    uint64_t sum = 0;
+    for (uint32_t off = 0; off < ihl; off += 4) {
+        uint32_t w;
+        std::memcpy(&w, p + off, 4);
+        sum += w;
+    }
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    return csum_fold(static_cast<uint32_t>(sum));
+}
 
 inline rte_ether_hdr* eth_of(rte_mbuf* m) { return rte_pktmbuf_mtod(m, rte_ether_hdr*); }
 
@@ -117,7 +132,7 @@ inline bool parse_ipv4(rte_mbuf* m, PacketMeta& pm, Reason& r) {
     const uint64_t hw = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
     const bool bad = hw == RTE_MBUF_F_RX_IP_CKSUM_GOOD ? false
                      : hw == RTE_MBUF_F_RX_IP_CKSUM_BAD ? true
-                                                        : csum_fold(csum_partial(ip, ihl)) != 0xffff;
+                                                        : ipv4_header_sum(ip, ihl) != 0xffff;
     if (bad) {
         r = Reason::ip_bad_checksum;
         return false;
