@@ -28,7 +28,9 @@ void read_object(Reporter& r, YNode obj, const FieldPath& where, const Model& ga
     }
     std::string_view kind = obj.get("kind").str();
     std::string_view api = obj.get("apiVersion").str();
-    if (kind == "List" && depth == 0) {
+    // kubectl prints a `List`; the API server itself answers with `ServiceList`, `EndpointSliceList`.
+    bool is_list = kind == "List" || (kind.ends_with("List") && obj.get("items").present());
+    if (is_list && depth == 0) {
         read_list(r, obj, gateway, out, depth);
         return;
     }

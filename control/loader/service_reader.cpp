@@ -216,6 +216,21 @@ void read_source_ranges(Reporter& r, YNode spec, Service& svc) {
     });
 }
 
+// One address listed twice (an externalIP that is also the load balancer's ingress IP, say)
+// is one VIP: the data paths get each address once, in the first list that names it.
+void drop_repeated_addresses(Service& svc) {
+    std::vector<uint32_t> seen;
+    for (auto* list : {&svc.cluster_ips, &svc.external_ips, &svc.lb_ips}) {
+        std::vector<uint32_t> kept;
+        for (uint32_t ip : *list) {
+            if (std::find(seen.begin(), seen.end(), ip) != seen.end()) continue;
+            seen.push_back(ip);
+            kept.push_back(ip);
+        }
+        *list = std::move(kept);
+    }
+}
+
 }  // namespace
 
 bool is_port_name(std::string_view s) {
@@ -283,6 +298,7 @@ void read_service(Reporter& r, YNode obj, const Model& gw, std::vector<ServiceSo
                   {"Cluster", "Local"}, policy))
         src.svc.external_traffic_policy = policy == 0 ? TrafficPolicy::cluster : TrafficPolicy::local;
     read_source_ranges(r, spec, src.svc);
+    drop_repeated_addresses(src.svc);
     if (r.error_count() == errors_before) out.push_back(std::move(src));
 }
 

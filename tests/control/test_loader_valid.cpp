@@ -208,6 +208,24 @@ TEST(Options, DataplaneOverrideReplacesTheFileValue) {
     EXPECT_EQ(overridden.model.dataplane, DataplaneKind::kernel);
 }
 
+TEST(Manifests, ApiServerListKindsAndRepeatedAddresses) {
+    testsupport::TempConfig cfg;
+    cfg.write("m.json",
+              "{\"apiVersion\": \"v1\", \"kind\": \"ServiceList\", \"items\": [{\"apiVersion\": \"v1\","
+              " \"kind\": \"Service\", \"metadata\": {\"name\": \"a\", \"namespace\": \"n\"}, \"spec\": {"
+              "\"type\": \"LoadBalancer\", \"clusterIP\": \"10.96.0.1\", \"externalIPs\": [\"192.0.2.9\","
+              " \"192.0.2.9\", \"10.96.0.1\"], \"ports\": [{\"port\": 80}]}, \"status\": {\"loadBalancer\":"
+              " {\"ingress\": [{\"ip\": \"192.0.2.9\"}, {\"ip\": \"192.0.2.10\"}]}}}]}\n");
+    std::string gw = cfg.write("gw.yaml", "manifests: [m.json]\n");
+    LoadResult res = load_config(gw);
+    ASSERT_TRUE(res.ok()) << all(res.errors);
+    ASSERT_EQ(res.model.services.size(), 1u);
+    const Service& s = res.model.services[0];
+    EXPECT_EQ(s.cluster_ips, std::vector<uint32_t>{ip("10.96.0.1")});
+    EXPECT_EQ(s.external_ips, std::vector<uint32_t>{ip("192.0.2.9")});
+    EXPECT_EQ(s.lb_ips, std::vector<uint32_t>{ip("192.0.2.10")});
+}
+
 TEST(GeneratedCluster, LoadsWithEveryServiceAndEndpoint) {
     testsupport::TempConfig cfg;
     std::string cmd = "python3 " + std::string(GEN_CLUSTER) + " --services 120 --endpoints 3 --out " + cfg.dir();
