@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The nfgate executable as a user drives it.
 
-  daemon_cli_test.py NFGATE DATA_DIR cli     --help, --check, usage errors (no root needed)
+  daemon_cli_test.py NFGATE DATA_DIR cli     --help, --check (also of configs/examples), usage errors
+                                             (no root needed)
   daemon_cli_test.py NFGATE DATA_DIR netns   ready / SIGHUP reload / SIGTERM / --cleanup on the
                                              kernel path, inside a network namespace it creates
                                              (root; exits 77, meson's "skipped", without it)
@@ -51,6 +52,14 @@ def test_cli(nfgate, data):
         expect(len(errors) == 3, "every error printed, one per line: " + r.stderr)
         expect(errors[0] == gw + ":1: workers: workers: 0 is out of range (want 1-127)", errors[0])
         expect(r.stdout == "", "nothing on stdout for a bad config: " + r.stdout)
+
+    examples = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "configs", "examples")
+    gateways = sorted(f for f in os.listdir(examples) if f.startswith("gateway-") and f.endswith(".yaml"))
+    expect(len(gateways) >= 2, "configs/examples has its gateway files: %s" % gateways)
+    for name in gateways:
+        r = run([nfgate, "--config", os.path.join(examples, name), "--check"])
+        expect(r.returncode == 0 and r.stdout.startswith("nfgate: config ok: 3 Services, 4 ports, 8 endpoints (7 ready)"),
+               "configs/examples/%s loads: %s%s" % (name, r.stdout, r.stderr))
 
     r = run([nfgate, "--config", valid, "--dataplane", "xdp"])
     expect(r.returncode == 2 and "--dataplane xdp is not valid" in r.stderr, "usage error: " + r.stderr)
