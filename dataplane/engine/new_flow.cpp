@@ -111,7 +111,10 @@ Fate new_service_flow(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, const ServiceMatc
     // Replies must come back through the gateway unless the client is a pod (kube-proxy keeps
     // in-cluster sources) or externalTrafficPolicy: Local asks for the client address.
     const bool external_kind = sm.kind != VipKind::cluster_ip;
-    const bool snat = c.st.masquerade_all() || (!c.st.in_cluster(client) && !(p.etp_local && external_kind));
+    // A pod reaching itself through its Service (hairpin) must see the gateway as the peer, or
+    // its reply would bypass the translation.
+    const bool snat = c.st.masquerade_all() || (!c.st.in_cluster(client) && !(p.etp_local && external_kind)) ||
+                      b.ip == client;
     uint32_t snat_addr_be = 0;
     const int pool = egress_pool(c, b.ip, snat_addr_be);
     if (pool < 0 && snat) return c.drop(Reason::no_route);

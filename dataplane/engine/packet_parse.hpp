@@ -75,7 +75,10 @@ inline L3Kind classify_l2(const rte_mbuf* m, Reason& r) {
 
 // Fills the L4 part of `pm`. Later fragments carry no L4 header and keep ports at zero.
 inline bool parse_l4(PacketMeta& pm, uint32_t l4_avail, Reason& r) {
-    if (pm.later_fragment) return true;
+    if (pm.later_fragment) {
+        pm.sport = pm.dport = 0;
+        return true;
+    }
     switch (pm.proto) {
         case kProtoTcp: {
             if (l4_avail < sizeof(rte_tcp_hdr)) break;
