@@ -45,39 +45,101 @@ bool YamlTree::parse(std::string_view text, std::string& error, int& error_line,
     return parse_yaml(text, error, error_line, first_line);
 }
 
+// Turns libyaml events into tree nodes. Kids of every open collection are gathered in
+// `pending_` (innermost last) and copied into the tree in one block when the collection
+// closes, so each collection's kids are contiguous however deep its children go.
+class YamlBuilder {
+public:
+    YamlBuilder(YamlTree& t, int first_line) : t_(t), first_line_(static_cast<uint32_t>(first_line)) {}
+
+    // False (with `error` set) only for an alias that names no anchor.
+    bool add(const yaml_event_t& ev, std::string& error) {
+        switch (ev.type) {
+            case YAML_SCALAR_EVENT: scalar(ev); break;
+            case YAML_SEQUENCE_START_EVENT:
+                open(YamlTree::Kind::seq, ev.start_mark, ev.data.sequence_start.anchor);
+                break;
+            case YAML_MAPPING_START_EVENT:
+                open(YamlTree::Kind::map, ev.start_mark, ev.data.mapping_start.anchor);
+                break;
+            case YAML_SEQUENCE_END_EVENT:
+            case YAML_MAPPING_END_EVENT: close(); break;
+            case YAML_ALIAS_EVENT: {
+                const char* name = reinterpret_cast<const char*>(ev.data.alias.anchor);
+                auto it = anchors_.find(name);
+                if (it == anchors_.end()) {
+                    error = "alias *" + std::string(name) + " names no anchor defined before it";
+                    return false;
+                }
+                attach(it->second);
+                break;
+            }
+            default: break;
+        }
+        return true;
+    }
+
+private:
+    uint32_t add_node(YamlTree::Kind kind, const yaml_mark_t& mark, const yaml_char_t* anchor) {
+        auto idx = static_cast<uint32_t>(t_.nodes_.size());
+        YamlTree::Node n;
+        n.kind = kind;
+        n.line = static_cast<uint32_t>(mark.line) + first_line_;
+        t_.nodes_.push_back(n);
+        if (anchor) anchors_[reinterpret_cast<const char*>(anchor)] = idx;
+        return idx;
+    }
+
+    void attach(uint32_t idx) {
+        if (open_.empty())
+            t_.documents_.push_back(idx);
+        else
+            pending_.push_back(idx);
+    }
+
+    void scalar(const yaml_event_t& ev) {
+        uint32_t idx = add_node(YamlTree::Kind::scalar, ev.start_mark, ev.data.scalar.anchor);
+        YamlTree::Node& n = t_.nodes_.back();
+        n.first = static_cast<uint32_t>(t_.text_.size());
+        n.count = static_cast<uint32_t>(ev.data.scalar.length);
+        n.quoted = ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+        t_.text_.append(as_view(ev.data.scalar.value, ev.data.scalar.length));
+        attach(idx);
+    }
+
+    void open(YamlTree::Kind kind, const yaml_mark_t& mark, const yaml_char_t* anchor) {
+        uint32_t idx = add_node(kind, mark, anchor);
+        attach(idx);
+        open_.emplace_back(idx, pending_.size());
+    }
+
+    void close() {
+        auto [idx, start] = open_.back();
+        open_.pop_back();
+        YamlTree::Node& n = t_.nodes_[idx];
+        n.first = static_cast<uint32_t>(t_.kids_.size());
+        n.count = static_cast<uint32_t>(pending_.size() - start);
+        t_.kids_.insert(t_.kids_.end(), pending_.begin() + static_cast<std::ptrdiff_t>(start), pending_.end());
+        pending_.resize(start);
+    }
+
+    YamlTree& t_;
+    uint32_t first_line_;
+    std::vector<uint32_t> pending_;
+    std::vector<std::pair<uint32_t, size_t>> open_;  // (node index, where its kids start in pending_)
+    std::unordered_map<std::string, uint32_t> anchors_;
+};
+
 bool YamlTree::parse_yaml(std::string_view text, std::string& error, int& error_line, int first_line) {
     clear(text.size());
-
     std::unique_ptr<yaml_parser_t, ParserDeleter> parser(new yaml_parser_t);
     if (!yaml_parser_initialize(parser.get())) {
         error = "cannot initialise the YAML parser (out of memory)";
         error_line = 0;
         return false;
     }
-    yaml_parser_set_input_string(parser.get(), reinterpret_cast<const unsigned char*>(text.data()),
-                                 text.size());
-
-    // Kids of every open collection, innermost last; `open` holds where each one starts.
-    std::vector<uint32_t> pending;
-    std::vector<std::pair<uint32_t, size_t>> open;  // (node index, start in pending)
-    std::unordered_map<std::string, uint32_t> anchors;
-
-    auto add_node = [&](Kind kind, const yaml_mark_t& mark, const yaml_char_t* anchor) {
-        uint32_t idx = static_cast<uint32_t>(nodes_.size());
-        Node n;
-        n.kind = kind;
-        n.line = static_cast<uint32_t>(mark.line) + static_cast<uint32_t>(first_line);
-        nodes_.push_back(n);
-        if (anchor) anchors[reinterpret_cast<const char*>(anchor)] = idx;
-        return idx;
-    };
-    auto attach = [&](uint32_t idx) {
-        if (open.empty())
-            documents_.push_back(idx);
-        else
-            pending.push_back(idx);
-    };
-
+    yaml_parser_set_input_string(parser.get(), reinterpret_cast<const unsigned char*>(text.data()), text.size());
+    YamlBuilder builder(*this, first_line);
     for (;;) {
         EventGuard g;
         if (!yaml_parser_parse(parser.get(), &g.ev)) {
@@ -86,53 +148,10 @@ bool YamlTree::parse_yaml(std::string_view text, std::string& error, int& error_
             error_line = static_cast<int>(parser->problem_mark.line) + first_line;
             return false;
         }
-        yaml_event_t& ev = g.ev;
-        switch (ev.type) {
-            case YAML_STREAM_END_EVENT: return true;
-            case YAML_SCALAR_EVENT: {
-                uint32_t idx = add_node(Kind::scalar, ev.start_mark, ev.data.scalar.anchor);
-                Node& n = nodes_.back();
-                n.first = static_cast<uint32_t>(text_.size());
-                n.count = static_cast<uint32_t>(ev.data.scalar.length);
-                n.quoted = ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
-                text_.append(as_view(ev.data.scalar.value, ev.data.scalar.length));
-                attach(idx);
-                break;
-            }
-            case YAML_SEQUENCE_START_EVENT:
-            case YAML_MAPPING_START_EVENT: {
-                bool seq = ev.type == YAML_SEQUENCE_START_EVENT;
-                const yaml_char_t* anchor =
-                    seq ? ev.data.sequence_start.anchor : ev.data.mapping_start.anchor;
-                uint32_t idx = add_node(seq ? Kind::seq : Kind::map, ev.start_mark, anchor);
-                attach(idx);
-                open.emplace_back(idx, pending.size());
-                break;
-            }
-            case YAML_SEQUENCE_END_EVENT:
-            case YAML_MAPPING_END_EVENT: {
-                auto [idx, start] = open.back();
-                open.pop_back();
-                Node& n = nodes_[idx];
-                n.first = static_cast<uint32_t>(kids_.size());
-                n.count = static_cast<uint32_t>(pending.size() - start);
-                kids_.insert(kids_.end(), pending.begin() + static_cast<std::ptrdiff_t>(start),
-                             pending.end());
-                pending.resize(start);
-                break;
-            }
-            case YAML_ALIAS_EVENT: {
-                auto it = anchors.find(reinterpret_cast<const char*>(ev.data.alias.anchor));
-                if (it == anchors.end()) {
-                    error = "alias *" + std::string(reinterpret_cast<const char*>(ev.data.alias.anchor)) +
-                            " names no anchor defined before it";
-                    error_line = static_cast<int>(ev.start_mark.line) + first_line;
-                    return false;
-                }
-                attach(it->second);
-                break;
-            }
-            default: break;
+        if (g.ev.type == YAML_STREAM_END_EVENT) return true;
+        if (!builder.add(g.ev, error)) {
+            error_line = static_cast<int>(g.ev.start_mark.line) + first_line;
+            return false;
         }
     }
 }

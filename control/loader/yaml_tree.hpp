@@ -60,6 +60,7 @@ public:
 private:
     friend class YNode;
     friend class JsonReader;
+    friend class YamlBuilder;
     bool parse_yaml(std::string_view text, std::string& error, int& error_line, int first_line);
     void clear(size_t text_size);
     enum class Kind : uint8_t { scalar, map, seq };
