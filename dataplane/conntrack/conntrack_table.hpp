@@ -2,8 +2,11 @@
 //
 // Layout. A power-of-two array of buckets, each one cache line of 8 slots. A slot is one 64-bit
 // word: [63..32] signature (high half of flow_hash) | [31] pending | [30] direction |
-// [29..0] entry index + 1; 0 is an empty slot. A key may sit in either of two buckets (from the
-// low half of the hash); there are no cuckoo moves, so a slot never changes key while linked.
+// [29..0] entry index + 1; 0 is an empty slot. A key goes to its first bucket when that has room,
+// else to its second (both from the low half of the hash); there are no cuckoo moves, so a slot
+// never changes key while linked. A small per-bucket counter says how many keys of a first bucket
+// live in their second one: a lookup reads the second bucket only when that is not zero, so a
+// hit or a miss usually costs one bucket cache line, as in rte_hash.
 // Entries (FlowEntry, one cache line) are preallocated; each flow is linked under two keys, its
 // original and its reply direction, which both point at the one entry.
 //
@@ -33,6 +36,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include <immintrin.h>
 
 #include "dataplane/conntrack/flow.hpp"
 #include "dataplane/conntrack/tcp_state.hpp"
@@ -229,9 +234,13 @@ private:
 
     ConntrackTable() = default;
 
+    // The high half of the hash with its lowest bit forced on, so no signature matches an
+    // empty (all-zero) slot.
+    static uint64_t signature(uint64_t hash) { return (hash & 0xffffffff00000000ull) | (1ull << 32); }
     static uint64_t slot_word(uint64_t hash, Dir d, uint32_t idx) {
-        return (hash & 0xffffffff00000000ull) | (d == Dir::reply ? kDirBit : 0) | (uint64_t{idx} + 1);
+        return signature(hash) | (d == Dir::reply ? kDirBit : 0) | (uint64_t{idx} + 1);
     }
+    static uint32_t match_bits(const Bucket& b, uint64_t want);
     static uint32_t slot_index(uint64_t w) { return static_cast<uint32_t>(w & kIndexMask) - 1; }
     static Dir slot_dir(uint64_t w) { return (w & kDirBit) ? Dir::reply : Dir::orig; }
     uint32_t bucket1(uint64_t hash) const { return static_cast<uint32_t>(hash) & bucket_mask_; }
@@ -258,16 +267,18 @@ private:
     unsigned workers_ = 0;
     uint32_t bucket_mask_ = 0;
     Bucket* buckets_ = nullptr;
+    std::atomic<uint8_t>* spilled_ = nullptr;  // per bucket: its keys that live in their bucket2
     FlowEntry* entries_ = nullptr;
-    struct Region {  // one anonymous mapping: buckets, entries, per-worker index lists
+    struct Region {  // one anonymous mapping: buckets, entries, index lists, spill counters
         void* base = nullptr;
         size_t len = 0;
         void* ptr = nullptr;  // base rounded up to 2 MiB
     };
-    Region regions_[3];
+    Region regions_[4];
     size_t buckets_bytes_ = 0;
     size_t entries_bytes_ = 0;
     size_t lists_bytes_ = 0;
+    size_t spilled_bytes_ = 0;
     Worker* w_ = nullptr;
     uint32_t partition_ = 0;  // entries per worker (the last one may have fewer)
     rte_rcu_qsbr* qsbr_ = nullptr;
@@ -279,10 +290,32 @@ private:
 
 // ---- inline hot path ----
 
+inline uint32_t ConntrackTable::match_bits(const Bucket& b, uint64_t want) {
+#if defined(__SANITIZE_THREAD__)
+    // ThreadSanitizer cannot see a vector load as an atomic read of each slot.
+    uint32_t bits = 0;
+    for (unsigned i = 0; i < 8; i++)
+        bits |= uint32_t{(b.slot[i].load(std::memory_order_relaxed) & kMatchMask) == want} << i;
+    return bits;
+#else
+    // Four 16-byte loads: an aligned 8-byte slot is never torn, and every candidate is re-read
+    // with an acquire load before its entry is touched.
+    const __m128i mask = _mm_set1_epi64x(static_cast<long long>(kMatchMask));
+    const __m128i w = _mm_set1_epi64x(static_cast<long long>(want));
+    const auto* v = reinterpret_cast<const __m128i*>(&b.slot[0]);
+    uint32_t bits = 0;
+    for (unsigned q = 0; q < 4; q++) {
+        const __m128i eq = _mm_cmpeq_epi64(_mm_and_si128(_mm_load_si128(v + q), mask), w);
+        bits |= static_cast<uint32_t>(_mm_movemask_pd(_mm_castsi128_pd(eq))) << (2 * q);
+    }
+    return bits;
+#endif
+}
+
 inline FlowRef ConntrackTable::find_in(const Bucket& b, uint64_t want, const FlowKey& k) const {
-    for (unsigned i = 0; i < 8; i++) {
-        const uint64_t w = b.slot[i].load(std::memory_order_acquire);
-        if ((w & kMatchMask) != want || w == 0) continue;
+    for (uint32_t bits = match_bits(b, want); bits != 0; bits &= bits - 1) {
+        const uint64_t w = b.slot[__builtin_ctz(bits)].load(std::memory_order_acquire);
+        if ((w & kMatchMask) != want) continue;
         FlowEntry& e = entries_[slot_index(w)];
         const Dir d = slot_dir(w);
         if (e.key_of(d) == k) return {&e, d};
@@ -291,9 +324,10 @@ inline FlowRef ConntrackTable::find_in(const Bucket& b, uint64_t want, const Flo
 }
 
 inline FlowRef ConntrackTable::find_slow(const FlowKey& k, uint64_t hash) const {
-    const uint64_t want = hash & 0xffffffff00000000ull;
-    FlowRef r = find_in(buckets_[bucket1(hash)], want, k);
-    if (r) return r;
+    const uint64_t want = signature(hash);
+    const uint32_t b1 = bucket1(hash);
+    FlowRef r = find_in(buckets_[b1], want, k);
+    if (r || spilled_[b1].load(std::memory_order_acquire) == 0) return r;
     return find_in(buckets_[bucket2(hash)], want, k);
 }
 
@@ -301,37 +335,39 @@ inline FlowRef ConntrackTable::lookup(const FlowKey& k) const { return find_slow
 
 inline uint64_t ConntrackTable::lookup_bulk(const FlowKey* keys, unsigned n, FlowRef* out) const {
     uint64_t hashes[64];
-    uint64_t cand[64];  // first signature match (slot word), 0 when none
-    uint64_t more = 0;  // keys with a second signature match: resolved the slow way
+    uint64_t cand[64];   // signature match in the first bucket (slot word), 0 when none
+    uint64_t second = 0;  // keys that need the second bucket or the careful path
     for (unsigned i = 0; i < n; i++) {
         hashes[i] = flow_hash(keys[i]);
         __builtin_prefetch(&buckets_[bucket1(hashes[i])]);
-        __builtin_prefetch(&buckets_[bucket2(hashes[i])]);
     }
     for (unsigned i = 0; i < n; i++) {
-        const uint64_t want = hashes[i] & 0xffffffff00000000ull;
-        const Bucket* bs[2] = {&buckets_[bucket1(hashes[i])], &buckets_[bucket2(hashes[i])]};
-        uint64_t found = 0;
-        for (const Bucket* b : bs) {
-            for (unsigned s = 0; s < 8; s++) {
-                const uint64_t w = b->slot[s].load(std::memory_order_acquire);
-                if ((w & kMatchMask) != want || w == 0) continue;
-                if (found) more |= 1ull << i;
-                else found = w;
-            }
+        const uint64_t want = signature(hashes[i]);
+        const uint32_t b = bucket1(hashes[i]);
+        const uint32_t bits = match_bits(buckets_[b], want);
+        uint64_t w = 0;
+        if (bits != 0) {
+            w = buckets_[b].slot[__builtin_ctz(bits)].load(std::memory_order_acquire);
+            if ((w & kMatchMask) != want) w = 0;
+            if (w != 0) __builtin_prefetch(&entries_[slot_index(w)]);
         }
-        cand[i] = found;
-        if (found) __builtin_prefetch(&entries_[slot_index(found)]);
+        cand[i] = w;
+        if ((bits & (bits - 1)) != 0 || (w == 0 && bits != 0)) {
+            second |= uint64_t{1} << i;
+        } else if (spilled_[b].load(std::memory_order_acquire) != 0) {
+            second |= uint64_t{1} << i;
+            __builtin_prefetch(&buckets_[bucket2(hashes[i])]);
+        }
     }
     uint64_t hits = 0;
     for (unsigned i = 0; i < n; i++) {
         out[i] = {};
-        if (cand[i]) {
+        if (cand[i] != 0) {
             FlowEntry& e = entries_[slot_index(cand[i])];
             const Dir d = slot_dir(cand[i]);
             if (e.key_of(d) == keys[i]) out[i] = {&e, d};
         }
-        if (!out[i] && (more >> i & 1)) out[i] = find_slow(keys[i], hashes[i]);
+        if (!out[i] && (second >> i & 1)) out[i] = find_slow(keys[i], hashes[i]);
         hits |= uint64_t{out[i].entry != nullptr} << i;
     }
     return hits;

@@ -131,6 +131,29 @@ TEST(ConntrackTable, BulkLookupAgreesWithSingleLookup) {
     }
 }
 
+// At full size some first buckets overflow into second ones; those keys must be found the same.
+TEST(ConntrackTable, EveryInsertedFlowIsFoundWhenTheTableIsFull) {
+    constexpr uint32_t kMax = 4915;  // 9830 keys in 16384 slots: 60% load, the worst case
+    auto t = make_table(kMax);
+    std::vector<uint32_t> in;
+    for (uint32_t i = 0; i < kMax; i++)
+        if (t->insert(0, init_of(dnat_flow(i)), 1).status == InsertStatus::inserted) in.push_back(i);
+    EXPECT_GE(in.size(), kMax * 99 / 100);
+    EXPECT_EQ(t->stats().full_buckets, kMax - in.size());
+    std::vector<FlowKey> keys;
+    for (uint32_t i : in) {
+        keys.push_back(dnat_flow(i).orig);
+        keys.push_back(dnat_flow(i).reply);
+    }
+    for (size_t off = 0; off + 32 <= keys.size(); off += 32) {
+        FlowRef out[32];
+        ASSERT_EQ(t->lookup_bulk(&keys[off], 32, out), ~uint64_t{0} >> 32) << off;
+        for (unsigned j = 0; j < 32; j++) ASSERT_EQ(out[j].entry, t->lookup(keys[off + j]).entry);
+    }
+    for (uint32_t i : in) ASSERT_TRUE(t->unlink(*t->lookup(dnat_flow(i).orig).entry));
+    for (const FlowKey& k : keys) ASSERT_FALSE(t->lookup(k));
+}
+
 TEST(ConntrackTable, UnlinkedFlowIsGoneAndItsKeysCanBeInsertedAgain) {
     auto t = make_table(64);
     const auto f = dnat_flow(5);

@@ -1,0 +1,328 @@
+// Flow table against DPDK's rte_hash (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF) on the same 16-byte
+// keys, plus Maglev table builds and SNAT port allocation.
+//
+// Both tables hold every flow under its two keys (original and reply), so "1M flows" is 2M keys
+// in each. Lookups go in bursts of 32 in random order; cycles per op come from the TSC beside
+// Google Benchmark's ns. rte_hash needs EAL memory: EAL starts with --no-huge -m 1024 (512 MB is
+// the gateway's configuration; the two 1M-flow rte_hash tables of this benchmark need more).
+// After the runs, the ours / rte_hash throughput ratio of each pair is printed.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+
+#include "dataplane/conntrack/conntrack_table.hpp"
+#include "dataplane/conntrack/snat_ports.hpp"
+#include "dataplane/lb/maglev.hpp"
+
+namespace {
+
+using namespace nfgate::ct;
+
+constexpr unsigned kBurst = 32;
+
+FlowKey flow_key(uint32_t n, bool reply) {
+    // Distinct clients towards one VIP; replies come from a backend to the client.
+    const uint32_t client = 0x0a000000u + n;
+    return reply ? make_key(0x0af40005u, client, 0x901f, static_cast<uint16_t>(n * 7), kProtoTcp)
+                 : make_key(client, 0x0a60000au, static_cast<uint16_t>(n * 7), 0x5000, kProtoTcp);
+}
+
+// Keys of N flows (both directions), plus the same keys in random order for lookups, plus keys
+// that are not in the tables.
+struct KeySet {
+    std::vector<FlowKey> orig, reply;
+    std::vector<FlowKey> hit_order;   // random order, both directions
+    std::vector<FlowKey> miss_order;  // random order, absent
+
+    explicit KeySet(uint32_t flows) {
+        std::mt19937 rng(flows);
+        for (uint32_t i = 0; i < flows; i++) {
+            orig.push_back(flow_key(i, false));
+            reply.push_back(flow_key(i, true));
+        }
+        hit_order = orig;
+        hit_order.insert(hit_order.end(), reply.begin(), reply.end());
+        std::shuffle(hit_order.begin(), hit_order.end(), rng);
+        const size_t misses = std::max<size_t>(hit_order.size(), 4096);
+        for (size_t i = 0; i < misses; i++) miss_order.push_back(flow_key(0x40000000u + i, (i & 1) != 0));
+        std::shuffle(miss_order.begin(), miss_order.end(), rng);
+    }
+};
+
+std::unique_ptr<ConntrackTable> make_ours(uint32_t max_flows) {
+    ConntrackTable::Config cfg;
+    cfg.max_flows = max_flows;
+    cfg.workers = 1;
+    std::string err;
+    auto t = ConntrackTable::create(cfg, err);
+    if (!t) std::fprintf(stderr, "bench_conntrack: %s\n", err.c_str());
+    return t;
+}
+
+rte_hash* make_rte_hash(uint32_t keys, const char* name) {
+    rte_hash_parameters p{};
+    p.name = name;
+    p.entries = keys;
+    p.key_len = sizeof(FlowKey);
+    p.hash_func = rte_hash_crc;
+    p.hash_func_init_val = 0;
+    p.socket_id = 0;
+    p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
+    rte_hash* h = rte_hash_create(&p);
+    if (h == nullptr) std::fprintf(stderr, "bench_conntrack: rte_hash_create(%s): %s\n", name, rte_strerror(rte_errno));
+    return h;
+}
+
+// Built once per size and shared by the lookup benchmarks.
+struct Loaded {
+    KeySet keys;
+    std::unique_ptr<ConntrackTable> ours;
+    rte_hash* theirs = nullptr;
+    std::vector<FlowEntry*> entry_of;  // flow i -> its entry (data stored in rte_hash too)
+
+    explicit Loaded(uint32_t flows) : keys(flows) {
+        ours = make_ours(flows);
+        theirs = make_rte_hash(2 * flows, ("ct_lookup_" + std::to_string(flows)).c_str());
+        if (!ours || !theirs) return;
+        entry_of.resize(flows);
+        for (uint32_t i = 0; i < flows; i++) {
+            const InsertResult r = ours->insert(0, FlowInit{keys.orig[i], keys.reply[i], kTcpSyn}, 0);
+            entry_of[i] = r.entry;
+            rte_hash_add_key_data(theirs, &keys.orig[i], r.entry);
+            rte_hash_add_key_data(theirs, &keys.reply[i], r.entry);
+        }
+    }
+};
+
+Loaded& loaded(uint32_t flows) {
+    static std::map<uint32_t, std::unique_ptr<Loaded>> cache;
+    auto& slot = cache[flows];
+    if (!slot) slot = std::make_unique<Loaded>(flows);
+    return *slot;
+}
+
+void report_cycles(benchmark::State& state, uint64_t cycles, uint64_t ops_per_iter) {
+    const double ops = double(state.iterations()) * ops_per_iter;
+    state.counters["cycles/op"] = benchmark::Counter(ops > 0 ? double(cycles) / ops : 0);
+    state.SetItemsProcessed(static_cast<int64_t>(ops));
+}
+
+template <bool kHit>
+void BM_Lookup_Ours(benchmark::State& state) {
+    Loaded& l = loaded(static_cast<uint32_t>(state.range(0)));
+    if (!l.ours) return state.SkipWithError("table");
+    const auto& order = kHit ? l.keys.hit_order : l.keys.miss_order;
+    const size_t bursts = order.size() / kBurst;
+    FlowRef out[kBurst];
+    size_t b = 0;
+    uint64_t found = 0;
+    const uint64_t t0 = rte_rdtsc();
+    for (auto _ : state) {
+        found += __builtin_popcountll(l.ours->lookup_bulk(&order[b * kBurst], kBurst, out));
+        benchmark::DoNotOptimize(out);
+        if (++b == bursts) b = 0;
+    }
+    report_cycles(state, rte_rdtsc() - t0, kBurst);
+    if ((found > 0) != kHit) state.SkipWithError("wrong lookup results");
+}
+
+template <bool kHit>
+void BM_Lookup_RteHash(benchmark::State& state) {
+    Loaded& l = loaded(static_cast<uint32_t>(state.range(0)));
+    if (!l.theirs) return state.SkipWithError("rte_hash");
+    const auto& order = kHit ? l.keys.hit_order : l.keys.miss_order;
+    const size_t bursts = order.size() / kBurst;
+    const void* ptrs[kBurst];
+    void* data[kBurst];
+    size_t b = 0;
+    uint64_t found = 0;
+    const uint64_t t0 = rte_rdtsc();
+    for (auto _ : state) {
+        for (unsigned i = 0; i < kBurst; i++) ptrs[i] = &order[b * kBurst + i];
+        uint64_t hits = 0;
+        rte_hash_lookup_bulk_data(l.theirs, ptrs, kBurst, &hits, data);
+        found += __builtin_popcountll(hits);
+        benchmark::DoNotOptimize(data);
+        if (++b == bursts) b = 0;
+    }
+    report_cycles(state, rte_rdtsc() - t0, kBurst);
+    if ((found > 0) != kHit) state.SkipWithError("wrong lookup results");
+}
+
+// Steady state at N live flows: each iteration inserts a new flow (both keys) and removes the
+// oldest (both keys). Ours recycles through the incremental sweep (4 entries examined per
+// operation, in slices every 256) and the RCU grace period, counted in the time.
+void BM_InsertDelete_Ours(benchmark::State& state) {
+    const auto flows = static_cast<uint32_t>(state.range(0));
+    KeySet keys(2 * flows);
+    auto t = make_ours(2 * flows);
+    if (!t) return state.SkipWithError("table");
+    std::vector<FlowEntry*> live(flows);
+    for (uint32_t i = 0; i < flows; i++) live[i] = t->insert(0, FlowInit{keys.orig[i], keys.reply[i], kTcpSyn}, 0).entry;
+    uint32_t next = flows, oldest = 0, ops = 0;
+    uint64_t failed = 0;
+    const uint64_t t0 = rte_rdtsc();
+    for (auto _ : state) {
+        const uint32_t k = next % (2 * flows);
+        const InsertResult r = t->insert(0, FlowInit{keys.orig[k], keys.reply[k], kTcpSyn}, 0);
+        next++;
+        if (r.status == InsertStatus::inserted) {
+            t->unlink(*live[oldest]);
+            live[oldest] = r.entry;
+            if (++oldest == flows) oldest = 0;
+        } else {
+            failed++;
+        }
+        if (++ops % 256 == 0) {
+            t->age(0, 0, 1024);
+            t->quiescent(0);
+        }
+    }
+    report_cycles(state, rte_rdtsc() - t0, 1);
+    if (failed) state.SkipWithError("insert failed: recycling fell behind");
+}
+
+void BM_InsertDelete_RteHash(benchmark::State& state) {
+    const auto flows = static_cast<uint32_t>(state.range(0));
+    KeySet keys(2 * flows);
+    rte_hash* h = make_rte_hash(4 * flows, ("ct_churn_" + std::to_string(flows)).c_str());
+    if (h == nullptr) return state.SkipWithError("rte_hash");
+    for (uint32_t i = 0; i < flows; i++) {
+        rte_hash_add_key_data(h, &keys.orig[i], nullptr);
+        rte_hash_add_key_data(h, &keys.reply[i], nullptr);
+    }
+    uint32_t next = flows;
+    uint64_t failed = 0;
+    const uint64_t t0 = rte_rdtsc();
+    for (auto _ : state) {
+        const uint32_t k = next % (2 * flows);
+        failed += rte_hash_add_key_data(h, &keys.orig[k], nullptr) != 0;
+        failed += rte_hash_add_key_data(h, &keys.reply[k], nullptr) != 0;
+        // With the lock-free flag a deleted key's slot is freed explicitly, after the readers'
+        // grace period; this benchmark has no readers, so at once.
+        const uint32_t o = (next - flows) % (2 * flows);
+        const int32_t p0 = rte_hash_del_key(h, &keys.orig[o]);
+        const int32_t p1 = rte_hash_del_key(h, &keys.reply[o]);
+        if (p0 >= 0) rte_hash_free_key_with_position(h, p0);
+        if (p1 >= 0) rte_hash_free_key_with_position(h, p1);
+        next++;
+    }
+    report_cycles(state, rte_rdtsc() - t0, 1);
+    rte_hash_free(h);
+    if (failed) state.SkipWithError("rte_hash add failed");
+}
+
+void BM_MaglevBuild(benchmark::State& state) {
+    std::vector<nfgate::lb::MaglevBackend> b;
+    for (int64_t i = 0; i < state.range(0); i++) b.push_back({0x0af40000u + static_cast<uint32_t>(i), 8080});
+    const uint64_t t0 = rte_rdtsc();
+    for (auto _ : state) benchmark::DoNotOptimize(nfgate::lb::Maglev::build(b));
+    report_cycles(state, rte_rdtsc() - t0, 1);
+    state.counters["table_size"] = nfgate::lb::Maglev::table_size_for(b.size());
+}
+
+void BM_MaglevPick(benchmark::State& state) {
+    std::vector<nfgate::lb::MaglevBackend> b;
+    for (int64_t i = 0; i < state.range(0); i++) b.push_back({0x0af40000u + static_cast<uint32_t>(i), 8080});
+    const auto m = nfgate::lb::Maglev::build(b);
+    uint32_t h = 1;
+    uint64_t sum = 0;
+    const uint64_t t0 = rte_rdtsc();
+    for (auto _ : state) {
+        sum += m.pick(h);
+        h = h * 1664525u + 1013904223u;
+    }
+    benchmark::DoNotOptimize(sum);
+    report_cycles(state, rte_rdtsc() - t0, 1);
+}
+
+// One acquire and one release per iteration on a slice kept half full.
+void BM_SnatAcquireRelease(benchmark::State& state) {
+    const uint32_t addr = 0x010200c0u;
+    std::string err;
+    auto p = SnatPorts::create(std::span(&addr, 1), SnatPorts::Config{}, err);
+    if (!p) return state.SkipWithError(err.c_str());
+    std::vector<uint16_t> held;
+    uint16_t port = 0;
+    while (held.size() < 30000 && p->acquire(0, 0, kProtoTcp, port)) held.push_back(port);
+    size_t i = 0;
+    const uint64_t t0 = rte_rdtsc();
+    for (auto _ : state) {
+        p->release(0, 0, kProtoTcp, held[i]);
+        p->acquire(0, 0, kProtoTcp, held[i]);
+        if (++i == held.size()) i = 0;
+    }
+    report_cycles(state, rte_rdtsc() - t0, 1);
+}
+
+constexpr int64_t k1k = 1024;
+constexpr int64_t k1M = 1 << 20;
+
+BENCHMARK(BM_Lookup_Ours<true>)->Name("lookup_hit/ours")->Arg(k1k)->Arg(k1M);
+BENCHMARK(BM_Lookup_RteHash<true>)->Name("lookup_hit/rte_hash")->Arg(k1k)->Arg(k1M);
+BENCHMARK(BM_Lookup_Ours<false>)->Name("lookup_miss/ours")->Arg(k1k)->Arg(k1M);
+BENCHMARK(BM_Lookup_RteHash<false>)->Name("lookup_miss/rte_hash")->Arg(k1k)->Arg(k1M);
+BENCHMARK(BM_InsertDelete_Ours)->Name("insert_delete/ours")->Arg(k1k)->Arg(k1M);
+BENCHMARK(BM_InsertDelete_RteHash)->Name("insert_delete/rte_hash")->Arg(k1k)->Arg(k1M);
+BENCHMARK(BM_MaglevBuild)->Name("maglev_build")->Arg(10)->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MaglevPick)->Name("maglev_pick")->Arg(1000);
+BENCHMARK(BM_SnatAcquireRelease)->Name("snat_acquire_release");
+
+// Prints each benchmark as usual and remembers items/s, to print ours / rte_hash afterwards.
+class RatioReporter : public benchmark::ConsoleReporter {
+public:
+    void ReportRuns(const std::vector<Run>& runs) override {
+        ConsoleReporter::ReportRuns(runs);
+        for (const Run& r : runs) {
+            auto it = r.counters.find("items_per_second");
+            if (it != r.counters.end()) rate_[r.benchmark_name()] = it->second.value;
+        }
+    }
+    void PrintRatios() const {
+        for (const auto& [name, rate] : rate_) {
+            const auto at = name.find("/ours/");
+            if (at == std::string::npos) continue;
+            std::string other = name;
+            other.replace(at, 6, "/rte_hash/");
+            auto it = rate_.find(other);
+            if (it == rate_.end() || it->second == 0) continue;
+            std::printf("ratio %-28s ours / rte_hash throughput = %.2fx\n", name.c_str(), rate / it->second);
+        }
+    }
+
+private:
+    std::map<std::string, double> rate_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    benchmark::Initialize(&argc, argv);
+    std::string prefix = "--file-prefix=nfgate_bench_ct_" + std::to_string(getpid());
+    const char* eal_argv[] = {"bench_conntrack", "--no-huge", "-m", "1024", "--no-pci", "-l", "0",
+                              "--log-level=error", prefix.c_str()};
+    if (rte_eal_init(static_cast<int>(std::size(eal_argv)), const_cast<char**>(eal_argv)) < 0) {
+        std::fprintf(stderr, "bench_conntrack: rte_eal_init: %s\n", rte_strerror(rte_errno));
+        return 1;
+    }
+    RatioReporter reporter;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+    reporter.PrintRatios();
+    benchmark::Shutdown();
+    rte_eal_cleanup();
+    return 0;
+}
