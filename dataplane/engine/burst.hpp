@@ -58,6 +58,7 @@ public:
 private:
     void classify(std::span<rte_mbuf*> pkts) {
         const unsigned n = static_cast<unsigned>(pkts.size());
+        const rte_ether_addr in_mac = st_.ifaces()[slow_.in_port].mac;
         for (unsigned i = 0; i < std::min(kPrefetchAhead, n); ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
         for (unsigned i = 0; i < n; ++i) {
             if (i + kPrefetchAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
@@ -67,6 +68,11 @@ private:
             lane.ip_delta = CsumDelta{};
             Reason why{};
             const L3Kind kind = classify_l2(lane.m, why);
+            if (kind == L3Kind::ipv4 && !rte_is_same_ether_addr(&eth_of(lane.m)->dst_addr, &in_mac)) {
+                slow_.counters.count(Reason::eth_not_for_us);
+                io_.drop(lane.m);
+                continue;
+            }
             if (kind != L3Kind::ipv4 || !parse_ipv4(lane.m, lane.pm, why)) {
                 dispatch(on_not_ipv4(slow_, lane.m, kind, why), i);
                 continue;

@@ -14,6 +14,7 @@ enum class Reason : uint8_t {
     // malformed input (dropped)
     eth_truncated,
     eth_unsupported_type,
+    eth_not_for_us,              // IPv4 frame to another station's MAC (promiscuous links)
     ip_truncated,
     ip_bad_version,
     ip_bad_ihl,
@@ -23,6 +24,7 @@ enum class Reason : uint8_t {
     arp_malformed,
     // policy and state (dropped)
     arp_not_for_us,
+    ip_not_unicast,              // multicast, limited broadcast or class E: never forwarded
     local_delivery_unsupported,  // to the gateway itself, not ARP/ping: no kernel exception path
     tcp_invalid_no_syn,          // conntrack miss on a TCP packet that cannot start a flow
     tcp_invalid_state,           // tracked TCP packet the state machine rejects (Linux INVALID)
@@ -53,6 +55,7 @@ inline constexpr size_t kReasonCount = static_cast<size_t>(Reason::count_);
 inline constexpr std::array<std::string_view, kReasonCount> kReasonNames = {
     "eth_truncated",
     "eth_unsupported_type",
+    "eth_not_for_us",
     "ip_truncated",
     "ip_bad_version",
     "ip_bad_ihl",
@@ -61,6 +64,7 @@ inline constexpr std::array<std::string_view, kReasonCount> kReasonNames = {
     "l4_truncated",
     "arp_malformed",
     "arp_not_for_us",
+    "ip_not_unicast",
     "local_delivery_unsupported",
     "tcp_invalid_no_syn",
     "tcp_invalid_state",
@@ -83,6 +87,8 @@ inline constexpr std::array<std::string_view, kReasonCount> kReasonNames = {
     "reset_sent",
     "port_unreachable_sent",
 };
+
+static_assert(!kReasonNames.back().empty(), "every Reason needs its name");
 
 constexpr std::string_view reason_name(Reason r) { return kReasonNames[static_cast<size_t>(r)]; }
 

@@ -42,11 +42,13 @@ Fate on_untracked(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta) 
     if (!local && pm.ip->time_to_live <= 1) return ttl_expired(c, m, pm);
     if (pm.fragment) {
         if (nat_relevant(c.st, src, dst)) return c.drop(Reason::fragment_of_nat_flow);
+        if (!ip_is_unicast(dst)) return c.drop(Reason::ip_not_unicast);
         ++c.counters.forwarded_plain;
         return Fate::forward;
     }
     if (pm.proto == kProtoIcmp && icmp_is_error(pm.icmp_type)) return on_icmp_error(c, pm, ip_delta);
     if (local) return c.drop(pm.proto == kProtoIcmp ? Reason::icmp_untracked : Reason::local_delivery_unsupported);
+    if (!ip_is_unicast(dst)) return c.drop(Reason::ip_not_unicast);
     if (nat_relevant(c.st, src, dst))
         return c.drop(pm.proto == kProtoIcmp ? Reason::icmp_untracked : Reason::unsupported_protocol);
     ++c.counters.forwarded_plain;

@@ -173,6 +173,7 @@ Fate on_flow_miss(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta) 
         return c.drop(icmp ? Reason::icmp_untracked : Reason::local_delivery_unsupported);
     }
     if (c.st.in_service_cidrs(dst)) return c.drop(Reason::unallocated_cluster_ip);
+    if (!ip_is_unicast(dst)) return c.drop(Reason::ip_not_unicast);
     if (c.st.egress_masquerade(src, dst) && (!icmp || pm.icmp_type == kIcmpEchoRequest))
         return new_masquerade_flow(c, pm, ip_delta);
     ++c.counters.forwarded_plain;

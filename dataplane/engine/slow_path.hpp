@@ -48,6 +48,10 @@ Fate on_untracked(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta);
 // service flows, egress masquerade, plain routing.
 Fate on_flow_miss(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta);
 
+// Class D/E and limited broadcast: a router without multicast routing never forwards them
+// (RFC 1812 5.3.5).
+inline bool ip_is_unicast(uint32_t dst_host) { return dst_host < 0xe0000000u; }
+
 // True when the packet cannot take the flow-table path and must go to on_untracked().
 inline bool needs_untracked_path(const PacketMeta& pm, const ServiceTable& st) {
     if (pm.fragment) return true;

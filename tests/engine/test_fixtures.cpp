@@ -144,6 +144,12 @@ std::vector<Fixture> fixtures() {
     f.push_back({"truncated_ip", {{kExt, frame(Frame(good.begin(), good.begin() + 30)), {}, Reason::ip_truncated, {}}}});
     f.push_back({"non_ip_ethertype", {{kExt, frame(with_byte(good, 12, 0x86)), {}, Reason::eth_unsupported_type, {}}}});
 
+    Pkt other_station = from_router(Pkt::udp("198.51.100.7", 1000, "10.244.9.9", 53));
+    other_station.eth_dst = kClientMac;
+    f.push_back({"ipv4_to_another_mac", {{kExt, pkt(other_station), {}, Reason::eth_not_for_us, {}}}});
+    f.push_back({"multicast_not_forwarded",
+                 {{kPods, pkt(from_pod(Pkt::udp("10.244.9.9", 5353, "224.0.0.251", 5353))), {}, Reason::ip_not_unicast, {}}}});
+
     // ARP
     const rte_ether_addr bcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
     auto arp_reply_check = [](uint32_t addr) {
