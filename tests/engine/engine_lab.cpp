@@ -84,6 +84,7 @@ Model lab_model() {
 Lab::Lab(const Model& m, LabOptions opt) : model(m) {
     engine::EngineConfig cfg = engine::EngineConfig::from_model(m);
     cfg.max_flows = opt.max_flows;
+    cfg.workers = opt.workers;
     cfg.snat_port_min = opt.snat_port_min;
     cfg.snat_port_max = opt.snat_port_max;
     std::string err;
@@ -112,7 +113,8 @@ void Lab::learn_neighbours() {
     for (const char* pod : {"10.244.9.9", "10.244.9.10"}) n.learn(ip(pod), pod_mac(ip(pod)));
 }
 
-void Lab::send(uint16_t port, const std::vector<std::vector<uint8_t>>& frames) {
+void Lab::send(uint16_t port, const std::vector<std::vector<uint8_t>>& frames, engine::WorkerContext* on) {
+    engine::WorkerContext& w = on != nullptr ? *on : *worker_;
     io.clear();
     std::vector<rte_mbuf*> mbufs;
     for (const auto& f : frames) {
@@ -123,8 +125,8 @@ void Lab::send(uint16_t port, const std::vector<std::vector<uint8_t>>& frames) {
         }
         mbufs.push_back(mb);
     }
-    engine::process_burst(*worker_, *st, io, port, std::span<rte_mbuf*>(mbufs), now_ns_);
-    engine::worker_quiescent(*worker_);
+    engine::process_burst(w, *st, io, port, std::span<rte_mbuf*>(mbufs), now_ns_);
+    engine::worker_quiescent(w);
 }
 
 Out Lab::only_output(uint16_t expect_port) {

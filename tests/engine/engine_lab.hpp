@@ -54,6 +54,7 @@ public:
 };
 
 struct LabOptions {
+    unsigned workers = 1;  // contexts beyond worker 0 are made by the test
     uint32_t max_flows = 4096;
     uint16_t snat_port_min = 1024;
     uint16_t snat_port_max = 65535;
@@ -64,7 +65,7 @@ public:
     explicit Lab(const Model& m = lab_model(), LabOptions opt = {});
 
     // Runs one burst of frames on `port`; previous outputs are freed first.
-    void send(uint16_t port, const std::vector<std::vector<uint8_t>>& frames);
+    void send(uint16_t port, const std::vector<std::vector<uint8_t>>& frames, engine::WorkerContext* on = nullptr);
     void send(uint16_t port, const std::vector<uint8_t>& frame) { send(port, std::vector<std::vector<uint8_t>>{frame}); }
     void send(uint16_t port, const Pkt& p) { send(port, serialize(p)); }
 
@@ -76,6 +77,7 @@ public:
     void age_all();               // runs ageing over the whole table at the current time
 
     uint64_t reason(engine::Reason r) const { return worker_->stats.reason(r); }
+    uint64_t now_ns() const { return now_ns_; }
 
     Model model;
     RecordingIo io;

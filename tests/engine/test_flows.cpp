@@ -219,6 +219,34 @@ TEST(EngineFlows, ClientIpAffinityPinsAClientUntilTimeout) {
     EXPECT_TRUE(after.count(pinned));
 }
 
+TEST(EngineFlows, ReplyOnAnotherWorkerIsTranslated) {
+    LabOptions opt;
+    opt.workers = 2;
+    Lab lab(lab_model(), opt);
+    engine::WorkerContext second(*lab.shared, 1);
+    lab.send(kExt, from_router(Pkt::tcp("198.51.100.7", 43000, "10.96.0.10", 80)));
+    const Out syn = lab.only_output(kPods);
+    lab.send(kPods, std::vector<std::vector<uint8_t>>{serialize(backend_reply(syn, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG))},
+             &second);
+    const Out back = lab.only_output(kExt);
+    EXPECT_EQ(back.src, ip("10.96.0.10"));
+    EXPECT_EQ(back.dport, 43000);
+    EXPECT_TRUE(back.l4_csum_ok);
+    EXPECT_EQ(second.stats.forwarded_nat(), 1u);
+    EXPECT_EQ(second.stats.flows_created(), 0u);
+
+    // Each worker takes SNAT ports from its own slice: a flow opened on worker 1 gets a port
+    // no flow of worker 0 can hold.
+    lab.send(kExt, std::vector<std::vector<uint8_t>>{serialize(from_router(Pkt::tcp("198.51.100.7", 43001, "10.96.0.10", 80)))},
+             &second);
+    const Out other = lab.only_output(kPods);
+    const auto& snat = lab.shared->snat();
+    EXPECT_GE(other.sport, snat.slice_first(1));
+    EXPECT_LE(other.sport, snat.slice_last(1));
+    EXPECT_GE(syn.sport, snat.slice_first(0));
+    EXPECT_LE(syn.sport, snat.slice_last(0));
+}
+
 TEST(EngineFlows, StatsTextNamesEveryReason) {
     Lab lab;
     lab.send(kExt, from_router(Pkt::tcp("198.51.100.7", 40008, "10.96.5.5", 80)));
