@@ -97,19 +97,30 @@ def new_udp(ip, port):
     return sock
 
 
+def repeat(once, count, give_up_after):
+    """Runs `once` count times; stops early after `give_up_after` unanswered requests in a row
+    (0: never), so a gateway that forwards nothing fails in seconds, not count * timeout."""
+    results, misses = [], 0
+    for _ in range(count):
+        results.append(once())
+        misses = misses + 1 if results[-1]["kind"] != "answer" else 0
+        if give_up_after and misses >= give_up_after:
+            break
+    return results
+
+
 class Agent:
     def __init__(self):
         self.held = {}  # id -> open socket kept across commands
 
-    def op_tcp(self, ip, port, count=1, timeout=1.0):
-        return [tcp_once(ip, port, timeout) for _ in range(count)]
+    def op_tcp(self, ip, port, count=1, timeout=1.0, give_up_after=0):
+        return repeat(lambda: tcp_once(ip, port, timeout), count, give_up_after)
 
-    def op_udp(self, ip, port, count=1, timeout=1.0):
-        results = []
-        for _ in range(count):
+    def op_udp(self, ip, port, count=1, timeout=1.0, give_up_after=0):
+        def once():
             with new_udp(ip, port) as sock:
-                results.append(udp_once(sock, ip, port, timeout))
-        return results
+                return udp_once(sock, ip, port, timeout)
+        return repeat(once, count, give_up_after)
 
     def op_tcp_open(self, id, ip, port, timeout=1.0):
         self.op_close(id)

@@ -50,9 +50,13 @@ def describe(results):
     return backends, sources, "; ".join(parts)
 
 
-def request(lab, client, proto, ip, port, count, timeout=1.0):
+def request(lab, client, proto, ip, port, count, timeout=1.0, give_up_after=0):
     agent = lab.agent(client)
-    return (agent.tcp if proto == "tcp" else agent.udp)(ip, port, count=count, timeout=timeout)
+    return (agent.tcp if proto == "tcp" else agent.udp)(ip, port, count=count, timeout=timeout,
+                                                         give_up_after=give_up_after)
+
+
+GIVE_UP_AFTER = 5  # unanswered requests in a row after which a step that expects answers stops
 
 
 class Reach:
@@ -69,9 +73,12 @@ class Reach:
         return f"{self.client} -> {self.proto} {self.ip}:{self.port}"
 
     def run(self, lab):
-        results = request(lab, self.client, self.proto, self.ip, self.port, self.count)
+        results = request(lab, self.client, self.proto, self.ip, self.port, self.count,
+                          give_up_after=GIVE_UP_AFTER)
         backends, sources, text = describe(results)
         answered = sum(backends.values())
+        if len(results) < self.count:
+            text += f" (gave up after {GIVE_UP_AFTER} unanswered in a row)"
         problems = []
         if answered != self.count:
             problems.append(f"{self.count - answered} of {self.count} not answered")
@@ -100,7 +107,8 @@ class Pinned:
         self.__dict__.update(client=client, proto=proto, ip=ip, port=port, count=count)
 
     def run(self, lab):
-        results = request(lab, self.client, self.proto, self.ip, self.port, self.count)
+        results = request(lab, self.client, self.proto, self.ip, self.port, self.count,
+                          give_up_after=GIVE_UP_AFTER)
         backends, _, text = describe(results)
         ok = sum(backends.values()) == self.count and len(backends) == 1
         label = f"{self.client} -> {self.proto} {self.ip}:{self.port}"
@@ -176,10 +184,15 @@ def swap_reload_manifest(lab, variant):
 
 def hold_flow(agent, op, id, backend, tries=40):
     """Opens flows until one lands on `backend`; returns that flow's first answer or None."""
+    misses = 0
     for _ in range(tries):
         port = 80 if op == "tcp_open" else 53
         result = agent.call(op, id=id, ip=RELOAD_VIP, port=port)
-        if result["kind"] == "answer" and parse_answer(result["text"])[0] == backend:
+        if result["kind"] != "answer":
+            misses += 1
+            if misses >= GIVE_UP_AFTER:
+                return None
+        elif parse_answer(result["text"])[0] == backend:
             return result
     return None
 
