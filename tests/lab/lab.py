@@ -453,6 +453,11 @@ class Lab:
             for segment in sorted(pending):
                 tap = "nfg-" + segment
                 if self.ip("gw", "link", "show", tap, check=False):
+                    # The TAP PMD gives the kernel side of the TAP the port's own MAC. A bridge
+                    # delivers frames for a member's MAC to itself instead of forwarding them,
+                    # so the kernel side takes another (locally administered) MAC first.
+                    index = sorted(SEGMENTS).index(segment)
+                    self.ip("gw", "link", "set", tap, "address", f"02:6c:61:62:00:{index:02x}")
                     self.ip("gw", "link", "set", tap, "master", "br-" + segment, "up")
                     pending.discard(segment)
             if not pending:
