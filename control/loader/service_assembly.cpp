@@ -12,7 +12,12 @@ namespace {
 struct Claim {
     size_t service;
     size_t port;
+    bool node_port = false;  // claimed as nodeAddress:nodePort rather than as a VIP
 };
+
+uint64_t vip_key(uint32_t ip, uint16_t port, Proto proto) {
+    return uint64_t{ip} << 24 | uint64_t{port} << 8 | static_cast<uint8_t>(proto);
+}
 
 std::string where(const std::string& file, int line) { return file + ":" + std::to_string(line); }
 
@@ -119,8 +124,17 @@ void resolve_endpoints(ServiceSource& src, const std::vector<size_t>& slice_ids,
     }
 }
 
-void check_vip_claims(const std::vector<ServiceSource>& services, Reporter& r) {
+// A VIP that is also a node address collides with the NodePorts served there, so those are
+// claimed first (clashes among nodePorts themselves are check_node_port_claims' to report).
+void check_vip_claims(const std::vector<ServiceSource>& services, const std::vector<uint32_t>& node_addresses,
+                      Reporter& r) {
     std::unordered_map<uint64_t, Claim> claims;
+    for (size_t s = 0; s < services.size(); ++s)
+        for (size_t p = 0; p < services[s].svc.ports.size(); ++p) {
+            const ServicePort& port = services[s].svc.ports[p];
+            if (port.node_port == 0) continue;
+            for (uint32_t node : node_addresses) claims.emplace(vip_key(node, port.node_port, port.proto), Claim{s, p, true});
+        }
     for (size_t s = 0; s < services.size(); ++s) {
         const Service& svc = services[s].svc;
         r.set_file(services[s].file);
@@ -129,15 +143,16 @@ void check_vip_claims(const std::vector<ServiceSource>& services, Reporter& r) {
             for (uint32_t ip : ips) {
                 for (size_t p = 0; p < svc.ports.size(); ++p) {
                     const ServicePort& port = svc.ports[p];
-                    uint64_t key = uint64_t{ip} << 24 | uint64_t{port.port} << 8 | static_cast<uint8_t>(port.proto);
-                    auto [it, fresh] = claims.emplace(key, Claim{s, p});
+                    auto [it, fresh] = claims.emplace(vip_key(ip, port.port, port.proto), Claim{s, p});
                     if (fresh || it->second.service == s) continue;
                     const auto& other = services[it->second.service];
+                    const auto& other_port = other.ports[it->second.port];
+                    std::string how = it->second.node_port ? " as a nodePort on a node address (" : " (";
+                    int line = it->second.node_port ? other_port.node_port_line : other_port.line;
                     r.error(services[s].ports[p].line, port_field(p, "port"),
                             ip_to_string(ip) + ":" + std::to_string(port.port) + "/" + protocol_api_name(port.proto) +
-                                " (" + kind + ") is also claimed by Service " + other.svc.key() + " (" +
-                                where(other.file, other.ports[it->second.port].line) +
-                                "; want each VIP:port/protocol in one Service only)");
+                                " (" + kind + ") is also claimed by Service " + other.svc.key() + how +
+                                where(other.file, line) + "; want each VIP:port/protocol in one Service only)");
                 }
             }
         };
@@ -182,7 +197,7 @@ void assemble_services(ManifestObjects& objects, std::vector<Diag>& errors, std:
     auto slices_of = link_slices(objects, r, by_key);
     for (size_t i = 0; i < objects.services.size(); ++i)
         resolve_endpoints(objects.services[i], slices_of[i], objects, r);
-    check_vip_claims(objects.services, r);
+    check_vip_claims(objects.services, m.node_addresses, r);
     check_node_port_claims(objects.services, r);
 
     m.services.clear();

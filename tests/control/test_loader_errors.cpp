@@ -172,6 +172,16 @@ TEST_F(Errors, SameVipPortProtocolInTwoServicesNamesBoth) {
     EXPECT_TRUE(load(kGateway, udp).ok());
 }
 
+TEST_F(Errors, VipOnANodeAddressClashesWithANodePort) {
+    std::string m =
+        service("a", "  type: NodePort\n  clusterIP: 10.96.0.1\n  ports:\n  - {port: 80, nodePort: 30080}\n") +
+        "---\n" + service("b", "  clusterIP: 10.96.0.2\n  externalIPs: [192.0.2.1]\n  ports:\n  - {port: 30080}\n");
+    auto res = load(kGateway + "nodeAddresses: [192.0.2.1]\n", m);
+    expect(only_error(res), m_path, 21, "Service ns/b", "spec.ports[0].port",
+           "192.0.2.1:30080/TCP (externalIP) is also claimed by Service ns/a as a nodePort on a node address (" +
+               m_path + ":10; want each VIP:port/protocol in one Service only)");
+}
+
 TEST_F(Errors, SameNodePortTwice) {
     std::string m =
         service("a", "  type: NodePort\n  clusterIP: 10.96.0.1\n  ports:\n  - {port: 80, nodePort: 30080}\n") +
