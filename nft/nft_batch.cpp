@@ -7,11 +7,13 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "nft/nft_expr_lower.hpp"
 #include "nft/nft_handles.hpp"
@@ -22,6 +24,7 @@ namespace {
 
 // nft's datatype numbers (the key and data types the kernel stores for `nft list`), and how
 // nft packs a concatenation of them: each member shifted in by 6 bits.
+constexpr uint32_t kTypeInteger = 4;
 constexpr uint32_t kTypeIpv4Addr = 7;
 constexpr uint32_t kTypeInetProto = 12;
 constexpr uint32_t kTypeInetService = 13;
@@ -40,6 +43,45 @@ uint32_t hook_number(Hook h) {
         case Hook::postrouting: return NF_INET_POST_ROUTING;
     }
     return 0;
+}
+
+// nft's numbering in set user data (stable: nft reads back what older versions wrote):
+// expression kinds, payload protocol descriptions and their fields.
+constexpr uint32_t kNftExprPayload = 7;
+constexpr uint32_t kNftExprMeta = 9;
+constexpr uint32_t kNftExprConcat = 13;
+constexpr uint32_t kNftExprNumgen = 23;
+constexpr uint32_t kNftProtoTh = 11;
+constexpr uint32_t kNftProtoIp = 12;
+constexpr uint32_t kNftIpDaddr = 12;
+constexpr uint32_t kNftThDport = 2;
+
+using UdataPtr = std::unique_ptr<nftnl_udata_buf, FreeWith<nftnl_udata_buf_free>>;
+
+// One member of a typeof concatenation: its expression kind and that expression's own fields.
+struct TypeofMember {
+    uint32_t kind;
+    std::vector<uint32_t> fields;
+};
+TypeofMember payload_member(uint32_t proto, uint32_t field) { return {kNftExprPayload, {proto, field}}; }
+TypeofMember meta_member(uint32_t key) { return {kNftExprMeta, {key}}; }
+TypeofMember numgen_member() { return {kNftExprNumgen, {NFT_NG_RANDOM, 1, 0}}; }  // random, mod 1, offset 0
+
+void typeof_concat(nftnl_udata_buf* b, uint8_t attr, const std::vector<TypeofMember>& members) {
+    nftnl_udata* outer = nftnl_udata_nest_start(b, attr);
+    nftnl_udata_put_u32(b, 0, kNftExprConcat);  // the expression kind
+    nftnl_udata* data = nftnl_udata_nest_start(b, 1);  // its data: one nest per member
+    for (size_t i = 0; i < members.size(); ++i) {
+        nftnl_udata* m = nftnl_udata_nest_start(b, static_cast<uint8_t>(i));
+        nftnl_udata_put_u32(b, 0, members[i].kind);
+        nftnl_udata* f = nftnl_udata_nest_start(b, 1);
+        for (size_t k = 0; k < members[i].fields.size(); ++k)
+            nftnl_udata_put_u32(b, static_cast<uint8_t>(k), members[i].fields[k]);
+        nftnl_udata_nest_end(b, f);
+        nftnl_udata_nest_end(b, m);
+    }
+    nftnl_udata_nest_end(b, data);
+    nftnl_udata_nest_end(b, outer);
 }
 
 class Builder {
@@ -160,6 +202,15 @@ private:
                 nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat(kTypeInetProto, kTypeInetService));
                 nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 8);
                 break;
+            case KeyKind::addr_proto_port_index:
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
+                                  concat(concat(concat(kTypeIpv4Addr, kTypeInetProto), kTypeInetService), kTypeInteger));
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 16);
+                set_flags |= NFT_SET_MAP;
+                nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, concat(kTypeIpv4Addr, kTypeInetService));
+                nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 8);
+                set_endpoint_map_typeof(s);
+                break;
         }
         if (st.verdict_map) {
             set_flags |= NFT_SET_MAP;
@@ -177,10 +228,26 @@ private:
         nftnl_set_set_u32(s, NFTNL_SET_FLAGS, set_flags);
     }
 
+    // The typeof declaration of the endpoint map as nft records it in the set's user data: the
+    // kernel ignores it, `nft list` needs it to print the integer member of the key.
+    static void set_endpoint_map_typeof(nftnl_set* s) {
+        UdataPtr ud(nftnl_udata_buf_alloc(256));
+        nftnl_udata_buf* b = ud.get();
+        nftnl_udata_put_u32(b, NFTNL_UDATA_SET_KEYBYTEORDER, 0);
+        nftnl_udata_put_u32(b, NFTNL_UDATA_SET_DATABYTEORDER, 0);
+        typeof_concat(b, NFTNL_UDATA_SET_KEY_TYPEOF,
+                      {payload_member(kNftProtoIp, kNftIpDaddr), meta_member(NFT_META_L4PROTO),
+                       payload_member(kNftProtoTh, kNftThDport), numgen_member()});
+        typeof_concat(b, NFTNL_UDATA_SET_DATA_TYPEOF,
+                      {payload_member(kNftProtoIp, kNftIpDaddr), payload_member(kNftProtoTh, kNftThDport)});
+        nftnl_udata_put_u32(b, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
+        nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(b), nftnl_udata_buf_len(b));
+    }
+
     // Keys are laid out as the kernel's registers hold them: every member padded to 4 bytes,
     // addresses and ports in network order.
-    static size_t elem_key(const Set& st, const SetElem& e, uint8_t key[12]) {
-        std::memset(key, 0, 12);
+    static size_t elem_key(const Set& st, const SetElem& e, uint8_t key[16]) {
+        std::memset(key, 0, 16);
         uint32_t addr = htonl(e.addr);
         uint16_t port = htons(e.port);
         switch (st.key) {
@@ -194,6 +261,12 @@ private:
                 key[0] = static_cast<uint8_t>(e.proto);
                 std::memcpy(key + 4, &port, 2);
                 return 8;
+            case KeyKind::addr_proto_port_index:
+                std::memcpy(key, &addr, 4);
+                key[4] = static_cast<uint8_t>(e.proto);
+                std::memcpy(key + 8, &port, 2);
+                std::memcpy(key + 12, &e.index, 4);  // numgen's value, in host order
+                return 16;
         }
         return 0;
     }
@@ -206,11 +279,19 @@ private:
             for (; i < list.size() && bytes < kElemBytesPerMessage; ++i) {
                 const SetElem& e = list[i];
                 nftnl_set_elem* el = nftnl_set_elem_alloc();
-                uint8_t key[12];
+                uint8_t key[16];
                 nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, elem_key(st, e, key));
                 if (st.verdict_map && type == NFT_MSG_NEWSETELEM) {
                     nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(NFT_GOTO));
                     nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, e.goto_chain.c_str());
+                }
+                if (st.key == KeyKind::addr_proto_port_index && type == NFT_MSG_NEWSETELEM) {
+                    uint8_t data[8] = {};
+                    uint32_t ip = htonl(e.to.ip);
+                    uint16_t to_port = htons(e.to.port);
+                    std::memcpy(data, &ip, 4);
+                    std::memcpy(data + 4, &to_port, 2);
+                    nftnl_set_elem_set(el, NFTNL_SET_ELEM_DATA, data, sizeof data);
                 }
                 nftnl_set_elem_add(s.get(), el);  // the set owns it from here
                 bytes += 64 + e.goto_chain.size();

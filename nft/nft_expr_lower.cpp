@@ -141,6 +141,22 @@ public:
         nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_DATA, NFT_REG_2);
         nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, m.map.c_str());
     }
+    // The key is built in four consecutive 32-bit registers, as nft builds a concatenation.
+    void operator()(const DnatEndpointMap& m) {
+        payload(NFT_PAYLOAD_NETWORK_HEADER, kDaddrOffset, 4, NFT_REG_1);
+        meta_load(NFT_META_L4PROTO, NFT_REG32_01);
+        payload(NFT_PAYLOAD_TRANSPORT_HEADER, kDportOffset, 2, NFT_REG32_02);
+        nftnl_expr* ng = add("numgen");
+        nftnl_expr_set_u32(ng, NFTNL_EXPR_NG_DREG, NFT_REG32_03);
+        nftnl_expr_set_u32(ng, NFTNL_EXPR_NG_MODULUS, m.count);
+        nftnl_expr_set_u32(ng, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
+        nftnl_expr_set_u32(ng, NFTNL_EXPR_NG_OFFSET, 0);
+        nftnl_expr* e = add("lookup");
+        nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, m.map.c_str());
+        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
+        nat(NFT_REG32_01, false);
+    }
     void operator()(const DnatAffinity& m) {
         address(Field::saddr);
         nftnl_expr* e = add("lookup");

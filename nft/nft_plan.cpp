@@ -24,6 +24,7 @@ bool references_set(const Chain& c, const std::string& set) {
             if (auto* ms = std::get_if<MatchSet>(&e); ms && ms->set == set) return true;
             if (auto* u = std::get_if<UpdateAffinity>(&e); u && u->map == set) return true;
             if (auto* d = std::get_if<DnatAffinity>(&e); d && d->map == set) return true;
+            if (auto* d = std::get_if<DnatEndpointMap>(&e); d && d->map == set) return true;
             if (auto* v = std::get_if<VmapAddrProtoPort>(&e); v && v->map == set) return true;
             if (auto* v = std::get_if<VmapProtoPort>(&e); v && v->map == set) return true;
         }
@@ -74,9 +75,9 @@ Plan full_plan(const Ruleset& rs) {
     for (const auto& s : rs.sets) p.ops.push_back(Op{OpKind::add_set, &s, nullptr, nullptr, {}});
     std::vector<Op> rules;
     for (const auto& c : rs.chains) add_chain_with_rules(p, rules, c);
-    for (auto& r : rules) p.ops.push_back(std::move(r));
     for (const auto& s : rs.sets)
         if (!s.elems.empty()) p.ops.push_back(Op{OpKind::add_elems, &s, nullptr, nullptr, s.elems});
+    for (auto& r : rules) p.ops.push_back(std::move(r));
     return p;
 }
 

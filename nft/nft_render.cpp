@@ -47,6 +47,10 @@ Verdict go(const std::string& chain) { return Verdict{Verdict::Kind::go, chain};
 
 }  // namespace
 
+std::string endpoint_dnat_chain_name(uint32_t endpoints, bool masquerade) {
+    return "endpoints-" + std::to_string(endpoints) + (masquerade ? "-masq" : "");
+}
+
 std::string service_chain_name(const Service& s, const ServicePort& p) {
     return object_name("svc", port_identity(s, p), s.ns + "-" + s.name + "-" + port_label(p));
 }
@@ -73,10 +77,12 @@ public:
         init_sets();
         for (const auto& s : m_.services) render_service(s);
         Ruleset rs;
-        rs.sets = {std::move(cluster_ips_), std::move(node_addrs_), std::move(svc_ips_), std::move(svc_nodeports_),
-                   std::move(noep_ips_), std::move(noep_nodeports_)};
+        rs.sets = {std::move(cluster_ips_), std::move(node_addrs_),     std::move(svc_ips_),
+                   std::move(svc_nodeports_), std::move(svc_endpoints_), std::move(noep_ips_),
+                   std::move(noep_nodeports_)};
         for (auto& a : affinity_sets_) rs.sets.push_back(std::move(a));
         rs.chains = base_chains();
+        for (auto [n, masquerade] : pick_chains_) rs.chains.push_back(endpoint_dnat_chain(n, masquerade));
         for (auto& c : service_chains_) rs.chains.push_back(std::move(c));
         return rs;
     }
@@ -87,41 +93,70 @@ private:
         node_addrs_ = Set{kNodeAddressesSet, KeyKind::addr, false, 0, {}};
         svc_ips_ = Set{kServiceIpsMap, KeyKind::addr_proto_port, true, 0, {}};
         svc_nodeports_ = Set{kServiceNodePortsMap, KeyKind::proto_port, true, 0, {}};
+        svc_endpoints_ = Set{kServiceEndpointsMap, KeyKind::addr_proto_port_index, false, 0, {}};
         noep_ips_ = Set{kNoEndpointServicesMap, KeyKind::addr_proto_port, true, 0, {}};
         noep_nodeports_ = Set{kNoEndpointNodePortsMap, KeyKind::proto_port, true, 0, {}};
         std::set<uint32_t> seen;
         for (uint32_t a : m_.node_addresses)
-            if (seen.insert(a).second) node_addrs_.elems.push_back(SetElem{a, Proto::tcp, 0, {}});
+            if (seen.insert(a).second) node_addrs_.elems.push_back(SetElem{a, Proto::tcp, 0, 0, {}, {}});
     }
 
     // A key taken twice (two Services claiming one externalIP:port) would make the kernel refuse the
     // whole batch; the first Service in model order keeps it.
-    void add_elem(Set& set, std::set<std::tuple<uint32_t, Proto, uint16_t>>& seen, SetElem e) {
-        if (seen.insert({e.addr, e.proto, e.port}).second) set.elems.push_back(std::move(e));
+    bool add_elem(Set& set, std::set<std::tuple<uint32_t, Proto, uint16_t>>& seen, SetElem e) {
+        if (!seen.insert({e.addr, e.proto, e.port}).second) return false;
+        set.elems.push_back(std::move(e));
+        return true;
+    }
+
+    // The endpoints one service address answers with, by numgen value (see DnatEndpointMap).
+    void add_endpoints(uint32_t addr, Proto proto, uint16_t port, const std::vector<Endpoint>& ready) {
+        for (uint32_t i = 0; i < ready.size(); ++i)
+            svc_endpoints_.elems.push_back(SetElem{addr, proto, port, i, {}, Endpoint{ready[i].ip, ready[i].port, true}});
     }
 
     void render_service(const Service& s) {
         for (uint32_t ip : s.cluster_ips)
-            if (seen_cluster_ips_.insert(ip).second) cluster_ips_.elems.push_back(SetElem{ip, Proto::tcp, 0, {}});
+            if (seen_cluster_ips_.insert(ip).second) cluster_ips_.elems.push_back(SetElem{ip, Proto::tcp, 0, 0, {}, {}});
         for (const auto& p : s.ports) render_port(s, p);
     }
 
+    // Where a service port's traffic goes: without affinity, straight to the shared chain for its
+    // endpoint count and masquerade policy (no per-service chain at all); with affinity, to its
+    // own chain. LoadBalancer IPs with source ranges pass a per-service firewall chain first.
     void render_port(const Service& s, const ServicePort& p) {
-        bool has_endpoints = p.ready_count() > 0;
-        std::string svc_chain = has_endpoints ? service_chain_name(s, p) : std::string(kRejectChain);
-        std::string lb_target = svc_chain;
+        std::vector<Endpoint> ready;
+        for (const auto& e : p.endpoints)
+            if (e.ready) ready.push_back(e);
+        bool has_endpoints = !ready.empty();
+        bool by_map = has_endpoints && !s.affinity_client_ip;
+        std::string target = kRejectChain;
+        if (by_map) {
+            auto key = std::make_pair(static_cast<uint32_t>(ready.size()), masquerade_mark_rule(s).has_value());
+            pick_chains_.insert(key);
+            target = endpoint_dnat_chain_name(key.first, key.second);
+        } else if (has_endpoints) {
+            target = service_chain_name(s, p);
+            service_chains_.push_back(affinity_chain(s, p, target, ready));
+        }
+        std::string lb_target = target;
         if (has_endpoints && !s.lb_source_ranges.empty() && !s.lb_ips.empty()) {
             lb_target = firewall_chain_name(s, p);
-            service_chains_.push_back(firewall_chain(s, lb_target, svc_chain));
+            service_chains_.push_back(firewall_chain(s, lb_target, target));
         }
         Set& ips = has_endpoints ? svc_ips_ : noep_ips_;
         Set& nodeports = has_endpoints ? svc_nodeports_ : noep_nodeports_;
-        for (uint32_t ip : s.cluster_ips) add_elem(ips, seen_ip_keys_, SetElem{ip, p.proto, p.port, svc_chain});
-        for (uint32_t ip : s.external_ips) add_elem(ips, seen_ip_keys_, SetElem{ip, p.proto, p.port, svc_chain});
-        for (uint32_t ip : s.lb_ips) add_elem(ips, seen_ip_keys_, SetElem{ip, p.proto, p.port, lb_target});
-        if (p.node_port != 0)
-            add_elem(nodeports, seen_nodeport_keys_, SetElem{0, p.proto, p.node_port, svc_chain});
-        if (has_endpoints) service_chains_.push_back(service_chain(s, p, svc_chain));
+        auto address = [&](uint32_t ip, const std::string& to) {
+            if (add_elem(ips, seen_ip_keys_, SetElem{ip, p.proto, p.port, 0, to, {}}) && by_map)
+                add_endpoints(ip, p.proto, p.port, ready);
+        };
+        for (uint32_t ip : s.cluster_ips) address(ip, target);
+        for (uint32_t ip : s.external_ips) address(ip, target);
+        for (uint32_t ip : s.lb_ips) address(ip, lb_target);
+        if (p.node_port != 0 && add_elem(nodeports, seen_nodeport_keys_, SetElem{0, p.proto, p.node_port, 0, target, {}}) &&
+            by_map) {
+            for (const auto& na : node_addrs_.elems) add_endpoints(na.addr, p.proto, p.node_port, ready);
+        }
     }
 
     // loadBalancerSourceRanges: listed sources go on to the service, everyone else is dropped.
@@ -139,7 +174,7 @@ private:
 
     // Clients outside the cluster are masqueraded so replies come back through the gateway;
     // externalTrafficPolicy Local keeps the client address for the backend.
-    std::optional<Rule> masquerade_mark_rule(const Service& s) {
+    std::optional<Rule> masquerade_mark_rule(const Service& s) const {
         Rule r;
         if (!m_.masquerade.all) {
             if (s.external_traffic_policy == TrafficPolicy::local) return std::nullopt;
@@ -152,18 +187,31 @@ private:
         return r;
     }
 
-    Chain service_chain(const Service& s, const ServicePort& p, const std::string& name) {
+    // The shared chain: the mark (if its services masquerade), then one map lookup picks one of
+    // n endpoints. One rule per protocol because nft needs the protocol matched before a port is
+    // translated. Endpoints live in the map, not in rules: the kernel's cost grows with rules far
+    // faster than with map elements, and it checks every element of a map again for each chain
+    // that looks it up, so only these few chains do.
+    Chain endpoint_dnat_chain(uint32_t n, bool masquerade) const {
+        Chain c{endpoint_dnat_chain_name(n, masquerade), std::nullopt, {}};
+        if (masquerade) {
+            Service any;
+            c.rules.push_back(*masquerade_mark_rule(any));
+        }
+        for (Proto p : {Proto::tcp, Proto::udp, Proto::sctp})
+            c.rules.push_back(Rule{{MatchL4proto{p}, DnatEndpointMap{kServiceEndpointsMap, n}}});
+        return c;
+    }
+
+    // ClientIP affinity: a client in the service port's map goes back to its endpoint; a new
+    // client gets an even choice, remembered in the map.
+    Chain affinity_chain(const Service& s, const ServicePort& p, const std::string& name,
+                         const std::vector<Endpoint>& ready) {
         Chain c{name, std::nullopt, {}};
         if (auto mark = masquerade_mark_rule(s)) c.rules.push_back(std::move(*mark));
-        std::vector<Endpoint> ready;
-        for (const auto& e : p.endpoints)
-            if (e.ready) ready.push_back(e);
-        std::string affinity;
-        if (s.affinity_client_ip) {
-            affinity = affinity_map_name(s, p, ready, s.affinity_timeout_s);
-            affinity_sets_.push_back(Set{affinity, KeyKind::addr, false, s.affinity_timeout_s, {}});
-            c.rules.push_back(Rule{{MatchL4proto{p.proto}, DnatAffinity{affinity}}});
-        }
+        std::string affinity = affinity_map_name(s, p, ready, s.affinity_timeout_s);
+        affinity_sets_.push_back(Set{affinity, KeyKind::addr, false, s.affinity_timeout_s, {}});
+        c.rules.push_back(Rule{{MatchL4proto{p.proto}, DnatAffinity{affinity}}});
         even_choice_rules(p.proto, ready, affinity, c);
         return c;
     }
@@ -190,10 +238,11 @@ private:
     Chain filter_chain(const char* name, Hook hook) const;
 
     const Model& m_;
-    Set cluster_ips_, node_addrs_, svc_ips_, svc_nodeports_, noep_ips_, noep_nodeports_;
+    Set cluster_ips_, node_addrs_, svc_ips_, svc_nodeports_, svc_endpoints_, noep_ips_, noep_nodeports_;
     std::vector<Set> affinity_sets_;
     std::vector<Chain> service_chains_;
     std::set<uint32_t> seen_cluster_ips_;
+    std::set<std::pair<uint32_t, bool>> pick_chains_;  // (endpoint count, masquerade) in use
     std::set<std::tuple<uint32_t, Proto, uint16_t>> seen_ip_keys_, seen_nodeport_keys_;
 };
 

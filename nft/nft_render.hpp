@@ -14,6 +14,10 @@ Ruleset render(const Model& m);
 // them unique after the readable part is cut to the kernel's 255-character limit.
 std::string service_chain_name(const Service& s, const ServicePort& p);
 std::string firewall_chain_name(const Service& s, const ServicePort& p);
+// The shared chain that picks one of `endpoints` endpoints through the endpoint map, marking the
+// packet for masquerade first when `masquerade`.
+std::string endpoint_dnat_chain_name(uint32_t endpoints, bool masquerade);
+// Per service port: its affinity chain (ClientIP affinity only) and firewall chain (source ranges).
 // The affinity map's name also hashes the ready endpoints and the timeout: when they change the
 // map is replaced, so no client stays pinned to an endpoint that is gone.
 std::string affinity_map_name(const Service& s, const ServicePort& p, const std::vector<Endpoint>& ready,
@@ -25,6 +29,7 @@ inline constexpr const char* kRejectChain = "reject-chain";
 inline constexpr const char* kPodEgressChain = "pod-egress";
 inline constexpr const char* kServiceIpsMap = "service-ips";
 inline constexpr const char* kServiceNodePortsMap = "service-nodeports";
+inline constexpr const char* kServiceEndpointsMap = "service-endpoints";
 inline constexpr const char* kNoEndpointServicesMap = "no-endpoint-services";
 inline constexpr const char* kNoEndpointNodePortsMap = "no-endpoint-nodeports";
 inline constexpr const char* kClusterIpsSet = "cluster-ips";

@@ -76,6 +76,13 @@ struct UpdateAffinity {
     uint16_t port = 0;
     bool operator==(const UpdateAffinity&) const = default;
 };
+// dnat ip to ip daddr . meta l4proto . th dport . numgen random mod N map @map: an even choice
+// among N endpoints in one rule, through the map of every service address's endpoints
+struct DnatEndpointMap {
+    std::string map;
+    uint32_t count = 1;
+    bool operator==(const DnatEndpointMap&) const = default;
+};
 // dnat ip to ip saddr map @map: a client remembered in the map goes back to its endpoint
 struct DnatAffinity {
     std::string map;
@@ -103,7 +110,7 @@ struct Verdict {
 };
 
 using Expr = std::variant<MatchCidr, MatchSet, MatchL4proto, MatchMarkBit, MatchCtDnat, MatchNumgen,
-                          VmapAddrProtoPort, VmapProtoPort, SetMarkBit, UpdateAffinity, Dnat, DnatAffinity,
+                          VmapAddrProtoPort, VmapProtoPort, SetMarkBit, UpdateAffinity, Dnat, DnatEndpointMap, DnatAffinity,
                           Masquerade, Reject, Verdict>;
 
 struct Rule {
@@ -133,13 +140,17 @@ enum class KeyKind : uint8_t {
     addr,             // ipv4_addr (with timeout_s: a dynamic affinity map ipv4_addr : ipv4_addr . inet_service)
     addr_proto_port,  // ipv4_addr . inet_proto . inet_service
     proto_port,       // inet_proto . inet_service
+    // ip daddr . meta l4proto . th dport . numgen : ip daddr . th dport, the endpoint map
+    addr_proto_port_index,
 };
 
 struct SetElem {
     uint32_t addr = 0;
     Proto proto = Proto::tcp;
     uint16_t port = 0;
-    std::string goto_chain;  // maps only: the verdict is "goto goto_chain"
+    uint32_t index = 0;      // endpoint map: the numgen value
+    std::string goto_chain;  // verdict maps: the verdict is "goto goto_chain"
+    Endpoint to;             // endpoint map: the value
     bool operator==(const SetElem&) const = default;
     auto operator<=>(const SetElem&) const = default;
 };

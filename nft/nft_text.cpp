@@ -48,6 +48,10 @@ struct ExprText {
     std::string operator()(const UpdateAffinity& e) const {
         return "update @" + e.map + " { ip saddr : " + ip_to_string(e.ip) + " . " + std::to_string(e.port) + " }";
     }
+    std::string operator()(const DnatEndpointMap& e) const {
+        return "dnat ip to ip daddr . meta l4proto . th dport . numgen random mod " + std::to_string(e.count) +
+               " map @" + e.map;
+    }
     std::string operator()(const DnatAffinity& e) const { return "dnat ip to ip saddr map @" + e.map; }
     std::string operator()(const Dnat& e) const { return "dnat to " + endpoint_text(e.ip, e.port); }
     std::string operator()(const Masquerade&) const { return "masquerade"; }
@@ -60,6 +64,7 @@ const char* key_type_text(KeyKind k) {
         case KeyKind::addr: return "ipv4_addr";
         case KeyKind::addr_proto_port: return "ipv4_addr . inet_proto . inet_service";
         case KeyKind::proto_port: return "inet_proto . inet_service";
+        case KeyKind::addr_proto_port_index: return "";
     }
     return "";
 }
@@ -98,10 +103,13 @@ std::string timeout_text(uint32_t s) {
 
 void append_set(std::string& out, const Set& s) {
     out += "\t";
-    bool is_map = s.verdict_map || s.timeout_s != 0;
+    bool endpoint_map = s.key == KeyKind::addr_proto_port_index;
+    bool is_map = s.verdict_map || s.timeout_s != 0 || endpoint_map;
     out += is_map ? "map " : "set ";
-    out += s.name + " {\n\t\ttype ";
-    out += key_type_text(s.key);
+    out += s.name + " {\n\t\t";
+    // numgen yields a plain integer, which only a typeof declaration can put in a concatenation.
+    if (endpoint_map) out += "typeof ip daddr . meta l4proto . th dport . numgen random mod 1 : ip daddr . th dport";
+    else out += std::string("type ") + key_type_text(s.key);
     if (s.verdict_map) out += " : verdict";
     if (s.timeout_s != 0) out += " : ipv4_addr . inet_service";
     out += "\n";
@@ -152,6 +160,10 @@ std::string elem_text(const Set& set, const SetElem& e) {
             k = ip_to_string(e.addr) + " . " + proto_name(e.proto) + " . " + std::to_string(e.port);
             break;
         case KeyKind::proto_port: k = std::string(proto_name(e.proto)) + " . " + std::to_string(e.port); break;
+        case KeyKind::addr_proto_port_index:
+            k = ip_to_string(e.addr) + " . " + proto_name(e.proto) + " . " + std::to_string(e.port) + " . " +
+                std::to_string(e.index) + " : " + ip_to_string(e.to.ip) + " . " + std::to_string(e.to.port);
+            break;
     }
     if (set.verdict_map) k += " : goto " + e.goto_chain;
     return k;

@@ -43,36 +43,60 @@ TEST(Plan, FullPlanReplacesTheTableWithoutFailingWhenItIsMissing) {
     EXPECT_EQ(lines[2], "add table nfgate");
 }
 
-TEST(Plan, OneEndpointChangeTouchesOnlyThatServiceChain) {
+TEST(Plan, OneEndpointChangeIsFourMapElementsAndNothingElse) {
     Model before = testing::two_services();
     Model after = before;
     Service& web = find(after, "web");
     web.ports[0].endpoints[1].ip = testing::ip("10.244.2.99");
     Ruleset a = render(before), b = render(after);
-    Plan p = diff_plan(a, b);
-    std::string chain = service_chain_name(web, web.ports[0]);
-    auto lines = p.describe();
-    ASSERT_FALSE(lines.empty());
-    for (const auto& l : lines) EXPECT_TRUE(mentions(l, chain)) << l;
-    EXPECT_LT(index_of(p, OpKind::flush_chain, chain), p.ops.size());
-    EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return mentions(l, "dnat to 10.244.2.99:8080"); }));
-    EXPECT_FALSE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return mentions(l, "10.244.2.6:"); }));
+    std::vector<std::string> want = {
+        "delete element service-endpoints 10.96.0.10 . tcp . 80 . 1 : 10.244.2.6 . 8080",
+        "delete element service-endpoints 192.0.2.1 . tcp . 30080 . 1 : 10.244.2.6 . 8080",
+        "add element service-endpoints 10.96.0.10 . tcp . 80 . 1 : 10.244.2.99 . 8080",
+        "add element service-endpoints 192.0.2.1 . tcp . 30080 . 1 : 10.244.2.99 . 8080",
+    };
+    EXPECT_EQ(diff_plan(a, b).describe(), want);
 }
 
-TEST(Plan, LosingAllEndpointsMovesTheKeysToTheRejectMapAndDropsTheChain) {
+TEST(Plan, EndpointCountChangeMovesTheServiceToAnotherSharedChain) {
+    Model before = testing::two_services();
+    Model after = before;
+    Service& web = find(after, "web");
+    web.ports[0].endpoints.pop_back();
+    Ruleset a = render(before), b = render(after);
+    auto lines = diff_plan(a, b).describe();
+    auto has = [&](const std::string& what) {
+        return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return mentions(l, what); });
+    };
+    EXPECT_TRUE(has("add element service-ips 10.96.0.10 . tcp . 80 : goto endpoints-2-masq"));
+    EXPECT_TRUE(has("delete element service-endpoints 10.96.0.10 . tcp . 80 . 2 : 10.244.3.7 . 8080"));
+    EXPECT_TRUE(has("add chain endpoints-2-masq"));
+    EXPECT_TRUE(has("delete chain endpoints-3-masq"));  // no service has 3 endpoints any more
+    EXPECT_FALSE(has("10.96.0.53")) << "dns did not change";
+    EXPECT_FALSE(has("10.96.0.10 . tcp . 80 . 0")) << "endpoint 0 did not change";
+}
+
+TEST(Plan, LosingAllEndpointsMovesTheKeysToTheRejectMap) {
     Model before = testing::two_services();
     Model after = before;
     Service& web = find(after, "web");
     for (auto& e : web.ports[0].endpoints) e.ready = false;
     Ruleset a = render(before), b = render(after);
     Plan p = diff_plan(a, b);
-    std::string chain = service_chain_name(web, web.ports[0]);
     auto lines = p.describe();
+    std::string shared = endpoint_dnat_chain_name(3, true);
     std::vector<std::string> want = {
-        "delete element service-ips 10.96.0.10 . tcp . 80 : goto " + chain,
-        "delete element service-nodeports tcp . 30080 : goto " + chain,
-        "flush chain " + chain,
-        "delete chain " + chain,
+        "delete element service-ips 10.96.0.10 . tcp . 80 : goto " + shared,
+        "delete element service-nodeports tcp . 30080 : goto " + shared,
+        "delete element service-endpoints 10.96.0.10 . tcp . 80 . 0 : 10.244.1.5 . 8080",
+        "delete element service-endpoints 10.96.0.10 . tcp . 80 . 1 : 10.244.2.6 . 8080",
+        "delete element service-endpoints 10.96.0.10 . tcp . 80 . 2 : 10.244.3.7 . 8080",
+        "delete element service-endpoints 192.0.2.1 . tcp . 30080 . 0 : 10.244.1.5 . 8080",
+        "delete element service-endpoints 192.0.2.1 . tcp . 30080 . 1 : 10.244.2.6 . 8080",
+        "delete element service-endpoints 192.0.2.1 . tcp . 30080 . 2 : 10.244.3.7 . 8080",
+        // web was the only service with three endpoints: its shared chain goes too.
+        "flush chain " + shared,
+        "delete chain " + shared,
         "add element no-endpoint-services 10.96.0.10 . tcp . 80 : goto reject-chain",
         "add element no-endpoint-nodeports tcp . 30080 : goto reject-chain",
     };
@@ -87,7 +111,7 @@ TEST(Plan, NewServiceIsAddedBeforeTheMapElementsThatPointAtIt) {
     Plan p = diff_plan(a, b);
     Service& front = find(after, "front");
     std::string fw = firewall_chain_name(front, front.ports[0]);
-    std::string svc = service_chain_name(front, front.ports[0]);
+    std::string svc = endpoint_dnat_chain_name(2, false);  // two endpoints, externalTrafficPolicy Local
     size_t add_fw = index_of(p, OpKind::add_chain, fw), add_svc = index_of(p, OpKind::add_chain, svc);
     size_t add_map = index_of(p, OpKind::add_elems, kServiceIpsMap);
     ASSERT_LT(add_map, p.ops.size());

@@ -98,8 +98,8 @@ TEST(Render, DuplicateServiceKeysKeepTheFirstService) {
     m.services.push_back(dup);
     Ruleset rs = render(m);
     for (const auto& s : rs.sets) {
-        std::set<std::tuple<uint32_t, Proto, uint16_t>> keys;
-        for (const auto& e : s.elems) EXPECT_TRUE(keys.insert({e.addr, e.proto, e.port}).second) << s.name;
+        std::set<std::tuple<uint32_t, Proto, uint16_t, uint32_t>> keys;
+        for (const auto& e : s.elems) EXPECT_TRUE(keys.insert({e.addr, e.proto, e.port, e.index}).second) << s.name;
     }
 }
 
