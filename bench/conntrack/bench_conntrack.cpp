@@ -175,6 +175,7 @@ void BM_InsertDelete_Ours(benchmark::State& state) {
     for (uint32_t i = 0; i < flows; i++) live[i] = t->insert(0, FlowInit{keys.orig[i], keys.reply[i], kTcpSyn}, 0).entry;
     uint32_t next = flows, oldest = 0, ops = 0;
     uint64_t failed = 0;
+    InsertStatus first_failure = InsertStatus::inserted;
     const uint64_t t0 = rte_rdtsc();
     for (auto _ : state) {
         const uint32_t k = next % (2 * flows);
@@ -184,8 +185,8 @@ void BM_InsertDelete_Ours(benchmark::State& state) {
             t->unlink(*live[oldest]);
             live[oldest] = r.entry;
             if (++oldest == flows) oldest = 0;
-        } else {
-            failed++;
+        } else if (failed++ == 0) {
+            first_failure = r.status;
         }
         if (++ops % 256 == 0) {
             t->age(0, 0, 1024);
@@ -193,7 +194,13 @@ void BM_InsertDelete_Ours(benchmark::State& state) {
         }
     }
     report_cycles(state, rte_rdtsc() - t0, 1);
-    if (failed) state.SkipWithError("insert failed: recycling fell behind");
+    if (failed) {
+        const std::string why = std::to_string(failed) + " inserts failed, first: " +
+                                insert_status_name(first_failure) + " after " +
+                                std::to_string(t->stats().inserted) + " inserts (" +
+                                std::to_string(t->stats().full_buckets) + " with both buckets full)";
+        state.SkipWithError(why.c_str());
+    }
 }
 
 void BM_InsertDelete_RteHash(benchmark::State& state) {

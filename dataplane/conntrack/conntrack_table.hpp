@@ -2,9 +2,9 @@
 //
 // Layout. A power-of-two array of buckets, each one cache line of 8 slots. A slot is one 64-bit
 // word: [63..32] signature (high half of flow_hash) | [31] pending | [30] direction |
-// [29..0] entry index + 1; 0 is an empty slot. A key goes to its first bucket when that has room,
-// else to its second (both from the low half of the hash); there are no cuckoo moves, so a slot
-// never changes key while linked. A small per-bucket counter says how many keys of a first bucket
+// [29..0] entry index + 1; 0 is an empty slot. A key goes to its first bucket while that is not
+// crowded, else to the less loaded of its two (both from the low half of the hash); there are no
+// cuckoo moves, so a slot never changes key while linked. A small per-bucket counter says how many keys of a first bucket
 // live in their second one: a lookup reads the second bucket only when that is not zero, so a
 // hit or a miss usually costs one bucket cache line, as in rte_hash.
 // Entries (FlowEntry, one cache line) are preallocated; each flow is linked under two keys, its

@@ -1,0 +1,98 @@
+// Incremental ageing of a worker's partition and RCU-deferred recycling of unlinked entries.
+#include <algorithm>
+
+#include <rte_rcu_qsbr.h>
+
+#include "dataplane/conntrack/conntrack_table.hpp"
+#include "dataplane/conntrack/conntrack_worker.hpp"
+#include "dataplane/conntrack/snat_ports.hpp"
+
+namespace nfgate::ct {
+
+// An entry whose pending claim other inserts may have seen (and read the key of): it waits for
+// a grace period like any unlinked one. Its SNAT port stays with the caller, who still owns it.
+void ConntrackTable::defer_free(Worker& w, uint32_t idx) {
+    FlowEntry& e = entries_[idx];
+    e.snat_pool = kNoSnat;
+    e.life.store(static_cast<uint8_t>(EntryLife::queued), std::memory_order_relaxed);
+    w.deferred[w.def_tail++ % w.count] = idx;
+    seal_deferred(w);
+}
+
+void ConntrackTable::seal_deferred(Worker& w) {
+    if (w.sealed_tail == w.def_tail) return;
+    const uint64_t token = rte_rcu_qsbr_start(qsbr_);
+    if (w.cp_count == Worker::kCheckpoints) {
+        auto& last = w.cps[(w.cp_head + w.cp_count - 1) % Worker::kCheckpoints];
+        last = {w.def_tail, token};
+    } else {
+        w.cps[(w.cp_head + w.cp_count++) % Worker::kCheckpoints] = {w.def_tail, token};
+    }
+    w.sealed_tail = w.def_tail;
+}
+
+// rte_rcu_qsbr_check(v, token, false) without its acked_token shortcut: DPDK reads that cache
+// with a plain load while another checker stores it, a data race by the C++ memory model
+// (harmless on x86, but ThreadSanitizer rightly reports it). Reading the per-reader counters with
+// acquire loads is the same test: every reader is offline (0) or has reported `token` or later.
+bool ConntrackTable::grace_period_over(uint64_t token) const {
+    for (uint32_t i = 0; i < qsbr_->max_threads; i++) {
+        const uint64_t c = __atomic_load_n(&qsbr_->qsbr_cnt[i].cnt, __ATOMIC_ACQUIRE);
+        if (c != 0 && c < token) return false;
+    }
+    return true;
+}
+
+void ConntrackTable::recycle_ready(Worker& w) {
+    const auto worker = static_cast<unsigned>(&w - w_);
+    while (w.cp_count > 0) {
+        const auto& cp = w.cps[w.cp_head];
+        if (!grace_period_over(cp.token)) return;
+        for (; w.def_head < cp.end; w.def_head++) {
+            const uint32_t idx = w.deferred[w.def_head % w.count];
+            FlowEntry& e = entries_[idx];
+            if (snat_ != nullptr && e.snat_pool != kNoSnat)
+                snat_->release(worker, e.snat_pool, e.proto(), e.snat_port);
+            e.life.store(static_cast<uint8_t>(EntryLife::free), std::memory_order_relaxed);
+            w.free_stack[w.free_top++] = idx;
+            bump(w.recycled);
+            bump(w.live, -1);
+        }
+        w.cp_head = (w.cp_head + 1) % Worker::kCheckpoints;
+        w.cp_count--;
+    }
+}
+
+unsigned ConntrackTable::age(unsigned worker, uint32_t now, unsigned budget) {
+    Worker& w = w_[worker];
+    recycle_ready(w);
+    unsigned unlinked_now = 0;
+    budget = std::min(budget, w.count);
+    for (unsigned i = 0; i < budget; i++) {
+        const uint32_t idx = w.first + w.cursor;
+        if (++w.cursor == w.count) w.cursor = 0;
+        FlowEntry& e = entries_[idx];
+        auto life = static_cast<EntryLife>(e.life.load(std::memory_order_acquire));
+        if (life == EntryLife::live) {
+            if (!expired(e, now)) continue;
+            const bool timed_out = static_cast<int32_t>(now - e.last_seen.load(std::memory_order_relaxed)) >
+                                   static_cast<int32_t>(timeout_of(e));
+            if (unlink(e)) {
+                bump(timed_out ? w.expired : w.backend_gone);
+                unlinked_now++;
+            } else {
+                bump(w.unlinked);
+            }
+        } else if (life == EntryLife::unlinked) {
+            bump(w.unlinked);
+        } else {
+            continue;
+        }
+        e.life.store(static_cast<uint8_t>(EntryLife::queued), std::memory_order_relaxed);
+        w.deferred[w.def_tail++ % w.count] = idx;
+    }
+    seal_deferred(w);
+    return unlinked_now;
+}
+
+}  // namespace nfgate::ct
