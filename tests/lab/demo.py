@@ -2,7 +2,7 @@
 """The two-pod "service-test" demo: 100 requests through one Service VIP, who answered, and
 what the gateway installed. Builds a lab (lab.py) with configs/demo and removes it afterwards.
 
-  demo.py --build DIR [--path kernel|dpdk]
+  demo.py --build DIR [--path kernel|dpdk|both]     (default both: the same Service on each path)
 """
 import argparse
 import os
@@ -38,24 +38,17 @@ def ruleset_summary(lab):
             ] + ["    " + line.replace("\t", "  ") for line in head]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--build", required=True)
-    parser.add_argument("--path", default="kernel", choices=["kernel", "dpdk"])
-    args = parser.parse_args()
-    if os.geteuid() != 0:
-        print("demo: needs root (network namespaces, nftables): run it with sudo", file=sys.stderr)
-        return 2
-
-    lab = Lab(args.path, args.build, config_dir=os.path.join(REPO, "configs", "demo"))
+def run_demo(path, build):
+    """One demo lab on one data path; True when both pods answered and nothing was lost."""
+    lab = Lab(path, build, config_dir=os.path.join(REPO, "configs", "demo"))
+    ok = False
     try:
-        print(f"nfgate demo ({args.path} path): building the lab {lab.prefix}-* "
+        print(f"== nfgate demo, {path} path: building the lab {lab.prefix}-* "
               "(client, two pods, gateway running nfgate)", flush=True)
         lab.up()
         print(f"Service default/service-test {VIP}:{PORT} -> pod-a 10.244.1.10:8080, "
               "pod-b 10.244.1.11:8080", flush=True)
-        results = lab.agent("client").tcp(VIP, PORT, count=REQUESTS)
+        results = lab.agent("client").tcp(VIP, PORT, count=REQUESTS, give_up_after=5)
         backends, sources, text = describe(results)
         print(f"{REQUESTS} HTTP requests from the client 192.0.2.10, each on a new connection:")
         for name in ("pod-a", "pod-b"):
@@ -69,13 +62,27 @@ def main():
             print(line)
         ok = others == 0 and all(backends.get(n, 0) > 0 for n in ("pod-a", "pod-b"))
     except LabError as exc:
-        print(f"demo failed: {exc}", file=sys.stderr)
-        ok = False
+        print(f"demo failed on the {path} path: {exc}", file=sys.stderr)
     finally:
         lab.down()
-        print("lab removed")
-    print("demo: OK" if ok else "demo: FAILED")
-    return 0 if ok else 1
+        print("lab removed", flush=True)
+    return ok
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", required=True)
+    parser.add_argument("--path", default="both", choices=["kernel", "dpdk", "both"],
+                        help="data path to demonstrate (default: both, one after the other)")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("demo: needs root (network namespaces, nftables): run it with sudo", file=sys.stderr)
+        return 2
+    paths = ["kernel", "dpdk"] if args.path == "both" else [args.path]
+    verdicts = {path: run_demo(path, args.build) for path in paths}
+    print("demo: " + ", ".join(f"{p} path {'OK' if ok else 'FAILED'}" for p, ok in verdicts.items()))
+    return 0 if all(verdicts.values()) else 1
 
 
 if __name__ == "__main__":

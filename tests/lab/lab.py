@@ -440,11 +440,13 @@ class Lab:
         self.daemon = LineProcess(
             ["ip", "netns", "exec", self.ns("gw"), nfgate, "--config", self.config_path],
             os.path.join(self.workdir, "nfgate.log"))
-        if self.path == "dpdk":
-            self._bridge_tap_ports()
         if self.daemon.wait_line(lambda l: l.strip() == "nfgate: ready", 60) is None:
             raise LabError("nfgate did not print `nfgate: ready` within 60 s; its output:\n"
                            + self.daemon.output())
+        if self.path == "dpdk":
+            # Only once the ports are started: the TAP PMD sets the kernel side's MAC while it
+            # brings a port up, which would undo the change below.
+            self._bridge_tap_ports()
 
     def _bridge_tap_ports(self):
         deadline = time.monotonic() + 60
@@ -456,9 +458,11 @@ class Lab:
                     # The TAP PMD gives the kernel side of the TAP the port's own MAC. A bridge
                     # delivers frames for a member's MAC to itself instead of forwarding them,
                     # so the kernel side takes another (locally administered) MAC first.
-                    index = sorted(SEGMENTS).index(segment)
-                    self.ip("gw", "link", "set", tap, "address", f"02:6c:61:62:00:{index:02x}")
+                    mac = f"02:6c:61:62:00:{sorted(SEGMENTS).index(segment):02x}"
+                    self.ip("gw", "link", "set", tap, "address", mac)
                     self.ip("gw", "link", "set", tap, "master", "br-" + segment, "up")
+                    if mac not in self.ip("gw", "link", "show", tap):
+                        raise LabError(f"{tap} did not keep the MAC {mac}")
                     pending.discard(segment)
             if not pending:
                 break
