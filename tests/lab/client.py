@@ -16,7 +16,9 @@ Every request ends in one outcome:
 """
 import errno
 import json
+import os
 import socket
+import struct
 import sys
 import time
 
@@ -88,6 +90,34 @@ def udp_once(sock, ip, port, timeout):
     return timed(run, udp=True)
 
 
+def inet_checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def ping_once(ip, ident, seq, timeout):
+    """One ICMP echo over a raw socket (ping itself is not part of a minimal install)."""
+    def run():
+        with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as sock:
+            payload = b"nfgate-lab"
+            header = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
+            packet = struct.pack("!BBHHH", 8, 0, inet_checksum(header + payload), ident, seq)
+            sock.sendto(packet + payload, (ip, 0))
+            deadline = time.monotonic() + timeout
+            while True:
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                data, peer = sock.recvfrom(2048)
+                ihl = (data[0] & 0x0F) * 4
+                kind, _, _, rid, rseq = struct.unpack("!BBHHH", data[ihl:ihl + 8])
+                if kind == 0 and rid == ident and rseq == seq:
+                    return f"echo reply from {peer[0]}"
+    return timed(run)
+
+
 def new_udp(ip, port):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     # Without IP_RECVERR a UDP socket ignores "soft" ICMP errors (net/host unreachable), and a
@@ -121,6 +151,10 @@ class Agent:
             with new_udp(ip, port) as sock:
                 return udp_once(sock, ip, port, timeout)
         return repeat(once, count, give_up_after)
+
+    def op_ping(self, ip, count=1, timeout=1.0):
+        ident = os.getpid() & 0xFFFF
+        return [ping_once(ip, ident, seq, timeout) for seq in range(1, count + 1)]
 
     def op_tcp_open(self, id, ip, port, timeout=1.0):
         self.op_close(id)

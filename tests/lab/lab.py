@@ -395,6 +395,8 @@ class Lab:
         self.ip(host.name, "addr", "add", host.address, "dev", "eth0")
         self.sysctl(host.name, "net.ipv4.conf.all.accept_redirects", 0)
         self.sysctl(host.name, "net.ipv4.conf.eth0.accept_redirects", 0)
+        # Scenarios count ICMP errors from hosts; the default rate limit would eat some.
+        self.sysctl(host.name, "net.ipv4.icmp_ratelimit", 0)
         if host.default_via:
             self.ip(host.name, "route", "add", host.default_via, "dev", "eth0", "scope", "link")
             self.ip(host.name, "route", "add", "default", "via", host.default_via, "dev", "eth0")
@@ -402,8 +404,6 @@ class Lab:
             self.ip(host.name, "route", "add", cidr, "via", via)
         if host.router:
             self.sysctl(host.name, "net.ipv4.ip_forward", 1)
-            # Every stray packet must come back as an error, not only the first few a second.
-            self.sysctl(host.name, "net.ipv4.icmp_ratelimit", 0)
 
     def _start_servers(self):
         for host in HOSTS:

@@ -149,6 +149,22 @@ class Dropped:
         return ok, f"{label}: {text}" + ("" if ok else " -- expected a silent drop (timeout)")
 
 
+class Pinged:
+    """ICMP echo requests to `ip` are answered by `ip` itself."""
+
+    def __init__(self, client, ip, count=3):
+        self.client, self.ip, self.count = client, ip, count
+
+    def run(self, lab):
+        results = lab.agent(self.client).call("ping", budget=self.count * 2 + 10, ip=self.ip,
+                                              count=self.count)
+        ok = all(r["kind"] == "answer" and r["text"] == f"echo reply from {self.ip}"
+                 for r in results)
+        seen = sorted({r["text"] or r["kind"] for r in results})
+        return ok, f"{self.client} -> ping {self.ip}: {', '.join(seen)}" + (
+            "" if ok else f" -- expected {self.count} echo replies from {self.ip}")
+
+
 class NeighbourResolved:
     """The client learnt a MAC address for `ip` through ARP (it is on the client's subnet)."""
 
@@ -280,6 +296,31 @@ def reload_rejected(lab):
     return ok and line == "nfgate: reloaded", details
 
 
+def reload_add_service(lab):
+    """A Service added by a reload answers at once; removed again, its ClusterIP is dropped."""
+    details, ok = [], True
+    added = cluster_file(lab, "added-service.yaml")
+    step_ok, text = Dropped("client", "tcp", "10.96.0.21", 80, count=1).run(lab)
+    ok &= step_ok
+    details.append("before: " + text)
+    shutil.copyfile(os.path.join(REPO, "configs", "lab", "reload", "added-service.yaml"), added)
+    try:
+        line = lab.reload()
+        ok &= line == "nfgate: reloaded"
+        step_ok, text = Reach("client", "tcp", "10.96.0.21", 80, count=10,
+                              backends=["pod-b"]).run(lab)
+        ok &= step_ok
+        details.append(f"SIGHUP (Service lab/added): {line!r}; {text}")
+    finally:
+        os.unlink(added)
+    line = lab.reload()
+    ok &= line == "nfgate: reloaded"
+    step_ok, text = Dropped("client", "tcp", "10.96.0.21", 80, count=2).run(lab)
+    ok &= step_ok
+    details.append(f"SIGHUP (removed again): {line!r}; {text}")
+    return ok, details
+
+
 class Scenario:
     def __init__(self, name, shows, steps=None, check=None, needs_daemon=False):
         self.name, self.shows, self.steps, self.check = name, shows, steps, check
@@ -313,10 +354,13 @@ SCENARIOS = [
              [Reach("client", "tcp", "203.0.113.10", 80, source=GW_PODS),
               Reach("client", "tcp", GW_EXT, 30080, source=GW_PODS)]),
     Scenario("etp-local-client-ip", "externalTrafficPolicy Local: backends see the client",
-             [Reach("client", "tcp", "203.0.113.11", 80, source=CLIENT)]),
+             [Reach("client", "tcp", "203.0.113.11", 80, source=CLIENT),
+              Reach("client", "tcp", GW_EXT, 30082, source=CLIENT)]),
     Scenario("in-cluster-client-keeps-source", "a pod calling a ClusterIP keeps its address",
              [Reach("pod-c", "tcp", "10.96.0.10", 80, source=POD_C),
               Reach("pod-c", "udp", "10.96.0.10", 53, source=POD_C)]),
+    Scenario("hairpin-pod-to-own-service", "a backend calling its own Service reaches itself too",
+             [Reach("pod-a", "tcp", "10.96.0.10", 80), Reach("pod-a", "udp", "10.96.0.10", 53)]),
     Scenario("egress-masquerade", "pod -> outside leaves with the gateway's address",
              [Reach("pod-a", "tcp", "192.0.2.20", TCP_PORT, count=5, backends=["outside"],
                     source=GW_EXT),
@@ -341,8 +385,17 @@ SCENARIOS = [
     Scenario("pod-to-pod-untouched", "pod -> pod through the gateway is not translated",
              [Reach("pod-c", "tcp", POD_A, TCP_PORT, count=5, backends=["pod-a"], source=POD_C),
               Reach("pod-c", "udp", POD_A, UDP_PORT, count=5, backends=["pod-a"], source=POD_C)]),
+    Scenario("icmp-error-from-backend", "a backend's RST / port unreachable reaches the client",
+             [Refused("client", "tcp", "10.96.0.17", 80), Refused("client", "udp", "10.96.0.17", 53)]),
+    Scenario("icmp-error-to-masqueraded-pod", "an outside host's RST / port unreachable reaches "
+             "the masqueraded pod", [Refused("pod-a", "tcp", "192.0.2.20", 8999),
+                                     Refused("pod-a", "udp", "192.0.2.20", 5999)]),
+    Scenario("gateway-answers-ping", "the gateway answers ping on its addresses",
+             [Pinged("client", GW_EXT), Pinged("pod-a", GW_PODS)]),
     Scenario("reload-remove-endpoint", reload_remove_endpoint.__doc__.split(":")[0],
              check=reload_remove_endpoint, needs_daemon=True),
+    Scenario("reload-add-service", reload_add_service.__doc__.rstrip("."),
+             check=reload_add_service, needs_daemon=True),
     Scenario("reload-bad-config-rejected", "a broken manifest on reload is rejected, rules kept",
              check=reload_rejected, needs_daemon=True),
 ]
