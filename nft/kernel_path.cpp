@@ -1,10 +1,14 @@
 #include "nft/kernel_path.hpp"
 
 #include <algorithm>
+#include <map>
 #include <optional>
+#include <set>
+#include <unordered_set>
 
 #include "nft/conntrack_flush.hpp"
 #include "nft/local_routes.hpp"
+#include "nft/model_changes.hpp"
 #include "nft/netlink.hpp"
 #include "nft/nft_batch.hpp"
 #include "nft/nft_plan.hpp"
@@ -12,11 +16,12 @@
 
 namespace nfgate::nft {
 
-// What the kernel holds since the last successful apply: the next apply sends only the difference.
+// What the kernel holds since the last successful apply. The model, not its rendering, is kept:
+// a change to a few Services renders only those Services (see render_services).
 struct KernelPath::State {
-    std::optional<Ruleset> ruleset;
+    std::optional<Model> model;
+    std::map<PickChain, size_t> pick_users;  // service ports sending traffic to each shared chain
     std::vector<Cidr> routes;
-    std::vector<Endpoint> udp_endpoints;
 };
 
 KernelPath::KernelPath() : state_(std::make_unique<State>()) {}
@@ -27,7 +32,20 @@ namespace {
 bool run_plan(const Plan& plan, std::string& err) {
     if (plan.empty()) return true;
     Batch b = build_batch(plan, next_batch_seq(static_cast<uint32_t>(plan.ops.size() * 2 + 2)));
-    return send_batch(b, err);
+    if (send_batch(b, err)) return true;
+    err = "kernel path: " + err;
+    return false;
+}
+
+void count_picks(const Model& m, const Service& s, std::map<PickChain, size_t>& users, int sign) {
+    for (const auto& p : s.ports)
+        if (auto pick = pick_chain_of(m, s, p)) users[*pick] += static_cast<size_t>(sign);
+}
+
+std::map<PickChain, size_t> all_picks(const Model& m) {
+    std::map<PickChain, size_t> users;
+    for (const auto& s : m.services) count_picks(m, s, users, 1);
+    return users;
 }
 
 std::vector<Cidr> minus(const std::vector<Cidr>& a, const std::vector<Cidr>& b) {
@@ -36,32 +54,87 @@ std::vector<Cidr> minus(const std::vector<Cidr>& a, const std::vector<Cidr>& b) 
     return out;
 }
 
+// Ready UDP endpoints of `gone_from` no longer ready anywhere in `now`.
+std::vector<Endpoint> gone_udp(const std::vector<const Service*>& gone_from, const std::vector<const Service*>& kept_in,
+                               const Model& now) {
+    auto key = [](const Endpoint& e) { return uint64_t{e.ip} << 16 | e.port; };
+    std::unordered_set<uint64_t> candidates;
+    for (const Service* s : gone_from)
+        for (const auto& p : s->ports)
+            if (p.proto == Proto::udp)
+                for (const auto& e : p.endpoints)
+                    if (e.ready) candidates.insert(key(e));
+    for (const Service* s : kept_in)
+        for (const auto& p : s->ports)
+            if (p.proto == Proto::udp)
+                for (const auto& e : p.endpoints)
+                    if (e.ready) candidates.erase(key(e));
+    if (candidates.empty()) return {};
+    for (const auto& s : now.services)
+        for (const auto& p : s.ports)
+            if (p.proto == Proto::udp)
+                for (const auto& e : p.endpoints)
+                    if (e.ready) candidates.erase(key(e));
+    std::vector<Endpoint> out;
+    for (uint64_t k : candidates) out.push_back(Endpoint{static_cast<uint32_t>(k >> 16), static_cast<uint16_t>(k), true});
+    return out;
+}
+
+std::vector<const Service*> all_services(const Model& m) {
+    std::vector<const Service*> out;
+    for (const auto& s : m.services) out.push_back(&s);
+    return out;
+}
+
 }  // namespace
 
 bool KernelPath::apply(const Model& m, std::string& err) {
-    Ruleset next = render(m);
-    bool first = !state_->ruleset;
-    Plan plan = first ? full_plan(next) : diff_plan(*state_->ruleset, next);
-    if (!run_plan(plan, err)) {
-        err = "kernel path: " + err;
-        return false;
+    State& st = *state_;
+    ServiceChanges changes;
+    bool first = !st.model;
+    if (first) {
+        if (!run_plan(full_plan(render(m)), err)) return false;
+        st.model = m;
+        st.pick_users = all_picks(m);
+    } else if (!same_ruleset_globals(*st.model, m) || !changed_services(*st.model, m, changes)) {
+        // Settings every service's rendering depends on changed: compare whole renderings.
+        changes = {all_services(*st.model), all_services(m)};
+        if (!run_plan(diff_plan(render(*st.model), render(m)), err)) return false;
+        std::vector<Endpoint> gone = gone_udp(changes.before, {}, m);
+        st.model = m;
+        st.pick_users = all_picks(m);
+        changes = {};
+        size_t deleted = 0;
+        if (!flush_udp_flows(gone, deleted, err)) return false;
+    } else if (!changes.empty()) {
+        // A shared endpoint chain is added when its first user appears, removed with its last.
+        std::map<PickChain, size_t> users = st.pick_users;
+        for (const Service* s : changes.before) count_picks(*st.model, *s, users, -1);
+        for (const Service* s : changes.after) count_picks(m, *s, users, 1);
+        std::set<PickChain> dropped, created;
+        for (const auto& [k, n] : st.pick_users)
+            if (n > 0 && users[k] == 0) dropped.insert(k);
+        for (const auto& [k, n] : users)
+            if (n > 0 && (!st.pick_users.count(k) || st.pick_users.at(k) == 0)) created.insert(k);
+        Ruleset old_part = render_services(*st.model, changes.before, dropped);
+        Ruleset new_part = render_services(m, changes.after, created);
+        if (!run_plan(diff_plan(old_part, new_part), err)) return false;
+        std::vector<Endpoint> gone = gone_udp(changes.before, changes.after, m);
+        adopt_services(*st.model, m, changes);
+        st.pick_users = std::move(users);
+        size_t deleted = 0;
+        if (!flush_udp_flows(gone, deleted, err)) return false;
     }
-    state_->ruleset = std::move(next);
 
-    // The ruleset is in force from here; what follows completes it, and a failure is reported
-    // without forgetting what was applied.
+    // The ruleset is in force from here; routes complete it, and a failure is reported without
+    // forgetting what was applied.
     std::vector<Cidr> routes = local_route_prefixes(m);
     if (first && !remove_all_local_routes(err)) return false;
     const std::vector<Cidr> none;
-    const std::vector<Cidr>& had = first ? none : state_->routes;
+    const std::vector<Cidr>& had = first ? none : st.routes;
     if (!update_local_routes(minus(routes, had), minus(had, routes), err)) return false;
-    state_->routes = std::move(routes);
-
-    std::vector<Endpoint> udp = ready_udp_endpoints(m);
-    std::vector<Endpoint> gone = gone_endpoints(state_->udp_endpoints, udp);
-    state_->udp_endpoints = std::move(udp);
-    size_t deleted = 0;
-    return flush_udp_flows(gone, deleted, err);
+    st.routes = std::move(routes);
+    return true;
 }
 
 bool KernelPath::cleanup(std::string& err) {
@@ -69,7 +142,7 @@ bool KernelPath::cleanup(std::string& err) {
     plan.ops.push_back(Op{OpKind::add_table, nullptr, nullptr, nullptr, {}});
     plan.ops.push_back(Op{OpKind::delete_table, nullptr, nullptr, nullptr, {}});
     if (!run_plan(plan, err)) {
-        err = "kernel path cleanup: " + err;
+        err = "cleanup: " + err;
         return false;
     }
     return remove_all_local_routes(err);

@@ -68,21 +68,57 @@ std::string affinity_map_name(const Service& s, const ServicePort& p, const std:
 
 namespace {
 
+// Clients outside the cluster are masqueraded so replies come back through the gateway;
+// externalTrafficPolicy Local keeps the client address for the backend.
+std::optional<Rule> masquerade_mark_rule(const Model& m, const Service& s) {
+    Rule r;
+    if (!m.masquerade.all) {
+        if (s.external_traffic_policy == TrafficPolicy::local) return std::nullopt;
+        for (const auto& c : m.cluster_cidrs) {
+            if (c.len == 0) return std::nullopt;
+            r.exprs.push_back(MatchCidr{Field::saddr, c, true});
+        }
+    }
+    r.exprs.push_back(SetMarkBit{kMasqueradeMark, true});
+    return r;
+}
+
+}  // namespace
+
+std::optional<PickChain> pick_chain_of(const Model& m, const Service& s, const ServicePort& p) {
+    size_t ready = p.ready_count();
+    if (s.affinity_client_ip || ready == 0) return std::nullopt;
+    return PickChain{static_cast<uint32_t>(ready), masquerade_mark_rule(m, s).has_value()};
+}
+
+namespace {
+
 // Builds the ruleset in one pass over the services; the maps collect elements as it goes.
 class Renderer {
 public:
     explicit Renderer(const Model& m) : m_(m) {}
 
+    // Only `services`, no base chains, and of the shared endpoint chains only `picks`.
+    void restrict_to(const std::vector<const Service*>& services, const std::set<PickChain>& picks) {
+        only_ = &services;
+        picks_ = &picks;
+    }
+
     Ruleset run() {
         init_sets();
-        for (const auto& s : m_.services) render_service(s);
+        if (only_) {
+            for (const Service* s : *only_) render_service(*s);
+        } else {
+            for (const auto& s : m_.services) render_service(s);
+        }
         Ruleset rs;
         rs.sets = {std::move(cluster_ips_), std::move(node_addrs_),     std::move(svc_ips_),
                    std::move(svc_nodeports_), std::move(svc_endpoints_), std::move(noep_ips_),
                    std::move(noep_nodeports_)};
         for (auto& a : affinity_sets_) rs.sets.push_back(std::move(a));
-        rs.chains = base_chains();
-        for (auto [n, masquerade] : pick_chains_) rs.chains.push_back(endpoint_dnat_chain(n, masquerade));
+        if (!only_) rs.chains = base_chains();
+        for (auto [n, masquerade] : pick_chains_)
+            if (!picks_ || picks_->count({n, masquerade})) rs.chains.push_back(endpoint_dnat_chain(n, masquerade));
         for (auto& c : service_chains_) rs.chains.push_back(std::move(c));
         return rs;
     }
@@ -132,7 +168,7 @@ private:
         bool by_map = has_endpoints && !s.affinity_client_ip;
         std::string target = kRejectChain;
         if (by_map) {
-            auto key = std::make_pair(static_cast<uint32_t>(ready.size()), masquerade_mark_rule(s).has_value());
+            PickChain key{static_cast<uint32_t>(ready.size()), masquerade_mark_rule(m_, s).has_value()};
             pick_chains_.insert(key);
             target = endpoint_dnat_chain_name(key.first, key.second);
         } else if (has_endpoints) {
@@ -172,21 +208,6 @@ private:
         return c;
     }
 
-    // Clients outside the cluster are masqueraded so replies come back through the gateway;
-    // externalTrafficPolicy Local keeps the client address for the backend.
-    std::optional<Rule> masquerade_mark_rule(const Service& s) const {
-        Rule r;
-        if (!m_.masquerade.all) {
-            if (s.external_traffic_policy == TrafficPolicy::local) return std::nullopt;
-            for (const auto& c : m_.cluster_cidrs) {
-                if (c.len == 0) return std::nullopt;
-                r.exprs.push_back(MatchCidr{Field::saddr, c, true});
-            }
-        }
-        r.exprs.push_back(SetMarkBit{kMasqueradeMark, true});
-        return r;
-    }
-
     // The shared chain: the mark (if its services masquerade), then one map lookup picks one of
     // n endpoints. One rule per protocol because nft needs the protocol matched before a port is
     // translated. Endpoints live in the map, not in rules: the kernel's cost grows with rules far
@@ -196,7 +217,7 @@ private:
         Chain c{endpoint_dnat_chain_name(n, masquerade), std::nullopt, {}};
         if (masquerade) {
             Service any;
-            c.rules.push_back(*masquerade_mark_rule(any));
+            c.rules.push_back(*masquerade_mark_rule(m_, any));
         }
         for (Proto p : {Proto::tcp, Proto::udp, Proto::sctp})
             c.rules.push_back(Rule{{MatchL4proto{p}, DnatEndpointMap{kServiceEndpointsMap, n}}});
@@ -208,7 +229,7 @@ private:
     Chain affinity_chain(const Service& s, const ServicePort& p, const std::string& name,
                          const std::vector<Endpoint>& ready) {
         Chain c{name, std::nullopt, {}};
-        if (auto mark = masquerade_mark_rule(s)) c.rules.push_back(std::move(*mark));
+        if (auto mark = masquerade_mark_rule(m_, s)) c.rules.push_back(std::move(*mark));
         std::string affinity = affinity_map_name(s, p, ready, s.affinity_timeout_s);
         affinity_sets_.push_back(Set{affinity, KeyKind::addr, false, s.affinity_timeout_s, {}});
         c.rules.push_back(Rule{{MatchL4proto{p.proto}, DnatAffinity{affinity}}});
@@ -242,7 +263,9 @@ private:
     std::vector<Set> affinity_sets_;
     std::vector<Chain> service_chains_;
     std::set<uint32_t> seen_cluster_ips_;
-    std::set<std::pair<uint32_t, bool>> pick_chains_;  // (endpoint count, masquerade) in use
+    std::set<PickChain> pick_chains_;  // in use by the services rendered
+    const std::vector<const Service*>* only_ = nullptr;
+    const std::set<PickChain>* picks_ = nullptr;
     std::set<std::tuple<uint32_t, Proto, uint16_t>> seen_ip_keys_, seen_nodeport_keys_;
 };
 
@@ -316,5 +339,11 @@ Chain Renderer::filter_chain(const char* name, Hook hook) const {
 }  // namespace
 
 Ruleset render(const Model& m) { return Renderer(m).run(); }
+
+Ruleset render_services(const Model& m, const std::vector<const Service*>& services, const std::set<PickChain>& picks) {
+    Renderer r(m);
+    r.restrict_to(services, picks);
+    return r.run();
+}
 
 }  // namespace nfgate::nft

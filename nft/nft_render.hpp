@@ -1,7 +1,11 @@
 // Model -> Ruleset, a pure function: no I/O, same input, same output.
 #pragma once
 
+#include <optional>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "control/model.hpp"
 #include "nft/nft_ruleset.hpp"
@@ -9,6 +13,20 @@
 namespace nfgate::nft {
 
 Ruleset render(const Model& m);
+
+// A shared endpoint chain: (ready endpoint count, masquerade mark or not).
+using PickChain = std::pair<uint32_t, bool>;
+
+// The shared chain a service port's traffic goes to; none for ClientIP affinity (own chain) or
+// without ready endpoints (reject).
+std::optional<PickChain> pick_chain_of(const Model& m, const Service& s, const ServicePort& p);
+
+// The part of render(m) that `services` own: their map elements, affinity maps, firewall and
+// affinity chains, plus the shared endpoint chains listed in `picks` (and no base chains). The
+// difference between two such renderings of the same services is what changing them takes;
+// services outside the list keep their own part (the global sets appear, with only these
+// services' elements). A key claimed by two Services is kept once within `services` only.
+Ruleset render_services(const Model& m, const std::vector<const Service*>& services, const std::set<PickChain>& picks);
 
 // Names of the per-service-port objects, readable and stable: a short hash of the identity keeps
 // them unique after the readable part is cut to the kernel's 255-character limit.
