@@ -126,96 +126,141 @@ public:
     uint64_t dropped = 0;
 };
 
-// Established-flow cost: `flows` connections from pod clients (no SNAT, so any count fits the
-// port pools) to ClusterIPs, opened with SYNs through process_burst, then bursts of 32 packets
-// of random established flows.
-void BM_EstablishedBurst(benchmark::State& state) {
-    const uint32_t flows = static_cast<uint32_t>(state.range(0));
-    constexpr unsigned kBurst = 32;
-    const Model m = bench_model(100, 4);
-    std::string err;
-    auto st = engine::build_service_table(m, kMacs, err);
-    engine::EngineConfig cfg = engine::EngineConfig::from_model(m);
-    cfg.max_flows = flows + flows / 4 + 1024;
-    auto shared = engine::EngineShared::create(cfg, err);
-    if (!st || !shared) {
-        state.SkipWithError(err.c_str());
-        return;
-    }
-    shared->neighbours().learn(ip("192.0.2.254"), kMacs[0]);
-    for (unsigned s = 0; s < 100; ++s)
-        for (unsigned e = 0; e < 4; ++e) shared->neighbours().learn(ip("10.128.0.0") + s * 16 + e + 1, kMacs[1]);
-    auto worker = std::make_unique<engine::WorkerContext>(*shared, 0);
+// `flows` connections from pod clients (no SNAT, so any count fits the port pools) to
+// ClusterIPs, opened with SYNs through process_burst; then bursts of 32 packets of random
+// established flows are refilled from their templates (outside the timed window).
+class EstablishedRig {
+public:
+    static constexpr unsigned kBurst = 32;
 
-    // One template frame per flow: client 10.1.x.y:port -> ClusterIP n:80.
-    std::vector<std::vector<uint8_t>> templates(flows);
-    for (uint32_t i = 0; i < flows; ++i) {
-        Pkt p = Pkt::tcp("10.1.0.0", 1024, "172.20.0.1", 80);
-        p.src = ip("10.1.0.0") + (i >> 14);
-        p.sport = static_cast<uint16_t>(1024 + (i & 0x3fff));
-        p.dst = ip("172.20.0.1") + (i % 100);
-        p.eth_dst = kMacs[1];
-        templates[i] = test::serialize(p);
+    explicit EstablishedRig(uint32_t flows) : flows_(flows), templates_(flows), mbufs_(kBurst) {
+        const Model m = bench_model(100, 4);
+        st_ = engine::build_service_table(m, kMacs, err_);
+        engine::EngineConfig cfg = engine::EngineConfig::from_model(m);
+        cfg.max_flows = flows + flows / 4 + 1024;
+        shared_ = engine::EngineShared::create(cfg, err_);
+        if (!st_ || !shared_) return;
+        shared_->neighbours().learn(ip("192.0.2.254"), kMacs[0]);
+        for (unsigned s = 0; s < 100; ++s)
+            for (unsigned e = 0; e < 4; ++e) shared_->neighbours().learn(ip("10.128.0.0") + s * 16 + e + 1, kMacs[1]);
+        worker_ = std::make_unique<engine::WorkerContext>(*shared_, 0);
+        for (uint32_t i = 0; i < flows; ++i) {
+            Pkt p = Pkt::tcp("10.1.0.0", 1024, "172.20.0.1", 80);
+            p.src = ip("10.1.0.0") + (i >> 14);
+            p.sport = static_cast<uint16_t>(1024 + (i & 0x3fff));
+            p.dst = ip("172.20.0.1") + (i % 100);
+            p.eth_dst = kMacs[1];
+            templates_[i] = test::serialize(p);
+        }
+        for (auto& mb : mbufs_) mb = rte_pktmbuf_alloc(g_pool);
+        std::vector<uint32_t> seq(kBurst);
+        for (uint32_t f = 0; f + kBurst <= flows; f += kBurst) {
+            for (unsigned k = 0; k < kBurst; ++k) seq[k] = f + k;
+            fill(seq.data());
+            run();
+        }
     }
-    KeepIo io;
-    std::vector<rte_mbuf*> mbufs(kBurst);
-    for (auto& mb : mbufs) mb = rte_pktmbuf_alloc(g_pool);
-    auto fill = [&](uint32_t first_flow, const uint32_t* picks, uint8_t flags) {
+    ~EstablishedRig() {
+        for (auto* mb : mbufs_) rte_pktmbuf_free(mb);
+    }
+
+    bool ok() const { return worker_ != nullptr; }
+    const std::string& error() const { return err_; }
+    uint64_t flows_created() const { return worker_->stats.flows_created(); }
+    uint64_t drops() const { return io_.dropped; }
+
+    // Loads the frames of flows `picks` into the burst. A SYN retransmission is valid in
+    // SYN_SENT, so every packet stays on the established path (hit, state check, NAT, route).
+    void fill(const uint32_t* picks) {
         for (unsigned k = 0; k < kBurst; ++k) {
-            const auto& t = templates[picks ? picks[k] : first_flow + k];
-            rte_mbuf* mb = mbufs[k];
+            const auto& t = templates_[picks[k]];
+            rte_mbuf* mb = mbufs_[k];
             rte_pktmbuf_reset(mb);
             std::memcpy(rte_pktmbuf_append(mb, static_cast<uint16_t>(t.size())), t.data(), t.size());
-            auto* tcp = rte_pktmbuf_mtod_offset(mb, rte_tcp_hdr*, sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr));
-            engine::CsumDelta d;
-            d.add16(static_cast<uint16_t>(tcp->data_off | tcp->tcp_flags << 8),
-                    static_cast<uint16_t>(tcp->data_off | flags << 8));
-            tcp->tcp_flags = flags;
-            tcp->cksum = engine::csum_apply(tcp->cksum, d);
         }
-    };
-    const uint64_t now = 1'000'000'000'000ull;
-    for (uint32_t f = 0; f + kBurst <= flows; f += kBurst) {
-        fill(f, nullptr, RTE_TCP_SYN_FLAG);
-        io.n_out = 0;
-        engine::process_burst(*worker, *st, io, 1, std::span<rte_mbuf*>(mbufs), now);
-        engine::worker_quiescent(*worker);
     }
-    const uint64_t created = worker->stats.flows_created();
 
+    // The timed part: one burst through process_burst; returns TSC cycles.
+    uint64_t run() {
+        io_.n_out = 0;
+        const uint64_t t0 = rte_rdtsc_precise();
+        engine::process_burst(*worker_, *st_, io_, 1, std::span<rte_mbuf*>(mbufs_), kNow);
+        const uint64_t spent = rte_rdtsc_precise() - t0;
+        engine::worker_quiescent(*worker_);
+        return spent;
+    }
+
+    // The conntrack part alone, for comparison: keys of the loaded frames, one bulk lookup.
+    uint64_t lookup_only() {
+        ct::FlowKey keys[kBurst];
+        ct::FlowRef refs[kBurst];
+        for (unsigned k = 0; k < kBurst; ++k) {
+            const auto* iph = rte_pktmbuf_mtod_offset(mbufs_[k], const rte_ipv4_hdr*, sizeof(rte_ether_hdr));
+            const auto* tcp = reinterpret_cast<const rte_tcp_hdr*>(iph + 1);
+            keys[k] = ct::make_key(iph->src_addr, iph->dst_addr, tcp->src_port, tcp->dst_port, iph->next_proto_id);
+        }
+        const uint64_t t0 = rte_rdtsc_precise();
+        const uint64_t hits = shared_->flows().lookup_bulk(keys, kBurst, refs);
+        const uint64_t spent = rte_rdtsc_precise() - t0;
+        benchmark::DoNotOptimize(hits);
+        return spent;
+    }
+
+    uint32_t flows() const { return flows_; }
+
+private:
+    static constexpr uint64_t kNow = 1'000'000'000'000ull;
+    uint32_t flows_;
+    std::string err_;
+    std::unique_ptr<engine::ServiceTable> st_;
+    std::unique_ptr<engine::EngineShared> shared_;
+    std::unique_ptr<engine::WorkerContext> worker_;
+    std::vector<std::vector<uint8_t>> templates_;
+    std::vector<rte_mbuf*> mbufs_;
+    KeepIo io_;
+};
+
+// Arg 0: flows; arg 1: 0 = the whole burst function, 1 = the bulk conntrack lookup alone.
+// Cycles are counted per burst: the median is immune to the burst that happened to be
+// preempted (benchmarks share the machine), the mean is not.
+void BM_EstablishedBurst(benchmark::State& state) {
+    EstablishedRig rig(static_cast<uint32_t>(state.range(0)));
+    if (!rig.ok()) {
+        state.SkipWithError(rig.error().c_str());
+        return;
+    }
+    const bool lookup_only = state.range(1) == 1;
     std::mt19937 rng(42);
-    std::uniform_int_distribution<uint32_t> pick(0, (flows / kBurst) * kBurst - 1);
-    // Per-burst cycle counts: the median is immune to the burst that happened to be preempted
-    // (benchmarks share the machine), the mean is not.
+    std::uniform_int_distribution<uint32_t> pick(0, (rig.flows() / EstablishedRig::kBurst) * EstablishedRig::kBurst - 1);
     std::vector<uint32_t> per_burst;
     per_burst.reserve(1 << 20);
     uint64_t cycles = 0, packets = 0;
-    const uint64_t drops_before = io.dropped;
+    const uint64_t drops_before = rig.drops();
     for (auto _ : state) {
-        uint32_t picks[kBurst];
+        uint32_t picks[EstablishedRig::kBurst];
         for (auto& p : picks) p = pick(rng);
-        // A retransmitted SYN is valid in SYN_SENT: the flow stays established-path traffic
-        // (hit, state check, NAT, route) without needing the handshake replayed.
-        fill(0, picks, RTE_TCP_SYN_FLAG);
-        io.n_out = 0;
-        const uint64_t t0 = rte_rdtsc_precise();
-        engine::process_burst(*worker, *st, io, 1, std::span<rte_mbuf*>(mbufs), now);
-        const uint64_t spent = rte_rdtsc_precise() - t0;
+        rig.fill(picks);
+        const uint64_t spent = lookup_only ? rig.lookup_only() : rig.run();
         cycles += spent;
         if (per_burst.size() < per_burst.capacity()) per_burst.push_back(static_cast<uint32_t>(spent));
-        packets += kBurst;
-        engine::worker_quiescent(*worker);
+        packets += EstablishedRig::kBurst;
     }
     std::nth_element(per_burst.begin(), per_burst.begin() + per_burst.size() / 2, per_burst.end());
     const double median = per_burst.empty() ? 0.0 : per_burst[per_burst.size() / 2];
-    state.counters["cycles_per_pkt_median"] = benchmark::Counter(median / kBurst);
+    state.counters["cycles_per_pkt_median"] = benchmark::Counter(median / EstablishedRig::kBurst);
     state.counters["cycles_per_pkt_mean"] = benchmark::Counter(double(cycles) / double(packets));
-    state.counters["flows"] = benchmark::Counter(double(created));
-    state.counters["drops"] = benchmark::Counter(double(io.dropped - drops_before));
+    state.counters["flows"] = benchmark::Counter(double(rig.flows_created()));
+    state.counters["drops"] = benchmark::Counter(double(rig.drops() - drops_before));
     state.SetItemsProcessed(int64_t(packets));
-    for (auto* mb : mbufs) rte_pktmbuf_free(mb);
+    state.SetLabel(lookup_only ? "conntrack lookup_bulk only" : "process_burst");
 }
-BENCHMARK(BM_EstablishedBurst)->Arg(1 << 10)->Arg(1 << 20)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_EstablishedBurst)
+    ->ArgNames({"flows", "lookup_only"})
+    ->Args({1 << 10, 0})
+    ->Args({1 << 20, 0})
+    ->Args({1 << 10, 1})
+    ->Args({1 << 20, 1})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -127,18 +127,27 @@ private:
         }
     }
 
+    // Consecutive packets often share a destination or a next hop (everything toward the
+    // default router): each level is looked up only when it changes.
     void forward() {
-        uint32_t cached_dst = 0;
-        bool cached = false;
+        uint32_t cached_dst = 0, cached_hop = 0;
+        bool dst_ok = false, hop_ok = false;
         NextHop nh{};
         rte_ether_addr mac{};
         for (unsigned f = 0; f < n_fwd_; ++f) {
             Lane& lane = s_.lanes[s_.fwd_lane[f]];
-            if (!cached || lane.pm.dst != cached_dst) {
+            if (!dst_ok || lane.pm.dst != cached_dst) {
                 cached_dst = lane.pm.dst;
-                cached = resolve(rte_be_to_cpu_32(cached_dst), nh, mac);
-                if (!cached) {
-                    unresolved(lane.m, rte_be_to_cpu_32(cached_dst));
+                const uint32_t dst = rte_be_to_cpu_32(cached_dst);
+                dst_ok = st_.routes().lookup(dst, nh);
+                const uint32_t hop = RouteTable::arp_target(dst, nh);
+                if (dst_ok && (!hop_ok || hop != cached_hop)) {
+                    cached_hop = hop;
+                    hop_ok = w_.shared.neighbours().lookup(hop, mac);
+                }
+                dst_ok = dst_ok && hop_ok;
+                if (!dst_ok) {
+                    unresolved(lane.m, dst);
                     continue;
                 }
             }
@@ -148,11 +157,6 @@ private:
             forward_ip_csum(lane.pm.ip, lane.ip_delta);
             io_.tx(nh.port, lane.m);
         }
-    }
-
-    bool resolve(uint32_t dst, NextHop& nh, rte_ether_addr& mac) {
-        if (!st_.routes().lookup(dst, nh)) return false;
-        return w_.shared.neighbours().lookup(RouteTable::arp_target(dst, nh), mac);
     }
 
     // No route, or the next hop's MAC is not known yet: the packet is dropped; in the second
