@@ -42,6 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 PREFIX_RE = re.compile(r"^nfl(\d+)-")
 NETNS_DIR = "/run/netns"
+DPDK_RUNTIME_DIR = "/var/run/dpdk"  # EAL's runtime files, one folder per --file-prefix
 
 # name -> (subnet, gateway address with prefix)
 SEGMENTS = {
@@ -129,14 +130,23 @@ def kill_namespace_processes(ns):
 
 
 def sweep_stale_labs():
-    """Removes namespaces of earlier lab runs whose owning process no longer exists."""
-    if not os.path.isdir(NETNS_DIR):
-        return
-    for ns in sorted(os.listdir(NETNS_DIR)):
-        match = PREFIX_RE.match(ns)
-        if match and not pid_alive(int(match.group(1))):
-            kill_namespace_processes(ns)
-            sh("ip", "netns", "del", ns, check=False)
+    """Removes namespaces (and EAL runtime folders) of earlier lab runs whose owning process
+    no longer exists."""
+    if os.path.isdir(NETNS_DIR):
+        for ns in sorted(os.listdir(NETNS_DIR)):
+            match = PREFIX_RE.match(ns)
+            if match and not pid_alive(int(match.group(1))):
+                kill_namespace_processes(ns)
+                sh("ip", "netns", "del", ns, check=False)
+    for name in os.listdir(tempfile.gettempdir()):
+        match = PREFIX_RE.match(name)
+        if match and not pid_alive(int(match.group(1))) and not os.environ.get("NFGATE_LAB_KEEP"):
+            shutil.rmtree(os.path.join(tempfile.gettempdir(), name), ignore_errors=True)
+    if os.path.isdir(DPDK_RUNTIME_DIR):
+        for name in os.listdir(DPDK_RUNTIME_DIR):
+            match = re.match(r"^nfl(\d+)$", name)
+            if match and not pid_alive(int(match.group(1))):
+                shutil.rmtree(os.path.join(DPDK_RUNTIME_DIR, name), ignore_errors=True)
 
 
 def find_nfgate(build_dir):
@@ -341,6 +351,7 @@ class Lab:
         for ns in reversed(self.namespaces):
             kill_namespace_processes(ns)
             sh("ip", "netns", "del", ns, check=False)
+        shutil.rmtree(os.path.join(DPDK_RUNTIME_DIR, self.prefix), ignore_errors=True)
         if self.workdir and not os.environ.get("NFGATE_LAB_KEEP"):
             shutil.rmtree(self.workdir, ignore_errors=True)
 
