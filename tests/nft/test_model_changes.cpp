@@ -1,0 +1,118 @@
+// Finding changed Services, and the invariant incremental applies rest on: diffing the parts the
+// changed Services own gives the same operations as diffing whole renderings.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "nft/model_changes.hpp"
+#include "nft/nft_plan.hpp"
+#include "nft/nft_render.hpp"
+#include "tests/nft/fixtures.hpp"
+
+namespace nfgate::nft {
+namespace {
+
+Service& find(Model& m, const std::string& name) {
+    for (auto& s : m.services)
+        if (s.name == name) return s;
+    throw std::runtime_error(name);
+}
+
+std::vector<std::string> sorted_lines(const Plan& p) {
+    auto lines = p.describe();
+    std::sort(lines.begin(), lines.end());
+    return lines;
+}
+
+// What KernelPath does for a change that keeps the gateway settings.
+Plan part_plan(const Model& a, const Model& b, const ServiceChanges& ch) {
+    std::set<PickChain> had, has;
+    for (const auto& s : a.services)
+        for (const auto& p : s.ports)
+            if (auto k = pick_chain_of(a, s, p)) had.insert(*k);
+    for (const auto& s : b.services)
+        for (const auto& p : s.ports)
+            if (auto k = pick_chain_of(b, s, p)) has.insert(*k);
+    std::set<PickChain> dropped, created;
+    for (const auto& k : had)
+        if (!has.count(k)) dropped.insert(k);
+    for (const auto& k : has)
+        if (!had.count(k)) created.insert(k);
+    static Ruleset old_part, new_part;
+    old_part = render_services(a, ch.before, dropped);
+    new_part = render_services(b, ch.after, created);
+    return diff_plan(old_part, new_part);
+}
+
+TEST(ModelChanges, FindsChangedAddedAndRemovedServices) {
+    Model a = testing::all_features();
+    Model b = a;
+    find(b, "web").ports[0].endpoints[0].ready = false;
+    b.services.erase(std::find_if(b.services.begin(), b.services.end(), [](const Service& s) { return s.name == "idle"; }));
+    ServiceChanges ch;
+    ASSERT_TRUE(changed_services(a, b, ch));
+    std::vector<std::string> before, after;
+    for (const Service* s : ch.before) before.push_back(s->name);
+    for (const Service* s : ch.after) after.push_back(s->name);
+    EXPECT_EQ(before, (std::vector<std::string>{"web", "idle"}));
+    EXPECT_EQ(after, (std::vector<std::string>{"web"}));
+}
+
+TEST(ModelChanges, UnsortedServicesAreRefused) {
+    Model a = testing::two_services();
+    Model b = a;
+    std::swap(b.services[0], b.services[1]);
+    ServiceChanges ch;
+    EXPECT_FALSE(changed_services(a, b, ch));
+}
+
+TEST(ModelChanges, GatewaySettingsAreGlobals) {
+    Model a = testing::two_services();
+    Model b = a;
+    b.workers = 7;
+    EXPECT_TRUE(same_ruleset_globals(a, b)) << "workers do not reach the ruleset";
+    b.masquerade.all = true;
+    EXPECT_FALSE(same_ruleset_globals(a, b));
+}
+
+TEST(ModelChanges, AdoptingChangesYieldsTheNextModel) {
+    Model a = testing::all_features();
+    Model edited = a;
+    find(edited, "cart").affinity_timeout_s = 5;
+    Model reshaped = edited;
+    reshaped.services.erase(reshaped.services.begin());
+    for (const Model* next : {&edited, &reshaped}) {
+        Model held = a;
+        ServiceChanges ch;
+        ASSERT_TRUE(changed_services(held, *next, ch));
+        adopt_services(held, *next, ch);
+        EXPECT_EQ(held.services, next->services);
+    }
+}
+
+TEST(ModelChanges, DiffOfTheChangedPartsEqualsDiffOfWholeRenderings) {
+    Model a = testing::all_features();
+    std::vector<Model> nexts;
+    Model m1 = a;
+    find(m1, "web").ports[0].endpoints[1].ip = testing::ip("10.244.9.9");
+    nexts.push_back(m1);
+    Model m2 = a;
+    find(m2, "web").ports[0].endpoints.pop_back();  // web moves to another shared chain
+    nexts.push_back(m2);
+    Model m3 = a;
+    find(m3, "idle").ports[0].endpoints[0].ready = true;
+    find(m3, "front").lb_source_ranges.clear();
+    nexts.push_back(m3);
+    Model m4 = a;
+    m4.services.erase(m4.services.begin());
+    nexts.push_back(m4);
+    for (const Model& b : nexts) {
+        ServiceChanges ch;
+        ASSERT_TRUE(changed_services(a, b, ch));
+        Ruleset whole_a = render(a), whole_b = render(b);
+        EXPECT_EQ(sorted_lines(part_plan(a, b, ch)), sorted_lines(diff_plan(whole_a, whole_b)));
+    }
+}
+
+}  // namespace
+}  // namespace nfgate::nft
