@@ -134,11 +134,16 @@ ConntrackTable::Claim ConntrackTable::claim(const FlowKey& k, uint64_t hash, Dir
     for (;;) {
         bool rescan = false;
         for (unsigned t = 0; t < 2 && !rescan; t++) {
-            for (unsigned s = 0; s < 8; s++) {
+            // Slots with our signature, pending or not. The loads follow our seq_cst claim, so
+            // of two racing claims at least one sees the other.
+            constexpr uint64_t kSigMask = kMatchMask & ~kPending;
+            for (uint32_t bits = match_bits(buckets_[b[t]], word & kSigMask, kSigMask); bits != 0;
+                 bits &= bits - 1) {
+                const unsigned s = static_cast<unsigned>(__builtin_ctz(bits));
                 const uint32_t p = b[t] * 8 + s;
                 if (p == pos) continue;
                 const uint64_t w = buckets_[b[t]].slot[s].load(std::memory_order_seq_cst);
-                if (w == 0 || ((w ^ word) & kMatchMask & ~kPending) != 0) continue;
+                if (w == 0 || ((w ^ word) & kSigMask) != 0) continue;
                 if (!(entries_[slot_index(w)].key_of(slot_dir(w)) == k)) continue;
                 winner = slot_index(w);
                 if (!(w & kPending)) {

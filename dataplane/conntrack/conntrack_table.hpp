@@ -240,7 +240,8 @@ private:
     static uint64_t slot_word(uint64_t hash, Dir d, uint32_t idx) {
         return signature(hash) | (d == Dir::reply ? kDirBit : 0) | (uint64_t{idx} + 1);
     }
-    static uint32_t match_bits(const Bucket& b, uint64_t want);
+    // Bit i set when (slot i & mask) == want.
+    static uint32_t match_bits(const Bucket& b, uint64_t want, uint64_t mask = kMatchMask);
     static uint32_t slot_index(uint64_t w) { return static_cast<uint32_t>(w & kIndexMask) - 1; }
     static Dir slot_dir(uint64_t w) { return (w & kDirBit) ? Dir::reply : Dir::orig; }
     uint32_t bucket1(uint64_t hash) const { return static_cast<uint32_t>(hash) & bucket_mask_; }
@@ -290,22 +291,22 @@ private:
 
 // ---- inline hot path ----
 
-inline uint32_t ConntrackTable::match_bits(const Bucket& b, uint64_t want) {
+inline uint32_t ConntrackTable::match_bits(const Bucket& b, uint64_t want, uint64_t mask) {
 #if defined(__SANITIZE_THREAD__)
     // ThreadSanitizer cannot see a vector load as an atomic read of each slot.
     uint32_t bits = 0;
     for (unsigned i = 0; i < 8; i++)
-        bits |= uint32_t{(b.slot[i].load(std::memory_order_relaxed) & kMatchMask) == want} << i;
+        bits |= uint32_t{(b.slot[i].load(std::memory_order_seq_cst) & mask) == want} << i;
     return bits;
 #else
     // Four 16-byte loads: an aligned 8-byte slot is never torn, and every candidate is re-read
     // with an acquire load before its entry is touched.
-    const __m128i mask = _mm_set1_epi64x(static_cast<long long>(kMatchMask));
+    const __m128i m = _mm_set1_epi64x(static_cast<long long>(mask));
     const __m128i w = _mm_set1_epi64x(static_cast<long long>(want));
     const auto* v = reinterpret_cast<const __m128i*>(&b.slot[0]);
     uint32_t bits = 0;
     for (unsigned q = 0; q < 4; q++) {
-        const __m128i eq = _mm_cmpeq_epi64(_mm_and_si128(_mm_load_si128(v + q), mask), w);
+        const __m128i eq = _mm_cmpeq_epi64(_mm_and_si128(_mm_load_si128(v + q), m), w);
         bits |= static_cast<uint32_t>(_mm_movemask_pd(_mm_castsi128_pd(eq))) << (2 * q);
     }
     return bits;
