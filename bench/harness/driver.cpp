@@ -55,7 +55,7 @@ bool HarnessPorts::create(rte_mempool* pool, std::string& err) {
 }
 
 WorkerDriver::WorkerDriver(unsigned id, const HarnessPorts& ports, rte_mempool* pool)
-    : id_(id), ports_(ports), pool_(pool) {
+    : id_(id), ports_(ports), pool_(pool), interrupted_tsc_(rte_get_tsc_hz() / 1000000 * kInterruptedBurstUs) {
     for (auto& b : buffers_)
         b = static_cast<rte_eth_dev_tx_buffer*>(
             rte_zmalloc("bench_txbuf", RTE_ETH_TX_BUFFER_SIZE(dp::kBurstSize), RTE_CACHE_LINE_SIZE));
@@ -99,10 +99,13 @@ void WorkerDriver::feed(const Workload& w, uint16_t port, const uint32_t* tags, 
     engine::worker_housekeeping(*ctx_, now_ns);
     const uint64_t t1 = rte_rdtsc();
     rte_rcu_qsbr_quiescent(qsv_, id_);
-    if (timed) {
-        st.cycles += t1 - t0;
-        st.packets += n;
+    if (!timed) return;
+    if (t1 - t0 > interrupted_tsc_) {
+        ++st.interrupted;
+        return;
     }
+    st.cycles += t1 - t0;
+    st.packets += n;
 }
 
 void WorkerDriver::collect(const Workload& w, bool warm_up, RunStats& st, std::vector<uint32_t>* seen_dst) {

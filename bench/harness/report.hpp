@@ -13,6 +13,7 @@ struct Series {
     unsigned workers = 1;
     uint64_t flows = 0;   // established flows in the table while timed
     std::vector<double> cycles_per_packet, mpps, conn_per_s, gbps, drops;
+    std::vector<double> interrupted_share;  // fraction of bursts left out of the timing
     bool failed = false;
     std::vector<std::string> errors;
 };

@@ -144,11 +144,13 @@ private:
     std::unique_ptr<EngineSet> engine_;
     std::vector<Series> results_;
     bool failed_ = false;
+    unsigned passes_ = 1;  // passes over the workload per timed run
     std::mt19937_64 rng_{20260101};
 };
 
 bool Harness::setup(Series& s, unsigned workers, uint64_t max_flows) {
     engine_.reset();
+    passes_ = 1;
     std::string err;
     engine_ = make_engine(model_, workers, pow2_at_least(max_flows), ports_, err);
     if (!engine_) {
@@ -175,7 +177,7 @@ bool Harness::judge(Series& s, const std::vector<RunStats>& st, const char* phas
 
 void Harness::record(Series& s, const std::vector<RunStats>& st, const std::vector<const Workload*>& w) {
     const double hz = static_cast<double>(rte_get_tsc_hz());
-    double cycles = 0, packets = 0, mpps = 0, conns = 0, gbps = 0, lost = 0;
+    double cycles = 0, packets = 0, mpps = 0, conns = 0, gbps = 0, lost = 0, interrupted = 0, bursts = 0;
     for (size_t i = 0; i < st.size(); ++i) {
         const double secs = static_cast<double>(st[i].cycles) / hz;
         cycles += static_cast<double>(st[i].cycles);
@@ -184,7 +186,10 @@ void Harness::record(Series& s, const std::vector<RunStats>& st, const std::vect
         conns += static_cast<double>(w[i]->connections) / secs;
         gbps += static_cast<double>(w[i]->bytes) * 8 / secs / 1e9;
         lost += static_cast<double>(st[i].lost);
+        interrupted += static_cast<double>(st[i].interrupted);
+        bursts += static_cast<double>(w[i]->bursts.size()) * passes_;
     }
+    s.interrupted_share.push_back(interrupted / bursts);
     s.cycles_per_packet.push_back(cycles / packets);
     s.mpps.push_back(mpps);
     if (w[0]->connections) s.conn_per_s.push_back(conns);
@@ -222,7 +227,7 @@ bool Harness::establish(Series& s, unsigned workers, std::vector<std::vector<Flo
 }
 
 void Harness::established(unsigned workers, uint32_t flows) {
-    Series s{"established", workers, flows, {}, {}, {}, {}, {}, false, {}};
+    Series s{"established", workers, flows, {}, {}, {}, {}, {}, {}, false, {}};
     if (!setup(s, workers, 2ull * flows)) return finish(s);
     std::vector<std::vector<Flow>> f(workers);
     for (unsigned w = 0; w < workers; ++w) f[w] = make_flows(flows / workers, 1, w);
@@ -231,6 +236,7 @@ void Harness::established(unsigned workers, uint32_t flows) {
     for (unsigned w = 0; w < workers; ++w) load[w] = bench::established(f[w], dp::kBurstSize, rng_);
     // Small tables are fed several passes per run so every run times at least ~1M packets.
     const unsigned passes = std::max(1u, (1u << 20) / (2 * flows / workers));
+    passes_ = passes;
     for (unsigned r = 0; r < opt_.runs && !s.failed; ++r) {
         std::vector<RunStats> st(workers);
         on_workers(workers, [&](unsigned w) {
@@ -239,6 +245,7 @@ void Harness::established(unsigned workers, uint32_t flows) {
                 st[w].cycles += one.cycles;
                 st[w].packets += one.packets;
                 st[w].lost += one.lost;
+                st[w].interrupted += one.interrupted;
                 st[w].wrong += one.wrong;
                 for (auto& e : one.first_errors)
                     if (st[w].first_errors.size() < 5) st[w].first_errors.push_back(e);
@@ -253,7 +260,7 @@ void Harness::established(unsigned workers, uint32_t flows) {
 }
 
 void Harness::storm(unsigned workers, uint32_t conns) {
-    Series s{"conn-storm", workers, 0, {}, {}, {}, {}, {}, false, {}};
+    Series s{"conn-storm", workers, 0, {}, {}, {}, {}, {}, {}, false, {}};
     if (!setup(s, workers, 2ull * conns * workers * (opt_.runs + 1))) return finish(s);
     std::vector<RunStats> st(workers);
     on_workers(workers, [&](unsigned w) { st[w] = drivers_[w]->run(connection_storm(64, 14, w, dp::kBurstSize), true); });
@@ -271,7 +278,7 @@ void Harness::storm(unsigned workers, uint32_t conns) {
 }
 
 void Harness::mixed(unsigned workers, uint32_t flows, uint32_t packets) {
-    Series s{"mixed-imix", workers, flows, {}, {}, {}, {}, {}, false, {}};
+    Series s{"mixed-imix", workers, flows, {}, {}, {}, {}, {}, {}, false, {}};
     if (!setup(s, workers, 2ull * (flows + packets / 10 * workers * opt_.runs))) return finish(s);
     std::vector<std::vector<Flow>> f(workers);
     for (unsigned w = 0; w < workers; ++w) f[w] = make_flows(flows / workers, 8, w);
