@@ -9,9 +9,7 @@ const char* dataplane_name(DataplaneKind k) { return k == DataplaneKind::kernel 
 Outcome config_errors(const loader::LoadResult& loaded, const std::string& prefix) {
     Outcome out;
     for (const auto& d : loaded.errors) out.details.push_back(d.str());
-    out.status = prefix + loaded.errors.front().str();
-    if (loaded.errors.size() > 1)
-        out.status += " (and " + std::to_string(loaded.errors.size() - 1) + " more errors)";
+    out.status = prefix + loaded.errors.front().str();  // the rest are in details, for stderr
     return out;
 }
 
