@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from peer_lab import (CLIENT_IPS, ENDPOINTS, ENDS_CPU, GW_PODS, TCP_PORT, TCP_TARGET, UDP_PORT, UDP_TARGET,
+from peer_lab import (CLIENT_IP, ENDPOINTS, ENDS_CPU, GW_PODS, TCP_PORT, TCP_TARGET, UDP_PORT, UDP_TARGET,
                       VIP, PeerError, prioritised)
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -139,7 +139,7 @@ def measure_udp(lab, path, seconds, flows, worker_tids):
     gw_threads = gateway_threads(lab, worker_tids)
     threads = {**gw_threads, **ends_threads(lab)}
     gen_argv = in_ns(lab, "gen") + [gen, "--iface", "g0",
-                "--dst-mac", lab.mac("gw", "ext"), "--src-ip", CLIENT_IPS[0], "--dst-ip", VIP,
+                "--dst-mac", lab.mac("gw", "ext"), "--src-ip", CLIENT_IP, "--dst-ip", VIP,
                 "--dst-port", str(UDP_PORT), "--flows", str(flows)]
     # Warm-up: neighbours resolved, every flow created; the measurement sees established flows.
     run_json(gen_argv + ["--packets", str(2 * flows), "--rate", "20000", "--seconds", "5"], 30)
@@ -204,7 +204,7 @@ def measure_tcp(lab, path, seconds, max_conns, concurrency, worker_tids):
     if server.wait_line(lambda l: l == "connbench: ready", 10) is None:
         raise PeerError(f"connbench server did not start: {server.output()}")
     client_argv = in_ns(lab, "gen") + [tool, "client",
-                   "--vip", "10.96.0.10", "--port", str(TCP_PORT), "--sources", ",".join(CLIENT_IPS),
+                   "--vip", VIP, "--port", str(TCP_PORT), "--sources", CLIENT_IP,
                    "--concurrency", str(concurrency)]
     warm = run_json(client_argv + ["--seconds", "1", "--max-conns", "200"], 30)
     if warm["completed"] == 0:
@@ -219,7 +219,7 @@ def measure_tcp(lab, path, seconds, max_conns, concurrency, worker_tids):
     server_result = stop_for_json(server, "connbench server")
     cpu = cpu_report(before, after, gw_threads, process_cpu(client) + server_cpu)
     return {
-        "cps": round(client["cps"]),
+        "cps": round(client["cps"]), "latency_p99_ms": client["latency_p99_ms"],
         "cps_per_gateway_core": round(client["cps"] / cpu["gateway_cores"]) if cpu["gateway_cores"] > 0 else None,
         "bottleneck": tcp_bottleneck(client, cpu, path), "client": client, "server": server_result,
         "links": delta_links(before, after), "cpu": cpu, "concurrency": concurrency, "max_conns": max_conns,

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """nfgate end to end: the kernel path and the fast path on the same veth topology, same traffic.
 
-  run_peer.py --build BUILD [--drivers af_packet,af_xdp] [--udp-seconds 5] [--tcp-seconds 3]
-              [--flows 1024] [--json bench/results/peer.json]
+  run_peer.py --build BUILD [--drivers af_packet,af_xdp] [--trials 3] [--udp-seconds 3]
+              [--tcp-seconds 2] [--flows 1024] [--json bench/results/peer.json]
 
 For each gateway (kernel; then dpdk over each listed port driver) it measures UDP packets per
 second of 64-byte frames over --flows established flows to a Service VIP, and completed TCP
@@ -23,25 +23,55 @@ from peer_lab import REPO, LabError, PeerLab  # noqa: E402
 from peer_measure import measure_tcp, measure_udp  # noqa: E402
 
 
-def measure_gateway(lab, name, args):
-    """Starts one gateway, measures it, stops it; the result or the error."""
-    result = {"gateway": name}
-    started = time.monotonic()
+def measure_once(lab, name, args):
+    """Starts one gateway, measures UDP then TCP once, stops it again."""
     try:
         if name == "kernel":
             lab.start_kernel()
         else:
             lab.start_dpdk(name.split(":", 1)[1])
         workers = [tid for tid, comm in lab.daemon_threads() if comm.startswith(("rte-worker", "lcore-worker"))]
-        result["dpdk_worker_threads"] = len(workers) if name != "kernel" else None
-        result["udp"] = measure_udp(lab, name, args.udp_seconds, args.flows, workers)
-        result["tcp"] = measure_tcp(lab, name, args.tcp_seconds, args.max_conns, args.concurrency, workers)
-    except (LabError, OSError, ValueError, KeyError, subprocess.SubprocessError) as exc:
-        result["error"] = str(exc) if isinstance(exc, LabError) else traceback.format_exc()
+        if name != "kernel" and not workers:
+            raise LabError(f"{name}: nfgate runs no DPDK worker thread (rte-worker-*/lcore-worker-*)")
+        udp = measure_udp(lab, name, args.udp_seconds, args.flows, workers)
+        # A fresh gateway each time: the fast path's SNAT pool starts empty again.
+        tcp = measure_tcp(lab, name, args.tcp_seconds, args.max_conns, args.concurrency, workers)
+        return udp, tcp
     finally:
         lab.stop_gateway()
-    result["wall_s"] = round(time.monotonic() - started, 1)
-    return result
+
+
+def run_rounds(lab, gateways, args):
+    """Round robin, one trial of every gateway per round: unrelated load on the box then falls on
+    all gateways alike, and each round gives a paired fast/kernel ratio."""
+    trials = {gw: [] for gw in gateways}
+    errors = {}
+    for _ in range(args.trials):
+        for gw in gateways:
+            if gw in errors:
+                continue
+            try:
+                trials[gw].append(measure_once(lab, gw, args))
+            except (LabError, OSError, ValueError, KeyError, subprocess.SubprocessError) as exc:
+                errors[gw] = str(exc) if isinstance(exc, LabError) else traceback.format_exc()
+    results = []
+    for gw in gateways:
+        if gw in errors:
+            results.append({"gateway": gw, "error": errors[gw], "completed_trials": len(trials[gw])})
+            continue
+        results.append({"gateway": gw,
+                        "udp": median_trial([u for u, _ in trials[gw]], "delivered_pps",
+                                            ("offered_pps", "delivered_pps", "loss")),
+                        "tcp": median_trial([t for _, t in trials[gw]], "cps", ("cps", "latency_p99_ms"))})
+    return results
+
+
+def median_trial(trials, key, summary_keys):
+    """The trial with the median `key`, carrying a short line for every trial (in round order)."""
+    chosen = dict(sorted(trials, key=lambda t: t[key])[len(trials) // 2])
+    chosen["trials"] = [{**{k: t[k] for k in summary_keys}, "gateway_cores": t["cpu"]["gateway_cores"],
+                         "ends_cores": t["cpu"]["ends_cores"]} for t in trials]
+    return chosen
 
 
 def fmt(value, unit=""):
@@ -69,8 +99,17 @@ def print_table(results):
         if "error" in r:
             print(f"{r['gateway']}: ERROR {r['error']}")
             continue
-        print(f"{r['gateway']}: UDP offered {fmt(r['udp']['offered_pps'])} pps; bottleneck: {r['udp']['bottleneck']}")
-        print(f"{r['gateway']}: TCP bottleneck: {r['tcp']['bottleneck']}")
+        udp_trials = ", ".join(fmt(t["delivered_pps"]) for t in r["udp"]["trials"])
+        tcp_trials = ", ".join(fmt(t["cps"]) for t in r["tcp"]["trials"])
+        print(f"{r['gateway']}: UDP trials {udp_trials} pps; median offered {fmt(r['udp']['offered_pps'])} pps; "
+              f"bottleneck: {r['udp']['bottleneck']}")
+        print(f"{r['gateway']}: TCP trials {tcp_trials} conn/s; bottleneck: {r['tcp']['bottleneck']}")
+
+
+def paired_ratio(fast, kernel):
+    """Median over rounds of fast/kernel, each round's two trials taken under the same load."""
+    per_round = sorted(f / k for f, k in zip(fast, kernel) if k)
+    return round(per_round[len(per_round) // 2], 2) if per_round else None
 
 
 def ratios(results):
@@ -78,14 +117,21 @@ def ratios(results):
     out = {}
     if not kernel:
         return out
+
+    def series(r, kind, key):
+        return [t[key] for t in r[kind]["trials"]]
+
+    def per_core(r):
+        return [t["delivered_pps"] / max(t["gateway_cores"], 0.01) for t in r["udp"]["trials"]]
+
     for r in results:
         if r is kernel or "error" in r:
             continue
         out[r["gateway"]] = {
-            "udp_pps_fast_over_kernel": round(r["udp"]["delivered_pps"] / max(kernel["udp"]["delivered_pps"], 1), 2),
-            "tcp_cps_fast_over_kernel": round(r["tcp"]["cps"] / max(kernel["tcp"]["cps"], 1), 2),
-            "udp_pps_per_core_fast_over_kernel": round(
-                (r["udp"]["pps_per_gateway_core"] or 0) / max(kernel["udp"]["pps_per_gateway_core"] or 1, 1), 2),
+            "udp_pps_fast_over_kernel": paired_ratio(series(r, "udp", "delivered_pps"),
+                                                     series(kernel, "udp", "delivered_pps")),
+            "tcp_cps_fast_over_kernel": paired_ratio(series(r, "tcp", "cps"), series(kernel, "tcp", "cps")),
+            "udp_pps_per_gateway_core_fast_over_kernel": paired_ratio(per_core(r), per_core(kernel)),
         }
     return out
 
@@ -96,12 +142,14 @@ def main():
     parser.add_argument("--drivers", default="af_packet,af_xdp",
                         help="fast-path port drivers to measure, comma-separated (af_packet, af_xdp)")
     parser.add_argument("--paths", default="kernel,dpdk", help="kernel, dpdk or both")
-    parser.add_argument("--udp-seconds", type=float, default=5)
-    parser.add_argument("--tcp-seconds", type=float, default=3)
+    parser.add_argument("--trials", type=int, default=3,
+                        help="rounds; each measures every gateway once; the median trial is reported")
+    parser.add_argument("--udp-seconds", type=float, default=3)
+    parser.add_argument("--tcp-seconds", type=float, default=2)
     parser.add_argument("--flows", type=int, default=1024)
     # Each completed connection holds a fast-path SNAT port for the TIME_WAIT timeout (120 s)
-    # and the pool has 64512 per address and protocol: stay below it on every path alike.
-    parser.add_argument("--max-conns", type=int, default=50000)
+    # and the pool has 64512 per address and protocol: a trial stays below it, on every path alike.
+    parser.add_argument("--max-conns", type=int, default=60000)
     parser.add_argument("--concurrency", type=int, default=128)
     parser.add_argument("--json", default=os.path.join(REPO, "bench", "results", "peer.json"))
     args = parser.parse_args()
@@ -115,8 +163,7 @@ def main():
     results = []
     try:
         lab.up()
-        for gw in gateways:
-            results.append(measure_gateway(lab, gw, args))
+        results = run_rounds(lab, gateways, args)
     finally:
         lab.down()
     report = {
@@ -135,8 +182,9 @@ def main():
         f.write("\n")
     print_table(results)
     for name, r in report["ratios"].items():
-        print(f"ratio {name} / kernel: UDP pps x{r['udp_pps_fast_over_kernel']}, TCP conn/s "
-              f"x{r['tcp_cps_fast_over_kernel']}, UDP pps per gateway core x{r['udp_pps_per_core_fast_over_kernel']}")
+        print(f"ratio {name} / kernel (median of per-round ratios): UDP pps x{r['udp_pps_fast_over_kernel']}, "
+              f"TCP conn/s x{r['tcp_cps_fast_over_kernel']}, "
+              f"UDP pps per gateway core x{r['udp_pps_per_gateway_core_fast_over_kernel']}")
     print(f"wrote {args.json}")
     return 1 if any("error" in r for r in results) else 0
 
