@@ -54,12 +54,16 @@ Reason handle_arp(const ServiceTable& st, NeighbourTable& neighbours, rte_mbuf* 
     const uint32_t tip = rte_be_to_cpu_32(arp->arp_data.arp_tip);
     const Cidr link = IfAddr{iface.ip, iface.prefix_len}.subnet();
 
-    // RFC 826 merge step, widened to every sender on the link: requests and gratuitous
-    // announcements from a next hop refresh it before it is ever asked.
-    if (sip != 0 && link.contains(sip) && sip != iface.ip) neighbours.learn(sip, arp->arp_data.arp_sha);
+    // RFC 826: a sender talking to us (asking for one of our addresses, or answering our
+    // request) is added; any other sender on the link (gratuitous ARP, requests between other
+    // hosts) only refreshes an entry we already hold.
+    const bool sender_ok = sip != 0 && link.contains(sip) && sip != iface.ip;
+    const bool to_us = op == RTE_ARP_OP_REPLY ? tip == iface.ip : st.answers_arp(in_port, tip);
+    if (sender_ok && to_us) neighbours.learn(sip, arp->arp_data.arp_sha);
+    else if (sender_ok) neighbours.refresh(sip, arp->arp_data.arp_sha);
 
     if (op == RTE_ARP_OP_REPLY) return Reason::arp_learned;
-    if (!st.answers_arp(in_port, tip)) return Reason::arp_not_for_us;
+    if (!to_us) return Reason::arp_not_for_us;
 
     const rte_ether_addr requester = arp->arp_data.arp_sha;
     fill_arp(m, iface, tip, sip, RTE_ARP_OP_REPLY, requester, requester);

@@ -170,7 +170,7 @@ private:
         }
         slow_.counters.count(Reason::neighbour_unresolved);
         const uint32_t target = RouteTable::arp_target(dst, nh);
-        if (w_.shared.neighbours().should_request(target, slow_.now_ns)) {
+        if (w_.arp_limiter.should_request(target, slow_.now_ns)) {
             build_arp_request(m, st_.ifaces()[nh.port], target);
             io_.tx(nh.port, m);
             return;

@@ -82,6 +82,7 @@ struct WorkerContext {
     ct::ConntrackTable& flows;
     unsigned id;
     WorkerStats stats;
+    ArpRequestLimiter arp_limiter;
     BurstScratch scratch;
 };
 

@@ -1,8 +1,11 @@
 // IPv4 -> MAC neighbour table shared by all workers. ARP replies for a next hop may arrive on
 // any worker's queue, so learning on one worker must be visible to all. Fixed size, allocated
 // once; readers take no lock: a slot's IP is claimed once with compare-and-swap and never
-// changes, its MAC word is one atomic 64-bit store. A gateway has few neighbours (its next hops
-// and the hosts on its links), so entries are never evicted; a full table refuses to learn.
+// changes, its MAC word is one atomic 64-bit store. Only hosts that talk to the gateway (ARP
+// for its addresses, or answer its requests) are added, so entries are never evicted; a full
+// table refuses to learn.
+//
+// ArpRequestLimiter, per worker, paces the requests for unresolved next hops.
 #pragma once
 
 #include <rte_ether.h>
@@ -18,9 +21,6 @@ namespace nfgate::engine {
 class NeighbourTable {
 public:
     static constexpr uint32_t kSlots = 4096;  // power of two; far above any edge link's hosts
-    // One ARP request per unresolved neighbour per second keeps a silent host from being
-    // flooded at packet rate (RFC 1122 2.3.2.1 asks for at most one per second).
-    static constexpr uint64_t kRequestIntervalNs = 1'000'000'000;
 
     NeighbourTable() : slots_(std::make_unique<Slot[]>(kSlots)) {}
 
@@ -42,24 +42,22 @@ public:
         return true;
     }
 
-    // True when the caller should send an ARP request for `ip` now (first miss, or the last
-    // request is older than the interval). Claims the slot so a later reply is awaited.
-    bool should_request(uint32_t ip, uint64_t now_ns) {
-        Slot* s = claim(ip);
-        if (s == nullptr) return false;
-        uint64_t last = s->last_request_ns.load(std::memory_order_relaxed);
-        if (last != 0 && now_ns - last < kRequestIntervalNs) return false;
-        return s->last_request_ns.compare_exchange_strong(last, now_ns == 0 ? 1 : now_ns,
-                                                          std::memory_order_relaxed);
+    // Updates `ip` only when it is already known (RFC 826: the merge step for senders that are
+    // not talking to us), so a busy link cannot fill the table with hosts the gateway never
+    // forwards to.
+    void refresh(uint32_t ip, const rte_ether_addr& mac) {
+        Slot* s = const_cast<Slot*>(find(ip));
+        if (s == nullptr) return;
+        uint64_t w = pack(mac) | kValid;
+        if (s->mac.load(std::memory_order_relaxed) != w) s->mac.store(w, std::memory_order_release);
     }
 
 private:
     static constexpr uint64_t kValid = uint64_t{1} << 63;
 
-    struct alignas(32) Slot {
+    struct alignas(16) Slot {
         std::atomic<uint32_t> ip{0};  // 0: free (0.0.0.0 is never a neighbour)
         std::atomic<uint64_t> mac{0};
-        std::atomic<uint64_t> last_request_ns{0};
     };
 
     static uint32_t home(uint32_t ip) { return (ip * 2654435761u) >> 20 & (kSlots - 1); }
@@ -94,6 +92,29 @@ private:
     }
 
     std::unique_ptr<Slot[]> slots_;
+};
+
+// One ARP request per unresolved neighbour per second and worker keeps a silent host from
+// being flooded at packet rate (RFC 1122 2.3.2.1 asks for at most one per second). A small
+// direct-mapped memory: a collision only costs an extra request.
+class ArpRequestLimiter {
+public:
+    static constexpr uint64_t kIntervalNs = 1'000'000'000;
+
+    bool should_request(uint32_t ip, uint64_t now_ns) {
+        Entry& e = entries_[(ip * 2654435761u) >> 24];
+        if (e.ip == ip && now_ns - e.last_ns < kIntervalNs) return false;
+        e.ip = ip;
+        e.last_ns = now_ns;
+        return true;
+    }
+
+private:
+    struct Entry {
+        uint32_t ip = 0;
+        uint64_t last_ns = 0;
+    };
+    std::array<Entry, 256> entries_{};
 };
 
 }  // namespace nfgate::engine

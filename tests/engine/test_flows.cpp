@@ -247,6 +247,27 @@ TEST(EngineFlows, ReplyOnAnotherWorkerIsTranslated) {
     EXPECT_LE(syn.sport, snat.slice_last(0));
 }
 
+TEST(EngineArp, UnresolvedNextHopIsLearntFromTheReply) {
+    Lab lab;
+    const Pkt p = from_pod(Pkt::tcp("10.244.9.9", 5555, "10.244.7.7", 80, RTE_TCP_ACK_FLAG));
+    lab.send(kPods, p);
+    const Out req = lab.only_output(kPods);
+    ASSERT_EQ(req.arp_op, 1);
+    const rte_ether_addr host{{0x02, 0x77, 0, 0, 0, 0x07}};
+    // Another host's request for it teaches nothing new (only hosts talking to us are added).
+    lab.send(kPods, arp_frame(1, host, ip("10.244.7.7"), rte_ether_addr{}, ip("10.244.9.9"), req.eth_dst));
+    lab.send(kPods, p);
+    EXPECT_TRUE(lab.io.sent.empty());
+    EXPECT_EQ(lab.reason(Reason::neighbour_unresolved), 2u);
+    lab.send(kPods, arp_frame(2, host, ip("10.244.7.7"), kPodsMac, ip("10.244.0.1"), kPodsMac));
+    EXPECT_EQ(lab.reason(Reason::arp_learned), 1u);
+    EXPECT_EQ(lab.reason(Reason::arp_not_for_us), 1u);
+    lab.send(kPods, p);
+    const Out o = lab.only_output(kPods);
+    EXPECT_EQ(mac_str(o.eth_dst), mac_str(host));
+    EXPECT_EQ(o.dst, ip("10.244.7.7"));
+}
+
 TEST(EngineFlows, StatsTextNamesEveryReason) {
     Lab lab;
     lab.send(kExt, from_router(Pkt::tcp("198.51.100.7", 40008, "10.96.5.5", 80)));

@@ -116,19 +116,22 @@ TEST(EngineRoutes, LongestPrefixWinsAndGatewaysResolve) {
     EXPECT_FALSE(none.lookup(ip("8.8.8.8"), nh));
 }
 
-TEST(EngineNeighbours, LearnsUpdatesAndRateLimitsRequests) {
+TEST(EngineNeighbours, LearnsRefreshesAndRateLimitsRequests) {
     NeighbourTable n;
+    ArpRequestLimiter limiter;
     rte_ether_addr mac{};
     EXPECT_FALSE(n.lookup(ip("10.0.0.5"), mac));
-    EXPECT_TRUE(n.should_request(ip("10.0.0.5"), 5'000'000'000));
-    EXPECT_FALSE(n.should_request(ip("10.0.0.5"), 5'500'000'000));
-    EXPECT_TRUE(n.should_request(ip("10.0.0.5"), 6'000'000'001));
-    EXPECT_FALSE(n.lookup(ip("10.0.0.5"), mac));  // a pending entry has no MAC yet
+    EXPECT_TRUE(limiter.should_request(ip("10.0.0.5"), 5'000'000'000));
+    EXPECT_FALSE(limiter.should_request(ip("10.0.0.5"), 5'500'000'000));
+    EXPECT_TRUE(limiter.should_request(ip("10.0.0.6"), 5'500'000'000));
+    EXPECT_TRUE(limiter.should_request(ip("10.0.0.5"), 6'000'000'001));
     const rte_ether_addr a{{2, 0, 0, 0, 0, 5}}, b{{2, 0, 0, 0, 0, 6}};
+    n.refresh(ip("10.0.0.5"), a);  // unknown: not added
+    EXPECT_FALSE(n.lookup(ip("10.0.0.5"), mac));
     ASSERT_TRUE(n.learn(ip("10.0.0.5"), a));
     ASSERT_TRUE(n.lookup(ip("10.0.0.5"), mac));
     EXPECT_EQ(mac_str(mac), mac_str(a));
-    ASSERT_TRUE(n.learn(ip("10.0.0.5"), b));
+    n.refresh(ip("10.0.0.5"), b);
     ASSERT_TRUE(n.lookup(ip("10.0.0.5"), mac));
     EXPECT_EQ(mac_str(mac), mac_str(b));
     // Many neighbours colliding in the probe sequence all stay reachable.
