@@ -21,7 +21,8 @@ GW_EXT = "192.0.2.1"        # the gateway's address toward the outside (egress m
 CLIENT = "192.0.2.10"
 POD_A, POD_C = "10.244.1.10", "10.244.1.12"
 RELOAD_VIP = "10.96.0.20"
-REFUSE_WITHIN = 0.5         # "immediately": a reset or ICMP error, never a retransmit timeout
+REFUSE_TYPICAL = 0.2        # "immediately": a reset or an ICMP error, not a retransmit timeout
+REFUSE_WITHIN = 0.9
 
 
 def parse_answer(text):
@@ -57,6 +58,7 @@ def request(lab, client, proto, ip, port, count, timeout=1.0, give_up_after=0):
 
 
 GIVE_UP_AFTER = 5  # unanswered requests in a row after which a step that expects answers stops
+ANSWER_TIMEOUT = 2.0  # per request that should be answered: generous, the lab box may be busy
 
 
 class Reach:
@@ -74,7 +76,7 @@ class Reach:
 
     def run(self, lab):
         results = request(lab, self.client, self.proto, self.ip, self.port, self.count,
-                          give_up_after=GIVE_UP_AFTER)
+                          timeout=ANSWER_TIMEOUT, give_up_after=GIVE_UP_AFTER)
         backends, sources, text = describe(results)
         answered = sum(backends.values())
         if len(results) < self.count:
@@ -108,7 +110,7 @@ class Pinned:
 
     def run(self, lab):
         results = request(lab, self.client, self.proto, self.ip, self.port, self.count,
-                          give_up_after=GIVE_UP_AFTER)
+                          timeout=ANSWER_TIMEOUT, give_up_after=GIVE_UP_AFTER)
         backends, _, text = describe(results)
         ok = sum(backends.values()) == self.count and len(backends) == 1
         label = f"{self.client} -> {self.proto} {self.ip}:{self.port}"
@@ -116,7 +118,10 @@ class Pinned:
 
 
 class Refused:
-    """Every request is refused (TCP reset / ICMP port unreachable) quickly."""
+    """Every request is refused (TCP reset / ICMP port unreachable) at once: the typical (median)
+    refusal within REFUSE_TYPICAL, none later than REFUSE_WITHIN. A refusal that only comes
+    after a retransmission (TCP SYNs are resent after 1 s) is not "at once"; a single slow one on
+    a busy machine is tolerated by the median."""
 
     def __init__(self, client, proto, ip, port, count=5):
         self.__dict__.update(client=client, proto=proto, ip=ip, port=port, count=count)
@@ -126,11 +131,15 @@ class Refused:
         results = request(lab, self.client, self.proto, self.ip, self.port, self.count,
                           timeout=2.0)
         _, _, text = describe(results)
-        slowest = max(r["elapsed"] for r in results)
-        ok = all(r["kind"] == self.expect for r in results) and slowest < REFUSE_WITHIN
+        times = sorted(r["elapsed"] for r in results)
+        median, slowest = times[len(times) // 2], times[-1]
+        ok = (all(r["kind"] == self.expect for r in results) and median < REFUSE_TYPICAL
+              and slowest < REFUSE_WITHIN)
         label = f"{self.client} -> {self.proto} {self.ip}:{self.port}"
-        return ok, (f"{label}: {text}; slowest {slowest * 1000:.0f} ms" +
-                    ("" if ok else f" -- expected {self.expect} within {REFUSE_WITHIN * 1000:.0f} ms"))
+        return ok, (f"{label}: {text}; median {median * 1000:.0f} ms, slowest "
+                    f"{slowest * 1000:.0f} ms" + ("" if ok else
+                    f" -- expected {self.expect} every time, median under "
+                    f"{REFUSE_TYPICAL * 1000:.0f} ms, none over {REFUSE_WITHIN * 1000:.0f} ms"))
 
 
 class Dropped:
