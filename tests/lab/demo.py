@@ -81,7 +81,8 @@ def main():
         return 2
     paths = ["kernel", "dpdk"] if args.path == "both" else [args.path]
     verdicts = {path: run_demo(path, args.build) for path in paths}
-    print("demo: " + ", ".join(f"{p} path {'OK' if ok else 'FAILED'}" for p, ok in verdicts.items()))
+    print("demo: " + ", ".join(f"{path} path {'OK' if ok else 'FAILED'}"
+                               for path, ok in verdicts.items()))
     return 0 if all(verdicts.values()) else 1
 
 

@@ -18,8 +18,8 @@ is the only thing that differs per data path:
 Pods hold /32 addresses with the gateway as their only route, so pod-to-pod traffic and
 in-cluster clients of a Service go through the gateway as well. The outside host has no route
 to the pods: it can only answer traffic that was masqueraded. It is also the gateway's upstream
-router (default route), with forwarding on and no route to the service ranges. The peer host routes the pods
-via the gateway: it is in a nonMasqueradeCIDR and sees pod addresses.
+router (default route), with forwarding on and no route to the service ranges. The peer host
+routes the pods via the gateway: it is in a nonMasqueradeCIDR and sees pod addresses.
 
 Every lab is torn down on exit, on a signal and on failure; a sweeper removes leftovers of
 earlier runs whose process is gone.

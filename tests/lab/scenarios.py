@@ -45,7 +45,8 @@ def describe(results):
     if backends:
         parts.append("backends " + ", ".join(f"{k} {v}" for k, v in sorted(backends.items())))
         parts.append("sources " + ", ".join(sorted(sources)))
-    errors = sorted({r["text"] for r in results if r["kind"] in ("error", "no-route") and r["text"]})
+    errors = sorted({r["text"] for r in results
+                     if r["kind"] in ("error", "no-route") and r["text"]})
     if errors:
         parts.append("errors: " + "; ".join(errors[:3]))
     return backends, sources, "; ".join(parts)
@@ -358,7 +359,8 @@ SCENARIOS = [
     Scenario("externalip-routed", "an externalIP routed to the gateway reaches the endpoints",
              [Reach("client", "tcp", "203.0.113.20", 80)]),
     Scenario("externalip-arp", "an externalIP inside the ext subnet is answered by ARP and served",
-             [Reach("client", "tcp", "192.0.2.100", 80), NeighbourResolved("client", "192.0.2.100")]),
+             [Reach("client", "tcp", "192.0.2.100", 80),
+              NeighbourResolved("client", "192.0.2.100")]),
     Scenario("etp-cluster-snat", "externalTrafficPolicy Cluster: backends see the gateway",
              [Reach("client", "tcp", "203.0.113.10", 80, source=GW_PODS),
               Reach("client", "tcp", GW_EXT, 30080, source=GW_PODS)]),
@@ -386,7 +388,8 @@ SCENARIOS = [
     Scenario("no-endpoints-udp-unreachable", "no ready endpoint: UDP gets port unreachable at once",
              [Refused("client", "udp", "10.96.0.16", 53)]),
     Scenario("unallocated-clusterip-dropped", "an unallocated ClusterIP is dropped silently",
-             [Dropped("client", "tcp", "10.96.0.99", 80), Dropped("client", "udp", "10.96.0.99", 53)]),
+             [Dropped("client", "tcp", "10.96.0.99", 80),
+              Dropped("client", "udp", "10.96.0.99", 53)]),
     Scenario("lb-source-ranges", "loadBalancerSourceRanges admits 192.0.2.0/28 and drops others",
              [Reach("client", "tcp", "203.0.113.12", 80),
               Dropped("client2", "tcp", "203.0.113.12", 80),
@@ -395,7 +398,8 @@ SCENARIOS = [
              [Reach("pod-c", "tcp", POD_A, TCP_PORT, count=5, backends=["pod-a"], source=POD_C),
               Reach("pod-c", "udp", POD_A, UDP_PORT, count=5, backends=["pod-a"], source=POD_C)]),
     Scenario("icmp-error-from-backend", "a backend's RST / port unreachable reaches the client",
-             [Refused("client", "tcp", "10.96.0.17", 80), Refused("client", "udp", "10.96.0.17", 53)]),
+             [Refused("client", "tcp", "10.96.0.17", 80),
+              Refused("client", "udp", "10.96.0.17", 53)]),
     Scenario("icmp-error-to-masqueraded-pod", "an outside host's RST / port unreachable reaches "
              "the masqueraded pod", [Refused("pod-a", "tcp", "192.0.2.20", 8999),
                                      Refused("pod-a", "udp", "192.0.2.20", 5999)]),
