@@ -152,8 +152,8 @@ class Agent:
                 return udp_once(sock, ip, port, timeout)
         return repeat(once, count, give_up_after)
 
-    def op_ping(self, ip, count=1, timeout=1.0):
-        ident = os.getpid() & 0xFFFF
+    def op_ping(self, ip, count=1, timeout=1.0, ident=None):
+        ident = (os.getpid() if ident is None else ident) & 0xFFFF
         return [ping_once(ip, ident, seq, timeout) for seq in range(1, count + 1)]
 
     def op_tcp_open(self, id, ip, port, timeout=1.0):

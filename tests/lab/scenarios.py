@@ -160,14 +160,15 @@ class Dropped:
 
 
 class Pinged:
-    """ICMP echo requests to `ip` are answered by `ip` itself."""
+    """ICMP echo requests to `ip` are answered by `ip` itself. `ident` fixes the echo id, so two
+    clients can use the same one through the same masquerade address."""
 
-    def __init__(self, client, ip, count=3):
-        self.client, self.ip, self.count = client, ip, count
+    def __init__(self, client, ip, count=3, ident=None):
+        self.client, self.ip, self.count, self.ident = client, ip, count, ident
 
     def run(self, lab):
         results = lab.agent(self.client).call("ping", budget=self.count * 2 + 10, ip=self.ip,
-                                              count=self.count)
+                                              count=self.count, ident=self.ident)
         ok = all(r["kind"] == "answer" and r["text"] == f"echo reply from {self.ip}"
                  for r in results)
         seen = sorted({r["text"] or r["kind"] for r in results})
@@ -377,6 +378,10 @@ SCENARIOS = [
                     source=GW_EXT),
               Reach("pod-a", "udp", "192.0.2.20", UDP_PORT, count=5, backends=["outside"],
                     source=GW_EXT)]),
+    Scenario("egress-ping-masquerade", "pods' pings to the outside are masqueraded, the echo id "
+             "acting as the port (two pods use the same id)",
+             [Pinged("pod-a", "192.0.2.20", ident=4242), Pinged("pod-c", "192.0.2.20", ident=4242),
+              Pinged("pod-a", "192.0.2.20", ident=4242)]),
     Scenario("egress-non-masquerade", "pod -> a nonMasqueradeCIDR keeps the pod address",
              [Reach("pod-a", "tcp", "198.51.100.20", TCP_PORT, count=5, backends=["peer"],
                     source=POD_A)]),
