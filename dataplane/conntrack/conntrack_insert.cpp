@@ -211,6 +211,7 @@ InsertResult ConntrackTable::insert(unsigned worker, const FlowInit& f, uint32_t
     const Claim c1 = claim(f.reply, h1, Dir::reply, idx, false, pos1, winner);
     if (c1 != Claim::claimed) {
         buckets_[pos0 / 8].slot[pos0 % 8].store(0, std::memory_order_release);
+        if (pos0 / 8 != bucket1(h0)) spilled_[bucket1(h0)].fetch_sub(1, std::memory_order_release);
         defer_free(w, idx);
         bump(c1 == Claim::full ? w.full_buckets : w.clash);
         return {c1 == Claim::full ? InsertStatus::full : InsertStatus::clash};

@@ -166,6 +166,12 @@ size_t ConntrackTable::memory_bytes() const {
     return buckets_bytes_ + entries_bytes_ + lists_bytes_ + spilled_bytes_ + workers_ * sizeof(Worker);
 }
 
+uint64_t ConntrackTable::spilled_keys() const {
+    uint64_t n = 0;
+    for (uint64_t b = 0; b <= bucket_mask_; b++) n += spilled_[b].load(std::memory_order_relaxed);
+    return n;
+}
+
 uint32_t ConntrackTable::timeout_of(const FlowEntry& e) const {
     switch (e.proto()) {
         case kProtoTcp: {

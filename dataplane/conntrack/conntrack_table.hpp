@@ -217,6 +217,9 @@ public:
     unsigned workers() const { return workers_; }
     unsigned owner_of(const FlowEntry& e) const;
     size_t memory_bytes() const;  // buckets + entries + free lists
+    // Linked keys that live in their second bucket (each one costs lookups a second cache line).
+    // Scans a byte per bucket: for statistics, not per packet.
+    uint64_t spilled_keys() const;
     rte_rcu_qsbr* qsbr() const { return qsbr_; }
     const Timeouts& timeouts() const { return timeouts_; }
 
