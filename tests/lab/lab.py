@@ -512,6 +512,13 @@ class Lab:
             lambda l: l.startswith("nfgate: reloaded") or l.startswith("nfgate: reload rejected"),
             timeout, since=mark)
 
+    def nfgate_path(self):
+        return find_nfgate(self.build_dir)
+
+    def stop_daemon(self):
+        if self.daemon:
+            self.daemon.stop()
+
     def ruleset(self):
         return self.exec("gw", "nft", "list", "table", "ip", "nfgate", check=False)
 

@@ -82,12 +82,16 @@ def main():
         skipped = [s.name for s in chosen if not s.applies_to(lab)]
         for scenario in chosen:
             if not scenario.applies_to(lab):
-                print(f"SKIP {scenario.name}: needs the nfgate daemon (SIGHUP)", flush=True)
+                why = (f"{', '.join(scenario.paths)} path only" if scenario.paths and
+                       args.path not in scenario.paths else "needs the nfgate daemon (SIGHUP)")
+                print(f"SKIP {scenario.name}: {why}", flush=True)
             elif run_one(lab, scenario):
                 passed += 1
             else:
                 failed += 1
-        if lab.daemon and lab.daemon.proc.poll() is not None:
+        stopped_on_purpose = any(s.name == "kernel-once-and-cleanup" for s in chosen
+                                 if s.applies_to(lab))
+        if lab.daemon and lab.daemon.proc.poll() is not None and not stopped_on_purpose:
             print(f"nfgate exited during the run (status {lab.daemon.proc.returncode}); its "
                   f"output:\n{lab.daemon.output()}", flush=True)
         elif failed and lab.daemon:

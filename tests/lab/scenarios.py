@@ -332,12 +332,50 @@ def reload_add_service(lab):
     return ok, details
 
 
+def once_and_cleanup(lab):
+    """`nfgate --once` installs the rules and exits; `nfgate --cleanup` removes all of them.
+    Stops the lab's daemon, so it runs last."""
+    details, ok = [], True
+    nfgate = lab.nfgate_path()
+
+    def command(*args):
+        out = lab.exec("gw", nfgate, *args, check=False)
+        return out.strip().replace("\n", " | ")
+
+    lab.stop_daemon()
+    details.append(f"daemon stopped; `nfgate --cleanup`: {command('--cleanup') or 'no output'}")
+    leftovers = [what for what, present in (
+        ("table ip nfgate", "table ip nfgate" in lab.ruleset()),
+        ("local route for 192.0.2.100", "192.0.2.100" in lab.ip("gw", "route", "show", "table",
+                                                               "local"))) if present]
+    ok &= not leftovers
+    details.append("after cleanup: " + (", ".join(leftovers) + " still there" if leftovers
+                                         else "no nfgate table, no VIP local route"))
+    results = request(lab, "client", "tcp", "10.96.0.10", 80, 1)
+    unserved = results[0]["kind"] != "answer"
+    ok &= unserved
+    details.append(f"VIP 10.96.0.10:80 without rules: {describe(results)[2]}" +
+                   ("" if unserved else " -- expected no answer"))
+    once = command("--config", lab.config_path, "--once")
+    details.append(f"`nfgate --config ... --once`: {once or 'no output'}")
+    for step in (Reach("client", "tcp", "10.96.0.10", 80, count=20),
+                 Reach("client", "tcp", "192.0.2.100", 80, count=20)):
+        step_ok, text = step.run(lab)
+        ok &= step_ok
+        details.append("served after --once: " + text)
+    command("--cleanup")
+    return ok, details
+
+
 class Scenario:
-    def __init__(self, name, shows, steps=None, check=None, needs_daemon=False):
+    def __init__(self, name, shows, steps=None, check=None, needs_daemon=False, paths=None):
         self.name, self.shows, self.steps, self.check = name, shows, steps, check
         self.needs_daemon = needs_daemon
+        self.paths = paths  # None: every path
 
     def applies_to(self, lab):
+        if self.paths and lab.path not in self.paths:
+            return False
         return lab.daemon is not None or not self.needs_daemon
 
     def run(self, lab):
@@ -416,4 +454,7 @@ SCENARIOS = [
              check=reload_add_service, needs_daemon=True),
     Scenario("reload-bad-config-rejected", "a broken manifest on reload is rejected, rules kept",
              check=reload_rejected, needs_daemon=True),
+    # Last: it stops the daemon.
+    Scenario("kernel-once-and-cleanup", "nfgate --once applies the rules and exits, --cleanup "
+             "removes them all", check=once_and_cleanup, needs_daemon=True, paths=("kernel",)),
 ]
