@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <set>
+#include <unordered_set>
 
 namespace nfgate::nft {
 namespace {
@@ -31,21 +32,23 @@ int collect(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* data) {
 
 }  // namespace
 
-std::vector<Endpoint> ready_udp_endpoints(const Model& m) {
-    std::vector<Endpoint> out;
-    for (const auto& s : m.services)
+std::vector<Endpoint> gone_udp_endpoints(const std::vector<const Service*>& before,
+                                         const std::vector<const Service*>& after, const Model& now) {
+    auto key = [](const Endpoint& e) { return uint64_t{e.ip} << 16 | e.port; };
+    auto each_ready_udp = [](const Service& s, auto&& fn) {
         for (const auto& p : s.ports)
             if (p.proto == Proto::udp)
                 for (const auto& e : p.endpoints)
-                    if (e.ready) out.push_back(e);
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    return out;
-}
-
-std::vector<Endpoint> gone_endpoints(const std::vector<Endpoint>& before, const std::vector<Endpoint>& after) {
+                    if (e.ready) fn(e);
+    };
+    std::unordered_set<uint64_t> gone;
+    for (const Service* s : before) each_ready_udp(*s, [&](const Endpoint& e) { gone.insert(key(e)); });
+    for (const Service* s : after) each_ready_udp(*s, [&](const Endpoint& e) { gone.erase(key(e)); });
+    if (!gone.empty())
+        for (const auto& s : now.services) each_ready_udp(s, [&](const Endpoint& e) { gone.erase(key(e)); });
     std::vector<Endpoint> out;
-    std::set_difference(before.begin(), before.end(), after.begin(), after.end(), std::back_inserter(out));
+    for (uint64_t k : gone) out.push_back(Endpoint{static_cast<uint32_t>(k >> 16), static_cast<uint16_t>(k & 0xffff), true});
+    std::sort(out.begin(), out.end());
     return out;
 }
 

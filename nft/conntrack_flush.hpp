@@ -9,11 +9,11 @@
 
 namespace nfgate::nft {
 
-// Every ready UDP endpoint (ip, port) of the model, sorted and unique. Pure.
-std::vector<Endpoint> ready_udp_endpoints(const Model& m);
-
-// Those of `before` not in `after` (both as ready_udp_endpoints returns them). Pure.
-std::vector<Endpoint> gone_endpoints(const std::vector<Endpoint>& before, const std::vector<Endpoint>& after);
+// Ready UDP endpoints of the Services in `before` (their versions the kernel held) that are
+// ready in none of `after` (their new versions) and nowhere in `now` (the whole new model).
+// The model is scanned only when some endpoint is gone from `after`. Pure.
+std::vector<Endpoint> gone_udp_endpoints(const std::vector<const Service*>& before,
+                                         const std::vector<const Service*>& after, const Model& now);
 
 // Deletes kernel conntrack entries of UDP flows whose reply comes from one of `gone` (ip:port).
 // `deleted` counts them. An entry that vanished meanwhile is not an error.

@@ -4,7 +4,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <unordered_set>
 
 #include "nft/conntrack_flush.hpp"
 #include "nft/local_routes.hpp"
@@ -54,32 +53,6 @@ std::vector<Cidr> minus(const std::vector<Cidr>& a, const std::vector<Cidr>& b) 
     return out;
 }
 
-// Ready UDP endpoints of `gone_from` no longer ready anywhere in `now`.
-std::vector<Endpoint> gone_udp(const std::vector<const Service*>& gone_from, const std::vector<const Service*>& kept_in,
-                               const Model& now) {
-    auto key = [](const Endpoint& e) { return uint64_t{e.ip} << 16 | e.port; };
-    std::unordered_set<uint64_t> candidates;
-    for (const Service* s : gone_from)
-        for (const auto& p : s->ports)
-            if (p.proto == Proto::udp)
-                for (const auto& e : p.endpoints)
-                    if (e.ready) candidates.insert(key(e));
-    for (const Service* s : kept_in)
-        for (const auto& p : s->ports)
-            if (p.proto == Proto::udp)
-                for (const auto& e : p.endpoints)
-                    if (e.ready) candidates.erase(key(e));
-    if (candidates.empty()) return {};
-    for (const auto& s : now.services)
-        for (const auto& p : s.ports)
-            if (p.proto == Proto::udp)
-                for (const auto& e : p.endpoints)
-                    if (e.ready) candidates.erase(key(e));
-    std::vector<Endpoint> out;
-    for (uint64_t k : candidates) out.push_back(Endpoint{static_cast<uint32_t>(k >> 16), static_cast<uint16_t>(k), true});
-    return out;
-}
-
 std::vector<const Service*> all_services(const Model& m) {
     std::vector<const Service*> out;
     for (const auto& s : m.services) out.push_back(&s);
@@ -100,7 +73,7 @@ bool KernelPath::apply(const Model& m, std::string& err) {
         // Settings every service's rendering depends on changed: compare whole renderings.
         changes = {all_services(*st.model), all_services(m)};
         if (!run_plan(diff_plan(render(*st.model), render(m)), err)) return false;
-        std::vector<Endpoint> gone = gone_udp(changes.before, {}, m);
+        std::vector<Endpoint> gone = gone_udp_endpoints(changes.before, {}, m);
         st.model = m;
         st.pick_users = all_picks(m);
         changes = {};
@@ -119,7 +92,7 @@ bool KernelPath::apply(const Model& m, std::string& err) {
         Ruleset old_part = render_services(*st.model, changes.before, dropped);
         Ruleset new_part = render_services(m, changes.after, created);
         if (!run_plan(diff_plan(old_part, new_part), err)) return false;
-        std::vector<Endpoint> gone = gone_udp(changes.before, changes.after, m);
+        std::vector<Endpoint> gone = gone_udp_endpoints(changes.before, changes.after, m);
         adopt_services(*st.model, m, changes);
         st.pick_users = std::move(users);
         size_t deleted = 0;

@@ -27,13 +27,19 @@ TEST(LocalRoutes, SharedVipIsRoutedOnce) {
     EXPECT_EQ(std::count(routes.begin(), routes.end(), testing::cidr("198.51.100.7/32")), 1);
 }
 
+std::vector<const Service*> all(const Model& m) {
+    std::vector<const Service*> out;
+    for (const auto& s : m.services) out.push_back(&s);
+    return out;
+}
+
 TEST(ConntrackFlush, OnlyUdpEndpointsNoLongerReadyAnywhereAreGone) {
     Model before = testing::two_services();
     Model after = before;
     for (auto& s : after.services)
         if (s.name == "dns")
             for (auto& p : s.ports) p.endpoints[0].ready = false;
-    auto gone = gone_endpoints(ready_udp_endpoints(before), ready_udp_endpoints(after));
+    auto gone = gone_udp_endpoints(all(before), all(after), after);
     ASSERT_EQ(gone.size(), 1u);
     EXPECT_EQ(gone[0].ip, testing::ip("10.244.1.9"));
     EXPECT_EQ(gone[0].port, 53);
@@ -41,7 +47,7 @@ TEST(ConntrackFlush, OnlyUdpEndpointsNoLongerReadyAnywhereAreGone) {
     Model tcp_only = before;
     for (auto& s : tcp_only.services)
         if (s.name == "web") s.ports[0].endpoints.pop_back();
-    EXPECT_TRUE(gone_endpoints(ready_udp_endpoints(before), ready_udp_endpoints(tcp_only)).empty());
+    EXPECT_TRUE(gone_udp_endpoints(all(before), all(tcp_only), tcp_only).empty());
 }
 
 TEST(ConntrackFlush, AnEndpointStillServingAnotherServiceIsKept) {
@@ -53,7 +59,10 @@ TEST(ConntrackFlush, AnEndpointStillServingAnotherServiceIsKept) {
     before.services.push_back(copy);
     Model after = before;
     after.services.erase(std::find_if(after.services.begin(), after.services.end(), is_dns));
-    EXPECT_TRUE(gone_endpoints(ready_udp_endpoints(before), ready_udp_endpoints(after)).empty());
+    const Service* removed = &*std::find_if(before.services.begin(), before.services.end(), is_dns);
+    // Only dns changed (it went away); dns-copy, unchanged, still has the endpoint ready.
+    EXPECT_TRUE(gone_udp_endpoints({removed}, {}, after).empty());
+    EXPECT_EQ(gone_udp_endpoints({removed}, {}, testing::base_model()).size(), 1u);
 }
 
 }  // namespace
