@@ -192,9 +192,9 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(t.bad_checksum), static_cast<unsigned long long>(t.snat_src));
         for (size_t i = 0; i < t.per_endpoint.size(); ++i)
             std::printf("%s%llu", i ? ", " : "", static_cast<unsigned long long>(t.per_endpoint[i]));
-        std::printf("], \"span_s\": %.6f, \"pps\": %.1f, \"ring_drops\": %u, \"cpu_user_s\": %.3f, \"cpu_sys_s\": %.3f}\n",
-                    span, span > 0 ? (t.valid - 1) / span : 0.0, stats.tp_drops, cpu1.first - cpu0.first,
-                    cpu1.second - cpu0.second);
+        std::printf("], \"span_s\": %.6f, \"pps\": %.1f, \"ring_drops\": %u, ", span,
+                    span > 0 ? (t.valid - 1) / span : 0.0, stats.tp_drops);
+        std::printf("\"cpu_user_s\": %.3f, \"cpu_sys_s\": %.3f}\n", cpu1.first - cpu0.first, cpu1.second - cpu0.second);
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "pktsink: %s\n", e.what());
