@@ -74,8 +74,9 @@ void build_arp_request(rte_mbuf* m, const IfaceInfo& iface, uint32_t target_ip) 
     fill_arp(m, iface, iface.ip, target_ip, RTE_ARP_OP_REQUEST, kBroadcast, kZeroMac);
 }
 
-void build_garp(rte_mbuf* m, const IfaceInfo& iface) {
-    fill_arp(m, iface, iface.ip, iface.ip, RTE_ARP_OP_REQUEST, kBroadcast, kZeroMac);
+void build_garp(rte_mbuf* m, const IfaceInfo& iface, uint32_t addr) {
+    const uint32_t announced = addr != 0 ? addr : iface.ip;
+    fill_arp(m, iface, announced, announced, RTE_ARP_OP_REQUEST, kBroadcast, kZeroMac);
 }
 
 }  // namespace nfgate::engine

@@ -20,8 +20,9 @@ Reason handle_arp(const ServiceTable& st, NeighbourTable& neighbours, rte_mbuf* 
 // Overwrites `m` with a broadcast ARP request from `iface` for `target_ip` (host order).
 void build_arp_request(rte_mbuf* m, const IfaceInfo& iface, uint32_t target_ip);
 
-// Overwrites `m` with a gratuitous ARP request announcing `iface`'s address (sender and target
-// IP both the interface address, RFC 5227 2.4), sent by the port part when a port comes up.
-void build_garp(rte_mbuf* m, const IfaceInfo& iface);
+// Overwrites `m` with a gratuitous ARP request announcing `addr` (default: the interface's own
+// address) from `iface` (sender and target IP both `addr`, RFC 5227 2.4). The port part sends
+// one per address in ServiceTable::arp_addresses(port) when a port comes up or VIPs move in.
+void build_garp(rte_mbuf* m, const IfaceInfo& iface, uint32_t addr = 0);
 
 }  // namespace nfgate::engine

@@ -38,6 +38,11 @@ public:
         st_->services_.build(svc_keys_, svc_values_);
         st_->addr_kinds_.build(addr_keys_, addr_values_);
         st_->arp_.build(arp_keys_, std::vector<uint32_t>(arp_keys_.size(), 1));
+        st_->arp_by_port_.resize(m_.interfaces.size());
+        for (uint64_t k : arp_keys_) {
+            auto& v = st_->arp_by_port_[k >> 32];
+            if (std::find(v.begin(), v.end(), static_cast<uint32_t>(k)) == v.end()) v.push_back(static_cast<uint32_t>(k));
+        }
         st_->ready_backends_.build(ready_keys_, std::vector<uint32_t>(ready_keys_.size(), 1));
         st_->service_cidrs_ = m_.service_cidrs;
         st_->cluster_cidrs_ = m_.cluster_cidrs;

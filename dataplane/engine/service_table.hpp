@@ -81,6 +81,8 @@ public:
     // Addresses answered by ARP on `port`: its own address, node addresses and service VIPs
     // inside its subnet.
     bool answers_arp(uint16_t port, uint32_t ip) const { return arp_.contains(uint64_t{port} << 32 | ip); }
+    // Every address answered on `port` (host order), for gratuitous announcements.
+    const std::vector<uint32_t>& arp_addresses(uint16_t port) const { return arp_by_port_[port]; }
 
     // A (backend ip, port, proto) that is a ready endpoint of some service in this snapshot.
     bool backend_ready(uint32_t ip, uint16_t port, uint8_t proto) const {
@@ -111,6 +113,7 @@ private:
     FlatMap addr_kinds_;      // every service address -> 1 for ClusterIPs, 2 otherwise
     FlatMap local_;           // interface and node addresses
     FlatMap arp_;             // port << 32 | ip
+    std::vector<std::vector<uint32_t>> arp_by_port_;
     FlatMap ready_backends_;  // backend_key
     std::vector<Cidr> service_cidrs_, cluster_cidrs_, non_masq_;
     bool masquerade_egress_ = false;

@@ -278,6 +278,25 @@ TEST(EngineFlows, StatsTextNamesEveryReason) {
     for (auto name : engine::kReasonNames) EXPECT_NE(text.find(std::string(name) + " "), std::string::npos) << name;
 }
 
+TEST(EngineArp, GratuitousAnnouncementsCoverEveryAnsweredAddress) {
+    Lab lab;
+    const auto& ext = lab.st->arp_addresses(kExt);
+    EXPECT_EQ(std::set<uint32_t>(ext.begin(), ext.end()),
+              (std::set<uint32_t>{ip("192.0.2.1"), ip("192.0.2.50"), ip("192.0.2.100")}));
+    rte_mbuf* m = rte_pktmbuf_alloc(test_pool());
+    ASSERT_NE(m, nullptr);
+    engine::build_garp(m, lab.st->ifaces()[kExt], ip("192.0.2.100"));
+    const Out o = parse_out(m);
+    EXPECT_EQ(o.arp_op, 1);
+    EXPECT_EQ(o.arp_sip, ip("192.0.2.100"));
+    EXPECT_EQ(o.arp_tip, ip("192.0.2.100"));
+    EXPECT_EQ(mac_str(o.eth_dst), "ff:ff:ff:ff:ff:ff");
+    EXPECT_EQ(mac_str(o.arp_sha), mac_str(kExtMac));
+    engine::build_garp(m, lab.st->ifaces()[kPods]);
+    EXPECT_EQ(parse_out(m).arp_sip, ip("10.244.0.1"));
+    rte_pktmbuf_free(m);
+}
+
 TEST(EngineServiceTable, RejectsRouteWithUnreachableGateway) {
     Model m = lab_model();
     m.routes.push_back(Route{Cidr{ip("203.0.113.0"), 24}, ip("198.18.0.1")});
