@@ -21,6 +21,7 @@ GW_EXT = "192.0.2.1"        # the gateway's address toward the outside (egress m
 CLIENT = "192.0.2.10"
 POD_A, POD_C = "10.244.1.10", "10.244.1.12"
 RELOAD_VIP = "10.96.0.20"
+SLOW_ANSWER = 0.5           # an answer this late took a retransmission or a stalled gateway
 REFUSE_TYPICAL = 0.2        # "immediately": a reset or an ICMP error, not a retransmit timeout
 REFUSE_WITHIN = 0.9
 
@@ -45,6 +46,10 @@ def describe(results):
     if backends:
         parts.append("backends " + ", ".join(f"{k} {v}" for k, v in sorted(backends.items())))
         parts.append("sources " + ", ".join(sorted(sources)))
+    slow = [r["elapsed"] for r in results if r["kind"] == "answer" and r["elapsed"] > SLOW_ANSWER]
+    if slow:
+        parts.append(f"{len(slow)} answers slower than {SLOW_ANSWER * 1000:.0f} ms "
+                     f"(slowest {max(slow) * 1000:.0f} ms)")
     errors = sorted({r["text"] for r in results
                      if r["kind"] in ("error", "no-route") and r["text"]})
     if errors:
