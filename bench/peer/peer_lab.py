@@ -242,8 +242,11 @@ class PeerLab:
             self.ip("pods", "addr", "add", addr + "/32", "dev", "s0")
         self.ip("pods", "route", "add", GW_PODS, "dev", "s0", "scope", "link")
         self.ip("pods", "route", "add", "default", "via", GW_PODS, "dev", "s0")
+        # No TIME_WAIT on the server: a new gateway starts its SNAT ports afresh, so a later trial
+        # repeats the 4-tuples of an earlier one, and a SYN meeting a TIME_WAIT socket can be
+        # answered with a stale ACK (PAWS), costing the client a 1 s SYN retransmission.
         for key, value in (("net.core.somaxconn", 65535), ("net.ipv4.tcp_max_syn_backlog", 65535),
-                           ("net.ipv4.tcp_max_tw_buckets", 1048576)):
+                           ("net.ipv4.tcp_max_tw_buckets", 0)):
             self.sysctl("pods", key, value)
         # The sink reads the UDP test frames from a packet socket; the pods' kernel drops them
         # before the UDP layer so no ICMP port unreachable flows back through the gateway.
