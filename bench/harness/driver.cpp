@@ -87,7 +87,10 @@ void WorkerDriver::feed(const Workload& w, uint16_t port, const uint32_t* tags, 
     }
     for (unsigned i = 0; i < n; ++i) {
         const uint32_t t = tags[i];
-        rte_memcpy(rte_pktmbuf_mtod(pkts[i], void*), w.arena.data() + w.offset[t], w.length[t]);
+        auto* data = rte_pktmbuf_mtod(pkts[i], uint8_t*);
+        rte_memcpy(data, w.arena.data() + w.offset[t], w.length[t]);
+        // Addressed to the port it arrives on, as a neighbour that resolved the gateway sends it.
+        reinterpret_cast<rte_ether_hdr*>(data)->dst_addr = ports_.mac[port];
         pkts[i]->data_len = w.length[t];
         pkts[i]->pkt_len = w.length[t];
     }
@@ -188,7 +191,12 @@ RunStats WorkerDriver::run(const Workload& w, bool warm_up, std::vector<uint32_t
         feed(w, b.port, tags.data(), b.count, !warm_up, st);
         collect(w, warm_up, st, seen_dst);
     }
-    for (int round = 0; warm_up && round < 4; ++round) {
+    // Neighbours are learnt from the ARP replies this driver injects, but with two workers the
+    // gateway may ask only once (its ARP requests are rate limited and its neighbour table is
+    // shared): the other worker's packets wait until that answer lands. So retry for a while,
+    // not for a fixed number of rounds.
+    const uint64_t give_up = rte_get_tsc_cycles() + 5 * rte_get_tsc_hz();
+    while (warm_up && rte_get_tsc_cycles() < give_up) {
         for (const auto& [port, req] : arp_requests_) answer_arp(port, req);
         arp_requests_.clear();
         collect(w, warm_up, st, seen_dst);
@@ -203,6 +211,7 @@ RunStats WorkerDriver::run(const Workload& w, bool warm_up, std::vector<uint32_t
             collect(w, warm_up, st, seen_dst);
         }
         if (!retried) break;
+        rte_delay_us_sleep(2000);
     }
     rte_rcu_qsbr_thread_offline(qsv_, id_);
     for (uint32_t t = 0; t < w.size(); ++t) st.lost += seen_[t] ? 0 : 1;

@@ -1,6 +1,6 @@
 // nfgate_throughput: the fast path's per-worker cost on pre-built traffic.
 //
-//   nfgate_throughput [--runs N] [--out DIR] [--quick]
+//   nfgate_throughput [--runs N] [--out DIR] [--quick] [--only PROFILE] [--workers 1|2]
 //
 // Profiles (each with 1 and 2 workers; with 2, both run at once on the two CPUs and share one
 // flow table): established 64-byte flows in random order, both directions, at several table
@@ -35,6 +35,8 @@ struct Options {
     unsigned runs = 5;
     std::string out = "bench/results";
     bool quick = false;
+    std::string only;      // one profile (established, conn-storm, mixed-imix); empty: all
+    unsigned workers = 0;  // 1 or 2; 0: both
 };
 
 Model bench_model() {
@@ -170,6 +172,13 @@ bool Harness::judge(Series& s, const std::vector<RunStats>& st, const char* phas
         s.errors.push_back(std::string(phase) + ": worker " + std::to_string(w) + " lost " + std::to_string(st[w].lost) +
                            ", mistranslated " + std::to_string(st[w].wrong));
         for (const auto& e : st[w].first_errors) s.errors.push_back("  " + e);
+        std::string reasons;
+        const engine::WorkerStats& es = engine_->ctx[w]->stats;
+        for (size_t r = 0; r < engine::kReasonCount; ++r)
+            if (const uint64_t n = es.reason(static_cast<engine::Reason>(r))) {
+                reasons.append(" ").append(engine::kReasonNames[r]).append("=").append(std::to_string(n));
+            }
+        s.errors.push_back("  engine counters of worker " + std::to_string(w) + ":" + reasons);
     }
     if (!ok) s.failed = true;
     return ok;
@@ -305,8 +314,13 @@ bool parse_options(int argc, char** argv, Options& o) {
             o.runs = static_cast<unsigned>(std::max(1, std::atoi(argv[++i])));
         } else if (a == "--out" && i + 1 < argc) {
             o.out = argv[++i];
+        } else if (a == "--only" && i + 1 < argc) {
+            o.only = argv[++i];
+        } else if (a == "--workers" && i + 1 < argc) {
+            o.workers = static_cast<unsigned>(std::atoi(argv[++i]));
         } else {
-            std::fprintf(stderr, "usage: %s [--runs N] [--out DIR] [--quick]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--runs N] [--out DIR] [--quick] [--only established|conn-storm|mixed-imix] "
+                                 "[--workers 1|2]\n", argv[0]);
             return false;
         }
     }
@@ -346,11 +360,14 @@ int main(int argc, char** argv) {
                                                   : std::vector<uint32_t>{1024, 16384, 262144, 1u << 20};
     const uint32_t storm_conns = opt.quick ? 8192 : 65536;
     const uint32_t mixed_packets = opt.quick ? 65536 : 262144;
+    auto want = [&](const char* profile) { return opt.only.empty() || opt.only == profile; };
     for (unsigned workers : {1u, 2u}) {
-        for (uint32_t n : sizes)
-            if (workers == 1 || n == sizes.front() || n == sizes.back()) h.established(workers, n);
-        h.storm(workers, storm_conns);
-        h.mixed(workers, 65536, mixed_packets);
+        if (opt.workers != 0 && opt.workers != workers) continue;
+        if (want("established"))
+            for (uint32_t n : sizes)
+                if (workers == 1 || n == sizes.front() || n == sizes.back()) h.established(workers, n);
+        if (want("conn-storm")) h.storm(workers, storm_conns);
+        if (want("mixed-imix")) h.mixed(workers, 65536, mixed_packets);
     }
     const ReportMeta meta{static_cast<double>(rte_get_tsc_hz()), opt.runs, cpu_model()};
     if (!write_json(opt.out + "/throughput.json", meta, h.results(), err)) std::fprintf(stderr, "%s\n", err.c_str());
