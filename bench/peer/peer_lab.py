@@ -98,13 +98,17 @@ class PeerError(LabError):
 
 
 def sweep_stale():
-    if not os.path.isdir(NETNS_DIR):
-        return
-    for ns in sorted(os.listdir(NETNS_DIR)):
+    """Namespaces and EAL runtime directories of earlier runs whose process is gone."""
+    for ns in sorted(os.listdir(NETNS_DIR)) if os.path.isdir(NETNS_DIR) else []:
         match = PREFIX_RE.match(ns)
         if match and not pid_alive(int(match.group(1))):
             kill_namespace_processes(ns)
             sh("ip", "netns", "del", ns, check=False)
+    eal_dir = "/var/run/dpdk"
+    for name in sorted(os.listdir(eal_dir)) if os.path.isdir(eal_dir) else []:
+        match = re.match(r"^nfp(\d+)$", name)
+        if match and not pid_alive(int(match.group(1))):
+            shutil.rmtree(os.path.join(eal_dir, name), ignore_errors=True)
 
 
 class PeerLab:
@@ -345,6 +349,8 @@ class PeerLab:
         if self.daemon:
             self.daemon.stop(10)
             self.daemon = None
+            # EAL leaves its runtime directory (named by --file-prefix) behind.
+            shutil.rmtree(os.path.join("/var/run/dpdk", self.prefix), ignore_errors=True)
         if self.ingress_drop:
             self.ingress_drop = False
             self.exec("gw", "nft", "delete", "table", "netdev", "peer_gw", check=False)
