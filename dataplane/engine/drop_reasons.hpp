@@ -40,6 +40,7 @@ enum class Reason : uint8_t {
     ttl_expired,                 // TTL ran out where RFC 1812 forbids an ICMP error about it
     neighbour_unresolved,        // ARP request sent (rate limited); the packet itself is dropped
     unsupported_protocol,        // e.g. SCTP/GRE to a VIP
+    reject_not_sent,             // no endpoint, but the source cannot be answered (RFC 1812 4.3.2.7)
     // exceptions answered in place (the mbuf leaves as the answer)
     arp_reply_sent,
     arp_learned,                 // ARP reply consumed into the neighbour table
@@ -80,6 +81,7 @@ inline constexpr std::array<std::string_view, kReasonCount> kReasonNames = {
     "ttl_expired",
     "neighbour_unresolved",
     "unsupported_protocol",
+    "reject_not_sent",
     "arp_reply_sent",
     "arp_learned",
     "echo_reply_sent",

@@ -39,6 +39,12 @@ void fill_ip(rte_ipv4_hdr* ip, uint8_t tos, uint16_t total, uint8_t proto, uint3
     ip->hdr_checksum = csum_finish(csum_partial(ip, sizeof(*ip)));
 }
 
+// RFC 1812 4.3.2.7: no ICMP error (and no reset) to an address that is not one host.
+bool answerable_source(uint32_t src_be) {
+    const uint32_t src = rte_be_to_cpu_32(src_be);
+    return src != 0 && src < 0xe0000000u && (src >> 24) != 127;
+}
+
 }  // namespace
 
 bool icmp_is_error(uint8_t type) {
@@ -65,7 +71,7 @@ bool make_echo_reply(rte_mbuf* m, const PacketMeta& pm, const IfaceInfo& in_ifac
 
 bool make_icmp_error(rte_mbuf* m, const PacketMeta& pm, uint8_t type, uint8_t code, uint32_t src_ip,
                      const IfaceInfo& in_iface) {
-    if (m->nb_segs != 1) return false;
+    if (m->nb_segs != 1 || !answerable_source(pm.src)) return false;
     const uint32_t ihl = static_cast<uint32_t>(pm.l4 - reinterpret_cast<uint8_t*>(pm.ip));
     const uint32_t quote = std::min<uint32_t>(pm.l3_len, ihl + 8);
     constexpr uint32_t kPrefix = sizeof(rte_ipv4_hdr) + sizeof(rte_icmp_hdr);
@@ -88,7 +94,7 @@ bool make_icmp_error(rte_mbuf* m, const PacketMeta& pm, uint8_t type, uint8_t co
 }
 
 bool make_tcp_reset(rte_mbuf* m, const PacketMeta& pm, const IfaceInfo& in_iface) {
-    if (m->nb_segs != 1) return false;
+    if (m->nb_segs != 1 || !answerable_source(pm.src)) return false;
     const auto* in = reinterpret_cast<const rte_tcp_hdr*>(pm.l4);
     const uint32_t ihl = static_cast<uint32_t>(pm.l4 - reinterpret_cast<uint8_t*>(pm.ip));
     const uint32_t seg_len = pm.l3_len - ihl - ((in->data_off >> 4) * 4u) +

@@ -27,10 +27,10 @@ Fate reject(SlowCtx& c, rte_mbuf* m, const PacketMeta& pm) {
     const IfaceInfo& in = c.st.ifaces()[c.in_port];
     if (pm.proto == kProtoTcp) {
         if (pm.tcp_flags & RTE_TCP_RST_FLAG) return c.drop(Reason::tcp_invalid_no_syn);  // never answer a reset
-        return make_tcp_reset(m, pm, in) ? c.answer(Reason::reset_sent) : c.drop(Reason::reset_sent);
+        return make_tcp_reset(m, pm, in) ? c.answer(Reason::reset_sent) : c.drop(Reason::reject_not_sent);
     }
     const bool ok = make_icmp_error(m, pm, kIcmpDestUnreachable, kIcmpCodePortUnreachable, rte_be_to_cpu_32(pm.dst), in);
-    return ok ? c.answer(Reason::port_unreachable_sent) : c.drop(Reason::port_unreachable_sent);
+    return ok ? c.answer(Reason::port_unreachable_sent) : c.drop(Reason::reject_not_sent);
 }
 
 // Inserts `fi`, taking a SNAT port from `pool` first when pool >= 0. nullptr with `why` set

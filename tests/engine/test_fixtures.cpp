@@ -271,6 +271,9 @@ std::vector<Fixture> fixtures() {
                        EXPECT_TRUE(o.ip_csum_ok);
                        EXPECT_TRUE(o.l4_csum_ok);
                    }}}});
+    Pkt from_nowhere = from_router(Pkt::tcp("198.51.100.7", 40005, "10.96.0.20", 80));
+    from_nowhere.src = 0;
+    f.push_back({"no_reset_to_unspecified_source", {{kExt, pkt(from_nowhere), {}, Reason::reject_not_sent, {}}}});
     f.push_back({"allocated_clusterip_unknown_port_rejected",
                  {{kExt, pkt(from_router(Pkt::tcp("198.51.100.7", 40007, "10.96.0.10", 81))), kExt, Reason::reset_sent, {}}}});
     f.push_back({"unallocated_clusterip_dropped",
