@@ -156,8 +156,8 @@ RunResult run(TxRing& ring, const std::vector<Frame>& frames, const RunLimits& l
             ++res.send_errors;
         }
     }
-    res.seconds = std::chrono::duration<double>(clock::now() - start).count();
-    // Frames still queued are sent now; wait (bounded) for every frame to come back.
+    // Frames still queued are sent now; wait (bounded) for every frame to come back. The run's
+    // time includes this tail: a frame counts as sent only once it is back.
     const auto drain_end = clock::now() + std::chrono::seconds(2);
     while (clock::now() < drain_end) {
         send(ring.fd, nullptr, 0, MSG_DONTWAIT);
@@ -165,8 +165,9 @@ RunResult run(TxRing& ring, const std::vector<Frame>& frames, const RunLimits& l
         for (unsigned s = 0; s < kRingFrames && all_back; ++s)
             all_back = __atomic_load_n(&ring.frame(s)->tp_status, __ATOMIC_ACQUIRE) == TP_STATUS_AVAILABLE;
         if (all_back) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    res.seconds = std::chrono::duration<double>(clock::now() - start).count();
     uint64_t pending = 0;
     for (unsigned s = 0; s < kRingFrames; ++s)
         if (__atomic_load_n(&ring.frame(s)->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE) ++pending;
