@@ -4,9 +4,9 @@
 // word: [63..32] signature (high half of flow_hash) | [31] pending | [30] direction |
 // [29..0] entry index + 1; 0 is an empty slot. A key goes to its first bucket while that is not
 // crowded, else to the less loaded of its two (both from the low half of the hash); there are no
-// cuckoo moves, so a slot never changes key while linked. A small per-bucket counter says how many keys of a first bucket
-// live in their second one: a lookup reads the second bucket only when that is not zero, so a
-// hit or a miss usually costs one bucket cache line, as in rte_hash.
+// cuckoo moves, so a slot never changes key while linked. A small per-bucket counter says how
+// many keys of a first bucket live in their second one: a lookup reads the second bucket only
+// when that is not zero, so a hit or a miss usually costs one bucket cache line, as in rte_hash.
 // Entries (FlowEntry, one cache line) are preallocated; each flow is linked under two keys, its
 // original and its reply direction, which both point at the one entry.
 //
@@ -197,11 +197,16 @@ public:
     uint32_t timeout_of(const FlowEntry& e) const;
 
     // ---- the worker itself ----
+    // Links a new flow under f.orig and f.reply, taking an entry from the worker's partition.
+    // The flow holds f.snat_port only when the result is `inserted`; otherwise the caller still
+    // owns the port (release it, or retry with another port on `clash`). Counted per status.
     InsertResult insert(unsigned worker, const FlowInit& f, uint32_t now);
 
     // Incremental ageing: examines up to `budget` entries of the worker's own partition from
     // where the last call stopped, unlinks the expired ones and recycles the ones whose grace
-    // period is over. Returns the number unlinked by this call.
+    // period is over. Returns the number unlinked by this call. A flow that another worker
+    // refreshes in the very instant the sweep finds it expired may still go; its next packet
+    // then creates a new flow, as after any expiry.
     unsigned age(unsigned worker, uint32_t now, unsigned budget);
 
     // Reports the worker's quiescent state (once per loop, holding no FlowEntry*).
