@@ -285,6 +285,7 @@ class Lab:
         self.processes = []
         self.agents = {}
         self.daemon = None
+        self.daemon_stopped = False  # stopped on purpose by a scenario
         self.workdir = None
         self.torn_down = False
         self.hosts = {h.name: h for h in HOSTS}
@@ -517,6 +518,7 @@ class Lab:
 
     def stop_daemon(self):
         if self.daemon:
+            self.daemon_stopped = True
             self.daemon.stop()
 
     def ruleset(self):
