@@ -453,9 +453,10 @@ SCENARIOS = [
                                      Refused("pod-a", "udp", "192.0.2.20", 5999)]),
     Scenario("gateway-answers-ping", "the gateway answers ping on its addresses",
              [Pinged("client", GW_EXT), Pinged("pod-a", GW_PODS)]),
-    Scenario("reload-remove-endpoint", reload_remove_endpoint.__doc__.split(":")[0],
+    Scenario("reload-remove-endpoint", "a reload removing pod-b: new flows avoid it, a TCP "
+             "connection to pod-a survives, a UDP flow on pod-b moves at once",
              check=reload_remove_endpoint, needs_daemon=True),
-    Scenario("reload-add-service", reload_add_service.__doc__.rstrip("."),
+    Scenario("reload-add-service", "a Service added by a reload answers; removed, it is dropped",
              check=reload_add_service, needs_daemon=True),
     Scenario("reload-bad-config-rejected", "a broken manifest on reload is rejected, rules kept",
              check=reload_rejected, needs_daemon=True),
