@@ -224,9 +224,12 @@ class Agent:
     """A client agent (client.py) in one namespace: one JSON command, one JSON reply."""
 
     def __init__(self, lab, host):
-        self.host = host
+        self.lab, self.host = lab, host
+        self._spawn()
+
+    def _spawn(self):
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", lab.ns(host.name), sys.executable,
+            ["ip", "netns", "exec", self.lab.ns(self.host.name), sys.executable,
              os.path.join(HERE, "client.py")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, text=True, bufsize=1,
             start_new_session=True)
@@ -235,16 +238,25 @@ class Agent:
     def _read_reply(self, timeout):
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         if not ready:
-            raise LabError(f"client agent in {self.host.name} did not answer in {timeout:.0f}s")
+            raise LabError(f"client agent in {self.host.name} did not answer in {timeout:.1f} s")
         line = self.proc.stdout.readline()
         if not line:
             raise LabError(f"client agent in {self.host.name} exited")
         return json.loads(line)
 
     def call(self, op, budget=10.0, **args):
-        self.proc.stdin.write(json.dumps(dict(op=op, **args)) + "\n")
-        self.proc.stdin.flush()
-        reply = self._read_reply(budget)
+        try:
+            self.proc.stdin.write(json.dumps(dict(op=op, **args)) + "\n")
+            self.proc.stdin.flush()
+            reply = self._read_reply(budget)
+        except (LabError, OSError) as exc:
+            # A late reply would be taken for the next command's: start a fresh agent (the
+            # sockets it held are gone with it) and report this command as failed.
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+            self._spawn()
+            raise LabError(f"{exc}; agent restarted") from exc
         if not reply.get("ok"):
             raise LabError(f"client agent in {self.host.name}: {op} failed: {reply.get('error')}")
         return reply["result"]
