@@ -16,6 +16,7 @@ constexpr uint32_t kDaddrOffset = 16;
 // Transport header offset of the destination port (same for TCP, UDP, SCTP).
 constexpr uint32_t kDportOffset = 2;
 constexpr uint32_t kCtStatusDnat = 0x20;  // IPS_DST_NAT
+constexpr uint32_t kCtStateNew = 0x08;    // NF_CT_STATE_BIT(IP_CT_NEW)
 constexpr uint32_t kIcmpPortUnreachable = 3;
 
 class Lowering {
@@ -96,6 +97,12 @@ public:
         bitwise(kCtStatusDnat, 0);
         uint32_t zero = 0;
         cmp(NFT_CMP_NEQ, &zero, 4);
+    }
+    void operator()(const MatchCtNotNew&) {
+        nftnl_expr* e = add("ct");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+        cmp(NFT_CMP_NEQ, &kCtStateNew, 4);
     }
     void numgen(uint32_t mod) {
         nftnl_expr* e = add("numgen");

@@ -328,6 +328,9 @@ Chain Renderer::pod_egress_chain() const {
 // port unreachable) instead of letting it time out; unallocated service addresses are dropped.
 Chain Renderer::filter_chain(const char* name, Hook hook) const {
     Chain c{name, BaseHook{ChainType::filter, hook, kFilter}, {}};
+    // Only new connections: replies are de-NATed before these hooks and may carry a VIP as
+    // their destination (a connection the gateway itself opened from a local VIP address).
+    c.rules.push_back(Rule{{MatchCtNotNew{}, Verdict{Verdict::Kind::ret, {}}}});
     c.rules.push_back(Rule{{VmapAddrProtoPort{kNoEndpointServicesMap}}});
     c.rules.push_back(Rule{{MatchSet{Field::daddr, kNodeAddressesSet}, VmapProtoPort{kNoEndpointNodePortsMap}}});
     c.rules.push_back(Rule{{MatchSet{Field::daddr, kClusterIpsSet}, go(kRejectChain)}});

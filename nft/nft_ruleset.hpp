@@ -48,6 +48,10 @@ struct MatchMarkBit {
 struct MatchCtDnat {
     bool operator==(const MatchCtDnat&) const = default;
 };
+// ct state != new
+struct MatchCtNotNew {
+    bool operator==(const MatchCtNotNew&) const = default;
+};
 // numgen random mod N 0: true with probability 1/N, a fresh draw on every evaluation
 struct MatchNumgen {
     uint32_t mod = 1;
@@ -109,7 +113,7 @@ struct Verdict {
     bool operator==(const Verdict&) const = default;
 };
 
-using Expr = std::variant<MatchCidr, MatchSet, MatchL4proto, MatchMarkBit, MatchCtDnat, MatchNumgen,
+using Expr = std::variant<MatchCidr, MatchSet, MatchL4proto, MatchMarkBit, MatchCtDnat, MatchCtNotNew, MatchNumgen,
                           VmapAddrProtoPort, VmapProtoPort, SetMarkBit, UpdateAffinity, Dnat, DnatEndpointMap, DnatAffinity,
                           Masquerade, Reject, Verdict>;
 

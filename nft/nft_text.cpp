@@ -37,6 +37,7 @@ struct ExprText {
         return "meta mark & " + hex32(e.bit) + " == " + hex32(e.bit);
     }
     std::string operator()(const MatchCtDnat&) const { return "ct status dnat"; }
+    std::string operator()(const MatchCtNotNew&) const { return "ct state != new"; }
     std::string operator()(const MatchNumgen& e) const { return "numgen random mod " + std::to_string(e.mod) + " 0"; }
     std::string operator()(const VmapAddrProtoPort& e) const {
         return "ip daddr . meta l4proto . th dport vmap @" + e.map;

@@ -1,0 +1,185 @@
+// Real connections through the installed ruleset. The process moves into a private network
+// namespace (the gateway) and creates one more, the pod, joined by a veth pair; everything is
+// removed at the end, also when a test fails. Connections start on the gateway itself, so they
+// take the nat output hook, the same services map and endpoint chains as forwarded traffic.
+// Needs root; skipped otherwise.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include "nft/kernel_path.hpp"
+#include "tests/nft/fixtures.hpp"
+
+namespace nfgate::nft {
+namespace {
+
+const std::string kPodNs = "nfgt-pod-" + std::to_string(getpid());
+bool g_lab_up = false;
+pid_t g_server = 0;
+
+// Each pod address answers every connection on port 8080 with its own name, then closes.
+const char* kServer =
+    "import socket,threading\n"
+    "def serve(a,t):\n"
+    "  s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind((a,8080)); s.listen(128)\n"
+    "  while True:\n"
+    "    c,_=s.accept(); c.sendall(t.encode()); c.close()\n"
+    "for a,t in (('10.244.0.2','pod-a'),('10.244.0.3','pod-b')):\n"
+    "  threading.Thread(target=serve,args=(a,t),daemon=True).start()\n"
+    "threading.Event().wait()\n";
+
+int run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
+
+// Connects to ip:port and reads what the server says. Returns the text, or "" with `err` set
+// (ECONNREFUSED for a reset, ETIMEDOUT when nothing answered within `timeout_ms`).
+std::string fetch(const char* ip, uint16_t port, int timeout_ms, int& err) {
+    err = 0;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    inet_pton(AF_INET, ip, &sa.sin_addr);
+    std::string out;
+    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 && errno != EINPROGRESS) {
+        err = errno;
+    } else {
+        pollfd p{fd, POLLIN, 0};
+        while (poll(&p, 1, timeout_ms) == 1) {
+            char buf[64];
+            ssize_t n = read(fd, buf, sizeof buf);
+            if (n <= 0) {
+                if (n < 0) err = errno;
+                break;
+            }
+            out.append(buf, static_cast<size_t>(n));
+        }
+        if (out.empty() && err == 0) err = ETIMEDOUT;
+    }
+    close(fd);
+    return out;
+}
+
+class Lab : public ::testing::Environment {
+public:
+    void SetUp() override {
+        if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) return;
+        bool ok = run("ip link set lo up") == 0 && run("ip netns add " + kPodNs) == 0 &&
+                  run("ip link add nfgt-gw type veth peer name nfgt-pod netns " + kPodNs) == 0 &&
+                  run("ip addr add 10.244.0.1/24 dev nfgt-gw && ip link set nfgt-gw up") == 0 &&
+                  run("ip netns exec " + kPodNs + " sh -c 'ip link set lo up && ip link set nfgt-pod up && "
+                      "ip addr add 10.244.0.2/24 dev nfgt-pod && ip addr add 10.244.0.3/24 dev nfgt-pod'") == 0;
+        if (!ok) return;
+        g_server = fork();
+        if (g_server == 0) {
+            execlp("ip", "ip", "netns", "exec", kPodNs.c_str(), "python3", "-c", kServer, nullptr);
+            _exit(127);
+        }
+        for (int i = 0; i < 100 && !g_lab_up; ++i) {
+            int err;
+            g_lab_up = fetch("10.244.0.3", 8080, 200, err) == "pod-b";
+            if (!g_lab_up) usleep(50000);
+        }
+    }
+    void TearDown() override {
+        if (g_server > 0) kill(g_server, SIGTERM);
+        run("ip netns pids " + kPodNs + " | xargs -r kill");
+        run("ip netns del " + kPodNs);
+        std::string err;
+        KernelPath::cleanup(err);
+    }
+};
+const auto* const g_env = ::testing::AddGlobalTestEnvironment(new Lab);
+
+Model lab_model() {
+    Model m = testing::base_model();
+    m.node_addresses = {testing::ip("10.244.0.1")};
+    auto service = [](const char* name, const char* vip, std::vector<Endpoint> eps) {
+        Service s;
+        s.ns = "lab";
+        s.name = name;
+        s.cluster_ips = {testing::ip(vip)};
+        ServicePort p;
+        p.port = 80;
+        p.endpoints = std::move(eps);
+        s.ports = {p};
+        return s;
+    };
+    Service sticky = service("sticky", "10.96.0.40", {testing::ep("10.244.0.2", 8080), testing::ep("10.244.0.3", 8080)});
+    sticky.affinity_client_ip = true;
+    sticky.affinity_timeout_s = 60;
+    m.services = {service("both", "10.96.0.20", {testing::ep("10.244.0.2", 8080), testing::ep("10.244.0.3", 8080)}),
+                  service("empty", "10.96.0.30", {testing::ep("10.244.0.2", 8080, false)}),
+                  service("one", "10.96.0.10", {testing::ep("10.244.0.2", 8080)}), sticky};
+    return m;
+}
+
+class Traffic : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (!g_lab_up) GTEST_SKIP() << "needs root and python3 to build the namespace lab";
+    }
+};
+
+TEST_F(Traffic, VipReachesItsEndpointAndAnEndpointChangeTakesEffect) {
+    KernelPath kp;
+    std::string err;
+    Model m = lab_model();
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    int e;
+    EXPECT_EQ(fetch("10.96.0.10", 80, 2000, e), "pod-a") << "errno " << e;
+    for (auto& s : m.services)
+        if (s.name == "one") s.ports[0].endpoints = {testing::ep("10.244.0.3", 8080)};
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    EXPECT_EQ(fetch("10.96.0.10", 80, 2000, e), "pod-b") << "errno " << e;
+}
+
+TEST_F(Traffic, ConnectionsSpreadOverBothEndpoints) {
+    KernelPath kp;
+    std::string err;
+    ASSERT_TRUE(kp.apply(lab_model(), err)) << err;
+    std::map<std::string, int> seen;
+    for (int i = 0; i < 60; ++i) {
+        int e;
+        ++seen[fetch("10.96.0.20", 80, 500, e)];
+    }
+    // Each side gets 1/2; fewer than 10 of 60 happens with probability < 1e-5.
+    EXPECT_GE(seen["pod-a"], 10);
+    EXPECT_GE(seen["pod-b"], 10);
+    EXPECT_EQ(seen["pod-a"] + seen["pod-b"], 60);
+}
+
+TEST_F(Traffic, ClientIpAffinityPinsTheClient) {
+    KernelPath kp;
+    std::string err;
+    ASSERT_TRUE(kp.apply(lab_model(), err)) << err;
+    std::map<std::string, int> seen;
+    for (int i = 0; i < 20; ++i) {
+        int e;
+        ++seen[fetch("10.96.0.40", 80, 500, e)];
+    }
+    ASSERT_EQ(seen.size(), 1u) << "every connection of one client goes to one endpoint";
+    EXPECT_NE(seen.begin()->first, "");
+}
+
+TEST_F(Traffic, ServiceWithoutReadyEndpointsRefusesAtOnce) {
+    KernelPath kp;
+    std::string err;
+    ASSERT_TRUE(kp.apply(lab_model(), err)) << err;
+    int e;
+    EXPECT_EQ(fetch("10.96.0.30", 80, 2000, e), "");
+    EXPECT_EQ(e, ECONNREFUSED) << "a TCP reset, not a timeout";
+    EXPECT_EQ(fetch("10.96.0.10", 81, 2000, e), "");
+    EXPECT_EQ(e, ECONNREFUSED) << "a ClusterIP on a port it does not serve is rejected too";
+}
+
+}  // namespace
+}  // namespace nfgate::nft
