@@ -337,6 +337,33 @@ def reload_add_service(lab):
     return ok, details
 
 
+def masquerade_all(lab):
+    """masquerade.all (kube-proxy --masquerade-all), switched on by a reload of the gateway
+    file: even an in-cluster client is source-NATed; switched off again, it keeps its address."""
+    details, ok = [], True
+    with open(lab.config_path) as f:
+        original = f.read()
+    if "  all: false" not in original:
+        return False, [f"{lab.config_path}: expected a `masquerade: all: false` line to flip"]
+    with open(lab.config_path, "w") as f:
+        f.write(original.replace("  all: false", "  all: true"))
+    try:
+        line = lab.reload()
+        ok &= line == "nfgate: reloaded"
+        step_ok, text = Reach("pod-c", "tcp", "10.96.0.10", 80, source=GW_PODS).run(lab)
+        ok &= step_ok
+        details.append(f"SIGHUP (all: true): {line!r}; {text}")
+    finally:
+        with open(lab.config_path, "w") as f:
+            f.write(original)
+    line = lab.reload()
+    ok &= line == "nfgate: reloaded"
+    step_ok, text = Reach("pod-c", "tcp", "10.96.0.10", 80, source=POD_C).run(lab)
+    ok &= step_ok
+    details.append(f"SIGHUP (all: false): {line!r}; {text}")
+    return ok, details
+
+
 def once_and_cleanup(lab):
     """`nfgate --once` installs the rules and exits; `nfgate --cleanup` removes all of them.
     Stops the lab's daemon, so it runs last."""
@@ -459,6 +486,8 @@ SCENARIOS = [
              check=reload_remove_endpoint, needs_daemon=True),
     Scenario("reload-add-service", "a Service added by a reload answers; removed, it is dropped",
              check=reload_add_service, needs_daemon=True),
+    Scenario("reload-masquerade-all", "masquerade.all set by a reload SNATs in-cluster clients too",
+             check=masquerade_all, needs_daemon=True),
     Scenario("reload-bad-config-rejected", "a broken manifest on reload is rejected, rules kept",
              check=reload_rejected, needs_daemon=True),
     # Last: it stops the daemon.
