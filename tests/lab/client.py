@@ -74,11 +74,40 @@ def timed(fn, udp=False):
     return {"kind": kind, "text": text, "elapsed": round(time.monotonic() - start, 4)}
 
 
-def tcp_once(ip, port, timeout):
+def connect_tcp(ip, port, timeout, sport=0):
+    """A connected TCP socket; a fixed source port (sport) reuses one 4-tuple every time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            if sport:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind(("0.0.0.0", sport))
+            sock.settimeout(timeout)
+            sock.connect((ip, port))
+            return sock
+        except OSError as exc:
+            sock.close()
+            # The previous connection on this 4-tuple may wait a moment for its last ACK.
+            if exc.errno != errno.EADDRNOTAVAIL or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+        except BaseException:
+            sock.close()
+            raise
+
+
+def tcp_once(ip, port, timeout, sport=0):
     def run():
-        with socket.create_connection((ip, port), timeout=timeout) as sock:
+        with connect_tcp(ip, port, timeout, sport) as sock:
             sock.sendall(HTTP_REQUEST_CLOSE)
-            return read_http_body(sock)
+            body = read_http_body(sock)
+            if sport:
+                # Let the server close first, so the TIME_WAIT is the server's and this
+                # 4-tuple is free for the next request at once.
+                while sock.recv(4096):
+                    pass
+            return body
     return timed(run)
 
 
@@ -143,8 +172,8 @@ class Agent:
     def __init__(self):
         self.held = {}  # id -> open socket kept across commands
 
-    def op_tcp(self, ip, port, count=1, timeout=1.0, give_up_after=0):
-        return repeat(lambda: tcp_once(ip, port, timeout), count, give_up_after)
+    def op_tcp(self, ip, port, count=1, timeout=1.0, give_up_after=0, sport=0):
+        return repeat(lambda: tcp_once(ip, port, timeout, sport), count, give_up_after)
 
     def op_udp(self, ip, port, count=1, timeout=1.0, give_up_after=0):
         def once():

@@ -261,9 +261,9 @@ class Agent:
             raise LabError(f"client agent in {self.host.name}: {op} failed: {reply.get('error')}")
         return reply["result"]
 
-    def tcp(self, ip, port, count=1, timeout=1.0, give_up_after=0):
+    def tcp(self, ip, port, count=1, timeout=1.0, give_up_after=0, sport=0):
         return self.call("tcp", budget=count * (timeout + 1) + 10, ip=ip, port=port, count=count,
-                         timeout=timeout, give_up_after=give_up_after)
+                         timeout=timeout, give_up_after=give_up_after, sport=sport)
 
     def udp(self, ip, port, count=1, timeout=1.0, give_up_after=0):
         return self.call("udp", budget=count * (timeout + 1) + 10, ip=ip, port=port, count=count,
