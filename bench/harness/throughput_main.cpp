@@ -14,8 +14,11 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -130,6 +133,11 @@ public:
     void mixed(unsigned workers, uint32_t flows, uint32_t packets_per_worker);
 
     const std::vector<Series>& results() const { return results_; }
+    // Frees the engine and drivers (DPDK memory) before EAL goes away.
+    void release() {
+        engine_.reset();
+        drivers_.clear();
+    }
     bool failed() const { return failed_; }
 
 private:
@@ -342,8 +350,9 @@ int main(int argc, char** argv) {
     using namespace nfgate::bench;
     Options opt;
     if (!parse_options(argc, argv, opt)) return 2;
+    std::string prefix = "--file-prefix=nfgate_bench_" + std::to_string(getpid());
     const char* eal[] = {"nfgate_throughput", "--no-huge", "-m", "512", "--no-pci", "-l", "0-1",
-                         "--log-level=*:warning", "--file-prefix=nfgate_bench"};
+                         "--log-level=*:warning", prefix.c_str()};
     if (rte_eal_init(static_cast<int>(std::size(eal)), const_cast<char**>(eal)) < 0) {
         std::fprintf(stderr, "nfgate_throughput: rte_eal_init: %s (needs root)\n", rte_strerror(rte_errno));
         return 2;
@@ -373,6 +382,11 @@ int main(int argc, char** argv) {
     if (!write_json(opt.out + "/throughput.json", meta, h.results(), err)) std::fprintf(stderr, "%s\n", err.c_str());
     std::ofstream(opt.out + "/throughput.md") << "# nfgate_throughput\n\n" << markdown(meta, h.results());
     std::printf("\n%s", markdown(meta, h.results()).c_str());
+    h.release();
+    const std::string runtime_dir = rte_eal_get_runtime_dir();
+    rte_eal_cleanup();
+    std::error_code ignored;
+    std::filesystem::remove_all(runtime_dir, ignored);
     if (h.failed()) {
         std::fprintf(stderr, "nfgate_throughput: FAILED: packets were lost or mistranslated (see above)\n");
         return 1;

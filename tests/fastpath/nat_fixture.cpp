@@ -129,10 +129,12 @@ void NatBench::answer_arp(uint16_t iface, const Out& request, unsigned queue) {
 
 std::optional<NatBench::Sent> NatBench::send(uint16_t iface, Pkt p, unsigned queue) {
     p.eth_dst = gateway_mac(iface);
-    for (int attempt = 0; attempt < 4; ++attempt) {
+    for (int attempt = 0; attempt < 6; ++attempt) {
         inject(iface, serialize(p), queue);
-        auto got = wait_one(std::chrono::seconds(2));
-        if (!got) return std::nullopt;
+        auto got = wait_one(std::chrono::seconds(1));
+        // Silence: the gateway dropped `p` while a neighbour was unresolved and its ARP request
+        // was held back by the rate limit; send again, as a client retransmits.
+        if (!got) continue;
         if (got->out.ether_type != RTE_ETHER_TYPE_ARP || got->out.arp_op != RTE_ARP_OP_REQUEST) return got;
         // The gateway asked for a next hop and dropped `p`: answer like the neighbour would,
         // give the reply time to be learnt, send `p` again.

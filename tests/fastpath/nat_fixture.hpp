@@ -48,7 +48,7 @@ public:
 
     // Injects `p` (eth dst set to the gateway's MAC on `iface`) on `iface`'s RX queue `queue`
     // and returns the first frame the gateway transmits, answering ARP requests for neighbours
-    // and re-sending `p` while the gateway learns them. nullopt after 2 s of silence.
+    // and re-sending `p` while the gateway learns them (or stays silent). nullopt after 6 tries.
     struct Sent {
         uint16_t iface;
         Out out;

@@ -1,7 +1,10 @@
 #include "tests/fastpath/ring_ports.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <cstdlib>
+
+#include <unistd.h>
 
 #include <rte_bus_vdev.h>
 #include <rte_errno.h>
@@ -13,12 +16,21 @@ void init_test_eal(const std::vector<std::string>& args) {
     static std::vector<char*> argv;
     arena.emplace_back("nfgate-test");
     for (const auto& a : args) arena.push_back(a);
+    // Other DPDK processes (tests of other parts, the lab) may run at the same time: a prefix of
+    // our own keeps EAL's runtime files apart.
+    arena.push_back("--file-prefix=nfgate_fp_" + std::to_string(getpid()));
     for (auto& s : arena) argv.push_back(s.data());
     argv.push_back(nullptr);
     if (rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) < 0) {
         std::fprintf(stderr, "rte_eal_init failed: %s\n", rte_strerror(rte_errno));
         std::abort();
     }
+    static std::string runtime_dir = rte_eal_get_runtime_dir();
+    std::atexit([] {
+        rte_eal_cleanup();
+        std::error_code ignored;
+        std::filesystem::remove_all(runtime_dir, ignored);
+    });
 }
 
 RingPort::RingPort(const std::string& name, unsigned queues, unsigned ring_size) : name_(name) {

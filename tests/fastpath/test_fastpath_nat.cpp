@@ -8,6 +8,16 @@
 namespace nfgate::test {
 namespace {
 
+std::string bytes_hex(const std::vector<uint8_t>& v) {
+    std::string s;
+    char b[4];
+    for (uint8_t x : v) {
+        std::snprintf(b, sizeof b, "%02x ", x);
+        s += b;
+    }
+    return s;
+}
+
 class FastPathNat : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
@@ -36,7 +46,7 @@ TEST_F(FastPathNat, TcpHandshakeIsTranslatedBothWays) {
     EXPECT_EQ(o.tcp_flags, 0x02);
     EXPECT_EQ(o.ttl, 63);
     EXPECT_TRUE(o.ip_csum_ok);
-    EXPECT_TRUE(o.l4_csum_ok);
+    EXPECT_TRUE(o.l4_csum_ok) << bytes_hex(o.l4_bytes) << " src " << ip_to_string(o.src) << " dst " << ip_to_string(o.dst);
     EXPECT_EQ(mac_str(o.eth_dst), mac_str(host_mac(ip("10.244.1.10"))));
     EXPECT_EQ(mac_str(o.eth_src), mac_str(bench_.gateway_mac(kPods)));
     const uint16_t snat_port = o.sport;
