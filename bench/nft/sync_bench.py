@@ -37,7 +37,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     a = ap.parse_args()
     bench = os.path.join(a.build, "bench", "nft", "nft_sync_bench")
-    daemon = os.path.join(a.build, "nfgate")
+    daemon = next((p for p in (os.path.join(a.build, "nfgate"), os.path.join(a.build, "control", "daemon", "nfgate"))
+                   if os.access(p, os.X_OK)), os.path.join(a.build, "nfgate"))
     gen = os.path.join(a.source, "bench", "gen_cluster.py")
     results = []
     with tempfile.TemporaryDirectory(prefix="nfgate-nftbench-") as work:
