@@ -64,7 +64,7 @@ def request(lab, client, proto, ip, port, count, timeout=1.0, give_up_after=0):
 
 
 GIVE_UP_AFTER = 5  # unanswered requests in a row after which a step that expects answers stops
-ANSWER_TIMEOUT = 2.0  # per request that should be answered: generous, the lab box may be busy
+ANSWER_TIMEOUT = 4.0  # per request that should be answered: generous, a busy box delays the servers
 
 
 class Reach:
