@@ -74,7 +74,7 @@ def main():
     out_dir = os.path.join(a.source, "bench", "results")
     os.makedirs(out_dir, exist_ok=True)
     meta = {"benchmark": "nft_sync", "endpoints_per_service": 10, "kernel": os.uname().release,
-            "nproc": os.cpu_count(), "results": results}
+            "nproc": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 1), "results": results}
     with open(os.path.join(out_dir, "nft_sync.json"), "w") as fh:
         json.dump(meta, fh, indent=2)
         fh.write("\n")
