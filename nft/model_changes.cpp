@@ -7,12 +7,6 @@ namespace {
 
 bool key_less(const Service& a, const Service& b) { return std::tie(a.ns, a.name) < std::tie(b.ns, b.name); }
 
-bool sorted(const std::vector<Service>& v) {
-    for (size_t i = 1; i < v.size(); ++i)
-        if (!key_less(v[i - 1], v[i])) return false;
-    return true;
-}
-
 }  // namespace
 
 bool same_ruleset_globals(const Model& a, const Model& b) {
@@ -22,17 +16,21 @@ bool same_ruleset_globals(const Model& a, const Model& b) {
 
 bool changed_services(const Model& a, const Model& b, ServiceChanges& out) {
     out = {};
-    if (!sorted(a.services) || !sorted(b.services)) return false;
+    const auto& x = a.services;
+    const auto& y = b.services;
     size_t i = 0, j = 0;
-    while (i < a.services.size() || j < b.services.size()) {
-        if (j == b.services.size() || (i < a.services.size() && key_less(a.services[i], b.services[j]))) {
-            out.before.push_back(&a.services[i++]);
-        } else if (i == a.services.size() || key_less(b.services[j], a.services[i])) {
-            out.after.push_back(&b.services[j++]);
+    // One walk: the order is checked on the way (each side strictly increasing by key).
+    while (i < x.size() || j < y.size()) {
+        if (i > 0 && i < x.size() && !key_less(x[i - 1], x[i])) return false;
+        if (j > 0 && j < y.size() && !key_less(y[j - 1], y[j])) return false;
+        if (j == y.size() || (i < x.size() && key_less(x[i], y[j]))) {
+            out.before.push_back(&x[i++]);
+        } else if (i == x.size() || key_less(y[j], x[i])) {
+            out.after.push_back(&y[j++]);
         } else {
-            if (!(a.services[i] == b.services[j])) {
-                out.before.push_back(&a.services[i]);
-                out.after.push_back(&b.services[j]);
+            if (!(x[i] == y[j])) {
+                out.before.push_back(&x[i]);
+                out.after.push_back(&y[j]);
             }
             ++i, ++j;
         }
