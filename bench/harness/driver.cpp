@@ -99,7 +99,8 @@ void WorkerDriver::feed(const Workload& w, uint16_t port, const uint32_t* tags, 
     const uint64_t now_ns = clock_.ns(t0);
     engine::process_burst(*ctx_, *table, io_, port, std::span<rte_mbuf*>(pkts, n), now_ns);
     io_.flush();
-    engine::worker_housekeeping(*ctx_, now_ns);
+    // The worker loop polls both ports per turn and ages one slice per turn.
+    if (++bursts_ % 2 == 0) engine::worker_housekeeping(*ctx_, now_ns);
     const uint64_t t1 = rte_rdtsc();
     rte_rcu_qsbr_quiescent(qsv_, id_);
     if (!timed) return;
@@ -140,13 +141,16 @@ void WorkerDriver::check(const Workload& w, uint16_t port, const uint8_t* frame,
     if (p.tag >= w.size() || seen_[p.tag]) return fail(st, "duplicate or unknown tag " + std::to_string(p.tag));
     seen_[p.tag] = 1;
     const Expect& e = w.expect[p.tag];
-    const std::string what = "tag " + std::to_string(p.tag) + ": got " + tuple_text(p.src, p.sport, p.dst, p.dport);
-    if (port != e.out_port) return fail(st, what + " out of port " + std::to_string(port));
-    if (!p.checksums_ok) return fail(st, what + ": bad checksum");
-    if (p.proto != e.proto) return fail(st, what + ": protocol " + std::to_string(p.proto));
+    // The message is built only for a failure: this runs for every packet.
+    auto what = [&] {
+        return "tag " + std::to_string(p.tag) + ": got " + tuple_text(p.src, p.sport, p.dst, p.dport);
+    };
+    if (port != e.out_port) return fail(st, what() + " out of port " + std::to_string(port));
+    if (!p.checksums_ok) return fail(st, what() + ": bad checksum");
+    if (p.proto != e.proto) return fail(st, what() + ": protocol " + std::to_string(p.proto));
     if (e.check == Check::echo_reply) {
         if (p.icmp_type != 0 || p.src != e.src || p.dst != e.dst || p.sport != e.sport)
-            return fail(st, what + ": not the echo reply expected");
+            return fail(st, what() + ": not the echo reply expected");
         return;
     }
     bool tuple_ok = p.src == e.src && p.sport == e.sport && p.dport == e.dport;
@@ -157,13 +161,11 @@ void WorkerDriver::check(const Workload& w, uint16_t port, const uint8_t* frame,
     } else {
         tuple_ok &= p.dst == e.dst;
     }
-    if (!tuple_ok)
-        return fail(st, what + ", want " + tuple_text(e.src, e.sport, e.dst, e.dport));
-    if (p.ttl != 63 || p.tcp_flags != e.tcp_flags) return fail(st, what + ": ttl/flags changed wrongly");
+    if (!tuple_ok) return fail(st, what() + ", want " + tuple_text(e.src, e.sport, e.dst, e.dport));
+    if (p.ttl != 63 || p.tcp_flags != e.tcp_flags) return fail(st, what() + ": ttl/flags changed wrongly");
     const rte_ether_addr want_mac = neighbour_mac(next_hop);
-    if (!rte_is_same_ether_addr(&p.dst_mac, &want_mac) ||
-        !rte_is_same_ether_addr(&p.src_mac, &ports_.mac[port]))
-        return fail(st, what + ": MACs " + mac_text(p.src_mac) + " -> " + mac_text(p.dst_mac));
+    if (!rte_is_same_ether_addr(&p.dst_mac, &want_mac) || !rte_is_same_ether_addr(&p.src_mac, &ports_.mac[port]))
+        return fail(st, what() + ": MACs " + mac_text(p.src_mac) + " -> " + mac_text(p.dst_mac));
     if (seen_dst) (*seen_dst)[p.tag] = p.dst;
 }
 

@@ -1,6 +1,7 @@
 // Drives the engine's burst function with the production TX path (dp::TxBufferIo on net_ring
 // ports) over a pre-built Workload, times only what a worker lcore does per burst
-// (process_burst + TX flush + housekeeping) and checks every frame that comes out.
+// (process_burst + TX flush, and the ageing slice once per two bursts as the loop does once per
+// turn over both ports) and checks every frame that comes out.
 #pragma once
 
 #include <atomic>
@@ -74,6 +75,7 @@ private:
     rte_eth_dev_tx_buffer* buffers_[2]{};
     dp::TscClock clock_;
     uint64_t interrupted_tsc_;
+    uint64_t bursts_ = 0;
     engine::WorkerContext* ctx_ = nullptr;
     const std::atomic<const engine::ServiceTable*>* table_ = nullptr;
     rte_rcu_qsbr* qsv_ = nullptr;
