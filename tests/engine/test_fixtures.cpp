@@ -130,11 +130,11 @@ Pkt icmp_error_about(const Out& o, uint32_t from, uint8_t type, uint8_t code) {
     return e;
 }
 
-std::vector<Fixture> fixtures() {
-    const Frame good = serialize(from_router(Pkt::udp("198.51.100.7", 1000, "10.244.9.9", 53)));
-    constexpr size_t kIp = sizeof(rte_ether_hdr);
-    std::vector<Fixture> f;
+constexpr size_t kIp = sizeof(rte_ether_hdr);
 
+// Malformed and foreign frames.
+void parse_fixtures(std::vector<Fixture>& f) {
+    const Frame good = serialize(from_router(Pkt::udp("198.51.100.7", 1000, "10.244.9.9", 53)));
     f.push_back({"bad_ip_version", {{kExt, frame(with_byte(good, kIp, 0x65)), {}, Reason::ip_bad_version, {}}}});
     f.push_back({"bad_ihl", {{kExt, frame(with_byte(good, kIp, 0x44)), {}, Reason::ip_bad_ihl, {}}}});
     f.push_back({"total_length_beyond_frame",
@@ -149,8 +149,10 @@ std::vector<Fixture> fixtures() {
     f.push_back({"ipv4_to_another_mac", {{kExt, pkt(other_station), {}, Reason::eth_not_for_us, {}}}});
     f.push_back({"multicast_not_forwarded",
                  {{kPods, pkt(from_pod(Pkt::udp("10.244.9.9", 5353, "224.0.0.251", 5353))), {}, Reason::ip_not_unicast, {}}}});
+}
 
-    // ARP
+// ARP answers.
+void arp_fixtures(std::vector<Fixture>& f) {
     const rte_ether_addr bcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
     auto arp_reply_check = [](uint32_t addr) {
         return [addr](const Out& o) {
@@ -173,8 +175,10 @@ std::vector<Fixture> fixtures() {
                  {{kExt, frame(arp_req("192.0.2.50")), kExt, Reason::arp_reply_sent, arp_reply_check(ip("192.0.2.50"))}}});
     f.push_back({"arp_for_unknown_address", {{kExt, frame(arp_req("192.0.2.99")), {}, Reason::arp_not_for_us, {}}}});
     f.push_back({"arp_for_cluster_ip_outside_link", {{kExt, frame(arp_req("10.96.0.10")), {}, Reason::arp_not_for_us, {}}}});
+}
 
-    // ICMP to the gateway, TTL
+// ICMP to the gateway and TTL expiry.
+void local_fixtures(std::vector<Fixture>& f) {
     f.push_back({"ping_gateway",
                  {{kExt, pkt(from_client_link(Pkt::echo("192.0.2.77", "192.0.2.1", 77))), kExt, Reason::echo_reply_sent,
                    [](const Out& o) {
@@ -203,8 +207,10 @@ std::vector<Fixture> fixtures() {
     f.push_back({"to_gateway_tcp_not_served",
                  {{kExt, pkt(from_router(Pkt::tcp("198.51.100.7", 4000, "192.0.2.1", 22))), {},
                    Reason::local_delivery_unsupported, {}}}});
+}
 
-    // Services
+// Service translation, policies and rejects.
+void service_fixtures(std::vector<Fixture>& f) {
     f.push_back({"clusterip_syn_dnat_snat_and_reply",
                  {{kExt, pkt(kClientSyn), kPods, {}, check_dnat_snat},
                   {kPods, [](const Out& o) { return serialize(from_pod(reply_to(o, 0x12))); }, kExt, {},
@@ -282,8 +288,10 @@ std::vector<Fixture> fixtures() {
     f.push_back({"mid_stream_ack_to_vip_dropped",
                  {{kExt, pkt(from_router(Pkt::tcp("198.51.100.7", 40009, "10.96.0.10", 80, 0x10))), {},
                    Reason::tcp_invalid_no_syn, {}}}});
+}
 
-    // Egress and plain routing
+// Masquerade and plain routing.
+void egress_fixtures(std::vector<Fixture>& f) {
     f.push_back({"pod_egress_masqueraded_and_reply",
                  {{kPods, pkt(from_pod(Pkt::udp("10.244.9.9", 5555, "8.8.8.8", 53))), kExt, {},
                    [](const Out& o) {
@@ -329,7 +337,10 @@ std::vector<Fixture> fixtures() {
                        EXPECT_EQ(o.dport, 8080);
                        expect_routed(o, kPodsMac, pod_mac(ip("10.244.9.10")));
                    }}}});
+}
 
+// ICMP errors about tracked flows.
+void icmp_error_fixtures(std::vector<Fixture>& f) {
     // ICMP error about a tracked flow: the backend says "port unreachable" about the
     // translated SYN; the client must get it about the packet it sent.
     f.push_back({"icmp_error_about_tracked_flow_translated",
@@ -365,8 +376,10 @@ std::vector<Fixture> fixtures() {
                        const uint8_t* udp = o.l4_bytes.data() + 28;
                        EXPECT_EQ(udp[0] << 8 | udp[1], 6000);
                    }}}});
+}
 
-    // Fragments
+// Fragments.
+void fragment_fixtures(std::vector<Fixture>& f) {
     Pkt frag_vip = from_router(Pkt::udp("198.51.100.7", 1000, "10.96.0.53", 53));
     frag_vip.frag = RTE_IPV4_HDR_MF_FLAG;
     f.push_back({"fragment_to_vip_dropped", {{kExt, pkt(frag_vip), {}, Reason::fragment_of_nat_flow, {}}}});
@@ -376,7 +389,10 @@ std::vector<Fixture> fixtures() {
                                                      EXPECT_EQ(o.dst, ip("10.244.9.10"));
                                                      EXPECT_TRUE(o.ip_csum_ok);
                                                  }}}});
+}
 
+// Unresolved next hops.
+void neighbour_fixtures(std::vector<Fixture>& f) {
     // Next hop without ARP entry: the packet's mbuf leaves as an ARP request.
     f.push_back({"unresolved_next_hop_sends_arp_request",
                  {{kPods, pkt(from_pod(Pkt::tcp("10.244.9.9", 5555, "10.244.7.7", 80, 0x10))), kPods,
@@ -388,6 +404,18 @@ std::vector<Fixture> fixtures() {
                    }},
                   {kPods, pkt(from_pod(Pkt::tcp("10.244.9.9", 5555, "10.244.7.7", 80, 0x10))), {},
                    Reason::neighbour_unresolved, {}}}});
+}
+
+std::vector<Fixture> fixtures() {
+    std::vector<Fixture> f;
+    parse_fixtures(f);
+    arp_fixtures(f);
+    local_fixtures(f);
+    service_fixtures(f);
+    egress_fixtures(f);
+    icmp_error_fixtures(f);
+    fragment_fixtures(f);
+    neighbour_fixtures(f);
     return f;
 }
 
