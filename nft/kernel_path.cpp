@@ -69,8 +69,10 @@ bool KernelPath::apply(const Model& m, std::string& err) {
         if (!run_plan(full_plan(render(m)), err)) return false;
         st.model = m;
         st.pick_users = all_picks(m);
-    } else if (!same_ruleset_globals(*st.model, m) || !changed_services(*st.model, m, changes)) {
-        // Settings every service's rendering depends on changed: compare whole renderings.
+    } else if (!same_ruleset_globals(*st.model, m) || !changed_services(*st.model, m, changes) ||
+               endpoint_map_capacity(*st.model) != endpoint_map_capacity(m)) {
+        // Something every service's rendering depends on changed (a setting, or the endpoint
+        // map's size, which replaces the map): compare whole renderings.
         changes = {all_services(*st.model), all_services(m)};
         if (!run_plan(diff_plan(render(*st.model), render(m)), err)) return false;
         std::vector<Endpoint> gone = gone_udp_endpoints(changes.before, {}, m);

@@ -225,6 +225,7 @@ private:
             nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, concat(kTypeIpv4Addr, kTypeInetService));
             nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 8);
         }
+        if (st.size != 0) nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, st.size);
         nftnl_set_set_u32(s, NFTNL_SET_FLAGS, set_flags);
     }
 

@@ -85,6 +85,22 @@ std::optional<Rule> masquerade_mark_rule(const Model& m, const Service& s) {
 
 }  // namespace
 
+// A presized hash takes a full sync's elements about a quarter faster than one that grows while
+// they arrive. Twice the need, in powers of two, so the size (and with it the map, which is
+// replaced when its size changes) stays put while the cluster grows or shrinks within a factor 2.
+uint32_t endpoint_map_capacity(const Model& m) {
+    uint64_t need = 0;
+    for (const auto& s : m.services) {
+        if (s.affinity_client_ip) continue;
+        uint64_t addresses = s.cluster_ips.size() + s.external_ips.size() + s.lb_ips.size();
+        for (const auto& p : s.ports)
+            need += p.ready_count() * (addresses + (p.node_port != 0 ? m.node_addresses.size() : 0));
+    }
+    uint64_t cap = kMinEndpointMapSize;
+    while (cap < 2 * need) cap *= 2;
+    return static_cast<uint32_t>(std::min<uint64_t>(cap, uint64_t{1} << 31));
+}
+
 std::optional<PickChain> pick_chain_of(const Model& m, const Service& s, const ServicePort& p) {
     size_t ready = p.ready_count();
     if (s.affinity_client_ip || ready == 0) return std::nullopt;
@@ -130,6 +146,7 @@ private:
         svc_ips_ = Set{kServiceIpsMap, KeyKind::addr_proto_port, true, 0, {}};
         svc_nodeports_ = Set{kServiceNodePortsMap, KeyKind::proto_port, true, 0, {}};
         svc_endpoints_ = Set{kServiceEndpointsMap, KeyKind::addr_proto_port_index, false, 0, {}};
+        svc_endpoints_.size = endpoint_map_capacity(m_);
         noep_ips_ = Set{kNoEndpointServicesMap, KeyKind::addr_proto_port, true, 0, {}};
         noep_nodeports_ = Set{kNoEndpointNodePortsMap, KeyKind::proto_port, true, 0, {}};
         std::set<uint32_t> seen;

@@ -14,6 +14,11 @@ namespace nfgate::nft {
 
 Ruleset render(const Model& m);
 
+// The size the endpoint map is declared with for this model (a power of two, at least
+// kMinEndpointMapSize, at least twice the elements).
+inline constexpr uint32_t kMinEndpointMapSize = 65536;
+uint32_t endpoint_map_capacity(const Model& m);
+
 // A shared endpoint chain: (ready endpoint count, masquerade mark or not).
 using PickChain = std::pair<uint32_t, bool>;
 

@@ -165,11 +165,13 @@ struct Set {
     bool verdict_map = false;
     uint32_t timeout_s = 0;  // non-zero: a dynamic client -> endpoint map filled by "update"
     std::vector<SetElem> elems;
+    uint32_t size = 0;  // non-zero: the kernel sizes its hash table for this many (and refuses more)
     bool operator==(const Set&) const = default;
 
-    // Same kind of object (key, type, timeout): only the elements may differ.
+    // Same kind of object (key, type, timeout, size): only the elements may differ.
     bool same_definition(const Set& o) const {
-        return name == o.name && key == o.key && verdict_map == o.verdict_map && timeout_s == o.timeout_s;
+        return name == o.name && key == o.key && verdict_map == o.verdict_map && timeout_s == o.timeout_s &&
+               size == o.size;
     }
 };
 

@@ -114,6 +114,7 @@ void append_set(std::string& out, const Set& s) {
     if (s.verdict_map) out += " : verdict";
     if (s.timeout_s != 0) out += " : ipv4_addr . inet_service";
     out += "\n";
+    if (s.size != 0) out += "\t\tsize " + std::to_string(s.size) + "\n";
     if (s.timeout_s != 0) {
         out += "\t\tflags dynamic,timeout\n";
         out += "\t\ttimeout " + timeout_text(s.timeout_s) + "\n";

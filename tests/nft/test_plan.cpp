@@ -169,3 +169,42 @@ TEST(Batch, EveryMessageIsDescribedAndAsksForAnAck) {
 
 }  // namespace
 }  // namespace nfgate::nft
+
+namespace nfgate::nft {
+namespace {
+
+// Enough endpoints behind one ClusterIP to need `elements` map entries.
+Model with_endpoint_elements(size_t elements) {
+    Model m = testing::base_model();
+    Service s;
+    s.ns = "big";
+    s.name = "many";
+    s.cluster_ips = {testing::ip("10.96.5.5")};
+    ServicePort p;
+    p.port = 80;
+    for (size_t i = 0; i < elements; ++i)
+        p.endpoints.push_back(Endpoint{testing::ip("10.245.0.0") + static_cast<uint32_t>(i), 8080, true});
+    s.ports = {p};
+    m.services = {s};
+    return m;
+}
+
+TEST(Plan, EndpointMapIsReplacedWhenItOutgrowsItsSize) {
+    Model small = with_endpoint_elements(100), big = with_endpoint_elements(40000);
+    EXPECT_EQ(endpoint_map_capacity(small), kMinEndpointMapSize);
+    EXPECT_EQ(endpoint_map_capacity(big), 2 * kMinEndpointMapSize);
+    Ruleset a = render(small), b = render(big);
+    Plan p = diff_plan(a, b);
+    size_t flush = index_of(p, OpKind::flush_chain, kServicesChain);
+    size_t del = index_of(p, OpKind::delete_set, kServiceEndpointsMap);
+    size_t add = index_of(p, OpKind::add_set, kServiceEndpointsMap);
+    size_t fill = index_of(p, OpKind::add_elems, kServiceEndpointsMap);
+    ASSERT_LT(fill, p.ops.size());
+    EXPECT_LT(del, add);
+    EXPECT_LT(add, fill);
+    EXPECT_EQ(flush, p.ops.size()) << "the services chain does not use the endpoint map";
+    EXPECT_EQ(p.ops[fill].elems.size(), 40000u) << "the new map gets every element";
+}
+
+}  // namespace
+}  // namespace nfgate::nft
