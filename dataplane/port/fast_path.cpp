@@ -38,7 +38,7 @@ public:
 
 private:
     bool start_ports(const Model& m, std::string& err);
-    void announce_addresses();
+    void announce(const std::vector<std::pair<uint16_t, uint32_t>>& addresses);
 
     bool owns_eal_;
     bool stopped_ = false;
@@ -88,15 +88,29 @@ bool DpdkFastPath::start_ports(const Model& m, std::string& err) {
     return true;
 }
 
-// One gratuitous ARP per interface so neighbours learn (or relearn) the gateway's MAC. Sent on
-// queue 0 before the workers start, when no worker owns it yet.
-void DpdkFastPath::announce_addresses() {
+// Addresses `table` answers ARP for, per interface, that `previous` did not (all of them when
+// there is no previous table): the ones to announce.
+std::vector<std::pair<uint16_t, uint32_t>> new_arp_addresses(const engine::ServiceTable& table,
+                                                             const engine::ServiceTable* previous, size_t ports) {
+    std::vector<std::pair<uint16_t, uint32_t>> out;
+    for (uint16_t i = 0; i < ports && i < table.ifaces().size(); ++i)
+        for (uint32_t addr : table.arp_addresses(i))
+            if (previous == nullptr || !previous->answers_arp(i, addr)) out.emplace_back(i, addr);
+    return out;
+}
+
+// Gratuitous ARP (RFC 5227 2.4) for each (interface, address), so neighbours learn or relearn
+// where the address lives. Worker 0 sends them: the control thread owns no TX queue.
+void DpdkFastPath::announce(const std::vector<std::pair<uint16_t, uint32_t>>& addresses) {
     const auto& ifaces = services_->current()->ifaces();
-    for (size_t i = 0; i < ports_.size() && i < ifaces.size(); ++i) {
+    for (const auto& [iface, addr] : addresses) {
         rte_mbuf* m = rte_pktmbuf_alloc(pool_);
         if (m == nullptr) return;
-        engine::build_garp(m, ifaces[i]);
-        if (rte_eth_tx_burst(ports_[i], 0, &m, 1) != 1) rte_pktmbuf_free(m);
+        engine::build_garp(m, ifaces[iface], addr);
+        if (!workers_->send_from_control(iface, m)) {
+            rte_pktmbuf_free(m);
+            return;
+        }
     }
 }
 
@@ -124,7 +138,7 @@ bool DpdkFastPath::bring_up(const Model& m, std::string& err) {
         contexts_.push_back(std::make_unique<engine::WorkerContext>(*engine_, w));
         stages_.push_back(std::make_unique<EngineStage>(*contexts_.back(), services_->pointer(), clock_));
     }
-    announce_addresses();
+    announce(new_arp_addresses(*services_->current(), nullptr, ports_.size()));
     std::vector<EngineStage*> stage_ptrs;
     for (auto& s : stages_) stage_ptrs.push_back(s.get());
     return workers_->launch<EngineStage>(worker_lcores_, stage_ptrs, err);
@@ -139,9 +153,11 @@ bool DpdkFastPath::update(const Model& m, std::string& err) {
     if (!err.empty()) return false;
     auto table = engine::build_service_table(m, macs_, err);
     if (!table) return false;
+    const auto moved_in = new_arp_addresses(*table, services_->current(), ports_.size());
     // Removed endpoints leave with the old snapshot: the engine checks a UDP flow's backend
     // against the current snapshot on every hit, so those flows move on their next datagram.
     services_->publish(std::move(table));
+    announce(moved_in);
     model_ = m;
     return true;
 }

@@ -15,6 +15,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 
 #include "dataplane/port/tx_io.hpp"
 
@@ -29,6 +30,9 @@ struct WorkerPlan {
     const std::atomic<bool>* stop = nullptr;
     WorkerIoStats* stats = nullptr;
     uint64_t drain_tsc = 0;  // longest a buffered packet waits while traffic keeps arriving
+    // Frames the control thread wants sent (gratuitous ARP): it may not touch a TX queue a
+    // worker owns, so it hands them over here; mbuf->port holds the interface index.
+    rte_ring* control_tx = nullptr;
 };
 
 template <class Stage>
@@ -53,6 +57,12 @@ void run_worker_loop(const WorkerPlan& plan, Stage& stage) {
             received += n;
             rx_packets[p] += n;
             stage.burst(io, static_cast<uint16_t>(p), std::span<rte_mbuf*>(pkts, n), now);
+        }
+        if (plan.control_tx != nullptr) {
+            rte_mbuf* from_control[8];
+            const unsigned c = rte_ring_sc_dequeue_burst(plan.control_tx, reinterpret_cast<void**>(from_control), 8,
+                                                         nullptr);
+            for (unsigned i = 0; i < c; ++i) io.tx(from_control[i]->port, from_control[i]);
         }
         // Batching only pays while packets keep coming: an idle poll sends what is buffered.
         if (received == 0 || now - last_drain > plan.drain_tsc) {

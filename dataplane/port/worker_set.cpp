@@ -2,6 +2,7 @@
 
 #include <rte_cycles.h>
 #include <rte_malloc.h>
+#include <rte_mbuf.h>
 
 namespace nfgate::dp {
 
@@ -17,6 +18,16 @@ WorkerSet::~WorkerSet() {
     stop();
     for (auto& p : plans_)
         for (unsigned i = 0; i < p.nb_ports; ++i) rte_free(p.tx_buffers[i]);
+    if (control_tx_ != nullptr) {
+        rte_mbuf* m;
+        while (rte_ring_dequeue(control_tx_, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
+        rte_ring_free(control_tx_);
+    }
+}
+
+bool WorkerSet::send_from_control(uint16_t iface, rte_mbuf* m) {
+    m->port = iface;
+    return control_tx_ != nullptr && rte_ring_sp_enqueue(control_tx_, m) == 0;
 }
 
 bool WorkerSet::init(unsigned workers, std::span<const uint16_t> port_ids, rte_rcu_qsbr* qsv,
@@ -24,6 +35,12 @@ bool WorkerSet::init(unsigned workers, std::span<const uint16_t> port_ids, rte_r
     if (port_ids.size() > kMaxPorts) {
         err = "interfaces: at most " + std::to_string(kMaxPorts) + " interfaces are supported, got " +
               std::to_string(port_ids.size());
+        return false;
+    }
+    // Single producer (the control thread), single consumer (worker 0).
+    control_tx_ = rte_ring_create("nfgate_control_tx", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (control_tx_ == nullptr) {
+        err = "eal: cannot create the control hand-over ring; give EAL more memory (-m)";
         return false;
     }
     stats_ = std::make_unique<WorkerIoStats[]>(workers);
@@ -36,6 +53,7 @@ bool WorkerSet::init(unsigned workers, std::span<const uint16_t> port_ids, rte_r
         p.stop = &stop_;
         p.stats = &stats_[w];
         p.drain_tsc = drain;
+        p.control_tx = w == 0 ? control_tx_ : nullptr;
         for (uint16_t port : port_ids) {
             int socket = rte_eth_dev_socket_id(port);
             auto* buf = static_cast<rte_eth_dev_tx_buffer*>(rte_zmalloc_socket(

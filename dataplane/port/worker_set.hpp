@@ -24,6 +24,10 @@ public:
     bool init(unsigned workers, std::span<const uint16_t> port_ids, rte_rcu_qsbr* qsv,
               std::string& err);
 
+    // Queues `m` for worker 0 to send on interface `iface` (any thread but the workers; one
+    // producer at a time). False when the hand-over ring is full: the caller still owns `m`.
+    bool send_from_control(uint16_t iface, rte_mbuf* m);
+
     // Starts worker i on lcores[i] running run_worker_loop(plan i, *stages[i]). The stages must
     // outlive stop().
     template <class Stage>
@@ -54,6 +58,7 @@ private:
     std::vector<WorkerPlan> plans_;
     std::unique_ptr<WorkerIoStats[]> stats_;
     std::vector<std::shared_ptr<void>> launches_;
+    rte_ring* control_tx_ = nullptr;
 };
 
 template <class Stage>

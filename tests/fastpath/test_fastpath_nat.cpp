@@ -141,6 +141,22 @@ TEST_F(FastPathNat, AnnouncesEachInterfaceWithGratuitousArp) {
     }
 }
 
+TEST_F(FastPathNat, AnnouncesAVipThatMovesIntoASubnetOnUpdate) {
+    std::string err;
+    Model next = bench_.with_ports(nat_model(1, {"10.244.1.10"}));
+    next.services[0].external_ips = {ip("192.0.2.100")};
+    ASSERT_TRUE(bench_.fast_path().update(next, err)) << err;
+    auto sent = bench_.collect(std::chrono::milliseconds(100));
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].iface, kExt);
+    EXPECT_EQ(sent[0].out.arp_sip, ip("192.0.2.100"));
+    EXPECT_EQ(sent[0].out.arp_tip, ip("192.0.2.100"));
+    EXPECT_EQ(mac_str(sent[0].out.arp_sha), mac_str(bench_.gateway_mac(kExt)));
+    // Nothing new to announce the second time.
+    ASSERT_TRUE(bench_.fast_path().update(next, err)) << err;
+    EXPECT_TRUE(bench_.collect(std::chrono::milliseconds(50)).empty());
+}
+
 TEST_F(FastPathNat, AnswersPingForItsAddress) {
     Pkt ping = Pkt::echo("192.0.2.10", "192.0.2.1", 7);
     auto reply = bench_.send(kExt, ping);
