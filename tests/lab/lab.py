@@ -283,7 +283,8 @@ class Agent:
 
 
 class Lab:
-    def __init__(self, path, build_dir=None, config_dir=None, gateway_file=None, verbose=False):
+    def __init__(self, path, build_dir=None, config_dir=None, gateway_file=None, verbose=False,
+                 workers=None):
         if path not in ("kernel", "dpdk", "reference"):
             raise LabError(f"unknown path {path!r}: valid are kernel, dpdk, reference")
         self.path = path
@@ -292,6 +293,7 @@ class Lab:
         self.gateway_file = gateway_file or (
             "gateway-dpdk.yaml" if path == "dpdk" else "gateway-kernel.yaml")
         self.verbose = verbose
+        self.workers = workers  # dpdk: overrides the file's worker count (None: keep it)
         self.prefix = f"nfl{os.getpid()}"
         self.namespaces = []
         self.processes = []
@@ -445,14 +447,24 @@ class Lab:
 
     # ---- the gateway ----------------------------------------------------------------------
     def _make_dpdk_config_private(self):
-        """Gives EAL a per-run file prefix so parallel DPDK processes never share runtime files."""
+        """Gives EAL a per-run file prefix so parallel DPDK processes never share runtime files,
+        and applies a worker count asked for on the command line."""
         with open(self.config_path) as f:
             text = f.read()
         eal = re.search(r"^eal:\s*\[(.*)\]\s*$", text, re.M)
         if not eal:
             raise LabError(f"{self.config_path}: expected a one-line `eal: [...]` list")
-        extra = f', "--file-prefix={self.prefix}"'
-        text = text[:eal.end(1)] + extra + text[eal.end(1):]
+        args = eal.group(1) + f', "--file-prefix={self.prefix}"'
+        if self.workers:
+            # One main lcore plus one per worker, mapped onto the CPUs there are (several
+            # workers may share one): the TAP ports then get one queue per worker and replies
+            # can land on another worker's queue than their flow's first packet.
+            cpus = os.cpu_count() or 1
+            lcores = ",".join(["0@0"] + [f"{i}@{1 + (i - 1) % max(cpus - 1, 1) if cpus > 1 else 0}"
+                                         for i in range(1, self.workers + 1)])
+            args = re.sub(r'-l,\s*"[^"]*"', f'--lcores, "{lcores}"', args)
+            text = re.sub(r"^workers:.*$", f"workers: {self.workers}", text, flags=re.M)
+        text = text[:eal.start(1)] + args + text[eal.end(1):]
         with open(self.config_path, "w") as f:
             f.write(text)
 

@@ -49,7 +49,7 @@ def run_path(path, args, chosen):
     """Runs the chosen scenarios in a fresh lab on one path: {name: True/False, or None if
     skipped}; a lab that cannot be built fails every scenario."""
     verdicts = {}
-    lab = Lab(path, args.build, verbose=args.verbose)
+    lab = Lab(path, args.build, verbose=args.verbose, workers=args.workers)
     try:
         start = time.monotonic()
         try:
@@ -102,6 +102,8 @@ def main():
                         choices=["kernel", "dpdk", "reference", "both"],
                         help="both: kernel then dpdk, with a side-by-side table")
     parser.add_argument("--only", default="", help="comma-separated scenario names")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="dpdk: worker lcores (default: the gateway file's)")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
