@@ -129,6 +129,9 @@ void NatBench::answer_arp(uint16_t iface, const Out& request, unsigned queue) {
 
 std::optional<NatBench::Sent> NatBench::send(uint16_t iface, Pkt p, unsigned queue) {
     p.eth_dst = gateway_mac(iface);
+    // A late answer to an earlier retransmission must not pass for the answer to `p`.
+    for (auto& port : ports_)
+        for (rte_mbuf* m : port->collect_all()) rte_pktmbuf_free(m);
     for (int attempt = 0; attempt < 6; ++attempt) {
         inject(iface, serialize(p), queue);
         auto got = wait_one(std::chrono::seconds(1));
