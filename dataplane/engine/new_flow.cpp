@@ -150,6 +150,24 @@ Fate new_masquerade_flow(SlowCtx& c, PacketMeta& pm, CsumDelta& ip_delta) {
     return Fate::forward;
 }
 
+// A connection opened from outside to a pod is routed untouched, but its replies look like pod
+// egress: tracked without translation (as the kernel's conntrack would hold it), they match
+// this flow instead of being masqueraded or refused as mid-stream.
+Fate new_passthrough_flow(SlowCtx& c, PacketMeta& pm) {
+    const bool opens = pm.proto == kProtoUdp || (pm.proto == kProtoTcp && tcp_opens(pm.tcp_flags));
+    if (opens) {
+        ct::FlowInit fi;
+        fi.orig = ct::make_key(pm.src, pm.dst, pm.sport, pm.dport, pm.proto);
+        fi.reply = fi.orig.reversed();
+        fi.tcp_flags = pm.tcp_flags;
+        Reason why{};
+        // A refused insert still routes this packet; only its replies would then be masqueraded.
+        if (insert_flow(c, fi, -1, why) == nullptr) c.counters.count(why);
+    }
+    ++c.counters.forwarded_plain;
+    return Fate::forward;
+}
+
 }  // namespace
 
 Fate on_flow_miss(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta) {
@@ -176,6 +194,7 @@ Fate on_flow_miss(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta) 
     if (!ip_is_unicast(dst)) return c.drop(Reason::ip_not_unicast);
     if (c.st.egress_masquerade(src, dst) && (!icmp || pm.icmp_type == kIcmpEchoRequest))
         return new_masquerade_flow(c, pm, ip_delta);
+    if (!icmp && c.st.egress_masquerade(dst, src)) return new_passthrough_flow(c, pm);
     ++c.counters.forwarded_plain;
     return Fate::forward;
 }

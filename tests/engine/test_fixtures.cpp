@@ -329,6 +329,21 @@ void egress_fixtures(std::vector<Fixture>& f) {
                        EXPECT_EQ(o.dst, ip("172.16.5.5"));
                        expect_routed(o, kExtMac, kRouterMac);
                    }}}});
+    f.push_back({"inbound_to_pod_and_its_reply_untouched",
+                 {{kExt, pkt(from_router(Pkt::tcp("198.51.100.7", 40010, "10.244.9.9", 8080))), kPods, {},
+                   [](const Out& o) {
+                       EXPECT_EQ(o.src, ip("198.51.100.7"));
+                       EXPECT_EQ(o.dst, ip("10.244.9.9"));
+                       expect_routed(o, kPodsMac, pod_mac(ip("10.244.9.9")));
+                   }},
+                  {kPods, [](const Out& o) { return serialize(from_pod(reply_to(o, 0x12))); }, kExt, {},
+                   [](const Out& o) {
+                       EXPECT_EQ(o.src, ip("10.244.9.9"));
+                       EXPECT_EQ(o.sport, 8080);
+                       EXPECT_EQ(o.dst, ip("198.51.100.7"));
+                       EXPECT_EQ(o.tcp_flags, 0x12);
+                       expect_routed(o, kExtMac, kRouterMac);
+                   }}}});
     f.push_back({"pod_to_pod_routed_untouched",
                  {{kPods, pkt(from_pod(Pkt::tcp("10.244.9.9", 5555, "10.244.9.10", 8080, 0x10))), kPods, {},
                    [](const Out& o) {
