@@ -101,7 +101,7 @@ private:
                 io_.drop(lane.m);
                 continue;
             }
-            if (e.proto() == kProtoUdp && e.tag != 0 && !udp_backend_ready(e)) {
+            if (e.proto() == kProtoUdp && e.tag == kFlowService && !udp_backend_ready(e)) {
                 // kube-proxy clears the conntrack entries of a removed UDP endpoint: the next
                 // datagram is balanced again, as a new flow, to a live backend.
                 w_.flows.unlink(e);
@@ -109,7 +109,7 @@ private:
                 continue;
             }
             rewrite_flow(lane.pm, e, d, lane.ip_delta);
-            ++slow_.counters.forwarded_nat;
+            ++(e.tag == kFlowPassthrough ? slow_.counters.forwarded_plain : slow_.counters.forwarded_nat);
             s_.fwd_lane[n_fwd_++] = static_cast<uint8_t>(i);
         }
     }

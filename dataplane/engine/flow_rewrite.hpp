@@ -13,6 +13,13 @@
 
 namespace nfgate::engine {
 
+// What the engine stores in FlowEntry::tag: which kind of flow it created.
+enum FlowTag : uint32_t {
+    kFlowMasquerade = 0,   // pod egress, source-NATed
+    kFlowService = 1,      // DNAT to a backend (its reply source): UDP liveness is checked
+    kFlowPassthrough = 2,  // tracked, never translated (inbound connection to a pod)
+};
+
 // Rewrites a packet of an established flow to the flow's translated tuple for direction `d`,
 // with the checksum deltas the flow precomputed at insert.
 inline void rewrite_flow(PacketMeta& pm, const ct::FlowEntry& e, ct::Dir d, CsumDelta& ip_delta) {

@@ -124,7 +124,7 @@ Fate new_service_flow(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, const ServiceMatc
     fi.reply = ct::make_key(rte_cpu_to_be_32(b.ip), snat ? snat_addr_be : pm.src, rte_cpu_to_be_16(b.port), pm.sport,
                             pm.proto);
     fi.tcp_flags = pm.tcp_flags;
-    fi.tag = 1;  // a Service flow: its reply source is the backend (UDP liveness check)
+    fi.tag = kFlowService;
     Reason why{};
     ct::FlowEntry* e = insert_flow(c, fi, snat ? pool : -1, why);
     if (e == nullptr) return c.drop(why);
@@ -160,6 +160,7 @@ Fate new_passthrough_flow(SlowCtx& c, PacketMeta& pm) {
         fi.orig = ct::make_key(pm.src, pm.dst, pm.sport, pm.dport, pm.proto);
         fi.reply = fi.orig.reversed();
         fi.tcp_flags = pm.tcp_flags;
+        fi.tag = kFlowPassthrough;
         Reason why{};
         // A refused insert still routes this packet; only its replies would then be masqueraded.
         if (insert_flow(c, fi, -1, why) == nullptr) c.counters.count(why);
