@@ -11,9 +11,11 @@
 #include <random>
 #include <vector>
 
+#include "bench/engine/bench_fixtures.hpp"
 #include "dataplane/engine/flow_rewrite.hpp"
 #include "dataplane/engine/nat_rewrite.hpp"
 #include "dataplane/engine/worker.hpp"
+#include "tests/engine/engine_lab.hpp"
 #include "tests/engine/packet_builder.hpp"
 
 namespace {
@@ -306,6 +308,9 @@ BENCHMARK(BM_EstablishedBurst)
 
 }  // namespace
 
+// The fixtures' lab takes its mbufs from here, as the unit tests take them from their main.
+rte_mempool* nfgate::test::test_pool() { return g_pool; }
+
 int main(int argc, char** argv) {
     char prog[] = "bench_engine";
     char a1[] = "--no-huge";
@@ -318,6 +323,7 @@ int main(int argc, char** argv) {
     if (rte_eal_init(7, eal_argv) < 0) return 1;
     g_pool = rte_pktmbuf_pool_create("bench_engine", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     if (g_pool == nullptr) return 1;
+    nfgate::bench::register_fixture_benchmarks();
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
