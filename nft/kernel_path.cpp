@@ -20,6 +20,7 @@ namespace nfgate::nft {
 struct KernelPath::State {
     std::optional<Model> model;
     std::map<PickChain, size_t> pick_users;  // service ports sending traffic to each shared chain
+    uint32_t map_capacity = 0;               // endpoint_map_capacity(*model)
     std::vector<Cidr> routes;
 };
 
@@ -65,12 +66,13 @@ bool KernelPath::apply(const Model& m, std::string& err) {
     State& st = *state_;
     ServiceChanges changes;
     bool first = !st.model;
+    uint32_t capacity = endpoint_map_capacity(m);
     if (first) {
         if (!run_plan(full_plan(render(m)), err)) return false;
         st.model = m;
         st.pick_users = all_picks(m);
     } else if (!same_ruleset_globals(*st.model, m) || !changed_services(*st.model, m, changes) ||
-               endpoint_map_capacity(*st.model) != endpoint_map_capacity(m)) {
+               st.map_capacity != capacity) {
         // Something every service's rendering depends on changed (a setting, or the endpoint
         // map's size, which replaces the map): compare whole renderings.
         changes = {all_services(*st.model), all_services(m)};
@@ -91,8 +93,8 @@ bool KernelPath::apply(const Model& m, std::string& err) {
             if (n > 0 && users[k] == 0) dropped.insert(k);
         for (const auto& [k, n] : users)
             if (n > 0 && (!st.pick_users.count(k) || st.pick_users.at(k) == 0)) created.insert(k);
-        Ruleset old_part = render_services(*st.model, changes.before, dropped);
-        Ruleset new_part = render_services(m, changes.after, created);
+        Ruleset old_part = render_services(*st.model, changes.before, dropped, capacity);
+        Ruleset new_part = render_services(m, changes.after, created, capacity);
         if (!run_plan(diff_plan(old_part, new_part), err)) return false;
         std::vector<Endpoint> gone = gone_udp_endpoints(changes.before, changes.after, m);
         adopt_services(*st.model, m, changes);
@@ -100,6 +102,8 @@ bool KernelPath::apply(const Model& m, std::string& err) {
         size_t deleted = 0;
         if (!flush_udp_flows(gone, deleted, err)) return false;
     }
+
+    st.map_capacity = capacity;
 
     // The ruleset is in force from here; routes complete it, and a failure is reported without
     // forgetting what was applied.

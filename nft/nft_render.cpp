@@ -115,9 +115,11 @@ public:
     explicit Renderer(const Model& m) : m_(m) {}
 
     // Only `services`, no base chains, and of the shared endpoint chains only `picks`.
-    void restrict_to(const std::vector<const Service*>& services, const std::set<PickChain>& picks) {
+    void restrict_to(const std::vector<const Service*>& services, const std::set<PickChain>& picks,
+                     uint32_t endpoint_map_size) {
         only_ = &services;
         picks_ = &picks;
+        endpoint_map_size_ = endpoint_map_size;
     }
 
     Ruleset run() {
@@ -146,7 +148,7 @@ private:
         svc_ips_ = Set{kServiceIpsMap, KeyKind::addr_proto_port, true, 0, {}};
         svc_nodeports_ = Set{kServiceNodePortsMap, KeyKind::proto_port, true, 0, {}};
         svc_endpoints_ = Set{kServiceEndpointsMap, KeyKind::addr_proto_port_index, false, 0, {}};
-        svc_endpoints_.size = endpoint_map_capacity(m_);
+        svc_endpoints_.size = only_ ? endpoint_map_size_ : endpoint_map_capacity(m_);
         noep_ips_ = Set{kNoEndpointServicesMap, KeyKind::addr_proto_port, true, 0, {}};
         noep_nodeports_ = Set{kNoEndpointNodePortsMap, KeyKind::proto_port, true, 0, {}};
         std::set<uint32_t> seen;
@@ -283,6 +285,7 @@ private:
     std::set<PickChain> pick_chains_;  // in use by the services rendered
     const std::vector<const Service*>* only_ = nullptr;
     const std::set<PickChain>* picks_ = nullptr;
+    uint32_t endpoint_map_size_ = 0;
     std::set<std::tuple<uint32_t, Proto, uint16_t>> seen_ip_keys_, seen_nodeport_keys_;
 };
 
@@ -360,9 +363,10 @@ Chain Renderer::filter_chain(const char* name, Hook hook) const {
 
 Ruleset render(const Model& m) { return Renderer(m).run(); }
 
-Ruleset render_services(const Model& m, const std::vector<const Service*>& services, const std::set<PickChain>& picks) {
+Ruleset render_services(const Model& m, const std::vector<const Service*>& services, const std::set<PickChain>& picks,
+                        uint32_t endpoint_map_size) {
     Renderer r(m);
-    r.restrict_to(services, picks);
+    r.restrict_to(services, picks, endpoint_map_size);
     return r.run();
 }
 

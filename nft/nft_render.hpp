@@ -31,7 +31,9 @@ std::optional<PickChain> pick_chain_of(const Model& m, const Service& s, const S
 // difference between two such renderings of the same services is what changing them takes;
 // services outside the list keep their own part (the global sets appear, with only these
 // services' elements). A key claimed by two Services is kept once within `services` only.
-Ruleset render_services(const Model& m, const std::vector<const Service*>& services, const std::set<PickChain>& picks);
+// `endpoint_map_size` is endpoint_map_capacity(m), which the caller has at hand.
+Ruleset render_services(const Model& m, const std::vector<const Service*>& services, const std::set<PickChain>& picks,
+                        uint32_t endpoint_map_size);
 
 // Names of the per-service-port objects, readable and stable: a short hash of the identity keeps
 // them unique after the readable part is cut to the kernel's 255-character limit.

@@ -39,8 +39,8 @@ Plan part_plan(const Model& a, const Model& b, const ServiceChanges& ch) {
     for (const auto& k : has)
         if (!had.count(k)) created.insert(k);
     static Ruleset old_part, new_part;
-    old_part = render_services(a, ch.before, dropped);
-    new_part = render_services(b, ch.after, created);
+    old_part = render_services(a, ch.before, dropped, endpoint_map_capacity(a));
+    new_part = render_services(b, ch.after, created, endpoint_map_capacity(a));
     return diff_plan(old_part, new_part);
 }
 
