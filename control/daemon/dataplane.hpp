@@ -17,6 +17,10 @@ public:
     virtual bool update(const Model& m, std::string& err) = 0;
     // Stops forwarding as the data path's exit convention says (the kernel path keeps its rules).
     virtual void stop() = 0;
+    // Counters as "name value" lines (the fast path's per-reason drops, packets, flows); empty
+    // where the data path keeps none of its own (the kernel path: see `nft list ruleset`,
+    // `conntrack -S`).
+    virtual std::string stats_text() const { return {}; }
 };
 
 }  // namespace nfgate::daemon

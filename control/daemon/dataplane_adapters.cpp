@@ -36,6 +36,7 @@ public:
     void stop() override {
         if (fast_) fast_->stop();
     }
+    std::string stats_text() const override { return fast_ ? fast_->stats_text() : std::string{}; }
 
 private:
     std::unique_ptr<dp::FastPath> fast_;

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "control/daemon/dataplane_adapters.hpp"
+#include "control/daemon/exhaustion_log.hpp"
 #include "control/daemon/gateway_controller.hpp"
 #include "control/daemon/options.hpp"
 #include "control/daemon/signals.hpp"
@@ -86,12 +87,28 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
         return 1;
     }
     print_status(started.status);
-    while (wait_for_signal() == SignalEvent::reload) {
-        Outcome reloaded = controller.reload(load(opts, lo));
-        print_details(reloaded.details);
-        print_status(reloaded.status);
+    // Once a second the control thread samples the counters for the exhaustion log line.
+    constexpr int kSampleMs = 1000;
+    ExhaustionLog exhaustion;
+    exhaustion.sample(dp->stats_text(), 0);
+    auto sampled = std::chrono::steady_clock::now();
+    for (SignalEvent ev; (ev = wait_for_signal(kSampleMs)) != SignalEvent::stop;) {
+        if (ev == SignalEvent::reload) {
+            Outcome reloaded = controller.reload(load(opts, lo));
+            print_details(reloaded.details);
+            print_status(reloaded.status);
+        } else if (ev == SignalEvent::stats) {
+            std::cerr << dp->stats_text() << std::flush;
+        } else {
+            auto now = std::chrono::steady_clock::now();
+            auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - sampled).count();
+            sampled = now;
+            print_details(exhaustion.sample(dp->stats_text(), static_cast<unsigned>(secs < 1 ? 1 : secs)));
+        }
     }
+    const std::string final_stats = dp->stats_text();
     dp->stop();
+    if (!final_stats.empty()) std::cerr << "nfgate: counters at stop\n" << final_stats;
     std::cerr << "nfgate: stopped\n";
     return 0;
 }

@@ -1,6 +1,8 @@
 #include "control/daemon/signals.hpp"
 
+#include <cerrno>
 #include <csignal>
+#include <ctime>
 
 namespace nfgate::daemon {
 
@@ -12,6 +14,7 @@ sigset_t daemon_signals() {
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
     return set;
 }
 
@@ -22,12 +25,15 @@ bool block_daemon_signals() {
     return pthread_sigmask(SIG_BLOCK, &set, nullptr) == 0;
 }
 
-SignalEvent wait_for_signal() {
+SignalEvent wait_for_signal(int timeout_ms) {
     sigset_t set = daemon_signals();
+    const timespec timeout{timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
     for (;;) {
-        int sig = sigwaitinfo(&set, nullptr);
+        int sig = sigtimedwait(&set, nullptr, &timeout);
         if (sig == SIGHUP) return SignalEvent::reload;
         if (sig == SIGTERM || sig == SIGINT) return SignalEvent::stop;
+        if (sig == SIGUSR1) return SignalEvent::stats;
+        if (sig < 0 && errno == EAGAIN) return SignalEvent::tick;
         // EINTR: a signal outside the set (e.g. from a debugger) interrupted the wait.
     }
 }
