@@ -55,7 +55,11 @@ bool HarnessPorts::create(rte_mempool* pool, std::string& err) {
 }
 
 WorkerDriver::WorkerDriver(unsigned id, const HarnessPorts& ports, rte_mempool* pool)
-    : id_(id), ports_(ports), pool_(pool), interrupted_tsc_(rte_get_tsc_hz() / 1000000 * kInterruptedBurstUs) {
+    : id_(id),
+      ports_(ports),
+      pool_(pool),
+      interrupted_tsc_(rte_get_tsc_hz() / 1000000 * kInterruptedBurstUs),
+      housekeeping_tsc_(rte_get_tsc_hz() / 1000000 * dp::kDrainMicroseconds) {
     for (auto& b : buffers_)
         b = static_cast<rte_eth_dev_tx_buffer*>(
             rte_zmalloc("bench_txbuf", RTE_ETH_TX_BUFFER_SIZE(dp::kBurstSize), RTE_CACHE_LINE_SIZE));
@@ -99,8 +103,11 @@ void WorkerDriver::feed(const Workload& w, uint16_t port, const uint32_t* tags, 
     const uint64_t now_ns = clock_.ns(t0);
     engine::process_burst(*ctx_, *table, io_, port, std::span<rte_mbuf*>(pkts, n), now_ns);
     io_.flush();
-    // The worker loop polls both ports per turn and ages one slice per turn.
-    if (++bursts_ % 2 == 0) engine::worker_housekeeping(*ctx_, now_ns);
+    // The worker loop ages one slice per drain period while it is busy (worker_loop.hpp).
+    if (t0 - last_housekeeping_ > housekeeping_tsc_) {
+        engine::worker_housekeeping(*ctx_, now_ns);
+        last_housekeeping_ = t0;
+    }
     const uint64_t t1 = rte_rdtsc();
     rte_rcu_qsbr_quiescent(qsv_, id_);
     if (!timed) return;

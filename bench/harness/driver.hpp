@@ -1,7 +1,7 @@
 // Drives the engine's burst function with the production TX path (dp::TxBufferIo on net_ring
 // ports) over a pre-built Workload, times only what a worker lcore does per burst
-// (process_burst + TX flush, and the ageing slice once per two bursts as the loop does once per
-// turn over both ports) and checks every frame that comes out.
+// (process_burst + TX flush, and the ageing slice once per drain period as the loaded loop does)
+// and checks every frame that comes out.
 #pragma once
 
 #include <atomic>
@@ -15,6 +15,7 @@
 #include "bench/harness/workload.hpp"
 #include "dataplane/engine/worker.hpp"
 #include "dataplane/port/tsc_clock.hpp"
+#include "dataplane/port/worker_loop.hpp"
 #include "dataplane/port/tx_io.hpp"
 
 namespace nfgate::bench {
@@ -75,7 +76,8 @@ private:
     rte_eth_dev_tx_buffer* buffers_[2]{};
     dp::TscClock clock_;
     uint64_t interrupted_tsc_;
-    uint64_t bursts_ = 0;
+    uint64_t housekeeping_tsc_;
+    uint64_t last_housekeeping_ = 0;
     engine::WorkerContext* ctx_ = nullptr;
     const std::atomic<const engine::ServiceTable*>* table_ = nullptr;
     rte_rcu_qsbr* qsv_ = nullptr;

@@ -88,7 +88,7 @@ std::string markdown(const ReportMeta& meta, const std::vector<Series>& all) {
     std::snprintf(rate, sizeof rate, "%.3f GHz", meta.tsc_hz / 1e9);
     return md + "\nmedian (min–max) of " + std::to_string(meta.runs) + " runs; TSC " + rate +
            "; cycles and rates count only the worker's per-burst work (process_burst + TX flush + one ageing "
-           "slice per two bursts, as per loop turn); bursts the OS interrupted (longer than 100 us) are checked but left out of the timing.\n";
+           "slice per 100 us, as the loaded worker loop); bursts the OS interrupted (longer than 100 us) are checked but left out of the timing.\n";
 }
 
 }  // namespace nfgate::bench

@@ -6,14 +6,6 @@
 
 namespace nfgate::dp {
 
-namespace {
-
-// A packet waits at most this long in a TX buffer while traffic keeps the loop busy (the
-// value l3fwd uses); an idle poll sends at once.
-constexpr uint64_t kDrainMicroseconds = 100;
-
-}  // namespace
-
 WorkerSet::~WorkerSet() {
     stop();
     for (auto& p : plans_)
