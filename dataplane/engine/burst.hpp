@@ -114,9 +114,13 @@ private:
         }
     }
 
+    // The flow's backend (its reply source) must still be a ready endpoint of the service port
+    // the client addressed (its original destination), not merely of some Service.
     bool udp_backend_ready(const ct::FlowEntry& e) const {
+        const ct::FlowKey& o = e.key_of(ct::Dir::orig);
         const ct::FlowKey& r = e.key_of(ct::Dir::reply);
-        return st_.backend_ready(rte_be_to_cpu_32(r.src_ip), rte_be_to_cpu_16(r.src_port), kProtoUdp);
+        return st_.serves(rte_be_to_cpu_32(o.dst_ip), kProtoUdp, rte_be_to_cpu_16(o.dst_port),
+                          rte_be_to_cpu_32(r.src_ip), rte_be_to_cpu_16(r.src_port));
     }
 
     void dispatch(Fate f, unsigned lane) {

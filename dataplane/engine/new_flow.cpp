@@ -85,10 +85,7 @@ const Backend& choose_backend(SlowCtx& c, const ServicePortEntry& p, uint32_t cl
     if (p.affinity_client_ip) {
         Backend pinned;
         if (aff.find(client, p.id, c.now_s, pinned.ip, pinned.port)) {
-            auto it = std::lower_bound(p.backends.begin(), p.backends.end(), pinned, [](const Backend& a, const Backend& b) {
-                return a.ip != b.ip ? a.ip < b.ip : a.port < b.port;
-            });
-            if (it != p.backends.end() && it->ip == pinned.ip && it->port == pinned.port) {
+            if (const Backend* it = p.find_backend(pinned.ip, pinned.port)) {
                 aff.remember(client, p.id, it->ip, it->port, c.now_s, p.affinity_timeout_s);
                 return *it;
             }

@@ -43,7 +43,6 @@ public:
             auto& v = st_->arp_by_port_[k >> 32];
             if (std::find(v.begin(), v.end(), static_cast<uint32_t>(k)) == v.end()) v.push_back(static_cast<uint32_t>(k));
         }
-        st_->ready_backends_.build(ready_keys_, std::vector<uint32_t>(ready_keys_.size(), 1));
         st_->service_cidrs_ = m_.service_cidrs;
         st_->cluster_cidrs_ = m_.cluster_cidrs;
         st_->non_masq_ = m_.masquerade.non_masquerade_cidrs;
@@ -96,10 +95,8 @@ private:
             for (const Endpoint& ep : sp.endpoints) {
                 if (!ep.ready) continue;
                 e.backends.push_back(Backend{ep.ip, ep.port});
-                ready_keys_.push_back(ServiceTable::backend_key(ep.ip, ep.port, e.proto));
             }
-            std::sort(e.backends.begin(), e.backends.end(),
-                      [](const Backend& a, const Backend& b) { return a.ip != b.ip ? a.ip < b.ip : a.port < b.port; });
+            std::sort(e.backends.begin(), e.backends.end(), backend_less);
             if (!build_backend_picker(e, err_)) {
                 err_ = "services[" + std::to_string(s) + "] (" + svc.key() + ").ports[" + std::to_string(p) + "]: " + err_;
                 return false;
@@ -123,7 +120,7 @@ private:
     std::span<const rte_ether_addr> macs_;
     std::string& err_;
     std::unique_ptr<ServiceTable> st_;
-    std::vector<uint64_t> svc_keys_, addr_keys_, arp_keys_, ready_keys_;
+    std::vector<uint64_t> svc_keys_, addr_keys_, arp_keys_;
     std::vector<uint32_t> svc_values_, addr_values_;
 };
 

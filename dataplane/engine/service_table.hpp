@@ -6,6 +6,7 @@
 
 #include <rte_ether.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -24,6 +25,9 @@ struct Backend {
     uint16_t port = 0;
 };
 
+// The order of ServicePortEntry::backends.
+inline bool backend_less(const Backend& a, const Backend& b) { return a.ip != b.ip ? a.ip < b.ip : a.port < b.port; }
+
 enum class VipKind : uint8_t { cluster_ip, external_ip, lb_ip, node_port };
 
 struct ServicePortEntry {
@@ -36,6 +40,12 @@ struct ServicePortEntry {
     bool etp_local = false;
     std::vector<Cidr> source_ranges;  // empty: any client
     std::string name;                 // "ns/name:port/proto", for stats and errors
+
+    // The ready backend (ip, port), or nullptr when it is not one of this port's.
+    const Backend* find_backend(uint32_t ip, uint16_t port) const {
+        const auto it = std::lower_bound(backends.begin(), backends.end(), Backend{ip, port}, backend_less);
+        return it != backends.end() && it->ip == ip && it->port == port ? &*it : nullptr;
+    }
 
     bool source_allowed(uint32_t client) const {
         if (source_ranges.empty()) return true;
@@ -84,9 +94,13 @@ public:
     // Every address answered on `port` (host order), for gratuitous announcements.
     const std::vector<uint32_t>& arp_addresses(uint16_t port) const { return arp_by_port_[port]; }
 
-    // A (backend ip, port, proto) that is a ready endpoint of some service in this snapshot.
-    bool backend_ready(uint32_t ip, uint16_t port, uint8_t proto) const {
-        return ready_backends_.contains(backend_key(ip, port, proto));
+    // Whether (backend_ip, backend_port) is a ready endpoint of the service port reached at
+    // (ip, proto, port) — a VIP:port or nodeAddress:nodePort — in this snapshot. Asked per
+    // service port, as kube-proxy clears conntrack per (frontend, endpoint): a backend that left
+    // one Service may still serve others.
+    bool serves(uint32_t ip, uint8_t proto, uint16_t port, uint32_t backend_ip, uint16_t backend_port) const {
+        const ServiceMatch sm = lookup(ip, proto, port);
+        return sm.port != nullptr && sm.port->find_backend(backend_ip, backend_port) != nullptr;
     }
 
     const RouteTable& routes() const { return routes_; }
@@ -96,7 +110,6 @@ public:
     static uint64_t service_key(uint32_t ip, uint8_t proto, uint16_t port) {
         return uint64_t{ip} << 32 | uint64_t{proto} << 16 | port;
     }
-    static uint64_t backend_key(uint32_t ip, uint16_t port, uint8_t proto) { return service_key(ip, proto, port); }
 
 private:
     friend class ServiceTableBuilder;
@@ -114,7 +127,6 @@ private:
     FlatMap local_;           // interface and node addresses
     FlatMap arp_;             // port << 32 | ip
     std::vector<std::vector<uint32_t>> arp_by_port_;
-    FlatMap ready_backends_;  // backend_key
     std::vector<Cidr> service_cidrs_, cluster_cidrs_, non_masq_;
     bool masquerade_egress_ = false;
     bool masquerade_all_ = false;

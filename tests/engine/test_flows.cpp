@@ -173,6 +173,56 @@ TEST(EngineFlows, UdpFlowMovesAtOnceWhenItsEndpointIsRemoved) {
     EXPECT_EQ(lab.only_output(kPods).dst, moved.dst);
 }
 
+// Two Services share one backend; it leaves only the first. kube-proxy clears UDP conntrack per
+// (Service frontend, endpoint): the first Service's flow is balanced again at once, the second's
+// keeps its backend.
+TEST(EngineFlows, UdpFlowMovesOnlyForTheServiceThatLostTheSharedEndpoint) {
+    Model m = lab_model();
+    Service second;
+    second.ns = "kube-system";
+    second.name = "dns-copy";
+    second.cluster_ips = {ip("10.96.0.54")};
+    ServicePort sp;
+    sp.name = "dns";
+    sp.proto = Proto::udp;
+    sp.port = 53;
+    sp.endpoints = {Endpoint{ip("10.244.2.10"), 5353, true}, Endpoint{ip("10.244.2.11"), 5353, true}};
+    second.ports = {sp};
+    m.services.push_back(second);
+    Lab lab(m);
+
+    // One flow per Service that lands on the shared backend 10.244.2.10 (distinct clients: the
+    // clients are pods, not source-NATed, so equal client ports would give equal reply keys).
+    auto flow_on_shared = [&](const char* client, const char* vip, Pkt& out) {
+        for (uint16_t sport = 50000; sport < 50200; ++sport) {
+            const Pkt q = from_pod(Pkt::udp(client, sport, vip, 53));
+            lab.send(kPods, q);
+            if (lab.only_output(kPods).dst == ip("10.244.2.10")) {
+                out = q;
+                return true;
+            }
+        }
+        return false;
+    };
+    Pkt first_q, second_q;
+    ASSERT_TRUE(flow_on_shared("10.244.9.9", "10.96.0.53", first_q));
+    ASSERT_TRUE(flow_on_shared("10.244.9.8", "10.96.0.54", second_q));
+
+    Model reloaded = lab.model;
+    for (Service& s : reloaded.services)
+        if (s.name == "dns") std::erase_if(s.ports[0].endpoints, [](const Endpoint& e) { return e.ip == ip("10.244.2.10"); });
+    lab.update(reloaded);
+
+    lab.send(kPods, first_q);
+    const Out moved = lab.only_output(kPods);
+    EXPECT_EQ(moved.dst, ip("10.244.2.11"));
+    EXPECT_EQ(moved.dport, 5353);
+    lab.send(kPods, second_q);
+    const Out stayed = lab.only_output(kPods);
+    EXPECT_EQ(stayed.dst, ip("10.244.2.10"));
+    EXPECT_EQ(stayed.dport, 5353);
+}
+
 TEST(EngineFlows, MaglevSpreadsFlowsAcrossEndpoints) {
     Lab lab;
     std::map<uint32_t, unsigned> per_backend;
@@ -316,8 +366,11 @@ TEST(EngineServiceTable, LooksUpEveryServiceAddressKind) {
     EXPECT_EQ(st.lookup(ip("192.0.2.1"), 6, 30080).kind, VipKind::node_port);
     EXPECT_EQ(st.lookup(ip("10.96.0.10"), 17, 80).port, nullptr);
     EXPECT_EQ(st.lookup(ip("10.96.0.10"), 6, 80).port->backends.size(), 3u);
-    EXPECT_TRUE(st.backend_ready(ip("10.244.2.10"), 5353, 17));
-    EXPECT_FALSE(st.backend_ready(ip("10.244.2.10"), 53, 17));
+    EXPECT_TRUE(st.serves(ip("10.96.0.53"), 17, 53, ip("10.244.2.10"), 5353));
+    EXPECT_FALSE(st.serves(ip("10.96.0.53"), 17, 53, ip("10.244.2.10"), 53));
+    EXPECT_FALSE(st.serves(ip("10.96.0.53"), 6, 53, ip("10.244.2.10"), 5353));
+    EXPECT_FALSE(st.serves(ip("10.96.0.10"), 6, 80, ip("10.244.2.10"), 5353));
+    EXPECT_TRUE(st.serves(ip("192.0.2.1"), 6, 30080, ip("10.244.1.11"), 8080));
 }
 
 }  // namespace
