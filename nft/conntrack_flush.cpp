@@ -7,56 +7,65 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <set>
-#include <unordered_set>
 
 namespace nfgate::nft {
 namespace {
 
-using Key = std::pair<uint32_t, uint16_t>;  // endpoint address, port (host order)
+// Every (frontend, ready endpoint) pair of the UDP ports of `services`, into `out`.
+void udp_pairs(const Model& m, const std::vector<const Service*>& services, std::vector<StaleUdpFlow>& out) {
+    for (const Service* s : services) {
+        for (const auto& p : s->ports) {
+            if (p.proto != Proto::udp) continue;
+            auto add = [&](uint32_t ip, uint16_t port) {
+                for (const auto& e : p.endpoints)
+                    if (e.ready) out.push_back(StaleUdpFlow{ip, port, e.ip, e.port});
+            };
+            for (uint32_t ip : s->cluster_ips) add(ip, p.port);
+            for (uint32_t ip : s->external_ips) add(ip, p.port);
+            for (uint32_t ip : s->lb_ips) add(ip, p.port);
+            if (p.node_port != 0)
+                for (uint32_t ip : m.node_addresses) add(ip, p.node_port);
+        }
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+}
 
 struct DumpState {
-    const std::set<Key>* gone;
+    const std::set<StaleUdpFlow>* stale;
     std::vector<std::unique_ptr<nf_conntrack, decltype(&nfct_destroy)>> matches;
 };
 
-// After DNAT the reply direction's source is the endpoint, whatever VIP the client used.
+// The original direction keeps the frontend the client addressed; after DNAT the reply
+// direction's source is the endpoint.
 int collect(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* data) {
     auto* st = static_cast<DumpState*>(data);
     if (nfct_get_attr_u8(ct, ATTR_L4PROTO) != IPPROTO_UDP) return NFCT_CB_CONTINUE;
-    Key k{ntohl(nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC)), ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC))};
-    if (st->gone->count(k)) st->matches.emplace_back(nfct_clone(ct), &nfct_destroy);
+    StaleUdpFlow k{ntohl(nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST)), ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST)),
+                   ntohl(nfct_get_attr_u32(ct, ATTR_REPL_IPV4_SRC)), ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC))};
+    if (st->stale->count(k)) st->matches.emplace_back(nfct_clone(ct), &nfct_destroy);
     return NFCT_CB_CONTINUE;
 }
 
 }  // namespace
 
-std::vector<Endpoint> gone_udp_endpoints(const std::vector<const Service*>& before,
-                                         const std::vector<const Service*>& after, const Model& now) {
-    auto key = [](const Endpoint& e) { return uint64_t{e.ip} << 16 | e.port; };
-    auto each_ready_udp = [](const Service& s, auto&& fn) {
-        for (const auto& p : s.ports)
-            if (p.proto == Proto::udp)
-                for (const auto& e : p.endpoints)
-                    if (e.ready) fn(e);
-    };
-    std::unordered_set<uint64_t> gone;
-    for (const Service* s : before) each_ready_udp(*s, [&](const Endpoint& e) { gone.insert(key(e)); });
-    for (const Service* s : after) each_ready_udp(*s, [&](const Endpoint& e) { gone.erase(key(e)); });
-    if (!gone.empty())
-        for (const auto& s : now.services) each_ready_udp(s, [&](const Endpoint& e) { gone.erase(key(e)); });
-    std::vector<Endpoint> out;
-    for (uint64_t k : gone) out.push_back(Endpoint{static_cast<uint32_t>(k >> 16), static_cast<uint16_t>(k & 0xffff), true});
-    std::sort(out.begin(), out.end());
+std::vector<StaleUdpFlow> stale_udp_flows(const Model& was, const std::vector<const Service*>& before,
+                                          const Model& now, const std::vector<const Service*>& after) {
+    std::vector<StaleUdpFlow> had, has, out;
+    udp_pairs(was, before, had);
+    if (had.empty()) return out;
+    udp_pairs(now, after, has);
+    std::set_difference(had.begin(), had.end(), has.begin(), has.end(), std::back_inserter(out));
     return out;
 }
 
-bool flush_udp_flows(const std::vector<Endpoint>& gone, size_t& deleted, std::string& err) {
+bool flush_udp_flows(const std::vector<StaleUdpFlow>& stale, size_t& deleted, std::string& err) {
     deleted = 0;
-    if (gone.empty()) return true;
-    std::set<Key> keys;
-    for (const auto& e : gone) keys.insert({e.ip, e.port});
+    if (stale.empty()) return true;
+    std::set<StaleUdpFlow> keys(stale.begin(), stale.end());
     std::unique_ptr<nfct_handle, decltype(&nfct_close)> h(nfct_open(CONNTRACK, 0), &nfct_close);
     if (!h) {
         err = std::string("conntrack: opening the netlink handle: ") + std::strerror(errno);

@@ -1,7 +1,11 @@
 // After endpoints go away, their UDP flows must not keep sending to them: UDP has no end of
 // connection, so the kernel's entries would live on (kube-proxy clears them for the same reason).
+// The unit is one Service port: an endpoint that left Service A but still serves Service B keeps
+// B's flows and loses A's, because a flow is A's when the client addressed one of A's frontends.
 #pragma once
 
+#include <compare>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -9,14 +13,25 @@
 
 namespace nfgate::nft {
 
-// Ready UDP endpoints of the Services in `before` (their versions the kernel held) that are
-// ready in none of `after` (their new versions) and nowhere in `now` (the whole new model).
-// The model is scanned only when some endpoint is gone from `after`. Pure.
-std::vector<Endpoint> gone_udp_endpoints(const std::vector<const Service*>& before,
-                                         const std::vector<const Service*>& after, const Model& now);
+// A UDP flow the kernel must forget: the client sent to frontend_ip:frontend_port (a ClusterIP,
+// externalIP or LB IP with the Service port, or a node address with the nodePort) and the kernel
+// translated it to endpoint_ip:endpoint_port. Host order.
+struct StaleUdpFlow {
+    uint32_t frontend_ip = 0;
+    uint16_t frontend_port = 0;
+    uint32_t endpoint_ip = 0;
+    uint16_t endpoint_port = 0;
+    auto operator<=>(const StaleUdpFlow&) const = default;
+};
 
-// Deletes kernel conntrack entries of UDP flows whose reply comes from one of `gone` (ip:port).
-// `deleted` counts them. An entry that vanished meanwhile is not an error.
-bool flush_udp_flows(const std::vector<Endpoint>& gone, size_t& deleted, std::string& err);
+// Every (frontend, ready UDP endpoint) pair the Services in `before` (as `was` held them, with
+// was's node addresses) sent traffic to and the Services in `after` (within `now`) no longer do.
+// Sorted, unique. Pure.
+std::vector<StaleUdpFlow> stale_udp_flows(const Model& was, const std::vector<const Service*>& before,
+                                          const Model& now, const std::vector<const Service*>& after);
+
+// Deletes kernel conntrack entries of UDP flows whose original destination and reply source
+// match one of `stale`. `deleted` counts them. An entry that vanished meanwhile is not an error.
+bool flush_udp_flows(const std::vector<StaleUdpFlow>& stale, size_t& deleted, std::string& err);
 
 }  // namespace nfgate::nft

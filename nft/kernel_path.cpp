@@ -77,12 +77,12 @@ bool KernelPath::apply(const Model& m, std::string& err) {
         // map's size, which replaces the map): compare whole renderings.
         changes = {all_services(*st.model), all_services(m)};
         if (!run_plan(diff_plan(render(*st.model), render(m)), err)) return false;
-        std::vector<Endpoint> gone = gone_udp_endpoints(changes.before, {}, m);
+        std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, changes.before, m, changes.after);
         st.model = m;
         st.pick_users = all_picks(m);
         changes = {};
         size_t deleted = 0;
-        if (!flush_udp_flows(gone, deleted, err)) return false;
+        if (!flush_udp_flows(stale, deleted, err)) return false;
     } else if (!changes.empty()) {
         // A shared endpoint chain is added when its first user appears, removed with its last.
         std::map<PickChain, size_t> users = st.pick_users;
@@ -96,11 +96,11 @@ bool KernelPath::apply(const Model& m, std::string& err) {
         Ruleset old_part = render_services(*st.model, changes.before, dropped, capacity);
         Ruleset new_part = render_services(m, changes.after, created, capacity);
         if (!run_plan(diff_plan(old_part, new_part), err)) return false;
-        std::vector<Endpoint> gone = gone_udp_endpoints(changes.before, changes.after, m);
+        std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, changes.before, m, changes.after);
         adopt_services(*st.model, m, changes);
         st.pick_users = std::move(users);
         size_t deleted = 0;
-        if (!flush_udp_flows(gone, deleted, err)) return false;
+        if (!flush_udp_flows(stale, deleted, err)) return false;
     }
 
     st.map_capacity = capacity;

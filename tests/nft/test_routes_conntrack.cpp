@@ -1,4 +1,4 @@
-// The pure halves of local routes and the conntrack flush: which prefixes, which endpoints.
+// The pure halves of local routes and the conntrack flush: which prefixes, which flows.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -33,36 +33,55 @@ std::vector<const Service*> all(const Model& m) {
     return out;
 }
 
-TEST(ConntrackFlush, OnlyUdpEndpointsNoLongerReadyAnywhereAreGone) {
-    Model before = testing::two_services();
-    Model after = before;
-    for (auto& s : after.services)
-        if (s.name == "dns")
-            for (auto& p : s.ports) p.endpoints[0].ready = false;
-    auto gone = gone_udp_endpoints(all(before), all(after), after);
-    ASSERT_EQ(gone.size(), 1u);
-    EXPECT_EQ(gone[0].ip, testing::ip("10.244.1.9"));
-    EXPECT_EQ(gone[0].port, 53);
-    // TCP endpoints never count: web losing one changes nothing here.
-    Model tcp_only = before;
-    for (auto& s : tcp_only.services)
-        if (s.name == "web") s.ports[0].endpoints.pop_back();
-    EXPECT_TRUE(gone_udp_endpoints(all(before), all(tcp_only), tcp_only).empty());
+Service& named(Model& m, const char* name) {
+    return *std::find_if(m.services.begin(), m.services.end(), [&](const Service& s) { return s.name == name; });
 }
 
-TEST(ConntrackFlush, AnEndpointStillServingAnotherServiceIsKept) {
+TEST(ConntrackFlush, AnEndpointLeavingAUdpPortStalesEachFrontendOfThatPort) {
     Model before = testing::two_services();
-    auto is_dns = [](const Service& s) { return s.name == "dns"; };
-    Service copy = *std::find_if(before.services.begin(), before.services.end(), is_dns);
+    named(before, "dns").external_ips = {testing::ip("198.51.100.53")};
+    named(before, "dns").ports[0].node_port = 30053;
+    Model after = before;
+    named(after, "dns").ports[0].endpoints[0].ready = false;
+    auto stale = stale_udp_flows(before, all(before), after, all(after));
+    const auto ep_ip = testing::ip("10.244.1.9");
+    std::vector<StaleUdpFlow> want = {{testing::ip("10.96.0.53"), 53, ep_ip, 53},
+                                      {testing::ip("192.0.2.1"), 30053, ep_ip, 53},
+                                      {testing::ip("198.51.100.53"), 53, ep_ip, 53}};
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(stale, want);
+    // TCP endpoints never count: web losing one changes nothing here.
+    Model tcp_only = before;
+    named(tcp_only, "web").ports[0].endpoints.pop_back();
+    EXPECT_TRUE(stale_udp_flows(before, all(before), tcp_only, all(tcp_only)).empty());
+}
+
+TEST(ConntrackFlush, AnEndpointStillServingAnotherServiceLosesOnlyTheFlowsOfTheOneItLeft) {
+    Model before = testing::two_services();
+    Service copy = named(before, "dns");
     copy.name = "dns-copy";
     copy.cluster_ips = {testing::ip("10.96.0.54")};
     before.services.push_back(copy);
     Model after = before;
-    after.services.erase(std::find_if(after.services.begin(), after.services.end(), is_dns));
-    const Service* removed = &*std::find_if(before.services.begin(), before.services.end(), is_dns);
-    // Only dns changed (it went away); dns-copy, unchanged, still has the endpoint ready.
-    EXPECT_TRUE(gone_udp_endpoints({removed}, {}, after).empty());
-    EXPECT_EQ(gone_udp_endpoints({removed}, {}, testing::base_model()).size(), 1u);
+    named(after, "dns").ports[0].endpoints.clear();
+    // Only dns changed; dns-copy keeps 10.244.1.9:53, but flows sent to dns's VIP must go.
+    const Service* was = &named(before, "dns");
+    const Service* is = &named(after, "dns");
+    auto stale = stale_udp_flows(before, {was}, after, {is});
+    ASSERT_EQ(stale.size(), 1u);
+    EXPECT_EQ(stale[0], (StaleUdpFlow{testing::ip("10.96.0.53"), 53, testing::ip("10.244.1.9"), 53}));
+    // The whole Service going away stales the same flows; the unchanged copy's flows stay.
+    EXPECT_EQ(stale_udp_flows(before, {was}, after, {}), stale);
+}
+
+TEST(ConntrackFlush, AMovedFrontendStalesTheOldOneOnly) {
+    Model before = testing::two_services();
+    Model after = before;
+    named(after, "dns").cluster_ips = {testing::ip("10.96.0.63")};
+    auto stale = stale_udp_flows(before, all(before), after, all(after));
+    ASSERT_EQ(stale.size(), 1u);
+    EXPECT_EQ(stale[0].frontend_ip, testing::ip("10.96.0.53"));
+    EXPECT_TRUE(stale_udp_flows(before, all(before), before, all(before)).empty());
 }
 
 }  // namespace
