@@ -245,5 +245,36 @@ TEST_F(KernelTest, UdpFlowsOfARemovedEndpointAreDeleted) {
     EXPECT_TRUE(has_flow_from("10.244.7.7"));
 }
 
+bool has_flow_to(const std::string& orig_dst, const std::string& reply_src) {
+    std::string out = sh("conntrack -L -p udp -d " + orig_dst).out;
+    return out.find("src=" + reply_src + " ") != std::string::npos;
+}
+
+// The lab's reload case: the endpoint leaves one Service but still serves another. Flows the
+// client sent to the first Service's VIP must go; those sent to the second stay.
+TEST_F(KernelTest, UdpFlowsAreDeletedPerServiceNotPerEndpoint) {
+    if (sh("command -v conntrack").status != 0) GTEST_SKIP() << "conntrack tool not installed";
+    Model m = testing::two_services();
+    Service copy = *std::find_if(m.services.begin(), m.services.end(), [](const Service& s) { return s.name == "dns"; });
+    copy.name = "dns2";
+    copy.cluster_ips = {testing::ip("10.96.0.54")};
+    m.services.push_back(copy);
+    KernelPath kp;
+    std::string err;
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    ASSERT_EQ(sh("conntrack -I -p udp -s 192.0.2.50 -d 10.96.0.53 --sport 4000 --dport 53 -r 10.244.1.9 "
+                 "-q 192.0.2.50 --reply-port-src 53 --reply-port-dst 4000 -t 60").status, 0);
+    ASSERT_EQ(sh("conntrack -I -p udp -s 192.0.2.50 -d 10.96.0.54 --sport 4001 --dport 53 -r 10.244.1.9 "
+                 "-q 192.0.2.50 --reply-port-src 53 --reply-port-dst 4001 -t 60").status, 0);
+    ASSERT_TRUE(has_flow_to("10.96.0.53", "10.244.1.9"));
+    ASSERT_TRUE(has_flow_to("10.96.0.54", "10.244.1.9"));
+
+    for (auto& s : m.services)
+        if (s.name == "dns") s.ports[0].endpoints[0].ip = testing::ip("10.244.1.10");
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    EXPECT_FALSE(has_flow_to("10.96.0.53", "10.244.1.9")) << "dns no longer sends to 10.244.1.9";
+    EXPECT_TRUE(has_flow_to("10.96.0.54", "10.244.1.9")) << "dns2 still does";
+}
+
 }  // namespace
 }  // namespace nfgate::nft
