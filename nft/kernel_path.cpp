@@ -20,6 +20,7 @@ namespace nfgate::nft {
 struct KernelPath::State {
     std::optional<Model> model;
     std::map<PickChain, size_t> pick_users;  // service ports sending traffic to each shared chain
+    std::map<uint32_t, size_t> hairpin_users;  // ready endpoint entries with each hairpin address
     uint32_t map_capacity = 0;               // endpoint_map_capacity(*model)
     std::vector<Cidr> routes;
 };
@@ -42,10 +43,31 @@ void count_picks(const Model& m, const Service& s, std::map<PickChain, size_t>& 
         if (auto pick = pick_chain_of(m, s, p)) users[*pick] += static_cast<size_t>(sign);
 }
 
+void count_hairpin(const Model& m, const Service& s, std::map<uint32_t, size_t>& users, int sign) {
+    for (uint32_t ip : hairpin_addresses(m, s)) users[ip] += static_cast<size_t>(sign);
+}
+
 std::map<PickChain, size_t> all_picks(const Model& m) {
     std::map<PickChain, size_t> users;
     for (const auto& s : m.services) count_picks(m, s, users, 1);
     return users;
+}
+
+std::map<uint32_t, size_t> all_hairpin(const Model& m) {
+    std::map<uint32_t, size_t> users;
+    for (const auto& s : m.services) count_hairpin(m, s, users, 1);
+    return users;
+}
+
+// Keys whose count went from zero (or absent) to some, and from some to zero.
+template <typename K>
+void shared_moves(const std::map<K, size_t>& was, std::map<K, size_t>& now, std::set<K>& dropped, std::set<K>& created) {
+    for (const auto& [k, n] : was)
+        if (n > 0 && now[k] == 0) dropped.insert(k);
+    for (const auto& [k, n] : now) {
+        auto it = was.find(k);
+        if (n > 0 && (it == was.end() || it->second == 0)) created.insert(k);
+    }
 }
 
 std::vector<Cidr> minus(const std::vector<Cidr>& a, const std::vector<Cidr>& b) {
@@ -71,6 +93,7 @@ bool KernelPath::apply(const Model& m, std::string& err) {
         if (!run_plan(full_plan(render(m)), err)) return false;
         st.model = m;
         st.pick_users = all_picks(m);
+        st.hairpin_users = all_hairpin(m);
     } else if (!same_ruleset_globals(*st.model, m) || !changed_services(*st.model, m, changes) ||
                st.map_capacity != capacity) {
         // Something every service's rendering depends on changed (a setting, or the endpoint
@@ -80,25 +103,33 @@ bool KernelPath::apply(const Model& m, std::string& err) {
         std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, changes.before, m, changes.after);
         st.model = m;
         st.pick_users = all_picks(m);
+        st.hairpin_users = all_hairpin(m);
         changes = {};
         size_t deleted = 0;
         if (!flush_udp_flows(stale, deleted, err)) return false;
     } else if (!changes.empty()) {
-        // A shared endpoint chain is added when its first user appears, removed with its last.
+        // A shared endpoint chain or hairpin element is added when its first user appears,
+        // removed with its last.
         std::map<PickChain, size_t> users = st.pick_users;
-        for (const Service* s : changes.before) count_picks(*st.model, *s, users, -1);
-        for (const Service* s : changes.after) count_picks(m, *s, users, 1);
-        std::set<PickChain> dropped, created;
-        for (const auto& [k, n] : st.pick_users)
-            if (n > 0 && users[k] == 0) dropped.insert(k);
-        for (const auto& [k, n] : users)
-            if (n > 0 && (!st.pick_users.count(k) || st.pick_users.at(k) == 0)) created.insert(k);
+        std::map<uint32_t, size_t> hairpin = st.hairpin_users;
+        for (const Service* s : changes.before) {
+            count_picks(*st.model, *s, users, -1);
+            count_hairpin(*st.model, *s, hairpin, -1);
+        }
+        for (const Service* s : changes.after) {
+            count_picks(m, *s, users, 1);
+            count_hairpin(m, *s, hairpin, 1);
+        }
+        SharedParts dropped, created;
+        shared_moves(st.pick_users, users, dropped.picks, created.picks);
+        shared_moves(st.hairpin_users, hairpin, dropped.hairpin, created.hairpin);
         Ruleset old_part = render_services(*st.model, changes.before, dropped, capacity);
         Ruleset new_part = render_services(m, changes.after, created, capacity);
         if (!run_plan(diff_plan(old_part, new_part), err)) return false;
         std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, changes.before, m, changes.after);
         adopt_services(*st.model, m, changes);
         st.pick_users = std::move(users);
+        st.hairpin_users = std::move(hairpin);
         size_t deleted = 0;
         if (!flush_udp_flows(stale, deleted, err)) return false;
     }

@@ -202,6 +202,10 @@ private:
                 nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat(kTypeInetProto, kTypeInetService));
                 nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 8);
                 break;
+            case KeyKind::addr_pair:
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat(kTypeIpv4Addr, kTypeIpv4Addr));
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 8);
+                break;
             case KeyKind::addr_proto_port_index:
                 nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
                                   concat(concat(concat(kTypeIpv4Addr, kTypeInetProto), kTypeInetService), kTypeInteger));
@@ -262,6 +266,12 @@ private:
                 key[0] = static_cast<uint8_t>(e.proto);
                 std::memcpy(key + 4, &port, 2);
                 return 8;
+            case KeyKind::addr_pair: {
+                uint32_t second = htonl(e.to.ip);
+                std::memcpy(key, &addr, 4);
+                std::memcpy(key + 4, &second, 4);
+                return 8;
+            }
             case KeyKind::addr_proto_port_index:
                 std::memcpy(key, &addr, 4);
                 key[4] = static_cast<uint8_t>(e.proto);

@@ -77,7 +77,13 @@ public:
         }
     }
     void operator()(const MatchSet& m) {
-        address(m.field);
+        if (m.field == Field::saddr_daddr) {
+            // A concatenation as nft lays it out: each member in its own 4-byte register.
+            payload(NFT_PAYLOAD_NETWORK_HEADER, kSaddrOffset, 4, NFT_REG_1);
+            payload(NFT_PAYLOAD_NETWORK_HEADER, kDaddrOffset, 4, NFT_REG32_01);
+        } else {
+            address(m.field);
+        }
         lookup(m.set, NFT_REG_1, false);
     }
     void operator()(const MatchL4proto& m) {

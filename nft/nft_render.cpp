@@ -101,6 +101,15 @@ uint32_t endpoint_map_capacity(const Model& m) {
     return static_cast<uint32_t>(std::min<uint64_t>(cap, uint64_t{1} << 31));
 }
 
+std::vector<uint32_t> hairpin_addresses(const Model& m, const Service& s) {
+    std::vector<uint32_t> out;
+    if (m.masquerade.all) return out;
+    for (const auto& p : s.ports)
+        for (const auto& e : p.endpoints)
+            if (e.ready && m.in_cluster(e.ip)) out.push_back(e.ip);
+    return out;
+}
+
 std::optional<PickChain> pick_chain_of(const Model& m, const Service& s, const ServicePort& p) {
     size_t ready = p.ready_count();
     if (s.affinity_client_ip || ready == 0) return std::nullopt;
@@ -114,11 +123,12 @@ class Renderer {
 public:
     explicit Renderer(const Model& m) : m_(m) {}
 
-    // Only `services`, no base chains, and of the shared endpoint chains only `picks`.
-    void restrict_to(const std::vector<const Service*>& services, const std::set<PickChain>& picks,
+    // Only `services`, no base chains, and of the shared objects only `shared`.
+    void restrict_to(const std::vector<const Service*>& services, const SharedParts& shared,
                      uint32_t endpoint_map_size) {
         only_ = &services;
-        picks_ = &picks;
+        picks_ = &shared.picks;
+        hairpin_ips_ = &shared.hairpin;
         endpoint_map_size_ = endpoint_map_size;
     }
 
@@ -126,13 +136,19 @@ public:
         init_sets();
         if (only_) {
             for (const Service* s : *only_) render_service(*s);
+            for (uint32_t ip : *hairpin_ips_) hairpin_.elems.push_back(SetElem{ip, Proto::tcp, 0, 0, {}, {ip, 0, true}});
         } else {
-            for (const auto& s : m_.services) render_service(s);
+            std::set<uint32_t> seen;
+            for (const auto& s : m_.services) {
+                render_service(s);
+                for (uint32_t ip : hairpin_addresses(m_, s)) seen.insert(ip);
+            }
+            for (uint32_t ip : seen) hairpin_.elems.push_back(SetElem{ip, Proto::tcp, 0, 0, {}, {ip, 0, true}});
         }
         Ruleset rs;
         rs.sets = {std::move(cluster_ips_), std::move(node_addrs_),     std::move(svc_ips_),
                    std::move(svc_nodeports_), std::move(svc_endpoints_), std::move(noep_ips_),
-                   std::move(noep_nodeports_)};
+                   std::move(noep_nodeports_), std::move(hairpin_)};
         for (auto& a : affinity_sets_) rs.sets.push_back(std::move(a));
         if (!only_) rs.chains = base_chains();
         for (auto [n, masquerade] : pick_chains_)
@@ -151,6 +167,7 @@ private:
         svc_endpoints_.size = only_ ? endpoint_map_size_ : endpoint_map_capacity(m_);
         noep_ips_ = Set{kNoEndpointServicesMap, KeyKind::addr_proto_port, true, 0, {}};
         noep_nodeports_ = Set{kNoEndpointNodePortsMap, KeyKind::proto_port, true, 0, {}};
+        hairpin_ = Set{kHairpinSet, KeyKind::addr_pair, false, 0, {}};
         std::set<uint32_t> seen;
         for (uint32_t a : m_.node_addresses)
             if (seen.insert(a).second) node_addrs_.elems.push_back(SetElem{a, Proto::tcp, 0, 0, {}, {}});
@@ -278,13 +295,14 @@ private:
     Chain filter_chain(const char* name, Hook hook) const;
 
     const Model& m_;
-    Set cluster_ips_, node_addrs_, svc_ips_, svc_nodeports_, svc_endpoints_, noep_ips_, noep_nodeports_;
+    Set cluster_ips_, node_addrs_, svc_ips_, svc_nodeports_, svc_endpoints_, noep_ips_, noep_nodeports_, hairpin_;
     std::vector<Set> affinity_sets_;
     std::vector<Chain> service_chains_;
     std::set<uint32_t> seen_cluster_ips_;
     std::set<PickChain> pick_chains_;  // in use by the services rendered
     const std::vector<const Service*>* only_ = nullptr;
     const std::set<PickChain>* picks_ = nullptr;
+    const std::set<uint32_t>* hairpin_ips_ = nullptr;
     uint32_t endpoint_map_size_ = 0;
     std::set<std::tuple<uint32_t, Proto, uint16_t>> seen_ip_keys_, seen_nodeport_keys_;
 };
@@ -316,6 +334,7 @@ Chain Renderer::postrouting_chain() const {
     Chain c{"postrouting", BaseHook{ChainType::nat, Hook::postrouting, kSrcnat}, {}};
     // The bit is cleared so a packet that comes around again is not masqueraded twice.
     c.rules.push_back(Rule{{MatchMarkBit{kMasqueradeMark}, SetMarkBit{kMasqueradeMark, false}, Masquerade{}}});
+    c.rules.push_back(Rule{{MatchCtDnat{}, MatchSet{Field::saddr_daddr, kHairpinSet}, Masquerade{}}});
     if (m_.masquerade.egress) {
         for (const auto& cc : m_.cluster_cidrs) {
             Rule r;
@@ -363,10 +382,10 @@ Chain Renderer::filter_chain(const char* name, Hook hook) const {
 
 Ruleset render(const Model& m) { return Renderer(m).run(); }
 
-Ruleset render_services(const Model& m, const std::vector<const Service*>& services, const std::set<PickChain>& picks,
+Ruleset render_services(const Model& m, const std::vector<const Service*>& services, const SharedParts& shared,
                         uint32_t endpoint_map_size) {
     Renderer r(m);
-    r.restrict_to(services, picks, endpoint_map_size);
+    r.restrict_to(services, shared, endpoint_map_size);
     return r.run();
 }
 

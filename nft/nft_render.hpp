@@ -26,13 +26,25 @@ using PickChain = std::pair<uint32_t, bool>;
 // without ready endpoints (reject).
 std::optional<PickChain> pick_chain_of(const Model& m, const Service& s, const ServicePort& p);
 
+// The endpoint addresses whose own traffic to a Service may come back to them (hairpin): ready
+// endpoints inside the cluster CIDRs of `s`, unless every Service packet is masqueraded anyway.
+// Each address once per ready endpoint entry, so callers can count users.
+std::vector<uint32_t> hairpin_addresses(const Model& m, const Service& s);
+
+// What a partial rendering includes of the objects Services share: the shared endpoint chains
+// and the hairpin set's elements.
+struct SharedParts {
+    std::set<PickChain> picks;
+    std::set<uint32_t> hairpin;
+};
+
 // The part of render(m) that `services` own: their map elements, affinity maps, firewall and
-// affinity chains, plus the shared endpoint chains listed in `picks` (and no base chains). The
+// affinity chains, plus the shared objects listed in `shared` (and no base chains). The
 // difference between two such renderings of the same services is what changing them takes;
 // services outside the list keep their own part (the global sets appear, with only these
 // services' elements). A key claimed by two Services is kept once within `services` only.
 // `endpoint_map_size` is endpoint_map_capacity(m), which the caller has at hand.
-Ruleset render_services(const Model& m, const std::vector<const Service*>& services, const std::set<PickChain>& picks,
+Ruleset render_services(const Model& m, const std::vector<const Service*>& services, const SharedParts& shared,
                         uint32_t endpoint_map_size);
 
 // Names of the per-service-port objects, readable and stable: a short hash of the identity keeps
@@ -59,5 +71,8 @@ inline constexpr const char* kNoEndpointServicesMap = "no-endpoint-services";
 inline constexpr const char* kNoEndpointNodePortsMap = "no-endpoint-nodeports";
 inline constexpr const char* kClusterIpsSet = "cluster-ips";
 inline constexpr const char* kNodeAddressesSet = "node-addresses";
+// ip saddr . ip daddr of a pod calling a Service that picked the pod itself: masqueraded, or the
+// pod would drop its own address arriving from outside.
+inline constexpr const char* kHairpinSet = "hairpin-endpoints";
 
 }  // namespace nfgate::nft

@@ -19,7 +19,8 @@ inline constexpr const char* kTableName = "nfgate";
 // The packet mark bit that asks postrouting to masquerade (kube-proxy uses the same bit).
 inline constexpr uint32_t kMasqueradeMark = 0x4000;
 
-enum class Field : uint8_t { saddr, daddr };
+// saddr_daddr: the concatenation ip saddr . ip daddr (set lookups only).
+enum class Field : uint8_t { saddr, daddr, saddr_daddr };
 
 // ip saddr 10.0.0.0/8  |  ip saddr != 10.0.0.0/8
 struct MatchCidr {
@@ -146,6 +147,7 @@ enum class KeyKind : uint8_t {
     proto_port,       // inet_proto . inet_service
     // ip daddr . meta l4proto . th dport . numgen : ip daddr . th dport, the endpoint map
     addr_proto_port_index,
+    addr_pair,  // ipv4_addr . ipv4_addr: the element's addr . to.ip
 };
 
 struct SetElem {

@@ -5,7 +5,14 @@
 namespace nfgate::nft {
 namespace {
 
-const char* field_text(Field f) { return f == Field::saddr ? "ip saddr" : "ip daddr"; }
+const char* field_text(Field f) {
+    switch (f) {
+        case Field::saddr: return "ip saddr";
+        case Field::daddr: return "ip daddr";
+        case Field::saddr_daddr: return "ip saddr . ip daddr";
+    }
+    return "";
+}
 
 std::string hex32(uint32_t v) {
     char buf[16];
@@ -66,6 +73,7 @@ const char* key_type_text(KeyKind k) {
         case KeyKind::addr_proto_port: return "ipv4_addr . inet_proto . inet_service";
         case KeyKind::proto_port: return "inet_proto . inet_service";
         case KeyKind::addr_proto_port_index: return "";
+        case KeyKind::addr_pair: return "ipv4_addr . ipv4_addr";
     }
     return "";
 }
@@ -162,6 +170,7 @@ std::string elem_text(const Set& set, const SetElem& e) {
             k = ip_to_string(e.addr) + " . " + proto_name(e.proto) + " . " + std::to_string(e.port);
             break;
         case KeyKind::proto_port: k = std::string(proto_name(e.proto)) + " . " + std::to_string(e.port); break;
+        case KeyKind::addr_pair: k = ip_to_string(e.addr) + " . " + ip_to_string(e.to.ip); break;
         case KeyKind::addr_proto_port_index:
             k = ip_to_string(e.addr) + " . " + proto_name(e.proto) + " . " + std::to_string(e.port) + " . " +
                 std::to_string(e.index) + " : " + ip_to_string(e.to.ip) + " . " + std::to_string(e.to.port);

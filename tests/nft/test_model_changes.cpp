@@ -33,11 +33,20 @@ Plan part_plan(const Model& a, const Model& b, const ServiceChanges& ch) {
     for (const auto& s : b.services)
         for (const auto& p : s.ports)
             if (auto k = pick_chain_of(b, s, p)) has.insert(*k);
-    std::set<PickChain> dropped, created;
+    std::set<uint32_t> had_ips, has_ips;
+    for (const auto& s : a.services)
+        for (uint32_t ip : hairpin_addresses(a, s)) had_ips.insert(ip);
+    for (const auto& s : b.services)
+        for (uint32_t ip : hairpin_addresses(b, s)) has_ips.insert(ip);
+    SharedParts dropped, created;
     for (const auto& k : had)
-        if (!has.count(k)) dropped.insert(k);
+        if (!has.count(k)) dropped.picks.insert(k);
     for (const auto& k : has)
-        if (!had.count(k)) created.insert(k);
+        if (!had.count(k)) created.picks.insert(k);
+    for (uint32_t ip : had_ips)
+        if (!has_ips.count(ip)) dropped.hairpin.insert(ip);
+    for (uint32_t ip : has_ips)
+        if (!had_ips.count(ip)) created.hairpin.insert(ip);
     static Ruleset old_part, new_part;
     old_part = render_services(a, ch.before, dropped, endpoint_map_capacity(a));
     new_part = render_services(b, ch.after, created, endpoint_map_capacity(a));

@@ -43,7 +43,7 @@ TEST(Plan, FullPlanReplacesTheTableWithoutFailingWhenItIsMissing) {
     EXPECT_EQ(lines[2], "add table nfgate");
 }
 
-TEST(Plan, OneEndpointChangeIsFourMapElementsAndNothingElse) {
+TEST(Plan, OneEndpointChangeIsFourMapElementsAndTheHairpinPairs) {
     Model before = testing::two_services();
     Model after = before;
     Service& web = find(after, "web");
@@ -52,8 +52,10 @@ TEST(Plan, OneEndpointChangeIsFourMapElementsAndNothingElse) {
     std::vector<std::string> want = {
         "delete element service-endpoints 10.96.0.10 . tcp . 80 . 1 : 10.244.2.6 . 8080",
         "delete element service-endpoints 192.0.2.1 . tcp . 30080 . 1 : 10.244.2.6 . 8080",
+        "delete element hairpin-endpoints 10.244.2.6 . 10.244.2.6",
         "add element service-endpoints 10.96.0.10 . tcp . 80 . 1 : 10.244.2.99 . 8080",
         "add element service-endpoints 192.0.2.1 . tcp . 30080 . 1 : 10.244.2.99 . 8080",
+        "add element hairpin-endpoints 10.244.2.99 . 10.244.2.99",
     };
     EXPECT_EQ(diff_plan(a, b).describe(), want);
 }
@@ -94,6 +96,9 @@ TEST(Plan, LosingAllEndpointsMovesTheKeysToTheRejectMap) {
         "delete element service-endpoints 192.0.2.1 . tcp . 30080 . 0 : 10.244.1.5 . 8080",
         "delete element service-endpoints 192.0.2.1 . tcp . 30080 . 1 : 10.244.2.6 . 8080",
         "delete element service-endpoints 192.0.2.1 . tcp . 30080 . 2 : 10.244.3.7 . 8080",
+        "delete element hairpin-endpoints 10.244.1.5 . 10.244.1.5",
+        "delete element hairpin-endpoints 10.244.2.6 . 10.244.2.6",
+        "delete element hairpin-endpoints 10.244.3.7 . 10.244.3.7",
         // web was the only service with three endpoints: its shared chain goes too.
         "flush chain " + shared,
         "delete chain " + shared,
