@@ -50,7 +50,7 @@ def throughput_plots(results, out):
         plots = ", ".join('"{w%d}" using 1:2:3:4 with yerrorlines title "%d worker%s"' % (w, w, "s" if w > 1 else "")
                           for w in sorted(est))
         png = os.path.join(out, "throughput_mpps_vs_flows.png")
-        gnuplot('set terminal png size 900,560\nset output "%s"\nset logscale x 2\n'
+        gnuplot('set terminal png size 900,560\nset output "%s"\nset logscale x 2\nset format x "%%.0s%%c"\n'
                 'set xlabel "established flows"\nset ylabel "Mpps (worker cycles only)"\n'
                 'set title "nfgate fast path: established-flow NAT, 64-byte frames"\nset grid\n'
                 'set yrange [0:*]\nplot %s\n' % (png, plots), files)
