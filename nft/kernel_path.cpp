@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "nft/conntrack_flush.hpp"
 #include "nft/local_routes.hpp"
@@ -16,12 +17,14 @@
 namespace nfgate::nft {
 
 // What the kernel holds since the last successful apply. The model, not its rendering, is kept:
-// a change to a few Services renders only those Services (see render_services).
+// a change to a few Services renders only those Services (see render_services). The counts and
+// sums over all Services are kept too, so a change updates them from the changed Services alone.
 struct KernelPath::State {
     std::optional<Model> model;
-    std::map<PickChain, size_t> pick_users;  // service ports sending traffic to each shared chain
-    std::map<uint32_t, size_t> hairpin_users;  // ready endpoint entries with each hairpin address
-    uint32_t map_capacity = 0;               // endpoint_map_capacity(*model)
+    std::map<PickChain, long> pick_users;             // service ports sending traffic to each shared chain
+    std::unordered_map<uint32_t, long> hairpin_users;  // ready endpoint entries with each hairpin address
+    uint64_t map_need = 0;                            // sum of endpoint_map_need over the Services
+    uint32_t map_capacity = 0;                        // endpoint_map_capacity_for(map_need)
     std::vector<Cidr> routes;
 };
 
@@ -38,36 +41,46 @@ bool run_plan(const Plan& plan, std::string& err) {
     return false;
 }
 
-void count_picks(const Model& m, const Service& s, std::map<PickChain, size_t>& users, int sign) {
+template <typename Users>
+void count_picks(const Model& m, const Service& s, Users& users, long sign) {
     for (const auto& p : s.ports)
-        if (auto pick = pick_chain_of(m, s, p)) users[*pick] += static_cast<size_t>(sign);
+        if (auto pick = pick_chain_of(m, s, p)) users[*pick] += sign;
 }
 
-void count_hairpin(const Model& m, const Service& s, std::map<uint32_t, size_t>& users, int sign) {
-    for (uint32_t ip : hairpin_addresses(m, s)) users[ip] += static_cast<size_t>(sign);
+template <typename Users>
+void count_hairpin(const Model& m, const Service& s, Users& users, long sign) {
+    for (uint32_t ip : hairpin_addresses(m, s)) users[ip] += sign;
 }
 
-std::map<PickChain, size_t> all_picks(const Model& m) {
-    std::map<PickChain, size_t> users;
-    for (const auto& s : m.services) count_picks(m, s, users, 1);
-    return users;
-}
-
-std::map<uint32_t, size_t> all_hairpin(const Model& m) {
-    std::map<uint32_t, size_t> users;
-    for (const auto& s : m.services) count_hairpin(m, s, users, 1);
-    return users;
-}
-
-// Keys whose count went from zero (or absent) to some, and from some to zero.
-template <typename K>
-void shared_moves(const std::map<K, size_t>& was, std::map<K, size_t>& now, std::set<K>& dropped, std::set<K>& created) {
-    for (const auto& [k, n] : was)
-        if (n > 0 && now[k] == 0) dropped.insert(k);
-    for (const auto& [k, n] : now) {
-        auto it = was.find(k);
-        if (n > 0 && (it == was.end() || it->second == 0)) created.insert(k);
+// Keys that lose their last user or gain their first when `delta` is added to `users`.
+template <typename Users, typename K>
+void shared_moves(const Users& users, const std::map<K, long>& delta, std::set<K>& dropped, std::set<K>& created) {
+    for (const auto& [k, d] : delta) {
+        auto it = users.find(k);
+        long was = it == users.end() ? 0 : it->second;
+        if (was > 0 && was + d == 0) dropped.insert(k);
+        if (was == 0 && was + d > 0) created.insert(k);
     }
+}
+
+template <typename Users, typename K>
+void add_delta(Users& users, const std::map<K, long>& delta) {
+    for (const auto& [k, d] : delta) {
+        auto it = users.emplace(k, 0).first;
+        it->second += d;
+        if (it->second == 0) users.erase(it);
+    }
+}
+
+// The externalIPs and LB IPs of `services`: local routes can change only when these do.
+std::vector<uint32_t> routed_ips(const std::vector<const Service*>& services) {
+    std::vector<uint32_t> out;
+    for (const Service* s : services) {
+        out.insert(out.end(), s->external_ips.begin(), s->external_ips.end());
+        out.insert(out.end(), s->lb_ips.begin(), s->lb_ips.end());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 std::vector<Cidr> minus(const std::vector<Cidr>& a, const std::vector<Cidr>& b) {
@@ -84,60 +97,83 @@ std::vector<const Service*> all_services(const Model& m) {
 
 }  // namespace
 
+void KernelPath::count_all(const Model& m) {
+    State& st = *state_;
+    st.pick_users.clear();
+    st.hairpin_users.clear();
+    st.map_need = 0;
+    for (const auto& s : m.services) {
+        count_picks(m, s, st.pick_users, 1);
+        count_hairpin(m, s, st.hairpin_users, 1);
+        st.map_need += endpoint_map_need(m, s);
+    }
+    st.map_capacity = endpoint_map_capacity_for(st.map_need);
+}
+
+bool KernelPath::apply_changes(const Model& m, const ServiceChanges& changes, std::string& err) {
+    State& st = *state_;
+    // A shared endpoint chain or hairpin element is added when its first user appears, removed
+    // with its last.
+    std::map<PickChain, long> picks;
+    std::map<uint32_t, long> hairpin;
+    for (const Service* s : changes.before) {
+        count_picks(*st.model, *s, picks, -1);
+        count_hairpin(*st.model, *s, hairpin, -1);
+    }
+    for (const Service* s : changes.after) {
+        count_picks(m, *s, picks, 1);
+        count_hairpin(m, *s, hairpin, 1);
+    }
+    SharedParts dropped, created;
+    shared_moves(st.pick_users, picks, dropped.picks, created.picks);
+    shared_moves(st.hairpin_users, hairpin, dropped.hairpin, created.hairpin);
+    Ruleset old_part = render_services(*st.model, changes.before, dropped, st.map_capacity);
+    Ruleset new_part = render_services(m, changes.after, created, st.map_capacity);
+    if (!run_plan(diff_plan(old_part, new_part), err)) return false;
+    std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, changes.before, m, changes.after);
+    bool routes_same = routed_ips(changes.before) == routed_ips(changes.after);
+    adopt_services(*st.model, m, changes);
+    add_delta(st.pick_users, picks);
+    add_delta(st.hairpin_users, hairpin);
+    size_t deleted = 0;
+    if (!flush_udp_flows(stale, deleted, err)) return false;
+    return routes_same || update_routes(m, false, err);
+}
+
 bool KernelPath::apply(const Model& m, std::string& err) {
     State& st = *state_;
-    ServiceChanges changes;
-    bool first = !st.model;
-    uint32_t capacity = endpoint_map_capacity(m);
-    if (first) {
+    if (!st.model) {
         if (!run_plan(full_plan(render(m)), err)) return false;
         st.model = m;
-        st.pick_users = all_picks(m);
-        st.hairpin_users = all_hairpin(m);
-    } else if (!same_ruleset_globals(*st.model, m) || !changed_services(*st.model, m, changes) ||
-               st.map_capacity != capacity) {
-        // Something every service's rendering depends on changed (a setting, or the endpoint
-        // map's size, which replaces the map): compare whole renderings.
-        changes = {all_services(*st.model), all_services(m)};
-        if (!run_plan(diff_plan(render(*st.model), render(m)), err)) return false;
-        std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, changes.before, m, changes.after);
-        st.model = m;
-        st.pick_users = all_picks(m);
-        st.hairpin_users = all_hairpin(m);
-        changes = {};
-        size_t deleted = 0;
-        if (!flush_udp_flows(stale, deleted, err)) return false;
-    } else if (!changes.empty()) {
-        // A shared endpoint chain or hairpin element is added when its first user appears,
-        // removed with its last.
-        std::map<PickChain, size_t> users = st.pick_users;
-        std::map<uint32_t, size_t> hairpin = st.hairpin_users;
-        for (const Service* s : changes.before) {
-            count_picks(*st.model, *s, users, -1);
-            count_hairpin(*st.model, *s, hairpin, -1);
-        }
-        for (const Service* s : changes.after) {
-            count_picks(m, *s, users, 1);
-            count_hairpin(m, *s, hairpin, 1);
-        }
-        SharedParts dropped, created;
-        shared_moves(st.pick_users, users, dropped.picks, created.picks);
-        shared_moves(st.hairpin_users, hairpin, dropped.hairpin, created.hairpin);
-        Ruleset old_part = render_services(*st.model, changes.before, dropped, capacity);
-        Ruleset new_part = render_services(m, changes.after, created, capacity);
-        if (!run_plan(diff_plan(old_part, new_part), err)) return false;
-        std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, changes.before, m, changes.after);
-        adopt_services(*st.model, m, changes);
-        st.pick_users = std::move(users);
-        st.hairpin_users = std::move(hairpin);
-        size_t deleted = 0;
-        if (!flush_udp_flows(stale, deleted, err)) return false;
+        count_all(m);
+        return update_routes(m, true, err);
     }
+    ServiceChanges changes;
+    if (same_ruleset_globals(*st.model, m) && changed_services(*st.model, m, changes)) {
+        if (changes.empty()) return true;
+        uint64_t need = st.map_need;
+        for (const Service* s : changes.before) need -= endpoint_map_need(*st.model, *s);
+        for (const Service* s : changes.after) need += endpoint_map_need(m, *s);
+        if (endpoint_map_capacity_for(need) == st.map_capacity) {
+            st.map_need = need;
+            return apply_changes(m, changes, err);
+        }
+    }
+    // Something every service's rendering depends on changed (a setting, or the endpoint map's
+    // size, which replaces the map): compare whole renderings.
+    if (!run_plan(diff_plan(render(*st.model), render(m)), err)) return false;
+    std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, all_services(*st.model), m, all_services(m));
+    st.model = m;
+    count_all(m);
+    size_t deleted = 0;
+    if (!flush_udp_flows(stale, deleted, err)) return false;
+    return update_routes(m, false, err);
+}
 
-    st.map_capacity = capacity;
-
-    // The ruleset is in force from here; routes complete it, and a failure is reported without
-    // forgetting what was applied.
+// The ruleset is in force when this runs; routes complete it, and a failure is reported without
+// forgetting what was applied.
+bool KernelPath::update_routes(const Model& m, bool first, std::string& err) {
+    State& st = *state_;
     std::vector<Cidr> routes = local_route_prefixes(m);
     if (first && !remove_all_local_routes(err)) return false;
     const std::vector<Cidr> none;

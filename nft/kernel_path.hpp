@@ -5,6 +5,7 @@
 #include <string>
 
 #include "control/model.hpp"
+#include "nft/model_changes.hpp"
 
 namespace nfgate::nft {
 
@@ -27,6 +28,9 @@ public:
 
 private:
     struct State;
+    void count_all(const Model& m);
+    bool apply_changes(const Model& m, const ServiceChanges& changes, std::string& err);
+    bool update_routes(const Model& m, bool first, std::string& err);
     std::unique_ptr<State> state_;
 };
 

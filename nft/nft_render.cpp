@@ -88,17 +88,25 @@ std::optional<Rule> masquerade_mark_rule(const Model& m, const Service& s) {
 // A presized hash takes a full sync's elements about a quarter faster than one that grows while
 // they arrive. Twice the need, in powers of two, so the size (and with it the map, which is
 // replaced when its size changes) stays put while the cluster grows or shrinks within a factor 2.
-uint32_t endpoint_map_capacity(const Model& m) {
+uint64_t endpoint_map_need(const Model& m, const Service& s) {
+    if (s.affinity_client_ip) return 0;
     uint64_t need = 0;
-    for (const auto& s : m.services) {
-        if (s.affinity_client_ip) continue;
-        uint64_t addresses = s.cluster_ips.size() + s.external_ips.size() + s.lb_ips.size();
-        for (const auto& p : s.ports)
-            need += p.ready_count() * (addresses + (p.node_port != 0 ? m.node_addresses.size() : 0));
-    }
+    uint64_t addresses = s.cluster_ips.size() + s.external_ips.size() + s.lb_ips.size();
+    for (const auto& p : s.ports)
+        need += p.ready_count() * (addresses + (p.node_port != 0 ? m.node_addresses.size() : 0));
+    return need;
+}
+
+uint32_t endpoint_map_capacity_for(uint64_t need) {
     uint64_t cap = kMinEndpointMapSize;
     while (cap < 2 * need) cap *= 2;
     return static_cast<uint32_t>(std::min<uint64_t>(cap, uint64_t{1} << 31));
+}
+
+uint32_t endpoint_map_capacity(const Model& m) {
+    uint64_t need = 0;
+    for (const auto& s : m.services) need += endpoint_map_need(m, s);
+    return endpoint_map_capacity_for(need);
 }
 
 std::vector<uint32_t> hairpin_addresses(const Model& m, const Service& s) {

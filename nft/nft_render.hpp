@@ -18,6 +18,10 @@ Ruleset render(const Model& m);
 // kMinEndpointMapSize, at least twice the elements).
 inline constexpr uint32_t kMinEndpointMapSize = 65536;
 uint32_t endpoint_map_capacity(const Model& m);
+// The same in parts, so a change to a few Services is summed without the rest: the elements
+// one Service puts in the map, and the size for a total.
+uint64_t endpoint_map_need(const Model& m, const Service& s);
+uint32_t endpoint_map_capacity_for(uint64_t need);
 
 // A shared endpoint chain: (ready endpoint count, masquerade mark or not).
 using PickChain = std::pair<uint32_t, bool>;
