@@ -77,11 +77,17 @@ inline void write_l4_translation(PacketMeta& pm, const Translation& t, const Nat
 }
 
 // TTL - 1 (RFC 1812 5.3.1) plus any address delta, applied to the header checksum once.
+// For TTL >= 1 the decrement's RFC 1624 term ~old + new is the same for every packet: the
+// (TTL, protocol) word only loses 0x0100, so ~old + (old - 0x0100) = 0xfeff.
 inline void forward_ip_csum(rte_ipv4_hdr* ip, CsumDelta addr_delta) {
-    const uint16_t old_word = rte_cpu_to_be_16(static_cast<uint16_t>(ip->time_to_live << 8 | ip->next_proto_id));
-    --ip->time_to_live;
-    const uint16_t new_word = rte_cpu_to_be_16(static_cast<uint16_t>(ip->time_to_live << 8 | ip->next_proto_id));
-    addr_delta.add16(old_word, new_word);
+    if (ip->time_to_live == 0) [[unlikely]] {
+        const uint16_t old_word = rte_cpu_to_be_16(static_cast<uint16_t>(ip->time_to_live << 8 | ip->next_proto_id));
+        --ip->time_to_live;
+        addr_delta.add16(old_word, rte_cpu_to_be_16(static_cast<uint16_t>(ip->time_to_live << 8 | ip->next_proto_id)));
+    } else {
+        --ip->time_to_live;
+        addr_delta.sum += RTE_BE16(0xfeff);
+    }
     ip->hdr_checksum = csum_apply(ip->hdr_checksum, addr_delta);
 }
 

@@ -28,6 +28,7 @@ TEST(EngineChecksum, IncrementalNatMatchesFullRecompute) {
         p.dport = proto == 1 ? p.sport : static_cast<uint16_t>(rng());
         p.payload.resize(rng() % 40);
         for (auto& b : p.payload) b = static_cast<uint8_t>(rng());
+        p.ttl = static_cast<uint8_t>(i < 256 ? i : rng());  // every TTL, 0 (wraps) included
         rte_mbuf* m = mbuf(serialize(p));
         PacketMeta pm;
         Reason r{};
@@ -41,7 +42,7 @@ TEST(EngineChecksum, IncrementalNatMatchesFullRecompute) {
         const Out o = parse_out(m);
         EXPECT_TRUE(o.ip_csum_ok) << i;
         EXPECT_TRUE(o.l4_csum_ok) << i;
-        EXPECT_EQ(o.ttl, 63);
+        EXPECT_EQ(o.ttl, static_cast<uint8_t>(p.ttl - 1));
         rte_pktmbuf_free(m);
     }
 }
