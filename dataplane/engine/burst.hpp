@@ -132,8 +132,11 @@ private:
     }
 
     // Consecutive packets often share a destination or a next hop (everything toward the
-    // default router): each level is looked up only when it changes.
+    // default router): each level is looked up only when it changes, and a destination seen in
+    // an earlier burst comes from the worker's next-hop cache.
     void forward() {
+        if (n_fwd_ == 0) return;
+        w_.next_hops.sync(st_.generation(), w_.shared.neighbours().version());
         uint32_t cached_dst = 0, cached_hop = 0;
         bool dst_ok = false, hop_ok = false;
         NextHop nh{};
@@ -142,17 +145,17 @@ private:
             Lane& lane = s_.lanes[s_.fwd_lane[f]];
             if (!dst_ok || lane.pm.dst != cached_dst) {
                 cached_dst = lane.pm.dst;
-                const uint32_t dst = rte_be_to_cpu_32(cached_dst);
-                dst_ok = st_.routes().lookup(dst, nh);
-                const uint32_t hop = RouteTable::arp_target(dst, nh);
-                if (dst_ok && (!hop_ok || hop != cached_hop)) {
-                    cached_hop = hop;
-                    hop_ok = w_.shared.neighbours().lookup(hop, mac);
-                }
-                dst_ok = dst_ok && hop_ok;
-                if (!dst_ok) {
-                    unresolved(lane.m, dst);
+                if (const NextHopCache::Entry* c = w_.next_hops.find(cached_dst)) {
+                    nh.port = c->port;
+                    mac = c->mac;
+                    dst_ok = true;
+                    hop_ok = false;  // `mac` no longer belongs to cached_hop
+                } else if (!resolve(cached_dst, nh, mac, cached_hop, hop_ok)) {
+                    dst_ok = false;
+                    unresolved(lane.m, rte_be_to_cpu_32(cached_dst));
                     continue;
+                } else {
+                    dst_ok = true;
                 }
             }
             auto* eth = eth_of(lane.m);
@@ -161,6 +164,21 @@ private:
             forward_ip_csum(lane.pm.ip, lane.ip_delta);
             io_.tx(nh.port, lane.m);
         }
+    }
+
+    // Route and neighbour lookup for `dst_be`; the neighbour is asked only when the next hop
+    // differs from the previous one. A resolved destination is remembered for later bursts.
+    bool resolve(uint32_t dst_be, NextHop& nh, rte_ether_addr& mac, uint32_t& cached_hop, bool& hop_ok) {
+        const uint32_t dst = rte_be_to_cpu_32(dst_be);
+        if (!st_.routes().lookup(dst, nh)) return false;
+        const uint32_t hop = RouteTable::arp_target(dst, nh);
+        if (!hop_ok || hop != cached_hop) {
+            cached_hop = hop;
+            hop_ok = w_.shared.neighbours().lookup(hop, mac);
+        }
+        if (!hop_ok) return false;
+        w_.next_hops.remember(dst_be, nh.port, mac);
+        return true;
     }
 
     // No route, or the next hop's MAC is not known yet: the packet is dropped; in the second

@@ -13,6 +13,7 @@
 #include "dataplane/engine/affinity_table.hpp"
 #include "dataplane/engine/checksum.hpp"
 #include "dataplane/engine/neighbour_table.hpp"
+#include "dataplane/engine/next_hop_cache.hpp"
 #include "dataplane/engine/packet_parse.hpp"
 #include "dataplane/engine/worker_stats.hpp"
 
@@ -83,6 +84,7 @@ struct WorkerContext {
     unsigned id;
     WorkerStats stats;
     ArpRequestLimiter arp_limiter;
+    NextHopCache next_hops;
     BurstScratch scratch;
 };
 

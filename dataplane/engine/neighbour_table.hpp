@@ -37,8 +37,7 @@ public:
     bool learn(uint32_t ip, const rte_ether_addr& mac) {
         Slot* s = claim(ip);
         if (s == nullptr) return false;
-        uint64_t w = pack(mac) | kValid;
-        if (s->mac.load(std::memory_order_relaxed) != w) s->mac.store(w, std::memory_order_release);
+        store(*s, pack(mac) | kValid);
         return true;
     }
 
@@ -48,9 +47,12 @@ public:
     void refresh(uint32_t ip, const rte_ether_addr& mac) {
         Slot* s = const_cast<Slot*>(find(ip));
         if (s == nullptr) return;
-        uint64_t w = pack(mac) | kValid;
-        if (s->mac.load(std::memory_order_relaxed) != w) s->mac.store(w, std::memory_order_release);
+        store(*s, pack(mac) | kValid);
     }
+
+    // Moves on whenever some neighbour's MAC is set or changes (workers' next-hop caches
+    // compare it once per burst).
+    uint64_t version() const { return version_.load(std::memory_order_acquire); }
 
 private:
     static constexpr uint64_t kValid = uint64_t{1} << 63;
@@ -68,6 +70,12 @@ private:
         return w;
     }
     static void unpack(uint64_t w, rte_ether_addr& mac) { std::memcpy(mac.addr_bytes, &w, RTE_ETHER_ADDR_LEN); }
+
+    void store(Slot& s, uint64_t w) {
+        if (s.mac.load(std::memory_order_relaxed) == w) return;
+        s.mac.store(w, std::memory_order_release);
+        version_.fetch_add(1, std::memory_order_release);
+    }
 
     const Slot* find(uint32_t ip) const {
         if (ip == 0) return nullptr;
@@ -92,6 +100,7 @@ private:
     }
 
     std::unique_ptr<Slot[]> slots_;
+    std::atomic<uint64_t> version_{0};
 };
 
 // One ARP request per unresolved neighbour per second and worker keeps a silent host from

@@ -1,6 +1,7 @@
 #include "dataplane/engine/service_table.hpp"
 
 #include <algorithm>
+#include <atomic>
 
 #include "dataplane/engine/backend_pick.hpp"
 
@@ -31,6 +32,8 @@ public:
             return nullptr;
         }
         st_ = std::make_unique<ServiceTable>();
+        static std::atomic<uint64_t> generations{0};
+        st_->generation_ = generations.fetch_add(1, std::memory_order_relaxed) + 1;
         add_interfaces();
         if (!st_->routes_.build(m_.interfaces, m_.routes, err_)) return nullptr;
         for (size_t s = 0; s < m_.services.size(); ++s)

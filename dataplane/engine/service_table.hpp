@@ -104,6 +104,8 @@ public:
     }
 
     const RouteTable& routes() const { return routes_; }
+    // Distinct for every snapshot built in this process (caches keyed on a snapshot compare it).
+    uint64_t generation() const { return generation_; }
     const std::vector<IfaceInfo>& ifaces() const { return ifaces_; }
     const std::vector<ServicePortEntry>& service_ports() const { return ports_; }
 
@@ -132,6 +134,7 @@ private:
     bool masquerade_all_ = false;
     RouteTable routes_;
     std::vector<IfaceInfo> ifaces_;
+    uint64_t generation_ = 0;
 };
 
 // Builds the snapshot for `m`. `iface_macs[i]` is the MAC of m.interfaces[i] (the port part

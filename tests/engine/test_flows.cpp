@@ -318,6 +318,33 @@ TEST(EngineArp, UnresolvedNextHopIsLearntFromTheReply) {
     EXPECT_EQ(o.dst, ip("10.244.7.7"));
 }
 
+// Destinations resolved in one burst are remembered for the next; a neighbour's new MAC or a
+// new snapshot's routes must win over that memory at once.
+TEST(EngineArp, RememberedNextHopFollowsMacAndRouteChanges) {
+    Lab lab;
+    const Pkt p = from_pod(Pkt::udp("10.244.9.9", 5555, "203.0.113.9", 53));
+    lab.send(kPods, p);
+    EXPECT_EQ(mac_str(lab.only_output(kExt).eth_dst), mac_str(kRouterMac));
+
+    const rte_ether_addr moved{{0x02, 0x55, 0, 0, 0, 0x01}};
+    lab.shared->neighbours().learn(ip("192.0.2.254"), moved);
+    lab.send(kPods, p);
+    EXPECT_EQ(mac_str(lab.only_output(kExt).eth_dst), mac_str(moved));
+
+    Model m = lab.model;
+    m.routes.push_back(Route{Cidr{ip("203.0.113.0"), 24}, ip("192.0.2.253")});
+    lab.update(m);
+    const rte_ether_addr other{{0x02, 0x55, 0, 0, 0, 0x02}};
+    lab.shared->neighbours().learn(ip("192.0.2.253"), other);
+    lab.send(kPods, p);
+    EXPECT_EQ(mac_str(lab.only_output(kExt).eth_dst), mac_str(other));
+
+    // Only a new snapshot, the neighbour table unchanged since the last burst.
+    lab.update(lab_model());
+    lab.send(kPods, p);
+    EXPECT_EQ(mac_str(lab.only_output(kExt).eth_dst), mac_str(moved));
+}
+
 TEST(EngineFlows, StatsTextNamesEveryReason) {
     Lab lab;
     lab.send(kExt, from_router(Pkt::tcp("198.51.100.7", 40008, "10.96.5.5", 80)));
