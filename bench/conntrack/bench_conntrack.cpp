@@ -28,6 +28,7 @@
 #include "dataplane/conntrack/conntrack_table.hpp"
 #include "dataplane/conntrack/snat_ports.hpp"
 #include "dataplane/lb/maglev.hpp"
+#include "dataplane/port/eal_teardown.hpp"
 
 namespace {
 
@@ -370,6 +371,6 @@ int main(int argc, char** argv) {
     benchmark::RunSpecifiedBenchmarks(&reporter);
     reporter.PrintRatios();
     benchmark::Shutdown();
-    rte_eal_cleanup();
+    nfgate::dp::eal_cleanup_and_remove_runtime_dir();
     return 0;
 }

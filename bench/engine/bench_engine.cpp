@@ -17,6 +17,7 @@
 #include "dataplane/engine/worker.hpp"
 #include "tests/engine/engine_lab.hpp"
 #include "tests/engine/packet_builder.hpp"
+#include "dataplane/port/eal_teardown.hpp"
 
 namespace {
 
@@ -327,6 +328,6 @@ int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
-    rte_eal_cleanup();
+    nfgate::dp::eal_cleanup_and_remove_runtime_dir();
     return 0;
 }

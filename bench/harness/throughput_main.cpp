@@ -30,6 +30,7 @@
 #include "bench/harness/report.hpp"
 #include "control/model.hpp"
 #include "dataplane/port/rcu_snapshot.hpp"
+#include "dataplane/port/eal_teardown.hpp"
 
 namespace nfgate::bench {
 namespace {
@@ -383,10 +384,7 @@ int main(int argc, char** argv) {
     std::ofstream(opt.out + "/throughput.md") << "# nfgate_throughput\n\n" << markdown(meta, h.results());
     std::printf("\n%s", markdown(meta, h.results()).c_str());
     h.release();
-    const std::string runtime_dir = rte_eal_get_runtime_dir();
-    rte_eal_cleanup();
-    std::error_code ignored;
-    std::filesystem::remove_all(runtime_dir, ignored);
+    nfgate::dp::eal_cleanup_and_remove_runtime_dir();
     if (h.failed()) {
         std::fprintf(stderr, "nfgate_throughput: FAILED: packets were lost or mistranslated (see above)\n");
         return 1;

@@ -15,6 +15,7 @@
 #include "dataplane/port/rcu_snapshot.hpp"
 #include "dataplane/port/restart_fields.hpp"
 #include "dataplane/port/worker_set.hpp"
+#include "dataplane/port/eal_teardown.hpp"
 
 namespace nfgate::dp {
 
@@ -177,7 +178,7 @@ void DpdkFastPath::stop() {
     qsbr_.reset();
     if (pool_ != nullptr) rte_mempool_free(pool_);
     pool_ = nullptr;
-    if (owns_eal_) rte_eal_cleanup();
+    if (owns_eal_) eal_cleanup_and_remove_runtime_dir();
 }
 
 std::string DpdkFastPath::stats_text() const {

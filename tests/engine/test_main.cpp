@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "tests/engine/engine_lab.hpp"
+#include "dataplane/port/eal_teardown.hpp"
 
 namespace {
 rte_mempool* g_pool = nullptr;
@@ -33,6 +34,6 @@ int main(int argc, char** argv) {
         return 1;
     }
     int rc = RUN_ALL_TESTS();
-    rte_eal_cleanup();
+    nfgate::dp::eal_cleanup_and_remove_runtime_dir();
     return rc;
 }

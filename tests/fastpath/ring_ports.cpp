@@ -8,6 +8,7 @@
 
 #include <rte_bus_vdev.h>
 #include <rte_errno.h>
+#include "dataplane/port/eal_teardown.hpp"
 
 namespace nfgate::test {
 
@@ -25,12 +26,7 @@ void init_test_eal(const std::vector<std::string>& args) {
         std::fprintf(stderr, "rte_eal_init failed: %s\n", rte_strerror(rte_errno));
         std::abort();
     }
-    static std::string runtime_dir = rte_eal_get_runtime_dir();
-    std::atexit([] {
-        rte_eal_cleanup();
-        std::error_code ignored;
-        std::filesystem::remove_all(runtime_dir, ignored);
-    });
+    std::atexit([] { nfgate::dp::eal_cleanup_and_remove_runtime_dir(); });
 }
 
 RingPort::RingPort(const std::string& name, unsigned queues, unsigned ring_size) : name_(name) {
