@@ -183,6 +183,17 @@ public:
     // entries, compare keys). out[i] is the hit for keys[i]; bit i of the result is set on a hit.
     uint64_t lookup_bulk(const FlowKey* keys, unsigned n, FlowRef* out) const;
 
+    // The same lookup as three per-key stages, so a caller can spread them over its own work
+    // and the two dependent cache misses (bucket, then entry) overlap it instead of stalling:
+    //   probe_hash(k)            hashes k and prefetches its first bucket;
+    //   probe_match(hash)        (bucket in cache by now) matches the signature and prefetches
+    //                            the candidate entry; returns the probe word for probe_finish;
+    //   probe_finish(k, h, w)    (entry in cache by now) compares the key; the rare cases
+    //                            (several signature matches, spilled keys) take the full path.
+    uint64_t probe_hash(const FlowKey& k) const;
+    uint64_t probe_match(uint64_t hash) const;
+    FlowRef probe_finish(const FlowKey& k, uint64_t hash, uint64_t probe) const;
+
     // Accounts a packet to a flow it matched: TCP state transition (compare-and-swap, safe when
     // the two directions arrive on different workers), reply seen, last_seen. Invalid TCP
     // packets change nothing and return invalid.
@@ -239,6 +250,10 @@ private:
     static constexpr uint64_t kDirBit = 1ull << 30;
     static constexpr uint64_t kIndexMask = kDirBit - 1;
     static constexpr uint64_t kMatchMask = ~kIndexMask & ~kDirBit;  // signature + pending
+    // probe_match's answers besides a slot word (which always has bit 32 set): no key can be
+    // there, or only the full two-bucket path can tell.
+    static constexpr uint64_t kProbeMiss = 0;
+    static constexpr uint64_t kProbeCareful = 1;
 
     ConntrackTable() = default;
 
@@ -342,41 +357,50 @@ inline FlowRef ConntrackTable::find_slow(const FlowKey& k, uint64_t hash) const 
 
 inline FlowRef ConntrackTable::lookup(const FlowKey& k) const { return find_slow(k, flow_hash(k)); }
 
+inline uint64_t ConntrackTable::probe_hash(const FlowKey& k) const {
+    const uint64_t hash = flow_hash(k);
+    __builtin_prefetch(&buckets_[bucket1(hash)]);
+    return hash;
+}
+
+// A hit whose first bucket holds one signature match needs neither the spill counter nor the
+// second bucket: both are read only when that single candidate is absent or wrong.
+inline uint64_t ConntrackTable::probe_match(uint64_t hash) const {
+    const uint64_t want = signature(hash);
+    const uint32_t b = bucket1(hash);
+    const uint32_t bits = match_bits(buckets_[b], want);
+    if (bits != 0 && (bits & (bits - 1)) == 0) {
+        const uint64_t w = buckets_[b].slot[__builtin_ctz(bits)].load(std::memory_order_acquire);
+        if ((w & kMatchMask) == want) {
+            __builtin_prefetch(&entries_[slot_index(w)]);
+            return w;
+        }
+        return kProbeCareful;
+    }
+    if (bits != 0) return kProbeCareful;
+    if (spilled_[b].load(std::memory_order_acquire) == 0) return kProbeMiss;
+    __builtin_prefetch(&buckets_[bucket2(hash)]);
+    return kProbeCareful;
+}
+
+inline FlowRef ConntrackTable::probe_finish(const FlowKey& k, uint64_t hash, uint64_t probe) const {
+    if (probe == kProbeMiss) return {};
+    if (probe != kProbeCareful) {
+        FlowEntry& e = entries_[slot_index(probe)];
+        const Dir d = slot_dir(probe);
+        if (e.key_of(d) == k) return {&e, d};
+    }
+    return find_slow(k, hash);
+}
+
 inline uint64_t ConntrackTable::lookup_bulk(const FlowKey* keys, unsigned n, FlowRef* out) const {
     uint64_t hashes[64];
-    uint64_t cand[64];   // signature match in the first bucket (slot word), 0 when none
-    uint64_t second = 0;  // keys that need the second bucket or the careful path
-    for (unsigned i = 0; i < n; i++) {
-        hashes[i] = flow_hash(keys[i]);
-        __builtin_prefetch(&buckets_[bucket1(hashes[i])]);
-    }
-    for (unsigned i = 0; i < n; i++) {
-        const uint64_t want = signature(hashes[i]);
-        const uint32_t b = bucket1(hashes[i]);
-        const uint32_t bits = match_bits(buckets_[b], want);
-        uint64_t w = 0;
-        if (bits != 0) {
-            w = buckets_[b].slot[__builtin_ctz(bits)].load(std::memory_order_acquire);
-            if ((w & kMatchMask) != want) w = 0;
-            if (w != 0) __builtin_prefetch(&entries_[slot_index(w)]);
-        }
-        cand[i] = w;
-        if ((bits & (bits - 1)) != 0 || (w == 0 && bits != 0)) {
-            second |= uint64_t{1} << i;
-        } else if (spilled_[b].load(std::memory_order_acquire) != 0) {
-            second |= uint64_t{1} << i;
-            __builtin_prefetch(&buckets_[bucket2(hashes[i])]);
-        }
-    }
+    uint64_t probes[64];
+    for (unsigned i = 0; i < n; i++) hashes[i] = probe_hash(keys[i]);
+    for (unsigned i = 0; i < n; i++) probes[i] = probe_match(hashes[i]);
     uint64_t hits = 0;
     for (unsigned i = 0; i < n; i++) {
-        out[i] = {};
-        if (cand[i] != 0) {
-            FlowEntry& e = entries_[slot_index(cand[i])];
-            const Dir d = slot_dir(cand[i]);
-            if (e.key_of(d) == keys[i]) out[i] = {&e, d};
-        }
-        if (!out[i] && (second >> i & 1)) out[i] = find_slow(keys[i], hashes[i]);
+        out[i] = probe_finish(keys[i], hashes[i], probes[i]);
         hits |= uint64_t{out[i].entry != nullptr} << i;
     }
     return hits;
