@@ -26,10 +26,6 @@ namespace nfgate::engine {
 namespace burst_detail {
 
 inline constexpr unsigned kPrefetchAhead = 4;  // packets whose headers load while one is parsed
-// Keys classified between a key's bucket prefetch and its signature match (which prefetches the
-// entry). Classification costs ~40-50 cycles a packet, so 8 keys did not cover a memory latency
-// at 1M flows; 16 did.
-inline constexpr unsigned kProbeDistance = 16;
 
 using Lane = BurstScratch::Lane;
 
@@ -54,7 +50,7 @@ public:
 
     void run(std::span<rte_mbuf*> pkts) {
         classify(pkts);
-        const uint64_t hits = finish_lookups();
+        const uint64_t hits = w_.flows.lookup_bulk(s_.keys, n_keys_, s_.refs);
         rewrite(hits);
         forward();
     }
@@ -87,28 +83,7 @@ private:
             }
             store_key(s_.keys[n_keys_], lane.pm);
             s_.key_lane[n_keys_++] = static_cast<uint8_t>(i);
-            start_lookup(n_keys_ - 1);
         }
-    }
-
-    // The conntrack lookup in ConntrackTable's three probe stages, interleaved with
-    // classification so its two dependent cache misses (bucket, then entry) overlap the parsing
-    // of later packets instead of stalling one bulk call: key k's bucket is prefetched as soon as
-    // the key exists and matched kProbeDistance keys later, which prefetches its entry.
-    void start_lookup(unsigned k) {
-        hashes_[k] = w_.flows.probe_hash(s_.keys[k]);
-        if (k >= kProbeDistance) probes_[k - kProbeDistance] = w_.flows.probe_match(hashes_[k - kProbeDistance]);
-    }
-
-    uint64_t finish_lookups() {
-        for (unsigned k = n_keys_ > kProbeDistance ? n_keys_ - kProbeDistance : 0; k < n_keys_; ++k)
-            probes_[k] = w_.flows.probe_match(hashes_[k]);
-        uint64_t hits = 0;
-        for (unsigned k = 0; k < n_keys_; ++k) {
-            s_.refs[k] = w_.flows.probe_finish(s_.keys[k], hashes_[k], probes_[k]);
-            hits |= uint64_t{s_.refs[k].entry != nullptr} << k;
-        }
-        return hits;
     }
 
     void rewrite(uint64_t hits) {
@@ -232,8 +207,6 @@ private:
     SlowCtx& slow_;
     unsigned n_keys_ = 0;
     unsigned n_fwd_ = 0;
-    uint64_t hashes_[BurstScratch::kChunk];  // flow_hash of s_.keys[k]
-    uint64_t probes_[BurstScratch::kChunk];  // probe_match's answer for s_.keys[k]
 };
 
 }  // namespace burst_detail
