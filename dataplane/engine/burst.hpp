@@ -17,6 +17,7 @@
 #include "dataplane/engine/arp.hpp"
 #include "dataplane/engine/engine_state.hpp"
 #include "dataplane/engine/flow_rewrite.hpp"
+#include "dataplane/engine/fragment_table.hpp"
 #include "dataplane/engine/nat_rewrite.hpp"
 #include "dataplane/engine/packet_parse.hpp"
 #include "dataplane/engine/slow_path.hpp"
@@ -52,6 +53,7 @@ public:
         classify(pkts);
         const uint64_t hits = w_.flows.lookup_bulk(s_.keys, n_keys_, s_.refs);
         rewrite(hits);
+        later_fragments();
         forward();
     }
 
@@ -77,7 +79,11 @@ private:
                 dispatch(on_not_ipv4(slow_, lane.m, kind, why), i);
                 continue;
             }
-            if (needs_untracked_path(lane.pm, st_)) {
+            if (needs_untracked_path(lane.pm, st_) && !first_fragment_tracked(lane.pm)) {
+                if (lane.pm.later_fragment) [[unlikely]] {
+                    later_frag_lane_[n_later_frags_++] = static_cast<uint8_t>(i);
+                    continue;
+                }
                 dispatch(on_untracked(slow_, lane.m, lane.pm, lane.ip_delta), i);
                 continue;
             }
@@ -109,6 +115,9 @@ private:
                 continue;
             }
             rewrite_flow(lane.pm, e, d, lane.ip_delta);
+            if (lane.pm.fragment) [[unlikely]]
+                remember_first_fragment(w_.fragments, slow_.counters, s_.keys[k].src_ip, s_.keys[k].dst_ip,
+                                        lane.pm.ip, slow_.now_ns);
             ++(e.tag == kFlowPassthrough ? slow_.counters.forwarded_plain : slow_.counters.forwarded_nat);
             s_.fwd_lane[n_fwd_++] = static_cast<uint8_t>(i);
         }
@@ -121,6 +130,15 @@ private:
         const ct::FlowKey& r = e.key_of(ct::Dir::reply);
         return st_.serves(rte_be_to_cpu_32(o.dst_ip), kProtoUdp, rte_be_to_cpu_16(o.dst_port),
                           rte_be_to_cpu_32(r.src_ip), rte_be_to_cpu_16(r.src_port));
+    }
+
+    // Later fragments wait until the first fragments of this burst have recorded their
+    // translation (fragment_table.hpp).
+    void later_fragments() {
+        for (unsigned f = 0; f < n_later_frags_; ++f) {
+            Lane& lane = s_.lanes[later_frag_lane_[f]];
+            dispatch(on_untracked(slow_, lane.m, lane.pm, lane.ip_delta), later_frag_lane_[f]);
+        }
     }
 
     void dispatch(Fate f, unsigned lane) {
@@ -207,6 +225,8 @@ private:
     SlowCtx& slow_;
     unsigned n_keys_ = 0;
     unsigned n_fwd_ = 0;
+    unsigned n_later_frags_ = 0;
+    uint8_t later_frag_lane_[BurstScratch::kChunk];
 };
 
 }  // namespace burst_detail

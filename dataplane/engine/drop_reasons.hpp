@@ -35,7 +35,7 @@ enum class Reason : uint8_t {
     snat_ports_exhausted,
     flow_clash,                  // the reply tuple already belongs to another flow
     flow_insert_busy,            // a racing insert of the same flow did not finish in time
-    fragment_of_nat_flow,        // fragments are never NAT-translated (no reassembly)
+    fragment_of_nat_flow,        // fragment of NAT traffic that is not TCP/UDP (e.g. ICMP echo)
     no_route,
     ttl_expired,                 // TTL ran out where RFC 1812 forbids an ICMP error about it
     neighbour_unresolved,        // ARP request sent (rate limited); the packet itself is dropped
@@ -48,6 +48,9 @@ enum class Reason : uint8_t {
     ttl_exceeded_sent,
     reset_sent,                  // TCP to a service port with no ready endpoint
     port_unreachable_sent,       // UDP/ICMP to a service port with no ready endpoint
+    // fragments of translated traffic (see fragment_table.hpp)
+    fragment_without_first,      // later fragment of NAT traffic, no first fragment seen (or timed out): dropped
+    fragment_table_evicted,      // a live fragment-table entry was replaced by a newer datagram (not a drop)
     count_
 };
 
@@ -88,6 +91,8 @@ inline constexpr std::array<std::string_view, kReasonCount> kReasonNames = {
     "ttl_exceeded_sent",
     "reset_sent",
     "port_unreachable_sent",
+    "fragment_without_first",
+    "fragment_table_evicted",
 };
 
 static_assert(!kReasonNames.back().empty(), "every Reason needs its name");

@@ -12,6 +12,7 @@
 #include "dataplane/conntrack/snat_ports.hpp"
 #include "dataplane/engine/affinity_table.hpp"
 #include "dataplane/engine/checksum.hpp"
+#include "dataplane/engine/fragment_table.hpp"
 #include "dataplane/engine/neighbour_table.hpp"
 #include "dataplane/engine/next_hop_cache.hpp"
 #include "dataplane/engine/packet_parse.hpp"
@@ -85,6 +86,7 @@ struct WorkerContext {
     WorkerStats stats;
     ArpRequestLimiter arp_limiter;
     NextHopCache next_hops;
+    FragmentTable fragments;  // per worker: RSS keeps a datagram's fragments on one queue
     BurstScratch scratch;
 };
 

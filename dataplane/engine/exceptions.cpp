@@ -1,6 +1,7 @@
 // Call-outs for frames that never touch the flow table: ARP and malformed frames, expiring
-// TTLs, fragments and non-echo ICMP.
+// TTLs, fragments other than a TCP/UDP first fragment, and non-echo ICMP.
 #include "dataplane/engine/arp.hpp"
+#include "dataplane/engine/fragment_table.hpp"
 #include "dataplane/engine/icmp_answer.hpp"
 #include "dataplane/engine/icmp_error_nat.hpp"
 #include "dataplane/engine/slow_path.hpp"
@@ -10,8 +11,6 @@ namespace nfgate::engine {
 namespace {
 
 // Whether a packet between these addresses would be NAT-translated if it were not a fragment.
-// Fragments are not reassembled, so a later fragment carries no ports to translate by: all
-// fragments of such traffic are dropped (counted), the rest is routed untouched.
 bool nat_relevant(const ServiceTable& st, uint32_t src, uint32_t dst) {
     return st.is_local(dst) || st.is_service_address(dst) || st.in_service_cidrs(dst) ||
            st.egress_masquerade(src, dst);
@@ -27,6 +26,30 @@ Fate ttl_expired(SlowCtx& c, rte_mbuf* m, const PacketMeta& pm) {
     return c.answer(Reason::ttl_exceeded_sent);
 }
 
+// Fragments outside the flow-table path: later fragments take the addresses their first
+// fragment left with (fragment_table.hpp). Without a known first fragment, NAT traffic is
+// dropped rather than leak untranslated; the rest is routed untouched.
+Fate on_fragment(SlowCtx& c, PacketMeta& pm, CsumDelta& ip_delta, bool nat) {
+    if (pm.later_fragment) {
+        const FragmentTable::Translation* t =
+            c.worker.fragments.find(FragmentTable::key_of(pm.ip), c.now_ns);
+        if (t != nullptr) {
+            const bool changed = t->src != pm.src || t->dst != pm.dst;
+            translate_later_fragment(pm.ip, *t, ip_delta);
+            pm.src = t->src;
+            pm.dst = t->dst;
+            ++(changed ? c.counters.forwarded_nat : c.counters.forwarded_plain);
+            return Fate::forward;
+        }
+        if (nat) return c.drop(Reason::fragment_without_first);
+    } else if (nat) {
+        return c.drop(Reason::fragment_of_nat_flow);
+    }
+    if (!ip_is_unicast(rte_be_to_cpu_32(pm.dst))) return c.drop(Reason::ip_not_unicast);
+    ++c.counters.forwarded_plain;
+    return Fate::forward;
+}
+
 }  // namespace
 
 Fate on_not_ipv4(SlowCtx& c, rte_mbuf* m, L3Kind kind, Reason parse_error) {
@@ -40,12 +63,7 @@ Fate on_untracked(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta) 
     const uint32_t dst = rte_be_to_cpu_32(pm.dst);
     const bool local = c.st.is_local(dst);
     if (!local && pm.ip->time_to_live <= 1) return ttl_expired(c, m, pm);
-    if (pm.fragment) {
-        if (nat_relevant(c.st, src, dst)) return c.drop(Reason::fragment_of_nat_flow);
-        if (!ip_is_unicast(dst)) return c.drop(Reason::ip_not_unicast);
-        ++c.counters.forwarded_plain;
-        return Fate::forward;
-    }
+    if (pm.fragment) return on_fragment(c, pm, ip_delta, nat_relevant(c.st, src, dst));
     if (pm.proto == kProtoIcmp && icmp_is_error(pm.icmp_type)) return on_icmp_error(c, pm, ip_delta);
     if (local) return c.drop(pm.proto == kProtoIcmp ? Reason::icmp_untracked : Reason::local_delivery_unsupported);
     if (!ip_is_unicast(dst)) return c.drop(Reason::ip_not_unicast);

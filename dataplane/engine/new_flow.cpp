@@ -6,6 +6,7 @@
 #include "dataplane/conntrack/snat_ports.hpp"
 #include "dataplane/engine/backend_pick.hpp"
 #include "dataplane/engine/flow_rewrite.hpp"
+#include "dataplane/engine/fragment_table.hpp"
 #include "dataplane/engine/icmp_answer.hpp"
 #include "dataplane/engine/slow_path.hpp"
 
@@ -166,9 +167,7 @@ Fate new_passthrough_flow(SlowCtx& c, PacketMeta& pm) {
     return Fate::forward;
 }
 
-}  // namespace
-
-Fate on_flow_miss(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta) {
+Fate flow_miss_fate(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta) {
     const uint32_t src = rte_be_to_cpu_32(pm.src);
     const uint32_t dst = rte_be_to_cpu_32(pm.dst);
     const bool local = c.st.is_local(dst);
@@ -195,6 +194,17 @@ Fate on_flow_miss(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta) 
     if (!icmp && c.st.egress_masquerade(dst, src)) return new_passthrough_flow(c, pm);
     ++c.counters.forwarded_plain;
     return Fate::forward;
+}
+
+}  // namespace
+
+Fate on_flow_miss(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta) {
+    const uint32_t orig_src = pm.src, orig_dst = pm.dst;
+    const Fate f = flow_miss_fate(c, m, pm, ip_delta);
+    // The later fragments of a forwarded first fragment leave with the same addresses.
+    if (pm.fragment && f == Fate::forward)
+        remember_first_fragment(c.worker.fragments, c.counters, orig_src, orig_dst, pm.ip, c.now_ns);
+    return f;
 }
 
 }  // namespace nfgate::engine

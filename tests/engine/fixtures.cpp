@@ -379,8 +379,8 @@ void icmp_error_fixtures(std::vector<Fixture>& f) {
 // Fragments.
 void fragment_fixtures(std::vector<Fixture>& f) {
     Pkt frag_vip = from_router(Pkt::udp("198.51.100.7", 1000, "10.96.0.53", 53));
-    frag_vip.frag = RTE_IPV4_HDR_MF_FLAG;
-    f.push_back({"fragment_to_vip_dropped", {{kExt, pkt(frag_vip), {}, Reason::fragment_of_nat_flow, {}}}});
+    frag_vip.frag = 100;  // a later fragment whose first was never seen: not forwarded untranslated
+    f.push_back({"fragment_to_vip_dropped", {{kExt, pkt(frag_vip), {}, Reason::fragment_without_first, {}}}});
     Pkt frag_plain = from_pod(Pkt::udp("10.244.9.9", 1000, "10.244.9.10", 53));
     frag_plain.frag = 100;  // a later fragment, routed untouched
     f.push_back({"fragment_pod_to_pod_routed", {{kPods, pkt(frag_plain), kPods, {}, [](const Out& o) {
