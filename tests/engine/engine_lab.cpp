@@ -8,6 +8,17 @@ rte_ether_addr pod_mac(uint32_t pod_ip) {
     return rte_ether_addr{{0x02, 0x42, uint8_t(pod_ip >> 24), uint8_t(pod_ip >> 16), uint8_t(pod_ip >> 8), uint8_t(pod_ip)}};
 }
 
+Pkt from_router(Pkt p) {
+    p.eth_src = kRouterMac;
+    p.eth_dst = kExtMac;
+    return p;
+}
+Pkt from_pod(Pkt p) {
+    p.eth_src = pod_mac(p.src);
+    p.eth_dst = kPodsMac;
+    return p;
+}
+
 namespace {
 
 Cidr cidr(const char* s) {

@@ -27,6 +27,9 @@ inline const rte_ether_addr kClientMac{{0x02, 0, 0, 0, 0xc1, 0x01}};  // a host 
 rte_mempool* test_pool();  // created by the test main after EAL init
 
 rte_ether_addr pod_mac(uint32_t pod_ip);  // deterministic MAC of a pod (learnt by the lab)
+// Frames as the lab's neighbours put them on the wire: the upstream router on ext, a pod on pods.
+Pkt from_router(Pkt p);
+Pkt from_pod(Pkt p);
 
 Model lab_model();
 

@@ -30,16 +30,6 @@ std::function<Frame(const Out&)> pkt(Pkt p) {
     return [p](const Out&) { return serialize(p); };
 }
 
-Pkt from_router(Pkt p) {
-    p.eth_src = kRouterMac;
-    p.eth_dst = kExtMac;
-    return p;
-}
-Pkt from_pod(Pkt p) {
-    p.eth_src = pod_mac(p.src);
-    p.eth_dst = kPodsMac;
-    return p;
-}
 Pkt from_client_link(Pkt p) {
     p.eth_src = kClientMac;
     p.eth_dst = kExtMac;

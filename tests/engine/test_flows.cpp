@@ -12,16 +12,6 @@ namespace {
 
 using engine::Reason;
 
-Pkt from_router(Pkt p) {
-    p.eth_src = kRouterMac;
-    p.eth_dst = kExtMac;
-    return p;
-}
-Pkt from_pod(Pkt p) {
-    p.eth_src = pod_mac(p.src);
-    p.eth_dst = kPodsMac;
-    return p;
-}
 
 Pkt backend_reply(const Out& o, uint8_t flags) {
     Pkt r = from_pod(Pkt::tcp("0.0.0.1", o.dport, "0.0.0.1", o.sport, flags));

@@ -20,16 +20,6 @@ using engine::Reason;
 constexpr size_t kEth = sizeof(rte_ether_hdr);
 constexpr size_t kIp = sizeof(rte_ipv4_hdr);
 
-Pkt from_router(Pkt p) {
-    p.eth_src = kRouterMac;
-    p.eth_dst = kExtMac;
-    return p;
-}
-Pkt from_pod(Pkt p) {
-    p.eth_src = pod_mac(p.src);
-    p.eth_dst = kPodsMac;
-    return p;
-}
 
 std::vector<uint8_t> payload_of(size_t n, uint8_t seed) {
     std::vector<uint8_t> v(n);
