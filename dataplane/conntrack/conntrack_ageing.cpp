@@ -75,10 +75,8 @@ unsigned ConntrackTable::age(unsigned worker, uint32_t now, unsigned budget) {
         auto life = static_cast<EntryLife>(e.life.load(std::memory_order_acquire));
         if (life == EntryLife::live) {
             if (!expired(e, now)) continue;
-            const bool timed_out = static_cast<int32_t>(now - e.last_seen.load(std::memory_order_relaxed)) >
-                                   static_cast<int32_t>(timeout_of(e));
             if (unlink(e)) {
-                bump(timed_out ? w.expired : w.backend_gone);
+                bump(w.expired);
                 unlinked_now++;
             } else {
                 bump(w.unlinked);

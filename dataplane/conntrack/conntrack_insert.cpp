@@ -55,7 +55,6 @@ void ConntrackTable::fill_entry(FlowEntry& e, const FlowInit& f, uint32_t now) c
                            : 0;
     e.state.store(st, std::memory_order_relaxed);
     e.flags.store(0, std::memory_order_relaxed);
-    e.backend_id = f.backend_id;
     e.tag = f.tag;
     e.snat_pool = f.snat_pool;
     e.snat_port = f.snat_port;

@@ -13,7 +13,6 @@
 
 #include <rte_rcu_qsbr.h>
 
-#include "dataplane/conntrack/backend_registry.hpp"
 #include "dataplane/conntrack/conntrack_worker.hpp"
 
 namespace nfgate::ct {
@@ -77,7 +76,6 @@ std::unique_ptr<ConntrackTable> ConntrackTable::create(const Config& cfg, std::s
     t->workers_ = cfg.workers;
     t->timeouts_ = cfg.timeouts;
     t->snat_ = cfg.snat;
-    t->backends_ = cfg.backends;
 
     // Two keys per flow at <= 60% slot load, and memory under 128 bytes per flow whatever maxFlows
     // is. Without cuckoo moves a key whose two buckets are both full is refused (full_buckets):
@@ -187,8 +185,7 @@ uint32_t ConntrackTable::timeout_of(const FlowEntry& e) const {
 bool ConntrackTable::expired(const FlowEntry& e, uint32_t now) const {
     // Signed: another worker may have stamped last_seen with a clock a tick ahead of ours.
     const auto idle = static_cast<int32_t>(now - e.last_seen.load(std::memory_order_relaxed));
-    if (idle > static_cast<int32_t>(timeout_of(e))) return true;
-    return e.proto() == kProtoUdp && backends_ != nullptr && !backends_->alive(e.backend_id);
+    return idle > static_cast<int32_t>(timeout_of(e));
 }
 
 ConntrackStats ConntrackTable::worker_stats(unsigned worker) const {
@@ -204,7 +201,6 @@ ConntrackStats ConntrackTable::worker_stats(unsigned worker) const {
     s.invalid = g(w.invalid);
     s.races_lost = g(w.races_lost);
     s.expired = g(w.expired);
-    s.backend_gone = g(w.backend_gone);
     s.unlinked = g(w.unlinked);
     s.recycled = g(w.recycled);
     s.live = g(w.live);
@@ -224,7 +220,6 @@ ConntrackStats ConntrackTable::stats() const {
         sum.invalid += s.invalid;
         sum.races_lost += s.races_lost;
         sum.expired += s.expired;
-        sum.backend_gone += s.backend_gone;
         sum.unlinked += s.unlinked;
         sum.recycled += s.recycled;
         sum.live += s.live;

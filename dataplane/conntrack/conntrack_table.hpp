@@ -47,7 +47,6 @@ struct rte_rcu_qsbr;
 namespace nfgate::ct {
 
 class SnatPorts;
-class BackendRegistry;
 
 // Timeouts in seconds; the defaults are Linux's (nf_conntrack_*_timeout*).
 struct Timeouts {
@@ -80,7 +79,6 @@ struct alignas(64) FlowEntry {
     std::atomic<uint8_t> flags{0};       // kFlow* bits
     std::atomic<uint8_t> life{0};        // EntryLife
     uint8_t reserved = 0;
-    uint32_t backend_id = 0;  // BackendRegistry id; 0: no backend
     // RFC 1624 deltas (folded one's complement sums of ~old + new over the changed 16-bit words,
     // in packet byte order) that turn key[d] into translated(d): apply with csum_apply_delta().
     // ip: the IPv4 header checksum (addresses). l4: the TCP/UDP checksum (pseudo-header addresses
@@ -118,7 +116,6 @@ struct FlowInit {
     FlowKey orig;   // the packet as received
     FlowKey reply;  // what the reply will look like (after DNAT/SNAT choice); != orig
     uint8_t tcp_flags = 0;  // flags of the first packet (TCP only)
-    uint32_t backend_id = 0;
     uint32_t tag = 0;
     uint16_t snat_pool = kNoSnat;
     uint16_t snat_port = 0;  // network order
@@ -150,7 +147,6 @@ struct ConntrackStats {
     uint64_t invalid = 0;
     uint64_t races_lost = 0;    // claims withdrawn because a racing insert won
     uint64_t expired = 0;       // unlinked by age(): timeout
-    uint64_t backend_gone = 0;  // unlinked by age(): UDP flow of a retired backend
     uint64_t unlinked = 0;      // unlinked by unlink() (any worker's calls, counted by the owner)
     uint64_t recycled = 0;      // back on a free list after the grace period
     uint64_t live = 0;          // entries not free (linked or waiting for the grace period)
@@ -168,7 +164,6 @@ public:
         rte_rcu_qsbr* qsbr = nullptr;
         Timeouts timeouts;
         SnatPorts* snat = nullptr;                  // ports of recycled flows go back here
-        const BackendRegistry* backends = nullptr;  // age() reclaims UDP flows of dead backends
     };
 
     // Allocates everything now (mmap, not DPDK memory). nullptr with `err` set on failure.
@@ -203,7 +198,7 @@ public:
     // new one). True for the one caller that unlinked it. The owner recycles it later.
     bool unlink(FlowEntry& e);
 
-    // Whether `e` has timed out at `now` (or its UDP backend is gone).
+    // Whether `e` has timed out at `now`.
     bool expired(const FlowEntry& e, uint32_t now) const;
     uint32_t timeout_of(const FlowEntry& e) const;
 
@@ -309,7 +304,6 @@ private:
     void* own_qsbr_ = nullptr;
     Timeouts timeouts_;
     SnatPorts* snat_ = nullptr;
-    const BackendRegistry* backends_ = nullptr;
 };
 
 // ---- inline hot path ----

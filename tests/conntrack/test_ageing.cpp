@@ -1,8 +1,7 @@
 // Timeouts with an injected clock, incremental ageing, RCU grace periods before reuse, SNAT ports
-// and dead backends released with their flows.
+// released with their flows.
 #include <gtest/gtest.h>
 
-#include "dataplane/conntrack/backend_registry.hpp"
 #include "dataplane/conntrack/conntrack_table.hpp"
 #include "dataplane/conntrack/snat_ports.hpp"
 #include "tests/conntrack/test_helpers.hpp"
@@ -15,7 +14,6 @@ using test::ip;
 
 struct Fixture {
     std::unique_ptr<SnatPorts> snat;
-    BackendRegistry backends{64};
     std::unique_ptr<ConntrackTable> table;
 
     explicit Fixture(uint32_t max_flows, unsigned workers = 1) {
@@ -29,7 +27,6 @@ struct Fixture {
         cfg.max_flows = max_flows;
         cfg.workers = workers;
         cfg.snat = snat.get();
-        cfg.backends = &backends;
         table = ConntrackTable::create(cfg, err);
         EXPECT_NE(table, nullptr) << err;
     }
@@ -202,27 +199,6 @@ TEST(ConntrackAgeing, FailedInsertLeavesTheSnatPortWithTheCaller) {
     fx.table->quiescent(0);
     fx.sweep(1);
     EXPECT_EQ(fx.snat->free_count(0, 0, kProtoTcp), held) << "the table must not release it too";
-}
-
-TEST(ConntrackAgeing, UdpFlowsOfARetiredBackendGoAtOnceTcpStays) {
-    Fixture fx(8);
-    const BackendKey be{ip(10, 244, 0, 5), 8080, kProtoUdp};
-    ASSERT_TRUE(fx.backends.update(std::span(&be, 1)));
-    const uint32_t id = fx.backends.id_of(be);
-    ASSERT_NE(id, 0u);
-    for (uint8_t proto : {kProtoUdp, kProtoTcp}) {
-        const auto f = dnat_flow(1, proto);
-        FlowInit in{f.orig, f.reply, kTcpSyn};
-        in.backend_id = id;
-        ASSERT_EQ(fx.table->insert(0, in, 0).status, InsertStatus::inserted);
-    }
-    EXPECT_EQ(fx.sweep(1), 0u);
-    ASSERT_TRUE(fx.backends.update({}));
-    EXPECT_FALSE(fx.backends.alive(id));
-    EXPECT_EQ(fx.sweep(2), 1u);
-    EXPECT_EQ(fx.table->stats().backend_gone, 1u);
-    EXPECT_FALSE(fx.table->lookup(dnat_flow(1, kProtoUdp).orig));
-    EXPECT_TRUE(fx.table->lookup(dnat_flow(1, kProtoTcp).orig));
 }
 
 TEST(ConntrackAgeing, FullTableTakesNewFlowsAgainAfterExpiry) {
