@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "control/model.hpp"
+#include "model/model.hpp"
 
 namespace nfgate::nft {
 

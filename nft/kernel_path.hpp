@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "control/model.hpp"
+#include "model/model.hpp"
 #include "nft/model_changes.hpp"
 
 namespace nfgate::nft {

@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "control/model.hpp"
+#include "model/model.hpp"
 
 namespace nfgate::nft {
 

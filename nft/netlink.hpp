@@ -2,9 +2,10 @@
 // object behind each error by the sequence number of the message the kernel refused.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
-#include "nft/nft_batch.hpp"
+#include "nft/batch_bytes.hpp"
 
 namespace nfgate::nft {
 

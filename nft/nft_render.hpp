@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "control/model.hpp"
+#include "model/model.hpp"
 #include "nft/nft_ruleset.hpp"
 
 namespace nfgate::nft {

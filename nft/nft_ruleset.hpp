@@ -10,7 +10,7 @@
 #include <variant>
 #include <vector>
 
-#include "control/model.hpp"
+#include "model/model.hpp"
 
 namespace nfgate::nft {
 

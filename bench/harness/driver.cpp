@@ -10,7 +10,7 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
-#include "control/model.hpp"
+#include "model/model.hpp"
 #include "dataplane/port/port_setup.hpp"
 
 namespace nfgate::bench {

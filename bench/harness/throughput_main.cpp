@@ -28,7 +28,7 @@
 
 #include "bench/harness/driver.hpp"
 #include "bench/harness/report.hpp"
-#include "control/model.hpp"
+#include "model/model.hpp"
 #include "dataplane/port/rcu_snapshot.hpp"
 #include "dataplane/port/eal_teardown.hpp"
 

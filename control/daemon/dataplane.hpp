@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "control/model.hpp"
+#include "model/model.hpp"
 
 namespace nfgate::daemon {
 

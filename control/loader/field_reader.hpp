@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "control/loader/config_loader.hpp"
+#include "control/loader/diag.hpp"
 #include "control/loader/yaml_tree.hpp"
-#include "control/model.hpp"
+#include "model/model.hpp"
 
 namespace nfgate::loader {
 

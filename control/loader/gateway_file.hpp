@@ -1,6 +1,7 @@
 // The gateway file: everything in the Model except the Services.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 

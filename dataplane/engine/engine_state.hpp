@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "control/model.hpp"
+#include "model/model.hpp"
 #include "dataplane/conntrack/conntrack_table.hpp"
 #include "dataplane/conntrack/snat_ports.hpp"
 #include "dataplane/engine/affinity_table.hpp"

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "control/model.hpp"
+#include "model/model.hpp"
 
 namespace nfgate::engine {
 

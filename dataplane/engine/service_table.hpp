@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "control/model.hpp"
+#include "model/model.hpp"
 #include "dataplane/engine/flat_map.hpp"
 #include "dataplane/engine/routes.hpp"
 #include "dataplane/lb/maglev.hpp"

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "control/model.hpp"
+#include "model/model.hpp"
 
 namespace nfgate::dp {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "control/model.hpp"
+#include "model/model.hpp"
 #include "dataplane/engine/worker.hpp"
 #include "tests/engine/packet_builder.hpp"
 

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "control/model.hpp"
+#include "model/model.hpp"
 #include "dataplane/engine/checksum.hpp"
 
 namespace nfgate::test {

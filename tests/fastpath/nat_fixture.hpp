@@ -12,7 +12,7 @@
 #include <rte_ether.h>
 #include <rte_mempool.h>
 
-#include "control/model.hpp"
+#include "model/model.hpp"
 #include "dataplane/fast_path.hpp"
 #include "tests/engine/packet_builder.hpp"
 #include "tests/fastpath/ring_ports.hpp"

@@ -1,4 +1,4 @@
-#include "control/model.hpp"
+#include "model/model.hpp"
 
 #include <charconv>
 
