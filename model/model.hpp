@@ -101,6 +101,13 @@ struct Masquerade {
     bool operator==(const Masquerade&) const = default;
 };
 
+// How the daemon is operated: its control API socket and its Prometheus endpoint.
+struct ControlSettings {
+    std::string socket = "/run/nfgate/nfgate.sock";  // UNIX socket of the control API
+    std::string metrics_address;                      // "host:port" of /metrics; empty: off
+    bool operator==(const ControlSettings&) const = default;
+};
+
 struct Model {
     DataplaneKind dataplane = DataplaneKind::kernel;
     std::vector<std::string> eal_args;  // dpdk only
@@ -115,6 +122,7 @@ struct Model {
     uint16_t node_port_min = 30000;
     uint16_t node_port_max = 32767;
     std::vector<Service> services;  // sorted by (ns, name)
+    ControlSettings control;
     bool operator==(const Model&) const = default;
 
     bool in_cluster(uint32_t ip) const {

@@ -2,9 +2,11 @@
 // The kernel and fast paths are adapted to this in dataplane_adapters; tests use a fake.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "model/model.hpp"
+#include "model/tracked_flow.hpp"
 
 namespace nfgate::daemon {
 
@@ -21,6 +23,13 @@ public:
     // where the data path keeps none of its own (the kernel path: see `nft list ruleset`,
     // `conntrack -S`).
     virtual std::string stats_text() const { return {}; }
+    // Walks the tracked connections (the fast path's flow table, the kernel's conntrack) without
+    // stopping forwarding, until `visit` returns false. False with `err` if they cannot be read.
+    virtual bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const {
+        (void)visit;
+        err = "this data path lists no flows";
+        return false;
+    }
 };
 
 }  // namespace nfgate::daemon

@@ -1,6 +1,7 @@
 #include "control/daemon/dataplane_adapters.hpp"
 
 #include "dataplane/fast_path.hpp"
+#include "nft/conntrack_dump.hpp"
 #include "nft/kernel_path.hpp"
 
 namespace nfgate::daemon {
@@ -14,6 +15,9 @@ public:
     bool start(const Model& m, std::string& err) override { return kernel_.apply(m, err); }
     bool update(const Model& m, std::string& err) override { return kernel_.apply(m, err); }
     void stop() override {}
+    bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const override {
+        return nft::dump_kernel_flows(visit, err);
+    }
 
 private:
     nft::KernelPath kernel_;
@@ -37,6 +41,10 @@ public:
         if (fast_) fast_->stop();
     }
     std::string stats_text() const override { return fast_ ? fast_->stats_text() : std::string{}; }
+    bool list_flows(const std::function<bool(const TrackedFlow&)>&, std::string& err) const override {
+        err = "listing the fast path's flows is not available in this nfgate yet";
+        return false;
+    }
 
 private:
     std::unique_ptr<dp::FastPath> fast_;

@@ -4,7 +4,10 @@
 #include <cstdio>
 #include <iostream>
 
+#include "control/api/api_socket.hpp"
+#include "control/daemon/api_handlers.hpp"
 #include "control/daemon/dataplane_adapters.hpp"
+#include "control/daemon/event_loop.hpp"
 #include "control/daemon/exhaustion_log.hpp"
 #include "control/daemon/gateway_controller.hpp"
 #include "control/daemon/options.hpp"
@@ -29,6 +32,8 @@ void print_details(const std::vector<std::string>& lines) {
 loader::LoadResult load(const Options& opts, const loader::LoadOptions& lo) {
     auto t0 = std::chrono::steady_clock::now();
     loader::LoadResult res = loader::load_config(opts.config, lo);
+    if (res.ok() && opts.control_socket) res.model.control.socket = *opts.control_socket;
+    if (res.ok() && opts.metrics_address) res.model.control.metrics_address = *opts.metrics_address;
     auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (opts.verbose || opts.mode == Mode::check)
         for (const auto& n : res.notices) std::cerr << "notice: " << n.str() << '\n';
@@ -72,10 +77,32 @@ int run_cleanup() {
     return 0;
 }
 
+// Follows control.socket across reloads: a changed path is opened before the old one closes;
+// if it cannot be opened the old socket keeps serving.
+void follow_control_socket(api::ApiListener& api, const Model& m) {
+    if (m.control.socket == api.path()) return;
+    api::ApiListener next;
+    std::string err;
+    if (!next.open(m.control.socket, err)) {
+        std::cerr << "nfgate: control socket stays at " << api.path() << ": " << err << '\n';
+        return;
+    }
+    api.swap(next);
+}
+
 int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     loader::LoadResult first = load(opts, lo);
     if (!first.ok()) {
         for (const auto& e : first.errors) std::cerr << e.str() << '\n';
+        return 1;
+    }
+    // Signals and the control socket before the data path: a second daemon pointed at the same
+    // socket stops here, before it touches a ruleset or a port.
+    std::string err;
+    EventWaiter events;
+    api::ApiListener api;
+    if (!events.init(err) || !api.open(first.model.control.socket, err)) {
+        std::cerr << "nfgate: " << err << '\n';
         return 1;
     }
     auto dp = make_dataplane(first.model.dataplane);
@@ -86,18 +113,27 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
         std::cerr << started.status << '\n';
         return 1;
     }
+    auto reload = [&]() {
+        Outcome reloaded = controller.reload(load(opts, lo));
+        print_details(reloaded.details);
+        print_status(reloaded.status);
+        if (reloaded.ok) follow_control_socket(api, *controller.current());
+        return reloaded;
+    };
+    DaemonApi daemon_api(opts.config, controller, *dp, [&]() { return reload(); });
+    const api::Handler handler = [&](const api::Json& req) { return daemon_api.handle(req); };
     print_status(started.status);
     // Once a second the control thread samples the counters for the exhaustion log line.
-    constexpr int kSampleMs = 1000;
+    constexpr auto kSamplePeriod = std::chrono::seconds(1);
     ExhaustionLog exhaustion;
     exhaustion.sample(dp->stats_text(), 0);
     auto sampled = std::chrono::steady_clock::now();
-    for (SignalEvent ev; (ev = wait_for_signal(kSampleMs)) != SignalEvent::stop;) {
-        if (ev == SignalEvent::reload) {
-            Outcome reloaded = controller.reload(load(opts, lo));
-            print_details(reloaded.details);
-            print_status(reloaded.status);
-        } else if (ev == SignalEvent::stats) {
+    for (Event ev; (ev = events.wait(api.fd(), sampled + kSamplePeriod)) != Event::stop;) {
+        if (ev == Event::reload) {
+            daemon_api.run_reload();
+        } else if (ev == Event::api) {
+            api.serve_pending(handler);
+        } else if (ev == Event::stats) {
             std::cerr << dp->stats_text() << std::flush;
         } else {
             auto now = std::chrono::steady_clock::now();
@@ -106,6 +142,7 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
             print_details(exhaustion.sample(dp->stats_text(), static_cast<unsigned>(secs < 1 ? 1 : secs)));
         }
     }
+    api.close();
     const std::string final_stats = dp->stats_text();
     dp->stop();
     if (!final_stats.empty()) std::cerr << "nfgate: counters at stop\n" << final_stats;

@@ -14,6 +14,7 @@ bool parse_options(int argc, const char* const argv[], Options& out, std::string
         "       nfgate --cleanup\n"
         "Runs in the foreground until SIGTERM/SIGINT; SIGHUP reloads FILE. Options");
     std::string dataplane;
+    std::string control_socket, metrics_address;
     desc.add_options()
         ("config,c", po::value<std::string>(&out.config)->value_name("FILE"),
          "the gateway file (YAML or JSON); its manifests are read relative to it")
@@ -22,6 +23,12 @@ bool parse_options(int argc, const char* const argv[], Options& out, std::string
         ("cleanup", "kernel path: remove everything nfgate installed and exit")
         ("dataplane", po::value<std::string>(&dataplane)->value_name("kernel|dpdk"),
          "use this data path instead of the file's `dataplane`")
+        ("control-socket", po::value<std::string>(&control_socket)->value_name("PATH"),
+         "serve the control API (nfgatectl) on this UNIX socket instead of the file's control.socket "
+         "(default /run/nfgate/nfgate.sock)")
+        ("metrics-address", po::value<std::string>(&metrics_address)->value_name("HOST:PORT"),
+         "serve Prometheus metrics at http://HOST:PORT/metrics instead of the file's "
+         "control.metricsAddress (\"\": off)")
         ("verbose,v", "print notices and timings")
         ("help,h", "print this list and exit");
     std::ostringstream text;
@@ -55,6 +62,14 @@ bool parse_options(int argc, const char* const argv[], Options& out, std::string
         }
         out.dataplane = dataplane == "kernel" ? DataplaneKind::kernel : DataplaneKind::dpdk;
     }
+    if (vm.count("control-socket")) {
+        if (control_socket.empty() || control_socket.front() != '/') {
+            err = "--control-socket " + control_socket + " is not an absolute path (want e.g. /run/nfgate/nfgate.sock)";
+            return false;
+        }
+        out.control_socket = control_socket;
+    }
+    if (vm.count("metrics-address")) out.metrics_address = metrics_address;
     if (out.mode == Mode::once && out.dataplane == DataplaneKind::dpdk) {
         err = "--once applies the kernel path (want no --dataplane, or --dataplane kernel)";
         return false;

@@ -15,6 +15,9 @@ struct Options {
     std::string config;                       // the gateway file
     std::optional<DataplaneKind> dataplane;   // --dataplane, overrides the file
     bool verbose = false;
+    // Override the file's control.socket / control.metricsAddress ("" turns metrics off).
+    std::optional<std::string> control_socket;
+    std::optional<std::string> metrics_address;
 };
 
 // Fills `out` from argv. On a usage error returns false with `err` saying what is wrong and

@@ -1,17 +1,16 @@
-// Signals are taken synchronously in the main thread: SIGHUP, SIGTERM, SIGINT and SIGUSR1 are blocked
-// before any other thread exists (DPDK starts its lcore threads in rte_eal_init, and they inherit
-// the mask), then the main thread waits for them with sigwaitinfo.
+// Signals are taken synchronously by the control thread: SIGHUP, SIGTERM, SIGINT and SIGUSR1 are
+// blocked before any other thread exists (DPDK starts its lcore threads in rte_eal_init, and they
+// inherit the mask), then read from a signalfd (event_loop.hpp).
 #pragma once
+
+#include <csignal>
 
 namespace nfgate::daemon {
 
-enum class SignalEvent { reload, stop, stats, tick };
+// SIGHUP, SIGTERM, SIGINT and SIGUSR1.
+sigset_t daemon_signal_set();
 
 // Blocks the daemon's signals in the calling thread; call first thing in main.
 bool block_daemon_signals();
-
-// Waits for the next SIGHUP (reload), SIGTERM/SIGINT (stop) or SIGUSR1 (print counters), at most
-// `timeout_ms` (then: tick, the control thread's chance to sample counters).
-SignalEvent wait_for_signal(int timeout_ms);
 
 }  // namespace nfgate::daemon

@@ -69,6 +69,32 @@ void read_interfaces(Reporter& r, YNode n, const FieldPath& f, Model& m) {
     });
 }
 
+// "host:port" where host is an IPv4 address (0.0.0.0 for every address) or localhost.
+bool valid_listen_address(std::string_view s) {
+    const size_t colon = s.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    std::string_view host = s.substr(0, colon), port = s.substr(colon + 1);
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+    if (ec != std::errc{} || end != port.data() + port.size() || v < 1 || v > 65535) return false;
+    uint32_t ip;
+    return host == "localhost" || parse_ipv4(host, ip);
+}
+
+void read_control(Reporter& r, YNode n, const FieldPath& f, Model& m) {
+    if (!expect_map(r, n, f)) return;
+    reject_unknown_keys(r, n, f, {"socket", "metricsAddress"});
+    FieldPath sock = f.child("socket");
+    if (read_string(r, n.get("socket"), sock, m.control.socket) && n.get("socket").present() &&
+        (m.control.socket.empty() || m.control.socket.front() != '/'))
+        r.error(n.get("socket").line(), sock, "\"" + m.control.socket + "\" is not an absolute path (want e.g. /run/nfgate/nfgate.sock)");
+    FieldPath metrics = f.child("metricsAddress");
+    if (read_string(r, n.get("metricsAddress"), metrics, m.control.metrics_address) &&
+        !m.control.metrics_address.empty() && !valid_listen_address(m.control.metrics_address))
+        r.error(n.get("metricsAddress").line(), metrics,
+                "\"" + m.control.metrics_address + "\" is not host:port (want e.g. 127.0.0.1:9617 or 0.0.0.0:9617; empty: off)");
+}
+
 void read_routes(Reporter& r, YNode n, const FieldPath& f, Model& m) {
     for_each_item(r, n, f, [&](YNode item, const FieldPath& p) {
         if (!expect_map(r, item, p)) {
@@ -167,7 +193,7 @@ void read_gateway_file(Reporter& r, YNode root, const std::optional<DataplaneKin
     }
     reject_unknown_keys(r, root, FieldPath{}, {"dataplane", "eal", "workers", "nodeAddresses", "clusterCIDRs",
                                                "serviceCIDRs", "masquerade", "interfaces", "routes",
-                                               "conntrack", "nodePortRange", "manifests"});
+                                               "conntrack", "nodePortRange", "manifests", "control"});
     auto section = [&](std::string_view key, auto&& reader) {
         YNode n = root.get(key);
         if (!n.present()) return;
@@ -190,6 +216,7 @@ void read_gateway_file(Reporter& r, YNode root, const std::optional<DataplaneKin
     section("conntrack", [&](YNode n, const FieldPath& f) { read_conntrack(r, n, f, m); });
     section("nodePortRange", [&](YNode n, const FieldPath& f) { read_node_port_range(r, n, f, m); });
     section("manifests", [&](YNode n, const FieldPath& f) { read_manifests(r, n, f, manifests); });
+    section("control", [&](YNode n, const FieldPath& f) { read_control(r, n, f, m); });
 
     if (dataplane_override) m.dataplane = *dataplane_override;
     if (m.dataplane == DataplaneKind::dpdk) check_dpdk_sections(r, root, m);

@@ -474,7 +474,8 @@ class Lab:
             return
         nfgate = find_nfgate(self.build_dir)
         self.daemon = LineProcess(
-            ["ip", "netns", "exec", self.ns("gw"), nfgate, "--config", self.config_path],
+            ["ip", "netns", "exec", self.ns("gw"), nfgate, "--config", self.config_path,
+             "--control-socket", os.path.join(self.workdir, "nfgate.sock")],
             os.path.join(self.workdir, "nfgate.log"))
         if self.daemon.wait_line(lambda l: l.strip() == "nfgate: ready", 60) is None:
             raise LabError("nfgate did not print `nfgate: ready` within 60 s; its output:\n"

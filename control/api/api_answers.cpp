@@ -1,0 +1,203 @@
+#include "control/api/api_answers.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace nfgate::api {
+
+namespace {
+
+uint64_t frontend_key(uint8_t proto, uint32_t ip, uint16_t port) {
+    return (uint64_t{proto} << 48) | (uint64_t{ip} << 16) | port;
+}
+
+Json optional_json(const std::optional<uint64_t>& v) { return v ? Json(*v) : Json(nullptr); }
+Json optional_json(const std::optional<uint32_t>& v) { return v ? Json(*v) : Json(nullptr); }
+
+Json tuple_json(const FlowTuple& t) {
+    return Json{{"src", endpoint_str(t.src, t.sport)}, {"dst", endpoint_str(t.dst, t.dport)}};
+}
+
+// "ip" or "ip:port" into the filter's optional fields.
+bool parse_endpoint(const std::string& s, std::optional<uint32_t>& ip, std::optional<uint16_t>& port) {
+    const size_t colon = s.find(':');
+    uint32_t a;
+    if (!parse_ipv4(std::string_view(s).substr(0, colon), a)) return false;
+    ip = a;
+    if (colon == std::string::npos) return true;
+    unsigned p = 0;
+    const char* b = s.data() + colon + 1;
+    const char* e = s.data() + s.size();
+    auto [end, ec] = std::from_chars(b, e, p);
+    if (ec != std::errc{} || end != e || p == 0 || p > 65535) return false;
+    port = static_cast<uint16_t>(p);
+    return true;
+}
+
+}  // namespace
+
+std::string endpoint_str(uint32_t ip, uint16_t port) { return ip_to_string(ip) + ":" + std::to_string(port); }
+
+const char* proto_upper(uint8_t proto) {
+    switch (proto) {
+        case 1: return "ICMP";
+        case 6: return "TCP";
+        case 17: return "UDP";
+        case 132: return "SCTP";
+    }
+    return "OTHER";
+}
+
+Json status_json(const DaemonStatus& d, const Model& m) {
+    Json ports = Json::array();
+    for (const auto& ifc : m.interfaces)
+        ports.push_back({{"name", ifc.name},
+                         {"device", ifc.device},
+                         {"address", ip_to_string(ifc.address.addr) + "/" + std::to_string(ifc.address.len)}});
+    size_t endpoints = 0, service_ports = 0;
+    for (const auto& s : m.services) {
+        service_ports += s.ports.size();
+        for (const auto& p : s.ports) endpoints += p.endpoints.size();
+    }
+    return Json{
+        {"version", d.version},
+        {"dataplane", m.dataplane == DataplaneKind::dpdk ? "dpdk" : "kernel"},
+        {"config", d.config_path},
+        {"uptime_seconds", d.uptime_s},
+        {"control_socket", d.control_socket},
+        {"metrics_address", d.metrics_address},
+        {"last_reload", {{"result", d.last_reload},
+                         {"error", d.last_reload_error},
+                         {"unix_time", d.last_reload_unix}}},
+        {"reloads", {{"ok", d.reloads_ok}, {"rejected", d.reloads_rejected}}},
+        {"workers", m.dataplane == DataplaneKind::dpdk ? Json(m.workers) : Json(nullptr)},
+        {"ports", std::move(ports)},
+        {"services", m.services.size()},
+        {"service_ports", service_ports},
+        {"endpoints", endpoints},
+    };
+}
+
+Json services_json(const Model& m, std::span<const Frontend> fronts, std::span<const FrontendFigures> figures) {
+    Json out = Json::array();
+    for (size_t i = 0; i < fronts.size(); ++i) {
+        const Frontend& f = fronts[i];
+        const Service& svc = m.services[f.service];
+        const ServicePort& p = svc.ports[f.port_index];
+        Json ready = Json::array(), not_ready = Json::array();
+        for (const auto& e : p.endpoints) (e.ready ? ready : not_ready).push_back(endpoint_str(e.ip, e.port));
+        const FrontendFigures none;
+        const FrontendFigures& fig = i < figures.size() ? figures[i] : none;
+        out.push_back({
+            {"namespace", svc.ns},
+            {"name", svc.name},
+            {"port_name", p.name},
+            {"kind", frontend_kind_name(f.kind)},
+            {"vip", ip_to_string(f.ip)},
+            {"port", f.port},
+            {"protocol", proto_upper(static_cast<uint8_t>(f.proto))},
+            {"endpoints", std::move(ready)},
+            {"endpoints_not_ready", std::move(not_ready)},
+            {"flows", optional_json(fig.flows)},
+            {"packets", optional_json(fig.packets)},
+            {"bytes", optional_json(fig.bytes)},
+        });
+    }
+    return out;
+}
+
+bool parse_flow_filter(const Json& args, FlowFilter& out, std::string& err) {
+    out = {};
+    if (args.is_null()) return true;
+    if (!args.is_object()) {
+        err = "args must be an object";
+        return false;
+    }
+    if (auto it = args.find("service"); it != args.end() && !it->is_null()) {
+        if (!it->is_string() || it->get<std::string>().find('/') == std::string::npos) {
+            err = "service: want NAMESPACE/NAME";
+            return false;
+        }
+        out.service = it->get<std::string>();
+    }
+    if (auto it = args.find("endpoint"); it != args.end() && !it->is_null()) {
+        if (!it->is_string() || !parse_endpoint(it->get<std::string>(), out.endpoint_ip, out.endpoint_port)) {
+            err = "endpoint: want IP or IP:PORT";
+            return false;
+        }
+    }
+    if (auto it = args.find("client"); it != args.end() && !it->is_null()) {
+        std::optional<uint16_t> unused;
+        if (!it->is_string() || !parse_endpoint(it->get<std::string>(), out.client_ip, unused)) {
+            err = "client: want an IPv4 address";
+            return false;
+        }
+    }
+    if (auto it = args.find("limit"); it != args.end() && !it->is_null()) {
+        if (!it->is_number_integer() || it->get<int64_t>() < 0) {
+            err = "limit: want a non-negative integer";
+            return false;
+        }
+        out.limit = it->get<size_t>();
+    }
+    return true;
+}
+
+FrontendIndex::FrontendIndex(const Model&, std::span<const Frontend> fronts) {
+    sorted_.reserve(fronts.size());
+    for (size_t i = 0; i < fronts.size(); ++i)
+        sorted_.emplace_back(frontend_key(static_cast<uint8_t>(fronts[i].proto), fronts[i].ip, fronts[i].port),
+                             static_cast<int>(i));
+    std::sort(sorted_.begin(), sorted_.end());
+}
+
+int FrontendIndex::find(uint8_t proto, uint32_t ip, uint16_t port) const {
+    const uint64_t k = frontend_key(proto, ip, port);
+    auto it = std::lower_bound(sorted_.begin(), sorted_.end(), std::pair<uint64_t, int>{k, -1});
+    return it != sorted_.end() && it->first == k ? it->second : -1;
+}
+
+FlowListing::FlowListing(const Model& m, std::span<const Frontend> fronts, const FlowFilter& filter, bool services_only)
+    : model_(m), fronts_(fronts), index_(m, fronts), filter_(filter), services_only_(services_only) {}
+
+bool FlowListing::add(const TrackedFlow& f) {
+    const int fi = index_.find(f.proto, f.orig.dst, f.orig.dport);
+    if (fi < 0 && (services_only_ || !filter_.service.empty())) return true;
+    const Service* svc = fi >= 0 ? &model_.services[fronts_[fi].service] : nullptr;
+    if (!filter_.service.empty() && svc->key() != filter_.service) return true;
+    // The backend is where replies come from; the client as the gateway saw it.
+    if (filter_.endpoint_ip && (f.reply.src != *filter_.endpoint_ip ||
+                                (filter_.endpoint_port && f.reply.sport != *filter_.endpoint_port)))
+        return true;
+    if (filter_.client_ip && f.orig.src != *filter_.client_ip) return true;
+    if (filter_.limit != 0 && flows_.size() >= filter_.limit) {
+        truncated_ = true;  // one more matched: the listing is cut, stop walking
+        return false;
+    }
+    // Replies addressed elsewhere than the client: the gateway translated the source (SNAT).
+    const bool snat = f.reply.dst != f.orig.src || f.reply.dport != f.orig.sport;
+    Json j{
+        {"protocol", proto_upper(f.proto)},
+        {"state", f.state},
+        {"client", endpoint_str(f.orig.src, f.orig.sport)},
+        {"frontend", endpoint_str(f.orig.dst, f.orig.dport)},
+        {"backend", endpoint_str(f.reply.src, f.reply.sport)},
+        {"snat", snat ? Json(endpoint_str(f.reply.dst, f.reply.dport)) : Json(nullptr)},
+        {"service", svc ? Json(svc->key()) : Json(nullptr)},
+        {"port_name", svc ? Json(svc->ports[fronts_[fi].port_index].name) : Json(nullptr)},
+        {"original", tuple_json(f.orig)},
+        {"reply", tuple_json(f.reply)},
+        {"age", optional_json(f.age_s)},
+        {"timeout", optional_json(f.timeout_s)},
+        {"packets", optional_json(f.packets)},
+        {"bytes", optional_json(f.bytes)},
+    };
+    flows_.push_back(std::move(j));
+    return true;
+}
+
+Json FlowListing::take() {
+    return Json{{"flows", std::move(flows_)}, {"truncated", truncated_}};
+}
+
+}  // namespace nfgate::api

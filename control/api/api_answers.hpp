@@ -1,0 +1,94 @@
+// The control API's answers as JSON, built from plain data: the model in force, what the
+// daemon knows of itself, and what a data path measured. Pure functions, unit-tested; the keys
+// are the contract nfgatectl's `-o json` prints (CONTRACT.md, "Operating it").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/frontends.hpp"
+#include "model/model.hpp"
+#include "model/tracked_flow.hpp"
+
+namespace nfgate::api {
+
+using Json = nlohmann::json;
+
+struct DaemonStatus {
+    std::string version;
+    std::string config_path;
+    double uptime_s = 0;
+    std::string control_socket;
+    std::string metrics_address;  // empty: off
+    // The last reload (SIGHUP or `nfgatectl reload`): "none" before the first.
+    std::string last_reload = "none";  // none | ok | rejected
+    std::string last_reload_error;     // the first reason, when rejected
+    int64_t last_reload_unix = 0;
+    uint64_t reloads_ok = 0, reloads_rejected = 0;
+};
+
+Json status_json(const DaemonStatus& d, const Model& m);
+
+// What a data path measured per frontend (index-aligned with frontends(m)); a figure the path
+// does not keep is null in the answer, never a made-up zero.
+struct FrontendFigures {
+    std::optional<uint64_t> flows;
+    std::optional<uint64_t> packets;
+    std::optional<uint64_t> bytes;
+};
+
+// One element per frontend (each VIP:port and each node address:nodePort of every Service port):
+// namespace, name, port_name, kind, vip, port, protocol, endpoints (ready "ip:port"),
+// endpoints_not_ready, flows, packets, bytes.
+Json services_json(const Model& m, std::span<const Frontend> fronts, std::span<const FrontendFigures> figures);
+
+// Which flows a listing keeps; empty fields keep everything.
+struct FlowFilter {
+    std::string service;            // "ns/name"
+    std::optional<uint32_t> endpoint_ip;
+    std::optional<uint16_t> endpoint_port;
+    std::optional<uint32_t> client_ip;
+    size_t limit = 0;               // 0: no limit
+};
+
+// Reads {"service","endpoint","client","limit"} from a request; false with err on a bad value.
+bool parse_flow_filter(const Json& args, FlowFilter& out, std::string& err);
+
+// Finds the Service port a flow belongs to by its original destination.
+class FrontendIndex {
+public:
+    FrontendIndex(const Model& m, std::span<const Frontend> fronts);
+    // Index into the frontends, or -1 when the flow is not to a Service of the model.
+    int find(uint8_t proto, uint32_t ip, uint16_t port) const;
+
+private:
+    std::vector<std::pair<uint64_t, int>> sorted_;  // (key, frontend index), sorted by key
+};
+
+// Appends the flow to `out` as JSON if it passes the filter and belongs to a Service (with
+// `services_only`); returns false once the limit is reached (stop walking).
+class FlowListing {
+public:
+    FlowListing(const Model& m, std::span<const Frontend> fronts, const FlowFilter& filter, bool services_only);
+    bool add(const TrackedFlow& f);
+    Json take();  // {"flows": [...], "truncated": bool}
+
+private:
+    const Model& model_;
+    std::span<const Frontend> fronts_;
+    FrontendIndex index_;
+    FlowFilter filter_;
+    bool services_only_;
+    Json flows_ = Json::array();
+    bool truncated_ = false;
+};
+
+std::string endpoint_str(uint32_t ip, uint16_t port);  // "10.244.1.2:8080"
+const char* proto_upper(uint8_t proto);                 // "TCP", "UDP", "ICMP", or the number
+
+}  // namespace nfgate::api

@@ -1,0 +1,128 @@
+#include "control/ctl/ctl_tables.hpp"
+
+#include <algorithm>
+#include <vector>
+
+namespace nfgate::ctl {
+
+namespace {
+
+using Row = std::vector<std::string>;
+
+// A value as a cell: strings bare, null as "-", lists joined by commas.
+std::string cell(const Json& v) {
+    if (v.is_null()) return "-";
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_array()) {
+        std::string s;
+        for (const auto& e : v) s += (s.empty() ? "" : ",") + cell(e);
+        return s.empty() ? "-" : s;
+    }
+    if (v.is_number_float()) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.1f", v.get<double>());
+        return buf;
+    }
+    return v.dump();
+}
+
+void print_table(std::ostream& out, const Row& head, const std::vector<Row>& rows) {
+    std::vector<size_t> width(head.size());
+    for (size_t c = 0; c < head.size(); ++c) width[c] = head[c].size();
+    for (const auto& r : rows)
+        for (size_t c = 0; c < r.size() && c < width.size(); ++c) width[c] = std::max(width[c], r[c].size());
+    auto line = [&](const Row& r) {
+        std::string s;
+        for (size_t c = 0; c < r.size(); ++c) {
+            s += r[c];
+            if (c + 1 < r.size()) s += std::string(width[c] - r[c].size() + 2, ' ');
+        }
+        out << s << '\n';
+    };
+    line(head);
+    for (const auto& r : rows) line(r);
+}
+
+void print_status(std::ostream& out, const Json& r) {
+    const Json& last = r["last_reload"];
+    out << "dataplane:      " << cell(r["dataplane"]) << '\n'
+        << "version:        " << cell(r["version"]) << '\n'
+        << "uptime:         " << cell(r["uptime_seconds"]) << " s\n"
+        << "config:         " << cell(r["config"]) << '\n'
+        << "last reload:    " << cell(last["result"])
+        << (last["error"].is_string() && !last["error"].get<std::string>().empty() ? ": " + cell(last["error"]) : "")
+        << '\n'
+        << "reloads:        " << cell(r["reloads"]["ok"]) << " ok, " << cell(r["reloads"]["rejected"]) << " rejected\n"
+        << "services:       " << cell(r["services"]) << " (" << cell(r["service_ports"]) << " ports, "
+        << cell(r["endpoints"]) << " endpoints)\n"
+        << "workers:        " << cell(r["workers"]) << '\n'
+        << "metrics:        " << (cell(r["metrics_address"]).empty() ? "off" : cell(r["metrics_address"])) << '\n';
+    std::vector<Row> rows;
+    for (const auto& p : r["ports"]) rows.push_back({cell(p["name"]), cell(p["address"]), cell(p["device"])});
+    if (!rows.empty()) {
+        out << '\n';
+        print_table(out, {"PORT", "ADDRESS", "DEVICE"}, rows);
+    }
+}
+
+void print_services(std::ostream& out, const Json& r) {
+    std::vector<Row> rows;
+    for (const auto& s : r)
+        rows.push_back({cell(s["namespace"]) + "/" + cell(s["name"]) +
+                            (cell(s["port_name"]).empty() ? "" : ":" + cell(s["port_name"])),
+                        cell(s["kind"]), cell(s["vip"]) + ":" + cell(s["port"]), cell(s["protocol"]),
+                        cell(s["endpoints"]), cell(s["flows"]), cell(s["packets"])});
+    print_table(out, {"SERVICE", "KIND", "FRONTEND", "PROTO", "ENDPOINTS", "FLOWS", "PACKETS"}, rows);
+}
+
+void print_flows(std::ostream& out, const Json& r) {
+    std::vector<Row> rows;
+    for (const auto& f : r["flows"])
+        rows.push_back({cell(f["protocol"]), cell(f["state"]), cell(f["client"]), cell(f["frontend"]),
+                        cell(f["backend"]), cell(f["snat"]), cell(f["service"]), cell(f["age"]),
+                        cell(f["timeout"])});
+    print_table(out, {"PROTO", "STATE", "CLIENT", "FRONTEND", "BACKEND", "SNAT", "SERVICE", "AGE", "TIMEOUT"}, rows);
+    if (r.value("truncated", false)) out << "(more flows match: raise --limit)\n";
+}
+
+void print_counters(std::ostream& out, const Json& r) {
+    if (r.contains("ports")) {
+        std::vector<Row> rows;
+        for (const auto& p : r["ports"])
+            rows.push_back({cell(p["name"]), cell(p["rx_packets"]), cell(p["tx_packets"]), cell(p["rx_bytes"]),
+                            cell(p["tx_bytes"]), cell(p["tx_ring_full"])});
+        print_table(out, {"PORT", "RX_PACKETS", "TX_PACKETS", "RX_BYTES", "TX_BYTES", "TX_RING_FULL"}, rows);
+    }
+    if (r.contains("workers")) {
+        out << '\n';
+        std::vector<Row> rows;
+        for (const auto& w : r["workers"])
+            rows.push_back({cell(w["worker"]), cell(w["rx"]), cell(w["forwarded_nat"]), cell(w["forwarded_plain"]),
+                            cell(w["flows_created"])});
+        print_table(out, {"WORKER", "RX", "FORWARDED_NAT", "FORWARDED_PLAIN", "FLOWS_CREATED"}, rows);
+    }
+    if (r.contains("drops")) {
+        out << '\n';
+        std::vector<Row> rows;
+        for (const auto& [reason, v] : r["drops"].items())
+            if (v.is_number() && v.get<uint64_t>() != 0) rows.push_back({reason, cell(v)});
+        if (rows.empty()) out << "no drops or exceptions\n";
+        else print_table(out, {"REASON", "PACKETS"}, rows);
+    }
+    for (const auto& [key, v] : r.items())
+        if (key != "ports" && key != "workers" && key != "drops" && !v.is_structured())
+            out << key << ": " << cell(v) << '\n';
+}
+
+}  // namespace
+
+void print_human(std::ostream& out, const std::string& command, const Json& result) {
+    if (command == "status") print_status(out, result);
+    else if (command == "services") print_services(out, result);
+    else if (command == "flows") print_flows(out, result);
+    else if (command == "counters") print_counters(out, result);
+    else if (result.is_string()) out << result.get<std::string>() << '\n';
+    else out << result.dump(2) << '\n';
+}
+
+}  // namespace nfgate::ctl

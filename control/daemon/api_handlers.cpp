@@ -1,0 +1,103 @@
+#include "control/daemon/api_handlers.hpp"
+
+#include <ctime>
+
+namespace nfgate::daemon {
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+struct Failure {
+    std::string message;
+};
+
+}  // namespace
+
+DaemonApi::DaemonApi(std::string config_path, const GatewayController& controller, Dataplane& dp, Reload reload)
+    : config_path_(std::move(config_path)), controller_(controller), dp_(dp), reload_(std::move(reload)) {}
+
+void DaemonApi::record_reload(const Outcome& o) {
+    history_.last_reload = o.ok ? "ok" : "rejected";
+    history_.last_reload_error = o.ok ? "" : (o.details.empty() ? o.status : o.details.front());
+    history_.last_reload_unix = static_cast<int64_t>(std::time(nullptr));
+    ++(o.ok ? history_.reloads_ok : history_.reloads_rejected);
+}
+
+api::DaemonStatus DaemonApi::status() const {
+    api::DaemonStatus d = history_;
+    d.version = kVersion;
+    d.config_path = config_path_;
+    d.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    if (controller_.current()) {
+        d.control_socket = controller_.current()->control.socket;
+        d.metrics_address = controller_.current()->control.metrics_address;
+    }
+    return d;
+}
+
+api::Json DaemonApi::services() const {
+    const Model& m = *controller_.current();
+    const std::vector<Frontend> fronts = frontends(m);
+    std::vector<api::FrontendFigures> figures(fronts.size());
+    // Flows per frontend: one walk of the data path's flow table, counted by original destination.
+    api::FrontendIndex index(m, fronts);
+    std::vector<uint64_t> flows(fronts.size(), 0);
+    std::string err;
+    const bool counted = dp_.list_flows([&](const TrackedFlow& f) {
+        const int i = index.find(f.proto, f.orig.dst, f.orig.dport);
+        if (i >= 0) ++flows[static_cast<size_t>(i)];
+        return true;
+    }, err);
+    if (counted)
+        for (size_t i = 0; i < fronts.size(); ++i) figures[i].flows = flows[i];
+    return api::services_json(m, fronts, figures);
+}
+
+api::Json DaemonApi::flows(const api::Json& args) const {
+    api::FlowFilter filter;
+    std::string err;
+    if (!api::parse_flow_filter(args, filter, err)) throw Failure{err};
+    const Model& m = *controller_.current();
+    const std::vector<Frontend> fronts = frontends(m);
+    api::FlowListing listing(m, fronts, filter, true);
+    if (!dp_.list_flows([&](const TrackedFlow& f) { return listing.add(f); }, err)) throw Failure{err};
+    return listing.take();
+}
+
+Outcome DaemonApi::run_reload() {
+    Outcome o = reload_();
+    record_reload(o);
+    return o;
+}
+
+api::Json DaemonApi::reload() {
+    const Outcome o = run_reload();
+    if (!o.ok) throw Failure{o.details.empty() ? o.status : o.status + " (" + std::to_string(o.details.size()) +
+                                                              " error(s); first: " + o.details.front() + ")"};
+    return api::Json(o.status);
+}
+
+api::Json DaemonApi::handle(const api::Json& request) {
+    const auto cmd_it = request.find("command");
+    if (cmd_it == request.end() || !cmd_it->is_string()) return api::answer_error("the request has no \"command\"");
+    const std::string cmd = cmd_it->get<std::string>();
+    const api::Json args = request.value("args", api::Json::object());
+    if (!controller_.current()) return api::answer_error("nfgate is starting: no configuration in force yet");
+    try {
+        if (cmd == "status") return api::answer_ok(api::status_json(status(), *controller_.current()));
+        if (cmd == "services") return api::answer_ok(services());
+        if (cmd == "flows") return api::answer_ok(flows(args));
+        if (cmd == "reload") return api::answer_ok(reload());
+        if (cmd == "counters" || cmd == "trace" || cmd == "capture" || cmd == "bgp")
+            return api::answer_error(cmd + " is not available in this nfgate yet");
+        return api::answer_error("unknown command \"" + cmd + "\" (want status, services, flows, counters, trace, "
+                                 "capture, reload or bgp)");
+    } catch (const Failure& f) {
+        return api::answer_error(f.message);
+    } catch (const std::exception& e) {
+        return api::answer_error(cmd + " failed: " + e.what());
+    }
+}
+
+}  // namespace nfgate::daemon

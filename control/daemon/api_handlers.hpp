@@ -1,0 +1,46 @@
+// The daemon's side of the control API: each command answered from the model in force, the
+// controller's reload history and the data path's own figures. Runs on the control thread only
+// (the same thread that reloads), so it needs no lock against the controller; what it reads of
+// the workers it reads as they publish it (relaxed counters, the RCU-protected flow table).
+#pragma once
+
+#include <chrono>
+#include <functional>
+
+#include "control/api/api_answers.hpp"
+#include "control/api/api_socket.hpp"
+#include "control/daemon/dataplane.hpp"
+#include "control/daemon/gateway_controller.hpp"
+
+namespace nfgate::daemon {
+
+class DaemonApi {
+public:
+    using Reload = std::function<Outcome()>;
+
+    DaemonApi(std::string config_path, const GatewayController& controller, Dataplane& dp, Reload reload);
+
+    // A request {"command": ..., "args": {...}} -> {"ok": ..., "result"|"error": ...}.
+    api::Json handle(const api::Json& request);
+
+    // Reloads the configuration and records the outcome for `status`; SIGHUP and
+    // `nfgatectl reload` both come through here.
+    Outcome run_reload();
+
+    api::DaemonStatus status() const;
+
+private:
+    api::Json services() const;
+    api::Json flows(const api::Json& args) const;
+    api::Json reload();
+    void record_reload(const Outcome& o);
+
+    std::string config_path_;
+    const GatewayController& controller_;
+    Dataplane& dp_;
+    Reload reload_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    api::DaemonStatus history_;
+};
+
+}  // namespace nfgate::daemon

@@ -1,0 +1,52 @@
+#include "control/daemon/event_loop.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "control/daemon/signals.hpp"
+
+namespace nfgate::daemon {
+
+EventWaiter::~EventWaiter() {
+    if (sigfd_ >= 0) ::close(sigfd_);
+}
+
+bool EventWaiter::init(std::string& err) {
+    sigset_t set = daemon_signal_set();
+    sigfd_ = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sigfd_ < 0) {
+        err = std::string("signalfd: ") + std::strerror(errno);
+        return false;
+    }
+    return true;
+}
+
+Event EventWaiter::wait(int api_fd, std::chrono::steady_clock::time_point deadline) {
+    using namespace std::chrono;
+    for (;;) {
+        // A pending signal first: a stop must not wait behind a busy API client.
+        signalfd_siginfo si;
+        if (::read(sigfd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+            switch (si.ssi_signo) {
+                case SIGHUP: return Event::reload;
+                case SIGTERM:
+                case SIGINT: return Event::stop;
+                case SIGUSR1: return Event::stats;
+                default: continue;
+            }
+        }
+        const auto left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
+        if (left <= 0) return Event::tick;
+        pollfd fds[2] = {{sigfd_, POLLIN, 0}, {api_fd, POLLIN, 0}};
+        const int n = ::poll(fds, api_fd >= 0 ? 2 : 1, static_cast<int>(left) + 1);
+        if (n > 0 && api_fd >= 0 && (fds[1].revents & POLLIN) && !(fds[0].revents & POLLIN)) return Event::api;
+        // n == 0: deadline (checked at the top); EINTR: some other signal, the deadline holds.
+    }
+}
+
+}  // namespace nfgate::daemon

@@ -1,0 +1,29 @@
+// Every address:port a Service port is reachable on (ClusterIPs, externalIPs, LoadBalancer
+// ingress IPs, NodePorts on each node address), listed one way for everyone who has to name
+// them: the control API, the kernel-path flow listing, trace.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/model.hpp"
+
+namespace nfgate {
+
+enum class FrontendKind : uint8_t { cluster_ip, external_ip, load_balancer_ip, node_port };
+
+const char* frontend_kind_name(FrontendKind k);  // "ClusterIP", "ExternalIP", "LoadBalancerIP", "NodePort"
+
+struct Frontend {
+    FrontendKind kind = FrontendKind::cluster_ip;
+    uint32_t ip = 0;      // host order
+    uint16_t port = 0;    // the Service port, or the nodePort
+    Proto proto = Proto::tcp;
+    uint32_t service = 0;  // index into Model::services
+    uint32_t port_index = 0;  // index into Service::ports
+};
+
+// In model order: Service by Service, port by port, ClusterIPs, externalIPs, LB IPs, NodePorts.
+std::vector<Frontend> frontends(const Model& m);
+
+}  // namespace nfgate

@@ -1,0 +1,48 @@
+// The gateway file's `control` section: the control API socket and the Prometheus address.
+#include <gtest/gtest.h>
+
+#include "control/loader/config_loader.hpp"
+#include "temp_config.hpp"
+
+namespace nfgate::loader {
+namespace {
+
+using testsupport::TempConfig;
+
+TEST(ControlSection, DefaultsAndValues) {
+    TempConfig cfg;
+    LoadResult plain = load_config(cfg.write("a.yaml", "serviceCIDRs: [10.96.0.0/16]\n"));
+    ASSERT_TRUE(plain.ok());
+    EXPECT_EQ(plain.model.control.socket, "/run/nfgate/nfgate.sock");
+    EXPECT_EQ(plain.model.control.metrics_address, "") << "metrics are off unless asked for";
+
+    LoadResult set = load_config(cfg.write("b.yaml", "control:\n  socket: /var/run/gw.sock\n"
+                                                     "  metricsAddress: 127.0.0.1:9617\n"));
+    ASSERT_TRUE(set.ok()) << set.errors[0].str();
+    EXPECT_EQ(set.model.control.socket, "/var/run/gw.sock");
+    EXPECT_EQ(set.model.control.metrics_address, "127.0.0.1:9617");
+    EXPECT_TRUE(load_config(cfg.write("c.yaml", "control: {metricsAddress: \"0.0.0.0:9100\"}\n")).ok());
+    EXPECT_TRUE(load_config(cfg.write("d.yaml", "control: {metricsAddress: \"localhost:9100\"}\n")).ok());
+}
+
+TEST(ControlSection, BadValuesNameTheFieldAndWhatIsValid) {
+    TempConfig cfg;
+    LoadResult rel = load_config(cfg.write("a.yaml", "control:\n  socket: nfgate.sock\n"));
+    ASSERT_EQ(rel.errors.size(), 1u);
+    EXPECT_EQ(rel.errors[0].line, 2);
+    EXPECT_EQ(rel.errors[0].field, "control.socket");
+    EXPECT_NE(rel.errors[0].message.find("absolute path"), std::string::npos) << rel.errors[0].str();
+
+    for (const char* bad : {"9617", "127.0.0.1:0", "127.0.0.1:70000", "host.example:80", "1.2.3:80"}) {
+        LoadResult r = load_config(cfg.write("b.yaml", std::string("control:\n  metricsAddress: \"") + bad + "\"\n"));
+        ASSERT_EQ(r.errors.size(), 1u) << bad;
+        EXPECT_EQ(r.errors[0].field, "control.metricsAddress") << bad;
+        EXPECT_NE(r.errors[0].message.find("want e.g. 127.0.0.1:9617"), std::string::npos) << r.errors[0].str();
+    }
+    LoadResult unknown = load_config(cfg.write("c.yaml", "control:\n  sock: /x\n"));
+    ASSERT_EQ(unknown.errors.size(), 1u);
+    EXPECT_NE(unknown.errors[0].message.find("socket, metricsAddress"), std::string::npos) << unknown.errors[0].str();
+}
+
+}  // namespace
+}  // namespace nfgate::loader
