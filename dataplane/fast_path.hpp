@@ -6,7 +6,7 @@
 
 #include "model/model.hpp"
 
-namespace nfgate::dp {
+namespace nfgate::fastpath {
 
 class FastPath {
 public:
@@ -29,4 +29,4 @@ public:
     virtual std::string stats_text() const = 0;
 };
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::fastpath

@@ -23,7 +23,7 @@ class FastDataplane final : public Dataplane {
 public:
     ~FastDataplane() override { stop(); }
     bool start(const Model& m, std::string& err) override {
-        fast_ = dp::FastPath::start(m, err);
+        fast_ = fastpath::FastPath::start(m, err);
         return fast_ != nullptr;
     }
     bool update(const Model& m, std::string& err) override {
@@ -39,7 +39,7 @@ public:
     std::string stats_text() const override { return fast_ ? fast_->stats_text() : std::string{}; }
 
 private:
-    std::unique_ptr<dp::FastPath> fast_;
+    std::unique_ptr<fastpath::FastPath> fast_;
 };
 
 }  // namespace

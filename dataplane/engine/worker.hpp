@@ -18,7 +18,7 @@
 //  - The Io template parameter is the packet sink:
 //        void tx(uint16_t port, rte_mbuf* m);  // queue for transmit on `port`; takes ownership
 //        void drop(rte_mbuf* m);               // free; takes ownership
-//    Production buffers tx per port (dp::TxBufferIo) and flushes after the burst; tests record.
+//    Production buffers tx per port (port::TxBufferIo) and flushes after the burst; tests record.
 //  - worker_housekeeping() ages a bounded slice of this worker's flows; call it once per loop
 //    turn. worker_quiescent() is only for an EngineConfig without a qsbr (tests, benchmarks).
 //  - Gratuitous ARP at port start: build_garp() from dataplane/engine/arp.hpp.

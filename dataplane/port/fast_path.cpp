@@ -17,7 +17,7 @@
 #include "dataplane/port/worker_set.hpp"
 #include "dataplane/port/eal_teardown.hpp"
 
-namespace nfgate::dp {
+namespace nfgate::port {
 
 namespace {
 
@@ -27,7 +27,7 @@ std::string iface_field(const Model& m, size_t i) {
     return "interfaces[" + std::to_string(i) + "] (" + m.interfaces[i].name + ").device";
 }
 
-class DpdkFastPath final : public FastPath {
+class DpdkFastPath final : public fastpath::FastPath {
 public:
     explicit DpdkFastPath(bool owns_eal) : owns_eal_(owns_eal) {}
     ~DpdkFastPath() override { stop(); }
@@ -231,7 +231,7 @@ std::string DpdkFastPath::stats_text() const {
     return out + per_worker;
 }
 
-std::unique_ptr<FastPath> start_impl(const Model& m, bool owns_eal, std::string& err) {
+std::unique_ptr<fastpath::FastPath> start_impl(const Model& m, bool owns_eal, std::string& err) {
     auto fp = std::make_unique<DpdkFastPath>(owns_eal);
     if (!fp->bring_up(m, err)) return nullptr;
     return fp;
@@ -239,13 +239,17 @@ std::unique_ptr<FastPath> start_impl(const Model& m, bool owns_eal, std::string&
 
 }  // namespace
 
-std::unique_ptr<FastPath> start_on_running_eal(const Model& m, std::string& err) {
+std::unique_ptr<fastpath::FastPath> start_on_running_eal(const Model& m, std::string& err) {
     return start_impl(m, false, err);
 }
 
+}  // namespace nfgate::port
+
+namespace nfgate::fastpath {
+
 std::unique_ptr<FastPath> FastPath::start(const Model& m, std::string& err) {
-    if (!init_eal(m.eal_args, err)) return nullptr;
-    return start_impl(m, true, err);
+    if (!port::init_eal(m.eal_args, err)) return nullptr;
+    return port::start_impl(m, true, err);
 }
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::fastpath

@@ -1,6 +1,6 @@
 #include "dataplane/port/restart_fields.hpp"
 
-namespace nfgate::dp {
+namespace nfgate::port {
 
 std::string restart_reason(const Model& running, const Model& next) {
     const char* tail = " changed: EAL, queues and preallocated tables are set up once at start; "
@@ -17,4 +17,4 @@ std::string restart_reason(const Model& running, const Model& next) {
     return {};
 }
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::port

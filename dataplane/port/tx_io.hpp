@@ -11,7 +11,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
-namespace nfgate::dp {
+namespace nfgate::port {
 
 inline constexpr unsigned kMaxPorts = 8;
 inline constexpr unsigned kBurstSize = 32;
@@ -90,4 +90,4 @@ private:
     uint64_t freed_ = 0;
 };
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::port

@@ -69,7 +69,7 @@ Model NatBench::with_ports(Model m) const {
 }
 
 bool NatBench::start(const Model& model, std::string& err) {
-    fp_ = dp::start_on_running_eal(with_ports(model), err);
+    fp_ = port::start_on_running_eal(with_ports(model), err);
     if (fp_ == nullptr) return false;
     announcements_ = collect(std::chrono::milliseconds(50));
     return true;

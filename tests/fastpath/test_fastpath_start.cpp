@@ -26,7 +26,7 @@ Model null_model() {
 TEST(FastPathStart, BringsUpEalPortsAndWorkersFromTheModel) {
     std::string err;
     const Model m = null_model();
-    auto fp = dp::FastPath::start(m, err);
+    auto fp = fastpath::FastPath::start(m, err);
     ASSERT_NE(fp, nullptr) << err;
 
     // The null ports deliver frames nobody addressed to the gateway: the worker polls, the

@@ -3,7 +3,7 @@
 
 #include "dataplane/port/restart_fields.hpp"
 
-namespace nfgate::dp {
+namespace nfgate::port {
 namespace {
 
 Model running_model() {
@@ -57,4 +57,4 @@ TEST(RestartFields, EachRestartFieldIsNamed) {
 }
 
 }  // namespace
-}  // namespace nfgate::dp
+}  // namespace nfgate::port
