@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "dataplane/counters.hpp"
 #include "model/model.hpp"
 
 namespace nfgate::fastpath {
@@ -25,8 +26,9 @@ public:
     // Stops the workers and releases the ports. Idempotent.
     virtual void stop() = 0;
 
-    // Counters (per drop reason, flows, packets) as "name value" lines.
-    virtual std::string stats_text() const = 0;
+    // Packets per port and per worker, drops per reason, flows (see counters.hpp). Lock-free;
+    // after stop(), the counters as the workers left them.
+    virtual Counters counters() const = 0;
 };
 
 }  // namespace nfgate::fastpath

@@ -2,8 +2,10 @@
 // The kernel and fast paths are adapted to this in dataplane_adapters; tests use a fake.
 #pragma once
 
+#include <optional>
 #include <string>
 
+#include "dataplane/counters.hpp"
 #include "model/model.hpp"
 
 namespace nfgate::daemon {
@@ -17,10 +19,9 @@ public:
     virtual bool update(const Model& m, std::string& err) = 0;
     // Stops forwarding as the data path's exit convention says (the kernel path keeps its rules).
     virtual void stop() = 0;
-    // Counters as "name value" lines (the fast path's per-reason drops, packets, flows); empty
-    // where the data path keeps none of its own (the kernel path: see `nft list ruleset`,
-    // `conntrack -S`).
-    virtual std::string stats_text() const { return {}; }
+    // The fast path's counters (packets, flows, drops per reason); none where the data path
+    // keeps none of its own (the kernel path: see `nft list ruleset`, `conntrack -S`).
+    virtual std::optional<fastpath::Counters> counters() const { return std::nullopt; }
 };
 
 }  // namespace nfgate::daemon

@@ -36,7 +36,10 @@ public:
     void stop() override {
         if (fast_) fast_->stop();
     }
-    std::string stats_text() const override { return fast_ ? fast_->stats_text() : std::string{}; }
+    std::optional<fastpath::Counters> counters() const override {
+        if (!fast_) return std::nullopt;
+        return fast_->counters();
+    }
 
 private:
     std::unique_ptr<fastpath::FastPath> fast_;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "control/daemon/counters_text.hpp"
 #include "control/daemon/dataplane_adapters.hpp"
 #include "control/daemon/exhaustion_log.hpp"
 #include "control/daemon/gateway_controller.hpp"
@@ -90,7 +91,7 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     // Once a second the control thread samples the counters for the exhaustion log line.
     constexpr int kSampleMs = 1000;
     ExhaustionLog exhaustion;
-    exhaustion.sample(dp->stats_text(), 0);
+    if (auto c = dp->counters()) exhaustion.sample(*c, 0);
     auto sampled = std::chrono::steady_clock::now();
     for (SignalEvent ev; (ev = wait_for_signal(kSampleMs)) != SignalEvent::stop;) {
         if (ev == SignalEvent::reload) {
@@ -98,17 +99,18 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
             print_details(reloaded.details);
             print_status(reloaded.status);
         } else if (ev == SignalEvent::stats) {
-            std::cerr << dp->stats_text() << std::flush;
+            if (auto c = dp->counters()) std::cerr << counters_text(*c) << std::flush;
         } else {
             auto now = std::chrono::steady_clock::now();
             auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - sampled).count();
             sampled = now;
-            print_details(exhaustion.sample(dp->stats_text(), static_cast<unsigned>(secs < 1 ? 1 : secs)));
+            if (auto c = dp->counters())
+                print_details(exhaustion.sample(*c, static_cast<unsigned>(secs < 1 ? 1 : secs)));
         }
     }
-    const std::string final_stats = dp->stats_text();
     dp->stop();
-    if (!final_stats.empty()) std::cerr << "nfgate: counters at stop\n" << final_stats;
+    // Read after stop: the workers have left their loops and published their last TX flush.
+    if (auto c = dp->counters()) std::cerr << "nfgate: counters at stop\n" << counters_text(*c);
     std::cerr << "nfgate: stopped\n";
     return 0;
 }

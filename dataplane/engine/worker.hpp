@@ -51,9 +51,6 @@ unsigned worker_housekeeping(WorkerContext& ctx, uint64_t now_ns, unsigned budge
 
 void worker_quiescent(WorkerContext& ctx);
 
-// Every worker's engine counters as "name value" lines ("engine.w0.rx 12").
-std::string engine_stats_text(std::span<const WorkerContext* const> workers);
-
 }  // namespace nfgate::engine
 
 #include "dataplane/engine/burst.hpp"

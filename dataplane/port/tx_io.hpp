@@ -27,7 +27,7 @@ private:
     std::atomic<uint64_t> v_{0};
 };
 
-// What a worker publishes once per loop for stats_text().
+// What a worker publishes once per loop, for FastPath::counters().
 struct alignas(64) WorkerIoStats {
     std::array<OwnedCounter, kMaxPorts> rx_packets;
     std::array<OwnedCounter, kMaxPorts> tx_packets;

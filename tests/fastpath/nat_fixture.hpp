@@ -71,7 +71,4 @@ private:
     std::vector<Sent> announcements_;
 };
 
-// "name value" lookup in FastPath::stats_text(); -1 when the line is missing.
-long long stat(const std::string& text, const std::string& name);
-
 }  // namespace nfgate::test
