@@ -18,9 +18,14 @@ public:
     // lcores. Returns nullptr with `err` set on failure.
     static std::unique_ptr<FastPath> start(const Model& m, std::string& err);
 
+    // "" when a fast path running `running` can take `next` through update(); otherwise a
+    // message naming the first field that only a restart applies (eal, workers,
+    // conntrack.maxFlows, an interface): EAL, queues and preallocated tables are set up once.
+    static std::string restart_reason(const Model& running, const Model& next);
+
     // Builds a new immutable ServiceTable and publishes it by pointer swap; the old one is freed
-    // after an RCU grace period. Changes that need a restart (eal, workers, interfaces) are
-    // refused with `err` and nothing changes.
+    // after an RCU grace period. Changes restart_reason() names are refused with `err` and
+    // nothing changes.
     virtual bool update(const Model& m, std::string& err) = 0;
 
     // Stops the workers and releases the ports. Idempotent.

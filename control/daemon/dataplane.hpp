@@ -1,4 +1,5 @@
-// What the daemon needs from a data path: start it with a model, update it, stop it.
+// What the daemon needs from a data path: start it with a model, update it, stop it, read its
+// counters, and which changes only a restart applies.
 // The kernel and fast paths are adapted to this in dataplane_adapters; tests use a fake.
 #pragma once
 
@@ -22,6 +23,16 @@ public:
     // The fast path's counters (packets, flows, drops per reason); none where the data path
     // keeps none of its own (the kernel path: see `nft list ruleset`, `conntrack -S`).
     virtual std::optional<fastpath::Counters> counters() const { return std::nullopt; }
+
+    // The one "needs a restart" rule: "" when update(next) may replace `running`; otherwise the
+    // field that changed and why only a restart applies it. A daemon runs one data path for its
+    // life (DPDK owns the ports once started), then each data path names its own start-only
+    // fields.
+    std::string restart_reason(const Model& running, const Model& next) const;
+
+protected:
+    // This data path's start-only fields that changed; "" when none did.
+    virtual std::string fields_needing_restart(const Model& running, const Model& next) const;
 };
 
 }  // namespace nfgate::daemon

@@ -41,6 +41,11 @@ public:
         return fast_->counters();
     }
 
+protected:
+    std::string fields_needing_restart(const Model& running, const Model& next) const override {
+        return fastpath::FastPath::restart_reason(running, next);
+    }
+
 private:
     std::unique_ptr<fastpath::FastPath> fast_;
 };

@@ -14,7 +14,6 @@
 #include "dataplane/port/fast_path_runtime.hpp"
 #include "dataplane/port/port_setup.hpp"
 #include "dataplane/port/rcu_snapshot.hpp"
-#include "dataplane/port/restart_fields.hpp"
 #include "dataplane/port/worker_set.hpp"
 #include "dataplane/port/eal_teardown.hpp"
 
@@ -153,7 +152,7 @@ bool DpdkFastPath::update(const Model& m, std::string& err) {
         err = "fast path: stopped";
         return false;
     }
-    err = restart_reason(model_, m);
+    err = fastpath::FastPath::restart_reason(model_, m);
     if (!err.empty()) return false;
     auto table = engine::build_service_table(m, macs_, err);
     if (!table) return false;
