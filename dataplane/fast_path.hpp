@@ -4,9 +4,10 @@
 #include <memory>
 #include <string>
 
+#include "dataplane/counters.hpp"
 #include "model/model.hpp"
 
-namespace nfgate::dp {
+namespace nfgate::fastpath {
 
 class FastPath {
 public:
@@ -17,16 +18,22 @@ public:
     // lcores. Returns nullptr with `err` set on failure.
     static std::unique_ptr<FastPath> start(const Model& m, std::string& err);
 
+    // "" when a fast path running `running` can take `next` through update(); otherwise a
+    // message naming the first field that only a restart applies (eal, workers,
+    // conntrack.maxFlows, an interface): EAL, queues and preallocated tables are set up once.
+    static std::string restart_reason(const Model& running, const Model& next);
+
     // Builds a new immutable ServiceTable and publishes it by pointer swap; the old one is freed
-    // after an RCU grace period. Changes that need a restart (eal, workers, interfaces) are
-    // refused with `err` and nothing changes.
+    // after an RCU grace period. Changes restart_reason() names are refused with `err` and
+    // nothing changes.
     virtual bool update(const Model& m, std::string& err) = 0;
 
     // Stops the workers and releases the ports. Idempotent.
     virtual void stop() = 0;
 
-    // Counters (per drop reason, flows, packets) as "name value" lines.
-    virtual std::string stats_text() const = 0;
+    // Packets per port and per worker, drops per reason, flows (see counters.hpp). Lock-free;
+    // after stop(), the counters as the workers left them.
+    virtual Counters counters() const = 0;
 };
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::fastpath

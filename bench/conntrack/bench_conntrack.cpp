@@ -371,6 +371,6 @@ int main(int argc, char** argv) {
     benchmark::RunSpecifiedBenchmarks(&reporter);
     reporter.PrintRatios();
     benchmark::Shutdown();
-    nfgate::dp::eal_cleanup_and_remove_runtime_dir();
+    nfgate::port::eal_cleanup_and_remove_runtime_dir();
     return 0;
 }

@@ -328,6 +328,6 @@ int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
-    nfgate::dp::eal_cleanup_and_remove_runtime_dir();
+    nfgate::port::eal_cleanup_and_remove_runtime_dir();
     return 0;
 }

@@ -48,8 +48,8 @@ bool HarnessPorts::create(rte_mempool* pool, std::string& err) {
             return false;
         }
         port_id[p] = static_cast<uint16_t>(id);
-        dp::PortSizing sizing{kMaxWorkers, 512, 512};
-        if (!dp::start_port(port_id[p], sizing, pool, names[p], mac[p], err)) return false;
+        port::PortSizing sizing{kMaxWorkers, 512, 512};
+        if (!port::start_port(port_id[p], sizing, pool, names[p], mac[p], err)) return false;
     }
     return true;
 }
@@ -59,10 +59,10 @@ WorkerDriver::WorkerDriver(unsigned id, const HarnessPorts& ports, rte_mempool* 
       ports_(ports),
       pool_(pool),
       interrupted_tsc_(rte_get_tsc_hz() / 1000000 * kInterruptedBurstUs),
-      housekeeping_tsc_(rte_get_tsc_hz() / 1000000 * dp::kDrainMicroseconds) {
+      housekeeping_tsc_(rte_get_tsc_hz() / 1000000 * port::kDrainMicroseconds) {
     for (auto& b : buffers_)
         b = static_cast<rte_eth_dev_tx_buffer*>(
-            rte_zmalloc("bench_txbuf", RTE_ETH_TX_BUFFER_SIZE(dp::kBurstSize), RTE_CACHE_LINE_SIZE));
+            rte_zmalloc("bench_txbuf", RTE_ETH_TX_BUFFER_SIZE(port::kBurstSize), RTE_CACHE_LINE_SIZE));
     io_.bind(2, ports.port_id, static_cast<uint16_t>(id), buffers_);
 }
 
@@ -84,7 +84,7 @@ void WorkerDriver::fail(RunStats& st, const std::string& what) {
 
 void WorkerDriver::feed(const Workload& w, uint16_t port, const uint32_t* tags, unsigned n, bool timed,
                         RunStats& st) {
-    rte_mbuf* pkts[dp::kBurstSize];
+    rte_mbuf* pkts[port::kBurstSize];
     if (rte_pktmbuf_alloc_bulk(pool_, pkts, n) != 0) {
         fail(st, "packet pool exhausted: mbufs are leaking");
         return;

@@ -1,4 +1,4 @@
-// Drives the engine's burst function with the production TX path (dp::TxBufferIo on net_ring
+// Drives the engine's burst function with the production TX path (port::TxBufferIo on net_ring
 // ports) over a pre-built Workload, times only what a worker lcore does per burst
 // (process_burst + TX flush, and the ageing slice once per drain period as the loaded loop does)
 // and checks every frame that comes out.
@@ -72,9 +72,9 @@ private:
     unsigned id_;
     const HarnessPorts& ports_;
     rte_mempool* pool_;
-    dp::TxBufferIo io_;
+    port::TxBufferIo io_;
     rte_eth_dev_tx_buffer* buffers_[2]{};
-    dp::TscClock clock_;
+    port::TscClock clock_;
     uint64_t interrupted_tsc_;
     uint64_t housekeeping_tsc_;
     uint64_t last_housekeeping_ = 0;

@@ -73,9 +73,9 @@ Model bench_model() {
 
 // One fast path's engine state for `workers` workers, as FastPath builds it.
 struct EngineSet {
-    std::unique_ptr<dp::QsbrDomain> qsbr = std::make_unique<dp::QsbrDomain>();
+    std::unique_ptr<port::QsbrDomain> qsbr = std::make_unique<port::QsbrDomain>();
     std::unique_ptr<engine::EngineShared> shared;
-    std::unique_ptr<dp::RcuSnapshot<engine::ServiceTable>> table;
+    std::unique_ptr<port::RcuSnapshot<engine::ServiceTable>> table;
     std::vector<std::unique_ptr<engine::WorkerContext>> ctx;
 };
 
@@ -93,7 +93,7 @@ std::unique_ptr<EngineSet> make_engine(const Model& base, unsigned workers, uint
     const rte_ether_addr macs[2] = {ports.mac[0], ports.mac[1]};
     auto table = engine::build_service_table(m, macs, err);
     if (!table) return nullptr;
-    es->table = std::make_unique<dp::RcuSnapshot<engine::ServiceTable>>(es->qsbr->get());
+    es->table = std::make_unique<port::RcuSnapshot<engine::ServiceTable>>(es->qsbr->get());
     es->table->publish(std::move(table));
     for (unsigned w = 0; w < workers; ++w) es->ctx.push_back(std::make_unique<engine::WorkerContext>(*es->shared, w));
     return es;
@@ -232,15 +232,15 @@ bool Harness::establish(Series& s, unsigned workers, std::vector<std::vector<Flo
     std::vector<RunStats> st(workers);
     std::vector<std::vector<uint32_t>> dst(workers);
     on_workers(workers, [&](unsigned w) {
-        Workload syn = handshake_syn(flows[w], dp::kBurstSize);
+        Workload syn = handshake_syn(flows[w], port::kBurstSize);
         dst[w].assign(syn.size(), 0);
         st[w] = drivers_[w]->run(syn, true, &dst[w]);
         for (size_t i = 0; i < flows[w].size(); ++i) flows[w][i].backend = dst[w][i];
     });
     if (!judge(s, st, "handshake SYN")) return false;
-    on_workers(workers, [&](unsigned w) { st[w] = drivers_[w]->run(handshake_synack(flows[w], dp::kBurstSize), true); });
+    on_workers(workers, [&](unsigned w) { st[w] = drivers_[w]->run(handshake_synack(flows[w], port::kBurstSize), true); });
     if (!judge(s, st, "handshake SYN/ACK")) return false;
-    on_workers(workers, [&](unsigned w) { st[w] = drivers_[w]->run(handshake_ack(flows[w], dp::kBurstSize), true); });
+    on_workers(workers, [&](unsigned w) { st[w] = drivers_[w]->run(handshake_ack(flows[w], port::kBurstSize), true); });
     return judge(s, st, "handshake ACK");
 }
 
@@ -251,7 +251,7 @@ void Harness::established(unsigned workers, uint32_t flows) {
     for (unsigned w = 0; w < workers; ++w) f[w] = make_flows(flows / workers, 1, w);
     if (!establish(s, workers, f)) return finish(s);
     std::vector<Workload> load(workers);
-    for (unsigned w = 0; w < workers; ++w) load[w] = bench::established(f[w], dp::kBurstSize, rng_);
+    for (unsigned w = 0; w < workers; ++w) load[w] = bench::established(f[w], port::kBurstSize, rng_);
     // Small tables are fed several passes per run so every run times at least ~1M packets.
     const unsigned passes = std::max(1u, (1u << 20) / (2 * flows / workers));
     passes_ = passes;
@@ -281,11 +281,11 @@ void Harness::storm(unsigned workers, uint32_t conns) {
     Series s{"conn-storm", workers, 0, {}, {}, {}, {}, {}, {}, false, {}};
     if (!setup(s, workers, 2ull * conns * workers * (opt_.runs + 1))) return finish(s);
     std::vector<RunStats> st(workers);
-    on_workers(workers, [&](unsigned w) { st[w] = drivers_[w]->run(connection_storm(64, 14, w, dp::kBurstSize), true); });
+    on_workers(workers, [&](unsigned w) { st[w] = drivers_[w]->run(connection_storm(64, 14, w, port::kBurstSize), true); });
     if (!judge(s, st, "storm warm-up")) return finish(s);
     for (unsigned r = 0; r < opt_.runs && !s.failed; ++r) {
         std::vector<Workload> load(workers);
-        for (unsigned w = 0; w < workers; ++w) load[w] = connection_storm(conns, 2 + r, w, dp::kBurstSize);
+        for (unsigned w = 0; w < workers; ++w) load[w] = connection_storm(conns, 2 + r, w, port::kBurstSize);
         on_workers(workers, [&](unsigned w) { st[w] = drivers_[w]->run(load[w], false); });
         if (!judge(s, st, "storm run")) break;
         std::vector<const Workload*> wl;
@@ -303,7 +303,7 @@ void Harness::mixed(unsigned workers, uint32_t flows, uint32_t packets) {
     if (!establish(s, workers, f)) return finish(s);
     for (unsigned r = 0; r < opt_.runs && !s.failed; ++r) {
         std::vector<Workload> load(workers);
-        for (unsigned w = 0; w < workers; ++w) load[w] = bench::mixed(f[w], packets, 9 + r, w, dp::kBurstSize, rng_);
+        for (unsigned w = 0; w < workers; ++w) load[w] = bench::mixed(f[w], packets, 9 + r, w, port::kBurstSize, rng_);
         std::vector<RunStats> st(workers);
         on_workers(workers, [&](unsigned w) { st[w] = drivers_[w]->run(load[w], false); });
         if (!judge(s, st, "mixed run")) break;
@@ -384,7 +384,7 @@ int main(int argc, char** argv) {
     std::ofstream(opt.out + "/throughput.md") << "# nfgate_throughput\n\n" << markdown(meta, h.results());
     std::printf("\n%s", markdown(meta, h.results()).c_str());
     h.release();
-    nfgate::dp::eal_cleanup_and_remove_runtime_dir();
+    nfgate::port::eal_cleanup_and_remove_runtime_dir();
     if (h.failed()) {
         std::fprintf(stderr, "nfgate_throughput: FAILED: packets were lost or mistranslated (see above)\n");
         return 1;

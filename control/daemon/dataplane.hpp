@@ -1,10 +1,13 @@
-// What the daemon needs from a data path: start it with a model, update it, stop it.
+// What the daemon needs from a data path: start it with a model, update it, stop it, read its
+// counters, and which changes only a restart applies.
 // The kernel and fast paths are adapted to this in dataplane_adapters; tests use a fake.
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
+#include "dataplane/counters.hpp"
 #include "model/model.hpp"
 #include "model/tracked_flow.hpp"
 
@@ -19,10 +22,16 @@ public:
     virtual bool update(const Model& m, std::string& err) = 0;
     // Stops forwarding as the data path's exit convention says (the kernel path keeps its rules).
     virtual void stop() = 0;
-    // Counters as "name value" lines (the fast path's per-reason drops, packets, flows); empty
-    // where the data path keeps none of its own (the kernel path: see `nft list ruleset`,
-    // `conntrack -S`).
-    virtual std::string stats_text() const { return {}; }
+    // The fast path's counters (packets, flows, drops per reason); none where the data path
+    // keeps none of its own (the kernel path: see `nft list ruleset`, `conntrack -S`).
+    virtual std::optional<fastpath::Counters> counters() const { return std::nullopt; }
+
+    // The one "needs a restart" rule: "" when update(next) may replace `running`; otherwise the
+    // field that changed and why only a restart applies it. A daemon runs one data path for its
+    // life (DPDK owns the ports once started), then each data path names its own start-only
+    // fields.
+    std::string restart_reason(const Model& running, const Model& next) const;
+
     // Walks the tracked connections (the fast path's flow table, the kernel's conntrack) without
     // stopping forwarding, until `visit` returns false. False with `err` if they cannot be read.
     virtual bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const {
@@ -30,6 +39,10 @@ public:
         err = "this data path lists no flows";
         return false;
     }
+
+protected:
+    // This data path's start-only fields that changed; "" when none did.
+    virtual std::string fields_needing_restart(const Model& running, const Model& next) const;
 };
 
 }  // namespace nfgate::daemon

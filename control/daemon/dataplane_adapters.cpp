@@ -27,7 +27,7 @@ class FastDataplane final : public Dataplane {
 public:
     ~FastDataplane() override { stop(); }
     bool start(const Model& m, std::string& err) override {
-        fast_ = dp::FastPath::start(m, err);
+        fast_ = fastpath::FastPath::start(m, err);
         return fast_ != nullptr;
     }
     bool update(const Model& m, std::string& err) override {
@@ -40,14 +40,23 @@ public:
     void stop() override {
         if (fast_) fast_->stop();
     }
-    std::string stats_text() const override { return fast_ ? fast_->stats_text() : std::string{}; }
+    std::optional<fastpath::Counters> counters() const override {
+        if (!fast_) return std::nullopt;
+        return fast_->counters();
+    }
+
     bool list_flows(const std::function<bool(const TrackedFlow&)>&, std::string& err) const override {
         err = "listing the fast path's flows is not available in this nfgate yet";
         return false;
     }
 
+protected:
+    std::string fields_needing_restart(const Model& running, const Model& next) const override {
+        return fastpath::FastPath::restart_reason(running, next);
+    }
+
 private:
-    std::unique_ptr<dp::FastPath> fast_;
+    std::unique_ptr<fastpath::FastPath> fast_;
 };
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The kernel path (nft::KernelPath) and the fast path (dp::FastPath) behind the Dataplane interface.
+// The kernel path (nft::KernelPath) and the fast path (fastpath::FastPath) behind the Dataplane interface.
 #pragma once
 
 #include <memory>

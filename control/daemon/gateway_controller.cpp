@@ -4,8 +4,6 @@ namespace nfgate::daemon {
 
 namespace {
 
-const char* dataplane_name(DataplaneKind k) { return k == DataplaneKind::kernel ? "kernel" : "dpdk"; }
-
 Outcome config_errors(const loader::LoadResult& loaded, const std::string& prefix) {
     Outcome out;
     for (const auto& d : loaded.errors) out.details.push_back(d.str());
@@ -38,15 +36,9 @@ Outcome GatewayController::reload(const loader::LoadResult& loaded) {
         out.status = rejected + "the data path is not running";
         return out;
     }
-    // The data path is chosen at start (DPDK owns the ports from then on); switching needs a restart.
-    if (loaded.model.dataplane != current_->dataplane) {
-        out.status = rejected + "dataplane changed from " + dataplane_name(current_->dataplane) + " to " +
-                     dataplane_name(loaded.model.dataplane) + " (restart nfgate to switch data paths)";
-        out.details.push_back(out.status.substr(rejected.size()));
-        return out;
-    }
-    std::string err;
-    if (!dp_.update(loaded.model, err)) {
+    // A change only a restart applies never reaches the data path.
+    std::string err = dp_.restart_reason(*current_, loaded.model);
+    if (!err.empty() || !dp_.update(loaded.model, err)) {
         out.status = rejected + err;
         out.details.push_back(err);
         return out;

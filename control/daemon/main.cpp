@@ -6,6 +6,7 @@
 
 #include "control/api/api_socket.hpp"
 #include "control/daemon/api_handlers.hpp"
+#include "control/daemon/counters_text.hpp"
 #include "control/daemon/dataplane_adapters.hpp"
 #include "control/daemon/event_loop.hpp"
 #include "control/daemon/exhaustion_log.hpp"
@@ -126,7 +127,7 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     // Once a second the control thread samples the counters for the exhaustion log line.
     constexpr auto kSamplePeriod = std::chrono::seconds(1);
     ExhaustionLog exhaustion;
-    exhaustion.sample(dp->stats_text(), 0);
+    if (auto c = dp->counters()) exhaustion.sample(*c, 0);
     auto sampled = std::chrono::steady_clock::now();
     for (Event ev; (ev = events.wait(api.fd(), sampled + kSamplePeriod)) != Event::stop;) {
         if (ev == Event::reload) {
@@ -134,18 +135,19 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
         } else if (ev == Event::api) {
             api.serve_pending(handler);
         } else if (ev == Event::stats) {
-            std::cerr << dp->stats_text() << std::flush;
+            if (auto c = dp->counters()) std::cerr << counters_text(*c) << std::flush;
         } else {
             auto now = std::chrono::steady_clock::now();
             auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - sampled).count();
             sampled = now;
-            print_details(exhaustion.sample(dp->stats_text(), static_cast<unsigned>(secs < 1 ? 1 : secs)));
+            if (auto c = dp->counters())
+                print_details(exhaustion.sample(*c, static_cast<unsigned>(secs < 1 ? 1 : secs)));
         }
     }
     api.close();
-    const std::string final_stats = dp->stats_text();
     dp->stop();
-    if (!final_stats.empty()) std::cerr << "nfgate: counters at stop\n" << final_stats;
+    // Read after stop: the workers have left their loops and published their last TX flush.
+    if (auto c = dp->counters()) std::cerr << "nfgate: counters at stop\n" << counters_text(*c);
     std::cerr << "nfgate: stopped\n";
     return 0;
 }

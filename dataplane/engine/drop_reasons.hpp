@@ -9,93 +9,66 @@
 
 namespace nfgate::engine {
 
-// Order is the counter index; append only so stats names stay stable.
+// One list, in counter order: the enum and the name table are both generated from it, so a
+// name can neither drift from its value nor move to another index. The name is the enum
+// identifier itself. Append only, so stats names and metric labels stay stable. Comments inside
+// the list are /* */ because a // comment would swallow the line continuation.
+#define NFGATE_ENGINE_REASONS(X) \
+    /* malformed input (dropped) */                                                                                      \
+    X(eth_truncated)                                                                                                     \
+    X(eth_unsupported_type)                                                                                              \
+    X(eth_not_for_us)               /* IPv4 frame to another station's MAC (promiscuous links) */                        \
+    X(ip_truncated)                                                                                                      \
+    X(ip_bad_version)                                                                                                    \
+    X(ip_bad_ihl)                                                                                                        \
+    X(ip_bad_total_length)                                                                                               \
+    X(ip_bad_checksum)                                                                                                   \
+    X(l4_truncated)                                                                                                      \
+    X(arp_malformed)                                                                                                     \
+    /* policy and state (dropped) */                                                                                     \
+    X(arp_not_for_us)                                                                                                    \
+    X(ip_not_unicast)               /* multicast, limited broadcast or class E: never forwarded */                       \
+    X(local_delivery_unsupported)   /* to the gateway itself, not ARP/ping: no kernel exception path */                  \
+    X(tcp_invalid_no_syn)           /* conntrack miss on a TCP packet that cannot start a flow */                        \
+    X(tcp_invalid_state)            /* tracked TCP packet the state machine rejects (Linux INVALID) */                   \
+    X(icmp_untracked)               /* ICMP that is neither echo nor an error about a tracked flow */                    \
+    X(unallocated_cluster_ip)       /* inside serviceCIDRs, no Service owns the address */                               \
+    X(source_range_denied)          /* loadBalancerSourceRanges excludes the client */                                   \
+    X(flow_table_full)                                                                                                   \
+    X(snat_ports_exhausted)                                                                                              \
+    X(flow_clash)                   /* the reply tuple already belongs to another flow */                                \
+    X(flow_insert_busy)             /* a racing insert of the same flow did not finish in time */                        \
+    X(fragment_of_nat_flow)         /* fragment of NAT traffic that is not TCP/UDP (e.g. ICMP echo) */                   \
+    X(no_route)                                                                                                          \
+    X(ttl_expired)                  /* TTL ran out where RFC 1812 forbids an ICMP error about it */                      \
+    X(neighbour_unresolved)         /* ARP request sent (rate limited); the packet itself is dropped */                  \
+    X(unsupported_protocol)         /* e.g. SCTP/GRE to a VIP */                                                         \
+    X(reject_not_sent)              /* no endpoint, but the source cannot be answered (RFC 1812 4.3.2.7) */              \
+    /* exceptions answered in place (the mbuf leaves as the answer) */                                                   \
+    X(arp_reply_sent)                                                                                                    \
+    X(arp_learned)                  /* ARP reply consumed into the neighbour table */                                    \
+    X(echo_reply_sent)                                                                                                   \
+    X(ttl_exceeded_sent)                                                                                                 \
+    X(reset_sent)                   /* TCP to a service port with no ready endpoint */                                   \
+    X(port_unreachable_sent)        /* UDP/ICMP to a service port with no ready endpoint */                              \
+    /* fragments of translated traffic (see fragment_table.hpp) */                                                       \
+    X(fragment_without_first)       /* later fragment of NAT traffic, no first fragment seen (or timed out): dropped */  \
+    X(fragment_table_evicted)       /* a live fragment-table entry was replaced by a newer datagram (not a drop) */
+
 enum class Reason : uint8_t {
-    // malformed input (dropped)
-    eth_truncated,
-    eth_unsupported_type,
-    eth_not_for_us,              // IPv4 frame to another station's MAC (promiscuous links)
-    ip_truncated,
-    ip_bad_version,
-    ip_bad_ihl,
-    ip_bad_total_length,
-    ip_bad_checksum,
-    l4_truncated,
-    arp_malformed,
-    // policy and state (dropped)
-    arp_not_for_us,
-    ip_not_unicast,              // multicast, limited broadcast or class E: never forwarded
-    local_delivery_unsupported,  // to the gateway itself, not ARP/ping: no kernel exception path
-    tcp_invalid_no_syn,          // conntrack miss on a TCP packet that cannot start a flow
-    tcp_invalid_state,           // tracked TCP packet the state machine rejects (Linux INVALID)
-    icmp_untracked,              // ICMP that is neither echo nor an error about a tracked flow
-    unallocated_cluster_ip,      // inside serviceCIDRs, no Service owns the address
-    source_range_denied,         // loadBalancerSourceRanges excludes the client
-    flow_table_full,
-    snat_ports_exhausted,
-    flow_clash,                  // the reply tuple already belongs to another flow
-    flow_insert_busy,            // a racing insert of the same flow did not finish in time
-    fragment_of_nat_flow,        // fragment of NAT traffic that is not TCP/UDP (e.g. ICMP echo)
-    no_route,
-    ttl_expired,                 // TTL ran out where RFC 1812 forbids an ICMP error about it
-    neighbour_unresolved,        // ARP request sent (rate limited); the packet itself is dropped
-    unsupported_protocol,        // e.g. SCTP/GRE to a VIP
-    reject_not_sent,             // no endpoint, but the source cannot be answered (RFC 1812 4.3.2.7)
-    // exceptions answered in place (the mbuf leaves as the answer)
-    arp_reply_sent,
-    arp_learned,                 // ARP reply consumed into the neighbour table
-    echo_reply_sent,
-    ttl_exceeded_sent,
-    reset_sent,                  // TCP to a service port with no ready endpoint
-    port_unreachable_sent,       // UDP/ICMP to a service port with no ready endpoint
-    // fragments of translated traffic (see fragment_table.hpp)
-    fragment_without_first,      // later fragment of NAT traffic, no first fragment seen (or timed out): dropped
-    fragment_table_evicted,      // a live fragment-table entry was replaced by a newer datagram (not a drop)
+#define NFGATE_REASON_ENUM(name) name,
+    NFGATE_ENGINE_REASONS(NFGATE_REASON_ENUM)
+#undef NFGATE_REASON_ENUM
     count_
 };
 
 inline constexpr size_t kReasonCount = static_cast<size_t>(Reason::count_);
 
 inline constexpr std::array<std::string_view, kReasonCount> kReasonNames = {
-    "eth_truncated",
-    "eth_unsupported_type",
-    "eth_not_for_us",
-    "ip_truncated",
-    "ip_bad_version",
-    "ip_bad_ihl",
-    "ip_bad_total_length",
-    "ip_bad_checksum",
-    "l4_truncated",
-    "arp_malformed",
-    "arp_not_for_us",
-    "ip_not_unicast",
-    "local_delivery_unsupported",
-    "tcp_invalid_no_syn",
-    "tcp_invalid_state",
-    "icmp_untracked",
-    "unallocated_cluster_ip",
-    "source_range_denied",
-    "flow_table_full",
-    "snat_ports_exhausted",
-    "flow_clash",
-    "flow_insert_busy",
-    "fragment_of_nat_flow",
-    "no_route",
-    "ttl_expired",
-    "neighbour_unresolved",
-    "unsupported_protocol",
-    "reject_not_sent",
-    "arp_reply_sent",
-    "arp_learned",
-    "echo_reply_sent",
-    "ttl_exceeded_sent",
-    "reset_sent",
-    "port_unreachable_sent",
-    "fragment_without_first",
-    "fragment_table_evicted",
+#define NFGATE_REASON_NAME(name) #name,
+    NFGATE_ENGINE_REASONS(NFGATE_REASON_NAME)
+#undef NFGATE_REASON_NAME
 };
-
-static_assert(!kReasonNames.back().empty(), "every Reason needs its name");
 
 constexpr std::string_view reason_name(Reason r) { return kReasonNames[static_cast<size_t>(r)]; }
 

@@ -8,10 +8,4 @@ unsigned worker_housekeeping(WorkerContext& ctx, uint64_t now_ns, unsigned budge
 
 void worker_quiescent(WorkerContext& ctx) { ctx.flows.quiescent(ctx.id); }
 
-std::string engine_stats_text(std::span<const WorkerContext* const> workers) {
-    std::string out;
-    for (const WorkerContext* w : workers) out += w->stats.text("engine.w" + std::to_string(w->id) + ".");
-    return out;
-}
-
 }  // namespace nfgate::engine

@@ -18,7 +18,7 @@
 //  - The Io template parameter is the packet sink:
 //        void tx(uint16_t port, rte_mbuf* m);  // queue for transmit on `port`; takes ownership
 //        void drop(rte_mbuf* m);               // free; takes ownership
-//    Production buffers tx per port (dp::TxBufferIo) and flushes after the burst; tests record.
+//    Production buffers tx per port (port::TxBufferIo) and flushes after the burst; tests record.
 //  - worker_housekeeping() ages a bounded slice of this worker's flows; call it once per loop
 //    turn. worker_quiescent() is only for an EngineConfig without a qsbr (tests, benchmarks).
 //  - Gratuitous ARP at port start: build_garp() from dataplane/engine/arp.hpp.
@@ -50,9 +50,6 @@ void process_burst(WorkerContext& ctx, const ServiceTable& st, Io& io, uint16_t 
 unsigned worker_housekeeping(WorkerContext& ctx, uint64_t now_ns, unsigned budget = 256);
 
 void worker_quiescent(WorkerContext& ctx);
-
-// Every worker's engine counters as "name value" lines ("engine.w0.rx 12").
-std::string engine_stats_text(std::span<const WorkerContext* const> workers);
 
 }  // namespace nfgate::engine
 

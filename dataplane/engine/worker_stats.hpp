@@ -1,12 +1,11 @@
 // Per-worker counters. The burst keeps its counts in a local BurstCounters and adds them here
-// once per burst; other threads (stats output) read with relaxed loads. A single writer per
+// once per burst; other threads (fastpath::Counters) read with relaxed loads. A single writer per
 // WorkerStats makes load+store enough: no locked add per packet or per burst.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <string>
 
 #include "dataplane/engine/drop_reasons.hpp"
 
@@ -38,24 +37,6 @@ public:
     uint64_t forwarded_plain() const { return forwarded_plain_.load(std::memory_order_relaxed); }
     uint64_t flows_created() const { return flows_created_.load(std::memory_order_relaxed); }
     uint64_t reason(Reason r) const { return reasons_[static_cast<size_t>(r)].load(std::memory_order_relaxed); }
-
-    // "name value" lines, `prefix` prepended to each name (e.g. "worker0.").
-    std::string text(const std::string& prefix) const {
-        std::string out;
-        auto line = [&](std::string_view name, uint64_t v) {
-            out += prefix;
-            out += name;
-            out += ' ';
-            out += std::to_string(v);
-            out += '\n';
-        };
-        line("rx", rx());
-        line("forwarded_nat", forwarded_nat());
-        line("forwarded_plain", forwarded_plain());
-        line("flows_created", flows_created());
-        for (size_t i = 0; i < kReasonCount; ++i) line(kReasonNames[i], reasons_[i].load(std::memory_order_relaxed));
-        return out;
-    }
 
 private:
     static void bump(std::atomic<uint64_t>& c, uint64_t v) {

@@ -4,7 +4,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
-namespace nfgate::dp {
+namespace nfgate::port {
 
 bool init_eal(const std::vector<std::string>& args, std::string& err) {
     // rte_eal_init may permute argv and keeps pointers into it for the life of the process,
@@ -51,4 +51,4 @@ bool pick_worker_lcores(unsigned workers, std::vector<unsigned>& lcores, std::st
     return true;
 }
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::port

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace nfgate::dp {
+namespace nfgate::port {
 
 // Runs rte_eal_init with argv = {"nfgate", args...}. Fails (err set) when EAL refuses the
 // arguments or was already initialised in this process.
@@ -14,4 +14,4 @@ bool init_eal(const std::vector<std::string>& args, std::string& err);
 // besides the main one. Fails with an error that names `eal` and `workers` when there are too few.
 bool pick_worker_lcores(unsigned workers, std::vector<unsigned>& lcores, std::string& err);
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::port

@@ -8,7 +8,7 @@
 #include <string>
 #include <system_error>
 
-namespace nfgate::dp {
+namespace nfgate::port {
 
 inline void eal_cleanup_and_remove_runtime_dir() {
     const std::string dir = rte_eal_get_runtime_dir();
@@ -17,4 +17,4 @@ inline void eal_cleanup_and_remove_runtime_dir() {
     if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
 }
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::port

@@ -10,7 +10,7 @@
 #include "dataplane/port/tsc_clock.hpp"
 #include "dataplane/port/tx_io.hpp"
 
-namespace nfgate::dp {
+namespace nfgate::port {
 
 class EngineStage {
 public:
@@ -39,4 +39,4 @@ private:
     uint64_t now_ns_ = 0;
 };
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::port

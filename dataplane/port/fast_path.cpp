@@ -1,5 +1,6 @@
 #include "dataplane/fast_path.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include <rte_eal.h>
@@ -13,11 +14,10 @@
 #include "dataplane/port/fast_path_runtime.hpp"
 #include "dataplane/port/port_setup.hpp"
 #include "dataplane/port/rcu_snapshot.hpp"
-#include "dataplane/port/restart_fields.hpp"
 #include "dataplane/port/worker_set.hpp"
 #include "dataplane/port/eal_teardown.hpp"
 
-namespace nfgate::dp {
+namespace nfgate::port {
 
 namespace {
 
@@ -27,7 +27,7 @@ std::string iface_field(const Model& m, size_t i) {
     return "interfaces[" + std::to_string(i) + "] (" + m.interfaces[i].name + ").device";
 }
 
-class DpdkFastPath final : public FastPath {
+class DpdkFastPath final : public fastpath::FastPath {
 public:
     explicit DpdkFastPath(bool owns_eal) : owns_eal_(owns_eal) {}
     ~DpdkFastPath() override { stop(); }
@@ -35,14 +35,16 @@ public:
     bool bring_up(const Model& m, std::string& err);
     bool update(const Model& m, std::string& err) override;
     void stop() override;
-    std::string stats_text() const override;
+    fastpath::Counters counters() const override;
 
 private:
+    fastpath::Counters read_counters() const;
     bool start_ports(const Model& m, std::string& err);
     void announce(const std::vector<std::pair<uint16_t, uint32_t>>& addresses);
 
     bool owns_eal_;
     bool stopped_ = false;
+    fastpath::Counters final_counters_;  // taken by stop() once the workers left their loops
     Model model_;
     std::vector<unsigned> worker_lcores_;
     rte_mempool* pool_ = nullptr;
@@ -150,7 +152,7 @@ bool DpdkFastPath::update(const Model& m, std::string& err) {
         err = "fast path: stopped";
         return false;
     }
-    err = restart_reason(model_, m);
+    err = fastpath::FastPath::restart_reason(model_, m);
     if (!err.empty()) return false;
     auto table = engine::build_service_table(m, macs_, err);
     if (!table) return false;
@@ -168,6 +170,7 @@ void DpdkFastPath::stop() {
     stopped_ = true;
     // Everything that holds DPDK memory goes before rte_eal_cleanup.
     workers_->stop();
+    final_counters_ = read_counters();
     for (uint16_t p : ports_) close_port(p);
     ports_.clear();
     workers_.reset();
@@ -181,57 +184,41 @@ void DpdkFastPath::stop() {
     if (owns_eal_) eal_cleanup_and_remove_runtime_dir();
 }
 
-std::string DpdkFastPath::stats_text() const {
-    std::string out;
-    auto line = [&out](const std::string& name, uint64_t v) {
-        out += name;
-        out += ' ';
-        out += std::to_string(v);
-        out += '\n';
-    };
-    uint64_t rx = 0, tx = 0, forwarded_nat = 0, forwarded_plain = 0, flows_created = 0;
-    std::array<uint64_t, engine::kReasonCount> reasons{};
-    const unsigned nb_workers = workers_ ? workers_->size() : 0;
-    std::string per_worker;
+fastpath::Counters DpdkFastPath::read_counters() const {
+    fastpath::Counters c;
+    const size_t nb_ports = model_.interfaces.size();
+    for (size_t p = 0; p < nb_ports; ++p) c.ports.push_back({model_.interfaces[p].name, 0, 0, 0});
+    // A start that failed half way has fewer engine contexts than worker plans.
+    const size_t nb_workers = workers_ ? std::min<size_t>(workers_->size(), contexts_.size()) : 0;
+    c.workers.resize(nb_workers);
     for (unsigned w = 0; w < nb_workers; ++w) {
-        const auto& io = workers_->stats(w);
-        uint64_t wrx = 0;
-        for (size_t p = 0; p < model_.interfaces.size(); ++p) {
-            wrx += io.rx_packets[p].get();
-            tx += io.tx_packets[p].get();
+        const WorkerIoStats& io = workers_->stats(w);
+        fastpath::WorkerCounters& wc = c.workers[w];
+        for (size_t p = 0; p < nb_ports; ++p) {
+            fastpath::PortCounters& pc = c.ports[p];
+            const uint64_t rx = io.rx_packets[p].get(), tx = io.tx_packets[p].get();
+            pc.rx_packets += rx;
+            pc.tx_packets += tx;
+            pc.tx_ring_full += io.tx_ring_full[p].get();
+            wc.rx_packets += rx;
+            wc.tx_packets += tx;
         }
-        rx += wrx;
-        per_worker += "worker" + std::to_string(w) + ".rx_packets " + std::to_string(wrx) + "\n";
         const engine::WorkerStats& es = contexts_[w]->stats;
-        forwarded_nat += es.forwarded_nat();
-        forwarded_plain += es.forwarded_plain();
-        flows_created += es.flows_created();
-        for (size_t r = 0; r < engine::kReasonCount; ++r) reasons[r] += es.reason(static_cast<engine::Reason>(r));
+        wc.forwarded_nat = es.forwarded_nat();
+        wc.forwarded_plain = es.forwarded_plain();
+        wc.flows_created = es.flows_created();
+        for (size_t r = 0; r < engine::kReasonCount; ++r) wc.reasons[r] = es.reason(static_cast<engine::Reason>(r));
     }
-    line("rx_packets", rx);
-    line("tx_packets", tx);
-    line("forwarded_nat", forwarded_nat);
-    line("forwarded_plain", forwarded_plain);
-    line("flows_created", flows_created);
-    if (engine_) line("flows_in_use", engine_->flows().stats().live);
-    for (size_t r = 0; r < engine::kReasonCount; ++r)
-        line("reason." + std::string(engine::kReasonNames[r]), reasons[r]);
-    for (size_t p = 0; p < model_.interfaces.size(); ++p) {
-        uint64_t prx = 0, ptx = 0, full = 0;
-        for (unsigned w = 0; w < nb_workers; ++w) {
-            prx += workers_->stats(w).rx_packets[p].get();
-            ptx += workers_->stats(w).tx_packets[p].get();
-            full += workers_->stats(w).tx_ring_full[p].get();
-        }
-        const std::string prefix = "port." + model_.interfaces[p].name + ".";
-        line(prefix + "rx_packets", prx);
-        line(prefix + "tx_packets", ptx);
-        line(prefix + "tx_ring_full", full);
+    if (engine_) {
+        c.flows_in_use = engine_->flows().stats().live;
+        c.flow_capacity = engine_->flows().capacity();
     }
-    return out + per_worker;
+    return c;
 }
 
-std::unique_ptr<FastPath> start_impl(const Model& m, bool owns_eal, std::string& err) {
+fastpath::Counters DpdkFastPath::counters() const { return stopped_ ? final_counters_ : read_counters(); }
+
+std::unique_ptr<fastpath::FastPath> start_impl(const Model& m, bool owns_eal, std::string& err) {
     auto fp = std::make_unique<DpdkFastPath>(owns_eal);
     if (!fp->bring_up(m, err)) return nullptr;
     return fp;
@@ -239,13 +226,17 @@ std::unique_ptr<FastPath> start_impl(const Model& m, bool owns_eal, std::string&
 
 }  // namespace
 
-std::unique_ptr<FastPath> start_on_running_eal(const Model& m, std::string& err) {
+std::unique_ptr<fastpath::FastPath> start_on_running_eal(const Model& m, std::string& err) {
     return start_impl(m, false, err);
 }
 
+}  // namespace nfgate::port
+
+namespace nfgate::fastpath {
+
 std::unique_ptr<FastPath> FastPath::start(const Model& m, std::string& err) {
-    if (!init_eal(m.eal_args, err)) return nullptr;
-    return start_impl(m, true, err);
+    if (!port::init_eal(m.eal_args, err)) return nullptr;
+    return port::start_impl(m, true, err);
 }
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::fastpath

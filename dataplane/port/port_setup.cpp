@@ -5,7 +5,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
-namespace nfgate::dp {
+namespace nfgate::port {
 
 namespace {
 
@@ -117,4 +117,4 @@ rte_mempool* create_packet_pool(uint32_t mbufs, unsigned cache, std::string& err
     return pool;
 }
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::port

@@ -7,7 +7,7 @@
 #include <rte_ether.h>
 #include <rte_mempool.h>
 
-namespace nfgate::dp {
+namespace nfgate::port {
 
 struct PortSizing {
     uint16_t queues = 1;       // one RX/TX pair per worker
@@ -36,4 +36,4 @@ uint32_t pool_size_for(unsigned ports, const PortSizing& sizing, unsigned lcores
 
 rte_mempool* create_packet_pool(uint32_t mbufs, unsigned cache, std::string& err);
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::port

@@ -3,7 +3,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
-namespace nfgate::dp {
+namespace nfgate::port {
 
 QsbrDomain::~QsbrDomain() { rte_free(qsv_); }
 
@@ -20,4 +20,4 @@ bool QsbrDomain::init(unsigned max_readers, std::string& err) {
 
 void rcu_synchronize(rte_rcu_qsbr* qsv) { rte_rcu_qsbr_synchronize(qsv, RTE_QSBR_THRID_INVALID); }
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::port

@@ -9,7 +9,7 @@
 
 #include <rte_rcu_qsbr.h>
 
-namespace nfgate::dp {
+namespace nfgate::port {
 
 // Blocks until every reader online on `qsv` now has passed a quiescent state. Called off the
 // worker cores only (the caller is not a registered reader).
@@ -58,4 +58,4 @@ private:
     std::atomic<const T*> current_{nullptr};
 };
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::port

@@ -1,11 +1,12 @@
-#include "dataplane/port/restart_fields.hpp"
+// Which model changes a running fast path cannot take without a restart. Which data path runs
+// at all is the daemon's choice, checked there (control/daemon/dataplane.cpp).
+#include "dataplane/fast_path.hpp"
 
-namespace nfgate::dp {
+namespace nfgate::fastpath {
 
-std::string restart_reason(const Model& running, const Model& next) {
+std::string FastPath::restart_reason(const Model& running, const Model& next) {
     const char* tail = " changed: EAL, queues and preallocated tables are set up once at start; "
                        "restart nfgate to apply it";
-    if (next.dataplane != running.dataplane) return std::string("dataplane") + tail;
     if (next.eal_args != running.eal_args) return std::string("eal") + tail;
     if (next.workers != running.workers) return std::string("workers") + tail;
     if (next.max_flows != running.max_flows) return std::string("conntrack.maxFlows") + tail;
@@ -17,4 +18,4 @@ std::string restart_reason(const Model& running, const Model& next) {
     return {};
 }
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::fastpath

@@ -6,7 +6,7 @@
 
 #include <rte_cycles.h>
 
-namespace nfgate::dp {
+namespace nfgate::port {
 
 class TscClock {
 public:
@@ -25,4 +25,4 @@ private:
     uint64_t ns_per_tick_q32_;
 };
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::port

@@ -11,7 +11,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
-namespace nfgate::dp {
+namespace nfgate::port {
 
 inline constexpr unsigned kMaxPorts = 8;
 inline constexpr unsigned kBurstSize = 32;
@@ -27,7 +27,7 @@ private:
     std::atomic<uint64_t> v_{0};
 };
 
-// What a worker publishes once per loop for stats_text().
+// What a worker publishes once per loop, for FastPath::counters().
 struct alignas(64) WorkerIoStats {
     std::array<OwnedCounter, kMaxPorts> rx_packets;
     std::array<OwnedCounter, kMaxPorts> tx_packets;
@@ -90,4 +90,4 @@ private:
     uint64_t freed_ = 0;
 };
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::port

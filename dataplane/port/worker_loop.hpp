@@ -24,7 +24,7 @@
 
 #include "dataplane/port/tx_io.hpp"
 
-namespace nfgate::dp {
+namespace nfgate::port {
 
 // A packet waits at most this long in a TX buffer while traffic keeps the loop busy (the value
 // l3fwd uses); an idle poll sends at once. Also the housekeeping period under load.
@@ -88,4 +88,4 @@ void run_worker_loop(const WorkerPlan& plan, Stage& stage) {
     rte_rcu_qsbr_thread_unregister(plan.qsv, plan.index);
 }
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::port

@@ -4,7 +4,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
-namespace nfgate::dp {
+namespace nfgate::port {
 
 WorkerSet::~WorkerSet() {
     stop();
@@ -71,4 +71,4 @@ void WorkerSet::stop() {
     launches_.clear();
 }
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::port

@@ -11,7 +11,7 @@
 
 #include "dataplane/port/worker_loop.hpp"
 
-namespace nfgate::dp {
+namespace nfgate::port {
 
 class WorkerSet {
 public:
@@ -80,4 +80,4 @@ bool WorkerSet::launch(std::span<const unsigned> lcores, std::span<Stage* const>
     return true;
 }
 
-}  // namespace nfgate::dp
+}  // namespace nfgate::port

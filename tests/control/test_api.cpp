@@ -2,9 +2,7 @@
 // the socket's safe creation and one request/answer round trip, and the control thread's wait.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -14,13 +12,10 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <pthread.h>
 #include <sys/stat.h>
 
 #include "control/api/api_answers.hpp"
 #include "control/api/api_socket.hpp"
-#include "control/daemon/event_loop.hpp"
-#include "control/daemon/signals.hpp"
 
 namespace nfgate {
 namespace {
@@ -239,46 +234,6 @@ TEST_F(SocketDir, LiveSocketIsRefusedStaleOneReplacedOtherFilesKept) {
     EXPECT_FALSE(third.open(path_, err));
     EXPECT_NE(err.find("not a socket"), std::string::npos) << err;
     EXPECT_TRUE(std::filesystem::exists(path_)) << "a file that is not a socket is never removed";
-}
-
-extern "C" void ignore_signal(int) {}
-
-TEST(EventWaiter, TickComesOnTimeUnderASignalStorm) {
-    ASSERT_TRUE(daemon::block_daemon_signals());
-    // The TAP driver's per-packet signal: handled (so it interrupts system calls), not ours.
-    struct sigaction sa {};
-    sa.sa_handler = ignore_signal;
-    ASSERT_EQ(::sigaction(SIGUSR2, &sa, nullptr), 0);
-    daemon::EventWaiter w;
-    std::string err;
-    ASSERT_TRUE(w.init(err)) << err;
-    const pthread_t waiter = ::pthread_self();
-    std::atomic<bool> done{false};
-    std::thread storm([&] {
-        while (!done.load()) {
-            ::pthread_kill(waiter, SIGUSR2);
-            std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        }
-    });
-    const auto start = std::chrono::steady_clock::now();
-    const daemon::Event ev = w.wait(-1, start + std::chrono::milliseconds(300));
-    const auto took = std::chrono::steady_clock::now() - start;
-    done = true;
-    storm.join();
-    EXPECT_EQ(ev, daemon::Event::tick);
-    EXPECT_LT(took, std::chrono::milliseconds(600)) << "the deadline moved with each interruption";
-    EXPECT_GE(took, std::chrono::milliseconds(290));
-}
-
-TEST(EventWaiter, ReportsPendingSignalsBeforeTheDeadline) {
-    ASSERT_TRUE(daemon::block_daemon_signals());
-    daemon::EventWaiter w;
-    std::string err;
-    ASSERT_TRUE(w.init(err)) << err;
-    ASSERT_EQ(::pthread_kill(::pthread_self(), SIGHUP), 0);
-    EXPECT_EQ(w.wait(-1, std::chrono::steady_clock::now() + std::chrono::seconds(5)), daemon::Event::reload);
-    ASSERT_EQ(::pthread_kill(::pthread_self(), SIGTERM), 0);
-    EXPECT_EQ(w.wait(-1, std::chrono::steady_clock::now() + std::chrono::seconds(5)), daemon::Event::stop);
 }
 
 }  // namespace

@@ -85,6 +85,13 @@ public:
     std::vector<std::string> calls;
     std::vector<Model> applied;
     std::string refuse;  // non-empty: the next start/update fails with this reason
+    bool workers_need_restart = false;  // like the fast path, for one of its fields
+
+protected:
+    std::string fields_needing_restart(const Model& running, const Model& next) const override {
+        if (workers_need_restart && running.workers != next.workers) return "workers changed: restart nfgate";
+        return {};
+    }
 
 private:
     bool take(const char* what, const Model& m, std::string& err) {
@@ -168,7 +175,25 @@ TEST(GatewayController, SwitchingDataPathNeedsARestart) {
     Outcome o = c.reload(model_with(1, DataplaneKind::dpdk));
     EXPECT_FALSE(o.ok);
     EXPECT_EQ(o.status, "nfgate: reload rejected: dataplane changed from kernel to dpdk (restart nfgate to switch data paths)");
+    EXPECT_EQ(o.details,
+              std::vector<std::string>{"dataplane changed from kernel to dpdk (restart nfgate to switch data paths)"});
     EXPECT_EQ(dp.calls, std::vector<std::string>{"start"});
+}
+
+TEST(GatewayController, ADataPathsStartOnlyFieldIsRefusedBeforeItsUpdate) {
+    FakeDataplane dp;
+    dp.workers_need_restart = true;
+    GatewayController c(dp);
+    ASSERT_TRUE(c.start(model_with(1, DataplaneKind::dpdk)).ok);
+    loader::LoadResult more_workers = model_with(2, DataplaneKind::dpdk);
+    more_workers.model.workers = 2;
+    Outcome o = c.reload(more_workers);
+    EXPECT_FALSE(o.ok);
+    EXPECT_EQ(o.status, "nfgate: reload rejected: workers changed: restart nfgate");
+    EXPECT_EQ(o.details, std::vector<std::string>{"workers changed: restart nfgate"});
+    EXPECT_EQ(dp.calls, std::vector<std::string>{"start"});
+    EXPECT_EQ(c.current()->services.size(), 1u);
+    EXPECT_TRUE(c.reload(model_with(2, DataplaneKind::dpdk)).ok) << "the same workers: applied live";
 }
 
 TEST(GatewayController, FailedStartIsNotReady) {

@@ -34,6 +34,6 @@ int main(int argc, char** argv) {
         return 1;
     }
     int rc = RUN_ALL_TESTS();
-    nfgate::dp::eal_cleanup_and_remove_runtime_dir();
+    nfgate::port::eal_cleanup_and_remove_runtime_dir();
     return rc;
 }

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <sstream>
 #include <thread>
 
 #include <rte_arp.h>
@@ -69,7 +68,7 @@ Model NatBench::with_ports(Model m) const {
 }
 
 bool NatBench::start(const Model& model, std::string& err) {
-    fp_ = dp::start_on_running_eal(with_ports(model), err);
+    fp_ = port::start_on_running_eal(with_ports(model), err);
     if (fp_ == nullptr) return false;
     announcements_ = collect(std::chrono::milliseconds(50));
     return true;
@@ -145,15 +144,6 @@ std::optional<NatBench::Sent> NatBench::send(uint16_t iface, Pkt p, unsigned que
         collect(std::chrono::milliseconds(20));
     }
     return std::nullopt;
-}
-
-long long stat(const std::string& text, const std::string& name) {
-    std::istringstream in(text);
-    std::string k;
-    long long v;
-    while (in >> k >> v)
-        if (k == name) return v;
-    return -1;
 }
 
 }  // namespace nfgate::test

@@ -40,7 +40,7 @@ public:
     // Starts the fast path on the ring ports (with_ports(m)); false with the error on failure. What the
     // gateway sends on its own at start (gratuitous ARP) is kept in announcements().
     bool start(const Model& m, std::string& err);
-    dp::FastPath& fast_path() { return *fp_; }
+    fastpath::FastPath& fast_path() { return *fp_; }
     void stop();
 
     // The gateway's MAC on interface `iface` (read from the port).
@@ -67,11 +67,8 @@ private:
 
     rte_mempool* pool_ = nullptr;
     std::unique_ptr<RingPort> ports_[2];
-    std::unique_ptr<dp::FastPath> fp_;
+    std::unique_ptr<fastpath::FastPath> fp_;
     std::vector<Sent> announcements_;
 };
-
-// "name value" lookup in FastPath::stats_text(); -1 when the line is missing.
-long long stat(const std::string& text, const std::string& name);
 
 }  // namespace nfgate::test

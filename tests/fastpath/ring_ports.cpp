@@ -26,7 +26,7 @@ void init_test_eal(const std::vector<std::string>& args) {
         std::fprintf(stderr, "rte_eal_init failed: %s\n", rte_strerror(rte_errno));
         std::abort();
     }
-    std::atexit([] { nfgate::dp::eal_cleanup_and_remove_runtime_dir(); });
+    std::atexit([] { nfgate::port::eal_cleanup_and_remove_runtime_dir(); });
 }
 
 RingPort::RingPort(const std::string& name, unsigned queues, unsigned ring_size) : name_(name) {

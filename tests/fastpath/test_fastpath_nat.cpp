@@ -71,13 +71,18 @@ TEST_F(FastPathNat, TcpHandshakeIsTranslatedBothWays) {
     EXPECT_EQ(ack->out.sport, snat_port);
     EXPECT_EQ(ack->out.dst, ip("10.244.1.10"));
 
-    const std::string s = bench_.fast_path().stats_text();
-    EXPECT_GE(stat(s, "flows_in_use"), 1) << s;
-    EXPECT_GE(stat(s, "forwarded_nat"), 3) << s;
-    EXPECT_GE(stat(s, "rx_packets"), 3) << s;
-    EXPECT_GE(stat(s, "tx_packets"), 3) << s;
-    EXPECT_EQ(stat(s, "port.ext.tx_ring_full"), 0) << s;
-    EXPECT_EQ(stat(s, "reason.flow_table_full"), 0) << s;
+    const fastpath::Counters c = bench_.fast_path().counters();
+    const fastpath::WorkerCounters all = c.total();
+    EXPECT_GE(c.flows_in_use, 1u);
+    EXPECT_EQ(c.flow_capacity, model_.max_flows);
+    EXPECT_GE(all.forwarded_nat, 3u);
+    EXPECT_GE(all.rx_packets, 3u);
+    EXPECT_GE(all.tx_packets, 3u);
+    ASSERT_EQ(c.ports.size(), 2u);
+    EXPECT_EQ(c.ports[kExt].name, "ext");
+    EXPECT_EQ(c.ports[kExt].tx_ring_full, 0u);
+    EXPECT_EQ(c.ports[kExt].rx_packets + c.ports[kPods].rx_packets, all.rx_packets) << "ports and workers see the same packets";
+    EXPECT_EQ(c.reason(engine::Reason::flow_table_full), 0u);
 }
 
 TEST_F(FastPathNat, UpdateMovesNewConnectionsAndKeepsEstablishedOnes) {
@@ -166,7 +171,7 @@ TEST_F(FastPathNat, AnswersPingForItsAddress) {
     EXPECT_EQ(reply->out.src, ip("192.0.2.1"));
     EXPECT_EQ(reply->out.dst, ip("192.0.2.10"));
     EXPECT_TRUE(reply->out.l4_csum_ok);
-    EXPECT_GE(stat(bench_.fast_path().stats_text(), "reason.echo_reply_sent"), 1);
+    EXPECT_GE(bench_.fast_path().counters().reason(engine::Reason::echo_reply_sent), 1u);
 }
 
 }  // namespace

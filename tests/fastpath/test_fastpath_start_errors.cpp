@@ -31,7 +31,7 @@ std::string start_error(const Model& m) {
     if (pid == 0) {
         close(fds[0]);
         std::string err;
-        auto fp = dp::FastPath::start(m, err);
+        auto fp = fastpath::FastPath::start(m, err);
         if (fp) {
             err = "started";
             fp->stop();

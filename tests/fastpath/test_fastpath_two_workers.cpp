@@ -57,11 +57,12 @@ TEST_F(FastPathTwoWorkers, FlowsAndTheirRepliesCrossWorkers) {
     // 64 flows over 3 ready endpoints: every endpoint gets some.
     EXPECT_EQ(backends.size(), 3u);
 
-    const std::string s = bench_.fast_path().stats_text();
-    EXPECT_GE(stat(s, "flows_in_use"), kFlows) << s;
-    EXPECT_GE(stat(s, "worker0.rx_packets"), 3 * kFlows / 2) << s;
-    EXPECT_GE(stat(s, "worker1.rx_packets"), 3 * kFlows / 2) << s;
-    EXPECT_EQ(stat(s, "reason.flow_table_full"), 0) << s;
+    const fastpath::Counters c = bench_.fast_path().counters();
+    EXPECT_GE(c.flows_in_use, kFlows);
+    ASSERT_EQ(c.workers.size(), 2u);
+    EXPECT_GE(c.workers[0].rx_packets, 3 * kFlows / 2);
+    EXPECT_GE(c.workers[1].rx_packets, 3 * kFlows / 2);
+    EXPECT_EQ(c.reason(engine::Reason::flow_table_full), 0u);
 }
 
 TEST_F(FastPathTwoWorkers, UpdatePublishesWhileBothWorkersRun) {

@@ -1,9 +1,9 @@
 // Which model changes update() must refuse: the pure rule, without EAL.
 #include <gtest/gtest.h>
 
-#include "dataplane/port/restart_fields.hpp"
+#include "dataplane/fast_path.hpp"
 
-namespace nfgate::dp {
+namespace nfgate::fastpath {
 namespace {
 
 Model running_model() {
@@ -29,7 +29,7 @@ TEST(RestartFields, ServiceAndEndpointChangesApplyLive) {
     b.services[0].cluster_ips = {0x0a60000b};
     b.routes.push_back({{0, 0}, 0xc00002fe});
     b.masquerade.all = true;
-    EXPECT_EQ(restart_reason(a, b), "");
+    EXPECT_EQ(FastPath::restart_reason(a, b), "");
 }
 
 TEST(RestartFields, EachRestartFieldIsNamed) {
@@ -45,16 +45,20 @@ TEST(RestartFields, EachRestartFieldIsNamed) {
         {"interfaces (count)", [](Model& m) { m.interfaces.pop_back(); }},
         {"interfaces[1] (pods)", [](Model& m) { m.interfaces[1].device = "net_tap1,iface=other"; }},
         {"interfaces[0] (ext)", [](Model& m) { m.interfaces[0].address.len = 25; }},
-        {"dataplane", [](Model& m) { m.dataplane = DataplaneKind::kernel; }},
     };
     for (const auto& c : cases) {
         Model b = a;
         c.change(b);
-        std::string why = restart_reason(a, b);
+        std::string why = FastPath::restart_reason(a, b);
         EXPECT_EQ(why.rfind(c.field, 0), 0u) << c.field << " -> " << why;
         EXPECT_NE(why.find("restart"), std::string::npos) << why;
     }
+    Model more_workers = a;
+    more_workers.workers = 2;
+    EXPECT_EQ(FastPath::restart_reason(a, more_workers),
+              "workers changed: EAL, queues and preallocated tables are set up once at start; restart nfgate to "
+              "apply it");
 }
 
 }  // namespace
-}  // namespace nfgate::dp
+}  // namespace nfgate::fastpath

@@ -16,7 +16,7 @@
 #include "dataplane/port/worker_set.hpp"
 #include "tests/fastpath/ring_ports.hpp"
 
-namespace nfgate::dp {
+namespace nfgate::port {
 namespace {
 
 std::atomic<int> g_snapshots_alive{0};
@@ -176,4 +176,4 @@ TEST_F(WorkerLoopTest, PublishWithStoppedWorkersDoesNotWait) {
 }
 
 }  // namespace
-}  // namespace nfgate::dp
+}  // namespace nfgate::port
