@@ -106,6 +106,37 @@ Json services_json(const Model& m, std::span<const Frontend> fronts, std::span<c
     return out;
 }
 
+Json counters_json(const fastpath::Counters& c) {
+    auto drops = [](const fastpath::ReasonCounts& r) {
+        Json d = Json::object();
+        for (size_t i = 0; i < r.size(); ++i) d[std::string(engine::kReasonNames[i])] = r[i];
+        return d;
+    };
+    Json ports = Json::array(), workers = Json::array();
+    for (const auto& p : c.ports)
+        ports.push_back({{"name", p.name},
+                         {"rx_packets", p.rx_packets},
+                         {"tx_packets", p.tx_packets},
+                         {"rx_bytes", nullptr},
+                         {"tx_bytes", nullptr},
+                         {"tx_ring_full", p.tx_ring_full}});
+    for (size_t w = 0; w < c.workers.size(); ++w) {
+        const auto& k = c.workers[w];
+        workers.push_back({{"worker", w},
+                           {"rx", k.rx_packets},
+                           {"tx", k.tx_packets},
+                           {"forwarded_nat", k.forwarded_nat},
+                           {"forwarded_plain", k.forwarded_plain},
+                           {"flows_created", k.flows_created},
+                           {"drops", drops(k.reasons)}});
+    }
+    return Json{{"ports", std::move(ports)},
+                {"workers", std::move(workers)},
+                {"drops", drops(c.total().reasons)},
+                {"flows_in_use", c.flows_in_use},
+                {"flow_capacity", c.flow_capacity}};
+}
+
 bool parse_flow_filter(const Json& args, FlowFilter& out, std::string& err) {
     out = {};
     if (args.is_null()) return true;

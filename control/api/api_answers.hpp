@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dataplane/counters.hpp"
 #include "model/frontends.hpp"
 #include "model/model.hpp"
 #include "model/tracked_flow.hpp"
@@ -46,6 +47,11 @@ struct FrontendFigures {
 // namespace, name, port_name, kind, vip, port, protocol, endpoints (ready "ip:port"),
 // endpoints_not_ready, flows, packets, bytes.
 Json services_json(const Model& m, std::span<const Frontend> fronts, std::span<const FrontendFigures> figures);
+
+// The fast path's counters: ports (packets in and out, TX ring full), workers (packets, NAT and
+// plain forwards, flows created, drops by reason), drops by reason summed, flows in use and the
+// table's capacity.
+Json counters_json(const fastpath::Counters& c);
 
 // Which flows a listing keeps; empty fields keep everything.
 struct FlowFilter {

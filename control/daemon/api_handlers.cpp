@@ -2,6 +2,8 @@
 
 #include <ctime>
 
+#include "control/daemon/kernel_figures.hpp"
+
 namespace nfgate::daemon {
 
 namespace {
@@ -54,6 +56,24 @@ api::Json DaemonApi::services() const {
     return api::services_json(m, fronts, figures);
 }
 
+api::Json DaemonApi::counters() const {
+    if (auto c = dp_.counters()) return api::counters_json(*c);
+    // The kernel path: its interfaces and conntrack table as the kernel counts them.
+    const KernelFigures k = read_kernel_figures();
+    api::Json ports = api::Json::array();
+    for (const auto& i : k.interfaces)
+        ports.push_back({{"name", i.name},
+                         {"rx_packets", i.rx_packets},
+                         {"tx_packets", i.tx_packets},
+                         {"rx_bytes", i.rx_bytes ? api::Json(*i.rx_bytes) : api::Json(nullptr)},
+                         {"tx_bytes", i.tx_bytes ? api::Json(*i.tx_bytes) : api::Json(nullptr)},
+                         {"tx_ring_full", nullptr}});
+    auto opt = [](const std::optional<uint64_t>& v) { return v ? api::Json(*v) : api::Json(nullptr); };
+    return api::Json{{"ports", std::move(ports)},
+                     {"flows_in_use", opt(k.conntrack_count)},
+                     {"flow_capacity", opt(k.conntrack_max)}};
+}
+
 api::Json DaemonApi::flows(const api::Json& args) const {
     api::FlowFilter filter;
     std::string err;
@@ -89,7 +109,8 @@ api::Json DaemonApi::handle(const api::Json& request) {
         if (cmd == "services") return api::answer_ok(services());
         if (cmd == "flows") return api::answer_ok(flows(args));
         if (cmd == "reload") return api::answer_ok(reload());
-        if (cmd == "counters" || cmd == "trace" || cmd == "capture" || cmd == "bgp")
+        if (cmd == "counters") return api::answer_ok(counters());
+        if (cmd == "trace" || cmd == "capture" || cmd == "bgp")
             return api::answer_error(cmd + " is not available in this nfgate yet");
         return api::answer_error("unknown command \"" + cmd + "\" (want status, services, flows, counters, trace, "
                                  "capture, reload or bgp)");

@@ -32,6 +32,7 @@ public:
 private:
     api::Json services() const;
     api::Json flows(const api::Json& args) const;
+    api::Json counters() const;
     api::Json reload();
     void record_reload(const Outcome& o);
 

@@ -7,6 +7,7 @@
 #include "control/api/api_socket.hpp"
 #include "control/daemon/api_handlers.hpp"
 #include "control/daemon/counters_text.hpp"
+#include "control/daemon/daemon_metrics.hpp"
 #include "control/daemon/dataplane_adapters.hpp"
 #include "control/daemon/event_loop.hpp"
 #include "control/daemon/exhaustion_log.hpp"
@@ -20,6 +21,10 @@ using namespace nfgate;
 using namespace nfgate::daemon;
 
 namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
 
 void print_status(const std::string& line) {
     std::cout << line << std::endl;  // endl flushes: scripts block on this line
@@ -102,27 +107,41 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     std::string err;
     EventWaiter events;
     api::ApiListener api;
-    if (!events.init(err) || !api.open(first.model.control.socket, err)) {
+    DaemonMetrics metrics;
+    if (!events.init(err) || !api.open(first.model.control.socket, err) ||
+        !metrics.start(first.model.control.metrics_address, err)) {
         std::cerr << "nfgate: " << err << '\n';
         return 1;
     }
     auto dp = make_dataplane(first.model.dataplane);
     GatewayController controller(*dp);
+    auto sync_started = std::chrono::steady_clock::now();
     Outcome started = controller.start(first);
+    if (started.ok) metrics.observe_sync(seconds_since(sync_started));
     if (!started.ok) {
         print_details(started.details);
         std::cerr << started.status << '\n';
         return 1;
     }
     auto reload = [&]() {
-        Outcome reloaded = controller.reload(load(opts, lo));
+        loader::LoadResult loaded = load(opts, lo);
+        const auto t0 = std::chrono::steady_clock::now();
+        Outcome reloaded = controller.reload(loaded);
+        if (reloaded.ok) metrics.observe_sync(seconds_since(t0));
         print_details(reloaded.details);
         print_status(reloaded.status);
-        if (reloaded.ok) follow_control_socket(api, *controller.current());
+        if (reloaded.ok) {
+            follow_control_socket(api, *controller.current());
+            std::string merr;
+            if (!metrics.follow(controller.current()->control.metrics_address, merr))
+                std::cerr << "nfgate: metrics stay at " << metrics.address() << ": " << merr << '\n';
+        }
         return reloaded;
     };
     DaemonApi daemon_api(opts.config, controller, *dp, [&]() { return reload(); });
     const api::Handler handler = [&](const api::Json& req) { return daemon_api.handle(req); };
+    auto refresh_metrics = [&]() { metrics.refresh(*controller.current(), daemon_api.status(), dp->counters()); };
+    refresh_metrics();
     print_status(started.status);
     // Once a second the control thread samples the counters for the exhaustion log line.
     constexpr auto kSamplePeriod = std::chrono::seconds(1);
@@ -132,16 +151,19 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     for (Event ev; (ev = events.wait(api.fd(), sampled + kSamplePeriod)) != Event::stop;) {
         if (ev == Event::reload) {
             daemon_api.run_reload();
+            refresh_metrics();
         } else if (ev == Event::api) {
             api.serve_pending(handler);
+            refresh_metrics();  // an API reload changes what /metrics says
         } else if (ev == Event::stats) {
             if (auto c = dp->counters()) std::cerr << counters_text(*c) << std::flush;
         } else {
             auto now = std::chrono::steady_clock::now();
             auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - sampled).count();
             sampled = now;
-            if (auto c = dp->counters())
-                print_details(exhaustion.sample(*c, static_cast<unsigned>(secs < 1 ? 1 : secs)));
+            const auto c = dp->counters();
+            if (c) print_details(exhaustion.sample(*c, static_cast<unsigned>(secs < 1 ? 1 : secs)));
+            metrics.refresh(*controller.current(), daemon_api.status(), c);
         }
     }
     api.close();

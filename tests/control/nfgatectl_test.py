@@ -137,8 +137,9 @@ def main():
         expect(os.path.exists(sock), "kill -9 leaves the socket file")
         third = Daemon(ns, nfgate, gw)
         daemons.append(third)
-        expect(third.next_line(30) == "nfgate: ready", "a stale socket is taken over: %r"
-               % third.proc.stderr.read() if third.proc.poll() is not None else "")
+        line = third.next_line(30)
+        expect(line == "nfgate: ready", "a stale socket is taken over: %r %r"
+               % (line, third.proc.stderr.read() if third.proc.poll() is not None else ""))
         expect(ctl(nfgatectl, sock, "status").returncode == 0, "the new daemon answers")
         expect(third.stop() == 0, "SIGTERM stops it")
         expect(not os.path.exists(sock), "the socket is removed at stop")

@@ -1,0 +1,72 @@
+#include "control/daemon/daemon_metrics.hpp"
+
+#include <chrono>
+
+namespace nfgate::daemon {
+
+metrics::Snapshot make_snapshot(const Model& m, const api::DaemonStatus& status, double start_unix,
+                                const std::optional<fastpath::Counters>& fast, const KernelFigures* kernel,
+                                const metrics::DurationHistogram& syncs) {
+    metrics::Snapshot s;
+    s.version = status.version;
+    s.dataplane = m.dataplane == DataplaneKind::dpdk ? "dpdk" : "kernel";
+    s.start_time_seconds = start_unix;
+    s.reloads_success = status.reloads_ok;
+    s.reloads_failure = status.reloads_rejected;
+    s.services = m.services.size();
+    for (const auto& svc : m.services) {
+        s.service_ports += svc.ports.size();
+        for (const auto& p : svc.ports) {
+            s.endpoints += p.endpoints.size();
+            s.endpoints_ready += p.ready_count();
+        }
+    }
+    if (fast) {
+        s.flows = fast->flows_in_use;
+        s.flow_capacity = fast->flow_capacity;
+        for (const auto& p : fast->ports) s.interfaces.push_back({p.name, p.rx_packets, p.tx_packets, {}, {}});
+        const fastpath::WorkerCounters all = fast->total();
+        for (size_t r = 0; r < engine::kReasonCount; ++r)
+            s.drops.emplace_back(std::string(engine::kReasonNames[r]), all.reasons[r]);
+        for (size_t w = 0; w < fast->workers.size(); ++w) {
+            const auto& k = fast->workers[w];
+            s.workers.push_back({static_cast<unsigned>(w), k.rx_packets, k.tx_packets, k.flows_created, {}, {}});
+        }
+    } else if (kernel) {
+        s.flows = kernel->conntrack_count;
+        s.flow_capacity = kernel->conntrack_max;
+        s.interfaces = kernel->interfaces;
+    }
+    s.sync_duration = syncs;
+    return s;
+}
+
+bool DaemonMetrics::start(const std::string& address, std::string& err) {
+    start_unix_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    if (address.empty()) return true;
+    return server_.start(address, err);
+}
+
+bool DaemonMetrics::follow(const std::string& address, std::string& err) {
+    if (address == server_.address()) return true;
+    if (address.empty()) {
+        server_.stop();
+        return true;
+    }
+    metrics::MetricsServer probe;  // bind the new address before giving up the old one
+    if (!probe.start(address, err)) return false;
+    probe.stop();
+    server_.stop();
+    return server_.start(address, err);
+}
+
+void DaemonMetrics::refresh(const Model& m, const api::DaemonStatus& status,
+                            const std::optional<fastpath::Counters>& fast) {
+    if (!server_.running()) return;
+    KernelFigures kernel;
+    if (m.dataplane == DataplaneKind::kernel) kernel = read_kernel_figures();
+    server_.publish(metrics::render(
+        make_snapshot(m, status, start_unix_, fast, m.dataplane == DataplaneKind::kernel ? &kernel : nullptr, syncs_)));
+}
+
+}  // namespace nfgate::daemon

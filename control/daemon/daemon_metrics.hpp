@@ -1,0 +1,44 @@
+// The daemon's Prometheus figures: filled once a second (and after every reload) on the control
+// thread from the model in force, the reload history and the data path's counters, then handed
+// to the HTTP server as text. The sync-duration histogram lives here.
+#pragma once
+
+#include <optional>
+
+#include "control/api/api_answers.hpp"
+#include "control/daemon/kernel_figures.hpp"
+#include "control/metrics/metrics_server.hpp"
+#include "control/metrics/metrics_text.hpp"
+#include "dataplane/counters.hpp"
+#include "model/model.hpp"
+
+namespace nfgate::daemon {
+
+// The snapshot from plain inputs (pure: unit-tested). `fast` is the fast path's counters,
+// `kernel` what the kernel path reports; at most one is set.
+metrics::Snapshot make_snapshot(const Model& m, const api::DaemonStatus& status, double start_unix,
+                                const std::optional<fastpath::Counters>& fast, const KernelFigures* kernel,
+                                const metrics::DurationHistogram& syncs);
+
+class DaemonMetrics {
+public:
+    // Starts serving when `address` is not empty. False with err when it cannot listen.
+    bool start(const std::string& address, std::string& err);
+    // After a reload: serves on `address` if it changed ("" stops serving). On failure the old
+    // address keeps serving and err says why.
+    bool follow(const std::string& address, std::string& err);
+    bool running() const { return server_.running(); }
+    const std::string& address() const { return server_.address(); }
+
+    void observe_sync(double seconds) { syncs_.observe(seconds); }
+
+    // Renders and publishes a new snapshot (no-op while not serving).
+    void refresh(const Model& m, const api::DaemonStatus& status, const std::optional<fastpath::Counters>& fast);
+
+private:
+    metrics::MetricsServer server_;
+    metrics::DurationHistogram syncs_;
+    double start_unix_ = 0;
+};
+
+}  // namespace nfgate::daemon

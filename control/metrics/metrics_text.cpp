@@ -1,0 +1,177 @@
+#include "control/metrics/metrics_text.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace nfgate::metrics {
+
+namespace {
+
+constexpr unsigned kBuckets = 15;
+
+// Label values escape backslash, double quote and newline (exposition format 0.0.4).
+std::string escape(const std::string& v) {
+    std::string out;
+    out.reserve(v.size());
+    for (char c : v) {
+        if (c == '\\') out += "\\\\";
+        else if (c == '"') out += "\\\"";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+    }
+    return out;
+}
+
+std::string number(double v) {
+    if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+
+class Writer {
+public:
+    void family(const char* name, const char* type, const char* help) {
+        out_ += "# HELP ";
+        out_ += name;
+        out_ += ' ';
+        out_ += help;
+        out_ += "\n# TYPE ";
+        out_ += name;
+        out_ += ' ';
+        out_ += type;
+        out_ += '\n';
+    }
+    // labels: "k1", "v1", "k2", "v2", ...
+    void sample(const std::string& name, std::initializer_list<std::string> labels, const std::string& value) {
+        out_ += name;
+        if (labels.size() != 0) {
+            out_ += '{';
+            bool first = true;
+            for (auto it = labels.begin(); it != labels.end(); it += 2) {
+                if (!first) out_ += ',';
+                first = false;
+                out_ += *it;
+                out_ += "=\"";
+                out_ += escape(*(it + 1));
+                out_ += '"';
+            }
+            out_ += '}';
+        }
+        out_ += ' ';
+        out_ += value;
+        out_ += '\n';
+    }
+    void sample(const std::string& name, std::initializer_list<std::string> labels, uint64_t v) {
+        sample(name, labels, std::to_string(v));
+    }
+    void gauge(const char* name, const char* help, double v) {
+        family(name, "gauge", help);
+        sample(name, {}, number(v));
+    }
+    std::string take() { return std::move(out_); }
+
+private:
+    std::string out_;
+};
+
+}  // namespace
+
+DurationHistogram::DurationHistogram() : counts_(kBuckets, 0) {
+    for (unsigned i = 0; i < kBuckets; ++i) bounds_.push_back(0.001 * std::ldexp(1.0, static_cast<int>(i)));
+}
+
+void DurationHistogram::observe(double seconds) {
+    for (size_t i = 0; i < bounds_.size(); ++i)
+        if (seconds <= bounds_[i]) {
+            ++counts_[i];
+            break;
+        }
+    sum_ += seconds;
+    ++count_;
+}
+
+std::string render(const Snapshot& s) {
+    Writer w;
+    w.family("nfgate_build_info", "gauge", "Version and data path of the running nfgate (always 1).");
+    w.sample("nfgate_build_info", {"version", s.version, "dataplane", s.dataplane}, "1");
+    w.gauge("nfgate_start_time_seconds", "Unix time the daemon started.", s.start_time_seconds);
+
+    w.family("nfgate_config_reloads_total", "counter", "Configuration reloads (SIGHUP or nfgatectl reload) by result.");
+    w.sample("nfgate_config_reloads_total", {"result", "success"}, s.reloads_success);
+    w.sample("nfgate_config_reloads_total", {"result", "failure"}, s.reloads_failure);
+
+    w.gauge("nfgate_services", "Services in the configuration in force.", static_cast<double>(s.services));
+    w.gauge("nfgate_service_ports", "Service ports in the configuration in force.", static_cast<double>(s.service_ports));
+    w.family("nfgate_endpoints", "gauge", "Endpoints of all Service ports, by readiness.");
+    w.sample("nfgate_endpoints", {"ready", "true"}, s.endpoints_ready);
+    w.sample("nfgate_endpoints", {"ready", "false"}, s.endpoints - s.endpoints_ready);
+
+    if (s.flows) w.gauge("nfgate_flows", "Connections tracked now.", static_cast<double>(*s.flows));
+    if (s.flow_capacity)
+        w.gauge("nfgate_flow_table_capacity", "Connections the flow table can hold.", static_cast<double>(*s.flow_capacity));
+
+    if (!s.interfaces.empty()) {
+        w.family("nfgate_packets_total", "counter", "Packets received (rx) and sent (tx) per interface.");
+        for (const auto& i : s.interfaces) {
+            w.sample("nfgate_packets_total", {"interface", i.name, "direction", "rx"}, i.rx_packets);
+            w.sample("nfgate_packets_total", {"interface", i.name, "direction", "tx"}, i.tx_packets);
+        }
+        bool bytes = false;
+        for (const auto& i : s.interfaces) bytes |= i.rx_bytes.has_value();
+        if (bytes) {
+            w.family("nfgate_bytes_total", "counter", "Bytes received (rx) and sent (tx) per interface.");
+            for (const auto& i : s.interfaces) {
+                if (!i.rx_bytes || !i.tx_bytes) continue;
+                w.sample("nfgate_bytes_total", {"interface", i.name, "direction", "rx"}, *i.rx_bytes);
+                w.sample("nfgate_bytes_total", {"interface", i.name, "direction", "tx"}, *i.tx_bytes);
+            }
+        }
+    }
+    if (!s.drops.empty()) {
+        w.family("nfgate_drops_total", "counter",
+                 "Packets that left the forwarding path, by reason (drops, and exceptions answered in place).");
+        for (const auto& [reason, n] : s.drops) w.sample("nfgate_drops_total", {"reason", reason}, n);
+    }
+    if (!s.workers.empty()) {
+        w.family("nfgate_worker_packets_total", "counter", "Packets a worker took from its RX queues (rx) or sent (tx).");
+        for (const auto& k : s.workers) {
+            w.sample("nfgate_worker_packets_total", {"worker", std::to_string(k.worker), "direction", "rx"}, k.rx_packets);
+            w.sample("nfgate_worker_packets_total", {"worker", std::to_string(k.worker), "direction", "tx"}, k.tx_packets);
+        }
+        w.family("nfgate_worker_flows_created_total", "counter", "Flows a worker created.");
+        for (const auto& k : s.workers)
+            w.sample("nfgate_worker_flows_created_total", {"worker", std::to_string(k.worker)}, k.flows_created);
+        bool busy = false, snat = false;
+        for (const auto& k : s.workers) {
+            busy |= k.busy_ratio.has_value();
+            snat |= k.snat_pool_fill.has_value();
+        }
+        if (busy) {
+            w.family("nfgate_worker_busy_ratio", "gauge", "Share of a worker's poll-loop cycles spent on packets.");
+            for (const auto& k : s.workers)
+                if (k.busy_ratio) w.sample("nfgate_worker_busy_ratio", {"worker", std::to_string(k.worker)}, number(*k.busy_ratio));
+        }
+        if (snat) {
+            w.family("nfgate_snat_pool_fill_ratio", "gauge", "Share of a worker's SNAT ports in use.");
+            for (const auto& k : s.workers)
+                if (k.snat_pool_fill)
+                    w.sample("nfgate_snat_pool_fill_ratio", {"worker", std::to_string(k.worker)}, number(*k.snat_pool_fill));
+        }
+    }
+
+    const DurationHistogram& h = s.sync_duration;
+    w.family("nfgate_sync_duration_seconds", "histogram",
+             "Time to apply a configuration to the data path (a kernel-path batch or a fast-path publish).");
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < h.bounds().size(); ++i) {
+        cumulative += h.counts()[i];
+        w.sample("nfgate_sync_duration_seconds_bucket", {"le", number(h.bounds()[i])}, cumulative);
+    }
+    w.sample("nfgate_sync_duration_seconds_bucket", {"le", "+Inf"}, h.count());
+    w.sample("nfgate_sync_duration_seconds_sum", {}, number(h.sum()));
+    w.sample("nfgate_sync_duration_seconds_count", {}, h.count());
+    return w.take();
+}
+
+}  // namespace nfgate::metrics

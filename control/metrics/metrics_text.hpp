@@ -1,0 +1,63 @@
+// What nfgate exports to Prometheus, as plain data, and its text exposition format (version
+// 0.0.4). Pure: the daemon fills a snapshot on the control thread; the HTTP server only hands
+// out the rendered text, so a scrape never reaches a worker or the flow table.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nfgate::metrics {
+
+// A cumulative histogram of durations in seconds, Prometheus-style (le buckets + sum + count).
+class DurationHistogram {
+public:
+    // Bounds 1 ms · 2^i, i = 0..14 (1 ms .. ~16 s), as kube-proxy's sync_proxy_rules_duration_seconds.
+    DurationHistogram();
+    void observe(double seconds);
+
+    const std::vector<double>& bounds() const { return bounds_; }
+    const std::vector<uint64_t>& counts() const { return counts_; }  // per bucket, not cumulative
+    double sum() const { return sum_; }
+    uint64_t count() const { return count_; }
+
+private:
+    std::vector<double> bounds_;
+    std::vector<uint64_t> counts_;
+    double sum_ = 0;
+    uint64_t count_ = 0;
+};
+
+struct InterfaceFigures {
+    std::string name;
+    uint64_t rx_packets = 0, tx_packets = 0;
+    std::optional<uint64_t> rx_bytes, tx_bytes;  // where the path counts bytes
+};
+
+struct WorkerFigures {
+    unsigned worker = 0;
+    uint64_t rx_packets = 0, tx_packets = 0, flows_created = 0;
+    std::optional<double> busy_ratio;     // loop cycles spent on packets / all loop cycles
+    std::optional<double> snat_pool_fill;  // SNAT ports in use / ports in its slice
+};
+
+struct Snapshot {
+    std::string version;
+    std::string dataplane;  // "kernel" | "dpdk"
+    double start_time_seconds = 0;  // unix time the daemon started
+    uint64_t reloads_success = 0, reloads_failure = 0;
+    uint64_t services = 0, service_ports = 0, endpoints = 0, endpoints_ready = 0;
+    std::optional<uint64_t> flows;          // tracked connections now
+    std::optional<uint64_t> flow_capacity;  // what the table can hold
+    std::vector<InterfaceFigures> interfaces;
+    std::vector<std::pair<std::string, uint64_t>> drops;  // reason -> packets, every reason listed
+    std::vector<WorkerFigures> workers;
+    DurationHistogram sync_duration;
+};
+
+// The exposition text: HELP and TYPE lines, `_total` counters, base units, escaped labels.
+std::string render(const Snapshot& s);
+
+}  // namespace nfgate::metrics

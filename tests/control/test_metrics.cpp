@@ -1,0 +1,120 @@
+// /metrics without a daemon: the snapshot from a model and fast-path counters, the exposition
+// text (checked by promtool where Debian's prometheus package is installed), /proc/net/dev.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "control/daemon/daemon_metrics.hpp"
+#include "control/daemon/kernel_figures.hpp"
+#include "control/metrics/metrics_text.hpp"
+
+namespace nfgate {
+namespace {
+
+Model one_service() {
+    Model m;
+    m.dataplane = DataplaneKind::dpdk;
+    Service s;
+    s.ns = "lab";
+    s.name = "web";
+    s.cluster_ips = {0x0a60000a};
+    ServicePort p;
+    p.port = 80;
+    p.endpoints = {{0x0af4010a, 8080, true}, {0x0af4010b, 8080, false}};
+    s.ports = {p};
+    m.services = {s};
+    return m;
+}
+
+fastpath::Counters some_counters() {
+    fastpath::Counters c;
+    c.ports = {{"ext", 100, 90, 1}, {"pods\"x", 5, 7, 0}};
+    fastpath::WorkerCounters w0, w1;
+    w0.rx_packets = 60;
+    w0.flows_created = 3;
+    w0.reasons[static_cast<size_t>(engine::Reason::flow_table_full)] = 4;
+    w1.rx_packets = 45;
+    w1.reasons[static_cast<size_t>(engine::Reason::flow_table_full)] = 1;
+    w1.reasons[static_cast<size_t>(engine::Reason::ip_bad_checksum)] = 2;
+    c.workers = {w0, w1};
+    c.flows_in_use = 12;
+    c.flow_capacity = 1024;
+    return c;
+}
+
+std::string render_fast() {
+    api::DaemonStatus st;
+    st.version = "0.1.0";
+    st.reloads_ok = 2;
+    st.reloads_rejected = 1;
+    metrics::DurationHistogram h;
+    h.observe(0.0005);
+    h.observe(0.003);
+    h.observe(100);
+    return metrics::render(daemon::make_snapshot(one_service(), st, 1.7e9, some_counters(), nullptr, h));
+}
+
+TEST(Metrics, ContractNamesAndValues) {
+    const std::string t = render_fast();
+    for (const char* line : {
+             "nfgate_build_info{version=\"0.1.0\",dataplane=\"dpdk\"} 1\n",
+             "nfgate_config_reloads_total{result=\"success\"} 2\n",
+             "nfgate_config_reloads_total{result=\"failure\"} 1\n",
+             "nfgate_services 1\n",
+             "nfgate_endpoints{ready=\"true\"} 1\n",
+             "nfgate_endpoints{ready=\"false\"} 1\n",
+             "nfgate_flows 12\n",
+             "nfgate_flow_table_capacity 1024\n",
+             "nfgate_packets_total{interface=\"ext\",direction=\"rx\"} 100\n",
+             "nfgate_packets_total{interface=\"pods\\\"x\",direction=\"tx\"} 7\n",
+             "nfgate_drops_total{reason=\"flow_table_full\"} 5\n",
+             "nfgate_drops_total{reason=\"ip_bad_checksum\"} 2\n",
+             "nfgate_drops_total{reason=\"eth_truncated\"} 0\n",
+             "nfgate_worker_packets_total{worker=\"1\",direction=\"rx\"} 45\n",
+             "nfgate_worker_flows_created_total{worker=\"0\"} 3\n",
+             "nfgate_sync_duration_seconds_bucket{le=\"0.001\"} 1\n",
+             "nfgate_sync_duration_seconds_bucket{le=\"0.0040000000000000001\"} 2\n",
+             "nfgate_sync_duration_seconds_bucket{le=\"16.384\"} 2\n",
+             "nfgate_sync_duration_seconds_bucket{le=\"+Inf\"} 3\n",
+             "nfgate_sync_duration_seconds_count 3\n",
+         })
+        EXPECT_NE(t.find(line), std::string::npos) << "missing: " << line << "in\n" << t;
+}
+
+TEST(Metrics, PromtoolAcceptsTheText) {
+    if (std::system("command -v promtool >/dev/null 2>&1") != 0)
+        GTEST_SKIP() << "promtool not installed (Debian package prometheus; ./nfgate.sh installs it)";
+    const auto path = std::filesystem::temp_directory_path() / ("nfgate-metrics-" + std::to_string(::getpid()));
+    std::ofstream(path) << render_fast();
+    const std::string cmd = "promtool check metrics < " + path.string() + " 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    const int rc = ::pclose(p);
+    std::filesystem::remove(path);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_EQ(out, "") << "promtool's lint findings";
+}
+
+TEST(Metrics, ProcNetDevIsParsed) {
+    const char* text =
+        "Inter-|   Receive                                                |  Transmit\n"
+        " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
+        "    lo:     100       2    0    0    0     0          0         0      100       2    0    0    0     0       0          0\n"
+        "  ext0: 1234567    8910    0    0    0     0          0         0   765432    1098    0    0    0     0       0          0\n";
+    const auto ifs = daemon::parse_proc_net_dev(text);
+    ASSERT_EQ(ifs.size(), 1u) << "lo is left out";
+    EXPECT_EQ(ifs[0].name, "ext0");
+    EXPECT_EQ(ifs[0].rx_packets, 8910u);
+    EXPECT_EQ(*ifs[0].rx_bytes, 1234567u);
+    EXPECT_EQ(ifs[0].tx_packets, 1098u);
+    EXPECT_EQ(*ifs[0].tx_bytes, 765432u);
+}
+
+}  // namespace
+}  // namespace nfgate
