@@ -1,11 +1,13 @@
 // The fast path as the daemon sees it: DPDK workers forwarding a Model's Services.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "dataplane/counters.hpp"
 #include "model/model.hpp"
+#include "model/tracked_flow.hpp"
 
 namespace nfgate::fastpath {
 
@@ -34,6 +36,11 @@ public:
     // Packets per port and per worker, drops per reason, flows (see counters.hpp). Lock-free;
     // after stop(), the counters as the workers left them.
     virtual Counters counters() const = 0;
+
+    // Walks the flow table from the calling (non-worker) thread while the workers forward; see
+    // conntrack_walk.hpp for what a concurrent change does to the listing. False with err once
+    // stopped.
+    virtual bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const = 0;
 };
 
 }  // namespace nfgate::fastpath

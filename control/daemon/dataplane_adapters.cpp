@@ -45,9 +45,12 @@ public:
         return fast_->counters();
     }
 
-    bool list_flows(const std::function<bool(const TrackedFlow&)>&, std::string& err) const override {
-        err = "listing the fast path's flows is not available in this nfgate yet";
-        return false;
+    bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const override {
+        if (!fast_) {
+            err = "the fast path is not running";
+            return false;
+        }
+        return fast_->list_flows(visit, err);
     }
 
 protected:

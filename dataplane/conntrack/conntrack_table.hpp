@@ -233,6 +233,9 @@ public:
     uint64_t spilled_keys() const;
     rte_rcu_qsbr* qsbr() const { return qsbr_; }
     const Timeouts& timeouts() const { return timeouts_; }
+    // Every entry, free or not (they are preallocated and never unmapped while the table lives):
+    // for listings that copy entries with a check (conntrack_walk.hpp), never for the hot path.
+    const FlowEntry* entries_begin() const { return entries_; }
 
 private:
     struct alignas(64) Bucket {

@@ -7,6 +7,7 @@
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
 
+#include "dataplane/conntrack/conntrack_walk.hpp"
 #include "dataplane/engine/arp.hpp"
 #include "dataplane/engine/worker.hpp"
 #include "dataplane/port/eal_setup.hpp"
@@ -36,6 +37,7 @@ public:
     bool update(const Model& m, std::string& err) override;
     void stop() override;
     fastpath::Counters counters() const override;
+    bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const override;
 
 private:
     fastpath::Counters read_counters() const;
@@ -217,6 +219,36 @@ fastpath::Counters DpdkFastPath::read_counters() const {
 }
 
 fastpath::Counters DpdkFastPath::counters() const { return stopped_ ? final_counters_ : read_counters(); }
+
+FlowTuple host_tuple(const ct::FlowKey& k) {
+    return FlowTuple{rte_be_to_cpu_32(k.src_ip), rte_be_to_cpu_32(k.dst_ip), rte_be_to_cpu_16(k.src_port),
+                     rte_be_to_cpu_16(k.dst_port)};
+}
+
+bool DpdkFastPath::list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const {
+    if (stopped_ || !engine_) {
+        err = "fast path: stopped";
+        return false;
+    }
+    // The table's clock: whole seconds of the workers' TscClock.
+    const uint32_t now = static_cast<uint32_t>(clock_.ns(rte_rdtsc()) / 1'000'000'000);
+    ct::walk_flows(engine_->flows(), [&](const ct::FlowSnapshot& s) {
+        TrackedFlow f;
+        f.proto = s.key[0].proto;
+        f.orig = host_tuple(s.key[0]);
+        f.reply = host_tuple(s.key[1]);
+        if (f.proto == ct::kProtoTcp)
+            f.state = ct::tcp_state_name(static_cast<ct::TcpState>(s.state));
+        else
+            f.state = (s.flags & ct::kFlowSeenReply) ? "REPLIED" : "UNREPLIED";
+        f.age_s = now >= s.created ? now - s.created : 0;
+        // Same rule as the table's ageing: the timeout counts from the last valid packet.
+        const uint32_t idle = now >= s.last_seen ? now - s.last_seen : 0;
+        f.timeout_s = idle < s.timeout ? s.timeout - idle : 0;
+        return visit(f);
+    });
+    return true;
+}
 
 std::unique_ptr<fastpath::FastPath> start_impl(const Model& m, bool owns_eal, std::string& err) {
     auto fp = std::make_unique<DpdkFastPath>(owns_eal);

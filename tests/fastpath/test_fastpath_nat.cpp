@@ -176,3 +176,45 @@ TEST_F(FastPathNat, AnswersPingForItsAddress) {
 
 }  // namespace
 }  // namespace nfgate::test
+
+namespace nfgate::test {
+namespace {
+
+// The control API's `flows` on the fast path: the table walked while the worker runs shows the
+// connection the test made, both directions as translated.
+class FastPathFlowList : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        init_test_eal({"--no-huge", "-m", "512", "--no-pci", "-l", "0-1", "--log-level=*:warning"});
+    }
+    NatBench bench_{"natlist", 1};
+};
+
+TEST_F(FastPathFlowList, ListsTheNatedConnectionWithBothDirections) {
+    std::string err;
+    ASSERT_TRUE(bench_.start(nat_model(1, {"10.244.1.10"}), err)) << err;
+    auto syn = bench_.send(kExt, Pkt::tcp("192.0.2.10", 40000, "10.96.0.10", 80, 0x02));
+    ASSERT_TRUE(syn);
+    const uint16_t snat_port = syn->out.sport;
+    std::vector<TrackedFlow> flows;
+    ASSERT_TRUE(bench_.fast_path().list_flows([&](const TrackedFlow& f) {
+        flows.push_back(f);
+        return true;
+    }, err)) << err;
+    ASSERT_EQ(flows.size(), 1u);
+    const TrackedFlow& f = flows[0];
+    EXPECT_EQ(f.proto, 6);
+    EXPECT_EQ(f.orig, (FlowTuple{ip("192.0.2.10"), ip("10.96.0.10"), 40000, 80}));
+    EXPECT_EQ(f.reply, (FlowTuple{ip("10.244.1.10"), ip("10.244.0.1"), 8080, snat_port}));
+    EXPECT_EQ(f.state, "SYN_SENT");
+    ASSERT_TRUE(f.timeout_s.has_value());
+    EXPECT_GT(*f.timeout_s, 100u);  // Linux's 120 s for SYN_SENT, less the second or so it took
+    EXPECT_LE(*f.timeout_s, 120u);
+    ASSERT_TRUE(f.age_s.has_value());
+    EXPECT_LE(*f.age_s, 5u);
+    bench_.stop();
+    EXPECT_FALSE(bench_.fast_path().list_flows([](const TrackedFlow&) { return true; }, err));
+}
+
+}  // namespace
+}  // namespace nfgate::test

@@ -197,6 +197,7 @@ class Agent:
         result = timed(run)
         if result["kind"] == "answer":
             self.held[id] = ("tcp", holder["sock"], ip, port)
+            result["sport"] = holder["sock"].getsockname()[1]
         elif "sock" in holder:
             holder["sock"].close()
         return result

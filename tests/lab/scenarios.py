@@ -8,6 +8,7 @@ kernel path, the fast path and the hand-written reference ruleset.
 
 Addresses and Services come from configs/lab (see the comment in its cluster/services.yaml).
 """
+import json
 import os
 import re
 import shutil
@@ -283,6 +284,48 @@ def reload_remove_endpoint(lab):
     return ok and restore_ok and step_ok, details
 
 
+def nfgatectl_answers(lab):
+    """nfgatectl agrees with traffic the lab made: a held TCP connection to lab/reload is listed by
+    `flows` (client, backend, ESTABLISHED), counted by `services`, and `counters` saw packets."""
+    client, details = lab.agent("client"), []
+    held = hold_flow(client, "tcp_open", "ctl", "pod-a")
+    if not held:
+        return False, ["could not hold a TCP connection to pod-a through 10.96.0.20:80"]
+    try:
+        def ask(*args):
+            rc, out, err = lab.nfgatectl("-o", "json", *args)
+            if rc != 0:
+                raise ValueError(f"nfgatectl {' '.join(args)}: exit {rc}: {err.strip()}")
+            return json.loads(out)
+
+        ok = True
+        flows = ask("flows", "--service", "lab/reload", "--client", CLIENT)["flows"]
+        mine = [f for f in flows if f["client"] == f"{CLIENT}:{held['sport']}"]
+        flow_ok = (len(mine) == 1 and mine[0]["backend"] == f"{POD_A}:8080" and mine[0]["state"] == "ESTABLISHED"
+                   and mine[0]["frontend"] == f"{RELOAD_VIP}:80")
+        ok &= flow_ok
+        details.append(f"flows of lab/reload from {CLIENT}: {len(flows)}, the held one: "
+                       f"{mine[0] if mine else None}" + ("" if flow_ok else " -- expected it, ESTABLISHED to pod-a"))
+        rows = [r for r in ask("services") if r["vip"] == RELOAD_VIP and r["port"] == 80]
+        svc_ok = (len(rows) == 1 and rows[0]["namespace"] == "lab" and rows[0]["name"] == "reload"
+                  and f"{POD_A}:8080" in rows[0]["endpoints"] and (rows[0]["flows"] or 0) >= 1)
+        ok &= svc_ok
+        details.append(f"services row for {RELOAD_VIP}:80: {rows}" + ("" if svc_ok else " -- expected "
+                       "lab/reload with pod-a and at least the held flow"))
+        counters = ask("counters")
+        seen = sum(p["rx_packets"] for p in counters["ports"])
+        cnt_ok = seen > 0 and counters.get("flows_in_use", 0) >= 1
+        ok &= cnt_ok
+        details.append(f"counters: {seen} packets received over {len(counters['ports'])} ports, "
+                       f"{counters.get('flows_in_use')} flows in use" + ("" if cnt_ok else " -- expected traffic"))
+    except ValueError as exc:
+        ok = False
+        details.append(str(exc))
+    finally:
+        client.call("close", id="ctl")
+    return ok, details
+
+
 COUNTERS = re.compile(r"counter packets \d+ bytes \d+|expires \S+")
 
 
@@ -502,6 +545,8 @@ SCENARIOS = [
     Scenario("reload-bad-config-rejected", "a broken manifest on reload is rejected, rules kept",
              check=reload_rejected, needs_daemon=True),
     # Last: it stops the daemon.
+    Scenario("nfgatectl-answers", "nfgatectl flows/services/counters agree with a connection the lab "
+             "holds", check=nfgatectl_answers, needs_daemon=True, paths=("kernel", "dpdk")),
     Scenario("kernel-once-and-cleanup", "nfgate --once applies the rules and exits, --cleanup "
              "removes them all", check=once_and_cleanup, needs_daemon=True, paths=("kernel",)),
 ]
