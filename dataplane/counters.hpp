@@ -37,6 +37,8 @@ struct WorkerCounters {
     uint64_t forwarded_nat = 0;    // translated (established or new flow)
     uint64_t forwarded_plain = 0;  // routed untouched
     uint64_t flows_created = 0;
+    uint64_t loop_cycles = 0;      // TSC cycles the poll loop has run
+    uint64_t busy_cycles = 0;      // of those, in loop turns that had packets
     ReasonCounts reasons{};
 
     uint64_t reason(engine::Reason r) const { return reasons[static_cast<size_t>(r)]; }
@@ -47,6 +49,8 @@ struct WorkerCounters {
         forwarded_nat += o.forwarded_nat;
         forwarded_plain += o.forwarded_plain;
         flows_created += o.flows_created;
+        loop_cycles += o.loop_cycles;
+        busy_cycles += o.busy_cycles;
         for (size_t i = 0; i < reasons.size(); ++i) reasons[i] += o.reasons[i];
         return *this;
     }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "dataplane/capture.hpp"
 #include "dataplane/counters.hpp"
 #include "model/model.hpp"
 #include "model/tracked_flow.hpp"
@@ -41,6 +42,13 @@ public:
     // conntrack_walk.hpp for what a concurrent change does to the listing. False with err once
     // stopped.
     virtual bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const = 0;
+
+    // Packet capture (control thread only): arm copies of the next frames of one interface;
+    // drain hands over what the workers copied so far; see port/capture_tap.hpp.
+    virtual bool arm_capture(const CaptureRequest& r, std::string& err) = 0;
+    virtual void disarm_capture() = 0;
+    virtual unsigned drain_capture(const std::function<void(const CapturedFrame&)>& sink) = 0;
+    virtual CaptureState capture_state() const = 0;
 };
 
 }  // namespace nfgate::fastpath

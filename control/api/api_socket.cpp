@@ -94,6 +94,7 @@ bool read_all(int fd, std::string& out, size_t limit, int timeout_ms) {
 }
 
 void answer_one(int client, const Handler& handler) {
+    auto reply = std::make_unique<Reply>(client);
     std::string text;
     Json answer;
     if (!read_all(client, text, kMaxRequestBytes, kClientStallMs)) {
@@ -103,13 +104,24 @@ void answer_one(int client, const Handler& handler) {
         if (request.is_discarded() || !request.is_object())
             answer = answer_error("the request is not a JSON object");
         else
-            answer = handler(request);
+            answer = handler(request, reply);
     }
-    // The answer may be a large flow dump: give a slow reader more time, but not forever.
-    write_all(client, answer.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n", 5 * kClientStallMs);
+    if (reply) reply->send(answer);
 }
 
 }  // namespace
+
+Reply::~Reply() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void Reply::send(const Json& answer) {
+    if (fd_ < 0) return;
+    // The answer may be a large flow dump: give a slow reader more time, but not forever.
+    write_all(fd_, answer.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n", 5 * kClientStallMs);
+    ::close(fd_);
+    fd_ = -1;
+}
 
 Json answer_error(const std::string& message) { return Json{{"ok", false}, {"error", message}}; }
 Json answer_ok(Json result) { return Json{{"ok", true}, {"result", std::move(result)}}; }
@@ -192,8 +204,7 @@ void ApiListener::serve_pending(const Handler& handler) const {
             if (errno == EINTR) continue;
             return;  // EAGAIN: nobody else waiting (or a transient error: the next poll retries)
         }
-        answer_one(client, handler);
-        ::close(client);
+        answer_one(client, handler);  // the Reply owns and closes the connection
     }
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -13,8 +14,23 @@ namespace nfgate::api {
 
 using Json = nlohmann::json;
 
-// Turns one request into one answer; never throws (see answer_error).
-using Handler = std::function<Json(const Json& request)>;
+// One client's connection, until it gets its answer. A handler that cannot answer at once (a
+// capture waiting for packets) takes it over and sends later; the client just waits.
+class Reply {
+public:
+    explicit Reply(int fd) : fd_(fd) {}
+    ~Reply();  // closes the connection (unanswered, if send was never called)
+    Reply(const Reply&) = delete;
+    Reply& operator=(const Reply&) = delete;
+    void send(const Json& answer);
+
+private:
+    int fd_;
+};
+
+// Turns one request into one answer; never throws (see answer_error). A handler that moves
+// `later` out answers through it itself; what it returns then is ignored.
+using Handler = std::function<Json(const Json& request, std::unique_ptr<Reply>& later)>;
 
 // {"ok": false, "error": message}: what every failed request answers.
 Json answer_error(const std::string& message);

@@ -121,6 +121,10 @@ void print_human(std::ostream& out, const std::string& command, const Json& resu
     else if (command == "services") print_services(out, result);
     else if (command == "flows") print_flows(out, result);
     else if (command == "counters") print_counters(out, result);
+    else if (command == "capture")
+        out << cell(result["written"]) << " of " << cell(result["wanted"]) << " packets of " << cell(result["interface"])
+            << " written to " << cell(result["file"]) << " (" << cell(result["lost"]) << " lost, stopped by "
+            << cell(result["stopped_by"]) << ")\n";
     else if (result.is_string()) out << result.get<std::string>() << '\n';
     else out << result.dump(2) << '\n';
 }

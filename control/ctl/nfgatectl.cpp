@@ -1,6 +1,7 @@
 // nfgatectl: asks the running nfgate over its control socket and prints the answer, as a table
 // for a person or as JSON (-o json) for a script. Exit status: 0 answered, 1 the daemon refused
 // or failed the request (or a usage error), 2 the daemon cannot be reached.
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <set>
@@ -34,8 +35,8 @@ const std::map<std::string, Command>& commands() {
                    "flows [--service NS/NAME] [--endpoint IP[:PORT]] [--client IP] [--limit N]"}},
         {"counters", {{}, 0, "counters"}},
         {"trace", {{}, 3, "trace PROTO SRC:SPORT DST:DPORT"}},
-        {"capture", {{"interface", "count", "write", "direction"}, 0,
-                     "capture --interface NAME --count N --write FILE [--direction rx|tx|both]"}},
+        {"capture", {{"interface", "count", "write", "direction", "timeout"}, 0,
+                     "capture --interface NAME --count N --write FILE [--direction rx|tx|both] [--timeout S]"}},
         {"reload", {{}, 0, "reload"}},
         {"bgp", {{}, 0, "bgp"}},
     };
@@ -54,7 +55,7 @@ std::string usage_text(const po::options_description& opts) {
 bool build_args(const std::string& cmd, const po::variables_map& vm, const std::vector<std::string>& operands,
                 Json& args, std::string& err) {
     const Command& c = commands().at(cmd);
-    for (const char* o : {"service", "endpoint", "client", "limit", "interface", "count", "write", "direction"})
+    for (const char* o : {"service", "endpoint", "client", "limit", "interface", "count", "write", "direction", "timeout"})
         if (vm.count(o) && !c.options.count(o)) {
             err = std::string("--") + o + " does not apply to " + cmd + " (usage: nfgatectl " + c.usage + ")";
             return false;
@@ -64,8 +65,11 @@ bool build_args(const std::string& cmd, const po::variables_map& vm, const std::
         return false;
     }
     args = Json::object();
-    for (const char* o : {"service", "endpoint", "client", "interface", "write", "direction"})
+    for (const char* o : {"service", "endpoint", "client", "interface", "direction"})
         if (vm.count(o)) args[o] = vm[o].as<std::string>();
+    // The daemon writes the file: give it the path as this shell means it.
+    if (vm.count("write")) args["write"] = std::filesystem::absolute(vm["write"].as<std::string>()).string();
+    if (vm.count("timeout")) args["timeout"] = vm["timeout"].as<unsigned>();
     if (vm.count("limit")) args["limit"] = vm["limit"].as<size_t>();
     if (vm.count("count")) args["count"] = vm["count"].as<size_t>();
     if (cmd == "trace") {
@@ -92,7 +96,8 @@ int main(int argc, char** argv) {
         ("interface", po::value<std::string>(), "capture: the port (interfaces[].name)")
         ("count", po::value<size_t>(), "capture: how many packets")
         ("write", po::value<std::string>(), "capture: the pcap file to write")
-        ("direction", po::value<std::string>(), "capture: rx | tx | both (default both)");
+        ("direction", po::value<std::string>(), "capture: rx | tx | both (default both)")
+        ("timeout", po::value<unsigned>(), "capture: give up after S seconds (default 30)");
     po::options_description hidden;
     hidden.add_options()("words", po::value<std::vector<std::string>>(), "command and operands");
     po::options_description all;
@@ -133,7 +138,9 @@ int main(int argc, char** argv) {
 
     const std::string socket = vm["socket"].as<std::string>();
     Json answer;
-    switch (nfgate::api::call(socket, Json{{"command", cmd}, {"args", args}}, answer, err)) {
+    // A capture answers when its packets came (or its own timeout passed): wait that long.
+    const int wait_ms = 1000 * (cmd == "capture" ? static_cast<int>(args.value("timeout", 30u)) + 15 : 30);
+    switch (nfgate::api::call(socket, Json{{"command", cmd}, {"args", args}}, answer, err, wait_ms)) {
         case nfgate::api::CallStatus::unreachable:
             std::cerr << "nfgatectl: nfgate is not reachable at " << socket << " (is it running? --socket PATH): "
                       << err << '\n';

@@ -98,7 +98,7 @@ api::Json DaemonApi::reload() {
     return api::Json(o.status);
 }
 
-api::Json DaemonApi::handle(const api::Json& request) {
+api::Json DaemonApi::handle(const api::Json& request, std::unique_ptr<api::Reply>& later) {
     const auto cmd_it = request.find("command");
     if (cmd_it == request.end() || !cmd_it->is_string()) return api::answer_error("the request has no \"command\"");
     const std::string cmd = cmd_it->get<std::string>();
@@ -110,7 +110,16 @@ api::Json DaemonApi::handle(const api::Json& request) {
         if (cmd == "flows") return api::answer_ok(flows(args));
         if (cmd == "reload") return api::answer_ok(reload());
         if (cmd == "counters") return api::answer_ok(counters());
-        if (cmd == "trace" || cmd == "capture" || cmd == "bgp")
+        if (cmd == "capture") {
+            if (!dp_.captures())
+                throw Failure{"capture copies the fast path's frames; on the kernel path use tcpdump -i IFACE -w FILE"};
+            CaptureArgs a;
+            std::string err;
+            if (!parse_capture_args(args, *controller_.current(), a, err) || !capture_.begin(dp_, a, later, err))
+                throw Failure{err};
+            return api::Json();  // answered by the session
+        }
+        if (cmd == "trace" || cmd == "bgp")
             return api::answer_error(cmd + " is not available in this nfgate yet");
         return api::answer_error("unknown command \"" + cmd + "\" (want status, services, flows, counters, trace, "
                                  "capture, reload or bgp)");

@@ -9,6 +9,7 @@
 
 #include "control/api/api_answers.hpp"
 #include "control/api/api_socket.hpp"
+#include "control/daemon/capture_session.hpp"
 #include "control/daemon/dataplane.hpp"
 #include "control/daemon/gateway_controller.hpp"
 
@@ -20,8 +21,12 @@ public:
 
     DaemonApi(std::string config_path, const GatewayController& controller, Dataplane& dp, Reload reload);
 
-    // A request {"command": ..., "args": {...}} -> {"ok": ..., "result"|"error": ...}.
-    api::Json handle(const api::Json& request);
+    // A request {"command": ..., "args": {...}} -> {"ok": ..., "result"|"error": ...}. A
+    // capture takes `later` over and answers when it is done.
+    api::Json handle(const api::Json& request, std::unique_ptr<api::Reply>& later);
+
+    // The capture in progress, if any: the daemon polls it often while it is active.
+    CaptureSession& capture() { return capture_; }
 
     // Reloads the configuration and records the outcome for `status`; SIGHUP and
     // `nfgatectl reload` both come through here.
@@ -42,6 +47,7 @@ private:
     Reload reload_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     api::DaemonStatus history_;
+    CaptureSession capture_;
 };
 
 }  // namespace nfgate::daemon

@@ -30,7 +30,8 @@ metrics::Snapshot make_snapshot(const Model& m, const api::DaemonStatus& status,
             s.drops.emplace_back(std::string(engine::kReasonNames[r]), all.reasons[r]);
         for (size_t w = 0; w < fast->workers.size(); ++w) {
             const auto& k = fast->workers[w];
-            s.workers.push_back({static_cast<unsigned>(w), k.rx_packets, k.tx_packets, k.flows_created, {}, {}});
+            s.workers.push_back({static_cast<unsigned>(w), k.rx_packets, k.tx_packets, k.flows_created, k.loop_cycles,
+                                 k.busy_cycles, {}, {}});
         }
     } else if (kernel) {
         s.flows = kernel->conntrack_count;
@@ -65,8 +66,18 @@ void DaemonMetrics::refresh(const Model& m, const api::DaemonStatus& status,
     if (!server_.running()) return;
     KernelFigures kernel;
     if (m.dataplane == DataplaneKind::kernel) kernel = read_kernel_figures();
-    server_.publish(metrics::render(
-        make_snapshot(m, status, start_unix_, fast, m.dataplane == DataplaneKind::kernel ? &kernel : nullptr, syncs_)));
+    metrics::Snapshot s =
+        make_snapshot(m, status, start_unix_, fast, m.dataplane == DataplaneKind::kernel ? &kernel : nullptr, syncs_);
+    // Busy ratio over the interval since the last refresh, from the workers' cycle counters.
+    for (auto& w : s.workers) {
+        if (w.worker < previous_.size()) {
+            const auto& [loop, busy] = previous_[w.worker];
+            if (w.loop_cycles > loop) w.busy_ratio = double(w.busy_cycles - busy) / double(w.loop_cycles - loop);
+        }
+    }
+    previous_.clear();
+    for (const auto& w : s.workers) previous_.emplace_back(w.loop_cycles, w.busy_cycles);
+    server_.publish(metrics::render(s));
 }
 
 }  // namespace nfgate::daemon

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "control/api/api_answers.hpp"
 #include "control/daemon/kernel_figures.hpp"
@@ -39,6 +41,7 @@ private:
     metrics::MetricsServer server_;
     metrics::DurationHistogram syncs_;
     double start_unix_ = 0;
+    std::vector<std::pair<uint64_t, uint64_t>> previous_;  // per worker: (loop, busy) cycles at the last refresh
 };
 
 }  // namespace nfgate::daemon

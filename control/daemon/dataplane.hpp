@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "dataplane/capture.hpp"
 #include "dataplane/counters.hpp"
 #include "model/model.hpp"
 #include "model/tracked_flow.hpp"
@@ -39,6 +40,16 @@ public:
         err = "this data path lists no flows";
         return false;
     }
+
+    // Packet capture, where the data path copies frames itself (the fast path).
+    virtual bool captures() const { return false; }
+    virtual bool arm_capture(const fastpath::CaptureRequest&, std::string& err) {
+        err = "this data path does not capture";
+        return false;
+    }
+    virtual void disarm_capture() {}
+    virtual unsigned drain_capture(const std::function<void(const fastpath::CapturedFrame&)>&) { return 0; }
+    virtual fastpath::CaptureState capture_state() const { return {}; }
 
 protected:
     // This data path's start-only fields that changed; "" when none did.

@@ -52,6 +52,21 @@ public:
         }
         return fast_->list_flows(visit, err);
     }
+    bool captures() const override { return true; }
+    bool arm_capture(const fastpath::CaptureRequest& r, std::string& err) override {
+        if (!fast_) {
+            err = "the fast path is not running";
+            return false;
+        }
+        return fast_->arm_capture(r, err);
+    }
+    void disarm_capture() override {
+        if (fast_) fast_->disarm_capture();
+    }
+    unsigned drain_capture(const std::function<void(const fastpath::CapturedFrame&)>& sink) override {
+        return fast_ ? fast_->drain_capture(sink) : 0;
+    }
+    fastpath::CaptureState capture_state() const override { return fast_ ? fast_->capture_state() : fastpath::CaptureState{}; }
 
 protected:
     std::string fields_needing_restart(const Model& running, const Model& next) const override {

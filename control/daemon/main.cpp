@@ -1,5 +1,6 @@
 // nfgate: load the gateway file, start the chosen data path, reload on SIGHUP, stop on
 // SIGTERM/SIGINT. Status lines scripts wait for go to stdout; everything else to stderr.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -139,7 +140,9 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
         return reloaded;
     };
     DaemonApi daemon_api(opts.config, controller, *dp, [&]() { return reload(); });
-    const api::Handler handler = [&](const api::Json& req) { return daemon_api.handle(req); };
+    const api::Handler handler = [&](const api::Json& req, std::unique_ptr<api::Reply>& later) {
+        return daemon_api.handle(req, later);
+    };
     auto refresh_metrics = [&]() { metrics.refresh(*controller.current(), daemon_api.status(), dp->counters()); };
     refresh_metrics();
     print_status(started.status);
@@ -148,7 +151,15 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     ExhaustionLog exhaustion;
     if (auto c = dp->counters()) exhaustion.sample(*c, 0);
     auto sampled = std::chrono::steady_clock::now();
-    for (Event ev; (ev = events.wait(api.fd(), sampled + kSamplePeriod)) != Event::stop;) {
+    // While a capture runs the copies are drained every few milliseconds, not once a second.
+    constexpr auto kCapturePoll = std::chrono::milliseconds(5);
+    auto next_wake = [&]() {
+        const auto tick = sampled + kSamplePeriod;
+        if (!daemon_api.capture().active()) return tick;
+        return std::min(tick, std::chrono::steady_clock::now() + kCapturePoll);
+    };
+    for (Event ev; (ev = events.wait(api.fd(), next_wake())) != Event::stop;) {
+        daemon_api.capture().poll(*dp);
         if (ev == Event::reload) {
             daemon_api.run_reload();
             refresh_metrics();
@@ -157,7 +168,7 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
             refresh_metrics();  // an API reload changes what /metrics says
         } else if (ev == Event::stats) {
             if (auto c = dp->counters()) std::cerr << counters_text(*c) << std::flush;
-        } else {
+        } else if (std::chrono::steady_clock::now() >= sampled + kSamplePeriod) {
             auto now = std::chrono::steady_clock::now();
             auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - sampled).count();
             sampled = now;
@@ -166,6 +177,7 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
             metrics.refresh(*controller.current(), daemon_api.status(), c);
         }
     }
+    daemon_api.capture().finish(*dp, "nfgate stopped");
     api.close();
     dp->stop();
     // Read after stop: the workers have left their loops and published their last TX flush.

@@ -139,6 +139,12 @@ std::string render(const Snapshot& s) {
             w.sample("nfgate_worker_packets_total", {"worker", std::to_string(k.worker), "direction", "rx"}, k.rx_packets);
             w.sample("nfgate_worker_packets_total", {"worker", std::to_string(k.worker), "direction", "tx"}, k.tx_packets);
         }
+        w.family("nfgate_worker_cycles_total", "counter",
+                 "TSC cycles of a worker's poll loop: all of them, and those of turns that had packets (busy).");
+        for (const auto& k : s.workers) {
+            w.sample("nfgate_worker_cycles_total", {"worker", std::to_string(k.worker), "kind", "all"}, k.loop_cycles);
+            w.sample("nfgate_worker_cycles_total", {"worker", std::to_string(k.worker), "kind", "busy"}, k.busy_cycles);
+        }
         w.family("nfgate_worker_flows_created_total", "counter", "Flows a worker created.");
         for (const auto& k : s.workers)
             w.sample("nfgate_worker_flows_created_total", {"worker", std::to_string(k.worker)}, k.flows_created);
@@ -148,7 +154,8 @@ std::string render(const Snapshot& s) {
             snat |= k.snat_pool_fill.has_value();
         }
         if (busy) {
-            w.family("nfgate_worker_busy_ratio", "gauge", "Share of a worker's poll-loop cycles spent on packets.");
+            w.family("nfgate_worker_busy_ratio", "gauge",
+                     "Share of a worker's poll-loop cycles spent on packets over the last second.");
             for (const auto& k : s.workers)
                 if (k.busy_ratio) w.sample("nfgate_worker_busy_ratio", {"worker", std::to_string(k.worker)}, number(*k.busy_ratio));
         }

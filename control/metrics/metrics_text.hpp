@@ -39,7 +39,8 @@ struct InterfaceFigures {
 struct WorkerFigures {
     unsigned worker = 0;
     uint64_t rx_packets = 0, tx_packets = 0, flows_created = 0;
-    std::optional<double> busy_ratio;     // loop cycles spent on packets / all loop cycles
+    uint64_t loop_cycles = 0, busy_cycles = 0;  // TSC cycles of the poll loop, and of turns with packets
+    std::optional<double> busy_ratio;     // busy / loop cycles over the last refresh interval
     std::optional<double> snat_pool_fill;  // SNAT ports in use / ports in its slice
 };
 

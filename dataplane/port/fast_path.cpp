@@ -10,6 +10,7 @@
 #include "dataplane/conntrack/conntrack_walk.hpp"
 #include "dataplane/engine/arp.hpp"
 #include "dataplane/engine/worker.hpp"
+#include "dataplane/port/capture_tap.hpp"
 #include "dataplane/port/eal_setup.hpp"
 #include "dataplane/port/engine_stage.hpp"
 #include "dataplane/port/fast_path_runtime.hpp"
@@ -38,6 +39,12 @@ public:
     void stop() override;
     fastpath::Counters counters() const override;
     bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const override;
+    bool arm_capture(const fastpath::CaptureRequest& r, std::string& err) override;
+    void disarm_capture() override { capture_.disarm(); }
+    unsigned drain_capture(const std::function<void(const fastpath::CapturedFrame&)>& sink) override {
+        return capture_ready_ ? capture_.drain(sink) : 0;
+    }
+    fastpath::CaptureState capture_state() const override { return capture_.state(); }
 
 private:
     fastpath::Counters read_counters() const;
@@ -57,6 +64,8 @@ private:
     std::unique_ptr<RcuSnapshot<engine::ServiceTable>> services_;
     std::vector<std::unique_ptr<engine::WorkerContext>> contexts_;
     TscClock clock_;
+    CaptureTap capture_;
+    bool capture_ready_ = false;
     std::vector<std::unique_ptr<EngineStage>> stages_;
     std::unique_ptr<WorkerSet> workers_ = std::make_unique<WorkerSet>();
 };
@@ -139,6 +148,9 @@ bool DpdkFastPath::bring_up(const Model& m, std::string& err) {
     services_->publish(std::move(table));
 
     if (!workers_->init(m.workers, ports_, qsbr_->get(), err)) return false;
+    if (!capture_.init(err)) return false;
+    capture_ready_ = true;
+    workers_->set_capture(&capture_);
     for (unsigned w = 0; w < m.workers; ++w) {
         contexts_.push_back(std::make_unique<engine::WorkerContext>(*engine_, w));
         stages_.push_back(std::make_unique<EngineStage>(*contexts_.back(), services_->pointer(), clock_));
@@ -181,6 +193,8 @@ void DpdkFastPath::stop() {
     services_.reset();
     engine_.reset();
     qsbr_.reset();
+    capture_.release();
+    capture_ready_ = false;
     if (pool_ != nullptr) rte_mempool_free(pool_);
     pool_ = nullptr;
     if (owns_eal_) eal_cleanup_and_remove_runtime_dir();
@@ -205,6 +219,8 @@ fastpath::Counters DpdkFastPath::read_counters() const {
             wc.rx_packets += rx;
             wc.tx_packets += tx;
         }
+        wc.loop_cycles = io.loop_cycles.get();
+        wc.busy_cycles = io.busy_cycles.get();
         const engine::WorkerStats& es = contexts_[w]->stats;
         wc.forwarded_nat = es.forwarded_nat();
         wc.forwarded_plain = es.forwarded_plain();
@@ -219,6 +235,18 @@ fastpath::Counters DpdkFastPath::read_counters() const {
 }
 
 fastpath::Counters DpdkFastPath::counters() const { return stopped_ ? final_counters_ : read_counters(); }
+
+bool DpdkFastPath::arm_capture(const fastpath::CaptureRequest& r, std::string& err) {
+    if (stopped_ || !capture_ready_) {
+        err = "fast path: stopped";
+        return false;
+    }
+    if (r.iface >= ports_.size()) {
+        err = "capture: no interface " + std::to_string(r.iface);
+        return false;
+    }
+    return capture_.arm(r, err);
+}
 
 FlowTuple host_tuple(const ct::FlowKey& k) {
     return FlowTuple{rte_be_to_cpu_32(k.src_ip), rte_be_to_cpu_32(k.dst_ip), rte_be_to_cpu_16(k.src_port),

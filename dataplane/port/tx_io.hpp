@@ -11,6 +11,8 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include "dataplane/port/capture_tap.hpp"
+
 namespace nfgate::port {
 
 inline constexpr unsigned kMaxPorts = 8;
@@ -33,6 +35,8 @@ struct alignas(64) WorkerIoStats {
     std::array<OwnedCounter, kMaxPorts> tx_packets;
     std::array<OwnedCounter, kMaxPorts> tx_ring_full;  // refused by the driver: TX ring stayed full
     OwnedCounter freed;                                // dropped by the burst function
+    OwnedCounter loop_cycles;                          // TSC cycles in the loop since launch
+    OwnedCounter busy_cycles;                          // of those, in turns that had packets
 };
 
 class TxBufferIo {
@@ -57,7 +61,17 @@ public:
     }
 
     void tx(uint16_t port, rte_mbuf* m) {
+        // Copied before the buffer may send (and free) it; the mask is a register-held word.
+        if (capture_tx_ & (1u << port)) [[unlikely]]
+            capture_->copy(port, true, &m, 1, capture_tsc_);
         tx_packets_[port] += rte_eth_tx_buffer(port_ids_[port], queue_, buffers_[port], m);
+    }
+
+    // Once per loop turn: which interfaces' sent frames the capture wants (mask bits 0..15).
+    void set_capture(CaptureTap* tap, uint32_t tx_mask, uint64_t tsc) {
+        capture_ = tap;
+        capture_tx_ = tx_mask;
+        capture_tsc_ = tsc;
     }
 
     void drop(rte_mbuf* m) {
@@ -88,6 +102,9 @@ private:
     std::array<uint64_t, kMaxPorts> tx_packets_{};
     std::array<uint64_t, kMaxPorts> tx_ring_full_{};
     uint64_t freed_ = 0;
+    CaptureTap* capture_ = nullptr;
+    uint32_t capture_tx_ = 0;
+    uint64_t capture_tsc_ = 0;
 };
 
 }  // namespace nfgate::port

@@ -42,6 +42,7 @@ struct WorkerPlan {
     // Frames the control thread wants sent (gratuitous ARP): it may not touch a TX queue a
     // worker owns, so it hands them over here; mbuf->port holds the interface index.
     rte_ring* control_tx = nullptr;
+    CaptureTap* capture = nullptr;  // packet capture hand-over; nullptr: none (tests)
 };
 
 template <class Stage>
@@ -54,17 +55,23 @@ void run_worker_loop(const WorkerPlan& plan, Stage& stage) {
 
     rte_rcu_qsbr_thread_register(plan.qsv, plan.index);
     rte_rcu_qsbr_thread_online(plan.qsv, plan.index);
-    uint64_t last_drain = rte_rdtsc();
+    const uint64_t launched = rte_rdtsc();
+    uint64_t last_drain = launched;
+    uint64_t busy_cycles = 0;
     while (!plan.stop->load(std::memory_order_relaxed)) {
         rte_rcu_qsbr_quiescent(plan.qsv, plan.index);
         const uint64_t now = rte_rdtsc();
         stage.begin_loop(now);
+        const uint32_t capture = plan.capture != nullptr ? plan.capture->mask() : 0;
+        io.set_capture(plan.capture, capture >> kCaptureTxShift, now);
         uint16_t received = 0;
         for (unsigned p = 0; p < plan.nb_ports; ++p) {
             const uint16_t n = rte_eth_rx_burst(plan.port_ids[p], queue, pkts, kBurstSize);
             if (n == 0) continue;
             received += n;
             rx_packets[p] += n;
+            if (capture & (1u << p)) [[unlikely]]
+                plan.capture->copy(static_cast<uint16_t>(p), false, pkts, n, now);
             stage.burst(io, static_cast<uint16_t>(p), std::span<rte_mbuf*>(pkts, n), now);
         }
         if (plan.control_tx != nullptr) {
@@ -81,6 +88,11 @@ void run_worker_loop(const WorkerPlan& plan, Stage& stage) {
         }
         for (unsigned p = 0; p < plan.nb_ports; ++p) plan.stats->rx_packets[p].set(rx_packets[p]);
         io.publish(*plan.stats);
+        // Busy ratio: cycles of turns that had packets over all cycles (one TSC read per turn).
+        const uint64_t end = rte_rdtsc();
+        if (received != 0) busy_cycles += end - now;
+        plan.stats->busy_cycles.set(busy_cycles);
+        plan.stats->loop_cycles.set(end - launched);
     }
     io.flush();
     io.publish(*plan.stats);

@@ -23,6 +23,10 @@ public:
     // One plan per worker over `port_ids` (interface order); worker i owns queue i of every port.
     bool init(unsigned workers, std::span<const uint16_t> port_ids, rte_rcu_qsbr* qsv,
               std::string& err);
+    // Every worker copies into `tap` while it is armed (set before launch).
+    void set_capture(CaptureTap* tap) {
+        for (WorkerPlan& p : plans_) p.capture = tap;
+    }
 
     // Queues `m` for worker 0 to send on interface `iface` (any thread but the workers; one
     // producer at a time). False when the hand-over ring is full: the caller still owns `m`.

@@ -183,7 +183,7 @@ Json round_trip(const api::ApiListener& l, const std::string& path, const Json& 
     std::thread client([&] { status = api::call(path, request, answer, err, 5000); });
     pollfd p{l.fd(), POLLIN, 0};
     EXPECT_EQ(::poll(&p, 1, 5000), 1);
-    l.serve_pending([](const Json& req) { return api::answer_ok(Json{{"echo", req["command"]}}); });
+    l.serve_pending([](const Json& req, std::unique_ptr<api::Reply>&) { return api::answer_ok(Json{{"echo", req["command"]}}); });
     client.join();
     return answer;
 }

@@ -35,6 +35,8 @@ fastpath::Counters some_counters() {
     fastpath::WorkerCounters w0, w1;
     w0.rx_packets = 60;
     w0.flows_created = 3;
+    w0.loop_cycles = 1000;
+    w0.busy_cycles = 250;
     w0.reasons[static_cast<size_t>(engine::Reason::flow_table_full)] = 4;
     w1.rx_packets = 45;
     w1.reasons[static_cast<size_t>(engine::Reason::flow_table_full)] = 1;
@@ -75,6 +77,7 @@ TEST(Metrics, ContractNamesAndValues) {
              "nfgate_drops_total{reason=\"eth_truncated\"} 0\n",
              "nfgate_worker_packets_total{worker=\"1\",direction=\"rx\"} 45\n",
              "nfgate_worker_flows_created_total{worker=\"0\"} 3\n",
+             "nfgate_worker_cycles_total{worker=\"0\",kind=\"busy\"} 250\n",
              "nfgate_sync_duration_seconds_bucket{le=\"0.001\"} 1\n",
              "nfgate_sync_duration_seconds_bucket{le=\"0.0040000000000000001\"} 2\n",
              "nfgate_sync_duration_seconds_bucket{le=\"16.384\"} 2\n",

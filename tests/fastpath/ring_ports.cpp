@@ -13,6 +13,10 @@
 namespace nfgate::test {
 
 void init_test_eal(const std::vector<std::string>& args) {
+    // Every suite of a test binary asks; EAL starts once per process.
+    static bool started = false;
+    if (started) return;
+    started = true;
     static std::vector<std::string> arena;
     static std::vector<char*> argv;
     arena.emplace_back("nfgate-test");

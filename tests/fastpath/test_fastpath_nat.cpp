@@ -3,6 +3,8 @@
 // replies come back translated, update() moves new connections and refuses restart changes.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "tests/fastpath/nat_fixture.hpp"
 
 namespace nfgate::test {
@@ -214,6 +216,76 @@ TEST_F(FastPathFlowList, ListsTheNatedConnectionWithBothDirections) {
     EXPECT_LE(*f.age_s, 5u);
     bench_.stop();
     EXPECT_FALSE(bench_.fast_path().list_flows([](const TrackedFlow&) { return true; }, err));
+}
+
+}  // namespace
+}  // namespace nfgate::test
+
+namespace nfgate::test {
+namespace {
+
+uint32_t ipv4_at(const fastpath::CapturedFrame& f, size_t offset) {
+    // Ethernet (14) + IPv4 source at 12, destination at 16.
+    const auto* b = f.bytes.data() + 14 + offset;
+    return uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
+}
+
+// `nfgatectl capture` on the fast path: an armed capture copies what arrives on an interface
+// (before translation) and what leaves it (after), up to the count, then stops by itself.
+TEST_F(FastPathFlowList, CaptureCopiesRxAndTxOfOneInterfaceUpToTheCount) {
+    std::string err;
+    ASSERT_TRUE(bench_.start(nat_model(1, {"10.244.1.10"}), err)) << err;
+    fastpath::FastPath& fp = bench_.fast_path();
+    struct Copy {
+        bool tx;
+        uint16_t iface;
+        uint32_t src, dst, wire_len;
+        size_t len;
+    };
+    auto drain = [&](size_t at_least) {
+        std::vector<Copy> got;
+        for (int i = 0; i < 200 && got.size() < at_least; ++i) {
+            fp.drain_capture([&](const fastpath::CapturedFrame& f) {
+                got.push_back({f.tx, f.iface, ipv4_at(f, 12), ipv4_at(f, 16), f.wire_len, f.bytes.size()});
+            });
+            if (got.size() < at_least) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return got;
+    };
+    fastpath::CaptureRequest r;
+    r.iface = kExt;
+    r.count = 64;
+    ASSERT_TRUE(fp.arm_capture(r, err)) << err;
+    EXPECT_FALSE(fp.arm_capture(r, err)) << "one capture at a time";
+    auto syn = bench_.send(kExt, Pkt::tcp("192.0.2.10", 40001, "10.96.0.10", 80, 0x02));
+    ASSERT_TRUE(syn);
+    Pkt synack = Pkt::tcp("10.244.1.10", 8080, "10.244.0.1", syn->out.sport, 0x12);
+    synack.eth_src = host_mac(ip("10.244.1.10"));
+    ASSERT_TRUE(bench_.send(kPods, synack));
+    const std::vector<Copy> got = drain(2);
+    fp.disarm_capture();
+    bool rx_before_dnat = false, tx_translated_back = false;
+    for (const Copy& c : got) {
+        EXPECT_EQ(c.iface, kExt) << "only the armed interface";
+        EXPECT_EQ(c.wire_len, c.len) << "short frames are copied whole";
+        rx_before_dnat |= !c.tx && c.src == ip("192.0.2.10") && c.dst == ip("10.96.0.10");
+        tx_translated_back |= c.tx && c.src == ip("10.96.0.10") && c.dst == ip("192.0.2.10");
+    }
+    EXPECT_TRUE(rx_before_dnat) << "RX is copied as it came, before DNAT";
+    EXPECT_TRUE(tx_translated_back) << "TX is copied as it left, translated back";
+
+    // The count stops the capture by itself; disarmed, more traffic is not copied.
+    r.count = 1;
+    r.tx = false;
+    ASSERT_TRUE(fp.arm_capture(r, err)) << err;
+    ASSERT_TRUE(bench_.send(kExt, Pkt::tcp("192.0.2.10", 40002, "10.96.0.10", 80, 0x02)));
+    EXPECT_EQ(drain(1).size(), 1u);
+    const fastpath::CaptureState st = fp.capture_state();
+    EXPECT_FALSE(st.armed);
+    EXPECT_EQ(st.taken, 1u);
+    EXPECT_EQ(st.lost, 0u);
+    ASSERT_TRUE(bench_.send(kExt, Pkt::tcp("192.0.2.10", 40003, "10.96.0.10", 80, 0x02)));
+    EXPECT_EQ(fp.drain_capture([](const fastpath::CapturedFrame&) {}), 0u);
 }
 
 }  // namespace

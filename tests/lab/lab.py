@@ -541,11 +541,13 @@ class Lab:
     def nfgate_path(self):
         return find_nfgate(self.build_dir)
 
+    def nfgatectl_argv(self, *args):
+        ctl = os.path.join(self.build_dir, "control", "ctl", "nfgatectl")
+        return [ctl, "--socket", os.path.join(self.workdir, "nfgate.sock")] + list(args)
+
     def nfgatectl(self, *args):
         """Runs build/nfgatectl against this lab's daemon; returns (exit status, stdout, stderr)."""
-        ctl = os.path.join(self.build_dir, "control", "ctl", "nfgatectl")
-        r = subprocess.run([ctl, "--socket", os.path.join(self.workdir, "nfgate.sock")] + list(args),
-                           capture_output=True, text=True, timeout=60)
+        r = subprocess.run(self.nfgatectl_argv(*args), capture_output=True, text=True, timeout=60)
         return r.returncode, r.stdout, r.stderr
 
     def stop_daemon(self):

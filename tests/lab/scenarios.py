@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import time
 
 from lab import REPO, TCP_PORT, UDP_PORT
@@ -326,6 +327,45 @@ def nfgatectl_answers(lab):
     return ok, details
 
 
+def nfgatectl_capture(lab):
+    """nfgatectl capture writes the next packets of the ext port into a pcap file that tcpdump
+    reads: the lab's requests to a ClusterIP as they arrived and its answers as they left."""
+    path = os.path.join(lab.workdir, "capture.pcap")
+    want = 8
+    ctl = subprocess.Popen(lab.nfgatectl_argv("capture", "--interface", "ext", "--count", str(want), "--write", path,
+                                              "--timeout", "20"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    details = []
+    time.sleep(0.3)  # armed by now: the request is answered only when the packets came
+    step_ok, text = Reach("client", "tcp", "10.96.0.10", 80, count=4, every_backend=False).run(lab)
+    details.append("traffic: " + text)
+    try:
+        out, err = ctl.communicate(timeout=40)
+    except subprocess.TimeoutExpired:
+        ctl.kill()
+        return False, details + ["nfgatectl capture did not finish within 40 s"]
+    ok = ctl.returncode == 0
+    details.append(f"nfgatectl capture: exit {ctl.returncode}: {out.strip()} {err.strip()}")
+    if shutil.which("tcpdump") is None:
+        return False, details + ["tcpdump is not installed (./nfgate.sh installs it)"]
+    r = subprocess.run(["tcpdump", "-nn", "-r", path], capture_output=True, text=True)
+    lines = [l for l in r.stdout.splitlines() if l.strip()]
+    to_vip = [l for l in lines if "> 10.96.0.10.80:" in l]
+    from_vip = [l for l in lines if "10.96.0.10.80 >" in l]
+    read_ok = r.returncode == 0 and len(lines) == want and to_vip and from_vip
+    ok &= bool(read_ok)
+    details.append(f"tcpdump -r: {len(lines)} packets ({len(to_vip)} to the VIP as received, {len(from_vip)} "
+                   f"from it as sent)" + ("" if read_ok else f" -- expected {want} of both kinds; {r.stderr.strip()}"))
+    return ok and step_ok, details
+
+
+def kernel_capture_refused(lab):
+    """On the kernel path nfgatectl capture says to use tcpdump (exit 1), it copies nothing itself."""
+    rc, out, err = lab.nfgatectl("capture", "--interface", "ext", "--count", "1", "--write",
+                                 os.path.join(lab.workdir, "none.pcap"))
+    ok = rc == 1 and "tcpdump" in err
+    return ok, [f"exit {rc}: {err.strip()}" + ("" if ok else " -- expected exit 1 pointing at tcpdump")]
+
+
 COUNTERS = re.compile(r"counter packets \d+ bytes \d+|expires \S+")
 
 
@@ -547,6 +587,10 @@ SCENARIOS = [
     # Last: it stops the daemon.
     Scenario("nfgatectl-answers", "nfgatectl flows/services/counters agree with a connection the lab "
              "holds", check=nfgatectl_answers, needs_daemon=True, paths=("kernel", "dpdk")),
+    Scenario("nfgatectl-capture", "nfgatectl capture writes a port's next packets as pcap that tcpdump reads",
+             check=nfgatectl_capture, needs_daemon=True, paths=("dpdk",)),
+    Scenario("nfgatectl-capture-kernel", "on the kernel path nfgatectl capture points at tcpdump",
+             check=kernel_capture_refused, needs_daemon=True, paths=("kernel",)),
     Scenario("kernel-once-and-cleanup", "nfgate --once applies the rules and exits, --cleanup "
              "removes them all", check=once_and_cleanup, needs_daemon=True, paths=("kernel",)),
 ]
