@@ -42,17 +42,30 @@ api::Json DaemonApi::services() const {
     const Model& m = *controller_.current();
     const std::vector<Frontend> fronts = frontends(m);
     std::vector<api::FrontendFigures> figures(fronts.size());
-    // Flows per frontend: one walk of the data path's flow table, counted by original destination.
+    // One walk of the data path's flow table: flows per frontend by original destination, and
+    // the packets/bytes of those flows where the path counts them per flow (the kernel with
+    // net.netfilter.nf_conntrack_acct=1).
     api::FrontendIndex index(m, fronts);
-    std::vector<uint64_t> flows(fronts.size(), 0);
     std::string err;
+    bool per_flow_counts = false;
     const bool counted = dp_.list_flows([&](const TrackedFlow& f) {
+        per_flow_counts |= f.packets.has_value();
         const int i = index.find(f.proto, f.orig.dst, f.orig.dport);
-        if (i >= 0) ++flows[static_cast<size_t>(i)];
+        if (i < 0) return true;
+        api::FrontendFigures& fig = figures[static_cast<size_t>(i)];
+        fig.flows = fig.flows.value_or(0) + 1;
+        if (f.packets) fig.packets = fig.packets.value_or(0) + *f.packets;
+        if (f.bytes) fig.bytes = fig.bytes.value_or(0) + *f.bytes;
         return true;
     }, err);
     if (counted)
-        for (size_t i = 0; i < fronts.size(); ++i) figures[i].flows = flows[i];
+        for (auto& fig : figures) {
+            fig.flows = fig.flows.value_or(0);
+            if (per_flow_counts) {
+                fig.packets = fig.packets.value_or(0);
+                fig.bytes = fig.bytes.value_or(0);
+            }
+        }
     return api::services_json(m, fronts, figures);
 }
 

@@ -90,6 +90,8 @@ def main():
                and sorted(s["endpoints"]) == ["10.244.1.10:8080", "10.244.1.11:8080"] and s["flows"] == 0
                and "packets" in s, "services: %s" % s)
 
+        # Per-flow counters, so `services` can sum packets and bytes (a per-namespace sysctl).
+        run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.netfilter.nf_conntrack_acct=1"])
         open_flow(ns, "10.96.0.10", 80)
         open_flow(ns, "10.96.0.10", 80)
         flows = ctl_json(nfgatectl, sock, "flows")["flows"]
@@ -98,7 +100,10 @@ def main():
             expect(f["service"] == "default/service-test" and f["frontend"] == "10.96.0.10:80"
                    and f["backend"] in ("10.244.1.10:8080", "10.244.1.11:8080") and f["state"] == "SYN_SENT"
                    and f["protocol"] == "TCP", "flow: %s" % f)
-        expect(ctl_json(nfgatectl, sock, "services")[0]["flows"] == 2, "services counts the two flows")
+        s = ctl_json(nfgatectl, sock, "services")[0]
+        expect(s["flows"] == 2 and s["packets"] >= 2 and s["bytes"] >= 120,
+               "services counts the two flows and their SYNs (conntrack accounting): %s" % s)
+        expect(all(f["packets"] >= 1 for f in flows), "flows carry their packet counts: %s" % flows)
         cut = ctl_json(nfgatectl, sock, "flows", "--limit", "1")
         expect(len(cut["flows"]) == 1 and cut["truncated"], "--limit 1: %s" % cut)
         expect(ctl_json(nfgatectl, sock, "flows", "--service", "default/other")["flows"] == [],
