@@ -8,6 +8,7 @@
 #include "dataplane/capture.hpp"
 #include "dataplane/counters.hpp"
 #include "model/model.hpp"
+#include "model/trace_result.hpp"
 #include "model/tracked_flow.hpp"
 
 namespace nfgate::fastpath {
@@ -42,6 +43,10 @@ public:
     // conntrack_walk.hpp for what a concurrent change does to the listing. False with err once
     // stopped.
     virtual bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const = 0;
+
+    // What a new connection's first packet `p` would meet now (the workers' own decision code
+    // against the current snapshot); creates nothing. Control thread only.
+    virtual TraceResult trace(const TracePacket& p) const = 0;
 
     // Packet capture (control thread only): arm copies of the next frames of one interface;
     // drain hands over what the workers copied so far; see port/capture_tap.hpp.

@@ -137,6 +137,51 @@ Json counters_json(const fastpath::Counters& c) {
                 {"flow_capacity", c.flow_capacity}};
 }
 
+bool parse_trace_args(const Json& args, TracePacket& out, std::string& err) {
+    out = {};
+    const std::string proto = args.value("protocol", std::string());
+    if (proto == "tcp" || proto == "TCP") out.proto = 6;
+    else if (proto == "udp" || proto == "UDP") out.proto = 17;
+    else {
+        err = "PROTO \"" + proto + "\": want tcp or udp";
+        return false;
+    }
+    std::optional<uint32_t> ip;
+    std::optional<uint16_t> port;
+    if (!parse_endpoint(args.value("source", std::string()), ip, port) || !port) {
+        err = "SRC:SPORT \"" + args.value("source", std::string()) + "\": want an IPv4 address and a port";
+        return false;
+    }
+    out.src = *ip;
+    out.sport = *port;
+    port.reset();
+    if (!parse_endpoint(args.value("destination", std::string()), ip, port) || !port) {
+        err = "DST:DPORT \"" + args.value("destination", std::string()) + "\": want an IPv4 address and a port";
+        return false;
+    }
+    out.dst = *ip;
+    out.dport = *port;
+    return true;
+}
+
+Json trace_json(const TracePacket& p, const std::string& dataplane, const TraceResult& r) {
+    Json steps = Json::array(), candidates = Json::array();
+    for (const auto& s : r.steps) steps.push_back({{"stage", s.stage}, {"detail", s.detail}});
+    for (const auto& e : r.candidates) candidates.push_back(endpoint_str(e.ip, e.port));
+    return Json{{"protocol", proto_upper(p.proto)},
+                {"source", endpoint_str(p.src, p.sport)},
+                {"destination", endpoint_str(p.dst, p.dport)},
+                {"dataplane", dataplane},
+                {"steps", std::move(steps)},
+                {"verdict", r.verdict},
+                {"reason", r.reason},
+                {"service", r.service.empty() ? Json(nullptr) : Json(r.service)},
+                {"candidates", std::move(candidates)},
+                {"chosen", r.chosen ? Json(endpoint_str(r.chosen->ip, r.chosen->port)) : Json(nullptr)},
+                {"masquerade", r.masquerade},
+                {"snat", r.snat ? Json(ip_to_string(*r.snat)) : Json(nullptr)}};
+}
+
 bool parse_flow_filter(const Json& args, FlowFilter& out, std::string& err) {
     out = {};
     if (args.is_null()) return true;

@@ -14,6 +14,7 @@
 #include "dataplane/counters.hpp"
 #include "model/frontends.hpp"
 #include "model/model.hpp"
+#include "model/trace_result.hpp"
 #include "model/tracked_flow.hpp"
 
 namespace nfgate::api {
@@ -93,6 +94,10 @@ private:
     Json flows_ = Json::array();
     bool truncated_ = false;
 };
+
+// {"protocol": "tcp|udp", "source": "ip:port", "destination": "ip:port"} -> a packet.
+bool parse_trace_args(const Json& args, TracePacket& out, std::string& err);
+Json trace_json(const TracePacket& p, const std::string& dataplane, const TraceResult& r);
 
 std::string endpoint_str(uint32_t ip, uint16_t port);  // "10.244.1.2:8080"
 const char* proto_upper(uint8_t proto);                 // "TCP", "UDP", "ICMP", or the number

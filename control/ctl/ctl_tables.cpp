@@ -121,7 +121,18 @@ void print_human(std::ostream& out, const std::string& command, const Json& resu
     else if (command == "services") print_services(out, result);
     else if (command == "flows") print_flows(out, result);
     else if (command == "counters") print_counters(out, result);
-    else if (command == "capture")
+    else if (command == "trace") {
+        out << cell(result["protocol"]) << " " << cell(result["source"]) << " -> " << cell(result["destination"])
+            << " on the " << cell(result["dataplane"]) << " path\n";
+        for (const auto& st : result["steps"]) out << "  " << cell(st["stage"]) << ": " << cell(st["detail"]) << '\n';
+        out << "verdict: " << cell(result["verdict"]);
+        if (!cell(result["reason"]).empty() && cell(result["reason"]) != "-") out << " (" << cell(result["reason"]) << ")";
+        out << '\n';
+        if (!result["chosen"].is_null()) out << "endpoint: " << cell(result["chosen"]) << '\n';
+        else if (!result["candidates"].empty()) out << "endpoint: one of " << cell(result["candidates"]) << '\n';
+        if (result.value("masquerade", false))
+            out << "source NAT: " << (result["snat"].is_null() ? "masquerade" : cell(result["snat"])) << '\n';
+    } else if (command == "capture")
         out << cell(result["written"]) << " of " << cell(result["wanted"]) << " packets of " << cell(result["interface"])
             << " written to " << cell(result["file"]) << " (" << cell(result["lost"]) << " lost, stopped by "
             << cell(result["stopped_by"]) << ")\n";

@@ -132,7 +132,15 @@ api::Json DaemonApi::handle(const api::Json& request, std::unique_ptr<api::Reply
                 throw Failure{err};
             return api::Json();  // answered by the session
         }
-        if (cmd == "trace" || cmd == "bgp")
+        if (cmd == "trace") {
+            TracePacket p;
+            std::string err;
+            if (!api::parse_trace_args(args, p, err)) throw Failure{err};
+            const Model& m = *controller_.current();
+            return api::answer_ok(api::trace_json(p, m.dataplane == DataplaneKind::dpdk ? "dpdk" : "kernel",
+                                                  dp_.trace(m, p)));
+        }
+        if (cmd == "bgp")
             return api::answer_error(cmd + " is not available in this nfgate yet");
         return api::answer_error("unknown command \"" + cmd + "\" (want status, services, flows, counters, trace, "
                                  "capture, reload or bgp)");

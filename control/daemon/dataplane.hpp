@@ -10,6 +10,7 @@
 #include "dataplane/capture.hpp"
 #include "dataplane/counters.hpp"
 #include "model/model.hpp"
+#include "model/trace_result.hpp"
 #include "model/tracked_flow.hpp"
 
 namespace nfgate::daemon {
@@ -39,6 +40,16 @@ public:
         (void)visit;
         err = "this data path lists no flows";
         return false;
+    }
+
+    // What `p`, a new connection's first packet, would meet on this data path now, with `m` in
+    // force. Creates nothing.
+    virtual TraceResult trace(const Model& m, const TracePacket& p) const {
+        (void)m, (void)p;
+        TraceResult r;
+        r.verdict = "unknown";
+        r.reason = "this data path cannot trace";
+        return r;
     }
 
     // Packet capture, where the data path copies frames itself (the fast path).

@@ -3,6 +3,8 @@
 #include "dataplane/fast_path.hpp"
 #include "nft/conntrack_dump.hpp"
 #include "nft/kernel_path.hpp"
+#include "nft/nft_render.hpp"
+#include "nft/ruleset_trace.hpp"
 
 namespace nfgate::daemon {
 
@@ -17,6 +19,10 @@ public:
     void stop() override {}
     bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const override {
         return nft::dump_kernel_flows(visit, err);
+    }
+    // Walks the ruleset this model renders to: what apply() installed for it.
+    TraceResult trace(const Model& m, const TracePacket& p) const override {
+        return nft::trace_ruleset(m, nft::render(m), p);
     }
 
 private:
@@ -51,6 +57,13 @@ public:
             return false;
         }
         return fast_->list_flows(visit, err);
+    }
+    TraceResult trace(const Model&, const TracePacket& p) const override {
+        if (fast_) return fast_->trace(p);
+        TraceResult r;
+        r.verdict = "unknown";
+        r.reason = "the fast path is not running";
+        return r;
     }
     bool captures() const override { return true; }
     bool arm_capture(const fastpath::CaptureRequest& r, std::string& err) override {

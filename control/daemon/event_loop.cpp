@@ -40,10 +40,12 @@ Event EventWaiter::wait(int api_fd, std::chrono::steady_clock::time_point deadli
                 default: continue;
             }
         }
-        const auto left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
-        if (left <= 0) return Event::tick;
+        const auto now = steady_clock::now();
+        if (now >= deadline) return Event::tick;
+        // Rounded up: waking a little late is a tick on the next pass, never one early.
+        const auto left = ceil<milliseconds>(deadline - now).count();
         pollfd fds[2] = {{sigfd_, POLLIN, 0}, {api_fd, POLLIN, 0}};
-        const int n = ::poll(fds, api_fd >= 0 ? 2 : 1, static_cast<int>(left) + 1);
+        const int n = ::poll(fds, api_fd >= 0 ? 2 : 1, static_cast<int>(left));
         if (n > 0 && api_fd >= 0 && (fds[1].revents & POLLIN) && !(fds[0].revents & POLLIN)) return Event::api;
         // n == 0: deadline (checked at the top); EINTR: some other signal, the deadline holds.
     }

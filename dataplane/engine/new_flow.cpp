@@ -8,6 +8,7 @@
 #include "dataplane/engine/flow_rewrite.hpp"
 #include "dataplane/engine/fragment_table.hpp"
 #include "dataplane/engine/icmp_answer.hpp"
+#include "dataplane/engine/miss_decision.hpp"
 #include "dataplane/engine/slow_path.hpp"
 
 namespace nfgate::engine {
@@ -17,10 +18,6 @@ namespace {
 // A clashing reply tuple means the SNAT port is taken for that peer by another flow: a few more
 // ports are tried before the packet is refused.
 constexpr unsigned kSnatAttempts = 8;
-
-bool tcp_opens(uint8_t flags) {
-    return (flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG | RTE_TCP_FIN_FLAG)) == RTE_TCP_SYN_FLAG;
-}
 
 // "A Service with no ready endpoints rejects": TCP reset, otherwise ICMP port unreachable
 // from the address the client used.
@@ -81,18 +78,11 @@ int egress_pool(SlowCtx& c, uint32_t toward, uint32_t& addr_be) {
     return c.worker.shared.snat().pool_of(addr_be);
 }
 
+// A client pinned by affinity keeps its backend (and the pin is refreshed); otherwise Maglev.
 const Backend& choose_backend(SlowCtx& c, const ServicePortEntry& p, uint32_t client, const ct::FlowKey& orig) {
     AffinityTable& aff = c.worker.shared.affinity();
-    if (p.affinity_client_ip) {
-        Backend pinned;
-        if (aff.find(client, p.id, c.now_s, pinned.ip, pinned.port)) {
-            if (const Backend* it = p.find_backend(pinned.ip, pinned.port)) {
-                aff.remember(client, p.id, it->ip, it->port, c.now_s, p.affinity_timeout_s);
-                return *it;
-            }
-        }
-    }
-    const Backend& b = p.backends[pick_backend(p, static_cast<uint32_t>(ct::flow_hash(orig)))];
+    const Backend* pinned = pinned_backend(aff, p, client, c.now_s);
+    const Backend& b = pinned != nullptr ? *pinned : hashed_backend(p, static_cast<uint32_t>(ct::flow_hash(orig)));
     if (p.affinity_client_ip) aff.remember(client, p.id, b.ip, b.port, c.now_s, p.affinity_timeout_s);
     return b;
 }
@@ -100,19 +90,13 @@ const Backend& choose_backend(SlowCtx& c, const ServicePortEntry& p, uint32_t cl
 Fate new_service_flow(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, const ServiceMatch& sm, CsumDelta& ip_delta) {
     const ServicePortEntry& p = *sm.port;
     const uint32_t client = rte_be_to_cpu_32(pm.src);
-    if (pm.proto == kProtoTcp && !tcp_opens(pm.tcp_flags)) return c.drop(Reason::tcp_invalid_no_syn);
-    if (sm.kind == VipKind::lb_ip && !p.source_allowed(client)) return c.drop(Reason::source_range_denied);
+    Reason refused{};
+    if (!service_admits(sm, client, pm.proto, pm.tcp_flags, refused)) return c.drop(refused);
     if (p.backends.empty()) return reject(c, m, pm);
 
     const ct::FlowKey orig = ct::make_key(pm.src, pm.dst, pm.sport, pm.dport, pm.proto);
     const Backend& b = choose_backend(c, p, client, orig);
-    // Replies must come back through the gateway unless the client is a pod (kube-proxy keeps
-    // in-cluster sources) or externalTrafficPolicy: Local asks for the client address.
-    const bool external_kind = sm.kind != VipKind::cluster_ip;
-    // A pod reaching itself through its Service (hairpin) must see the gateway as the peer, or
-    // its reply would bypass the translation.
-    const bool snat = c.st.masquerade_all() || (!c.st.in_cluster(client) && !(p.etp_local && external_kind)) ||
-                      b.ip == client;
+    const bool snat = service_needs_snat(c.st, sm, client, b.ip);
     uint32_t snat_addr_be = 0;
     const int pool = egress_pool(c, b.ip, snat_addr_be);
     if (pool < 0 && snat) return c.drop(Reason::no_route);
@@ -168,30 +152,19 @@ Fate new_passthrough_flow(SlowCtx& c, PacketMeta& pm) {
 }
 
 Fate flow_miss_fate(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta) {
-    const uint32_t src = rte_be_to_cpu_32(pm.src);
-    const uint32_t dst = rte_be_to_cpu_32(pm.dst);
-    const bool local = c.st.is_local(dst);
-    const bool icmp = pm.proto == kProtoIcmp;
-    if (icmp && local) {
-        if (pm.icmp_type != kIcmpEchoRequest) return c.drop(Reason::icmp_untracked);
-        return make_echo_reply(m, pm, c.st.ifaces()[c.in_port]) ? c.answer(Reason::echo_reply_sent)
-                                                                : c.drop(Reason::icmp_untracked);
+    const MissDecision d = decide_miss(c.st, rte_be_to_cpu_32(pm.src), rte_be_to_cpu_32(pm.dst), pm.proto,
+                                       rte_be_to_cpu_16(pm.dport), pm.icmp_type);
+    switch (d.kind) {
+        case MissKind::echo_to_gateway:
+            return make_echo_reply(m, pm, c.st.ifaces()[c.in_port]) ? c.answer(Reason::echo_reply_sent)
+                                                                    : c.drop(Reason::icmp_untracked);
+        case MissKind::service: return new_service_flow(c, m, pm, d.match, ip_delta);
+        case MissKind::dropped: return c.drop(d.reason);
+        case MissKind::rejected: return reject(c, m, pm);
+        case MissKind::egress_masquerade: return new_masquerade_flow(c, pm, ip_delta);
+        case MissKind::passthrough: return new_passthrough_flow(c, pm);
+        case MissKind::forward: break;
     }
-    if (!icmp) {
-        const ServiceMatch sm = c.st.lookup(dst, pm.proto, rte_be_to_cpu_16(pm.dport));
-        if (sm.port != nullptr) return new_service_flow(c, m, pm, sm, ip_delta);
-    }
-    if (local) return c.drop(Reason::local_delivery_unsupported);
-    if (c.st.is_service_address(dst)) {
-        // kube-proxy rejects an allocated ClusterIP on a port no Service serves.
-        if (c.st.is_cluster_ip(dst) && !icmp) return reject(c, m, pm);
-        return c.drop(icmp ? Reason::icmp_untracked : Reason::local_delivery_unsupported);
-    }
-    if (c.st.in_service_cidrs(dst)) return c.drop(Reason::unallocated_cluster_ip);
-    if (!ip_is_unicast(dst)) return c.drop(Reason::ip_not_unicast);
-    if (c.st.egress_masquerade(src, dst) && (!icmp || pm.icmp_type == kIcmpEchoRequest))
-        return new_masquerade_flow(c, pm, ip_delta);
-    if (!icmp && c.st.egress_masquerade(dst, src)) return new_passthrough_flow(c, pm);
     ++c.counters.forwarded_plain;
     return Fate::forward;
 }

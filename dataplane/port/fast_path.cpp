@@ -9,6 +9,7 @@
 
 #include "dataplane/conntrack/conntrack_walk.hpp"
 #include "dataplane/engine/arp.hpp"
+#include "dataplane/engine/trace.hpp"
 #include "dataplane/engine/worker.hpp"
 #include "dataplane/port/capture_tap.hpp"
 #include "dataplane/port/eal_setup.hpp"
@@ -39,6 +40,10 @@ public:
     void stop() override;
     fastpath::Counters counters() const override;
     bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const override;
+    TraceResult trace(const TracePacket& p) const override {
+        const uint32_t now_s = static_cast<uint32_t>(clock_.ns(rte_rdtsc()) / 1'000'000'000);
+        return engine::trace_new_flow(*services_->current(), engine_->affinity(), p, now_s);
+    }
     bool arm_capture(const fastpath::CaptureRequest& r, std::string& err) override;
     void disarm_capture() override { capture_.disarm(); }
     unsigned drain_capture(const std::function<void(const fastpath::CapturedFrame&)>& sink) override {

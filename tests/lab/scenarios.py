@@ -358,6 +358,41 @@ def nfgatectl_capture(lab):
     return ok and step_ok, details
 
 
+POD_IPS = {"pod-a": "10.244.1.10", "pod-b": "10.244.1.11"}
+
+
+def nfgatectl_trace(lab):
+    """nfgatectl trace names the Service, its endpoints and the masquerade for a client's
+    connection to a ClusterIP; on the fast path the endpoint it names is the one the same
+    connection then reaches."""
+    sport = 20000 + (os.getpid() * 7 + int(time.time())) % 20000
+    rc, out, err = lab.nfgatectl("-o", "json", "trace", "tcp", f"{CLIENT}:{sport}", "10.96.0.10:80")
+    if rc != 0:
+        return False, [f"nfgatectl trace: exit {rc}: {err.strip()}"]
+    t = json.loads(out)
+    ready = sorted(f"{ip}:8080" for ip in POD_IPS.values())
+    ok = (t["verdict"] == "forward" and t["service"] == "lab/web" and sorted(t["candidates"]) == ready
+          and t["masquerade"])
+    details = [f"trace: verdict {t['verdict']}, service {t['service']}, among {t['candidates']}, chosen "
+               f"{t['chosen']}, masquerade {t['masquerade']}" + ("" if ok else f" -- expected lab/web over {ready}, "
+                                                                          "masqueraded")]
+    results = lab.agent("client").tcp("10.96.0.10", 80, count=1, timeout=ANSWER_TIMEOUT, sport=sport)
+    got = results[0]
+    answered = got["kind"] == "answer"
+    backend = POD_IPS.get(parse_answer(got["text"])[0]) if answered else None
+    if lab.path == "dpdk":
+        same = answered and t["chosen"] == f"{backend}:8080"
+        ok &= same
+        details.append(f"the connection from port {sport} reached {backend}" +
+                       ("" if same else f" -- expected the traced {t['chosen']}"))
+    else:
+        inside = answered and f"{backend}:8080" in t["candidates"]
+        ok &= inside
+        details.append(f"the connection from port {sport} reached {backend} (numgen: any candidate)" +
+                       ("" if inside else " -- expected one of the candidates"))
+    return ok, details
+
+
 def kernel_capture_refused(lab):
     """On the kernel path nfgatectl capture says to use tcpdump (exit 1), it copies nothing itself."""
     rc, out, err = lab.nfgatectl("capture", "--interface", "ext", "--count", "1", "--write",
@@ -587,6 +622,8 @@ SCENARIOS = [
     # Last: it stops the daemon.
     Scenario("nfgatectl-answers", "nfgatectl flows/services/counters agree with a connection the lab "
              "holds", check=nfgatectl_answers, needs_daemon=True, paths=("kernel", "dpdk")),
+    Scenario("nfgatectl-trace", "nfgatectl trace names what a connection will meet (on the fast path: "
+             "the very endpoint)", check=nfgatectl_trace, needs_daemon=True, paths=("kernel", "dpdk")),
     Scenario("nfgatectl-capture", "nfgatectl capture writes a port's next packets as pcap that tcpdump reads",
              check=nfgatectl_capture, needs_daemon=True, paths=("dpdk",)),
     Scenario("nfgatectl-capture-kernel", "on the kernel path nfgatectl capture points at tcpdump",

@@ -1,0 +1,138 @@
+#include "dataplane/engine/trace.hpp"
+
+#include <rte_byteorder.h>
+#include <rte_tcp.h>
+
+#include "dataplane/conntrack/flow.hpp"
+#include "dataplane/engine/miss_decision.hpp"
+
+namespace nfgate::engine {
+
+namespace {
+
+std::string endpoint_text(uint32_t ip, uint16_t port) { return ip_to_string(ip) + ":" + std::to_string(port); }
+
+const char* kind_text(VipKind k) {
+    switch (k) {
+        case VipKind::cluster_ip: return "ClusterIP";
+        case VipKind::external_ip: return "externalIP";
+        case VipKind::lb_ip: return "LoadBalancer IP";
+        case VipKind::node_port: return "NodePort";
+    }
+    return "?";
+}
+
+// The gateway address on the interface toward `dst`, as the SNAT pools use it.
+bool egress_address(const ServiceTable& st, uint32_t dst, uint32_t& addr, std::string& how) {
+    NextHop nh;
+    if (!st.routes().lookup(dst, nh)) return false;
+    addr = st.ifaces()[nh.port].ip;
+    how = "interface " + std::to_string(nh.port) + (nh.gateway ? " via " + ip_to_string(nh.gateway) : " (on link)");
+    return true;
+}
+
+void drop(TraceResult& r, Reason why) {
+    r.verdict = "drop";
+    r.reason = std::string(reason_name(why));
+}
+
+void service_flow(const ServiceTable& st, const AffinityTable& aff, const TracePacket& p, uint32_t now_s,
+                  const ServiceMatch& sm, TraceResult& r) {
+    const ServicePortEntry& e = *sm.port;
+    r.service = e.name.substr(0, e.name.find(':'));
+    r.steps.push_back({"service lookup", std::string(kind_text(sm.kind)) + " " + endpoint_text(p.dst, p.dport) + " is " +
+                                             e.name});
+    Reason why{};
+    // A trace stands for a connection's first packet: a SYN for TCP.
+    if (!service_admits(sm, p.src, p.proto, RTE_TCP_SYN_FLAG, why)) {
+        r.steps.push_back({"admission", std::string(reason_name(why))});
+        return drop(r, why);
+    }
+    std::string list;
+    for (const Backend& b : e.backends) {
+        r.candidates.push_back(Endpoint{b.ip, b.port, true});
+        list += (list.empty() ? "" : ", ") + endpoint_text(b.ip, b.port);
+    }
+    r.steps.push_back({"endpoints", std::to_string(e.backends.size()) + " ready" + (list.empty() ? "" : ": " + list)});
+    if (e.backends.empty()) {
+        r.verdict = "reject";
+        r.reason = p.proto == 6 ? "no ready endpoint: TCP reset" : "no ready endpoint: ICMP port unreachable";
+        return;
+    }
+    const Backend* pinned = pinned_backend(aff, e, p.src, now_s);
+    const ct::FlowKey key = ct::make_key(rte_cpu_to_be_32(p.src), rte_cpu_to_be_32(p.dst), rte_cpu_to_be_16(p.sport),
+                                         rte_cpu_to_be_16(p.dport), p.proto);
+    const uint32_t hash = static_cast<uint32_t>(ct::flow_hash(key));
+    const Backend& b = pinned != nullptr ? *pinned : hashed_backend(e, hash);
+    r.chosen = Endpoint{b.ip, b.port, true};
+    r.steps.push_back({"backend choice", pinned != nullptr
+                                             ? "ClientIP affinity pins " + ip_to_string(p.src) + " to " + endpoint_text(b.ip, b.port)
+                                             : "Maglev slot for 5-tuple hash " + std::to_string(hash) + " -> " +
+                                                   endpoint_text(b.ip, b.port) +
+                                                   (e.affinity_client_ip ? " (then remembered for ClientIP affinity)" : "")});
+    const bool snat = service_needs_snat(st, sm, p.src, b.ip);
+    uint32_t addr = 0;
+    std::string how;
+    if (!egress_address(st, b.ip, addr, how)) {
+        r.steps.push_back({"route", "no route to " + ip_to_string(b.ip)});
+        if (snat) return drop(r, Reason::no_route);
+    }
+    r.steps.push_back({"source NAT", snat ? "masquerade to " + ip_to_string(addr) + " (" + how + ")"
+                                          : "client address kept (in-cluster client or externalTrafficPolicy: Local)"});
+    if (snat) {
+        r.snat = addr;
+        r.masquerade = true;
+    }
+    r.verdict = "forward";
+}
+
+}  // namespace
+
+TraceResult trace_new_flow(const ServiceTable& st, const AffinityTable& aff, const TracePacket& p, uint32_t now_s) {
+    TraceResult r;
+    const MissDecision d = decide_miss(st, p.src, p.dst, p.proto, p.dport, 0);
+    switch (d.kind) {
+        case MissKind::service: service_flow(st, aff, p, now_s, d.match, r); break;
+        case MissKind::dropped:
+            r.steps.push_back({"classification", "not a Service frontend: " + std::string(reason_name(d.reason))});
+            drop(r, d.reason);
+            break;
+        case MissKind::rejected:
+            r.steps.push_back({"classification", ip_to_string(p.dst) + " is a ClusterIP, no Service on port " +
+                                                     std::to_string(p.dport)});
+            r.verdict = "reject";
+            r.reason = "allocated ClusterIP, unserved port";
+            break;
+        case MissKind::echo_to_gateway:
+            r.verdict = "local";
+            r.reason = "echo answered by the worker";
+            break;
+        case MissKind::egress_masquerade:
+        case MissKind::passthrough:
+        case MissKind::forward: {
+            uint32_t addr = 0;
+            std::string how;
+            const bool routed = egress_address(st, p.dst, addr, how);
+            r.steps.push_back({"route", routed ? "to " + ip_to_string(p.dst) + " out " + how
+                                               : "no route to " + ip_to_string(p.dst)});
+            if (!routed) {
+                drop(r, Reason::no_route);
+                break;
+            }
+            if (d.kind == MissKind::egress_masquerade) {
+                r.steps.push_back({"source NAT", "pod egress outside nonMasqueradeCIDRs: masquerade to " + ip_to_string(addr)});
+                r.snat = addr;
+                r.masquerade = true;
+            } else {
+                r.steps.push_back({"source NAT", d.kind == MissKind::passthrough
+                                                     ? "none (a connection from outside to a pod: tracked, untranslated)"
+                                                     : "none (routed untouched)"});
+            }
+            r.verdict = "forward";
+            break;
+        }
+    }
+    return r;
+}
+
+}  // namespace nfgate::engine

@@ -1,0 +1,242 @@
+#include "nft/ruleset_trace.hpp"
+
+#include <algorithm>
+
+#include "model/frontends.hpp"
+#include "nft/nft_text.hpp"
+
+namespace nfgate::nft {
+
+namespace {
+
+constexpr int kMaxDepth = 16;  // jump/goto nesting; the rendered ruleset uses three levels
+
+enum class Outcome { next, accept, drop, reject, ret };
+
+struct State {
+    TracePacket p;
+    uint32_t mark = 0;
+    bool dnat = false;
+};
+
+class Walker {
+public:
+    Walker(const Ruleset& rs, TraceResult& out) : rs_(rs), out_(out) {}
+
+    // Runs every base chain of (type, hook) in priority order; false when one ends the packet.
+    bool hook(ChainType type, Hook h, State& st) {
+        std::vector<const Chain*> base;
+        for (const auto& c : rs_.chains)
+            if (c.base && c.base->type == type && c.base->hook == h) base.push_back(&c);
+        std::sort(base.begin(), base.end(),
+                  [](const Chain* a, const Chain* b) { return a->base->priority < b->base->priority; });
+        for (const Chain* c : base) {
+            const Outcome o = run(*c, st, 0);
+            if (o == Outcome::drop || o == Outcome::reject) return false;
+        }
+        return true;
+    }
+
+private:
+    const Chain* chain(const std::string& name) const {
+        for (const auto& c : rs_.chains)
+            if (c.name == name) return &c;
+        return nullptr;
+    }
+    const Set* set(const std::string& name) const {
+        for (const auto& s : rs_.sets)
+            if (s.name == name) return &s;
+        return nullptr;
+    }
+
+    void step(const Chain& c, const std::string& detail) { out_.steps.push_back({"chain " + c.name, detail}); }
+
+    static bool in_set(const Set& s, Field f, const State& st) {
+        for (const auto& e : s.elems) {
+            if (f == Field::saddr_daddr ? (e.addr == st.p.src && e.to.ip == st.p.dst)
+                                        : e.addr == (f == Field::saddr ? st.p.src : st.p.dst))
+                return true;
+        }
+        return false;
+    }
+
+    const SetElem* vmap_find(const std::string& map, bool with_addr, const State& st) const {
+        const Set* s = set(map);
+        if (s == nullptr) return nullptr;
+        for (const auto& e : s->elems)
+            if ((!with_addr || e.addr == st.p.dst) && static_cast<uint8_t>(e.proto) == st.p.proto && e.port == st.p.dport)
+                return &e;
+        return nullptr;
+    }
+
+    Outcome follow(const std::string& target, bool go, const Chain& from, State& st, int depth) {
+        const Chain* c = chain(target);
+        if (c == nullptr || depth >= kMaxDepth) {
+            step(from, "no chain " + target);
+            return Outcome::next;
+        }
+        const Outcome o = run(*c, st, depth + 1);
+        if (o == Outcome::ret) return go ? Outcome::ret : Outcome::next;
+        if (o == Outcome::next && go) return Outcome::ret;  // goto: the calling chain ends too
+        return o;
+    }
+
+    void dnat_to(State& st, const Endpoint& e) {
+        st.p.dst = e.ip;
+        st.p.dport = e.port;
+        st.dnat = true;
+    }
+
+    Outcome run(const Chain& c, State& st, int depth) {
+        bool random_alternatives = false;  // a numgen rule matched: the following rules are the rest
+        for (const Rule& r : c.rules) {
+            bool matches = true, numgen = false, stepped = false;
+            Outcome result = Outcome::next;
+            std::string note;
+            for (const Expr& x : r.exprs) {
+                if (!matches) break;
+                if (const auto* m = std::get_if<MatchCidr>(&x)) {
+                    const uint32_t a = m->field == Field::saddr ? st.p.src : st.p.dst;
+                    matches = m->cidr.contains(a) != m->negate;
+                } else if (const auto* m = std::get_if<MatchSet>(&x)) {
+                    const Set* s = set(m->set);
+                    matches = s != nullptr && in_set(*s, m->field, st);
+                } else if (const auto* m = std::get_if<MatchL4proto>(&x)) {
+                    matches = static_cast<uint8_t>(m->proto) == st.p.proto;
+                } else if (const auto* m = std::get_if<MatchMarkBit>(&x)) {
+                    matches = (st.mark & m->bit) == m->bit;
+                } else if (std::holds_alternative<MatchCtDnat>(x)) {
+                    matches = st.dnat;
+                } else if (std::holds_alternative<MatchCtNotNew>(x)) {
+                    matches = false;  // a trace is always a connection's first packet
+                } else if (std::holds_alternative<MatchNumgen>(x)) {
+                    numgen = true;  // taken with probability 1/N: listed as one alternative
+                } else if (const auto* m = std::get_if<VmapAddrProtoPort>(&x)) {
+                    const SetElem* e = vmap_find(m->map, true, st);
+                    if (e == nullptr) {
+                        matches = false;
+                    } else {
+                        step(c, rule_text(r) + ": goto " + e->goto_chain);
+                        return follow(e->goto_chain, true, c, st, depth);
+                    }
+                } else if (const auto* m = std::get_if<VmapProtoPort>(&x)) {
+                    const SetElem* e = vmap_find(m->map, false, st);
+                    if (e == nullptr) {
+                        matches = false;
+                    } else {
+                        step(c, rule_text(r) + ": goto " + e->goto_chain);
+                        return follow(e->goto_chain, true, c, st, depth);
+                    }
+                } else if (const auto* m = std::get_if<SetMarkBit>(&x)) {
+                    st.mark = m->on ? (st.mark | m->bit) : (st.mark & ~m->bit);
+                    note = m->on ? "marked for masquerade" : "mark cleared";
+                } else if (const auto* m = std::get_if<UpdateAffinity>(&x)) {
+                    note = "remembers the client in @" + m->map;
+                } else if (const auto* m = std::get_if<DnatAffinity>(&x)) {
+                    step(c, "a client @" + m->map + " remembers goes back to its endpoint; otherwise on");
+                    matches = false;
+                } else if (const auto* m = std::get_if<Dnat>(&x)) {
+                    const Endpoint e{m->ip, m->port, true};
+                    out_.candidates.push_back(e);
+                    if (numgen || random_alternatives) {
+                        random_alternatives = true;
+                        if (numgen) {
+                            step(c, rule_text(r) + ": one random alternative");
+                            matches = false;  // the other alternatives follow
+                            continue;
+                        }
+                    }
+                    dnat_to(st, e);
+                    result = Outcome::accept;
+                } else if (const auto* m = std::get_if<DnatEndpointMap>(&x)) {
+                    if (const Set* s = set(m->map))
+                        for (const auto& e : s->elems)
+                            if (e.addr == st.p.dst && static_cast<uint8_t>(e.proto) == st.p.proto &&
+                                e.port == st.p.dport && e.index < m->count)
+                                out_.candidates.push_back(e.to);
+                    if (out_.candidates.empty()) {
+                        matches = false;
+                    } else {
+                        note = "dnat to one of " + std::to_string(out_.candidates.size()) + " endpoints at random";
+                        dnat_to(st, out_.candidates.front());
+                        result = Outcome::accept;
+                    }
+                } else if (std::holds_alternative<Masquerade>(x)) {
+                    out_.masquerade = true;
+                    result = Outcome::accept;
+                } else if (const auto* m = std::get_if<Reject>(&x)) {
+                    out_.verdict = "reject";
+                    out_.reason = m->tcp_reset ? "TCP reset" : "ICMP port unreachable";
+                    result = Outcome::reject;
+                } else if (const auto* v = std::get_if<Verdict>(&x)) {
+                    switch (v->kind) {
+                        case Verdict::Kind::accept: result = Outcome::accept; break;
+                        case Verdict::Kind::drop: result = Outcome::drop; break;
+                        case Verdict::Kind::ret: result = Outcome::ret; break;
+                        case Verdict::Kind::jump:
+                        case Verdict::Kind::go: {
+                            step(c, rule_text(r));
+                            const Outcome o = follow(v->chain, v->kind == Verdict::Kind::go, c, st, depth);
+                            if (o != Outcome::next) return o;
+                            stepped = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            if (!matches) continue;
+            if (!stepped) step(c, rule_text(r) + (note.empty() ? "" : ": " + note));
+            if (result == Outcome::drop && out_.verdict.empty()) {
+                out_.verdict = "drop";
+                out_.reason = "dropped in chain " + c.name;
+            }
+            if (result != Outcome::next) return result;
+        }
+        return Outcome::next;
+    }
+
+    const Ruleset& rs_;
+    TraceResult& out_;
+};
+
+bool is_local(const Model& m, uint32_t ip) {
+    if (std::find(m.node_addresses.begin(), m.node_addresses.end(), ip) != m.node_addresses.end()) return true;
+    for (const auto& s : m.services)
+        for (const auto* list : {&s.external_ips, &s.lb_ips})  // local routes (local_routes.cpp)
+            if (std::find(list->begin(), list->end(), ip) != list->end()) return true;
+    return false;
+}
+
+}  // namespace
+
+TraceResult trace_ruleset(const Model& m, const Ruleset& rs, const TracePacket& p) {
+    TraceResult out;
+    for (const Frontend& f : frontends(m))
+        if (f.ip == p.dst && f.port == p.dport && static_cast<uint8_t>(f.proto) == p.proto) {
+            const Service& s = m.services[f.service];
+            out.service = s.key();
+            out.steps.push_back({"frontend", std::string(frontend_kind_name(f.kind)) + " of Service " + s.key() +
+                                                 " port " + std::to_string(s.ports[f.port_index].port) +
+                                                 (s.ports[f.port_index].name.empty() ? "" : " (" + s.ports[f.port_index].name + ")")});
+            break;
+        }
+    State st{p};
+    Walker w(rs, out);
+    if (!w.hook(ChainType::nat, Hook::prerouting, st)) return out;
+    const bool local = is_local(m, st.p.dst);
+    out.steps.push_back({"routing", ip_to_string(st.p.dst) + (local ? " is the gateway's own: input"
+                                                                     : " is routed onward: forward")});
+    if (!w.hook(ChainType::filter, local ? Hook::input : Hook::forward, st)) return out;
+    if (local) {
+        out.verdict = "local";
+        out.reason = "delivered to the gateway itself";
+        return out;
+    }
+    if (!w.hook(ChainType::nat, Hook::postrouting, st)) return out;
+    out.verdict = "forward";
+    if (!out.candidates.empty() && !st.dnat) out.candidates.clear();
+    if (st.dnat && out.candidates.size() == 1) out.chosen = out.candidates.front();
+    return out;
+}
+
+}  // namespace nfgate::nft
