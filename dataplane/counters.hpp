@@ -39,6 +39,7 @@ struct WorkerCounters {
     uint64_t flows_created = 0;
     uint64_t loop_cycles = 0;      // TSC cycles the poll loop has run
     uint64_t busy_cycles = 0;      // of those, in loop turns that had packets
+    double snat_fill = 0;          // its fullest SNAT port slice: ports in use / slice size
     ReasonCounts reasons{};
 
     uint64_t reason(engine::Reason r) const { return reasons[static_cast<size_t>(r)]; }

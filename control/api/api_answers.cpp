@@ -128,6 +128,9 @@ Json counters_json(const fastpath::Counters& c) {
                            {"forwarded_nat", k.forwarded_nat},
                            {"forwarded_plain", k.forwarded_plain},
                            {"flows_created", k.flows_created},
+                           {"snat_fill", k.snat_fill},
+                           {"busy_cycles", k.busy_cycles},
+                           {"loop_cycles", k.loop_cycles},
                            {"drops", drops(k.reasons)}});
     }
     return Json{{"ports", std::move(ports)},

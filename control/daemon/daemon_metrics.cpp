@@ -31,7 +31,7 @@ metrics::Snapshot make_snapshot(const Model& m, const api::DaemonStatus& status,
         for (size_t w = 0; w < fast->workers.size(); ++w) {
             const auto& k = fast->workers[w];
             s.workers.push_back({static_cast<unsigned>(w), k.rx_packets, k.tx_packets, k.flows_created, k.loop_cycles,
-                                 k.busy_cycles, {}, {}});
+                                 k.busy_cycles, {}, k.snat_fill});
         }
     } else if (kernel) {
         s.flows = kernel->conntrack_count;

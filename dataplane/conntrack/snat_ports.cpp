@@ -1,6 +1,8 @@
 // Per-worker SNAT port slices: FIFO free rings, one per (worker, address, protocol).
 #include "dataplane/conntrack/snat_ports.hpp"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 
 #include <atomic>
@@ -31,7 +33,12 @@ struct SnatPorts::Slice {
     std::vector<uint16_t> ring;
     std::vector<uint64_t> is_free;  // bit (port - first)
     uint32_t head = 0;
-    uint32_t count = 0;
+    // Free ports. Only the owning worker writes it (relaxed load + store, no locked add); any
+    // thread may read it for fill statistics.
+    std::atomic<uint32_t> count{0};
+
+    uint32_t free_now() const { return count.load(std::memory_order_relaxed); }
+    void set_free(uint32_t n) { count.store(n, std::memory_order_relaxed); }
 };
 
 struct alignas(64) SnatPorts::WorkerCounters {
@@ -72,7 +79,7 @@ std::unique_ptr<SnatPorts> SnatPorts::create(std::span<const uint32_t> addrs_be,
                     s->ring[i] = htons(static_cast<uint16_t>(s->first + i));
                     s->is_free[i / 64] |= 1ull << (i % 64);
                 }
-                s->count = n;
+                s->set_free(n);
                 p->slices_.push_back(std::move(s));
             }
         }
@@ -99,7 +106,7 @@ SnatPorts::Slice* SnatPorts::slice(unsigned worker, uint16_t pool, uint8_t proto
 
 bool SnatPorts::acquire(unsigned worker, uint16_t pool, uint8_t proto, uint16_t& port_be) {
     Slice* s = slice(worker, pool, proto);
-    if (s == nullptr || s->count == 0) {
+    if (s == nullptr || s->free_now() == 0) {
         if (worker < workers_) {
             auto& c = counters_[worker].exhausted;
             c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -108,7 +115,7 @@ bool SnatPorts::acquire(unsigned worker, uint16_t pool, uint8_t proto, uint16_t&
     }
     port_be = s->ring[s->head];
     s->head = (s->head + 1) % s->ring.size();
-    s->count--;
+    s->set_free(s->free_now() - 1);
     const uint32_t bit = uint32_t{ntohs(port_be)} - s->first;
     s->is_free[bit / 64] &= ~(1ull << (bit % 64));
     return true;
@@ -120,8 +127,8 @@ void SnatPorts::release(unsigned worker, uint16_t pool, uint8_t proto, uint16_t 
     const uint32_t bit = uint32_t{ntohs(port_be)} - s->first;
     if (bit >= s->ring.size() || (s->is_free[bit / 64] >> (bit % 64) & 1)) return;
     s->is_free[bit / 64] |= 1ull << (bit % 64);
-    s->ring[(s->head + s->count) % s->ring.size()] = port_be;
-    s->count++;
+    s->ring[(s->head + s->free_now()) % s->ring.size()] = port_be;
+    s->set_free(s->free_now() + 1);
 }
 
 int SnatPorts::pool_of(uint32_t addr_be) const {
@@ -132,7 +139,18 @@ int SnatPorts::pool_of(uint32_t addr_be) const {
 
 uint32_t SnatPorts::free_count(unsigned worker, uint16_t pool, uint8_t proto) const {
     const Slice* s = slice(worker, pool, proto);
-    return s == nullptr ? 0 : s->count;
+    return s == nullptr ? 0 : s->free_now();
+}
+
+double SnatPorts::fill(unsigned worker) const {
+    double most = 0;
+    for (size_t pool = 0; pool < addrs_.size(); pool++)
+        for (uint8_t proto : {kProtoTcp, kProtoUdp, kProtoIcmp}) {
+            const Slice* s = slice(worker, static_cast<uint16_t>(pool), proto);
+            if (s == nullptr || s->ring.empty()) continue;
+            most = std::max(most, 1.0 - double(s->free_now()) / double(s->ring.size()));
+        }
+    return most;
 }
 
 uint64_t SnatPorts::exhausted(unsigned worker) const {

@@ -59,6 +59,9 @@ public:
     uint16_t slice_last(unsigned worker) const;
 
     uint32_t free_count(unsigned worker, uint16_t pool, uint8_t proto) const;
+    // Share of ports in use in `worker`'s fullest slice (any pool, any protocol): where it
+    // reaches 1, that worker refuses new flows of that protocol to that address. Any thread.
+    double fill(unsigned worker) const;
     // Refused acquisitions of `worker` (read from any thread; approximate while it runs).
     uint64_t exhausted(unsigned worker) const;
 

@@ -226,6 +226,7 @@ fastpath::Counters DpdkFastPath::read_counters() const {
         }
         wc.loop_cycles = io.loop_cycles.get();
         wc.busy_cycles = io.busy_cycles.get();
+        if (engine_) wc.snat_fill = engine_->snat().fill(w);
         const engine::WorkerStats& es = contexts_[w]->stats;
         wc.forwarded_nat = es.forwarded_nat();
         wc.forwarded_plain = es.forwarded_plain();

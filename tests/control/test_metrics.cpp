@@ -37,6 +37,7 @@ fastpath::Counters some_counters() {
     w0.flows_created = 3;
     w0.loop_cycles = 1000;
     w0.busy_cycles = 250;
+    w0.snat_fill = 0.5;
     w0.reasons[static_cast<size_t>(engine::Reason::flow_table_full)] = 4;
     w1.rx_packets = 45;
     w1.reasons[static_cast<size_t>(engine::Reason::flow_table_full)] = 1;
@@ -78,6 +79,8 @@ TEST(Metrics, ContractNamesAndValues) {
              "nfgate_worker_packets_total{worker=\"1\",direction=\"rx\"} 45\n",
              "nfgate_worker_flows_created_total{worker=\"0\"} 3\n",
              "nfgate_worker_cycles_total{worker=\"0\",kind=\"busy\"} 250\n",
+             "nfgate_snat_pool_fill_ratio{worker=\"0\"} 0.5\n",
+             "nfgate_snat_pool_fill_ratio{worker=\"1\"} 0\n",
              "nfgate_sync_duration_seconds_bucket{le=\"0.001\"} 1\n",
              "nfgate_sync_duration_seconds_bucket{le=\"0.0040000000000000001\"} 2\n",
              "nfgate_sync_duration_seconds_bucket{le=\"16.384\"} 2\n",
