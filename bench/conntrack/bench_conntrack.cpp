@@ -39,8 +39,8 @@ constexpr unsigned kBurst = 32;
 FlowKey flow_key(uint32_t n, bool reply) {
     // Distinct clients towards one VIP; replies come from a backend to the client.
     const uint32_t client = 0x0a000000u + n;
-    return reply ? make_key(0x0af40005u, client, 0x901f, static_cast<uint16_t>(n * 7), kProtoTcp)
-                 : make_key(client, 0x0a60000au, static_cast<uint16_t>(n * 7), 0x5000, kProtoTcp);
+    return reply ? make_key(0x0af40005u, client, 0x901f, static_cast<uint16_t>(n * 7), nfgate::net::kProtoTcp)
+                 : make_key(client, 0x0a60000au, static_cast<uint16_t>(n * 7), 0x5000, nfgate::net::kProtoTcp);
 }
 
 // Keys of N flows (both directions), plus the same keys in random order for lookups, plus keys
@@ -106,7 +106,7 @@ struct Loaded {
         if (!ours || !theirs) return;
         entry_of.resize(flows);
         for (uint32_t i = 0; i < flows; i++) {
-            const InsertResult r = ours->insert(0, FlowInit{keys.orig[i], keys.reply[i], kTcpSyn}, 0);
+            const InsertResult r = ours->insert(0, FlowInit{keys.orig[i], keys.reply[i], nfgate::net::kTcpSyn}, 0);
             entry_of[i] = r.entry;
             rte_hash_add_key_data(theirs, &keys.orig[i], r.entry);
             rte_hash_add_key_data(theirs, &keys.reply[i], r.entry);
@@ -206,7 +206,7 @@ void BM_InsertDelete_Ours(benchmark::State& state) {
     auto t = make_ours(2 * flows);
     if (!t) return state.SkipWithError("table");
     std::vector<FlowEntry*> live(flows);
-    for (uint32_t i = 0; i < flows; i++) live[i] = t->insert(0, FlowInit{keys.orig[i], keys.reply[i], kTcpSyn}, 0).entry;
+    for (uint32_t i = 0; i < flows; i++) live[i] = t->insert(0, FlowInit{keys.orig[i], keys.reply[i], nfgate::net::kTcpSyn}, 0).entry;
     uint32_t next = flows, oldest = 0, ops = 0;
     uint64_t failed = 0;
     InsertStatus first_failure = InsertStatus::inserted;
@@ -214,7 +214,7 @@ void BM_InsertDelete_Ours(benchmark::State& state) {
     for (auto _ : state) {
         tsc.tick();
         const uint32_t k = next % (2 * flows);
-        const InsertResult r = t->insert(0, FlowInit{keys.orig[k], keys.reply[k], kTcpSyn}, 0);
+        const InsertResult r = t->insert(0, FlowInit{keys.orig[k], keys.reply[k], nfgate::net::kTcpSyn}, 0);
         next++;
         if (r.status == InsertStatus::inserted) {
             t->unlink(*live[oldest]);
@@ -305,13 +305,13 @@ void BM_SnatAcquireRelease(benchmark::State& state) {
     if (!p) return state.SkipWithError(err.c_str());
     std::vector<uint16_t> held;
     uint16_t port = 0;
-    while (held.size() < 30000 && p->acquire(0, 0, kProtoTcp, port)) held.push_back(port);
+    while (held.size() < 30000 && p->acquire(0, 0, nfgate::net::kProtoTcp, port)) held.push_back(port);
     size_t i = 0;
     TscMeter tsc(1);
     for (auto _ : state) {
         tsc.tick();
-        p->release(0, 0, kProtoTcp, held[i]);
-        p->acquire(0, 0, kProtoTcp, held[i]);
+        p->release(0, 0, nfgate::net::kProtoTcp, held[i]);
+        p->acquire(0, 0, nfgate::net::kProtoTcp, held[i]);
         if (++i == held.size()) i = 0;
     }
     tsc.report(state);

@@ -6,38 +6,18 @@
 
 #include "dataplane/conntrack/conntrack_table.hpp"
 #include "dataplane/conntrack/conntrack_worker.hpp"
+#include "dataplane/net/nat_delta.hpp"
 
 namespace nfgate::ct {
 
 namespace {
 
-void add_words(uint32_t& sum, const void* old_p, const void* new_p, size_t bytes) {
-    for (size_t i = 0; i < bytes; i += 2) {
-        uint16_t o, n;
-        std::memcpy(&o, static_cast<const char*>(old_p) + i, 2);
-        std::memcpy(&n, static_cast<const char*>(new_p) + i, 2);
-        sum += static_cast<uint16_t>(~o);
-        sum += n;
-    }
-}
-
-// RFC 1624 deltas for rewriting `from` into `to`: addresses for the IP header; addresses and
-// ports for TCP/UDP (the pseudo-header covers the addresses); the echo identifier alone for ICMP,
-// whose checksum covers no pseudo-header.
+// The flow's precomputed deltas for rewriting `from` into `to` (net/nat_delta.hpp), folded.
 void checksum_deltas(const FlowKey& from, const FlowKey& to, uint16_t& ip, uint16_t& l4) {
-    uint32_t ip_sum = 0;
-    add_words(ip_sum, &from.src_ip, &to.src_ip, 4);
-    add_words(ip_sum, &from.dst_ip, &to.dst_ip, 4);
-    ip = csum_fold32(ip_sum);
-    uint32_t l4_sum = 0;
-    if (from.proto == kProtoIcmp) {
-        add_words(l4_sum, &from.src_port, &to.src_port, 2);
-    } else {
-        l4_sum = ip_sum;
-        add_words(l4_sum, &from.src_port, &to.src_port, 2);
-        add_words(l4_sum, &from.dst_port, &to.dst_port, 2);
-    }
-    l4 = csum_fold32(l4_sum);
+    const net::TupleDeltas d = net::tuple_deltas(from.proto, net::Tuple{from.src_ip, from.dst_ip, from.src_port, from.dst_port},
+                                                 net::Tuple{to.src_ip, to.dst_ip, to.src_port, to.dst_port});
+    ip = d.ip.folded();
+    l4 = d.l4.folded();
 }
 
 constexpr unsigned kSpinsBeforeYield = 64;
@@ -50,7 +30,7 @@ void ConntrackTable::fill_entry(FlowEntry& e, const FlowInit& f, uint32_t now) c
     e.key[0] = f.orig;
     e.key[1] = f.reply;
     e.last_seen.store(now, std::memory_order_relaxed);
-    const uint8_t st = f.orig.proto == kProtoTcp
+    const uint8_t st = f.orig.proto == net::kProtoTcp
                            ? static_cast<uint8_t>(tcp_step(TcpState::none, Dir::orig, f.tcp_flags).next)
                            : 0;
     e.state.store(st, std::memory_order_relaxed);
@@ -174,7 +154,7 @@ ConntrackTable::Claim ConntrackTable::claim(const FlowKey& k, uint64_t hash, Dir
 
 InsertResult ConntrackTable::insert(unsigned worker, const FlowInit& f, uint32_t now) {
     Worker& w = w_[worker];
-    if ((f.orig.proto == kProtoTcp && !tcp_can_open(f.tcp_flags)) || f.orig == f.reply) {
+    if ((f.orig.proto == net::kProtoTcp && !tcp_can_open(f.tcp_flags)) || f.orig == f.reply) {
         bump(w.invalid);
         return {InsertStatus::invalid};
     }

@@ -172,12 +172,12 @@ uint64_t ConntrackTable::spilled_keys() const {
 
 uint32_t ConntrackTable::timeout_of(const FlowEntry& e) const {
     switch (e.proto()) {
-        case kProtoTcp: {
+        case net::kProtoTcp: {
             const unsigned s = e.state.load(std::memory_order_relaxed);
             return timeouts_.tcp[s < kTcpStateCount ? s : 0];
         }
-        case kProtoUdp: return e.seen_reply() ? timeouts_.udp_assured : timeouts_.udp_unreplied;
-        case kProtoIcmp: return timeouts_.icmp;
+        case net::kProtoUdp: return e.seen_reply() ? timeouts_.udp_assured : timeouts_.udp_unreplied;
+        case net::kProtoIcmp: return timeouts_.icmp;
         default: return timeouts_.other;
     }
 }

@@ -80,7 +80,7 @@ struct alignas(64) FlowEntry {
     std::atomic<uint8_t> life{0};        // EntryLife
     uint8_t reserved = 0;
     // RFC 1624 deltas (folded one's complement sums of ~old + new over the changed 16-bit words,
-    // in packet byte order) that turn key[d] into translated(d): apply with csum_apply_delta().
+    // in packet byte order) that turn key[d] into translated(d): apply with net::csum_apply().
     // ip: the IPv4 header checksum (addresses). l4: the TCP/UDP checksum (pseudo-header addresses
     // and ports) or, for ICMP echo, the ICMP checksum (identifier only). A UDP checksum of 0
     // means "none" and must stay 0.
@@ -88,7 +88,7 @@ struct alignas(64) FlowEntry {
     uint16_t l4_csum_delta[2] = {0, 0};
     uint16_t snat_pool = kNoSnat;  // SnatPorts pool whose port this flow holds, or kNoSnat
     uint16_t snat_port = 0;        // network order; returned to the pool when reclaimed
-    uint32_t tag = 0;              // the caller's (e.g. service port index); not interpreted
+    uint32_t tag = 0;              // set by the inserter, opaque to the table (the engine keeps a FlowTag)
     uint32_t created = 0;          // clock at insert
 
     const FlowKey& key_of(Dir d) const { return key[static_cast<unsigned>(d)]; }
@@ -178,17 +178,6 @@ public:
     // entries, compare keys). out[i] is the hit for keys[i]; bit i of the result is set on a hit.
     uint64_t lookup_bulk(const FlowKey* keys, unsigned n, FlowRef* out) const;
 
-    // The same lookup as three per-key stages, so a caller can spread them over its own work
-    // and the two dependent cache misses (bucket, then entry) overlap it instead of stalling:
-    //   probe_hash(k)            hashes k and prefetches its first bucket;
-    //   probe_match(hash)        (bucket in cache by now) matches the signature and prefetches
-    //                            the candidate entry; returns the probe word for probe_finish;
-    //   probe_finish(k, h, w)    (entry in cache by now) compares the key; the rare cases
-    //                            (several signature matches, spilled keys) take the full path.
-    uint64_t probe_hash(const FlowKey& k) const;
-    uint64_t probe_match(uint64_t hash) const;
-    FlowRef probe_finish(const FlowKey& k, uint64_t hash, uint64_t probe) const;
-
     // Accounts a packet to a flow it matched: TCP state transition (compare-and-swap, safe when
     // the two directions arrive on different workers), reply seen, last_seen. Invalid TCP
     // packets change nothing and return invalid.
@@ -270,6 +259,17 @@ private:
         uint32_t b = (static_cast<uint32_t>(hash >> 16) ^ static_cast<uint32_t>(hash >> 40)) & bucket_mask_;
         return b == bucket1(hash) ? b ^ 1 : b;
     }
+
+    // lookup_bulk's three per-key stages, run over all keys one stage at a time so the two
+    // dependent cache misses (bucket, then entry) overlap instead of stalling:
+    //   probe_hash(k)            hashes k and prefetches its first bucket;
+    //   probe_match(hash)        (bucket in cache by now) matches the signature and prefetches
+    //                            the candidate entry; returns the probe word for probe_finish;
+    //   probe_finish(k, h, w)    (entry in cache by now) compares the key; the rare cases
+    //                            (several signature matches, spilled keys) take the full path.
+    uint64_t probe_hash(const FlowKey& k) const;
+    uint64_t probe_match(uint64_t hash) const;
+    FlowRef probe_finish(const FlowKey& k, uint64_t hash, uint64_t probe) const;
 
     FlowRef find_in(const Bucket& b, uint64_t want, const FlowKey& k) const;
     FlowRef find_slow(const FlowKey& k, uint64_t hash) const;
@@ -405,7 +405,7 @@ inline uint64_t ConntrackTable::lookup_bulk(const FlowKey* keys, unsigned n, Flo
 
 inline TcpVerdict ConntrackTable::track(FlowEntry& e, Dir d, uint8_t tcp_flags, uint32_t now) {
     TcpVerdict v = TcpVerdict::ok;
-    if (e.proto() == kProtoTcp) {
+    if (e.proto() == net::kProtoTcp) {
         uint8_t cur = e.state.load(std::memory_order_relaxed);
         for (;;) {
             const TcpStep st = tcp_step(static_cast<TcpState>(cur), d, tcp_flags);

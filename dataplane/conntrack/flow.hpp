@@ -1,6 +1,6 @@
-// The flow key the connection-tracking table is indexed by, its hash, and the checksum deltas a
-// NAT rewrite between two keys implies. Every field is in NETWORK byte order exactly as it sits in
-// the packet, so the hot path builds a key with plain loads and never swaps bytes.
+// The flow key the connection-tracking table is indexed by and its hash. Every field is in
+// NETWORK byte order exactly as it sits in the packet, so the hot path builds a key with plain
+// loads and never swaps bytes.
 #pragma once
 
 #include <cstdint>
@@ -8,11 +8,10 @@
 
 #include <nmmintrin.h>
 
-namespace nfgate::ct {
+#include "dataplane/net/checksum.hpp"
+#include "dataplane/net/protocols.hpp"
 
-inline constexpr uint8_t kProtoIcmp = 1;
-inline constexpr uint8_t kProtoTcp = 6;
-inline constexpr uint8_t kProtoUdp = 17;
+namespace nfgate::ct {
 
 // SNAT pool index meaning "this flow holds no SNAT port" (see snat_ports.hpp).
 inline constexpr uint16_t kNoSnat = 0xffff;
@@ -78,23 +77,6 @@ inline uint64_t flow_hash(const FlowKey& k) {
     const uint64_t lo = _mm_crc32_u64(_mm_crc32_u64(kSeedLo, w0), w1);
     const uint64_t hi = _mm_crc32_u64(_mm_crc32_u64(kSeedHi, w1), w0);
     return (hi << 32) | lo;
-}
-
-// One's complement arithmetic for RFC 1624 incremental checksum updates. The words are the raw
-// 16-bit values as loaded from the packet (no swap): the one's complement sum gives the same
-// bytes in either order as long as the checksum field is loaded the same way.
-inline uint16_t csum_fold32(uint32_t s) {
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    return static_cast<uint16_t>(s);
-}
-
-// RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'). `delta` is the folded sum of (~m + m') over every
-// changed word; see FlowEntry::ip_csum_delta / l4_csum_delta.
-inline uint16_t csum_apply_delta(uint16_t csum, uint16_t delta) {
-    uint32_t s = static_cast<uint16_t>(~csum);
-    s += delta;
-    return static_cast<uint16_t>(~csum_fold32(s));
 }
 
 }  // namespace nfgate::ct

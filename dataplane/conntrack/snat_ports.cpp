@@ -17,9 +17,9 @@ constexpr unsigned kProtos = 3;  // TCP, UDP, ICMP echo identifier
 
 int proto_slot(uint8_t proto) {
     switch (proto) {
-        case kProtoTcp: return 0;
-        case kProtoUdp: return 1;
-        case kProtoIcmp: return 2;
+        case net::kProtoTcp: return 0;
+        case net::kProtoUdp: return 1;
+        case net::kProtoIcmp: return 2;
         default: return -1;
     }
 }
@@ -145,7 +145,7 @@ uint32_t SnatPorts::free_count(unsigned worker, uint16_t pool, uint8_t proto) co
 double SnatPorts::fill(unsigned worker) const {
     double most = 0;
     for (size_t pool = 0; pool < addrs_.size(); pool++)
-        for (uint8_t proto : {kProtoTcp, kProtoUdp, kProtoIcmp}) {
+        for (uint8_t proto : {net::kProtoTcp, net::kProtoUdp, net::kProtoIcmp}) {
             const Slice* s = slice(worker, static_cast<uint16_t>(pool), proto);
             if (s == nullptr || s->ring.empty()) continue;
             most = std::max(most, 1.0 - double(s->free_now()) / double(s->ring.size()));

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "dataplane/net/protocols.hpp"
+
 #include "dataplane/conntrack/flow.hpp"
 
 namespace nfgate::ct {
@@ -22,12 +24,6 @@ enum class TcpState : uint8_t {
     close,
 };
 inline constexpr unsigned kTcpStateCount = 9;
-
-// TCP header flag bits (byte 13 of the header).
-inline constexpr uint8_t kTcpFin = 0x01;
-inline constexpr uint8_t kTcpSyn = 0x02;
-inline constexpr uint8_t kTcpRst = 0x04;
-inline constexpr uint8_t kTcpAck = 0x10;
 
 // ok: the packet belongs to the connection (state may have changed); ignored: it passes but does
 // not move the state (e.g. a retransmitted SYN/ACK); invalid: it makes no sense in this state
@@ -57,10 +53,10 @@ namespace detail {
 enum TcpClass : uint8_t { kSyn, kSynAck, kFin, kAck, kRst, kNone, kClassCount };
 
 inline constexpr TcpClass tcp_class(uint8_t flags) {
-    if (flags & kTcpRst) return kRst;
-    if (flags & kTcpSyn) return (flags & kTcpAck) ? kSynAck : kSyn;
-    if (flags & kTcpFin) return kFin;
-    if (flags & kTcpAck) return kAck;
+    if (flags & net::kTcpRst) return kRst;
+    if (flags & net::kTcpSyn) return (flags & net::kTcpAck) ? kSynAck : kSyn;
+    if (flags & net::kTcpFin) return kFin;
+    if (flags & net::kTcpAck) return kAck;
     return kNone;
 }
 

@@ -12,17 +12,33 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <span>
 
 #include "dataplane/conntrack/conntrack_table.hpp"
 #include "dataplane/engine/arp.hpp"
 #include "dataplane/engine/engine_state.hpp"
-#include "dataplane/engine/flow_rewrite.hpp"
-#include "dataplane/engine/fragment_table.hpp"
 #include "dataplane/engine/nat_rewrite.hpp"
+#include "dataplane/engine/fragment_table.hpp"
+#include "dataplane/engine/packet_io.hpp"
 #include "dataplane/engine/packet_parse.hpp"
 #include "dataplane/engine/slow_path.hpp"
 
 namespace nfgate::engine {
+
+// The IP header step of forward(): TTL - 1 (RFC 1812 5.3.1) plus any address delta, applied to
+// the header checksum once. For TTL >= 1 the decrement's RFC 1624 term ~old + new is the same
+// for every packet: the (TTL, protocol) word only loses 0x0100, so ~old + (old - 0x0100) = 0xfeff.
+inline void forward_ip_csum(rte_ipv4_hdr* ip, net::CsumDelta addr_delta) {
+    if (ip->time_to_live == 0) [[unlikely]] {
+        const uint16_t old_word = rte_cpu_to_be_16(static_cast<uint16_t>(ip->time_to_live << 8 | ip->next_proto_id));
+        --ip->time_to_live;
+        addr_delta.add16(old_word, rte_cpu_to_be_16(static_cast<uint16_t>(ip->time_to_live << 8 | ip->next_proto_id)));
+    } else {
+        --ip->time_to_live;
+        addr_delta.sum += RTE_BE16(0xfeff);
+    }
+    ip->hdr_checksum = net::csum_apply(ip->hdr_checksum, addr_delta);
+}
 
 namespace burst_detail {
 
@@ -67,7 +83,7 @@ private:
             Lane& lane = s_.lanes[i];
             lane.m = pkts[i];
             lane.pm = PacketMeta{};
-            lane.ip_delta = CsumDelta{};
+            lane.ip_delta = net::CsumDelta{};
             Reason why{};
             const L3Kind kind = classify_l2(lane.m, why);
             if (kind == L3Kind::ipv4 && !rte_is_same_ether_addr(&eth_of(lane.m)->dst_addr, &in_mac)) {
@@ -75,7 +91,7 @@ private:
                 io_.drop(lane.m);
                 continue;
             }
-            if (kind != L3Kind::ipv4 || !parse_ipv4(lane.m, lane.pm, why)) {
+            if (kind != L3Kind::ipv4 || !parse_ipv4_packet(lane.m, lane.pm, why)) {
                 dispatch(on_not_ipv4(slow_, lane.m, kind, why), i);
                 continue;
             }
@@ -107,7 +123,7 @@ private:
                 io_.drop(lane.m);
                 continue;
             }
-            if (e.proto() == kProtoUdp && e.tag == kFlowService && !udp_backend_ready(e)) {
+            if (e.proto() == net::kProtoUdp && e.tag == kFlowService && !udp_backend_ready(e)) {
                 // kube-proxy clears the conntrack entries of a removed UDP endpoint: the next
                 // datagram is balanced again, as a new flow, to a live backend.
                 w_.flows.unlink(e);
@@ -128,7 +144,7 @@ private:
     bool udp_backend_ready(const ct::FlowEntry& e) const {
         const ct::FlowKey& o = e.key_of(ct::Dir::orig);
         const ct::FlowKey& r = e.key_of(ct::Dir::reply);
-        return st_.serves(rte_be_to_cpu_32(o.dst_ip), kProtoUdp, rte_be_to_cpu_16(o.dst_port),
+        return st_.serves(rte_be_to_cpu_32(o.dst_ip), net::kProtoUdp, rte_be_to_cpu_16(o.dst_port),
                           rte_be_to_cpu_32(r.src_ip), rte_be_to_cpu_16(r.src_port));
     }
 
@@ -231,6 +247,7 @@ private:
 
 }  // namespace burst_detail
 
+// Processes one received burst on `in_port`; the contract is in worker.hpp.
 template <PacketIo Io>
 void process_burst(WorkerContext& ctx, const ServiceTable& st, Io& io, uint16_t in_port, std::span<rte_mbuf*> pkts,
                    uint64_t now_ns) {

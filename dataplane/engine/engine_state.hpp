@@ -11,7 +11,7 @@
 #include "dataplane/conntrack/conntrack_table.hpp"
 #include "dataplane/conntrack/snat_ports.hpp"
 #include "dataplane/engine/affinity_table.hpp"
-#include "dataplane/engine/checksum.hpp"
+#include "dataplane/net/checksum.hpp"
 #include "dataplane/engine/fragment_table.hpp"
 #include "dataplane/engine/neighbour_table.hpp"
 #include "dataplane/engine/next_hop_cache.hpp"
@@ -66,7 +66,7 @@ struct BurstScratch {
     struct Lane {
         rte_mbuf* m;
         PacketMeta pm;
-        CsumDelta ip_delta;
+        net::CsumDelta ip_delta;
     };
     ct::FlowKey keys[kChunk];
     ct::FlowRef refs[kChunk];

@@ -1,8 +1,9 @@
 // A build-once, read-only open-addressing map from a 64-bit key to a 32-bit value, for the
-// lookups a snapshot answers per packet (VIP sets, ARP-answer sets, backend liveness). Built
+// lookups a snapshot answers per packet (service frontends, address kinds, ARP answers). Built
 // on the control thread; readers never write, so concurrent lookups need no synchronisation.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

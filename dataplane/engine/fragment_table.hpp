@@ -21,7 +21,7 @@
 
 #include <cstdint>
 
-#include "dataplane/engine/checksum.hpp"
+#include "dataplane/net/checksum.hpp"
 #include "dataplane/engine/packet_parse.hpp"
 #include "dataplane/engine/worker_stats.hpp"
 
@@ -105,7 +105,7 @@ private:
 
 // Rewrites a later fragment (no L4 header) to the first fragment's addresses; the IP header
 // checksum change is added to `ip_delta`, which forwarding folds in with the TTL decrement.
-inline void translate_later_fragment(rte_ipv4_hdr* ip, const FragmentTable::Translation& t, CsumDelta& ip_delta) {
+inline void translate_later_fragment(rte_ipv4_hdr* ip, const FragmentTable::Translation& t, net::CsumDelta& ip_delta) {
     ip_delta.add32(ip->src_addr, t.src);
     ip_delta.add32(ip->dst_addr, t.dst);
     ip->src_addr = t.src;
@@ -116,7 +116,7 @@ inline void translate_later_fragment(rte_ipv4_hdr* ip, const FragmentTable::Tran
 // unfragmented packet (its L4 checksum covers the whole datagram, and the incremental update
 // of the pseudo-header and ports stays exact). Everything else fragmented stays untracked.
 inline bool first_fragment_tracked(const PacketMeta& pm) {
-    return pm.fragment && !pm.later_fragment && (pm.proto == kProtoTcp || pm.proto == kProtoUdp) &&
+    return pm.fragment && !pm.later_fragment && (pm.proto == net::kProtoTcp || pm.proto == net::kProtoUdp) &&
            pm.ip->time_to_live > 1;
 }
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "dataplane/engine/checksum.hpp"
+#include "dataplane/net/checksum.hpp"
 
 namespace nfgate::engine {
 
@@ -36,7 +36,7 @@ void fill_ip(rte_ipv4_hdr* ip, uint8_t tos, uint16_t total, uint8_t proto, uint3
     ip->src_addr = src_be;
     ip->dst_addr = dst_be;
     ip->hdr_checksum = 0;
-    ip->hdr_checksum = csum_finish(csum_partial(ip, sizeof(*ip)));
+    ip->hdr_checksum = net::csum_finish(net::csum_partial(ip, sizeof(*ip)));
 }
 
 // RFC 1812 4.3.2.7: no ICMP error (and no reset) to an address that is not one host.
@@ -48,22 +48,22 @@ bool answerable_source(uint32_t src_be) {
 }  // namespace
 
 bool icmp_is_error(uint8_t type) {
-    return type == kIcmpDestUnreachable || type == kIcmpTimeExceeded || type == kIcmpParamProblem;
+    return type == net::kIcmpDestUnreachable || type == net::kIcmpTimeExceeded || type == net::kIcmpParamProblem;
 }
 
 bool make_echo_reply(rte_mbuf* m, const PacketMeta& pm, const IfaceInfo& in_iface) {
     if (m->nb_segs != 1) return false;
     auto* icmp = reinterpret_cast<rte_icmp_hdr*>(pm.l4);
     const uint16_t icmp_len = static_cast<uint16_t>(pm.l3_len - (pm.l4 - reinterpret_cast<uint8_t*>(pm.ip)));
-    icmp->icmp_type = kIcmpEchoReply;
+    icmp->icmp_type = net::kIcmpEchoReply;
     icmp->icmp_code = 0;
     icmp->icmp_cksum = 0;
-    icmp->icmp_cksum = csum_finish(csum_partial(icmp, icmp_len));
+    icmp->icmp_cksum = net::csum_finish(net::csum_partial(icmp, icmp_len));
     // The reply keeps identifier, sequence and data (RFC 792) and drops any IP options.
     const uint16_t total = static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + icmp_len);
     if (reinterpret_cast<uint8_t*>(icmp) != reinterpret_cast<uint8_t*>(pm.ip + 1))
         std::memmove(pm.ip + 1, icmp, icmp_len);
-    fill_ip(pm.ip, pm.ip->type_of_service, total, kProtoIcmp, pm.dst, pm.src);
+    fill_ip(pm.ip, pm.ip->type_of_service, total, net::kProtoIcmp, pm.dst, pm.src);
     turn_around_l2(m, in_iface);
     set_frame_len(m, kEthLen + total);
     return true;
@@ -86,8 +86,8 @@ bool make_icmp_error(rte_mbuf* m, const PacketMeta& pm, uint8_t type, uint8_t co
     std::memset(icmp, 0, sizeof(*icmp));  // unused field (and next-hop MTU) stays zero
     icmp->icmp_type = type;
     icmp->icmp_code = code;
-    icmp->icmp_cksum = csum_finish(csum_partial(icmp, sizeof(*icmp) + quote));
-    fill_ip(ip, kIcmpTos, static_cast<uint16_t>(kPrefix + quote), kProtoIcmp, rte_cpu_to_be_32(src_ip), orig_src);
+    icmp->icmp_cksum = net::csum_finish(net::csum_partial(icmp, sizeof(*icmp) + quote));
+    fill_ip(ip, kIcmpTos, static_cast<uint16_t>(kPrefix + quote), net::kProtoIcmp, rte_cpu_to_be_32(src_ip), orig_src);
     turn_around_l2(m, in_iface);
     set_frame_len(m, frame);
     return true;
@@ -98,26 +98,26 @@ bool make_tcp_reset(rte_mbuf* m, const PacketMeta& pm, const IfaceInfo& in_iface
     const auto* in = reinterpret_cast<const rte_tcp_hdr*>(pm.l4);
     const uint32_t ihl = static_cast<uint32_t>(pm.l4 - reinterpret_cast<uint8_t*>(pm.ip));
     const uint32_t seg_len = pm.l3_len - ihl - ((in->data_off >> 4) * 4u) +
-                             ((in->tcp_flags & RTE_TCP_SYN_FLAG) ? 1 : 0) + ((in->tcp_flags & RTE_TCP_FIN_FLAG) ? 1 : 0);
+                             ((in->tcp_flags & net::kTcpSyn) ? 1 : 0) + ((in->tcp_flags & net::kTcpFin) ? 1 : 0);
     rte_tcp_hdr rst{};
     rst.src_port = in->dst_port;
     rst.dst_port = in->src_port;
     // RFC 793: "If the incoming segment has an ACK field, the reset takes its sequence number
     // from the ACK field of the segment, otherwise the reset has sequence number zero and the
     // ACK field is set to the sum of the sequence number and segment length".
-    if (in->tcp_flags & RTE_TCP_ACK_FLAG) {
+    if (in->tcp_flags & net::kTcpAck) {
         rst.sent_seq = in->recv_ack;
-        rst.tcp_flags = RTE_TCP_RST_FLAG;
+        rst.tcp_flags = net::kTcpRst;
     } else {
         rst.recv_ack = rte_cpu_to_be_32(rte_be_to_cpu_32(in->sent_seq) + seg_len);
-        rst.tcp_flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
+        rst.tcp_flags = net::kTcpRst | net::kTcpAck;
     }
     rst.data_off = 5 << 4;
     auto* ip = pm.ip;
     auto* tcp = reinterpret_cast<rte_tcp_hdr*>(ip + 1);
     *tcp = rst;
     constexpr uint16_t kTotal = sizeof(rte_ipv4_hdr) + sizeof(rte_tcp_hdr);
-    fill_ip(ip, 0, kTotal, kProtoTcp, pm.dst, pm.src);
+    fill_ip(ip, 0, kTotal, net::kProtoTcp, pm.dst, pm.src);
     tcp->cksum = 0;
     tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
     turn_around_l2(m, in_iface);

@@ -9,18 +9,10 @@
 #include <cstdint>
 
 #include "dataplane/engine/packet_parse.hpp"
+#include "dataplane/net/protocols.hpp"
 #include "dataplane/engine/service_table.hpp"
 
 namespace nfgate::engine {
-
-inline constexpr uint8_t kIcmpEchoReply = 0;
-inline constexpr uint8_t kIcmpDestUnreachable = 3;
-inline constexpr uint8_t kIcmpEchoRequest = 8;
-inline constexpr uint8_t kIcmpTimeExceeded = 11;
-inline constexpr uint8_t kIcmpParamProblem = 12;
-inline constexpr uint8_t kIcmpCodePortUnreachable = 3;
-inline constexpr uint8_t kIcmpCodeFragNeeded = 4;
-inline constexpr uint8_t kIcmpCodeTtlExceeded = 0;
 
 bool icmp_is_error(uint8_t type);
 

@@ -2,6 +2,9 @@
 
 #include <cstring>
 
+#include "dataplane/engine/nat_rewrite.hpp"
+#include "dataplane/net/nat_delta.hpp"
+
 namespace nfgate::engine {
 
 namespace {
@@ -26,14 +29,14 @@ bool parse_quoted(const PacketMeta& pm, Quoted& q) {
     q.l4 = reinterpret_cast<uint8_t*>(q.ip) + inner_ihl;
     q.l4_len = icmp_len - static_cast<uint32_t>(sizeof(rte_icmp_hdr)) - inner_ihl;
     switch (q.ip->next_proto_id) {
-        case kProtoTcp:
-        case kProtoUdp:
+        case net::kProtoTcp:
+        case net::kProtoUdp:
             std::memcpy(&q.sport, q.l4, 2);
             std::memcpy(&q.dport, q.l4 + 2, 2);
             return true;
-        case kProtoIcmp: {
+        case net::kProtoIcmp: {
             const auto* e = reinterpret_cast<const rte_icmp_hdr*>(q.l4);
-            if (e->icmp_type != 8 && e->icmp_type != 0) return false;
+            if (e->icmp_type != net::kIcmpEchoRequest && e->icmp_type != net::kIcmpEchoReply) return false;
             q.sport = q.dport = e->icmp_ident;
             return true;
         }
@@ -44,47 +47,18 @@ bool parse_quoted(const PacketMeta& pm, Quoted& q) {
 
 // Rewrites the quoted packet to `t` (its tuple before the gateway translated it).
 void untranslate_quoted(Quoted& q, const ct::FlowKey& t) {
-    CsumDelta addr;
-    addr.add32(q.ip->src_addr, t.src_ip);
-    addr.add32(q.ip->dst_addr, t.dst_ip);
+    const uint8_t proto = q.ip->next_proto_id;
+    const net::TupleDeltas d = net::tuple_deltas(proto, net::Tuple{q.ip->src_addr, q.ip->dst_addr, q.sport, q.dport},
+                                                 net::Tuple{t.src_ip, t.dst_ip, t.src_port, t.dst_port});
     q.ip->src_addr = t.src_ip;
     q.ip->dst_addr = t.dst_ip;
-    q.ip->hdr_checksum = csum_apply(q.ip->hdr_checksum, addr);
-    CsumDelta l4 = addr;
-    l4.add16(q.sport, t.src_port);
-    l4.add16(q.dport, t.dst_port);
-    switch (q.ip->next_proto_id) {
-        case kProtoTcp: {
-            std::memcpy(q.l4, &t.src_port, 2);
-            std::memcpy(q.l4 + 2, &t.dst_port, 2);
-            // The TCP checksum sits at offset 16: only present when more than 8 bytes are quoted.
-            if (q.l4_len >= offsetof(rte_tcp_hdr, cksum) + 2) {
-                auto* tcp = reinterpret_cast<rte_tcp_hdr*>(q.l4);
-                tcp->cksum = csum_apply(tcp->cksum, l4);
-            }
-            break;
-        }
-        case kProtoUdp: {
-            std::memcpy(q.l4, &t.src_port, 2);
-            std::memcpy(q.l4 + 2, &t.dst_port, 2);
-            auto* udp = reinterpret_cast<rte_udp_hdr*>(q.l4);
-            udp->dgram_cksum = udp_csum_apply(udp->dgram_cksum, l4);
-            break;
-        }
-        default: {
-            auto* echo = reinterpret_cast<rte_icmp_hdr*>(q.l4);
-            CsumDelta id;
-            id.add16(echo->icmp_ident, t.src_port);
-            echo->icmp_ident = t.src_port;
-            echo->icmp_cksum = csum_apply(echo->icmp_cksum, id);
-            break;
-        }
-    }
+    q.ip->hdr_checksum = net::csum_apply(q.ip->hdr_checksum, d.ip);
+    write_l4_ports(proto, q.l4, q.l4_len, t.src_port, t.dst_port, d.l4.folded());
 }
 
 }  // namespace
 
-Fate on_icmp_error(SlowCtx& c, PacketMeta& pm, CsumDelta& ip_delta) {
+Fate on_icmp_error(SlowCtx& c, PacketMeta& pm, net::CsumDelta& ip_delta) {
     const bool local = c.st.is_local(rte_be_to_cpu_32(pm.dst));
     Quoted q;
     ct::FlowRef ref;
@@ -116,7 +90,7 @@ Fate on_icmp_error(SlowCtx& c, PacketMeta& pm, CsumDelta& ip_delta) {
     auto* icmp = reinterpret_cast<rte_icmp_hdr*>(pm.l4);
     const uint32_t icmp_len = pm.l3_len - static_cast<uint32_t>(pm.l4 - reinterpret_cast<uint8_t*>(pm.ip));
     icmp->icmp_cksum = 0;
-    icmp->icmp_cksum = csum_finish(csum_partial(icmp, icmp_len));
+    icmp->icmp_cksum = net::csum_finish(net::csum_partial(icmp, icmp_len));
     ++c.counters.forwarded_nat;
     return Fate::forward;
 }

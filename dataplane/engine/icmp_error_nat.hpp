@@ -5,12 +5,12 @@
 
 #include <rte_mbuf.h>
 
-#include "dataplane/engine/checksum.hpp"
+#include "dataplane/net/checksum.hpp"
 #include "dataplane/engine/packet_parse.hpp"
 #include "dataplane/engine/slow_path.hpp"
 
 namespace nfgate::engine {
 
-Fate on_icmp_error(SlowCtx& c, PacketMeta& pm, CsumDelta& ip_delta);
+Fate on_icmp_error(SlowCtx& c, PacketMeta& pm, net::CsumDelta& ip_delta);
 
 }  // namespace nfgate::engine

@@ -1,24 +1,23 @@
 #include "dataplane/engine/miss_decision.hpp"
 
-#include <rte_tcp.h>
 
-#include "dataplane/engine/icmp_answer.hpp"
+#include "dataplane/net/protocols.hpp"
 #include "dataplane/engine/packet_parse.hpp"
 #include "dataplane/engine/slow_path.hpp"
 
 namespace nfgate::engine {
 
 bool tcp_opens(uint8_t flags) {
-    return (flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG | RTE_TCP_FIN_FLAG)) == RTE_TCP_SYN_FLAG;
+    return (flags & (net::kTcpSyn | net::kTcpAck | net::kTcpRst | net::kTcpFin)) == net::kTcpSyn;
 }
 
 MissDecision decide_miss(const ServiceTable& st, uint32_t src, uint32_t dst, uint8_t proto, uint16_t dport,
                          uint8_t icmp_type) {
     auto dropped = [](Reason r) { return MissDecision{MissKind::dropped, r, {}}; };
     const bool local = st.is_local(dst);
-    const bool icmp = proto == kProtoIcmp;
+    const bool icmp = proto == net::kProtoIcmp;
     if (icmp && local)
-        return icmp_type == kIcmpEchoRequest ? MissDecision{MissKind::echo_to_gateway, {}, {}}
+        return icmp_type == net::kIcmpEchoRequest ? MissDecision{MissKind::echo_to_gateway, {}, {}}
                                              : dropped(Reason::icmp_untracked);
     if (!icmp) {
         const ServiceMatch sm = st.lookup(dst, proto, dport);
@@ -32,14 +31,14 @@ MissDecision decide_miss(const ServiceTable& st, uint32_t src, uint32_t dst, uin
     }
     if (st.in_service_cidrs(dst)) return dropped(Reason::unallocated_cluster_ip);
     if (!ip_is_unicast(dst)) return dropped(Reason::ip_not_unicast);
-    if (st.egress_masquerade(src, dst) && (!icmp || icmp_type == kIcmpEchoRequest))
+    if (st.egress_masquerade(src, dst) && (!icmp || icmp_type == net::kIcmpEchoRequest))
         return MissDecision{MissKind::egress_masquerade, {}, {}};
     if (!icmp && st.egress_masquerade(dst, src)) return MissDecision{MissKind::passthrough, {}, {}};
     return MissDecision{};
 }
 
 bool service_admits(const ServiceMatch& sm, uint32_t client, uint8_t proto, uint8_t tcp_flags, Reason& why) {
-    if (proto == kProtoTcp && !tcp_opens(tcp_flags)) {
+    if (proto == net::kProtoTcp && !tcp_opens(tcp_flags)) {
         why = Reason::tcp_invalid_no_syn;
         return false;
     }

@@ -1,94 +1,67 @@
-// Address/port rewrite with incremental checksum update (RFC 1624), and the TTL decrement of
-// forwarding folded into the same IP header checksum update.
+// The NAT rewrite of a packet, per protocol in one place: a flow's translated tuple for the
+// packet's direction written with the checksum deltas the flow table precomputed at insert
+// (RFC 1624), so a hit costs a few stores and two checksum folds; the same L4 writer puts back
+// the tuple an ICMP error quotes.
 #pragma once
 
 #include <rte_icmp.h>
-#include <rte_ip.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
+#include <cstddef>
 #include <cstdint>
 
-#include "dataplane/engine/checksum.hpp"
+#include "dataplane/conntrack/conntrack_table.hpp"
+#include "dataplane/net/checksum.hpp"
 #include "dataplane/engine/packet_parse.hpp"
 
 namespace nfgate::engine {
 
-// The tuple a packet leaves with, network order.
-struct Translation {
-    uint32_t src = 0, dst = 0;
-    uint16_t sport = 0, dport = 0;
+// What the engine stores in FlowEntry::tag: which kind of flow it created.
+enum FlowTag : uint32_t {
+    kFlowMasquerade = 0,   // pod egress, source-NATed
+    kFlowService = 1,      // DNAT to a backend (its reply source): UDP liveness is checked
+    kFlowPassthrough = 2,  // tracked, never translated (inbound connection to a pod)
 };
 
-// Checksum deltas for rewriting `pm`'s tuple to `t`: the IP header covers the addresses, TCP and
-// UDP also cover them through the pseudo-header plus the ports; ICMP covers only the identifier.
-struct NatDeltas {
-    CsumDelta ip, l4;
-};
-
-inline NatDeltas nat_deltas(const PacketMeta& pm, const Translation& t) {
-    NatDeltas d;
-    d.ip.add32(pm.src, t.src);
-    d.ip.add32(pm.dst, t.dst);
-    if (pm.proto == kProtoIcmp) {
-        d.l4.add16(pm.sport, t.sport);
-    } else {
-        d.l4 = d.ip;
-        d.l4.add16(pm.sport, t.sport);
-        d.l4.add16(pm.dport, t.dport);
+// Writes ports `sport`/`dport` (network order) into the L4 header at `l4` of `proto` and
+// applies the folded checksum delta `l4_delta`. `l4_len`: bytes of the header present (an ICMP
+// error quotes only 8, which leaves the TCP checksum out). ICMP echo takes `sport` as its
+// identifier. A UDP checksum of 0 ("none") stays 0.
+inline void write_l4_ports(uint8_t proto, uint8_t* l4, size_t l4_len, uint16_t sport, uint16_t dport, uint16_t l4_delta) {
+    switch (proto) {
+        case net::kProtoTcp: {
+            auto* tcp = reinterpret_cast<rte_tcp_hdr*>(l4);
+            tcp->src_port = sport;
+            tcp->dst_port = dport;
+            if (l4_len >= offsetof(rte_tcp_hdr, cksum) + 2) tcp->cksum = net::csum_apply(tcp->cksum, l4_delta);
+            break;
+        }
+        case net::kProtoUdp: {
+            auto* udp = reinterpret_cast<rte_udp_hdr*>(l4);
+            udp->src_port = sport;
+            udp->dst_port = dport;
+            udp->dgram_cksum = net::udp_csum_apply(udp->dgram_cksum, l4_delta);
+            break;
+        }
+        default: {
+            auto* icmp = reinterpret_cast<rte_icmp_hdr*>(l4);
+            icmp->icmp_ident = sport;
+            icmp->icmp_cksum = net::csum_apply(icmp->icmp_cksum, l4_delta);
+            break;
+        }
     }
-    return d;
 }
 
-// Writes `t` and the deltas into the packet; the IP checksum itself is left to the caller,
-// which folds the TTL decrement into the same update (see forward_ip_csum()).
-inline void write_l4_translation(PacketMeta& pm, const Translation& t, const NatDeltas& d) {
-    pm.ip->src_addr = t.src;
-    pm.ip->dst_addr = t.dst;
-    if (pm.later_fragment) return;
-    switch (pm.proto) {
-        case kProtoTcp: {
-            auto* tcp = reinterpret_cast<rte_tcp_hdr*>(pm.l4);
-            tcp->src_port = t.sport;
-            tcp->dst_port = t.dport;
-            tcp->cksum = csum_apply(tcp->cksum, d.l4);
-            break;
-        }
-        case kProtoUdp: {
-            auto* udp = reinterpret_cast<rte_udp_hdr*>(pm.l4);
-            udp->src_port = t.sport;
-            udp->dst_port = t.dport;
-            udp->dgram_cksum = udp_csum_apply(udp->dgram_cksum, d.l4);
-            break;
-        }
-        case kProtoIcmp: {
-            auto* icmp = reinterpret_cast<rte_icmp_hdr*>(pm.l4);
-            icmp->icmp_ident = t.sport;
-            icmp->icmp_cksum = csum_apply(icmp->icmp_cksum, d.l4);
-            break;
-        }
-        default:
-            break;
-    }
-    pm.src = t.src;
-    pm.dst = t.dst;
-    pm.sport = t.sport;
-    pm.dport = t.dport;
-}
-
-// TTL - 1 (RFC 1812 5.3.1) plus any address delta, applied to the header checksum once.
-// For TTL >= 1 the decrement's RFC 1624 term ~old + new is the same for every packet: the
-// (TTL, protocol) word only loses 0x0100, so ~old + (old - 0x0100) = 0xfeff.
-inline void forward_ip_csum(rte_ipv4_hdr* ip, CsumDelta addr_delta) {
-    if (ip->time_to_live == 0) [[unlikely]] {
-        const uint16_t old_word = rte_cpu_to_be_16(static_cast<uint16_t>(ip->time_to_live << 8 | ip->next_proto_id));
-        --ip->time_to_live;
-        addr_delta.add16(old_word, rte_cpu_to_be_16(static_cast<uint16_t>(ip->time_to_live << 8 | ip->next_proto_id)));
-    } else {
-        --ip->time_to_live;
-        addr_delta.sum += RTE_BE16(0xfeff);
-    }
-    ip->hdr_checksum = csum_apply(ip->hdr_checksum, addr_delta);
+// Rewrites a packet of a tracked flow to the flow's translated tuple for direction `d`; the IP
+// header checksum is left to forward(), which folds `ip_delta` with the TTL decrement.
+inline void rewrite_flow(PacketMeta& pm, const ct::FlowEntry& e, ct::Dir d, net::CsumDelta& ip_delta) {
+    const ct::FlowKey t = e.translated(d);
+    pm.ip->src_addr = t.src_ip;
+    pm.ip->dst_addr = t.dst_ip;
+    write_l4_ports(pm.proto, pm.l4, sizeof(rte_tcp_hdr), t.src_port, t.dst_port, e.l4_delta(d));
+    pm.dst = t.dst_ip;
+    ip_delta.sum = e.ip_delta(d);
 }
 
 }  // namespace nfgate::engine

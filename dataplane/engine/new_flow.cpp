@@ -5,7 +5,7 @@
 
 #include "dataplane/conntrack/snat_ports.hpp"
 #include "dataplane/engine/backend_pick.hpp"
-#include "dataplane/engine/flow_rewrite.hpp"
+#include "dataplane/engine/nat_rewrite.hpp"
 #include "dataplane/engine/fragment_table.hpp"
 #include "dataplane/engine/icmp_answer.hpp"
 #include "dataplane/engine/miss_decision.hpp"
@@ -23,11 +23,11 @@ constexpr unsigned kSnatAttempts = 8;
 // from the address the client used.
 Fate reject(SlowCtx& c, rte_mbuf* m, const PacketMeta& pm) {
     const IfaceInfo& in = c.st.ifaces()[c.in_port];
-    if (pm.proto == kProtoTcp) {
-        if (pm.tcp_flags & RTE_TCP_RST_FLAG) return c.drop(Reason::tcp_invalid_no_syn);  // never answer a reset
+    if (pm.proto == net::kProtoTcp) {
+        if (pm.tcp_flags & net::kTcpRst) return c.drop(Reason::tcp_invalid_no_syn);  // never answer a reset
         return make_tcp_reset(m, pm, in) ? c.answer(Reason::reset_sent) : c.drop(Reason::reject_not_sent);
     }
-    const bool ok = make_icmp_error(m, pm, kIcmpDestUnreachable, kIcmpCodePortUnreachable, rte_be_to_cpu_32(pm.dst), in);
+    const bool ok = make_icmp_error(m, pm, net::kIcmpDestUnreachable, net::kIcmpCodePortUnreachable, rte_be_to_cpu_32(pm.dst), in);
     return ok ? c.answer(Reason::port_unreachable_sent) : c.drop(Reason::reject_not_sent);
 }
 
@@ -44,7 +44,7 @@ ct::FlowEntry* insert_flow(SlowCtx& c, ct::FlowInit& fi, int pool, Reason& why) 
                 return nullptr;
             }
             fi.reply.dst_port = port;
-            if (proto == kProtoIcmp) fi.reply.src_port = port;  // echo id stands for both ports
+            if (proto == net::kProtoIcmp) fi.reply.src_port = port;  // echo id stands for both ports
             fi.snat_pool = static_cast<uint16_t>(pool);
             fi.snat_port = port;
         }
@@ -87,7 +87,7 @@ const Backend& choose_backend(SlowCtx& c, const ServicePortEntry& p, uint32_t cl
     return b;
 }
 
-Fate new_service_flow(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, const ServiceMatch& sm, CsumDelta& ip_delta) {
+Fate new_service_flow(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, const ServiceMatch& sm, net::CsumDelta& ip_delta) {
     const ServicePortEntry& p = *sm.port;
     const uint32_t client = rte_be_to_cpu_32(pm.src);
     Reason refused{};
@@ -115,8 +115,8 @@ Fate new_service_flow(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, const ServiceMatc
     return Fate::forward;
 }
 
-Fate new_masquerade_flow(SlowCtx& c, PacketMeta& pm, CsumDelta& ip_delta) {
-    if (pm.proto == kProtoTcp && !tcp_opens(pm.tcp_flags)) return c.drop(Reason::tcp_invalid_no_syn);
+Fate new_masquerade_flow(SlowCtx& c, PacketMeta& pm, net::CsumDelta& ip_delta) {
+    if (pm.proto == net::kProtoTcp && !tcp_opens(pm.tcp_flags)) return c.drop(Reason::tcp_invalid_no_syn);
     uint32_t snat_addr_be = 0;
     const int pool = egress_pool(c, rte_be_to_cpu_32(pm.dst), snat_addr_be);
     if (pool < 0) return c.drop(Reason::no_route);
@@ -136,7 +136,7 @@ Fate new_masquerade_flow(SlowCtx& c, PacketMeta& pm, CsumDelta& ip_delta) {
 // egress: tracked without translation (as the kernel's conntrack would hold it), they match
 // this flow instead of being masqueraded or refused as mid-stream.
 Fate new_passthrough_flow(SlowCtx& c, PacketMeta& pm) {
-    const bool opens = pm.proto == kProtoUdp || (pm.proto == kProtoTcp && tcp_opens(pm.tcp_flags));
+    const bool opens = pm.proto == net::kProtoUdp || (pm.proto == net::kProtoTcp && tcp_opens(pm.tcp_flags));
     if (opens) {
         ct::FlowInit fi;
         fi.orig = ct::make_key(pm.src, pm.dst, pm.sport, pm.dport, pm.proto);
@@ -151,7 +151,7 @@ Fate new_passthrough_flow(SlowCtx& c, PacketMeta& pm) {
     return Fate::forward;
 }
 
-Fate flow_miss_fate(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta) {
+Fate flow_miss_fate(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, net::CsumDelta& ip_delta) {
     const MissDecision d = decide_miss(c.st, rte_be_to_cpu_32(pm.src), rte_be_to_cpu_32(pm.dst), pm.proto,
                                        rte_be_to_cpu_16(pm.dport), pm.icmp_type);
     switch (d.kind) {
@@ -171,7 +171,7 @@ Fate flow_miss_fate(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta
 
 }  // namespace
 
-Fate on_flow_miss(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta) {
+Fate on_flow_miss(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, net::CsumDelta& ip_delta) {
     const uint32_t orig_src = pm.src, orig_dst = pm.dst;
     const Fate f = flow_miss_fate(c, m, pm, ip_delta);
     // The later fragments of a forwarded first fragment leave with the same addresses.

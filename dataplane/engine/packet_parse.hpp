@@ -13,14 +13,11 @@
 #include <cstdint>
 #include <cstring>
 
-#include "dataplane/engine/checksum.hpp"
+#include "dataplane/net/checksum.hpp"
+#include "dataplane/net/protocols.hpp"
 #include "dataplane/engine/drop_reasons.hpp"
 
 namespace nfgate::engine {
-
-inline constexpr uint8_t kProtoIcmp = 1;
-inline constexpr uint8_t kProtoTcp = 6;
-inline constexpr uint8_t kProtoUdp = 17;
 
 enum class L3Kind : uint8_t { ipv4, arp, invalid };
 
@@ -62,7 +59,7 @@ inline uint16_t ipv4_header_sum(const rte_ipv4_hdr* ip, uint32_t ihl) {
     }
     sum = (sum & 0xffffffff) + (sum >> 32);
     sum = (sum & 0xffffffff) + (sum >> 32);
-    return csum_fold(static_cast<uint32_t>(sum));
+    return net::csum_fold(static_cast<uint32_t>(sum));
 }
 
 inline rte_ether_hdr* eth_of(rte_mbuf* m) { return rte_pktmbuf_mtod(m, rte_ether_hdr*); }
@@ -91,7 +88,7 @@ inline bool parse_l4(PacketMeta& pm, uint32_t l4_avail, Reason& r) {
         return true;
     }
     switch (pm.proto) {
-        case kProtoTcp: {
+        case net::kProtoTcp: {
             if (l4_avail < sizeof(rte_tcp_hdr)) break;
             const auto* t = reinterpret_cast<const rte_tcp_hdr*>(pm.l4);
             pm.sport = t->src_port;
@@ -99,14 +96,14 @@ inline bool parse_l4(PacketMeta& pm, uint32_t l4_avail, Reason& r) {
             pm.tcp_flags = t->tcp_flags;
             return true;
         }
-        case kProtoUdp: {
+        case net::kProtoUdp: {
             if (l4_avail < sizeof(rte_udp_hdr)) break;
             const auto* u = reinterpret_cast<const rte_udp_hdr*>(pm.l4);
             pm.sport = u->src_port;
             pm.dport = u->dst_port;
             return true;
         }
-        case kProtoIcmp: {
+        case net::kProtoIcmp: {
             if (l4_avail < sizeof(rte_icmp_hdr)) break;
             const auto* c = reinterpret_cast<const rte_icmp_hdr*>(pm.l4);
             pm.icmp_type = c->icmp_type;
@@ -121,7 +118,7 @@ inline bool parse_l4(PacketMeta& pm, uint32_t l4_avail, Reason& r) {
 }
 
 // RFC 1812 5.2.2: version 4, IHL >= 5, total length within the frame, valid header checksum.
-inline bool parse_ipv4(rte_mbuf* m, PacketMeta& pm, Reason& r) {
+inline bool parse_ipv4_packet(rte_mbuf* m, PacketMeta& pm, Reason& r) {
     const uint32_t avail = m->data_len - static_cast<uint32_t>(sizeof(rte_ether_hdr));
     if (m->data_len < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr)) {
         r = Reason::ip_truncated;

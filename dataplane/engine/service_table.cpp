@@ -75,7 +75,7 @@ private:
 
     void add_address(uint32_t ip, bool cluster_ip) {
         addr_keys_.push_back(ip);
-        addr_values_.push_back(cluster_ip ? ServiceTable::kAddrClusterIp : 2);
+        addr_values_.push_back(cluster_ip ? ServiceTable::kAddrClusterIp : ServiceTable::kAddrOtherVip);
         add_arp_answer(ip);
     }
 

@@ -115,7 +115,8 @@ public:
 
 private:
     friend class ServiceTableBuilder;
-    static constexpr uint32_t kAddrClusterIp = 1;
+    // What addr_kinds_ maps a service address to.
+    enum AddrKind : uint32_t { kAddrClusterIp = 1, kAddrOtherVip = 2 };
 
     static bool any_contains(const std::vector<Cidr>& v, uint32_t ip) {
         for (const Cidr& c : v)
@@ -125,7 +126,7 @@ private:
 
     std::vector<ServicePortEntry> ports_;
     FlatMap services_;        // service_key -> port index << 2 | VipKind
-    FlatMap addr_kinds_;      // every service address -> 1 for ClusterIPs, 2 otherwise
+    FlatMap addr_kinds_;      // every service address -> its AddrKind
     FlatMap local_;           // interface and node addresses
     FlatMap arp_;             // port << 32 | ip
     std::vector<std::vector<uint32_t>> arp_by_port_;

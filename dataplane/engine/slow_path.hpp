@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "dataplane/engine/checksum.hpp"
+#include "dataplane/net/checksum.hpp"
 #include "dataplane/engine/drop_reasons.hpp"
 #include "dataplane/engine/engine_state.hpp"
 #include "dataplane/engine/packet_parse.hpp"
@@ -42,11 +42,11 @@ Fate on_not_ipv4(SlowCtx& c, rte_mbuf* m, L3Kind kind, Reason parse_error);
 
 // IPv4 packets that take no part in the flow table: expiring TTL, fragments, ICMP errors,
 // ICMP other than echo, protocols without ports.
-Fate on_untracked(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta);
+Fate on_untracked(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, net::CsumDelta& ip_delta);
 
 // A trackable packet (TCP, UDP, ICMP echo) that missed the flow table: local answers, new
 // service flows, egress masquerade, plain routing.
-Fate on_flow_miss(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta);
+Fate on_flow_miss(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, net::CsumDelta& ip_delta);
 
 // Class D/E and limited broadcast: a router without multicast routing never forwards them
 // (RFC 1812 5.3.5).
@@ -56,8 +56,8 @@ inline bool ip_is_unicast(uint32_t dst_host) { return dst_host < 0xe0000000u; }
 inline bool needs_untracked_path(const PacketMeta& pm, const ServiceTable& st) {
     if (pm.fragment) return true;
     if (pm.ip->time_to_live <= 1 && !st.is_local(rte_be_to_cpu_32(pm.dst))) return true;
-    if (pm.proto == kProtoTcp || pm.proto == kProtoUdp) return false;
-    return pm.proto != kProtoIcmp || (pm.icmp_type != 8 && pm.icmp_type != 0);
+    if (pm.proto == net::kProtoTcp || pm.proto == net::kProtoUdp) return false;
+    return pm.proto != net::kProtoIcmp || (pm.icmp_type != net::kIcmpEchoRequest && pm.icmp_type != net::kIcmpEchoReply);
 }
 
 }  // namespace nfgate::engine

@@ -1,7 +1,6 @@
 #include "dataplane/engine/trace.hpp"
 
 #include <rte_byteorder.h>
-#include <rte_tcp.h>
 
 #include "dataplane/conntrack/flow.hpp"
 #include "dataplane/engine/miss_decision.hpp"
@@ -44,7 +43,7 @@ void service_flow(const ServiceTable& st, const AffinityTable& aff, const TraceP
                                              e.name});
     Reason why{};
     // A trace stands for a connection's first packet: a SYN for TCP.
-    if (!service_admits(sm, p.src, p.proto, RTE_TCP_SYN_FLAG, why)) {
+    if (!service_admits(sm, p.src, p.proto, net::kTcpSyn, why)) {
         r.steps.push_back({"admission", std::string(reason_name(why))});
         return drop(r, why);
     }

@@ -26,25 +26,14 @@
 
 #include <rte_mbuf.h>
 
-#include <concepts>
 #include <cstdint>
-#include <span>
 
+#include "dataplane/engine/burst.hpp"  // process_burst<Io>(ctx, st, io, in_port, pkts, now_ns)
 #include "dataplane/engine/engine_state.hpp"
+#include "dataplane/engine/packet_io.hpp"
 #include "dataplane/engine/service_table.hpp"
 
 namespace nfgate::engine {
-
-template <class Io>
-concept PacketIo = requires(Io& io, uint16_t port, rte_mbuf* m) {
-    io.tx(port, m);
-    io.drop(m);
-};
-
-// Processes one received burst on `in_port` (see the contract above). Defined in burst.hpp.
-template <PacketIo Io>
-void process_burst(WorkerContext& ctx, const ServiceTable& st, Io& io, uint16_t in_port, std::span<rte_mbuf*> pkts,
-                   uint64_t now_ns);
 
 // Ages up to `budget` of this worker's flows; returns how many were unlinked.
 unsigned worker_housekeeping(WorkerContext& ctx, uint64_t now_ns, unsigned budget = 256);
@@ -52,5 +41,3 @@ unsigned worker_housekeeping(WorkerContext& ctx, uint64_t now_ns, unsigned budge
 void worker_quiescent(WorkerContext& ctx);
 
 }  // namespace nfgate::engine
-
-#include "dataplane/engine/burst.hpp"

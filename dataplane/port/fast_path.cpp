@@ -271,7 +271,7 @@ bool DpdkFastPath::list_flows(const std::function<bool(const TrackedFlow&)>& vis
         f.proto = s.key[0].proto;
         f.orig = host_tuple(s.key[0]);
         f.reply = host_tuple(s.key[1]);
-        if (f.proto == ct::kProtoTcp)
+        if (f.proto == net::kProtoTcp)
             f.state = ct::tcp_state_name(static_cast<ct::TcpState>(s.state));
         else
             f.state = (s.flags & ct::kFlowSeenReply) ? "REPLIED" : "UNREPLIED";

@@ -31,7 +31,7 @@ struct Fixture {
         EXPECT_NE(table, nullptr) << err;
     }
 
-    FlowEntry* add(uint32_t n, uint8_t proto, uint32_t now, uint8_t tcp_flags = kTcpSyn) {
+    FlowEntry* add(uint32_t n, uint8_t proto, uint32_t now, uint8_t tcp_flags = net::kTcpSyn) {
         const auto f = dnat_flow(n, proto);
         FlowInit in;
         in.orig = f.orig;
@@ -48,18 +48,18 @@ struct Fixture {
 
 TEST(ConntrackAgeing, UdpUnrepliedLivesThirtySeconds) {
     Fixture fx(64);
-    FlowEntry* e = fx.add(1, kProtoUdp, 1000);
+    FlowEntry* e = fx.add(1, net::kProtoUdp, 1000);
     EXPECT_EQ(fx.table->timeout_of(*e), 30u);
     EXPECT_EQ(fx.sweep(1030), 0u);
-    EXPECT_TRUE(fx.table->lookup(dnat_flow(1, kProtoUdp).orig));
+    EXPECT_TRUE(fx.table->lookup(dnat_flow(1, net::kProtoUdp).orig));
     EXPECT_EQ(fx.sweep(1031), 1u);
-    EXPECT_FALSE(fx.table->lookup(dnat_flow(1, kProtoUdp).orig));
+    EXPECT_FALSE(fx.table->lookup(dnat_flow(1, net::kProtoUdp).orig));
     EXPECT_EQ(fx.table->stats().expired, 1u);
 }
 
 TEST(ConntrackAgeing, UdpSeenBothWaysIsAssuredForTwoMinutes) {
     Fixture fx(64);
-    FlowEntry* e = fx.add(1, kProtoUdp, 1000);
+    FlowEntry* e = fx.add(1, net::kProtoUdp, 1000);
     EXPECT_EQ(ConntrackTable::track(*e, Dir::orig, 0, 1005), TcpVerdict::ok);
     EXPECT_FALSE(e->seen_reply());
     EXPECT_EQ(ConntrackTable::track(*e, Dir::reply, 0, 1010), TcpVerdict::ok);
@@ -71,7 +71,7 @@ TEST(ConntrackAgeing, UdpSeenBothWaysIsAssuredForTwoMinutes) {
 
 TEST(ConntrackAgeing, IcmpLivesThirtySeconds) {
     Fixture fx(64);
-    FlowEntry* e = fx.add(1, kProtoIcmp, 50);
+    FlowEntry* e = fx.add(1, net::kProtoIcmp, 50);
     EXPECT_EQ(fx.table->timeout_of(*e), 30u);
     EXPECT_EQ(fx.sweep(80), 0u);
     EXPECT_EQ(fx.sweep(81), 1u);
@@ -79,15 +79,15 @@ TEST(ConntrackAgeing, IcmpLivesThirtySeconds) {
 
 TEST(ConntrackAgeing, TcpTimeoutFollowsTheState) {
     Fixture fx(64);
-    FlowEntry* e = fx.add(1, kProtoTcp, 0);
+    FlowEntry* e = fx.add(1, net::kProtoTcp, 0);
     EXPECT_EQ(fx.table->timeout_of(*e), 120u);
-    ConntrackTable::track(*e, Dir::reply, kTcpSyn | kTcpAck, 1);
+    ConntrackTable::track(*e, Dir::reply, net::kTcpSyn | net::kTcpAck, 1);
     EXPECT_EQ(fx.table->timeout_of(*e), 60u);
-    ConntrackTable::track(*e, Dir::orig, kTcpAck, 2);
+    ConntrackTable::track(*e, Dir::orig, net::kTcpAck, 2);
     EXPECT_EQ(e->tcp_state(), TcpState::established);
     EXPECT_EQ(fx.table->timeout_of(*e), 432000u);
     EXPECT_EQ(fx.sweep(2 + 431999), 0u);
-    ConntrackTable::track(*e, Dir::orig, kTcpRst, 100);
+    ConntrackTable::track(*e, Dir::orig, net::kTcpRst, 100);
     EXPECT_EQ(e->tcp_state(), TcpState::close);
     EXPECT_EQ(fx.table->timeout_of(*e), 10u);
     EXPECT_EQ(fx.sweep(110), 0u);
@@ -96,22 +96,22 @@ TEST(ConntrackAgeing, TcpTimeoutFollowsTheState) {
 
 TEST(ConntrackAgeing, InvalidTcpPacketDoesNotRefreshTheFlow) {
     Fixture fx(64);
-    FlowEntry* e = fx.add(1, kProtoTcp, 0);
-    EXPECT_EQ(ConntrackTable::track(*e, Dir::orig, kTcpSyn | kTcpAck, 100), TcpVerdict::invalid);
+    FlowEntry* e = fx.add(1, net::kProtoTcp, 0);
+    EXPECT_EQ(ConntrackTable::track(*e, Dir::orig, net::kTcpSyn | net::kTcpAck, 100), TcpVerdict::invalid);
     EXPECT_EQ(e->last_seen.load(), 0u);
     EXPECT_EQ(fx.sweep(121), 1u);
 }
 
 TEST(ConntrackAgeing, ClockSkewBetweenWorkersIsNotExpiry) {
     Fixture fx(64);
-    FlowEntry* e = fx.add(1, kProtoUdp, 1000);
+    FlowEntry* e = fx.add(1, net::kProtoUdp, 1000);
     ConntrackTable::track(*e, Dir::orig, 0, 1001);  // another worker's clock is one tick ahead
     EXPECT_FALSE(fx.table->expired(*e, 1000));
 }
 
 TEST(ConntrackAgeing, SweepIsIncremental) {
     Fixture fx(100);
-    for (uint32_t i = 0; i < 100; i++) fx.add(i, kProtoUdp, 0);
+    for (uint32_t i = 0; i < 100; i++) fx.add(i, net::kProtoUdp, 0);
     unsigned total = 0;
     for (int call = 0; call < 10; call++) {
         const unsigned n = fx.table->age(0, 1000, 10);
@@ -124,9 +124,9 @@ TEST(ConntrackAgeing, SweepIsIncremental) {
 
 TEST(ConntrackAgeing, EntryIsReusedOnlyAfterEveryWorkerPassedAQuiescentState) {
     Fixture fx(2, 2);  // one entry per worker
-    FlowEntry* e = fx.add(1, kProtoUdp, 0);
+    FlowEntry* e = fx.add(1, net::kProtoUdp, 0);
     ASSERT_EQ(fx.table->owner_of(*e), 0u);
-    EXPECT_EQ(fx.table->insert(0, FlowInit{dnat_flow(2, kProtoUdp).orig, dnat_flow(2, kProtoUdp).reply}, 0).status,
+    EXPECT_EQ(fx.table->insert(0, FlowInit{dnat_flow(2, net::kProtoUdp).orig, dnat_flow(2, net::kProtoUdp).reply}, 0).status,
               InsertStatus::full);
     ASSERT_EQ(fx.sweep(100), 1u);
     fx.table->age(0, 100, 1);
@@ -137,7 +137,7 @@ TEST(ConntrackAgeing, EntryIsReusedOnlyAfterEveryWorkerPassedAQuiescentState) {
     fx.table->quiescent(1);
     fx.table->age(0, 100, 1);
     EXPECT_EQ(fx.table->stats().recycled, 1u);
-    const InsertResult r = fx.table->insert(0, FlowInit{dnat_flow(2).orig, dnat_flow(2).reply, kTcpSyn}, 100);
+    const InsertResult r = fx.table->insert(0, FlowInit{dnat_flow(2).orig, dnat_flow(2).reply, net::kTcpSyn}, 100);
     ASSERT_EQ(r.status, InsertStatus::inserted);
     EXPECT_EQ(r.entry, e) << "the one entry of worker 0 came back";
 }
@@ -145,7 +145,7 @@ TEST(ConntrackAgeing, EntryIsReusedOnlyAfterEveryWorkerPassedAQuiescentState) {
 TEST(ConntrackAgeing, OfflineWorkerDoesNotHoldBackRecycling) {
     Fixture fx(2, 2);
     fx.table->offline(1);
-    fx.add(1, kProtoUdp, 0);
+    fx.add(1, net::kProtoUdp, 0);
     ASSERT_EQ(fx.sweep(100), 1u);
     fx.table->quiescent(0);
     fx.table->age(0, 100, 1);
@@ -155,7 +155,7 @@ TEST(ConntrackAgeing, OfflineWorkerDoesNotHoldBackRecycling) {
 
 TEST(ConntrackAgeing, RemoteUnlinkIsRecycledByTheOwner) {
     Fixture fx(8);
-    FlowEntry* e = fx.add(1, kProtoTcp, 0);
+    FlowEntry* e = fx.add(1, net::kProtoTcp, 0);
     EXPECT_TRUE(fx.table->unlink(*e));
     EXPECT_EQ(fx.sweep(1), 0u) << "unlinked by someone else, not expired here";
     EXPECT_EQ(fx.table->stats().unlinked, 1u);
@@ -167,30 +167,30 @@ TEST(ConntrackAgeing, RemoteUnlinkIsRecycledByTheOwner) {
 
 TEST(ConntrackAgeing, SnatPortReturnsWhenTheFlowIsRecycled) {
     Fixture fx(8);
-    const uint32_t before = fx.snat->free_count(0, 0, kProtoTcp);
+    const uint32_t before = fx.snat->free_count(0, 0, net::kProtoTcp);
     uint16_t port = 0;
-    ASSERT_TRUE(fx.snat->acquire(0, 0, kProtoTcp, port));
+    ASSERT_TRUE(fx.snat->acquire(0, 0, net::kProtoTcp, port));
     const auto f = dnat_flow(1);
-    FlowInit in{f.orig, f.reply, kTcpSyn};
+    FlowInit in{f.orig, f.reply, net::kTcpSyn};
     in.reply.dst_ip = ip(192, 0, 2, 1);
     in.reply.dst_port = port;
     in.snat_pool = 0;
     in.snat_port = port;
     ASSERT_EQ(fx.table->insert(0, in, 0).status, InsertStatus::inserted);
-    EXPECT_EQ(fx.snat->free_count(0, 0, kProtoTcp), before - 1);
+    EXPECT_EQ(fx.snat->free_count(0, 0, net::kProtoTcp), before - 1);
     ASSERT_EQ(fx.sweep(1000), 1u);
     fx.table->quiescent(0);
     fx.sweep(1000);
-    EXPECT_EQ(fx.snat->free_count(0, 0, kProtoTcp), before);
+    EXPECT_EQ(fx.snat->free_count(0, 0, net::kProtoTcp), before);
 }
 
 TEST(ConntrackAgeing, FailedInsertLeavesTheSnatPortWithTheCaller) {
     Fixture fx(8);
-    fx.add(1, kProtoTcp, 0);
+    fx.add(1, net::kProtoTcp, 0);
     uint16_t port = 0;
-    ASSERT_TRUE(fx.snat->acquire(0, 0, kProtoTcp, port));
-    const uint32_t held = fx.snat->free_count(0, 0, kProtoTcp);
-    FlowInit dup{dnat_flow(1).orig, dnat_flow(2).reply, kTcpSyn};
+    ASSERT_TRUE(fx.snat->acquire(0, 0, net::kProtoTcp, port));
+    const uint32_t held = fx.snat->free_count(0, 0, net::kProtoTcp);
+    FlowInit dup{dnat_flow(1).orig, dnat_flow(2).reply, net::kTcpSyn};
     dup.snat_pool = 0;
     dup.snat_port = port;
     ASSERT_EQ(fx.table->insert(0, dup, 0).status, InsertStatus::exists);
@@ -198,18 +198,18 @@ TEST(ConntrackAgeing, FailedInsertLeavesTheSnatPortWithTheCaller) {
     fx.sweep(1);
     fx.table->quiescent(0);
     fx.sweep(1);
-    EXPECT_EQ(fx.snat->free_count(0, 0, kProtoTcp), held) << "the table must not release it too";
+    EXPECT_EQ(fx.snat->free_count(0, 0, net::kProtoTcp), held) << "the table must not release it too";
 }
 
 TEST(ConntrackAgeing, FullTableTakesNewFlowsAgainAfterExpiry) {
     Fixture fx(32);
-    for (uint32_t i = 0; i < 32; i++) fx.add(i, kProtoUdp, 0);
-    EXPECT_EQ(fx.table->insert(0, FlowInit{dnat_flow(99, kProtoUdp).orig, dnat_flow(99, kProtoUdp).reply}, 0).status,
+    for (uint32_t i = 0; i < 32; i++) fx.add(i, net::kProtoUdp, 0);
+    EXPECT_EQ(fx.table->insert(0, FlowInit{dnat_flow(99, net::kProtoUdp).orig, dnat_flow(99, net::kProtoUdp).reply}, 0).status,
               InsertStatus::full);
     EXPECT_EQ(fx.sweep(100), 32u);
     fx.table->quiescent(0);
     fx.sweep(100);
-    for (uint32_t i = 100; i < 132; i++) fx.add(i, kProtoUdp, 100);
+    for (uint32_t i = 100; i < 132; i++) fx.add(i, net::kProtoUdp, 100);
     EXPECT_EQ(fx.table->stats().live, 32u);
 }
 

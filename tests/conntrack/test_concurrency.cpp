@@ -28,7 +28,7 @@ constexpr uint32_t kKeysPerWorker = 5000;
 constexpr uint32_t kRaceKeys = 50000;
 #endif
 
-test::DnatFlow worker_flow(unsigned w, uint32_t i) { return test::dnat_flow(w * 1000000u + i, kProtoUdp); }
+test::DnatFlow worker_flow(unsigned w, uint32_t i) { return test::dnat_flow(w * 1000000u + i, net::kProtoUdp); }
 
 std::unique_ptr<ConntrackTable> make_table(uint32_t max_flows) {
     ConntrackTable::Config cfg;
@@ -175,7 +175,7 @@ TEST(ConntrackConcurrency, RacingInsertsOfTheSameFlowHaveOneWinner) {
                 for (unsigned spin = 0; ready.load() < target; spin++)
                     if (spin > 10000) std::this_thread::yield();
             }
-            const auto f = test::dnat_flow(i, kProtoUdp);
+            const auto f = test::dnat_flow(i, net::kProtoUdp);
             const InsertResult r = t->insert(w, FlowInit{f.orig, f.reply}, 0);
             res[w][i] = {r.status, r.entry};
         }
@@ -186,7 +186,7 @@ TEST(ConntrackConcurrency, RacingInsertsOfTheSameFlowHaveOneWinner) {
     b.join();
     uint32_t linked = 0;
     for (uint32_t i = 0; i < kRaceKeys; i++) {
-        const auto f = test::dnat_flow(i, kProtoUdp);
+        const auto f = test::dnat_flow(i, net::kProtoUdp);
         const FlowRef o = t->lookup(f.orig);
         const FlowRef r = t->lookup(f.reply);
         const int winners = (res[0][i].status == InsertStatus::inserted) + (res[1][i].status == InsertStatus::inserted);

@@ -23,7 +23,7 @@ struct DnatFlow {
     FlowKey reply;
 };
 
-inline DnatFlow dnat_flow(uint32_t n, uint8_t proto = kProtoTcp) {
+inline DnatFlow dnat_flow(uint32_t n, uint8_t proto = net::kProtoTcp) {
     const uint32_t client = ip(10, 1, static_cast<uint8_t>(n >> 16), static_cast<uint8_t>(n >> 8));
     const auto port = static_cast<uint16_t>(1024 + (n & 0xff) * 200 + (n >> 24));
     DnatFlow f;

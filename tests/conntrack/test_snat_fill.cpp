@@ -22,16 +22,16 @@ TEST(SnatFill, IsTheFullestSliceOfTheWorker) {
     std::vector<uint16_t> tcp;
     for (int i = 0; i < 25; ++i) {
         uint16_t port;
-        ASSERT_TRUE(p->acquire(0, 0, kProtoTcp, port));
+        ASSERT_TRUE(p->acquire(0, 0, net::kProtoTcp, port));
         tcp.push_back(port);
     }
     EXPECT_DOUBLE_EQ(p->fill(0), 0.25);
     EXPECT_EQ(p->fill(1), 0.0) << "another worker's slice is its own";
-    for (int i = 0; i < 5; ++i) p->release(0, 0, kProtoTcp, tcp[i]);
+    for (int i = 0; i < 5; ++i) p->release(0, 0, net::kProtoTcp, tcp[i]);
     EXPECT_DOUBLE_EQ(p->fill(0), 0.20);
     for (int i = 0; i < 50; ++i) {
         uint16_t port;
-        ASSERT_TRUE(p->acquire(0, 0, kProtoUdp, port));
+        ASSERT_TRUE(p->acquire(0, 0, net::kProtoUdp, port));
     }
     EXPECT_DOUBLE_EQ(p->fill(0), 0.50) << "the fullest protocol counts";
 }

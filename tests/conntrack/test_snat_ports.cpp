@@ -28,7 +28,7 @@ TEST(SnatPorts, WorkerSlicesAreDisjointAndCoverTheRange) {
     std::set<uint16_t> seen;
     for (unsigned w = 0; w < 3; w++) {
         uint16_t port = 0;
-        while (p->acquire(w, 0, kProtoUdp, port)) {
+        while (p->acquire(w, 0, net::kProtoUdp, port)) {
             const uint16_t host = ntohs(port);
             EXPECT_GE(host, p->slice_first(w));
             EXPECT_LE(host, p->slice_last(w));
@@ -43,24 +43,24 @@ TEST(SnatPorts, WorkerSlicesAreDisjointAndCoverTheRange) {
 TEST(SnatPorts, ExhaustionFailsAndIsCounted) {
     auto p = make(1, 2000, 2003);
     uint16_t port = 0;
-    for (int i = 0; i < 4; i++) ASSERT_TRUE(p->acquire(0, 0, kProtoTcp, port));
-    EXPECT_FALSE(p->acquire(0, 0, kProtoTcp, port));
-    EXPECT_FALSE(p->acquire(0, 0, kProtoTcp, port));
+    for (int i = 0; i < 4; i++) ASSERT_TRUE(p->acquire(0, 0, net::kProtoTcp, port));
+    EXPECT_FALSE(p->acquire(0, 0, net::kProtoTcp, port));
+    EXPECT_FALSE(p->acquire(0, 0, net::kProtoTcp, port));
     EXPECT_EQ(p->exhausted(0), 2u);
-    EXPECT_TRUE(p->acquire(0, 0, kProtoUdp, port)) << "protocols have their own ports";
+    EXPECT_TRUE(p->acquire(0, 0, net::kProtoUdp, port)) << "protocols have their own ports";
     EXPECT_FALSE(p->acquire(0, 0, 47, port)) << "GRE has no ports";
 }
 
 TEST(SnatPorts, HeldPortIsNeverGivenAgainAndFreedOnesComeBackLast) {
     auto p = make(1, 3000, 3009);
     uint16_t a = 0, b = 0;
-    ASSERT_TRUE(p->acquire(0, 0, kProtoTcp, a));
-    ASSERT_TRUE(p->acquire(0, 0, kProtoTcp, b));
-    p->release(0, 0, kProtoTcp, a);
-    p->release(0, 0, kProtoTcp, a);  // a double release must not duplicate it
+    ASSERT_TRUE(p->acquire(0, 0, net::kProtoTcp, a));
+    ASSERT_TRUE(p->acquire(0, 0, net::kProtoTcp, b));
+    p->release(0, 0, net::kProtoTcp, a);
+    p->release(0, 0, net::kProtoTcp, a);  // a double release must not duplicate it
     std::vector<uint16_t> order;
     uint16_t port = 0;
-    while (p->acquire(0, 0, kProtoTcp, port)) order.push_back(port);
+    while (p->acquire(0, 0, net::kProtoTcp, port)) order.push_back(port);
     ASSERT_EQ(order.size(), 9u);
     EXPECT_EQ(order.back(), a) << "FIFO: the released port is reused last";
     for (uint16_t q : order) EXPECT_NE(q, b);
@@ -71,10 +71,10 @@ TEST(SnatPorts, PoolsAreSeparatePerAddress) {
     EXPECT_EQ(p->pool_of(test::ip(192, 0, 2, 2)), 1);
     EXPECT_EQ(p->pool_of(test::ip(192, 0, 2, 9)), -1);
     uint16_t x = 0, y = 0;
-    ASSERT_TRUE(p->acquire(1, 0, kProtoTcp, x));
-    ASSERT_TRUE(p->acquire(1, 1, kProtoTcp, y));
+    ASSERT_TRUE(p->acquire(1, 0, net::kProtoTcp, x));
+    ASSERT_TRUE(p->acquire(1, 1, net::kProtoTcp, y));
     EXPECT_EQ(x, y) << "the same port on two addresses is two different tuples";
-    EXPECT_EQ(p->free_count(1, 0, kProtoTcp), p->free_count(1, 1, kProtoTcp));
+    EXPECT_EQ(p->free_count(1, 0, net::kProtoTcp), p->free_count(1, 1, net::kProtoTcp));
 }
 
 TEST(SnatPorts, RejectsRangesThatCannotServeEveryWorker) {

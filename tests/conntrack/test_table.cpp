@@ -24,7 +24,7 @@ std::unique_ptr<ConntrackTable> make_table(uint32_t max_flows, unsigned workers 
     return t;
 }
 
-FlowInit init_of(const test::DnatFlow& f, uint8_t tcp_flags = kTcpSyn) {
+FlowInit init_of(const test::DnatFlow& f, uint8_t tcp_flags = net::kTcpSyn) {
     FlowInit in;
     in.orig = f.orig;
     in.reply = f.reply;
@@ -83,12 +83,12 @@ TEST(ConntrackTable, ReplyKeyOfAnotherFlowIsAClash) {
 TEST(ConntrackTable, RefusesTcpThatCannotOpenAndSelfReplies) {
     auto t = make_table(64);
     const auto f = dnat_flow(3);
-    EXPECT_EQ(t->insert(0, init_of(f, kTcpSyn | kTcpAck), 1).status, InsertStatus::invalid);
-    EXPECT_EQ(t->insert(0, init_of(f, kTcpRst), 1).status, InsertStatus::invalid);
+    EXPECT_EQ(t->insert(0, init_of(f, net::kTcpSyn | net::kTcpAck), 1).status, InsertStatus::invalid);
+    EXPECT_EQ(t->insert(0, init_of(f, net::kTcpRst), 1).status, InsertStatus::invalid);
     FlowInit same = init_of(f);
     same.reply = same.orig;
     EXPECT_EQ(t->insert(0, same, 1).status, InsertStatus::invalid);
-    EXPECT_EQ(t->insert(0, init_of(f, kTcpAck), 1).status, InsertStatus::inserted)
+    EXPECT_EQ(t->insert(0, init_of(f, net::kTcpAck), 1).status, InsertStatus::inserted)
         << "mid-stream pickup, like nf_conntrack_tcp_loose";
     EXPECT_EQ(t->lookup(f.orig).entry->tcp_state(), TcpState::established);
 }
@@ -183,7 +183,7 @@ TEST(ConntrackTable, UnlinkedFlowIsGoneAndItsKeysCanBeInsertedAgain) {
 uint16_t sum_words(std::initializer_list<uint16_t> words) {
     uint32_t s = 0;
     for (uint16_t w : words) s += w;
-    return static_cast<uint16_t>(~csum_fold32(s));
+    return static_cast<uint16_t>(~net::csum_fold(s));
 }
 
 uint16_t half0(uint32_t v) { return static_cast<uint16_t>(v); }
@@ -201,23 +201,23 @@ uint16_t ip_csum(const FlowKey& k) {
 TEST(ConntrackTable, ChecksumDeltasTurnOneKeysChecksumIntoTheOther) {
     auto t = make_table(64);
     FlowInit in;
-    in.orig = key(ip(203, 0, 113, 9), 40000, ip(192, 0, 2, 1), 30080, kProtoUdp);
-    in.reply = key(ip(10, 244, 3, 7), 8080, ip(10, 244, 0, 1), 61000, kProtoUdp);
+    in.orig = key(ip(203, 0, 113, 9), 40000, ip(192, 0, 2, 1), 30080, net::kProtoUdp);
+    in.reply = key(ip(10, 244, 3, 7), 8080, ip(10, 244, 0, 1), 61000, net::kProtoUdp);
     const InsertResult r = t->insert(0, in, 1);
     ASSERT_EQ(r.status, InsertStatus::inserted);
     for (Dir d : {Dir::orig, Dir::reply}) {
         const FlowKey from = r.entry->key_of(d);
         const FlowKey to = r.entry->translated(d);
-        EXPECT_EQ(csum_apply_delta(ip_csum(from), r.entry->ip_delta(d)), ip_csum(to));
-        EXPECT_EQ(csum_apply_delta(l4_csum(from), r.entry->l4_delta(d)), l4_csum(to));
+        EXPECT_EQ(net::csum_apply(ip_csum(from), r.entry->ip_delta(d)), ip_csum(to));
+        EXPECT_EQ(net::csum_apply(l4_csum(from), r.entry->l4_delta(d)), l4_csum(to));
     }
 }
 
 TEST(ConntrackTable, IcmpEchoDeltaCoversTheIdentifierOnly) {
     auto t = make_table(64);
     FlowInit in;
-    in.orig = key(ip(10, 244, 1, 2), 77, ip(8, 8, 8, 8), 77, kProtoIcmp);
-    in.reply = key(ip(8, 8, 8, 8), 1500, ip(192, 0, 2, 1), 1500, kProtoIcmp);
+    in.orig = key(ip(10, 244, 1, 2), 77, ip(8, 8, 8, 8), 77, net::kProtoIcmp);
+    in.reply = key(ip(8, 8, 8, 8), 1500, ip(192, 0, 2, 1), 1500, net::kProtoIcmp);
     const InsertResult r = t->insert(0, in, 1);
     ASSERT_EQ(r.status, InsertStatus::inserted);
     for (Dir d : {Dir::orig, Dir::reply}) {
@@ -225,7 +225,7 @@ TEST(ConntrackTable, IcmpEchoDeltaCoversTheIdentifierOnly) {
         const FlowKey to = r.entry->translated(d);
         const uint16_t before = sum_words({0x0800, from.src_port, 0x0001, 0x5555});
         const uint16_t after = sum_words({0x0800, to.src_port, 0x0001, 0x5555});
-        EXPECT_EQ(csum_apply_delta(before, r.entry->l4_delta(d)), after);
+        EXPECT_EQ(net::csum_apply(before, r.entry->l4_delta(d)), after);
     }
 }
 

@@ -29,29 +29,29 @@ constexpr Dir O = Dir::orig;
 constexpr Dir R = Dir::reply;
 
 TEST(TcpState, HandshakeAndClientClose) {
-    run({{O, kTcpSyn, TcpState::syn_sent},
-         {R, kTcpSyn | kTcpAck, TcpState::syn_recv},
-         {O, kTcpAck, TcpState::established},
-         {O, kTcpFin | kTcpAck, TcpState::fin_wait},
-         {R, kTcpAck, TcpState::close_wait},
-         {R, kTcpFin | kTcpAck, TcpState::last_ack},
-         {O, kTcpAck, TcpState::time_wait}});
+    run({{O, net::kTcpSyn, TcpState::syn_sent},
+         {R, net::kTcpSyn | net::kTcpAck, TcpState::syn_recv},
+         {O, net::kTcpAck, TcpState::established},
+         {O, net::kTcpFin | net::kTcpAck, TcpState::fin_wait},
+         {R, net::kTcpAck, TcpState::close_wait},
+         {R, net::kTcpFin | net::kTcpAck, TcpState::last_ack},
+         {O, net::kTcpAck, TcpState::time_wait}});
 }
 
 TEST(TcpState, ServerCloses) {
-    run({{O, kTcpSyn, TcpState::syn_sent},
-         {R, kTcpSyn | kTcpAck, TcpState::syn_recv},
-         {O, kTcpAck, TcpState::established},
-         {R, kTcpFin | kTcpAck, TcpState::fin_wait},
-         {O, kTcpFin | kTcpAck, TcpState::last_ack},
-         {R, kTcpAck, TcpState::time_wait}});
+    run({{O, net::kTcpSyn, TcpState::syn_sent},
+         {R, net::kTcpSyn | net::kTcpAck, TcpState::syn_recv},
+         {O, net::kTcpAck, TcpState::established},
+         {R, net::kTcpFin | net::kTcpAck, TcpState::fin_wait},
+         {O, net::kTcpFin | net::kTcpAck, TcpState::last_ack},
+         {R, net::kTcpAck, TcpState::time_wait}});
 }
 
 TEST(TcpState, ResetClosesFromAnyOpenState) {
     for (auto s : {TcpState::syn_sent, TcpState::syn_recv, TcpState::established, TcpState::fin_wait,
                    TcpState::close_wait, TcpState::last_ack, TcpState::time_wait}) {
         for (Dir d : {O, R}) {
-            const TcpStep r = tcp_step(s, d, kTcpRst | kTcpAck);
+            const TcpStep r = tcp_step(s, d, net::kTcpRst | net::kTcpAck);
             EXPECT_EQ(r.verdict, TcpVerdict::ok) << tcp_state_name(s);
             EXPECT_EQ(r.next, TcpState::close) << tcp_state_name(s);
         }
@@ -59,27 +59,27 @@ TEST(TcpState, ResetClosesFromAnyOpenState) {
 }
 
 TEST(TcpState, OutOfPlacePacketsAreInvalidOrIgnored) {
-    EXPECT_EQ(tcp_step(TcpState::none, R, kTcpAck).verdict, TcpVerdict::invalid);
-    EXPECT_EQ(tcp_step(TcpState::syn_sent, O, kTcpAck).verdict, TcpVerdict::invalid);
-    EXPECT_EQ(tcp_step(TcpState::established, O, kTcpSyn | kTcpAck).verdict, TcpVerdict::invalid);
+    EXPECT_EQ(tcp_step(TcpState::none, R, net::kTcpAck).verdict, TcpVerdict::invalid);
+    EXPECT_EQ(tcp_step(TcpState::syn_sent, O, net::kTcpAck).verdict, TcpVerdict::invalid);
+    EXPECT_EQ(tcp_step(TcpState::established, O, net::kTcpSyn | net::kTcpAck).verdict, TcpVerdict::invalid);
     EXPECT_EQ(tcp_step(TcpState::established, O, 0).verdict, TcpVerdict::invalid);
-    const TcpStep retransmitted = tcp_step(TcpState::established, R, kTcpSyn | kTcpAck);
+    const TcpStep retransmitted = tcp_step(TcpState::established, R, net::kTcpSyn | net::kTcpAck);
     EXPECT_EQ(retransmitted.verdict, TcpVerdict::ignored);
     EXPECT_EQ(retransmitted.next, TcpState::established);
 }
 
 TEST(TcpState, NewSynReopensAClosedConnection) {
-    EXPECT_EQ(tcp_step(TcpState::time_wait, O, kTcpSyn).next, TcpState::syn_sent);
-    EXPECT_EQ(tcp_step(TcpState::close, O, kTcpSyn).next, TcpState::syn_sent);
+    EXPECT_EQ(tcp_step(TcpState::time_wait, O, net::kTcpSyn).next, TcpState::syn_sent);
+    EXPECT_EQ(tcp_step(TcpState::close, O, net::kTcpSyn).next, TcpState::syn_sent);
 }
 
 TEST(TcpState, OnlySynOrMidStreamAckOpens) {
-    EXPECT_TRUE(tcp_can_open(kTcpSyn));
-    EXPECT_TRUE(tcp_can_open(kTcpAck));
-    EXPECT_TRUE(tcp_can_open(kTcpAck | 0x08));
-    EXPECT_FALSE(tcp_can_open(kTcpSyn | kTcpAck));
-    EXPECT_FALSE(tcp_can_open(kTcpRst));
-    EXPECT_FALSE(tcp_can_open(kTcpFin));
+    EXPECT_TRUE(tcp_can_open(net::kTcpSyn));
+    EXPECT_TRUE(tcp_can_open(net::kTcpAck));
+    EXPECT_TRUE(tcp_can_open(net::kTcpAck | 0x08));
+    EXPECT_FALSE(tcp_can_open(net::kTcpSyn | net::kTcpAck));
+    EXPECT_FALSE(tcp_can_open(net::kTcpRst));
+    EXPECT_FALSE(tcp_can_open(net::kTcpFin));
     EXPECT_FALSE(tcp_can_open(0));
 }
 
@@ -103,9 +103,9 @@ TEST(TcpState, TrackStoresLastSeenOnlyWhenTheClockMoved) {
     e.key[0] = test::dnat_flow(1).orig;
     e.key[1] = test::dnat_flow(1).reply;
     e.state.store(uint8_t(TcpState::established));
-    EXPECT_EQ(ConntrackTable::track(e, O, kTcpAck, 5), TcpVerdict::ok);
+    EXPECT_EQ(ConntrackTable::track(e, O, net::kTcpAck, 5), TcpVerdict::ok);
     EXPECT_EQ(e.last_seen.load(), 5u);
-    EXPECT_EQ(ConntrackTable::track(e, R, kTcpFin | kTcpAck, 6), TcpVerdict::ok);
+    EXPECT_EQ(ConntrackTable::track(e, R, net::kTcpFin | net::kTcpAck, 6), TcpVerdict::ok);
     EXPECT_EQ(e.tcp_state(), TcpState::fin_wait);
     EXPECT_TRUE(e.seen_reply());
     EXPECT_EQ(e.last_seen.load(), 6u);

@@ -21,7 +21,7 @@ TEST(ConntrackWalk, ListsLinkedFlowsOnceWithTheirState) {
         FlowInit in;
         in.orig = f.orig;
         in.reply = f.reply;
-        in.tcp_flags = kTcpSyn;
+        in.tcp_flags = net::kTcpSyn;
         in.tag = n;
         ASSERT_EQ(t->insert(0, in, 100 + n).status, InsertStatus::inserted);
     }

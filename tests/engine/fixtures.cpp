@@ -14,7 +14,7 @@ using Frame = std::vector<uint8_t>;
 Frame fix_ip_csum(Frame f) {
     auto* iph = reinterpret_cast<rte_ipv4_hdr*>(f.data() + sizeof(rte_ether_hdr));
     iph->hdr_checksum = 0;
-    iph->hdr_checksum = engine::csum_finish(engine::csum_partial(iph, (iph->version_ihl & 0xf) * 4u));
+    iph->hdr_checksum = net::csum_finish(net::csum_partial(iph, (iph->version_ihl & 0xf) * 4u));
     return f;
 }
 
@@ -94,7 +94,7 @@ Pkt icmp_error_about(const Out& o, uint32_t from, uint8_t type, uint8_t code) {
     q.next_proto_id = o.proto;
     q.src_addr = rte_cpu_to_be_32(o.src);
     q.dst_addr = rte_cpu_to_be_32(o.dst);
-    q.hdr_checksum = engine::csum_finish(engine::csum_partial(&q, sizeof q));
+    q.hdr_checksum = net::csum_finish(net::csum_partial(&q, sizeof q));
     e.payload.resize(sizeof q + 8);
     std::memcpy(e.payload.data(), &q, sizeof q);
     std::memcpy(e.payload.data() + sizeof q, o.l4_bytes.data(), 8);
@@ -343,7 +343,7 @@ void icmp_error_fixtures(std::vector<Fixture>& f) {
                        const auto* inner = reinterpret_cast<const rte_ipv4_hdr*>(o.l4_bytes.data() + 8);
                        EXPECT_EQ(rte_be_to_cpu_32(inner->src_addr), ip("198.51.100.7"));
                        EXPECT_EQ(rte_be_to_cpu_32(inner->dst_addr), ip("10.96.0.10"));
-                       EXPECT_EQ(engine::csum_fold(engine::csum_partial(inner, 20)), 0xffff);
+                       EXPECT_EQ(net::csum_fold(net::csum_partial(inner, 20)), 0xffff);
                        const uint8_t* ports = o.l4_bytes.data() + 28;
                        EXPECT_EQ(ports[0] << 8 | ports[1], 40000);
                        EXPECT_EQ(ports[2] << 8 | ports[3], 80);

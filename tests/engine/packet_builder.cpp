@@ -5,13 +5,13 @@
 #include <cstring>
 
 #include "model/model.hpp"
-#include "dataplane/engine/checksum.hpp"
+#include "dataplane/net/checksum.hpp"
 
 namespace nfgate::test {
 
-using engine::csum_finish;
-using engine::csum_fold;
-using engine::csum_partial;
+using net::csum_finish;
+using net::csum_fold;
+using net::csum_partial;
 
 uint32_t ip(const char* dotted) {
     uint32_t v = 0;
@@ -51,10 +51,10 @@ namespace {
 
 uint32_t pseudo_sum(uint32_t src_be, uint32_t dst_be, uint8_t proto, uint16_t len) {
     uint32_t s = 0;
-    s = csum_partial(&src_be, 4, s);
-    s = csum_partial(&dst_be, 4, s);
+    s = net::csum_partial(&src_be, 4, s);
+    s = net::csum_partial(&dst_be, 4, s);
     uint16_t w[2] = {rte_cpu_to_be_16(proto), rte_cpu_to_be_16(len)};
-    return csum_partial(w, 4, s);
+    return net::csum_partial(w, 4, s);
 }
 
 void put(std::vector<uint8_t>& v, const void* p, size_t n) {
@@ -77,7 +77,7 @@ std::vector<uint8_t> l4_of(const Pkt& p, uint32_t src_be, uint32_t dst_be) {
         put(l4, &t, sizeof(t));
         put(l4, p.payload.data(), p.payload.size());
         auto* th = reinterpret_cast<rte_tcp_hdr*>(l4.data());
-        th->cksum = csum_finish(csum_partial(l4.data(), l4.size(), pseudo_sum(src_be, dst_be, 6, uint16_t(l4.size()))));
+        th->cksum = net::csum_finish(net::csum_partial(l4.data(), l4.size(), pseudo_sum(src_be, dst_be, 6, uint16_t(l4.size()))));
     } else if (p.proto == 17) {
         rte_udp_hdr u{};
         u.src_port = rte_cpu_to_be_16(p.sport);
@@ -87,7 +87,7 @@ std::vector<uint8_t> l4_of(const Pkt& p, uint32_t src_be, uint32_t dst_be) {
         put(l4, p.payload.data(), p.payload.size());
         auto* uh = reinterpret_cast<rte_udp_hdr*>(l4.data());
         if (p.udp_csum) {
-            uint16_t c = csum_finish(csum_partial(l4.data(), l4.size(), pseudo_sum(src_be, dst_be, 17, uint16_t(l4.size()))));
+            uint16_t c = net::csum_finish(net::csum_partial(l4.data(), l4.size(), pseudo_sum(src_be, dst_be, 17, uint16_t(l4.size()))));
             uh->dgram_cksum = c == 0 ? 0xffff : c;
         }
     } else if (p.proto == 1) {
@@ -99,7 +99,7 @@ std::vector<uint8_t> l4_of(const Pkt& p, uint32_t src_be, uint32_t dst_be) {
         put(l4, &c, sizeof(c));
         put(l4, p.payload.data(), p.payload.size());
         auto* ch = reinterpret_cast<rte_icmp_hdr*>(l4.data());
-        ch->icmp_cksum = csum_finish(csum_partial(l4.data(), l4.size()));
+        ch->icmp_cksum = net::csum_finish(net::csum_partial(l4.data(), l4.size()));
     } else {
         put(l4, p.payload.data(), p.payload.size());
     }
@@ -126,7 +126,7 @@ std::vector<uint8_t> serialize(const Pkt& p) {
     iph.next_proto_id = p.proto;
     iph.src_addr = src_be;
     iph.dst_addr = dst_be;
-    iph.hdr_checksum = csum_finish(csum_partial(&iph, sizeof(iph)));
+    iph.hdr_checksum = net::csum_finish(net::csum_partial(&iph, sizeof(iph)));
     put(f, &iph, sizeof(iph));
     put(f, l4.data(), l4.size());
     return f;
@@ -190,7 +190,7 @@ Out parse_out(const rte_mbuf* m) {
     o.dst = rte_be_to_cpu_32(iph->dst_addr);
     o.proto = iph->next_proto_id;
     o.ttl = iph->time_to_live;
-    o.ip_csum_ok = csum_fold(csum_partial(iph, ihl)) == 0xffff;
+    o.ip_csum_ok = net::csum_fold(net::csum_partial(iph, ihl)) == 0xffff;
     const auto* l4 = reinterpret_cast<const uint8_t*>(iph) + ihl;
     const size_t l4_len = total - ihl;
     o.l4_bytes.assign(l4, l4 + l4_len);
@@ -201,19 +201,19 @@ Out parse_out(const rte_mbuf* m) {
         o.tcp_flags = t->tcp_flags;
         o.seq = rte_be_to_cpu_32(t->sent_seq);
         o.ack = rte_be_to_cpu_32(t->recv_ack);
-        o.l4_csum_ok = csum_fold(csum_partial(l4, l4_len, pseudo_sum(iph->src_addr, iph->dst_addr, 6, uint16_t(l4_len)))) == 0xffff;
+        o.l4_csum_ok = net::csum_fold(net::csum_partial(l4, l4_len, pseudo_sum(iph->src_addr, iph->dst_addr, 6, uint16_t(l4_len)))) == 0xffff;
     } else if (o.proto == 17) {
         const auto* u = reinterpret_cast<const rte_udp_hdr*>(l4);
         o.sport = rte_be_to_cpu_16(u->src_port);
         o.dport = rte_be_to_cpu_16(u->dst_port);
         o.l4_csum_ok = u->dgram_cksum == 0 ||
-                       csum_fold(csum_partial(l4, l4_len, pseudo_sum(iph->src_addr, iph->dst_addr, 17, uint16_t(l4_len)))) == 0xffff;
+                       net::csum_fold(net::csum_partial(l4, l4_len, pseudo_sum(iph->src_addr, iph->dst_addr, 17, uint16_t(l4_len)))) == 0xffff;
     } else if (o.proto == 1) {
         const auto* c = reinterpret_cast<const rte_icmp_hdr*>(l4);
         o.icmp_type = c->icmp_type;
         o.icmp_code = c->icmp_code;
         o.sport = o.dport = rte_be_to_cpu_16(c->icmp_ident);
-        o.l4_csum_ok = csum_fold(csum_partial(l4, l4_len)) == 0xffff;
+        o.l4_csum_ok = net::csum_fold(net::csum_partial(l4, l4_len)) == 0xffff;
     }
     return o;
 }

@@ -8,7 +8,7 @@
 #include <map>
 #include <set>
 
-#include "dataplane/engine/checksum.hpp"
+#include "dataplane/net/checksum.hpp"
 #include "dataplane/engine/fragment_table.hpp"
 #include "tests/engine/engine_lab.hpp"
 
@@ -45,7 +45,7 @@ std::vector<std::vector<uint8_t>> fragment(const Pkt& p, const std::vector<size_
         ip->fragment_offset =
             rte_cpu_to_be_16(static_cast<uint16_t>((more ? RTE_IPV4_HDR_MF_FLAG : 0) | bounds[i] / 8));
         ip->hdr_checksum = 0;
-        ip->hdr_checksum = engine::csum_finish(engine::csum_partial(ip, kIp));
+        ip->hdr_checksum = net::csum_finish(net::csum_partial(ip, kIp));
         out.push_back(std::move(f));
     }
     return out;
@@ -66,7 +66,7 @@ OutFragment read_fragment(const rte_mbuf* m) {
     const uint16_t field = rte_be_to_cpu_16(f.ip.fragment_offset);
     f.offset = static_cast<uint16_t>((field & RTE_IPV4_HDR_OFFSET_MASK) * 8);
     f.more = (field & RTE_IPV4_HDR_MF_FLAG) != 0;
-    f.ip_csum_ok = engine::csum_fold(engine::csum_partial(base + kEth, kIp)) == 0xffff;
+    f.ip_csum_ok = net::csum_fold(net::csum_partial(base + kEth, kIp)) == 0xffff;
     const size_t total = rte_be_to_cpu_16(f.ip.total_length);
     f.data.assign(base + kEth + kIp, base + kEth + total);
     return f;
@@ -112,13 +112,13 @@ Datagram reassemble(const RecordingIo& io, uint16_t port) {
     EXPECT_EQ(rte_be_to_cpu_16(udp.dgram_len), l4.size());
     // Pseudo-header (RFC 768) plus the whole datagram must sum to all ones.
     const uint32_t src_be = rte_cpu_to_be_32(d.src), dst_be = rte_cpu_to_be_32(d.dst);
-    uint32_t sum = engine::csum_partial(&src_be, 4);
-    sum = engine::csum_partial(&dst_be, 4, sum);
+    uint32_t sum = net::csum_partial(&src_be, 4);
+    sum = net::csum_partial(&dst_be, 4, sum);
     const uint16_t proto_be = rte_cpu_to_be_16(17), len_be = rte_cpu_to_be_16(static_cast<uint16_t>(l4.size()));
-    sum = engine::csum_partial(&proto_be, 2, sum);
-    sum = engine::csum_partial(&len_be, 2, sum);
-    sum = engine::csum_partial(l4.data(), l4.size(), sum);
-    d.udp_csum_ok = udp.dgram_cksum != 0 && engine::csum_fold(sum) == 0xffff;
+    sum = net::csum_partial(&proto_be, 2, sum);
+    sum = net::csum_partial(&len_be, 2, sum);
+    sum = net::csum_partial(l4.data(), l4.size(), sum);
+    d.udp_csum_ok = udp.dgram_cksum != 0 && net::csum_fold(sum) == 0xffff;
     d.payload.assign(l4.begin() + sizeof(rte_udp_hdr), l4.end());
     return d;
 }

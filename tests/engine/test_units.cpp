@@ -4,6 +4,7 @@
 #include <random>
 
 #include "dataplane/engine/affinity_table.hpp"
+#include "dataplane/engine/burst.hpp"
 #include "dataplane/engine/nat_rewrite.hpp"
 #include "dataplane/engine/neighbour_table.hpp"
 #include "dataplane/engine/routes.hpp"
@@ -15,6 +16,28 @@ namespace {
 using namespace engine;
 
 rte_mbuf* mbuf(const std::vector<uint8_t>& f) { return to_mbuf(test_pool(), f); }
+
+// A flow from the packet's tuple to `reply` in a table of its own: the production rewrite
+// (rewrite_flow with the deltas the table precomputes) is what the checks below run.
+struct OneFlow {
+    std::unique_ptr<ct::ConntrackTable> table;
+    ct::FlowEntry* entry = nullptr;
+
+    OneFlow(const PacketMeta& pm, const ct::FlowKey& reply) {
+        ct::ConntrackTable::Config cfg;
+        cfg.max_flows = 64;
+        std::string err;
+        table = ct::ConntrackTable::create(cfg, err);
+        EXPECT_NE(table, nullptr) << err;
+        ct::FlowInit fi;
+        fi.orig = ct::make_key(pm.src, pm.dst, pm.sport, pm.dport, pm.proto);
+        fi.reply = reply;
+        fi.tcp_flags = net::kTcpSyn;
+        const ct::InsertResult r = table->insert(0, fi, 1);
+        EXPECT_EQ(r.status, ct::InsertStatus::inserted);
+        entry = r.entry;
+    }
+};
 
 TEST(EngineChecksum, IncrementalNatMatchesFullRecompute) {
     std::mt19937 rng(7);
@@ -32,13 +55,18 @@ TEST(EngineChecksum, IncrementalNatMatchesFullRecompute) {
         rte_mbuf* m = mbuf(serialize(p));
         PacketMeta pm;
         Reason r{};
-        ASSERT_TRUE(parse_ipv4(m, pm, r));
+        ASSERT_TRUE(parse_ipv4_packet(m, pm, r));
+        // Translated to a random backend and SNAT address/port; the reply tuple is what the
+        // backend sends back (its port is the packet's new source port).
         const uint16_t new_port = static_cast<uint16_t>(rng());
-        Translation t{static_cast<uint32_t>(rng()), static_cast<uint32_t>(rng()), new_port,
-                      proto == 1 ? new_port : static_cast<uint16_t>(rng())};
-        NatDeltas d = nat_deltas(pm, t);
-        write_l4_translation(pm, t, d);
-        forward_ip_csum(pm.ip, d.ip);
+        const uint16_t backend_port = proto == 1 ? new_port : static_cast<uint16_t>(rng());
+        const ct::FlowKey reply = ct::make_key(static_cast<uint32_t>(rng()), static_cast<uint32_t>(rng()), backend_port,
+                                               new_port, proto);
+        OneFlow flow(pm, reply);
+        ASSERT_NE(flow.entry, nullptr) << i;
+        net::CsumDelta ipd;
+        rewrite_flow(pm, *flow.entry, ct::Dir::orig, ipd);
+        forward_ip_csum(pm.ip, ipd);
         const Out o = parse_out(m);
         EXPECT_TRUE(o.ip_csum_ok) << i;
         EXPECT_TRUE(o.l4_csum_ok) << i;
@@ -53,9 +81,10 @@ TEST(EngineChecksum, UdpWithoutChecksumStaysWithout) {
     rte_mbuf* m = mbuf(serialize(p));
     PacketMeta pm;
     Reason r{};
-    ASSERT_TRUE(parse_ipv4(m, pm, r));
-    Translation t{pm.src, rte_cpu_to_be_32(ip("10.9.9.9")), pm.sport, rte_cpu_to_be_16(99)};
-    write_l4_translation(pm, t, nat_deltas(pm, t));
+    ASSERT_TRUE(parse_ipv4_packet(m, pm, r));
+    OneFlow flow(pm, ct::make_key(rte_cpu_to_be_32(ip("10.9.9.9")), pm.src, rte_cpu_to_be_16(99), pm.sport, pm.proto));
+    net::CsumDelta ipd;
+    rewrite_flow(pm, *flow.entry, ct::Dir::orig, ipd);
     EXPECT_EQ(reinterpret_cast<rte_udp_hdr*>(pm.l4)->dgram_cksum, 0);
     rte_pktmbuf_free(m);
 }
@@ -69,12 +98,12 @@ TEST(EngineParse, HonoursIpOptionsAndFragmentFlags) {
     f[16] = uint8_t(total >> 8);
     f[17] = uint8_t(total);
     f[24] = f[25] = 0;
-    const uint16_t c = csum_finish(csum_partial(f.data() + 14, 24));
+    const uint16_t c = net::csum_finish(net::csum_partial(f.data() + 14, 24));
     std::memcpy(f.data() + 24, &c, 2);
     rte_mbuf* m = mbuf(f);
     PacketMeta pm;
     Reason r{};
-    ASSERT_TRUE(parse_ipv4(m, pm, r)) << reason_name(r);
+    ASSERT_TRUE(parse_ipv4_packet(m, pm, r)) << reason_name(r);
     EXPECT_EQ(rte_be_to_cpu_16(pm.sport), 1234);
     EXPECT_EQ(rte_be_to_cpu_16(pm.dport), 80);
     EXPECT_FALSE(pm.fragment);
@@ -83,7 +112,7 @@ TEST(EngineParse, HonoursIpOptionsAndFragmentFlags) {
     Pkt later = Pkt::udp("10.0.0.1", 1, "10.0.0.2", 2);
     later.frag = 185;  // offset 1480 bytes, last fragment
     m = mbuf(serialize(later));
-    ASSERT_TRUE(parse_ipv4(m, pm, r));
+    ASSERT_TRUE(parse_ipv4_packet(m, pm, r));
     EXPECT_TRUE(pm.fragment);
     EXPECT_TRUE(pm.later_fragment);
     EXPECT_EQ(pm.sport, 0);

@@ -18,10 +18,10 @@ bool nat_relevant(const ServiceTable& st, uint32_t src, uint32_t dst) {
 
 Fate ttl_expired(SlowCtx& c, rte_mbuf* m, const PacketMeta& pm) {
     // RFC 1812 4.3.2.7: no ICMP error about an ICMP error or about a non-initial fragment.
-    if (pm.later_fragment || (pm.proto == kProtoIcmp && icmp_is_error(pm.icmp_type)))
+    if (pm.later_fragment || (pm.proto == net::kProtoIcmp && icmp_is_error(pm.icmp_type)))
         return c.drop(Reason::ttl_expired);
     const IfaceInfo& in = c.st.ifaces()[c.in_port];
-    if (!make_icmp_error(m, pm, kIcmpTimeExceeded, kIcmpCodeTtlExceeded, in.ip, in))
+    if (!make_icmp_error(m, pm, net::kIcmpTimeExceeded, net::kIcmpCodeTtlExceeded, in.ip, in))
         return c.drop(Reason::ttl_expired);
     return c.answer(Reason::ttl_exceeded_sent);
 }
@@ -29,7 +29,7 @@ Fate ttl_expired(SlowCtx& c, rte_mbuf* m, const PacketMeta& pm) {
 // Fragments outside the flow-table path: later fragments take the addresses their first
 // fragment left with (fragment_table.hpp). Without a known first fragment, NAT traffic is
 // dropped rather than leak untranslated; the rest is routed untouched.
-Fate on_fragment(SlowCtx& c, PacketMeta& pm, CsumDelta& ip_delta, bool nat) {
+Fate on_fragment(SlowCtx& c, PacketMeta& pm, net::CsumDelta& ip_delta, bool nat) {
     if (pm.later_fragment) {
         const FragmentTable::Translation* t =
             c.worker.fragments.find(FragmentTable::key_of(pm.ip), c.now_ns);
@@ -58,17 +58,17 @@ Fate on_not_ipv4(SlowCtx& c, rte_mbuf* m, L3Kind kind, Reason parse_error) {
     return r == Reason::arp_reply_sent ? c.answer(r) : c.drop(r);
 }
 
-Fate on_untracked(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, CsumDelta& ip_delta) {
+Fate on_untracked(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, net::CsumDelta& ip_delta) {
     const uint32_t src = rte_be_to_cpu_32(pm.src);
     const uint32_t dst = rte_be_to_cpu_32(pm.dst);
     const bool local = c.st.is_local(dst);
     if (!local && pm.ip->time_to_live <= 1) return ttl_expired(c, m, pm);
     if (pm.fragment) return on_fragment(c, pm, ip_delta, nat_relevant(c.st, src, dst));
-    if (pm.proto == kProtoIcmp && icmp_is_error(pm.icmp_type)) return on_icmp_error(c, pm, ip_delta);
-    if (local) return c.drop(pm.proto == kProtoIcmp ? Reason::icmp_untracked : Reason::local_delivery_unsupported);
+    if (pm.proto == net::kProtoIcmp && icmp_is_error(pm.icmp_type)) return on_icmp_error(c, pm, ip_delta);
+    if (local) return c.drop(pm.proto == net::kProtoIcmp ? Reason::icmp_untracked : Reason::local_delivery_unsupported);
     if (!ip_is_unicast(dst)) return c.drop(Reason::ip_not_unicast);
     if (nat_relevant(c.st, src, dst))
-        return c.drop(pm.proto == kProtoIcmp ? Reason::icmp_untracked : Reason::unsupported_protocol);
+        return c.drop(pm.proto == net::kProtoIcmp ? Reason::icmp_untracked : Reason::unsupported_protocol);
     ++c.counters.forwarded_plain;
     return Fate::forward;
 }

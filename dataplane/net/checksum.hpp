@@ -1,5 +1,6 @@
-// Internet checksum helpers: full computation (RFC 1071) and incremental update (RFC 1624).
-// Values are handled in network byte order as they sit in the packet; the one's complement
+// The Internet checksum: full computation (RFC 1071) and incremental update (RFC 1624), one
+// library for the flow table (which precomputes a rewrite's deltas at insert) and the engine.
+// Values are 16-bit words in network byte order as they sit in the packet; the one's complement
 // sum is byte-order independent as long as every operand uses the same order.
 #pragma once
 
@@ -7,7 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace nfgate::engine {
+namespace nfgate::net {
 
 // 32-bit accumulator of 16-bit words, folded at the end.
 inline uint32_t csum_partial(const void* data, size_t len, uint32_t sum = 0) {
@@ -36,7 +37,7 @@ inline uint16_t csum_fold(uint32_t sum) {
 // Checksum field value for a buffer whose checksum field is currently zero.
 inline uint16_t csum_finish(uint32_t sum) { return static_cast<uint16_t>(~csum_fold(sum)); }
 
-// A precomputed sum of (~old + new) over every 16-bit word a rewrite changes. RFC 1624 eqn. 3:
+// A sum of (~old + new) over every 16-bit word a rewrite changes. RFC 1624 eqn. 3:
 // HC' = ~(~HC + ~m + m'), so several changes fold into one delta applied once per checksum.
 struct CsumDelta {
     uint32_t sum = 0;
@@ -50,20 +51,24 @@ struct CsumDelta {
         add16(static_cast<uint16_t>(old_be), static_cast<uint16_t>(new_be));
     }
     void add(const CsumDelta& o) { sum += o.sum; }
+    uint16_t folded() const { return csum_fold(sum); }
 };
 
-inline uint16_t csum_apply(uint16_t csum_be, const CsumDelta& d) {
+// Applies a folded delta (CsumDelta::folded(), or one stored with a flow) to a checksum field.
+inline uint16_t csum_apply(uint16_t csum_be, uint16_t folded_delta) {
     uint32_t s = static_cast<uint16_t>(~csum_be);
-    s += csum_fold(d.sum);
+    s += folded_delta;
     return static_cast<uint16_t>(~csum_fold(s));
 }
+inline uint16_t csum_apply(uint16_t csum_be, const CsumDelta& d) { return csum_apply(csum_be, d.folded()); }
 
 // UDP: a zero checksum means "none" (RFC 768) and must stay zero; a computed zero is sent
 // as all ones.
-inline uint16_t udp_csum_apply(uint16_t csum_be, const CsumDelta& d) {
+inline uint16_t udp_csum_apply(uint16_t csum_be, uint16_t folded_delta) {
     if (csum_be == 0) return 0;
-    uint16_t c = csum_apply(csum_be, d);
+    const uint16_t c = csum_apply(csum_be, folded_delta);
     return c == 0 ? 0xffff : c;
 }
+inline uint16_t udp_csum_apply(uint16_t csum_be, const CsumDelta& d) { return udp_csum_apply(csum_be, d.folded()); }
 
-}  // namespace nfgate::engine
+}  // namespace nfgate::net
