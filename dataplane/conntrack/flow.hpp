@@ -33,15 +33,7 @@ struct alignas(8) FlowKey {
     uint8_t pad[3] = {0, 0, 0};
 
     // The key of a packet travelling the other way on the same 5-tuple.
-    FlowKey reversed() const {
-        FlowKey r;
-        r.src_ip = dst_ip;
-        r.dst_ip = src_ip;
-        r.src_port = dst_port;
-        r.dst_port = src_port;
-        r.proto = proto;
-        return r;
-    }
+    FlowKey reversed() const;
 
     uint64_t word(unsigned i) const {
         uint64_t w;
@@ -65,6 +57,8 @@ inline FlowKey make_key(uint32_t src_ip_be, uint32_t dst_ip_be, uint16_t src_por
     k.proto = proto;
     return k;
 }
+
+inline FlowKey FlowKey::reversed() const { return make_key(dst_ip, src_ip, dst_port, src_port, proto); }
 
 // 64 bits of hash from two independent CRC32C chains (SSE4.2). The table takes its bucket index
 // from the low half and the in-bucket signature from the high half, so they do not correlate.
