@@ -53,7 +53,10 @@ namespace nfgate::engine {
     X(port_unreachable_sent)        /* UDP/ICMP to a service port with no ready endpoint */                              \
     /* fragments of translated traffic (see fragment_table.hpp) */                                                       \
     X(fragment_without_first)       /* later fragment of NAT traffic, no first fragment seen (or timed out): dropped */  \
-    X(fragment_table_evicted)       /* a live fragment-table entry was replaced by a newer datagram (not a drop) */
+    X(fragment_table_evicted)       /* a live fragment-table entry was replaced by a newer datagram (not a drop) */  \
+    /* RFC 1812 5.3.7 martians (appended: the order above is the counters' index) */                                   \
+    X(martian_source)               /* from 0/8, 127/8, 224/4, 240/4, broadcast, the gateway or a VIP */               \
+    X(martian_destination)          /* to 0/8 or 127/8 */
 
 enum class Reason : uint8_t {
 #define NFGATE_REASON_ENUM(name) name,

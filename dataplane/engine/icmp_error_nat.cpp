@@ -68,7 +68,11 @@ Fate on_icmp_error(SlowCtx& c, PacketMeta& pm, net::CsumDelta& ip_delta) {
             ct::make_key(q.ip->dst_addr, q.ip->src_addr, q.dport, q.sport, q.ip->next_proto_id));
     }
     if (!ref) {
-        if (local) return c.drop(Reason::icmp_untracked);
+        // An error about no flow of ours, to the gateway or to a Service address (allocated or
+        // not), has nobody to go to: only the flows nfgate translated put those addresses on
+        // the wire.
+        const uint32_t dst = rte_be_to_cpu_32(pm.dst);
+        if (local || c.st.is_service_address(dst) || c.st.in_service_cidrs(dst)) return c.drop(Reason::icmp_untracked);
         ++c.counters.forwarded_plain;
         return Fate::forward;
     }

@@ -14,6 +14,8 @@ bool tcp_opens(uint8_t flags) {
 MissDecision decide_miss(const ServiceTable& st, uint32_t src, uint32_t dst, uint8_t proto, uint16_t dport,
                          uint8_t icmp_type) {
     auto dropped = [](Reason r) { return MissDecision{MissKind::dropped, r, {}}; };
+    if (martian_source(st, src)) return dropped(Reason::martian_source);
+    if (martian_destination(dst)) return dropped(Reason::martian_destination);
     const bool local = st.is_local(dst);
     const bool icmp = proto == net::kProtoIcmp;
     if (icmp && local)

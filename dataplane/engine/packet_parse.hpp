@@ -148,6 +148,9 @@ inline bool parse_ipv4_packet(rte_mbuf* m, PacketMeta& pm, Reason& r) {
         r = Reason::ip_bad_checksum;
         return false;
     }
+    // Bytes after the datagram (Ethernet padding, or anything else) do not go on with it
+    // (RFC 1812 5.2.2: the total length says where the datagram ends).
+    if (total < avail && m->nb_segs == 1) rte_pktmbuf_trim(m, static_cast<uint16_t>(avail - total));
     pm.ip = ip;
     pm.l4 = reinterpret_cast<uint8_t*>(ip) + ihl;
     pm.l3_len = static_cast<uint16_t>(total);

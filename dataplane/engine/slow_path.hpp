@@ -52,6 +52,19 @@ Fate on_flow_miss(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, net::CsumDelta& ip_de
 // (RFC 1812 5.3.5).
 inline bool ip_is_unicast(uint32_t dst_host) { return dst_host < 0xe0000000u; }
 
+// RFC 1812 5.3.7: a router forwards nothing from "this network" (0/8), loopback (127/8),
+// multicast or class E, or the limited broadcast; and nothing claiming one of the gateway's own
+// addresses or a Service address as its source (nobody else may send from them).
+inline bool martian_source(const ServiceTable& st, uint32_t src_host) {
+    const uint32_t a = src_host >> 24;
+    return a == 0 || a == 127 || src_host >= 0xe0000000u || st.is_local(src_host) || st.is_service_address(src_host);
+}
+// ... and nothing to 0/8 or loopback (multicast is ip_is_unicast's).
+inline bool martian_destination(uint32_t dst_host) {
+    const uint32_t a = dst_host >> 24;
+    return a == 0 || a == 127;
+}
+
 // True when the packet cannot take the flow-table path and must go to on_untracked().
 inline bool needs_untracked_path(const PacketMeta& pm, const ServiceTable& st) {
     if (pm.fragment) return true;

@@ -61,6 +61,8 @@ Fate on_not_ipv4(SlowCtx& c, rte_mbuf* m, L3Kind kind, Reason parse_error) {
 Fate on_untracked(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, net::CsumDelta& ip_delta) {
     const uint32_t src = rte_be_to_cpu_32(pm.src);
     const uint32_t dst = rte_be_to_cpu_32(pm.dst);
+    if (martian_source(c.st, src)) return c.drop(Reason::martian_source);
+    if (martian_destination(dst)) return c.drop(Reason::martian_destination);
     const bool local = c.st.is_local(dst);
     if (!local && pm.ip->time_to_live <= 1) return ttl_expired(c, m, pm);
     if (pm.fragment) return on_fragment(c, pm, ip_delta, nat_relevant(c.st, src, dst));

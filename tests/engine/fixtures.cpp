@@ -252,7 +252,8 @@ void service_fixtures(std::vector<Fixture>& f) {
                    }}}});
     Pkt from_nowhere = from_router(Pkt::tcp("198.51.100.7", 40005, "10.96.0.20", 80));
     from_nowhere.src = 0;
-    f.push_back({"no_reset_to_unspecified_source", {{kExt, pkt(from_nowhere), {}, Reason::reject_not_sent, {}}}});
+    // 0.0.0.0 is a martian source (RFC 1812 5.3.7): dropped before a reset could be aimed at it.
+    f.push_back({"no_reset_to_unspecified_source", {{kExt, pkt(from_nowhere), {}, Reason::martian_source, {}}}});
     f.push_back({"allocated_clusterip_unknown_port_rejected",
                  {{kExt, pkt(from_router(Pkt::tcp("198.51.100.7", 40007, "10.96.0.10", 81))), kExt, Reason::reset_sent, {}}}});
     f.push_back({"unallocated_clusterip_dropped",
@@ -366,6 +367,47 @@ void icmp_error_fixtures(std::vector<Fixture>& f) {
                    }}}});
 }
 
+// RFC 1812 5.3.7 martians, ICMP errors nobody asked for, and bytes beyond the datagram.
+void martian_fixtures(std::vector<Fixture>& f) {
+    struct Case {
+        const char* name;
+        const char* addr;
+    };
+    for (const Case& c : {Case{"martian_source_loopback", "127.0.0.1"}, Case{"martian_source_this_network", "0.1.2.3"},
+                          Case{"martian_source_multicast", "224.0.0.5"}, Case{"martian_source_class_e", "240.0.0.1"},
+                          Case{"martian_source_broadcast", "255.255.255.255"},
+                          Case{"martian_source_gateway_address", "192.0.2.1"},
+                          Case{"martian_source_the_vip_itself", "10.96.0.10"}}) {
+        Pkt p = from_router(Pkt::tcp("198.51.100.7", 40100, "10.96.0.10", 80, 0x02));
+        p.src = ip(c.addr);
+        f.push_back({c.name, {{kExt, pkt(p), {}, Reason::martian_source, {}}}});
+    }
+    for (const Case& c : {Case{"martian_destination_loopback", "127.0.0.1"},
+                          Case{"martian_destination_unspecified", "0.0.0.0"},
+                          Case{"martian_destination_this_network", "0.9.9.9"}})
+        f.push_back({c.name, {{kPods, pkt(from_pod(Pkt::udp("10.244.9.9", 5000, c.addr, 53))), {},
+                               Reason::martian_destination, {}}}});
+    // An ICMP error about no flow, aimed at a Service address (even an unallocated one): dropped,
+    // not routed out the default route.
+    for (const Case& c : {Case{"icmp_error_to_clusterip_without_flow", "10.96.0.10"},
+                          Case{"icmp_error_to_unallocated_clusterip", "10.96.99.99"}}) {
+        Pkt e = from_router(Pkt::echo("203.0.113.1", c.addr, 0));
+        e.icmp_type = 3;
+        e.icmp_code = 3;
+        e.payload.assign(28, 0);
+        f.push_back({c.name, {{kExt, pkt(e), {}, Reason::icmp_untracked, {}}}});
+    }
+    // Bytes after the IPv4 total length are not forwarded with the datagram.
+    Frame padded = serialize(from_pod(Pkt::udp("10.244.9.9", 5000, "10.244.9.10", 53)));
+    const size_t datagram_end = padded.size();
+    padded.insert(padded.end(), {0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0, 0, 0});
+    f.push_back({"trailing_bytes_trimmed", {{kPods, frame(padded), kPods, {}, [datagram_end](const Out& o) {
+                                                 EXPECT_EQ(o.frame_len, datagram_end);
+                                                 EXPECT_TRUE(o.ip_csum_ok);
+                                                 EXPECT_TRUE(o.l4_csum_ok);
+                                             }}}});
+}
+
 // Fragments.
 void fragment_fixtures(std::vector<Fixture>& f) {
     Pkt frag_vip = from_router(Pkt::udp("198.51.100.7", 1000, "10.96.0.53", 53));
@@ -404,6 +446,7 @@ std::vector<Fixture> fixtures() {
     service_fixtures(f);
     egress_fixtures(f);
     icmp_error_fixtures(f);
+    martian_fixtures(f);
     fragment_fixtures(f);
     neighbour_fixtures(f);
     return f;

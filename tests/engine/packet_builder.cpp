@@ -172,6 +172,7 @@ Out parse_out(const rte_mbuf* m) {
     const auto* eth = reinterpret_cast<const rte_ether_hdr*>(base);
     o.eth_src = eth->src_addr;
     o.eth_dst = eth->dst_addr;
+    o.frame_len = rte_pktmbuf_pkt_len(m);
     o.ether_type = rte_be_to_cpu_16(eth->ether_type);
     if (o.ether_type == RTE_ETHER_TYPE_ARP) {
         const auto* a = reinterpret_cast<const rte_arp_hdr*>(eth + 1);

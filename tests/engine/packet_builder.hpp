@@ -52,6 +52,7 @@ rte_mbuf* to_mbuf(rte_mempool* mp, const std::vector<uint8_t>& bytes);
 struct Out {
     rte_ether_addr eth_src{}, eth_dst{};
     uint16_t ether_type = 0;
+    uint32_t frame_len = 0;  // bytes the mbuf holds (Ethernet header included)
     uint32_t src = 0, dst = 0;  // host order
     uint8_t proto = 0, ttl = 0;
     uint16_t sport = 0, dport = 0;  // ICMP echo: identifier in both
