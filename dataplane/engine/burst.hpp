@@ -118,6 +118,14 @@ private:
             }
             ct::FlowEntry& e = *s_.refs[k].entry;
             const ct::Dir d = s_.refs[k].dir;
+            if (reopens(e, d, lane.pm.tcp_flags)) [[unlikely]] {
+                // Linux kills a closed connection that a new SYN reopens and takes the SYN as a
+                // new connection: its backend and SNAT are chosen again against the current
+                // Services (the old backend may be gone).
+                w_.flows.unlink(e);
+                dispatch(on_flow_miss(slow_, lane.m, lane.pm, lane.ip_delta), i);
+                continue;
+            }
             if (ct::ConntrackTable::track(e, d, lane.pm.tcp_flags, slow_.now_s) == ct::TcpVerdict::invalid) {
                 slow_.counters.count(Reason::tcp_invalid_state);
                 io_.drop(lane.m);
@@ -137,6 +145,15 @@ private:
             ++(e.tag == kFlowPassthrough ? slow_.counters.forwarded_plain : slow_.counters.forwarded_nat);
             s_.fwd_lane[n_fwd_++] = static_cast<uint8_t>(i);
         }
+    }
+
+    // A client's SYN (no ACK) on a flow that is closing or closed (TIME_WAIT, CLOSE).
+    static bool reopens(const ct::FlowEntry& e, ct::Dir d, uint8_t tcp_flags) {
+        if (e.proto() != net::kProtoTcp || d != ct::Dir::orig ||
+            (tcp_flags & (net::kTcpSyn | net::kTcpAck | net::kTcpRst)) != net::kTcpSyn)
+            return false;
+        const ct::TcpState st = e.tcp_state();
+        return st == ct::TcpState::time_wait || st == ct::TcpState::close;
     }
 
     // The flow's backend (its reply source) must still be a ready endpoint of the service port
