@@ -3,6 +3,7 @@
 #include "dataplane/fast_path.hpp"
 #include "nft/conntrack_dump.hpp"
 #include "nft/kernel_path.hpp"
+#include "nft/owner_lock.hpp"
 #include "nft/nft_render.hpp"
 #include "nft/ruleset_trace.hpp"
 
@@ -14,7 +15,7 @@ namespace {
 // as kube-proxy does; `nfgate --cleanup` removes it.
 class KernelDataplane final : public Dataplane {
 public:
-    bool start(const Model& m, std::string& err) override { return kernel_.apply(m, err); }
+    bool start(const Model& m, std::string& err) override { return owner_.acquire(err) && kernel_.apply(m, err); }
     bool update(const Model& m, std::string& err) override { return kernel_.apply(m, err); }
     void stop() override {}
     bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const override {
@@ -26,6 +27,7 @@ public:
     }
 
 private:
+    nft::OwnerLock owner_;
     nft::KernelPath kernel_;
 };
 

@@ -17,6 +17,7 @@
 #include "control/daemon/signals.hpp"
 #include "control/loader/config_loader.hpp"
 #include "nft/kernel_path.hpp"
+#include "nft/owner_lock.hpp"
 
 using namespace nfgate;
 using namespace nfgate::daemon;
@@ -66,9 +67,10 @@ int run_once(const Options& opts, const loader::LoadOptions& lo) {
         for (const auto& e : res.errors) std::cerr << e.str() << '\n';
         return 1;
     }
+    nft::OwnerLock owner;
     nft::KernelPath kernel;
     std::string err;
-    if (!kernel.apply(res.model, err)) {
+    if (!owner.acquire(err) || !kernel.apply(res.model, err)) {
         std::cerr << "nfgate: apply failed: " << err << '\n';
         return 1;
     }

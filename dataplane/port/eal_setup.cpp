@@ -1,10 +1,41 @@
 #include "dataplane/port/eal_setup.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
 namespace nfgate::port {
+
+namespace {
+
+// The --file-prefix among the EAL arguments ("rte", DPDK's default, without one).
+std::string file_prefix(const std::vector<std::string>& args) {
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--file-prefix" && i + 1 < args.size()) return args[i + 1];
+        if (args[i].rfind("--file-prefix=", 0) == 0) return args[i].substr(14);
+    }
+    return "rte";
+}
+
+// "pid N" when a process holds the write lock DPDK's primary takes on its runtime config file
+// (/var/run/dpdk/<prefix>/config as root, as the daemon runs); "" otherwise.
+std::string config_lock_holder(const std::string& prefix) {
+    const std::string path = "/var/run/dpdk/" + prefix + "/config";
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return {};
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_len = 0;
+    const bool held = ::fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    ::close(fd);
+    return held ? "pid " + std::to_string(fl.l_pid) : std::string();
+}
+
+}  // namespace
 
 bool init_eal(const std::vector<std::string>& args, std::string& err) {
     // rte_eal_init may permute argv and keeps pointers into it for the life of the process,
@@ -20,10 +51,20 @@ bool init_eal(const std::vector<std::string>& args, std::string& err) {
     for (const auto& a : args) arena.push_back(a);
     for (auto& s : arena) argv.push_back(s.data());
     argv.push_back(nullptr);
+    // Another primary process on the same runtime folder is the usual cause of a refusal, and
+    // rte_eal_init says so only in its log (rte_errno stays 0): ask its config lock first.
+    const std::string prefix = file_prefix(args);
+    const std::string holder = config_lock_holder(prefix);
+    if (!holder.empty()) {
+        err = "eal: another DPDK primary process (" + holder + ") uses the EAL file prefix \"" + prefix +
+              "\": give this gateway its own (eal: [..., --file-prefix, NAME]) or stop the other";
+        return false;
+    }
     int rc = rte_eal_init(static_cast<int>(argv.size() - 1), argv.data());
     if (rc < 0) {
-        err = std::string("eal: rte_eal_init refused the arguments: ") + rte_strerror(rte_errno) +
-              " (valid example: [--no-huge, -m, \"512\", --no-pci, -l, \"0-1\"])";
+        const int e = rte_errno;
+        err = std::string("eal: rte_eal_init refused the arguments") + (e != 0 ? ": " + std::string(rte_strerror(e)) : "") +
+              " (the EAL log above says why; valid example: [--no-huge, -m, \"512\", --no-pci, -l, \"0-1\"])";
         return false;
     }
     return true;
