@@ -101,6 +101,50 @@ class Daemon:
         return self.proc.returncode
 
 
+class Netns:
+    """A network namespace (loopback up) and a temporary folder for one test, and the daemons
+    started in it: all of them removed when the `with` block ends, also when the test fails."""
+
+    def __init__(self, prefix):
+        self.name = "%s-%d" % (prefix, os.getpid())
+        self.tmp = None
+        self.daemons = []
+        self.cleanups = []  # extra callables, run first
+
+    def __enter__(self):
+        subprocess.run(["ip", "netns", "add", self.name], check=True)
+        run(["ip", "-n", self.name, "link", "set", "lo", "up"])
+        self.tmp = tempfile.mkdtemp(prefix="nfgate-%s-" % self.name)
+        return self
+
+    def daemon(self, nfgate, config, extra=()):
+        d = Daemon(self.name, nfgate, config, extra)
+        self.daemons.append(d)
+        return d
+
+    def __exit__(self, *exc):
+        for c in self.cleanups:
+            c()
+        for d in self.daemons:
+            if d.proc.poll() is None:
+                d.proc.kill()
+                d.proc.wait()
+        subprocess.run(["ip", "netns", "del", self.name], stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return False
+
+
+def verdict(body):
+    """Runs body(); prints ok or the failure, returns the exit status meson reads."""
+    try:
+        body()
+    except Failure as e:
+        print("FAIL: %s" % e, file=sys.stderr)
+        return 1
+    print("ok")
+    return 0
+
+
 def nft_table(ns):
     r = run(["ip", "netns", "exec", ns, "nft", "list", "table", "ip", "nfgate"])
     return r.stdout if r.returncode == 0 else None

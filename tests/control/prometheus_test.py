@@ -13,11 +13,10 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 
-from daemon_cli_test import Daemon, Failure, SKIP, expect, run
+from daemon_cli_test import SKIP, Failure, Netns, expect, run, verdict
 
 METRICS = "127.0.0.1:19617"
 PROM = "127.0.0.1:19090"
@@ -53,60 +52,52 @@ def main():
     if os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("prometheus") is None:
         print("skipped: needs root, ip and prometheus (Debian package prometheus)")
         return SKIP
-    ns = "nfgprom-%d" % os.getpid()
-    tmp = tempfile.mkdtemp(prefix="nfgate-prom-")
-    daemon, prom = None, None
-    try:
-        subprocess.run(["ip", "netns", "add", ns], check=True)
-        run(["ip", "-n", ns, "link", "set", "lo", "up"])
-        config = os.path.join(tmp, "config")
-        shutil.copytree(os.path.join(configs, "demo"), config)
-        gw = os.path.join(config, "gateway-kernel.yaml")
-        daemon = Daemon(ns, nfgate, gw, ["--metrics-address", METRICS])
-        expect(daemon.next_line(30) == "nfgate: ready", "nfgate starts: %r" % daemon.lines)
-        sock = os.path.join(config, "nfgate.sock")
+    with Netns("nfgprom") as lab:
+        ns, tmp = lab.name, lab.tmp
+        prom = []
 
-        with open(os.path.join(tmp, "prometheus.yml"), "w") as f:
-            f.write("global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-                    "scrape_configs:\n"
-                    "- job_name: nfgate\n"
-                    "  static_configs: [{targets: ['%s']}]\n" % METRICS)
-        prom_log = open(os.path.join(tmp, "prometheus.log"), "w")
-        prom = subprocess.Popen(["ip", "netns", "exec", ns, "prometheus",
-                                 "--config.file=" + os.path.join(tmp, "prometheus.yml"),
-                                 "--storage.tsdb.path=" + os.path.join(tmp, "data"),
-                                 "--web.listen-address=" + PROM], stdout=prom_log, stderr=subprocess.STDOUT)
-        wait_value(ns, 'up{job="nfgate"}', 1)
-        wait_value(ns, "nfgate_services", 1)
-        wait_value(ns, 'nfgate_endpoints{ready="true"}', 2)
-        wait_value(ns, 'nfgate_build_info{dataplane="kernel"}', 1)
-        wait_value(ns, "nfgate_sync_duration_seconds_count", 1)
-        r = run([nfgatectl, "--socket", sock, "reload"])
-        expect(r.returncode == 0, "reload: " + r.stderr)
-        wait_value(ns, 'nfgate_config_reloads_total{result="success"}', 1)
-        wait_value(ns, "nfgate_sync_duration_seconds_count", 2)
-        r = run([nfgatectl, "--socket", sock, "-o", "json", "counters"])
-        expect(r.returncode == 0 and "flow_capacity" in json.loads(r.stdout), "counters: %r %r" % (r.stdout, r.stderr))
-        expect(daemon.stop() == 0, "nfgate stops cleanly")
-        print("ok")
-        return 0
-    except Failure as e:
-        print("FAIL: %s" % e, file=sys.stderr)
-        return 1
-    finally:
-        if prom is not None:
-            prom.terminate()
-            try:
-                prom.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                prom.kill()
-                prom.wait()
-        if daemon is not None and daemon.proc.poll() is None:
-            daemon.proc.kill()
-            daemon.proc.wait()
-        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
-        shutil.rmtree(tmp, ignore_errors=True)
+        def stop_prometheus():
+            for p in prom:
+                p.terminate()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
 
+        lab.cleanups.append(stop_prometheus)
+
+        def body():
+            config = os.path.join(tmp, "config")
+            shutil.copytree(os.path.join(configs, "demo"), config)
+            gw = os.path.join(config, "gateway-kernel.yaml")
+            daemon = lab.daemon(nfgate, gw, ["--metrics-address", METRICS])
+            expect(daemon.next_line(30) == "nfgate: ready", "nfgate starts: %r" % daemon.lines)
+            sock = os.path.join(config, "nfgate.sock")
+            with open(os.path.join(tmp, "prometheus.yml"), "w") as f:
+                f.write("global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+                        "scrape_configs:\n"
+                        "- job_name: nfgate\n"
+                        "  static_configs: [{targets: ['%s']}]\n" % METRICS)
+            prom_log = open(os.path.join(tmp, "prometheus.log"), "w")
+            prom.append(subprocess.Popen(["ip", "netns", "exec", ns, "prometheus",
+                                          "--config.file=" + os.path.join(tmp, "prometheus.yml"),
+                                          "--storage.tsdb.path=" + os.path.join(tmp, "data"),
+                                          "--web.listen-address=" + PROM], stdout=prom_log, stderr=subprocess.STDOUT))
+            wait_value(ns, 'up{job="nfgate"}', 1)
+            wait_value(ns, "nfgate_services", 1)
+            wait_value(ns, 'nfgate_endpoints{ready="true"}', 2)
+            wait_value(ns, 'nfgate_build_info{dataplane="kernel"}', 1)
+            wait_value(ns, "nfgate_sync_duration_seconds_count", 1)
+            r = run([nfgatectl, "--socket", sock, "reload"])
+            expect(r.returncode == 0, "reload: " + r.stderr)
+            wait_value(ns, 'nfgate_config_reloads_total{result="success"}', 1)
+            wait_value(ns, "nfgate_sync_duration_seconds_count", 2)
+            r = run([nfgatectl, "--socket", sock, "-o", "json", "counters"])
+            expect(r.returncode == 0 and "flow_capacity" in json.loads(r.stdout), "counters: %r %r" % (r.stdout, r.stderr))
+            expect(daemon.stop() == 0, "nfgate stops cleanly")
+
+        return verdict(body)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,11 +7,9 @@ the fast path (same EAL file prefix), instead of starting and diverging or faili
 """
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 
-from daemon_cli_test import Daemon, Failure, SKIP, expect, run
+from daemon_cli_test import SKIP, Netns, expect, run, verdict
 
 KERNEL = """dataplane: kernel
 nodeAddresses: [192.0.2.1]
@@ -37,25 +35,17 @@ def write(path, text):
     return path
 
 
-def second_is_refused(ns, nfgate, tmp, config, words):
-    first = Daemon(ns, nfgate, config)
-    try:
-        expect(first.next_line(60) == "nfgate: ready", "the first daemon starts: %r" % first.lines)
-        other = os.path.join(tmp, "other")
-        os.makedirs(other, exist_ok=True)
-        r = run(["ip", "netns", "exec", ns, nfgate, "--config", config, "--control-socket",
-                 os.path.join(other, "nfgate.sock")])
-        expect(r.returncode == 1 and all(w in r.stderr for w in words) and "pid %d" % first_pid(first) in r.stderr,
-               "a second daemon is refused naming the first: exit %d, %r" % (r.returncode, r.stderr))
-        return first
-    except Exception:
-        first.stop()
-        raise
-
-
-def first_pid(daemon):
-    """The nfgate process under `ip netns exec` (exec keeps the pid)."""
-    return daemon.proc.pid
+def second_is_refused(lab, nfgate, config, words):
+    first = lab.daemon(nfgate, config)
+    expect(first.next_line(60) == "nfgate: ready", "the first daemon starts: %r" % first.lines)
+    other = os.path.join(lab.tmp, "other")
+    os.makedirs(other, exist_ok=True)
+    r = run(["ip", "netns", "exec", lab.name, nfgate, "--config", config, "--control-socket",
+             os.path.join(other, "nfgate.sock")])
+    # `ip netns exec` execs nfgate: the daemon's pid is the Popen's.
+    expect(r.returncode == 1 and all(w in r.stderr for w in words) and "pid %d" % first.proc.pid in r.stderr,
+           "a second daemon is refused naming the first: exit %d, %r" % (r.returncode, r.stderr))
+    return first
 
 
 def main():
@@ -66,39 +56,24 @@ def main():
     if os.geteuid() != 0 or shutil.which("ip") is None:
         print("skipped: needs root and ip")
         return SKIP
-    ns = "nfgtwo-%d" % os.getpid()
-    tmp = tempfile.mkdtemp(prefix="nfgate-two-")
-    daemons = []
-    try:
-        subprocess.run(["ip", "netns", "add", ns], check=True)
-        run(["ip", "-n", ns, "link", "set", "lo", "up"])
-        kernel = write(os.path.join(tmp, "kernel.yaml"), KERNEL)
-        d = second_is_refused(ns, nfgate, tmp, kernel, ["another nfgate", "already manages table ip nfgate"])
-        daemons.append(d)
-        r = run(["ip", "netns", "exec", ns, nfgate, "--config", kernel, "--once"])
-        expect(r.returncode == 1 and "already manages table ip nfgate" in r.stderr,
-               "--once while a daemon owns the table is refused: %r" % r.stderr)
-        expect(d.stop() == 0, "the first daemon stops cleanly")
-        r = run(["ip", "netns", "exec", ns, nfgate, "--config", kernel, "--once"])
-        expect(r.returncode == 0, "--once succeeds once the owner is gone: %r" % r.stderr)
+    with Netns("nfgtwo") as lab:
+        lab.cleanups.append(lambda: run(["ip", "netns", "exec", lab.name, nfgate, "--cleanup"]))
 
-        dpdk = write(os.path.join(tmp, "dpdk.yaml"), DPDK % ("nfgtwo%d" % os.getpid()))
-        d = second_is_refused(ns, nfgate, tmp, dpdk, ["another DPDK primary process", "file prefix"])
-        daemons.append(d)
-        expect(d.stop() == 0, "the first fast-path daemon stops cleanly")
-        print("ok")
-        return 0
-    except Failure as e:
-        print("FAIL: %s" % e, file=sys.stderr)
-        return 1
-    finally:
-        for d in daemons:
-            if d.proc.poll() is None:
-                d.proc.kill()
-                d.proc.wait()
-        run(["ip", "netns", "exec", ns, nfgate, "--cleanup"])
-        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
-        shutil.rmtree(tmp, ignore_errors=True)
+        def body():
+            kernel = write(os.path.join(lab.tmp, "kernel.yaml"), KERNEL)
+            d = second_is_refused(lab, nfgate, kernel, ["another nfgate", "already manages table ip nfgate"])
+            r = run(["ip", "netns", "exec", lab.name, nfgate, "--config", kernel, "--once"])
+            expect(r.returncode == 1 and "already manages table ip nfgate" in r.stderr,
+                   "--once while a daemon owns the table is refused: %r" % r.stderr)
+            expect(d.stop() == 0, "the first daemon stops cleanly")
+            r = run(["ip", "netns", "exec", lab.name, nfgate, "--config", kernel, "--once"])
+            expect(r.returncode == 0, "--once succeeds once the owner is gone: %r" % r.stderr)
+
+            dpdk = write(os.path.join(lab.tmp, "dpdk.yaml"), DPDK % ("nfgtwo%d" % os.getpid()))
+            d = second_is_refused(lab, nfgate, dpdk, ["another DPDK primary process", "file prefix"])
+            expect(d.stop() == 0, "the first fast-path daemon stops cleanly")
+
+        return verdict(body)
 
 
 if __name__ == "__main__":
