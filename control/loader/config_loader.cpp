@@ -62,8 +62,23 @@ std::vector<std::string> expand_manifests(const std::string& gateway_path, const
         std::string field = "manifests[" + std::to_string(ref.index) + "]";
         if (fs::is_directory(p, ec)) {
             std::vector<std::string> found;
-            for (const auto& entry : fs::directory_iterator(p, ec))
-                if (entry.is_regular_file() && is_manifest_name(entry.path())) found.push_back(entry.path().string());
+            for (const auto& entry : fs::directory_iterator(p, ec)) {
+                if (!is_manifest_name(entry.path())) continue;
+                // The error_code forms throughout: a symlink loop or a dangling link is an error
+                // to report, never an exception that ends the daemon.
+                std::error_code link_ec, file_ec;
+                const bool link = entry.is_symlink(link_ec);
+                const bool regular = entry.is_regular_file(file_ec);
+                if (regular && !file_ec) {
+                    found.push_back(entry.path().string());
+                } else if (link || file_ec) {
+                    const std::error_code& why = file_ec ? file_ec : link_ec;
+                    errors.push_back(Diag{gateway_path, ref.line, "manifests", field,
+                                          entry.path().string() + " is a symbolic link that leads nowhere (" +
+                                              (why ? why.message() : "no such file") +
+                                              "): fix or remove it"});
+                }
+            }
             if (ec) {
                 errors.push_back(Diag{gateway_path, ref.line, "manifests", field,
                                       "cannot list directory " + p.string() + ": " + ec.message()});
@@ -86,7 +101,9 @@ std::vector<std::string> expand_manifests(const std::string& gateway_path, const
 
 LoadResult load_config(const std::string& gateway_file_path) { return load_config(gateway_file_path, {}); }
 
-LoadResult load_config(const std::string& gateway_file_path, const LoadOptions& options) {
+namespace {
+
+LoadResult load_everything(const std::string& gateway_file_path, const LoadOptions& options) {
     LoadResult res;
     Model m;
     YamlTree tree;
@@ -123,6 +140,20 @@ LoadResult load_config(const std::string& gateway_file_path, const LoadOptions& 
     assemble_services(objects, res.errors, res.notices, m);
     if (res.ok()) res.model = std::move(m);
     return res;
+}
+
+}  // namespace
+
+LoadResult load_config(const std::string& gateway_file_path, const LoadOptions& options) {
+    // The last line of defence: whatever a library throws (filesystem, allocation) becomes an
+    // error of this load, so a --check reports it and a running daemon keeps its configuration.
+    try {
+        return load_everything(gateway_file_path, options);
+    } catch (const std::exception& e) {
+        LoadResult res;
+        res.errors.push_back(Diag{gateway_file_path, 0, "", "", std::string("cannot load: ") + e.what()});
+        return res;
+    }
 }
 
 }  // namespace nfgate::loader
