@@ -46,6 +46,16 @@ Diag malformed(const std::string& path, int line, const std::string& err) {
     return Diag{path, line, "", "", "malformed YAML: " + err};
 }
 
+// False when `tree` writes a key twice in one mapping (every such key reported).
+bool no_duplicate_keys(const YamlTree& tree, const std::string& path, std::vector<Diag>& errors) {
+    const auto dups = tree.duplicate_keys();
+    for (const auto& d : dups)
+        errors.push_back(Diag{path, d.line, "", d.key,
+                              "duplicate key \"" + d.key + "\" (first at line " + std::to_string(d.first_line) +
+                                  "; a key may appear once per mapping)"});
+    return dups.empty();
+}
+
 bool is_manifest_name(const fs::path& p) {
     auto ext = p.extension().string();
     return ext == ".yaml" || ext == ".yml" || ext == ".json";
@@ -114,6 +124,7 @@ LoadResult load_everything(const std::string& gateway_file_path, const LoadOptio
         res.errors.push_back(malformed(gateway_file_path, line, err));
         return res;
     }
+    if (!no_duplicate_keys(tree, gateway_file_path, res.errors)) return res;
     if (tree.documents().size() != 1) {
         res.errors.push_back(Diag{gateway_file_path, 1, "gateway", "",
                                   "want exactly one YAML document, found " + std::to_string(tree.documents().size())});
@@ -133,6 +144,10 @@ LoadResult load_everything(const std::string& gateway_file_path, const LoadOptio
         }
         size_t document = 0;
         for (const auto& piece : pieces) {
+            if (!no_duplicate_keys(piece, file, res.errors)) {
+                document += piece.documents().size();
+                continue;
+            }
             read_manifest_documents(piece, document, file, res.errors, res.notices, m, objects);
             document += piece.documents().size();
         }

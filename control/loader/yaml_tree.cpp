@@ -4,6 +4,7 @@
 
 #include <yaml.h>
 
+#include <algorithm>
 #include <memory>
 #include <unordered_map>
 
@@ -202,6 +203,30 @@ YNode YNode::get(std::string_view k) const {
         if (kn.is_scalar() && kn.str() == k) return value(i);
     }
     return {};
+}
+
+std::vector<YamlTree::DuplicateKey> YamlTree::duplicate_keys() const {
+    std::vector<DuplicateKey> out;
+    std::vector<std::pair<std::string_view, uint32_t>> keys;  // (key text, node), per mapping
+    for (const Node& n : nodes_) {
+        if (n.kind != Kind::map || n.count < 4) continue;
+        keys.clear();
+        for (uint32_t i = 0; i < n.count; i += 2) {
+            const uint32_t k = kids_[n.first + i];
+            if (nodes_[k].kind == Kind::scalar)
+                keys.emplace_back(std::string_view(text_).substr(nodes_[k].first, nodes_[k].count), k);
+        }
+        // Stable: equal keys stay in file order, so the first of a run is the first written.
+        std::stable_sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (size_t i = 1; i < keys.size(); ++i)
+            if (keys[i].first == keys[i - 1].first) {
+                size_t first = i - 1;
+                while (first > 0 && keys[first - 1].first == keys[i].first) --first;
+                out.push_back(DuplicateKey{std::string(keys[i].first), static_cast<int>(nodes_[keys[i].second].line),
+                                           static_cast<int>(nodes_[keys[first].second].line)});
+            }
+    }
+    return out;
 }
 
 std::string YNode::describe() const {

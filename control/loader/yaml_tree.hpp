@@ -55,6 +55,17 @@ public:
     bool parse(std::string_view text, std::string& error, int& error_line, int first_line = 1);
 
     std::span<const uint32_t> documents() const { return documents_; }
+
+    // A key written twice in one mapping (YAML and JSON alike). kubectl and the API server's
+    // strict field validation refuse them, and silently keeping either value would install
+    // something the file does not say.
+    struct DuplicateKey {
+        std::string key;
+        int line = 0;        // the second occurrence
+        int first_line = 0;  // the first
+    };
+    // Every mapping of the tree checked once: linear in its size, no recursion.
+    std::vector<DuplicateKey> duplicate_keys() const;
     YNode document(size_t i) const { return YNode(this, documents_[i]); }
 
 private:
