@@ -18,6 +18,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A whole cluster of 10k Services as YAML is ~20 MB; a file beyond this is a mistake (or a
+// device), not a configuration, and is refused before it is read into memory.
+constexpr std::streamoff kMaxFileBytes = std::streamoff{256} << 20;
+
 bool read_file(const std::string& path, std::string& out, std::string& err) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
@@ -26,6 +30,10 @@ bool read_file(const std::string& path, std::string& out, std::string& err) {
     }
     in.seekg(0, std::ios::end);
     auto size = in.tellg();
+    if (size > kMaxFileBytes) {
+        err = "larger than 256 MiB (" + std::to_string(static_cast<long long>(size) >> 20) + " MiB); split it";
+        return false;
+    }
     in.seekg(0, std::ios::beg);
     out.resize(size > 0 ? static_cast<size_t>(size) : 0);
     if (size > 0 && !in.read(out.data(), size)) {

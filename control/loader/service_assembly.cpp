@@ -91,23 +91,28 @@ void resolve_endpoints(ServiceSource& src, const std::vector<size_t>& slice_ids,
     if (slice_ids.empty()) return;
     r.set_file(src.file);
     r.set_object("Service " + src.svc.key());
+    // The slices' ports by (name, protocol), and what they offer for messages: built once, so
+    // a Service with many ports costs the sum of its ports and its slices', not their product.
+    std::unordered_map<std::string, std::vector<std::pair<const SliceSource*, uint16_t>>> offers;
+    std::string offered;
+    for (size_t id : slice_ids) {
+        const SliceSource& sl = objects.slices[id];
+        for (const SlicePort& sp : sl.ports) {
+            offers[sp.name + "/" + protocol_api_name(sp.proto)].emplace_back(&sl, sp.port);
+            offered += (offered.empty() ? "" : ", ") + (sp.name.empty() ? std::string("(unnamed)") : sp.name) + "/" +
+                       protocol_api_name(sp.proto);
+        }
+    }
     for (size_t i = 0; i < src.svc.ports.size(); ++i) {
         ServicePort& port = src.svc.ports[i];
-        bool resolved = false;
-        std::string offered;
-        for (size_t id : slice_ids) {
-            const SliceSource& sl = objects.slices[id];
-            for (const SlicePort& sp : sl.ports) {
-                offered += (offered.empty() ? "" : ", ") + (sp.name.empty() ? std::string("(unnamed)") : sp.name) +
-                           "/" + protocol_api_name(sp.proto);
-                if (sp.name != port.name || sp.proto != port.proto) continue;
-                resolved = true;
-                for (Endpoint ep : sl.addresses) {
-                    ep.port = sp.port;
+        const auto it = offers.find(port.name + "/" + protocol_api_name(port.proto));
+        const bool resolved = it != offers.end();
+        if (resolved)
+            for (const auto& [sl, target] : it->second)
+                for (Endpoint ep : sl->addresses) {
+                    ep.port = target;
                     port.endpoints.push_back(ep);
                 }
-            }
-        }
         sort_unique(port.endpoints);
         if (resolved) continue;
         const auto& ps = src.ports[i];

@@ -1,5 +1,8 @@
 #include "control/loader/service_reader.hpp"
 
+#include <unordered_map>
+#include <unordered_set>
+
 #include <algorithm>
 
 namespace nfgate::loader {
@@ -96,20 +99,27 @@ void read_ports(Reporter& r, YNode spec, ServiceType type, const Model& gw, Serv
         r.error(ports.present() ? ports.line() : spec.line(), ports_path, "missing (want at least one port)");
         return;
     }
+    // First index of each name and each port/protocol: one pass, however many ports.
+    std::unordered_map<std::string_view, size_t> first_name;
+    std::unordered_map<uint32_t, size_t> first_port;
     for (size_t i = 0; i < out.svc.ports.size(); ++i) {
         const auto& a = out.svc.ports[i];
         FieldPath pi = ports_path.at(i);
         if (out.svc.ports.size() > 1 && a.name.empty())
             r.error(out.ports[i].line, pi.child("name"), "missing (a Service with several ports must name each one)");
-        for (size_t j = 0; j < i; ++j) {
-            const auto& b = out.svc.ports[j];
-            if (!a.name.empty() && a.name == b.name)
+        if (!a.name.empty()) {
+            const auto [it, fresh] = first_name.emplace(a.name, i);
+            if (!fresh)
                 r.error(out.ports[i].line, pi.child("name"),
-                        "\"" + a.name + "\" is also the name of spec.ports[" + std::to_string(j) + "] (want unique names)");
-            if (a.port == b.port && a.proto == b.proto && a.port != 0)
+                        "\"" + a.name + "\" is also the name of spec.ports[" + std::to_string(it->second) +
+                            "] (want unique names)");
+        }
+        if (a.port != 0) {
+            const auto [it, fresh] = first_port.emplace(uint32_t{a.port} << 8 | static_cast<uint8_t>(a.proto), i);
+            if (!fresh)
                 r.error(out.ports[i].line, pi.child("port"),
                         std::to_string(a.port) + "/" + protocol_api_name(a.proto) + " is also spec.ports[" +
-                            std::to_string(j) + "] (want each port/protocol once)");
+                            std::to_string(it->second) + "] (want each port/protocol once)");
         }
     }
 }
@@ -219,14 +229,11 @@ void read_source_ranges(Reporter& r, YNode spec, Service& svc) {
 // One address listed twice (an externalIP that is also the load balancer's ingress IP, say)
 // is one VIP: the data paths get each address once, in the first list that names it.
 void drop_repeated_addresses(Service& svc) {
-    std::vector<uint32_t> seen;
+    std::unordered_set<uint32_t> seen;
     for (auto* list : {&svc.cluster_ips, &svc.external_ips, &svc.lb_ips}) {
         std::vector<uint32_t> kept;
-        for (uint32_t ip : *list) {
-            if (std::find(seen.begin(), seen.end(), ip) != seen.end()) continue;
-            seen.push_back(ip);
-            kept.push_back(ip);
-        }
+        for (uint32_t ip : *list)
+            if (seen.insert(ip).second) kept.push_back(ip);
         *list = std::move(kept);
     }
 }

@@ -41,7 +41,46 @@ void YamlTree::clear(size_t text_size) {
     kids_.reserve(text_size / 16);
 }
 
+namespace {
+
+// libyaml's time grows with the square of the nesting depth (100k brackets: minutes); no
+// Kubernetes object nests beyond a few dozen levels, so deeper text is refused before parsing.
+// Counts [ and { outside quoted strings and comments (flow collections: YAML and JSON alike).
+bool nesting_within(std::string_view text, int limit, int first_line, int& line) {
+    int depth = 0;
+    line = first_line;
+    char quote = 0;
+    bool comment = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '\n') {
+            ++line;
+            comment = false;
+            if (quote == '\'') quote = 0;  // a plain newline ends nothing else; keeps the scan simple
+            continue;
+        }
+        if (comment) continue;
+        if (quote) {
+            if (c == '\\' && quote == '"') ++i;
+            else if (c == quote) quote = 0;
+            continue;
+        }
+        if (c == '"' || c == '\'') quote = c;
+        else if (c == '#' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t')) comment = true;
+        else if (c == '[' || c == '{') {
+            if (++depth > limit) return false;
+        } else if ((c == ']' || c == '}') && depth > 0) --depth;
+    }
+    return true;
+}
+
+}  // namespace
+
 bool YamlTree::parse(std::string_view text, std::string& error, int& error_line, int first_line) {
+    if (!nesting_within(text, kMaxNesting, first_line, error_line)) {
+        error = "nested deeper than " + std::to_string(kMaxNesting) + " levels of [ ] and { } (no Kubernetes object does)";
+        return false;
+    }
     if (parse_json(*this, text, first_line)) return true;
     return parse_yaml(text, error, error_line, first_line);
 }

@@ -52,7 +52,9 @@ public:
     // reads JSON at a third of the speed. Anything that reader refuses goes to libyaml,
     // which parses it as YAML or reports the error.
     // `first_line` is the line number of text's first line, for a text cut out of a larger file.
+    // Text nested deeper than kMaxNesting flow collections is refused before parsing.
     bool parse(std::string_view text, std::string& error, int& error_line, int first_line = 1);
+    static constexpr int kMaxNesting = 128;
 
     std::span<const uint32_t> documents() const { return documents_; }
 
