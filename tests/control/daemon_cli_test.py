@@ -70,12 +70,12 @@ def test_cli(nfgate, data):
 class Daemon:
     """nfgate running in a namespace, its stdout read line by line."""
 
-    def __init__(self, ns, nfgate, config, extra=()):
+    def __init__(self, ns, nfgate, config, extra=(), wrapper=(), env=None, stderr=subprocess.PIPE):
         # The control socket goes next to the config: a test never takes /run/nfgate/nfgate.sock.
         sock = os.path.join(os.path.dirname(config), "nfgate.sock")
-        self.proc = subprocess.Popen(["ip", "netns", "exec", ns, nfgate, "--config", config,
-                                      "--control-socket", sock] + list(extra),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(["ip", "netns", "exec", ns] + list(wrapper) +
+                                     [nfgate, "--config", config, "--control-socket", sock] + list(extra),
+                                     stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
         self.lines = []
 
     def next_line(self, timeout):
