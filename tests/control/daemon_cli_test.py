@@ -8,6 +8,7 @@
                                              (root; exits 77, meson's "skipped", without it)
 """
 import os
+import re
 import select
 import shutil
 import signal
@@ -36,6 +37,15 @@ def test_cli(nfgate, data):
     valid = os.path.join(data, "valid", "gateway.yaml")
     r = run([nfgate, "--help"])
     expect(r.returncode == 0 and "--dataplane" in r.stdout, "--help lists the options: " + r.stdout)
+    # --help and the README's "Running it" section name the same options and signals.
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")) as f:
+        readme = f.read()
+    section = readme[readme.index("\n## Running it\n"):]
+    section = section[:section.index("\n#", 1)]
+    words = r"(?<![\w-])--[a-z][a-z-]+|\bSIG[A-Z0-9]+\b"
+    in_readme, in_help = set(re.findall(words, section)), set(re.findall(words, r.stdout))
+    expect(in_readme == in_help, "--help and README disagree: only in --help %s, only in the README %s"
+           % (sorted(in_help - in_readme), sorted(in_readme - in_help)))
 
     r = run([nfgate, "--config", valid, "--check"])
     expect(r.returncode == 0, "--check on a valid config exits 0: " + r.stderr)
