@@ -37,13 +37,16 @@ def test_cli(nfgate, data):
     valid = os.path.join(data, "valid", "gateway.yaml")
     r = run([nfgate, "--help"])
     expect(r.returncode == 0 and "--dataplane" in r.stdout, "--help lists the options: " + r.stdout)
-    # --help and the README's "Running it" section name the same options and signals.
+    # --help names the options of the README's "Running it" table and the signals of that section
+    # (its prose may quote other programs' options, such as EAL's --file-prefix).
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")) as f:
         readme = f.read()
     section = readme[readme.index("\n## Running it\n"):]
     section = section[:section.index("\n#", 1)]
-    words = r"(?<![\w-])--[a-z][a-z-]+|\bSIG[A-Z0-9]+\b"
-    in_readme, in_help = set(re.findall(words, section)), set(re.findall(words, r.stdout))
+    table = "\n".join(l for l in section.splitlines() if l.startswith("|"))
+    options, signals = r"(?<![\w-])--[a-z][a-z-]+", r"\bSIG[A-Z0-9]+\b"
+    in_readme = set(re.findall(options, table)) | set(re.findall(signals, section))
+    in_help = set(re.findall(options, r.stdout)) | set(re.findall(signals, r.stdout))
     expect(in_readme == in_help, "--help and README disagree: only in --help %s, only in the README %s"
            % (sorted(in_help - in_readme), sorted(in_readme - in_help)))
 
@@ -127,8 +130,8 @@ class Netns:
         self.tmp = tempfile.mkdtemp(prefix="nfgate-%s-" % self.name)
         return self
 
-    def daemon(self, nfgate, config, extra=()):
-        d = Daemon(self.name, nfgate, config, extra)
+    def daemon(self, nfgate, config, extra=(), **popen):
+        d = Daemon(self.name, nfgate, config, extra, **popen)
         self.daemons.append(d)
         return d
 

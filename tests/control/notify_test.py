@@ -16,13 +16,11 @@ import select
 import shutil
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_cli_test import SKIP, Daemon, Failure, expect  # noqa: E402
+from daemon_cli_test import SKIP, Netns, expect, verdict  # noqa: E402
 
 
 class NotifySocket:
@@ -50,101 +48,82 @@ def has_line_ready(stream):
     return bool(ready)
 
 
-def test(nfgate, data):
-    if os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("nft") is None:
-        print("skipped: needs root, ip and nft")
-        return SKIP
-    ns = "nfgnotify-%d" % os.getpid()
-    tmp = tempfile.mkdtemp(prefix="nfgate-notify-")
-    daemon = None
+def test(lab, nfgate, data):
     err_r, err_w = os.pipe()
+    journal = os.fdopen(err_r)  # the daemon's stderr, read once it has stopped
+    lab.cleanups.append(journal.close)
+    config = os.path.join(lab.tmp, "config")
+    shutil.copytree(os.path.join(data, "valid"), config)
+    gw = os.path.join(config, "gateway.yaml")
+    services = os.path.join(config, "cluster", "01-services.yaml")
+    with open(services) as f:
+        original = f.read()
+    notify = NotifySocket(os.path.join(lab.tmp, "notify.sock"))
+    env = dict(os.environ)
+    env["NOTIFY_SOCKET"] = notify.path
+    st = os.fstat(err_w)
+    env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
+
     try:
-        subprocess.run(["ip", "netns", "add", ns], check=True)
-        config = os.path.join(tmp, "config")
-        shutil.copytree(os.path.join(data, "valid"), config)
-        gw = os.path.join(config, "gateway.yaml")
-        services = os.path.join(config, "cluster", "01-services.yaml")
-        with open(services) as f:
-            original = f.read()
-        notify = NotifySocket(os.path.join(tmp, "notify.sock"))
-        env = dict(os.environ)
-        env["NOTIFY_SOCKET"] = notify.path
-        st = os.fstat(err_w)
-        env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
-
-        daemon = Daemon(ns, nfgate, gw, env=env, stderr=err_w)
-        os.close(err_w)
-        err_w = -1
-        msg = notify.expect("READY", 30, "start")
-        # READY=1 follows the status line: the line must already be waiting on stdout.
-        expect(has_line_ready(daemon.proc.stdout), "READY=1 came before `nfgate: ready` was printed")
-        line = daemon.next_line(5)
-        expect(line == "nfgate: ready", "stdout (not the journal) keeps the plain status line: %r" % line)
-        expect(msg.get("STATUS", "").startswith("serving on the kernel path: 4 Services"),
-               "STATUS says what it serves: %r" % msg)
-
-        # A rejected reload: RELOADING=1 first, then READY=1 (the old configuration serves on).
-        with open(services, "w") as f:
-            f.write(original.replace("port: 9090\n", "port: 70000\n", 1))
-        before = time.monotonic()
-        daemon.proc.send_signal(signal.SIGHUP)
-        msg = notify.expect("RELOADING", 30, "a SIGHUP")
-        usec = int(msg.get("MONOTONIC_USEC", "0"))
-        expect(before * 1e6 <= usec <= time.monotonic() * 1e6,
-               "MONOTONIC_USEC is CLOCK_MONOTONIC at the reload: %r (sent at %.6f)" % (msg, before))
-        expect("reloading " + gw in msg.get("STATUS", ""), "STATUS names the file it reloads: %r" % msg)
-        msg = notify.expect("READY", 30, "after a rejected reload")
-        expect("reload rejected" in msg.get("STATUS", ""), "STATUS says the reload was rejected: %r" % msg)
-        line = daemon.next_line(5)
-        expect(line is not None and line.startswith("nfgate: reload rejected: "), "stdout: %r" % line)
-
-        with open(services, "w") as f:
-            f.write(original)
-        daemon.proc.send_signal(signal.SIGHUP)
-        notify.expect("RELOADING", 30, "a second SIGHUP")
-        msg = notify.expect("READY", 30, "after a good reload")
-        expect(msg.get("STATUS", "").endswith("; nfgate: reloaded"), "STATUS after a good reload: %r" % msg)
-
-        daemon.proc.send_signal(signal.SIGTERM)
-        msg = notify.expect("STOPPING", 20, "SIGTERM")
-        rc = daemon.stop()
-        expect(rc == 0, "SIGTERM stops nfgate with status 0, got %s" % rc)
-        expect(notify.next(0.2) is None, "nothing after STOPPING=1")
-
-        with os.fdopen(err_r) as f:
-            err_r = -1
-            stderr = f.read().splitlines()
-        expect(stderr, "nfgate wrote to its journal stream")
-        for l in stderr:
-            expect(len(l) > 3 and l[0] == "<" and l[2] == ">" and l[1] in "01234567" and
-                   l[3:].startswith("nfgate: "), "each journal line is <N>nfgate: ...: %r" % l)
-        expect(any(l.startswith("<4>nfgate: ") and "70000 is out of range" in l for l in stderr),
-               "the rejected reload's error is a warning (<4>): %s" % stderr)
-        expect("<5>nfgate: stopped" in stderr, "the stop is a notice (<5>): %s" % stderr)
-        return 0
+        daemon = lab.daemon(nfgate, gw, env=env, stderr=err_w)
     finally:
-        for fd in (err_r, err_w):
-            if fd >= 0:
-                os.close(fd)
-        if daemon is not None and daemon.proc.poll() is None:
-            daemon.proc.kill()
-            daemon.proc.wait()
-        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
-        shutil.rmtree(tmp, ignore_errors=True)
+        os.close(err_w)  # the daemon holds the write end: EOF once it exits
+    msg = notify.expect("READY", 30, "start")
+    # READY=1 follows the status line: the line must already be waiting on stdout.
+    expect(has_line_ready(daemon.proc.stdout), "READY=1 came before `nfgate: ready` was printed")
+    line = daemon.next_line(5)
+    expect(line == "nfgate: ready", "stdout (not the journal) keeps the plain status line: %r" % line)
+    expect(msg.get("STATUS", "").startswith("serving on the kernel path: 4 Services"),
+           "STATUS says what it serves: %r" % msg)
+
+    # A rejected reload: RELOADING=1 first, then READY=1 (the old configuration serves on).
+    with open(services, "w") as f:
+        f.write(original.replace("port: 9090\n", "port: 70000\n", 1))
+    before = time.monotonic()
+    daemon.proc.send_signal(signal.SIGHUP)
+    msg = notify.expect("RELOADING", 30, "a SIGHUP")
+    usec = int(msg.get("MONOTONIC_USEC", "0"))
+    expect(before * 1e6 <= usec <= time.monotonic() * 1e6,
+           "MONOTONIC_USEC is CLOCK_MONOTONIC at the reload: %r (sent at %.6f)" % (msg, before))
+    expect("reloading " + gw in msg.get("STATUS", ""), "STATUS names the file it reloads: %r" % msg)
+    msg = notify.expect("READY", 30, "after a rejected reload")
+    expect("reload rejected" in msg.get("STATUS", ""), "STATUS says the reload was rejected: %r" % msg)
+    line = daemon.next_line(5)
+    expect(line is not None and line.startswith("nfgate: reload rejected: "), "stdout: %r" % line)
+
+    with open(services, "w") as f:
+        f.write(original)
+    daemon.proc.send_signal(signal.SIGHUP)
+    notify.expect("RELOADING", 30, "a second SIGHUP")
+    msg = notify.expect("READY", 30, "after a good reload")
+    expect(msg.get("STATUS", "").endswith("; nfgate: reloaded"), "STATUS after a good reload: %r" % msg)
+
+    daemon.proc.send_signal(signal.SIGTERM)
+    msg = notify.expect("STOPPING", 20, "SIGTERM")
+    rc = daemon.stop()
+    expect(rc == 0, "SIGTERM stops nfgate with status 0, got %s" % rc)
+    expect(notify.next(0.2) is None, "nothing after STOPPING=1")
+
+    stderr = journal.read().splitlines()
+    expect(stderr, "nfgate wrote to its journal stream")
+    for l in stderr:
+        expect(len(l) > 3 and l[0] == "<" and l[2] == ">" and l[1] in "01234567" and
+               l[3:].startswith("nfgate: "), "each journal line is <N>nfgate: ...: %r" % l)
+    expect(any(l.startswith("<4>nfgate: ") and "70000 is out of range" in l for l in stderr),
+           "the rejected reload's error is a warning (<4>): %s" % stderr)
+    expect("<5>nfgate: stopped" in stderr, "the stop is a notice (<5>): %s" % stderr)
 
 
 def main():
     if len(sys.argv) != 3:
         print(__doc__, file=sys.stderr)
         return 2
-    try:
-        rc = test(*sys.argv[1:])
-    except Failure as e:
-        print("FAIL: %s" % e, file=sys.stderr)
-        return 1
-    if rc != SKIP:
-        print("ok")
-    return rc or 0
+    nfgate, data = sys.argv[1:]
+    if os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("nft") is None:
+        print("skipped: needs root, ip and nft")
+        return SKIP
+    with Netns("nfgnotify") as lab:
+        return verdict(lambda: test(lab, nfgate, data))
 
 
 if __name__ == "__main__":

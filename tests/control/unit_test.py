@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_cli_test import SKIP, Daemon, Failure, expect  # noqa: E402
+from daemon_cli_test import SKIP, Netns, expect, verdict  # noqa: E402
 
 # What `systemd-analyze security --offline=yes` scored the unit when it was written (lower is
 # safer; 10 is an unconfined root service): a change that loosens it must say why here.
@@ -40,11 +40,7 @@ def unit_settings(path):
     return settings
 
 
-def test_verify(unit, nfgate):
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        print("skipped: systemd-analyze not found (Debian package `systemd`; nfgate.sh installs it)")
-        return SKIP
+def test_verify(analyze, unit, nfgate):
     s = unit_settings(unit)
     expect(s.get("Type") == ["notify"], "Type=notify: %s" % s.get("Type"))
     expect(s.get("ExecReload") == ["/bin/kill -HUP $MAINPID"], "ExecReload: %s" % s.get("ExecReload"))
@@ -74,7 +70,6 @@ def test_verify(unit, nfgate):
         expect(m is not None, "systemd-analyze security gave no score:\n%s%s" % (r.stdout, r.stderr))
         print("systemd-analyze security --offline=yes: exposure %s (at most %.1f)" % (m.group(1), MAX_EXPOSURE))
         expect(float(m.group(1)) <= MAX_EXPOSURE, "the unit's exposure rose to %s" % m.group(1))
-    return 0
 
 
 def decoded_caps(hex_mask):
@@ -84,32 +79,35 @@ def decoded_caps(hex_mask):
     return {n.upper() for n in names.split(",") if n}
 
 
-def run_confined(nfgate, gw, caps, ready_timeout):
-    """nfgate in a fresh namespace with only `caps`: ready, SIGHUP, SIGTERM."""
-    ns = "nfgunit-%d" % os.getpid()
-    bounding = ",".join(["-all"] + ["+" + c[len("CAP_"):].lower() for c in caps])
-    daemon = None
-    try:
-        subprocess.run(["ip", "netns", "add", ns], check=True)
-        daemon = Daemon(ns, nfgate, gw, wrapper=["setpriv", "--bounding-set=" + bounding, "--no-new-privs", "--"])
-        line = daemon.next_line(ready_timeout)
-        expect(line == "nfgate: ready", "%s: with only %s nfgate starts: %r\n%s"
-               % (gw, caps, line, daemon.proc.stderr.read() if line is None else ""))
-        with open("/proc/%d/status" % daemon.proc.pid) as f:
-            status = f.read()
-        eff = decoded_caps(re.search(r"^CapEff:\s*([0-9a-f]+)$", status, re.M).group(1))
-        expect(eff == set(caps), "%s ran with %s, want exactly the unit's %s" % (gw, sorted(eff), sorted(caps)))
-        daemon.proc.send_signal(signal.SIGHUP)
-        line = daemon.next_line(30)
-        expect(line == "nfgate: reloaded", "%s: a reload works with those capabilities: %r" % (gw, line))
-        rc = daemon.stop()
-        expect(rc == 0, "%s: stops with status 0, got %s" % (gw, rc))
-        print("%s: started, reloaded and stopped with only %s" % (os.path.basename(gw), " ".join(caps)))
-    finally:
-        if daemon is not None and daemon.proc.poll() is None:
-            daemon.proc.kill()
-            daemon.proc.wait()
-        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+def run_confined(nfgate, configs, config_dir, gateway, caps, ready_timeout, edit=None):
+    """nfgate with only `caps`, on a copy of configs/`config_dir`, in a fresh namespace: ready,
+    SIGHUP, SIGTERM. `edit(text)` may change the copied gateway file first."""
+    with Netns("nfgunit") as lab:
+        def body():
+            copy = os.path.join(lab.tmp, "config")
+            shutil.copytree(os.path.join(configs, config_dir), copy)
+            gw = os.path.join(copy, gateway)
+            if edit is not None:
+                with open(gw) as f:
+                    text = f.read()
+                with open(gw, "w") as f:
+                    f.write(edit(text))
+            bounding = ",".join(["-all"] + ["+" + c[len("CAP_"):].lower() for c in caps])
+            daemon = lab.daemon(nfgate, gw, wrapper=["setpriv", "--bounding-set=" + bounding, "--no-new-privs", "--"])
+            line = daemon.next_line(ready_timeout)
+            expect(line == "nfgate: ready", "%s: with only %s nfgate starts: %r\n%s"
+                   % (gw, caps, line, daemon.proc.stderr.read() if line is None else ""))
+            with open("/proc/%d/status" % daemon.proc.pid) as f:
+                status = f.read()
+            eff = decoded_caps(re.search(r"^CapEff:\s*([0-9a-f]+)$", status, re.M).group(1))
+            expect(eff == set(caps), "%s ran with %s, want exactly the unit's %s" % (gw, sorted(eff), sorted(caps)))
+            daemon.proc.send_signal(signal.SIGHUP)
+            line = daemon.next_line(30)
+            expect(line == "nfgate: reloaded", "%s: a reload works with those capabilities: %r" % (gw, line))
+            rc = daemon.stop()
+            expect(rc == 0, "%s: stops with status 0, got %s" % (gw, rc))
+            print("%s/%s: started, reloaded and stopped with only %s" % (config_dir, gateway, " ".join(caps)))
+        return verdict(body)
 
 
 def test_caps(unit, nfgate, configs):
@@ -117,27 +115,18 @@ def test_caps(unit, nfgate, configs):
         print("skipped: needs root, ip, nft, setpriv and capsh")
         return SKIP
     caps = unit_settings(unit).get("CapabilityBoundingSet", [""])[0].split()
-    tmp = tempfile.mkdtemp(prefix="nfgate-caps-")
-    try:
-        etc = os.path.join(tmp, "etc")
-        shutil.copytree(os.path.join(configs, "etc", "nfgate"), etc)
-        run_confined(nfgate, os.path.join(etc, "gateway.yaml"), caps, 30)
+    rc = run_confined(nfgate, configs, os.path.join("etc", "nfgate"), "gateway.yaml", caps, 30)
+    if rc != 0:
+        return rc
+    prefix = "nfgunit%d" % os.getpid()
 
-        fast = os.path.join(tmp, "dpdk")
-        shutil.copytree(os.path.join(configs, "examples"), fast)
-        gw = os.path.join(fast, "gateway-dpdk.yaml")
-        prefix = "nfgunit%d" % os.getpid()
-        with open(gw) as f:
-            text = f.read()
-        with open(gw, "w") as f:
-            f.write(re.sub(r"^(eal: \[.*)\]", r'\1, "--file-prefix=%s"]' % prefix, text, count=1, flags=re.M))
-        try:
-            run_confined(nfgate, gw, caps, 60)
-        finally:
-            shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
-        return 0
+    def private_prefix(text):
+        return re.sub(r"^(eal: \[.*)\]", r'\1, "--file-prefix=%s"]' % prefix, text, count=1, flags=re.M)
+
+    try:
+        return run_confined(nfgate, configs, "examples", "gateway-dpdk.yaml", caps, 60, private_prefix)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
 
 
 def main():
@@ -145,14 +134,13 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     unit, nfgate, configs, which = sys.argv[1:]
-    try:
-        rc = test_verify(unit, nfgate) if which == "verify" else test_caps(unit, nfgate, configs)
-    except Failure as e:
-        print("FAIL: %s" % e, file=sys.stderr)
-        return 1
-    if rc != SKIP:
-        print("ok")
-    return rc or 0
+    if which == "caps":
+        return test_caps(unit, nfgate, configs)
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        print("skipped: systemd-analyze not found (Debian package `systemd`; nfgate.sh installs it)")
+        return SKIP
+    return verdict(lambda: test_verify(analyze, unit, nfgate))
 
 
 if __name__ == "__main__":
