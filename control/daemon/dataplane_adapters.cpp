@@ -1,6 +1,8 @@
 #include "control/daemon/dataplane_adapters.hpp"
 
+#include "control/log/rate_limited_log.hpp"
 #include "dataplane/fast_path.hpp"
+#include "dataplane/port/eal_log.hpp"
 #include "nft/conntrack_dump.hpp"
 #include "nft/kernel_path.hpp"
 #include "nft/owner_lock.hpp"
@@ -10,6 +12,13 @@
 namespace nfgate::daemon {
 
 namespace {
+
+// DPDK's own messages, a driver's about the frames it receives among them: nfgate's log lines,
+// through a per-second budget (EAL's start-up says about 15 lines at once).
+void log_dpdk(int syslog_priority, std::string_view message) {
+    static log::RateLimitedLog dpdk_log("dpdk: ", 50);
+    dpdk_log.write(static_cast<log::Level>(syslog_priority), message);
+}
 
 // The kernel forwards on its own once the ruleset is in: stopping nfgate leaves it in place,
 // as kube-proxy does; `nfgate --cleanup` removes it.
@@ -35,6 +44,7 @@ class FastDataplane final : public Dataplane {
 public:
     ~FastDataplane() override { stop(); }
     bool start(const Model& m, std::string& err) override {
+        port::set_eal_log_sink(&log_dpdk);
         fast_ = fastpath::FastPath::start(m, err);
         return fast_ != nullptr;
     }

@@ -1,5 +1,6 @@
 // nfgate: load the gateway file, start the chosen data path, reload on SIGHUP, stop on
-// SIGTERM/SIGINT. Status lines scripts wait for go to stdout; everything else to stderr.
+// SIGTERM/SIGINT. Status lines scripts wait for go to stdout; everything else to stderr, one
+// line per event (control/log/log_line.hpp); systemd hears of each state (notify.hpp).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,9 +14,11 @@
 #include "control/daemon/event_loop.hpp"
 #include "control/daemon/exhaustion_log.hpp"
 #include "control/daemon/gateway_controller.hpp"
+#include "control/daemon/notify.hpp"
 #include "control/daemon/options.hpp"
 #include "control/daemon/signals.hpp"
 #include "control/loader/config_loader.hpp"
+#include "control/log/log_line.hpp"
 #include "nft/kernel_path.hpp"
 #include "nft/owner_lock.hpp"
 
@@ -28,13 +31,12 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-void print_status(const std::string& line) {
-    std::cout << line << std::endl;  // endl flushes: scripts block on this line
+void print_status(const std::string& line, log::Level level = log::Level::notice) {
+    log::status(level, line);  // flushed at once: scripts block on this line
 }
 
-void print_details(const std::vector<std::string>& lines) {
-    for (const auto& l : lines) std::cerr << l << '\n';
-    std::cerr.flush();
+void print_details(const std::vector<std::string>& lines, log::Level level = log::Level::warning) {
+    for (const auto& l : lines) log::line(level, l);
 }
 
 loader::LoadResult load(const Options& opts, const loader::LoadOptions& lo) {
@@ -44,9 +46,10 @@ loader::LoadResult load(const Options& opts, const loader::LoadOptions& lo) {
     if (res.ok() && opts.metrics_address) res.model.control.metrics_address = *opts.metrics_address;
     auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (opts.verbose || opts.mode == Mode::check)
-        for (const auto& n : res.notices) std::cerr << "notice: " << n.str() << '\n';
+        for (const auto& n : res.notices) log::line(log::Level::notice, "notice: " + n.str());
     if (opts.verbose && res.ok())
-        std::cerr << "nfgate: loaded " << opts.config << ": " << model_summary(res.model) << " in " << ms << " ms\n";
+        log::line(log::Level::info, "loaded " + opts.config + ": " + model_summary(res.model) + " in " +
+                                        std::to_string(static_cast<long>(ms + 0.5)) + " ms");
     return res;
 }
 
@@ -93,7 +96,7 @@ void follow_control_socket(api::ApiListener& api, const Model& m) {
     api::ApiListener next;
     std::string err;
     if (!next.open(m.control.socket, err)) {
-        std::cerr << "nfgate: control socket stays at " << api.path() << ": " << err << '\n';
+        log::line(log::Level::warning, "control socket stays at " + api.path() + ": " + err);
         return;
     }
     api.swap(next);
@@ -102,7 +105,8 @@ void follow_control_socket(api::ApiListener& api, const Model& m) {
 int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     loader::LoadResult first = load(opts, lo);
     if (!first.ok()) {
-        for (const auto& e : first.errors) std::cerr << e.str() << '\n';
+        for (const auto& e : first.errors) log::line(log::Level::error, e.str());
+        notify::status("config rejected: " + first.errors.front().str());
         return 1;
     }
     // Signals and the control socket before the data path: a second daemon pointed at the same
@@ -113,7 +117,8 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     DaemonMetrics metrics;
     if (!events.init(err) || !api.open(first.model.control.socket, err) ||
         !metrics.start(first.model.control.metrics_address, err)) {
-        std::cerr << "nfgate: " << err << '\n';
+        log::line(log::Level::error, err);
+        notify::status(err);
         return 1;
     }
     auto dp = make_dataplane(first.model.dataplane);
@@ -122,22 +127,25 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     Outcome started = controller.start(first);
     if (started.ok) metrics.observe_sync(seconds_since(sync_started));
     if (!started.ok) {
-        print_details(started.details);
-        std::cerr << started.status << '\n';
+        print_details(started.details, log::Level::error);
+        log::line(log::Level::error, started.status);
+        notify::status(started.status);
         return 1;
     }
     auto reload = [&]() {
+        notify::reloading("reloading " + opts.config);
         loader::LoadResult loaded = load(opts, lo);
         const auto t0 = std::chrono::steady_clock::now();
         Outcome reloaded = controller.reload(loaded);
         if (reloaded.ok) metrics.observe_sync(seconds_since(t0));
         print_details(reloaded.details);
-        print_status(reloaded.status);
+        print_status(reloaded.status, reloaded.ok ? log::Level::notice : log::Level::warning);
+        notify::ready(notify::serving_status(*controller.current(), reloaded.status));
         if (reloaded.ok) {
             follow_control_socket(api, *controller.current());
             std::string merr;
             if (!metrics.follow(controller.current()->control.metrics_address, merr))
-                std::cerr << "nfgate: metrics stay at " << metrics.address() << ": " << merr << '\n';
+                log::line(log::Level::warning, "metrics stay at " + metrics.address() + ": " + merr);
         }
         return reloaded;
     };
@@ -148,6 +156,7 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     auto refresh_metrics = [&]() { metrics.refresh(*controller.current(), daemon_api.status(), dp->counters()); };
     refresh_metrics();
     print_status(started.status);
+    notify::ready(notify::serving_status(*controller.current(), "started"));
     // Once a second the control thread samples the counters for the exhaustion log line.
     constexpr auto kSamplePeriod = std::chrono::seconds(1);
     ExhaustionLog exhaustion;
@@ -169,7 +178,7 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
             api.serve_pending(handler);
             refresh_metrics();  // an API reload changes what /metrics says
         } else if (ev == Event::stats) {
-            if (auto c = dp->counters()) std::cerr << counters_text(*c) << std::flush;
+            if (auto c = dp->counters()) log::lines(log::Level::info, "counters: ", counters_text(*c));
         } else if (std::chrono::steady_clock::now() >= sampled + kSamplePeriod) {
             auto now = std::chrono::steady_clock::now();
             auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - sampled).count();
@@ -179,12 +188,13 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
             metrics.refresh(*controller.current(), daemon_api.status(), c);
         }
     }
+    notify::stopping("stopping");
     daemon_api.capture().finish(*dp, "nfgate stopped");
     api.close();
     dp->stop();
     // Read after stop: the workers have left their loops and published their last TX flush.
-    if (auto c = dp->counters()) std::cerr << "nfgate: counters at stop\n" << counters_text(*c);
-    std::cerr << "nfgate: stopped\n";
+    if (auto c = dp->counters()) log::lines(log::Level::info, "counters at stop: ", counters_text(*c));
+    log::line(log::Level::notice, "stopped");
     return 0;
 }
 

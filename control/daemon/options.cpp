@@ -32,7 +32,13 @@ bool parse_options(int argc, const char* const argv[], Options& out, std::string
         ("verbose,v", "print notices and timings")
         ("help,h", "print this list and exit");
     std::ostringstream text;
-    text << desc;
+    text << desc
+         << "\nSignals: SIGHUP reloads FILE (a rejected reload leaves the running configuration in force);\n"
+            "SIGTERM, SIGINT stop; SIGUSR1 logs the fast path's counters.\n"
+            "stdout: the status lines \"nfgate: ready\", \"nfgate: reloaded\", \"nfgate: reload rejected: ...\".\n"
+            "stderr: one \"nfgate: \" line per event, with a \"<N>\" syslog priority when it is the journal.\n"
+            "Under systemd (Type=notify, nfgate.service): READY=1, RELOADING=1, STOPPING=1 and STATUS=.\n"
+            "The control API (nfgatectl) is served on the control socket; see README.md.\n";
     help = text.str();
 
     po::variables_map vm;

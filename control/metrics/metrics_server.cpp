@@ -3,9 +3,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <charconv>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 
 #include <microhttpd.h>
+
+#include "control/log/rate_limited_log.hpp"
 
 namespace nfgate::metrics {
 
@@ -27,6 +31,15 @@ bool parse_address(const std::string& s, sockaddr_in& sa) {
     sa.sin_family = AF_INET;
     sa.sin_port = htons(static_cast<uint16_t>(port));
     return ::inet_pton(AF_INET, host.c_str(), &sa.sin_addr) == 1;
+}
+
+// libmicrohttpd's own error messages (a client that resets, a full connection table): anyone
+// who can reach the port can cause them, so they go through a per-second budget.
+void log_server_error(void*, const char* fmt, va_list ap) {
+    static log::RateLimitedLog server_log("metrics: ", 10);
+    char buf[512];
+    std::vsnprintf(buf, sizeof buf, fmt, ap);
+    server_log.write(log::Level::warning, buf);
 }
 
 MHD_Result reply(MHD_Connection* c, unsigned status, const std::string& body, const char* type) {
@@ -70,7 +83,8 @@ bool MetricsServer::start(const std::string& address, std::string& err) {
     }
     daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, ntohs(sa.sin_port), nullptr,
                                nullptr, &on_request, this, MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&sa),
-                               MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
+                               MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_LIMIT, 64u,
+                               MHD_OPTION_EXTERNAL_LOGGER, &log_server_error, nullptr, MHD_OPTION_END);
     if (daemon_ == nullptr) {
         err = "cannot serve metrics on " + address + " (address in use, or not an address of this host)";
         return false;

@@ -7,6 +7,8 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
+#include "dataplane/port/eal_log.hpp"
+
 namespace nfgate::port {
 
 namespace {
@@ -46,6 +48,8 @@ bool init_eal(const std::vector<std::string>& args, std::string& err) {
         err = "eal: EAL is already initialised in this process (it can be started only once)";
         return false;
     }
+    // Before rte_eal_init: its own messages take the same way as every later one.
+    if (!route_eal_log(err)) return false;
     arena.reserve(args.size() + 1);
     arena.emplace_back("nfgate");
     for (const auto& a : args) arena.push_back(a);

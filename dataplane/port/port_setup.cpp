@@ -5,6 +5,8 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include "dataplane/port/tap_kernel_mac.hpp"
+
 namespace nfgate::port {
 
 namespace {
@@ -91,7 +93,8 @@ bool start_port(uint16_t port_id, const PortSizing& sizing, rte_mempool* pool,
         err = field + ": cannot read the MAC address: " + dpdk_error(rc);
         return false;
     }
-    return true;
+    // After the start and link-up, which put the port's MAC back on a TAP's kernel side.
+    return separate_tap_kernel_mac(port_id, mac, field, err);
 }
 
 void close_port(uint16_t port_id) {

@@ -22,7 +22,8 @@ bool probe_port(const std::string& devargs, const std::string& field, uint16_t& 
                 std::string& err);
 
 // Configures `queues` RX/TX queue pairs fed from `pool`, starts the port, sets promiscuous
-// mode (where the driver has it) and link up, and reads the MAC address.
+// mode (where the driver has it) and link up, and reads the MAC address. A net_tap port's
+// kernel side then gets a MAC of its own (tap_kernel_mac.hpp), so the TAP can be bridged.
 bool start_port(uint16_t port_id, const PortSizing& sizing, rte_mempool* pool,
                 const std::string& field, rte_ether_addr& mac, std::string& err);
 

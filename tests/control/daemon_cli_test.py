@@ -8,6 +8,7 @@
                                              (root; exits 77, meson's "skipped", without it)
 """
 import os
+import re
 import select
 import shutil
 import signal
@@ -36,6 +37,18 @@ def test_cli(nfgate, data):
     valid = os.path.join(data, "valid", "gateway.yaml")
     r = run([nfgate, "--help"])
     expect(r.returncode == 0 and "--dataplane" in r.stdout, "--help lists the options: " + r.stdout)
+    # --help names the options of the README's "Running it" table and the signals of that section
+    # (its prose may quote other programs' options, such as EAL's --file-prefix).
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")) as f:
+        readme = f.read()
+    section = readme[readme.index("\n## Running it\n"):]
+    section = section[:section.index("\n#", 1)]
+    table = "\n".join(l for l in section.splitlines() if l.startswith("|"))
+    options, signals = r"(?<![\w-])--[a-z][a-z-]+", r"\bSIG[A-Z0-9]+\b"
+    in_readme = set(re.findall(options, table)) | set(re.findall(signals, section))
+    in_help = set(re.findall(options, r.stdout)) | set(re.findall(signals, r.stdout))
+    expect(in_readme == in_help, "--help and README disagree: only in --help %s, only in the README %s"
+           % (sorted(in_help - in_readme), sorted(in_readme - in_help)))
 
     r = run([nfgate, "--config", valid, "--check"])
     expect(r.returncode == 0, "--check on a valid config exits 0: " + r.stderr)
@@ -70,12 +83,12 @@ def test_cli(nfgate, data):
 class Daemon:
     """nfgate running in a namespace, its stdout read line by line."""
 
-    def __init__(self, ns, nfgate, config, extra=()):
+    def __init__(self, ns, nfgate, config, extra=(), wrapper=(), env=None, stderr=subprocess.PIPE):
         # The control socket goes next to the config: a test never takes /run/nfgate/nfgate.sock.
         sock = os.path.join(os.path.dirname(config), "nfgate.sock")
-        self.proc = subprocess.Popen(["ip", "netns", "exec", ns, nfgate, "--config", config,
-                                      "--control-socket", sock] + list(extra),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(["ip", "netns", "exec", ns] + list(wrapper) +
+                                     [nfgate, "--config", config, "--control-socket", sock] + list(extra),
+                                     stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
         self.lines = []
 
     def next_line(self, timeout):
@@ -117,8 +130,8 @@ class Netns:
         self.tmp = tempfile.mkdtemp(prefix="nfgate-%s-" % self.name)
         return self
 
-    def daemon(self, nfgate, config, extra=()):
-        d = Daemon(self.name, nfgate, config, extra)
+    def daemon(self, nfgate, config, extra=(), **popen):
+        d = Daemon(self.name, nfgate, config, extra, **popen)
         self.daemons.append(d)
         return d
 
