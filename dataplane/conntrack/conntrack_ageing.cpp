@@ -93,4 +93,39 @@ unsigned ConntrackTable::age(unsigned worker, uint32_t now, unsigned budget) {
     return unlinked_now;
 }
 
+namespace {
+
+// A flow without an answer (UDP, ICMP) or a TCP connection that never reached ESTABLISHED.
+bool unassured(const FlowEntry& e) {
+    if (e.proto() == net::kProtoTcp) {
+        const TcpState st = e.tcp_state();
+        return st == TcpState::syn_sent || st == TcpState::syn_recv;
+    }
+    return !e.seen_reply();
+}
+
+// Examined per full-table insert, and freed at most per call: bounded work on the packet path.
+constexpr unsigned kEarlyDropScan = 128;
+constexpr unsigned kEarlyDropWant = 16;
+
+}  // namespace
+
+unsigned ConntrackTable::early_drop(Worker& w) {
+    unsigned dropped = 0;
+    for (unsigned i = 0; i < kEarlyDropScan && dropped < kEarlyDropWant; i++) {
+        const uint32_t idx = w.first + w.cursor;
+        if (++w.cursor == w.count) w.cursor = 0;
+        FlowEntry& e = entries_[idx];
+        if (static_cast<EntryLife>(e.life.load(std::memory_order_acquire)) != EntryLife::live || !unassured(e))
+            continue;
+        if (!unlink(e)) continue;  // another worker took it out: it queues it
+        bump(w.early_dropped);
+        e.life.store(static_cast<uint8_t>(EntryLife::queued), std::memory_order_relaxed);
+        w.deferred[w.def_tail++ % w.count] = idx;
+        dropped++;
+    }
+    seal_deferred(w);
+    return dropped;
+}
+
 }  // namespace nfgate::ct

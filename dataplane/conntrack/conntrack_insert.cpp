@@ -159,6 +159,11 @@ InsertResult ConntrackTable::insert(unsigned worker, const FlowInit& f, uint32_t
         return {InsertStatus::invalid};
     }
     if (w.free_top == 0) {
+        // Linux's early drop: a full table gives up flows that never got an answer or never
+        // finished their handshake (what a spoofed SYN flood leaves), never established ones.
+        // They come back after a grace period, so this packet is still refused; its
+        // retransmission, and everything after, finds room.
+        early_drop(w);
         bump(w.full_entries);
         return {InsertStatus::full};
     }

@@ -204,6 +204,7 @@ ConntrackStats ConntrackTable::worker_stats(unsigned worker) const {
     s.unlinked = g(w.unlinked);
     s.recycled = g(w.recycled);
     s.live = g(w.live);
+    s.early_dropped = g(w.early_dropped);
     return s;
 }
 
@@ -223,6 +224,7 @@ ConntrackStats ConntrackTable::stats() const {
         sum.unlinked += s.unlinked;
         sum.recycled += s.recycled;
         sum.live += s.live;
+        sum.early_dropped += s.early_dropped;
     }
     return sum;
 }

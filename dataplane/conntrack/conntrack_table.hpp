@@ -150,6 +150,7 @@ struct ConntrackStats {
     uint64_t unlinked = 0;      // unlinked by unlink() (any worker's calls, counted by the owner)
     uint64_t recycled = 0;      // back on a free list after the grace period
     uint64_t live = 0;          // entries not free (linked or waiting for the grace period)
+    uint64_t early_dropped = 0; // unassured flows unlinked to make room in a full partition
 };
 
 class ConntrackTable {
@@ -284,6 +285,7 @@ private:
     bool grace_period_over(uint64_t token) const;
     void seal_deferred(Worker& w);
     bool should_reclaim(const FlowEntry& e, uint32_t now, Worker& w) const;
+    unsigned early_drop(Worker& w);
 
     uint32_t max_flows_ = 0;
     unsigned workers_ = 0;

@@ -34,7 +34,7 @@ struct alignas(64) ConntrackTable::Worker {
 
     std::atomic<uint64_t> inserted{0}, exists{0}, clash{0}, full_entries{0}, full_buckets{0},
         busy{0}, invalid{0}, races_lost{0}, expired{0}, unlinked{0},
-        recycled{0}, live{0};
+        recycled{0}, live{0}, early_dropped{0};
 };
 
 // Written only by the owning worker, read by anyone: a plain increment of a relaxed atomic.

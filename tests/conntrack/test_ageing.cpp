@@ -42,6 +42,20 @@ struct Fixture {
         return r.entry;
     }
 
+    // A flow that got its answer (UDP replied: 120 s timeout; TCP established): a full table
+    // keeps it.
+    FlowEntry* add_assured(uint32_t n, uint8_t proto, uint32_t now) {
+        FlowEntry* e = add(n, proto, now);
+        if (e == nullptr) return e;
+        if (proto == net::kProtoTcp) {
+            ConntrackTable::track(*e, Dir::reply, net::kTcpSyn | net::kTcpAck, now);
+            ConntrackTable::track(*e, Dir::orig, net::kTcpAck, now);
+        } else {
+            ConntrackTable::track(*e, Dir::reply, 0, now);
+        }
+        return e;
+    }
+
     // One full sweep of worker 0's partition.
     unsigned sweep(uint32_t now) { return table->age(0, now, table->capacity()); }
 };
@@ -124,20 +138,20 @@ TEST(ConntrackAgeing, SweepIsIncremental) {
 
 TEST(ConntrackAgeing, EntryIsReusedOnlyAfterEveryWorkerPassedAQuiescentState) {
     Fixture fx(2, 2);  // one entry per worker
-    FlowEntry* e = fx.add(1, net::kProtoUdp, 0);
+    FlowEntry* e = fx.add_assured(1, net::kProtoUdp, 0);
     ASSERT_EQ(fx.table->owner_of(*e), 0u);
     EXPECT_EQ(fx.table->insert(0, FlowInit{dnat_flow(2, net::kProtoUdp).orig, dnat_flow(2, net::kProtoUdp).reply}, 0).status,
               InsertStatus::full);
-    ASSERT_EQ(fx.sweep(100), 1u);
-    fx.table->age(0, 100, 1);
+    ASSERT_EQ(fx.sweep(200), 1u);
+    fx.table->age(0, 200, 1);
     EXPECT_EQ(fx.table->stats().recycled, 0u) << "no reader has reported yet";
     fx.table->quiescent(0);
-    fx.table->age(0, 100, 1);
+    fx.table->age(0, 200, 1);
     EXPECT_EQ(fx.table->stats().recycled, 0u) << "worker 1 may still hold it";
     fx.table->quiescent(1);
-    fx.table->age(0, 100, 1);
+    fx.table->age(0, 200, 1);
     EXPECT_EQ(fx.table->stats().recycled, 1u);
-    const InsertResult r = fx.table->insert(0, FlowInit{dnat_flow(2).orig, dnat_flow(2).reply, net::kTcpSyn}, 100);
+    const InsertResult r = fx.table->insert(0, FlowInit{dnat_flow(2).orig, dnat_flow(2).reply, net::kTcpSyn}, 200);
     ASSERT_EQ(r.status, InsertStatus::inserted);
     EXPECT_EQ(r.entry, e) << "the one entry of worker 0 came back";
 }
@@ -203,13 +217,13 @@ TEST(ConntrackAgeing, FailedInsertLeavesTheSnatPortWithTheCaller) {
 
 TEST(ConntrackAgeing, FullTableTakesNewFlowsAgainAfterExpiry) {
     Fixture fx(32);
-    for (uint32_t i = 0; i < 32; i++) fx.add(i, net::kProtoUdp, 0);
+    for (uint32_t i = 0; i < 32; i++) fx.add_assured(i, net::kProtoUdp, 0);
     EXPECT_EQ(fx.table->insert(0, FlowInit{dnat_flow(99, net::kProtoUdp).orig, dnat_flow(99, net::kProtoUdp).reply}, 0).status,
               InsertStatus::full);
-    EXPECT_EQ(fx.sweep(100), 32u);
+    EXPECT_EQ(fx.sweep(200), 32u);
     fx.table->quiescent(0);
-    fx.sweep(100);
-    for (uint32_t i = 100; i < 132; i++) fx.add(i, net::kProtoUdp, 100);
+    fx.sweep(200);
+    for (uint32_t i = 100; i < 132; i++) fx.add(i, net::kProtoUdp, 200);
     EXPECT_EQ(fx.table->stats().live, 32u);
 }
 

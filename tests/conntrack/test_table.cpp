@@ -97,8 +97,14 @@ TEST(ConntrackTable, FullTableRefusesNewFlowsAndKeepsOldOnes) {
     constexpr uint32_t kMax = 256;
     auto t = make_table(kMax);
     uint32_t inserted = 0;
-    for (uint32_t i = 0; i < kMax; i++)
-        inserted += t->insert(0, init_of(dnat_flow(i)), 1).status == InsertStatus::inserted;
+    for (uint32_t i = 0; i < kMax; i++) {
+        const InsertResult r = t->insert(0, init_of(dnat_flow(i)), 1);
+        if (r.status != InsertStatus::inserted) continue;
+        ++inserted;
+        // Established: a full table keeps these (it gives up only half-open flows).
+        ConntrackTable::track(*r.entry, Dir::reply, net::kTcpSyn | net::kTcpAck, 1);
+        ConntrackTable::track(*r.entry, Dir::orig, net::kTcpAck, 1);
+    }
     ASSERT_EQ(inserted, kMax);
     EXPECT_EQ(t->insert(0, init_of(dnat_flow(kMax)), 1).status, InsertStatus::full);
     EXPECT_EQ(t->stats().full_entries, 1u);

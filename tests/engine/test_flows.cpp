@@ -107,9 +107,16 @@ TEST(EngineFlows, FullTableRefusesNewFlowsButKeepsExisting) {
     LabOptions opt;
     opt.max_flows = 64;
     Lab lab(lab_model(), opt);
+    // One established connection, then half-open ones until the table refuses.
     Pkt first = from_pod(Pkt::tcp("10.244.9.9", 20000, "10.96.0.10", 80));
     lab.send(kPods, first);
+    const Out syn = lab.only_output(kPods);
+    lab.send(kPods, backend_reply(syn, net::kTcpSyn | net::kTcpAck));
     lab.only_output(kPods);
+    first.tcp_flags = net::kTcpAck;
+    lab.send(kPods, first);
+    lab.only_output(kPods);
+    ASSERT_EQ(state_of(lab, first), ct::TcpState::established);
     unsigned created = 1;
     for (uint16_t port = 20001; port < 20400 && lab.reason(Reason::flow_table_full) == 0; ++port) {
         lab.send(kPods, from_pod(Pkt::tcp("10.244.9.9", port, "10.96.0.10", 80)));
@@ -117,7 +124,7 @@ TEST(EngineFlows, FullTableRefusesNewFlowsButKeepsExisting) {
     }
     EXPECT_EQ(lab.reason(Reason::flow_table_full), 1u);
     EXPECT_LE(created, 64u);
-    // The flow created first still forwards (a retransmitted SYN is valid in SYN_SENT).
+    // The established connection still forwards: a full table gives up half-open flows only.
     lab.send(kPods, first);
     const Out o = lab.only_output(kPods);
     EXPECT_EQ(o.sport, 20000);
