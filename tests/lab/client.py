@@ -88,8 +88,9 @@ def connect_tcp(ip, port, timeout, sport=0):
             return sock
         except OSError as exc:
             sock.close()
-            # The previous connection on this 4-tuple may wait a moment for its last ACK.
-            if exc.errno != errno.EADDRNOTAVAIL or time.monotonic() > deadline:
+            # The previous connection on this 4-tuple may wait a moment for its last ACK (our
+            # LAST_ACK holds the port: EADDRINUSE at bind; the peer's: EADDRNOTAVAIL at connect).
+            if exc.errno not in (errno.EADDRNOTAVAIL, errno.EADDRINUSE) or time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
         except BaseException:

@@ -90,6 +90,9 @@ TCP_PORT = 8080
 UDP_PORT = 5353
 
 
+FIXED_SOURCE_PORTS = "40000-40099"  # scenarios that reuse one 4-tuple bind from these
+
+
 class LabError(Exception):
     pass
 
@@ -378,6 +381,9 @@ class Lab:
         self.ip(role, "link", "set", "lo", "up")
         self.sysctl(role, "net.ipv6.conf.all.disable_ipv6", 1)
         self.sysctl(role, "net.ipv6.conf.default.disable_ipv6", 1)
+        # Source ports the scenarios bind on purpose are never handed out as ephemeral ports,
+        # so an unrelated connection cannot hold one when a scenario needs it.
+        self.sysctl(role, "net.ipv4.ip_local_reserved_ports", FIXED_SOURCE_PORTS)
 
     def _build_topology(self):
         for segment in SEGMENTS:

@@ -365,7 +365,7 @@ def nfgatectl_trace(lab):
     """nfgatectl trace names the Service, its endpoints and the masquerade for a client's
     connection to a ClusterIP; on the fast path the endpoint it names is the one the same
     connection then reaches."""
-    sport = 20000 + (os.getpid() * 7 + int(time.time())) % 20000
+    sport = 40002 + (os.getpid() * 7 + int(time.time())) % 98  # reserved: never ephemeral (lab.py)
     rc, out, err = lab.nfgatectl("-o", "json", "trace", "tcp", f"{CLIENT}:{sport}", "10.96.0.10:80")
     if rc != 0:
         return False, [f"nfgatectl trace: exit {rc}: {err.strip()}"]
