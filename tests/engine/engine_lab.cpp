@@ -19,6 +19,14 @@ Pkt from_pod(Pkt p) {
     return p;
 }
 
+Pkt backend_reply(const Out& o, uint8_t flags) {
+    Pkt r = from_pod(Pkt::tcp("0.0.0.1", o.dport, "0.0.0.1", o.sport, flags));
+    r.src = o.dst;
+    r.dst = o.src;
+    r.eth_src = pod_mac(r.src);
+    return r;
+}
+
 namespace {
 
 Cidr cidr(const char* s) {

@@ -30,6 +30,8 @@ rte_ether_addr pod_mac(uint32_t pod_ip);  // deterministic MAC of a pod (learnt 
 // Frames as the lab's neighbours put them on the wire: the upstream router on ext, a pod on pods.
 Pkt from_router(Pkt p);
 Pkt from_pod(Pkt p);
+// The backend's TCP answer (on the pods link) to the translated packet `o`.
+Pkt backend_reply(const Out& o, uint8_t flags);
 
 Model lab_model();
 

@@ -13,14 +13,6 @@ namespace {
 using engine::Reason;
 
 
-Pkt backend_reply(const Out& o, uint8_t flags) {
-    Pkt r = from_pod(Pkt::tcp("0.0.0.1", o.dport, "0.0.0.1", o.sport, flags));
-    r.src = o.dst;
-    r.dst = o.src;
-    r.eth_src = pod_mac(r.src);
-    return r;
-}
-
 ct::TcpState state_of(Lab& lab, const Pkt& client_pkt) {
     const ct::FlowKey k = ct::make_key(rte_cpu_to_be_32(client_pkt.src), rte_cpu_to_be_32(client_pkt.dst),
                                        rte_cpu_to_be_16(client_pkt.sport), rte_cpu_to_be_16(client_pkt.dport),

@@ -8,19 +8,11 @@
 namespace nfgate::test {
 namespace {
 
-Pkt reply(const Out& o, uint8_t flags) {
-    Pkt r = from_pod(Pkt::tcp("0.0.0.1", o.dport, "0.0.0.1", o.sport, flags));
-    r.src = o.dst;
-    r.dst = o.src;
-    r.eth_src = pod_mac(r.src);
-    return r;
-}
-
 // Handshake and close of `c` (a SYN); returns the backend's address.
 uint32_t open_and_close(Lab& lab, Pkt c) {
     lab.send(kExt, c);
     const Out syn = lab.only_output(kPods);
-    lab.send(kPods, reply(syn, net::kTcpSyn | net::kTcpAck));
+    lab.send(kPods, backend_reply(syn, net::kTcpSyn | net::kTcpAck));
     lab.only_output(kExt);
     c.tcp_flags = net::kTcpAck;
     lab.send(kExt, c);
@@ -28,7 +20,7 @@ uint32_t open_and_close(Lab& lab, Pkt c) {
     c.tcp_flags = net::kTcpFin | net::kTcpAck;
     lab.send(kExt, c);
     lab.only_output(kPods);
-    lab.send(kPods, reply(syn, net::kTcpFin | net::kTcpAck));
+    lab.send(kPods, backend_reply(syn, net::kTcpFin | net::kTcpAck));
     lab.only_output(kExt);
     c.tcp_flags = net::kTcpAck;
     lab.send(kExt, c);
