@@ -7,6 +7,7 @@
 
 #include "dataplane/capture.hpp"
 #include "dataplane/counters.hpp"
+#include "model/frontends.hpp"
 #include "model/model.hpp"
 #include "model/trace_result.hpp"
 #include "model/tracked_flow.hpp"
@@ -38,6 +39,10 @@ public:
     // Packets per port and per worker, drops per reason, flows (see counters.hpp). Lock-free;
     // after stop(), the counters as the workers left them.
     virtual Counters counters() const = 0;
+
+    // New connections, packets and bytes of every frontend of the current snapshot since it
+    // appeared, summed over the workers (lock-free reads). Control thread only.
+    virtual std::vector<FrontendTraffic> frontend_traffic() const = 0;
 
     // Walks the flow table from the calling (non-worker) thread while the workers forward; see
     // conntrack_walk.hpp for what a concurrent change does to the listing. False with err once

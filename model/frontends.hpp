@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "model/model.hpp"
@@ -25,5 +26,14 @@ struct Frontend {
 
 // In model order: Service by Service, port by port, ClusterIPs, externalIPs, LB IPs, NodePorts.
 std::vector<Frontend> frontends(const Model& m);
+
+// What a data path counted for one frontend since it appeared: new connections, and packets and
+// bytes of its connections in both directions. A figure the data path does not count is empty.
+struct FrontendTraffic {
+    uint32_t ip = 0;  // host order; 0: every node address (a NodePort counted per port)
+    uint16_t port = 0;
+    Proto proto = Proto::tcp;
+    std::optional<uint64_t> connections, packets, bytes;
+};
 
 }  // namespace nfgate

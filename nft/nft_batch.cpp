@@ -230,6 +230,7 @@ private:
             nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 8);
         }
         if (st.size != 0) nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, st.size);
+        if (st.counter) nftnl_set_add_expr(s, nftnl_expr_alloc("counter"));  // the set owns it
         nftnl_set_set_u32(s, NFTNL_SET_FLAGS, set_flags);
     }
 
@@ -304,6 +305,7 @@ private:
                     std::memcpy(data + 4, &to_port, 2);
                     nftnl_set_elem_set(el, NFTNL_SET_ELEM_DATA, data, sizeof data);
                 }
+                if (st.counter && type == NFT_MSG_NEWSETELEM) nftnl_set_elem_add_expr(el, nftnl_expr_alloc("counter"));
                 nftnl_set_elem_add(s.get(), el);  // the set owns it from here
                 bytes += 64 + e.goto_chain.size();
             }

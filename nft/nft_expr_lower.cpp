@@ -18,6 +18,7 @@ constexpr uint32_t kDportOffset = 2;
 constexpr uint32_t kCtStatusDnat = 0x20;  // IPS_DST_NAT
 constexpr uint32_t kCtStateNew = 0x08;    // NF_CT_STATE_BIT(IP_CT_NEW)
 constexpr uint32_t kIcmpPortUnreachable = 3;
+constexpr uint8_t kCtDirOriginal = 0;  // IP_CT_DIR_ORIGINAL
 
 class Lowering {
 public:
@@ -109,6 +110,18 @@ public:
         nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
         nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
         cmp(NFT_CMP_NEQ, &kCtStateNew, 4);
+    }
+    void ct_original(uint32_t key, uint32_t dreg) {
+        nftnl_expr* e = add("ct");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+        nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, kCtDirOriginal);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
+    }
+    void operator()(const MatchCtFrontend& m) {
+        ct_original(NFT_CT_DST_IP, NFT_REG_1);
+        meta_load(NFT_META_L4PROTO, NFT_REG32_01);
+        ct_original(NFT_CT_PROTO_DST, NFT_REG32_02);
+        lookup(m.set, NFT_REG_1, false);
     }
     void numgen(uint32_t mod) {
         nftnl_expr* e = add("numgen");

@@ -156,7 +156,7 @@ public:
         Ruleset rs;
         rs.sets = {std::move(cluster_ips_), std::move(node_addrs_),     std::move(svc_ips_),
                    std::move(svc_nodeports_), std::move(svc_endpoints_), std::move(noep_ips_),
-                   std::move(noep_nodeports_), std::move(hairpin_)};
+                   std::move(noep_nodeports_), std::move(hairpin_), std::move(traffic_)};
         for (auto& a : affinity_sets_) rs.sets.push_back(std::move(a));
         if (!only_) rs.chains = base_chains();
         for (auto [n, masquerade] : pick_chains_)
@@ -170,7 +170,11 @@ private:
         cluster_ips_ = Set{kClusterIpsSet, KeyKind::addr, false, 0, {}};
         node_addrs_ = Set{kNodeAddressesSet, KeyKind::addr, false, 0, {}};
         svc_ips_ = Set{kServiceIpsMap, KeyKind::addr_proto_port, true, 0, {}};
+        svc_ips_.counter = true;
         svc_nodeports_ = Set{kServiceNodePortsMap, KeyKind::proto_port, true, 0, {}};
+        svc_nodeports_.counter = true;
+        traffic_ = Set{kServiceTrafficSet, KeyKind::addr_proto_port, false, 0, {}};
+        traffic_.counter = true;
         svc_endpoints_ = Set{kServiceEndpointsMap, KeyKind::addr_proto_port_index, false, 0, {}};
         svc_endpoints_.size = only_ ? endpoint_map_size_ : endpoint_map_capacity(m_);
         noep_ips_ = Set{kNoEndpointServicesMap, KeyKind::addr_proto_port, true, 0, {}};
@@ -227,16 +231,18 @@ private:
         Set& ips = has_endpoints ? svc_ips_ : noep_ips_;
         Set& nodeports = has_endpoints ? svc_nodeports_ : noep_nodeports_;
         auto address = [&](uint32_t ip, const std::string& to) {
-            if (add_elem(ips, seen_ip_keys_, SetElem{ip, p.proto, p.port, 0, to, {}}) && by_map)
-                add_endpoints(ip, p.proto, p.port, ready);
+            if (!add_elem(ips, seen_ip_keys_, SetElem{ip, p.proto, p.port, 0, to, {}})) return;
+            if (by_map) add_endpoints(ip, p.proto, p.port, ready);
+            if (has_endpoints) add_elem(traffic_, seen_traffic_keys_, SetElem{ip, p.proto, p.port, 0, {}, {}});
         };
         for (uint32_t ip : s.cluster_ips) address(ip, target);
         for (uint32_t ip : s.external_ips) address(ip, target);
         for (uint32_t ip : s.lb_ips) address(ip, lb_target);
-        if (p.node_port != 0 && add_elem(nodeports, seen_nodeport_keys_, SetElem{0, p.proto, p.node_port, 0, target, {}}) &&
-            by_map) {
-            for (const auto& na : node_addrs_.elems) add_endpoints(na.addr, p.proto, p.node_port, ready);
-        }
+        if (p.node_port != 0 && add_elem(nodeports, seen_nodeport_keys_, SetElem{0, p.proto, p.node_port, 0, target, {}}))
+            for (const auto& na : node_addrs_.elems) {
+                if (by_map) add_endpoints(na.addr, p.proto, p.node_port, ready);
+                if (has_endpoints) add_elem(traffic_, seen_traffic_keys_, SetElem{na.addr, p.proto, p.node_port, 0, {}, {}});
+            }
     }
 
     // loadBalancerSourceRanges: listed sources go on to the service, everyone else is dropped.
@@ -303,7 +309,7 @@ private:
     Chain filter_chain(const char* name, Hook hook) const;
 
     const Model& m_;
-    Set cluster_ips_, node_addrs_, svc_ips_, svc_nodeports_, svc_endpoints_, noep_ips_, noep_nodeports_, hairpin_;
+    Set cluster_ips_, node_addrs_, svc_ips_, svc_nodeports_, svc_endpoints_, noep_ips_, noep_nodeports_, hairpin_, traffic_;
     std::vector<Set> affinity_sets_;
     std::vector<Chain> service_chains_;
     std::set<uint32_t> seen_cluster_ips_;
@@ -312,7 +318,7 @@ private:
     const std::set<PickChain>* picks_ = nullptr;
     const std::set<uint32_t>* hairpin_ips_ = nullptr;
     uint32_t endpoint_map_size_ = 0;
-    std::set<std::tuple<uint32_t, Proto, uint16_t>> seen_ip_keys_, seen_nodeport_keys_;
+    std::set<std::tuple<uint32_t, Proto, uint16_t>> seen_ip_keys_, seen_nodeport_keys_, seen_traffic_keys_;
 };
 
 // Priorities as nft names them: dstnat -100, filter 0, srcnat 100.
@@ -377,6 +383,10 @@ Chain Renderer::filter_chain(const char* name, Hook hook) const {
     Chain c{name, BaseHook{ChainType::filter, hook, kFilter}, {}};
     // Only new connections: replies are de-NATed before these hooks and may carry a VIP as
     // their destination (a connection the gateway itself opened from a local VIP address).
+    // Counted before anything returns: every packet of a connection, both directions. nft needs
+    // the protocol matched first to know what type `ct original proto-dst` has.
+    for (Proto p : {Proto::tcp, Proto::udp, Proto::sctp})
+        c.rules.push_back(Rule{{MatchL4proto{p}, MatchCtFrontend{kServiceTrafficSet}}});
     c.rules.push_back(Rule{{MatchCtNotNew{}, Verdict{Verdict::Kind::ret, {}}}});
     c.rules.push_back(Rule{{VmapAddrProtoPort{kNoEndpointServicesMap}}});
     c.rules.push_back(Rule{{MatchSet{Field::daddr, kNodeAddressesSet}, VmapProtoPort{kNoEndpointNodePortsMap}}});

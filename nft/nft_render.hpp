@@ -78,5 +78,10 @@ inline constexpr const char* kNodeAddressesSet = "node-addresses";
 // ip saddr . ip daddr of a pod calling a Service that picked the pod itself: masqueraded, or the
 // pod would drop its own address arriving from outside.
 inline constexpr const char* kHairpinSet = "hairpin-endpoints";
+// Every frontend (VIP . proto . port, node address . proto . nodePort) with endpoints, with a
+// counter per element: the packets and bytes of its connections, counted in the filter hooks by
+// the connection's original destination. service-ips and service-nodeports count per element too:
+// the nat hooks see a connection's first packet only, so those are new connections.
+inline constexpr const char* kServiceTrafficSet = "service-traffic";
 
 }  // namespace nfgate::nft

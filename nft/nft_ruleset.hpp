@@ -53,6 +53,13 @@ struct MatchCtDnat {
 struct MatchCtNotNew {
     bool operator==(const MatchCtNotNew&) const = default;
 };
+// ct original ip daddr . meta l4proto . ct original proto-dst @set: the connection's frontend
+// (both directions, after NAT); a set with counters counts the packet in the matching element.
+// nft's parser takes it only after a `meta l4proto` match.
+struct MatchCtFrontend {
+    std::string set;
+    bool operator==(const MatchCtFrontend&) const = default;
+};
 // numgen random mod N 0: true with probability 1/N, a fresh draw on every evaluation
 struct MatchNumgen {
     uint32_t mod = 1;
@@ -114,7 +121,7 @@ struct Verdict {
     bool operator==(const Verdict&) const = default;
 };
 
-using Expr = std::variant<MatchCidr, MatchSet, MatchL4proto, MatchMarkBit, MatchCtDnat, MatchCtNotNew, MatchNumgen,
+using Expr = std::variant<MatchCidr, MatchSet, MatchL4proto, MatchMarkBit, MatchCtDnat, MatchCtNotNew, MatchCtFrontend, MatchNumgen,
                           VmapAddrProtoPort, VmapProtoPort, SetMarkBit, UpdateAffinity, Dnat, DnatEndpointMap, DnatAffinity,
                           Masquerade, Reject, Verdict>;
 
@@ -168,12 +175,13 @@ struct Set {
     uint32_t timeout_s = 0;  // non-zero: a dynamic client -> endpoint map filled by "update"
     std::vector<SetElem> elems;
     uint32_t size = 0;  // non-zero: the kernel sizes its hash table for this many (and refuses more)
+    bool counter = false;  // a packet/byte counter per element, counted when a lookup matches it
     bool operator==(const Set&) const = default;
 
     // Same kind of object (key, type, timeout, size): only the elements may differ.
     bool same_definition(const Set& o) const {
         return name == o.name && key == o.key && verdict_map == o.verdict_map && timeout_s == o.timeout_s &&
-               size == o.size;
+               size == o.size && counter == o.counter;
     }
 };
 

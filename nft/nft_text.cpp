@@ -45,6 +45,9 @@ struct ExprText {
     }
     std::string operator()(const MatchCtDnat&) const { return "ct status dnat"; }
     std::string operator()(const MatchCtNotNew&) const { return "ct state != new"; }
+    std::string operator()(const MatchCtFrontend& e) const {
+        return "ct original ip daddr . meta l4proto . ct original proto-dst @" + e.set;
+    }
     std::string operator()(const MatchNumgen& e) const { return "numgen random mod " + std::to_string(e.mod) + " 0"; }
     std::string operator()(const VmapAddrProtoPort& e) const {
         return "ip daddr . meta l4proto . th dport vmap @" + e.map;
@@ -123,6 +126,7 @@ void append_set(std::string& out, const Set& s) {
     if (s.timeout_s != 0) out += " : ipv4_addr . inet_service";
     out += "\n";
     if (s.size != 0) out += "\t\tsize " + std::to_string(s.size) + "\n";
+    if (s.counter) out += "\t\tcounter\n";
     if (s.timeout_s != 0) {
         out += "\t\tflags dynamic,timeout\n";
         out += "\t\ttimeout " + timeout_text(s.timeout_s) + "\n";
@@ -176,6 +180,7 @@ std::string elem_text(const Set& set, const SetElem& e) {
                 std::to_string(e.index) + " : " + ip_to_string(e.to.ip) + " . " + std::to_string(e.to.port);
             break;
     }
+    if (set.counter) k += " counter";  // as `nft -s list` prints it: no figures
     if (set.verdict_map) k += " : goto " + e.goto_chain;
     return k;
 }

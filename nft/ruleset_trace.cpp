@@ -107,6 +107,8 @@ private:
                     matches = (st.mark & m->bit) == m->bit;
                 } else if (std::holds_alternative<MatchCtDnat>(x)) {
                     matches = st.dnat;
+                } else if (std::holds_alternative<MatchCtFrontend>(x)) {
+                    matches = false;  // counts the packet in its frontend's element; decides nothing
                 } else if (std::holds_alternative<MatchCtNotNew>(x)) {
                     matches = false;  // a trace is always a connection's first packet
                 } else if (std::holds_alternative<MatchNumgen>(x)) {

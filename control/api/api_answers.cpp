@@ -99,6 +99,7 @@ Json services_json(const Model& m, std::span<const Frontend> fronts, std::span<c
             {"endpoints", std::move(ready)},
             {"endpoints_not_ready", std::move(not_ready)},
             {"flows", optional_json(fig.flows)},
+            {"connections", optional_json(fig.connections)},
             {"packets", optional_json(fig.packets)},
             {"bytes", optional_json(fig.bytes)},
         });

@@ -39,14 +39,15 @@ Json status_json(const DaemonStatus& d, const Model& m);
 // What a data path measured per frontend (index-aligned with frontends(m)); a figure the path
 // does not keep is null in the answer, never a made-up zero.
 struct FrontendFigures {
-    std::optional<uint64_t> flows;
-    std::optional<uint64_t> packets;
+    std::optional<uint64_t> flows;        // tracked now
+    std::optional<uint64_t> connections;  // new connections since the frontend appeared
+    std::optional<uint64_t> packets;      // since the frontend appeared (both directions)
     std::optional<uint64_t> bytes;
 };
 
 // One element per frontend (each VIP:port and each node address:nodePort of every Service port):
 // namespace, name, port_name, kind, vip, port, protocol, endpoints (ready "ip:port"),
-// endpoints_not_ready, flows, packets, bytes.
+// endpoints_not_ready, flows, connections, packets, bytes.
 Json services_json(const Model& m, std::span<const Frontend> fronts, std::span<const FrontendFigures> figures);
 
 // The fast path's counters: ports (packets in and out, TX ring full), workers (packets, NAT and

@@ -71,8 +71,9 @@ void print_services(std::ostream& out, const Json& r) {
         rows.push_back({cell(s["namespace"]) + "/" + cell(s["name"]) +
                             (cell(s["port_name"]).empty() ? "" : ":" + cell(s["port_name"])),
                         cell(s["kind"]), cell(s["vip"]) + ":" + cell(s["port"]), cell(s["protocol"]),
-                        cell(s["endpoints"]), cell(s["flows"]), cell(s["packets"])});
-    print_table(out, {"SERVICE", "KIND", "FRONTEND", "PROTO", "ENDPOINTS", "FLOWS", "PACKETS"}, rows);
+                        cell(s["endpoints"]), cell(s["flows"]), cell(s["connections"]), cell(s["packets"]),
+                        cell(s["bytes"])});
+    print_table(out, {"SERVICE", "KIND", "FRONTEND", "PROTO", "ENDPOINTS", "FLOWS", "CONNS", "PACKETS", "BYTES"}, rows);
 }
 
 void print_flows(std::ostream& out, const Json& r) {

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "control/daemon/frontend_traffic_map.hpp"
 #include "control/daemon/kernel_figures.hpp"
 
 namespace nfgate::daemon {
@@ -42,30 +43,28 @@ api::Json DaemonApi::services() const {
     const Model& m = *controller_.current();
     const std::vector<Frontend> fronts = frontends(m);
     std::vector<api::FrontendFigures> figures(fronts.size());
-    // One walk of the data path's flow table: flows per frontend by original destination, and
-    // the packets/bytes of those flows where the path counts them per flow (the kernel with
-    // net.netfilter.nf_conntrack_acct=1).
+    // Flows per frontend: one walk of the data path's flow table by original destination.
     api::FrontendIndex index(m, fronts);
     std::string err;
-    bool per_flow_counts = false;
-    const bool counted = dp_.list_flows([&](const TrackedFlow& f) {
-        per_flow_counts |= f.packets.has_value();
-        const int i = index.find(f.proto, f.orig.dst, f.orig.dport);
-        if (i < 0) return true;
-        api::FrontendFigures& fig = figures[static_cast<size_t>(i)];
-        fig.flows = fig.flows.value_or(0) + 1;
-        if (f.packets) fig.packets = fig.packets.value_or(0) + *f.packets;
-        if (f.bytes) fig.bytes = fig.bytes.value_or(0) + *f.bytes;
-        return true;
-    }, err);
-    if (counted)
-        for (auto& fig : figures) {
-            fig.flows = fig.flows.value_or(0);
-            if (per_flow_counts) {
-                fig.packets = fig.packets.value_or(0);
-                fig.bytes = fig.bytes.value_or(0);
+    if (dp_.list_flows([&](const TrackedFlow& f) {
+            const int i = index.find(f.proto, f.orig.dst, f.orig.dport);
+            if (i >= 0) {
+                auto& flows = figures[static_cast<size_t>(i)].flows;
+                flows = flows.value_or(0) + 1;
             }
+            return true;
+        }, err))
+        for (auto& fig : figures) fig.flows = fig.flows.value_or(0);
+    // Connections, packets and bytes: the data path's own counters per frontend.
+    std::vector<FrontendTraffic> traffic;
+    if (dp_.frontend_traffic(traffic, err)) {
+        const std::vector<FrontendTraffic> per = traffic_by_frontend(fronts, traffic);
+        for (size_t i = 0; i < per.size(); ++i) {
+            figures[i].connections = per[i].connections;
+            figures[i].packets = per[i].packets;
+            figures[i].bytes = per[i].bytes;
         }
+    }
     return api::services_json(m, fronts, figures);
 }
 

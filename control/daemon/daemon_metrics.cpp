@@ -2,11 +2,13 @@
 
 #include <chrono>
 
+#include "control/daemon/frontend_traffic_map.hpp"
+
 namespace nfgate::daemon {
 
 metrics::Snapshot make_snapshot(const Model& m, const api::DaemonStatus& status, double start_unix,
                                 const std::optional<fastpath::Counters>& fast, const KernelFigures* kernel,
-                                const metrics::DurationHistogram& syncs) {
+                                const metrics::DurationHistogram& syncs, std::span<const FrontendTraffic> traffic) {
     metrics::Snapshot s;
     s.version = status.version;
     s.dataplane = m.dataplane == DataplaneKind::dpdk ? "dpdk" : "kernel";
@@ -38,6 +40,10 @@ metrics::Snapshot make_snapshot(const Model& m, const api::DaemonStatus& status,
         s.flow_capacity = kernel->conntrack_max;
         s.interfaces = kernel->interfaces;
     }
+    if (!traffic.empty()) {
+        const std::vector<Frontend> fronts = frontends(m);
+        s.service_traffic = traffic_by_service_port(m, fronts, traffic_by_frontend(fronts, traffic));
+    }
     s.sync_duration = syncs;
     return s;
 }
@@ -62,12 +68,12 @@ bool DaemonMetrics::follow(const std::string& address, std::string& err) {
 }
 
 void DaemonMetrics::refresh(const Model& m, const api::DaemonStatus& status,
-                            const std::optional<fastpath::Counters>& fast) {
+                            const std::optional<fastpath::Counters>& fast, std::span<const FrontendTraffic> traffic) {
     if (!server_.running()) return;
     KernelFigures kernel;
     if (m.dataplane == DataplaneKind::kernel) kernel = read_kernel_figures();
     metrics::Snapshot s =
-        make_snapshot(m, status, start_unix_, fast, m.dataplane == DataplaneKind::kernel ? &kernel : nullptr, syncs_);
+        make_snapshot(m, status, start_unix_, fast, m.dataplane == DataplaneKind::kernel ? &kernel : nullptr, syncs_, traffic);
     // Busy ratio over the interval since the last refresh, from the workers' cycle counters.
     for (auto& w : s.workers) {
         if (w.worker < previous_.size()) {

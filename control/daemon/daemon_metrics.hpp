@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "control/metrics/metrics_server.hpp"
 #include "control/metrics/metrics_text.hpp"
 #include "dataplane/counters.hpp"
+#include "model/frontends.hpp"
 #include "model/model.hpp"
 
 namespace nfgate::daemon {
@@ -20,7 +22,8 @@ namespace nfgate::daemon {
 // `kernel` what the kernel path reports; at most one is set.
 metrics::Snapshot make_snapshot(const Model& m, const api::DaemonStatus& status, double start_unix,
                                 const std::optional<fastpath::Counters>& fast, const KernelFigures* kernel,
-                                const metrics::DurationHistogram& syncs);
+                                const metrics::DurationHistogram& syncs,
+                                std::span<const FrontendTraffic> traffic = {});
 
 class DaemonMetrics {
 public:
@@ -35,7 +38,9 @@ public:
     void observe_sync(double seconds) { syncs_.observe(seconds); }
 
     // Renders and publishes a new snapshot (no-op while not serving).
-    void refresh(const Model& m, const api::DaemonStatus& status, const std::optional<fastpath::Counters>& fast);
+    // `traffic`: the data path's per-frontend counts (empty where it has none).
+    void refresh(const Model& m, const api::DaemonStatus& status, const std::optional<fastpath::Counters>& fast,
+                 std::span<const FrontendTraffic> traffic = {});
 
 private:
     metrics::MetricsServer server_;

@@ -9,6 +9,7 @@
 
 #include "dataplane/capture.hpp"
 #include "dataplane/counters.hpp"
+#include "model/frontends.hpp"
 #include "model/model.hpp"
 #include "model/trace_result.hpp"
 #include "model/tracked_flow.hpp"
@@ -33,6 +34,14 @@ public:
     // life (DPDK owns the ports once started), then each data path names its own start-only
     // fields.
     std::string restart_reason(const Model& running, const Model& next) const;
+
+    // New connections, packets and bytes per frontend, as the data path counts them (see
+    // FrontendTraffic). False with `err` where it counts none or cannot read them now.
+    virtual bool frontend_traffic(std::vector<FrontendTraffic>& out, std::string& err) const {
+        (void)out;
+        err = "this data path counts no traffic per Service";
+        return false;
+    }
 
     // Walks the tracked connections (the fast path's flow table, the kernel's conntrack) without
     // stopping forwarding, until `visit` returns false. False with `err` if they cannot be read.

@@ -4,6 +4,7 @@
 #include "dataplane/fast_path.hpp"
 #include "dataplane/port/eal_log.hpp"
 #include "nft/conntrack_dump.hpp"
+#include "nft/frontend_counters.hpp"
 #include "nft/kernel_path.hpp"
 #include "nft/owner_lock.hpp"
 #include "nft/nft_render.hpp"
@@ -30,6 +31,9 @@ public:
     bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const override {
         return nft::dump_kernel_flows(visit, err);
     }
+    bool frontend_traffic(std::vector<FrontendTraffic>& out, std::string& err) const override {
+        return traffic_.read(out, err);
+    }
     // Walks the ruleset this model renders to: what apply() installed for it.
     TraceResult trace(const Model& m, const TracePacket& p) const override {
         return nft::trace_ruleset(m, nft::render(m), p);
@@ -38,6 +42,7 @@ public:
 private:
     nft::OwnerLock owner_;
     nft::KernelPath kernel_;
+    mutable nft::KernelTraffic traffic_;  // running totals: reading them adds what was counted since
 };
 
 class FastDataplane final : public Dataplane {
@@ -61,6 +66,14 @@ public:
     std::optional<fastpath::Counters> counters() const override {
         if (!fast_) return std::nullopt;
         return fast_->counters();
+    }
+    bool frontend_traffic(std::vector<FrontendTraffic>& out, std::string& err) const override {
+        if (!fast_) {
+            err = "the fast path is not running";
+            return false;
+        }
+        out = fast_->frontend_traffic();
+        return true;
     }
 
     bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const override {

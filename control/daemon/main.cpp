@@ -153,8 +153,14 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     const api::Handler handler = [&](const api::Json& req, std::unique_ptr<api::Reply>& later) {
         return daemon_api.handle(req, later);
     };
-    auto refresh_metrics = [&]() { metrics.refresh(*controller.current(), daemon_api.status(), dp->counters()); };
-    refresh_metrics();
+    auto refresh_metrics = [&](const std::optional<fastpath::Counters>& c) {
+        if (!metrics.running()) return;
+        std::vector<FrontendTraffic> traffic;
+        std::string terr;
+        if (!dp->frontend_traffic(traffic, terr)) traffic.clear();
+        metrics.refresh(*controller.current(), daemon_api.status(), c, traffic);
+    };
+    refresh_metrics(dp->counters());
     print_status(started.status);
     notify::ready(notify::serving_status(*controller.current(), "started"));
     // Once a second the control thread samples the counters for the exhaustion log line.
@@ -173,10 +179,10 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
         daemon_api.capture().poll(*dp);
         if (ev == Event::reload) {
             daemon_api.run_reload();
-            refresh_metrics();
+            refresh_metrics(dp->counters());
         } else if (ev == Event::api) {
             api.serve_pending(handler);
-            refresh_metrics();  // an API reload changes what /metrics says
+            refresh_metrics(dp->counters());  // an API reload changes what /metrics says
         } else if (ev == Event::stats) {
             if (auto c = dp->counters()) log::lines(log::Level::info, "counters: ", counters_text(*c));
         } else if (std::chrono::steady_clock::now() >= sampled + kSamplePeriod) {
@@ -185,7 +191,7 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
             sampled = now;
             const auto c = dp->counters();
             if (c) print_details(exhaustion.sample(*c, static_cast<unsigned>(secs < 1 ? 1 : secs)));
-            metrics.refresh(*controller.current(), daemon_api.status(), c);
+            refresh_metrics(c);
         }
     }
     notify::stopping("stopping");

@@ -75,6 +75,32 @@ private:
     std::string out_;
 };
 
+// One family per figure, a sample per Service port that has the figure.
+void render_service_traffic(Writer& w, const std::vector<ServicePortTraffic>& traffic) {
+    struct Family {
+        const char* name;
+        const char* help;
+        std::optional<uint64_t> ServicePortTraffic::*figure;
+    };
+    static constexpr Family kFamilies[] = {
+        {"nfgate_service_connections_total", "New connections to a Service port (all its frontends).",
+         &ServicePortTraffic::connections},
+        {"nfgate_service_packets_total", "Packets of a Service port's connections, both directions.",
+         &ServicePortTraffic::packets},
+        {"nfgate_service_bytes_total", "Bytes (IP length) of a Service port's connections, both directions.",
+         &ServicePortTraffic::bytes},
+    };
+    for (const Family& f : kFamilies) {
+        bool any = false;
+        for (const auto& t : traffic) any |= (t.*f.figure).has_value();
+        if (!any) continue;
+        w.family(f.name, "counter", f.help);
+        for (const auto& t : traffic)
+            if (const auto& v = t.*f.figure)
+                w.sample(f.name, {"service", t.service, "port", t.port, "protocol", t.protocol}, *v);
+    }
+}
+
 }  // namespace
 
 DurationHistogram::DurationHistogram() : counts_(kBuckets, 0) {
@@ -166,6 +192,8 @@ std::string render(const Snapshot& s) {
                     w.sample("nfgate_snat_pool_fill_ratio", {"worker", std::to_string(k.worker)}, number(*k.snat_pool_fill));
         }
     }
+
+    render_service_traffic(w, s.service_traffic);
 
     const DurationHistogram& h = s.sync_duration;
     w.family("nfgate_sync_duration_seconds", "histogram",

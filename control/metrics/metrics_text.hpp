@@ -44,6 +44,14 @@ struct WorkerFigures {
     std::optional<double> snat_pool_fill;  // SNAT ports in use / ports in its slice
 };
 
+// What a data path counted for one Service port, summed over its frontends.
+struct ServicePortTraffic {
+    std::string service;   // "namespace/name"
+    std::string port;      // the port's name, or its number when unnamed
+    std::string protocol;  // "TCP", "UDP"
+    std::optional<uint64_t> connections, packets, bytes;
+};
+
 struct Snapshot {
     std::string version;
     std::string dataplane;  // "kernel" | "dpdk"
@@ -55,6 +63,7 @@ struct Snapshot {
     std::vector<InterfaceFigures> interfaces;
     std::vector<std::pair<std::string, uint64_t>> drops;  // reason -> packets, every reason listed
     std::vector<WorkerFigures> workers;
+    std::vector<ServicePortTraffic> service_traffic;
     DurationHistogram sync_duration;
 };
 

@@ -131,7 +131,7 @@ private:
                 io_.drop(lane.m);
                 continue;
             }
-            if (e.proto() == net::kProtoUdp && e.tag == kFlowService && !udp_backend_ready(e)) {
+            if (e.proto() == net::kProtoUdp && flow_kind(e.tag) == kFlowService && !udp_backend_ready(e)) {
                 // kube-proxy clears the conntrack entries of a removed UDP endpoint: the next
                 // datagram is balanced again, as a new flow, to a live backend.
                 w_.flows.unlink(e);
@@ -142,7 +142,8 @@ private:
             if (lane.pm.fragment) [[unlikely]]
                 remember_first_fragment(w_.fragments, slow_.counters, s_.keys[k].src_ip, s_.keys[k].dst_ip,
                                         lane.pm.ip, slow_.now_ns);
-            ++(e.tag == kFlowPassthrough ? slow_.counters.forwarded_plain : slow_.counters.forwarded_nat);
+            ++(flow_kind(e.tag) == kFlowPassthrough ? slow_.counters.forwarded_plain : slow_.counters.forwarded_nat);
+            w_.frontends.packet(flow_slot(e.tag), rte_be_to_cpu_16(lane.pm.ip->total_length));
             s_.fwd_lane[n_fwd_++] = static_cast<uint8_t>(i);
         }
     }

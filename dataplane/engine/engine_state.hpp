@@ -13,6 +13,7 @@
 #include "dataplane/engine/affinity_table.hpp"
 #include "dataplane/net/checksum.hpp"
 #include "dataplane/engine/fragment_table.hpp"
+#include "dataplane/engine/frontend_traffic.hpp"
 #include "dataplane/engine/neighbour_table.hpp"
 #include "dataplane/engine/next_hop_cache.hpp"
 #include "dataplane/engine/packet_parse.hpp"
@@ -84,6 +85,7 @@ struct WorkerContext {
     ct::ConntrackTable& flows;
     unsigned id;
     WorkerStats stats;
+    FrontendCounters frontends;
     ArpRequestLimiter arp_limiter;
     NextHopCache next_hops;
     FragmentTable fragments;  // per worker: RSS keeps a datagram's fragments on one queue

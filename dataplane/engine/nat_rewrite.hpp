@@ -17,12 +17,17 @@
 
 namespace nfgate::engine {
 
-// What the engine stores in FlowEntry::tag: which kind of flow it created.
+// What the engine stores in FlowEntry::tag: which kind of flow it created (low byte) and, for
+// a Service flow, the frontend slot its packets are counted in (frontend_traffic.hpp).
 enum FlowTag : uint32_t {
     kFlowMasquerade = 0,   // pod egress, source-NATed
     kFlowService = 1,      // DNAT to a backend (its reply source): UDP liveness is checked
     kFlowPassthrough = 2,  // tracked, never translated (inbound connection to a pod)
 };
+
+inline uint32_t service_flow_tag(uint16_t slot) { return kFlowService | uint32_t{slot} << 8; }
+inline FlowTag flow_kind(uint32_t tag) { return static_cast<FlowTag>(tag & 0xff); }
+inline uint32_t flow_slot(uint32_t tag) { return tag >> 8; }
 
 // Writes ports `sport`/`dport` (network order) into the L4 header at `l4` of `proto` and
 // applies the folded checksum delta `l4_delta`. `l4_len`: bytes of the header present (an ICMP

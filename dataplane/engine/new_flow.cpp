@@ -106,12 +106,14 @@ Fate new_service_flow(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, const ServiceMatc
     fi.reply = ct::make_key(rte_cpu_to_be_32(b.ip), snat ? snat_addr_be : pm.src, rte_cpu_to_be_16(b.port), pm.sport,
                             pm.proto);
     fi.tcp_flags = pm.tcp_flags;
-    fi.tag = kFlowService;
+    fi.tag = service_flow_tag(sm.slot);
     Reason why{};
     ct::FlowEntry* e = insert_flow(c, fi, snat ? pool : -1, why);
     if (e == nullptr) return c.drop(why);
     rewrite_flow(pm, *e, ct::Dir::orig, ip_delta);
     ++c.counters.forwarded_nat;
+    c.worker.frontends.connection(sm.slot);
+    c.worker.frontends.packet(sm.slot, rte_be_to_cpu_16(pm.ip->total_length));
     return Fate::forward;
 }
 

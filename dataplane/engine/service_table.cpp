@@ -22,8 +22,8 @@ uint8_t proto_number(Proto p) { return static_cast<uint8_t>(p); }
 
 class ServiceTableBuilder {
 public:
-    ServiceTableBuilder(const Model& m, std::span<const rte_ether_addr> macs, std::string& err)
-        : m_(m), macs_(macs), err_(err) {}
+    ServiceTableBuilder(const Model& m, std::span<const rte_ether_addr> macs, std::string& err, FrontendSlots* slots)
+        : m_(m), macs_(macs), err_(err), slots_(slots != nullptr ? *slots : own_slots_) {}
 
     std::unique_ptr<ServiceTable> build() {
         if (macs_.size() != m_.interfaces.size()) {
@@ -81,7 +81,9 @@ private:
 
     void add_key(uint32_t ip, uint8_t proto, uint16_t port, size_t port_index, VipKind kind) {
         svc_keys_.push_back(ServiceTable::service_key(ip, proto, port));
-        svc_values_.push_back(static_cast<uint32_t>(port_index << 2) | static_cast<uint32_t>(kind));
+        svc_values_.push_back(static_cast<uint32_t>(st_->frontends_.size()));
+        const std::string key = st_->ports_[port_index].name + "@" + ip_to_string(ip) + ":" + std::to_string(port);
+        st_->frontends_.push_back(FrontendEntry{static_cast<uint32_t>(port_index), kind, slots_.take(key), ip, port});
     }
 
     bool add_service(size_t s) {
@@ -122,14 +124,16 @@ private:
     const Model& m_;
     std::span<const rte_ether_addr> macs_;
     std::string& err_;
+    FrontendSlots own_slots_;
+    FrontendSlots& slots_;
     std::unique_ptr<ServiceTable> st_;
     std::vector<uint64_t> svc_keys_, addr_keys_, arp_keys_;
     std::vector<uint32_t> svc_values_, addr_values_;
 };
 
 std::unique_ptr<ServiceTable> build_service_table(const Model& m, std::span<const rte_ether_addr> iface_macs,
-                                                  std::string& err) {
-    return ServiceTableBuilder(m, iface_macs, err).build();
+                                                  std::string& err, FrontendSlots* slots) {
+    return ServiceTableBuilder(m, iface_macs, err, slots).build();
 }
 
 }  // namespace nfgate::engine

@@ -15,6 +15,7 @@
 
 #include "model/model.hpp"
 #include "dataplane/engine/flat_map.hpp"
+#include "dataplane/engine/frontend_traffic.hpp"
 #include "dataplane/engine/routes.hpp"
 #include "dataplane/lb/maglev.hpp"
 
@@ -58,6 +59,16 @@ struct ServicePortEntry {
 struct ServiceMatch {
     const ServicePortEntry* port = nullptr;
     VipKind kind = VipKind::cluster_ip;
+    uint16_t slot = 0;  // the frontend's FrontendSlots slot (0: not counted)
+};
+
+// One address:port a service port is reached on, with the slot its traffic is counted in.
+struct FrontendEntry {
+    uint32_t port_index = 0;  // into ServiceTable::service_ports()
+    VipKind kind = VipKind::cluster_ip;
+    uint16_t slot = 0;
+    uint32_t ip = 0;          // host order
+    uint16_t port = 0;        // the Service port, or the nodePort
 };
 
 struct IfaceInfo {
@@ -71,9 +82,10 @@ public:
     // Service on (address, proto, port): ClusterIPs, externalIPs and LB IPs by the service port,
     // node addresses by nodePort. `port == nullptr` when nothing matches.
     ServiceMatch lookup(uint32_t ip, uint8_t proto, uint16_t port) const {
-        uint32_t v = services_.find(service_key(ip, proto, port));
+        const uint32_t v = services_.find(service_key(ip, proto, port));
         if (v == FlatMap::kAbsent) return {};
-        return ServiceMatch{&ports_[v >> 2], static_cast<VipKind>(v & 3)};
+        const FrontendEntry& f = frontends_[v];
+        return ServiceMatch{&ports_[f.port_index], f.kind, f.slot};
     }
 
     bool is_cluster_ip(uint32_t ip) const { return addr_kinds_.find(ip) == kAddrClusterIp; }
@@ -108,6 +120,7 @@ public:
     uint64_t generation() const { return generation_; }
     const std::vector<IfaceInfo>& ifaces() const { return ifaces_; }
     const std::vector<ServicePortEntry>& service_ports() const { return ports_; }
+    const std::vector<FrontendEntry>& frontends() const { return frontends_; }
 
     static uint64_t service_key(uint32_t ip, uint8_t proto, uint16_t port) {
         return uint64_t{ip} << 32 | uint64_t{proto} << 16 | port;
@@ -125,7 +138,8 @@ private:
     }
 
     std::vector<ServicePortEntry> ports_;
-    FlatMap services_;        // service_key -> port index << 2 | VipKind
+    std::vector<FrontendEntry> frontends_;
+    FlatMap services_;        // service_key -> index into frontends_
     FlatMap addr_kinds_;      // every service address -> its AddrKind
     FlatMap local_;           // interface and node addresses
     FlatMap arp_;             // port << 32 | ip
@@ -139,9 +153,11 @@ private:
 };
 
 // Builds the snapshot for `m`. `iface_macs[i]` is the MAC of m.interfaces[i] (the port part
-// knows them once the ports are up; tests pass made-up ones). Returns nullptr with `err` set
-// (naming the object and field) when the model cannot be served.
+// knows them once the ports are up; tests pass made-up ones). `slots` keeps each frontend's
+// counter slot across snapshots (the caller ends the round with slots->finish()); without it
+// the frontends are numbered afresh. Returns nullptr with `err` set (naming the object and field)
+// when the model cannot be served.
 std::unique_ptr<ServiceTable> build_service_table(const Model& m, std::span<const rte_ether_addr> iface_macs,
-                                                  std::string& err);
+                                                  std::string& err, FrontendSlots* slots = nullptr);
 
 }  // namespace nfgate::engine

@@ -39,6 +39,7 @@ public:
     bool update(const Model& m, std::string& err) override;
     void stop() override;
     fastpath::Counters counters() const override;
+    std::vector<FrontendTraffic> frontend_traffic() const override;
     bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const override;
     TraceResult trace(const TracePacket& p) const override {
         const uint32_t now_s = static_cast<uint32_t>(clock_.ns(rte_rdtsc()) / 1'000'000'000);
@@ -55,6 +56,8 @@ private:
     fastpath::Counters read_counters() const;
     bool start_ports(const Model& m, std::string& err);
     void announce(const std::vector<std::pair<uint16_t, uint32_t>>& addresses);
+    engine::FrontendTotals frontend_sum(uint16_t slot) const;
+    std::unique_ptr<engine::ServiceTable> build_table(const Model& m, std::string& err);
 
     bool owns_eal_;
     bool stopped_ = false;
@@ -68,6 +71,8 @@ private:
     std::unique_ptr<engine::EngineShared> engine_;
     std::unique_ptr<RcuSnapshot<engine::ServiceTable>> services_;
     std::vector<std::unique_ptr<engine::WorkerContext>> contexts_;
+    engine::FrontendSlots frontend_slots_;
+    std::vector<engine::FrontendTotals> frontend_base_ = std::vector<engine::FrontendTotals>(engine::kFrontendSlots);
     TscClock clock_;
     CaptureTap capture_;
     bool capture_ready_ = false;
@@ -147,7 +152,7 @@ bool DpdkFastPath::bring_up(const Model& m, std::string& err) {
     engine_ = engine::EngineShared::create(cfg, err);
     if (!engine_) return false;
 
-    auto table = engine::build_service_table(m, macs_, err);
+    auto table = build_table(m, err);
     if (!table) return false;
     services_ = std::make_unique<RcuSnapshot<engine::ServiceTable>>(qsbr_->get());
     services_->publish(std::move(table));
@@ -173,7 +178,7 @@ bool DpdkFastPath::update(const Model& m, std::string& err) {
     }
     err = fastpath::FastPath::restart_reason(model_, m);
     if (!err.empty()) return false;
-    auto table = engine::build_service_table(m, macs_, err);
+    auto table = build_table(m, err);
     if (!table) return false;
     const auto moved_in = new_arp_addresses(*table, services_->current(), ports_.size());
     // Removed endpoints leave with the old snapshot: the engine checks a UDP flow's backend
@@ -182,6 +187,37 @@ bool DpdkFastPath::update(const Model& m, std::string& err) {
     announce(moved_in);
     model_ = m;
     return true;
+}
+
+// A frontend that takes a slot (new, or reusing one a gone frontend left) counts from the
+// workers' current values on.
+std::unique_ptr<engine::ServiceTable> DpdkFastPath::build_table(const Model& m, std::string& err) {
+    auto table = engine::build_service_table(m, macs_, err, &frontend_slots_);
+    if (!table) {
+        frontend_slots_.abandon();
+        return nullptr;
+    }
+    for (uint16_t slot : frontend_slots_.finish()) frontend_base_[slot] = frontend_sum(slot);
+    return table;
+}
+
+engine::FrontendTotals DpdkFastPath::frontend_sum(uint16_t slot) const {
+    engine::FrontendTotals t;
+    for (const auto& w : contexts_) t += w->frontends.read(slot);
+    return t;
+}
+
+std::vector<FrontendTraffic> DpdkFastPath::frontend_traffic() const {
+    std::vector<FrontendTraffic> out;
+    if (stopped_ || !services_) return out;
+    const engine::ServiceTable& st = *services_->current();
+    for (const engine::FrontendEntry& f : st.frontends()) {
+        if (f.slot == 0) continue;
+        const engine::FrontendTotals t = frontend_sum(f.slot) - frontend_base_[f.slot];
+        out.push_back(FrontendTraffic{f.ip, f.port, static_cast<Proto>(st.service_ports()[f.port_index].proto),
+                                      t.connections, t.packets, t.bytes});
+    }
+    return out;
 }
 
 void DpdkFastPath::stop() {

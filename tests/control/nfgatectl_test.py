@@ -90,7 +90,7 @@ def main():
                    and sorted(s["endpoints"]) == ["10.244.1.10:8080", "10.244.1.11:8080"] and s["flows"] == 0
                    and "packets" in s, "services: %s" % s)
 
-            # Per-flow counters, so `services` can sum packets and bytes (a per-namespace sysctl).
+            # Per-flow counters, so `flows` shows packets and bytes (a per-namespace sysctl).
             run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.netfilter.nf_conntrack_acct=1"])
             open_flow(ns, "10.96.0.10", 80)
             open_flow(ns, "10.96.0.10", 80)
@@ -101,8 +101,10 @@ def main():
                        and f["backend"] in ("10.244.1.10:8080", "10.244.1.11:8080") and f["state"] == "SYN_SENT"
                        and f["protocol"] == "TCP", "flow: %s" % f)
             s = ctl_json(nfgatectl, sock, "services")[0]
-            expect(s["flows"] == 2 and s["packets"] >= 2 and s["bytes"] >= 120,
-                   "services counts the two flows and their SYNs (conntrack accounting): %s" % s)
+            expect(s["flows"] == 2 and s["connections"] == 2 and s["packets"] >= 2 and s["bytes"] >= 120,
+                   "services counts the two flows, two connections and their SYNs (ruleset counters): %s" % s)
+            r = ctl(nfgatectl, sock, "services")
+            expect(r.returncode == 0 and "CONNS" in r.stdout and "BYTES" in r.stdout, "services table: " + r.stdout)
             expect(all(f["packets"] >= 1 for f in flows), "flows carry their packet counts: %s" % flows)
             cut = ctl_json(nfgatectl, sock, "flows", "--limit", "1")
             expect(len(cut["flows"]) == 1 and cut["truncated"], "--limit 1: %s" % cut)

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "control/daemon/daemon_metrics.hpp"
+#include "control/daemon/frontend_traffic_map.hpp"
 #include "control/daemon/kernel_figures.hpp"
 #include "control/metrics/metrics_text.hpp"
 
@@ -23,10 +24,20 @@ Model one_service() {
     s.cluster_ips = {0x0a60000a};
     ServicePort p;
     p.port = 80;
+    p.node_port = 30080;
     p.endpoints = {{0x0af4010a, 8080, true}, {0x0af4010b, 8080, false}};
     s.ports = {p};
     m.services = {s};
+    m.node_addresses = {0xc0000201, 0xc0000202};  // 192.0.2.1, 192.0.2.2
     return m;
+}
+
+// As the kernel path reports it: NodePort connections per port (ip 0), packets per node address.
+std::vector<FrontendTraffic> some_traffic() {
+    return {{0x0a60000a, 80, Proto::tcp, 3, 10, 1000},
+            {0, 30080, Proto::tcp, 2, {}, {}},
+            {0xc0000202, 30080, Proto::tcp, {}, 4, 400},
+            {0x0a600063, 80, Proto::tcp, 7, 7, 7}};  // not a frontend of the model: ignored
 }
 
 fastpath::Counters some_counters() {
@@ -57,7 +68,7 @@ std::string render_fast() {
     h.observe(0.0005);
     h.observe(0.003);
     h.observe(100);
-    return metrics::render(daemon::make_snapshot(one_service(), st, 1.7e9, some_counters(), nullptr, h));
+    return metrics::render(daemon::make_snapshot(one_service(), st, 1.7e9, some_counters(), nullptr, h, some_traffic()));
 }
 
 TEST(Metrics, ContractNamesAndValues) {
@@ -86,8 +97,28 @@ TEST(Metrics, ContractNamesAndValues) {
              "nfgate_sync_duration_seconds_bucket{le=\"16.384\"} 2\n",
              "nfgate_sync_duration_seconds_bucket{le=\"+Inf\"} 3\n",
              "nfgate_sync_duration_seconds_count 3\n",
+             "nfgate_service_connections_total{service=\"lab/web\",port=\"80\",protocol=\"TCP\"} 5\n",
+             "nfgate_service_packets_total{service=\"lab/web\",port=\"80\",protocol=\"TCP\"} 14\n",
+             "nfgate_service_bytes_total{service=\"lab/web\",port=\"80\",protocol=\"TCP\"} 1400\n",
          })
         EXPECT_NE(t.find(line), std::string::npos) << "missing: " << line << "in\n" << t;
+}
+
+TEST(Metrics, TrafficLandsOnItsFrontends) {
+    const Model m = one_service();
+    const std::vector<Frontend> fronts = frontends(m);
+    ASSERT_EQ(fronts.size(), 3u);  // ClusterIP, NodePort on each node address
+    const auto per = daemon::traffic_by_frontend(fronts, some_traffic());
+    ASSERT_EQ(per.size(), 3u);
+    EXPECT_EQ(per[0].connections, 3u);
+    EXPECT_EQ(per[0].bytes, 1000u);
+    EXPECT_EQ(per[1].connections, 2u) << "a per-port count goes to the first node address";
+    EXPECT_FALSE(per[1].packets.has_value());
+    EXPECT_FALSE(per[2].connections.has_value());
+    EXPECT_EQ(per[2].packets, 4u);
+    // Without figures, no service families at all.
+    const std::string t = metrics::render(daemon::make_snapshot(m, {}, 0, std::nullopt, nullptr, {}));
+    EXPECT_EQ(t.find("nfgate_service_packets_total"), std::string::npos);
 }
 
 TEST(Metrics, PromtoolAcceptsTheText) {

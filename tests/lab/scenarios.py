@@ -287,7 +287,8 @@ def reload_remove_endpoint(lab):
 
 def nfgatectl_answers(lab):
     """nfgatectl agrees with traffic the lab made: a held TCP connection to lab/reload is listed by
-    `flows` (client, backend, ESTABLISHED), counted by `services`, and `counters` saw packets."""
+    `flows` (client, backend, ESTABLISHED), counted by `services` (flows, connections, packets,
+    bytes), and `counters` saw packets."""
     client, details = lab.agent("client"), []
     held = hold_flow(client, "tcp_open", "ctl", "pod-a")
     if not held:
@@ -309,10 +310,13 @@ def nfgatectl_answers(lab):
                        f"{mine[0] if mine else None}" + ("" if flow_ok else " -- expected it, ESTABLISHED to pod-a"))
         rows = [r for r in ask("services") if r["vip"] == RELOAD_VIP and r["port"] == 80]
         svc_ok = (len(rows) == 1 and rows[0]["namespace"] == "lab" and rows[0]["name"] == "reload"
-                  and f"{POD_A}:8080" in rows[0]["endpoints"] and (rows[0]["flows"] or 0) >= 1)
+                  and f"{POD_A}:8080" in rows[0]["endpoints"] and (rows[0]["flows"] or 0) >= 1
+                  # the held connection's handshake at least, counted by the data path itself
+                  and (rows[0]["connections"] or 0) >= 1 and (rows[0]["packets"] or 0) >= 3
+                  and (rows[0]["bytes"] or 0) >= 3 * 40)
         ok &= svc_ok
         details.append(f"services row for {RELOAD_VIP}:80: {rows}" + ("" if svc_ok else " -- expected "
-                       "lab/reload with pod-a and at least the held flow"))
+                       "lab/reload with pod-a, at least the held flow, its connection and handshake packets"))
         counters = ask("counters")
         seen = sum(p["rx_packets"] for p in counters["ports"])
         cnt_ok = seen > 0 and counters.get("flows_in_use", 0) >= 1

@@ -16,6 +16,7 @@
 #include <map>
 #include <string>
 
+#include "nft/frontend_counters.hpp"
 #include "nft/kernel_path.hpp"
 #include "tests/nft/fixtures.hpp"
 
@@ -142,6 +143,58 @@ TEST_F(Traffic, VipReachesItsEndpointAndAnEndpointChangeTakesEffect) {
         if (s.name == "one") s.ports[0].endpoints = {testing::ep("10.244.0.3", 8080)};
     ASSERT_TRUE(kp.apply(m, err)) << err;
     EXPECT_EQ(fetch("10.96.0.10", 80, 2000, e), "pod-b") << "errno " << e;
+}
+
+// The ruleset's element counters: connections per frontend from the nat hook's map, packets and
+// bytes of both directions from the filter hooks; the running totals survive the element being
+// re-created (the Service losing and regaining its endpoints).
+TEST_F(Traffic, FrontendCountersCountConnectionsAndBothDirections) {
+    KernelPath kp;
+    std::string err;
+    Model m = lab_model();
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    KernelTraffic traffic;
+    auto frontend = [&](std::vector<FrontendTraffic>& all, uint32_t ip, bool conns) {
+        FrontendTraffic sum;
+        for (const auto& t : all)
+            if (t.ip == ip && t.port == 80 && t.proto == Proto::tcp && t.connections.has_value() == conns) {
+                if (t.connections) sum.connections = t.connections;
+                if (t.packets) sum.packets = t.packets, sum.bytes = t.bytes;
+            }
+        return sum;
+    };
+    std::vector<FrontendTraffic> before;
+    ASSERT_TRUE(traffic.read(before, err)) << err;
+    for (int i = 0; i < 3; ++i) {
+        int e;
+        EXPECT_EQ(fetch("10.96.0.10", 80, 2000, e), "pod-a") << "errno " << e;
+    }
+    std::vector<FrontendTraffic> after;
+    ASSERT_TRUE(traffic.read(after, err)) << err;
+    const uint32_t one = testing::ip("10.96.0.10");
+    const FrontendTraffic c = frontend(after, one, true), p = frontend(after, one, false);
+    ASSERT_TRUE(c.connections && p.packets && p.bytes);
+    EXPECT_EQ(*c.connections, 3u);
+    // Per connection at least SYN, SYN-ACK, ACK, the 5-byte answer, FINs both ways.
+    EXPECT_GE(*p.packets, 3u * 6);
+    EXPECT_GE(*p.bytes, *p.packets * 40);
+    EXPECT_FALSE(frontend(after, testing::ip("10.96.0.20"), false).packets.value_or(0))
+        << "a frontend nobody called counts nothing";
+
+    // Endpoints gone and back: the elements are new, the totals keep growing.
+    for (auto& s : m.services)
+        if (s.name == "one") s.ports[0].endpoints[0].ready = false;
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    ASSERT_TRUE(traffic.read(after, err)) << err;
+    for (auto& s : m.services)
+        if (s.name == "one") s.ports[0].endpoints[0].ready = true;
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    int e;
+    EXPECT_EQ(fetch("10.96.0.10", 80, 2000, e), "pod-a") << "errno " << e;
+    std::vector<FrontendTraffic> last;
+    ASSERT_TRUE(traffic.read(last, err)) << err;
+    EXPECT_EQ(frontend(last, one, true).connections.value_or(0), 4u);
+    EXPECT_GT(frontend(last, one, false).packets.value_or(0), *p.packets);
 }
 
 TEST_F(Traffic, ConnectionsSpreadOverBothEndpoints) {

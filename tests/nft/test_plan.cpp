@@ -70,7 +70,7 @@ TEST(Plan, EndpointCountChangeMovesTheServiceToAnotherSharedChain) {
     auto has = [&](const std::string& what) {
         return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return mentions(l, what); });
     };
-    EXPECT_TRUE(has("add element service-ips 10.96.0.10 . tcp . 80 : goto endpoints-2-masq"));
+    EXPECT_TRUE(has("add element service-ips 10.96.0.10 . tcp . 80 counter : goto endpoints-2-masq"));
     EXPECT_TRUE(has("delete element service-endpoints 10.96.0.10 . tcp . 80 . 2 : 10.244.3.7 . 8080"));
     EXPECT_TRUE(has("add chain endpoints-2-masq"));
     EXPECT_TRUE(has("delete chain endpoints-3-masq"));  // no service has 3 endpoints any more
@@ -88,8 +88,8 @@ TEST(Plan, LosingAllEndpointsMovesTheKeysToTheRejectMap) {
     auto lines = p.describe();
     std::string shared = endpoint_dnat_chain_name(3, true);
     std::vector<std::string> want = {
-        "delete element service-ips 10.96.0.10 . tcp . 80 : goto " + shared,
-        "delete element service-nodeports tcp . 30080 : goto " + shared,
+        "delete element service-ips 10.96.0.10 . tcp . 80 counter : goto " + shared,
+        "delete element service-nodeports tcp . 30080 counter : goto " + shared,
         "delete element service-endpoints 10.96.0.10 . tcp . 80 . 0 : 10.244.1.5 . 8080",
         "delete element service-endpoints 10.96.0.10 . tcp . 80 . 1 : 10.244.2.6 . 8080",
         "delete element service-endpoints 10.96.0.10 . tcp . 80 . 2 : 10.244.3.7 . 8080",
@@ -99,6 +99,9 @@ TEST(Plan, LosingAllEndpointsMovesTheKeysToTheRejectMap) {
         "delete element hairpin-endpoints 10.244.1.5 . 10.244.1.5",
         "delete element hairpin-endpoints 10.244.2.6 . 10.244.2.6",
         "delete element hairpin-endpoints 10.244.3.7 . 10.244.3.7",
+        // Only frontends with endpoints count their traffic.
+        "delete element service-traffic 10.96.0.10 . tcp . 80 counter",
+        "delete element service-traffic 192.0.2.1 . tcp . 30080 counter",
         // web was the only service with three endpoints: its shared chain goes too.
         "flush chain " + shared,
         "delete chain " + shared,

@@ -1,0 +1,66 @@
+#include "control/daemon/frontend_traffic_map.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <tuple>
+
+#include "control/api/api_answers.hpp"
+
+namespace nfgate::daemon {
+
+namespace {
+
+using Key = std::tuple<uint8_t, uint32_t, uint16_t>;  // proto, ip, port
+
+void add(std::optional<uint64_t>& to, const std::optional<uint64_t>& v) {
+    if (v) to = to.value_or(0) + *v;
+}
+
+void add(FrontendTraffic& to, const FrontendTraffic& t) {
+    add(to.connections, t.connections);
+    add(to.packets, t.packets);
+    add(to.bytes, t.bytes);
+}
+
+}  // namespace
+
+std::vector<FrontendTraffic> traffic_by_frontend(std::span<const Frontend> fronts, std::span<const FrontendTraffic> t) {
+    std::map<Key, size_t> exact, any_node;  // -> index into fronts
+    std::vector<FrontendTraffic> out(fronts.size());
+    for (size_t i = 0; i < fronts.size(); ++i) {
+        const Frontend& f = fronts[i];
+        out[i].ip = f.ip, out[i].port = f.port, out[i].proto = f.proto;
+        exact.emplace(Key{static_cast<uint8_t>(f.proto), f.ip, f.port}, i);
+        if (f.kind == FrontendKind::node_port) any_node.emplace(Key{static_cast<uint8_t>(f.proto), 0, f.port}, i);
+    }
+    for (const FrontendTraffic& x : t) {
+        const auto& index = x.ip == 0 ? any_node : exact;
+        const auto it = index.find(Key{static_cast<uint8_t>(x.proto), x.ip, x.port});
+        if (it != index.end()) add(out[it->second], x);
+    }
+    return out;
+}
+
+std::vector<metrics::ServicePortTraffic> traffic_by_service_port(const Model& m, std::span<const Frontend> fronts,
+                                                                 std::span<const FrontendTraffic> per_frontend) {
+    std::vector<metrics::ServicePortTraffic> out;
+    std::map<std::pair<uint32_t, uint32_t>, size_t> row;  // (service, port index) -> out index
+    for (size_t i = 0; i < fronts.size() && i < per_frontend.size(); ++i) {
+        const Frontend& f = fronts[i];
+        auto [it, added] = row.emplace(std::pair{f.service, f.port_index}, out.size());
+        if (added) {
+            const Service& svc = m.services[f.service];
+            const ServicePort& p = svc.ports[f.port_index];
+            out.push_back({svc.key(), p.name.empty() ? std::to_string(p.port) : p.name, api::proto_upper(static_cast<uint8_t>(p.proto)), {}, {}, {}});
+        }
+        metrics::ServicePortTraffic& r = out[it->second];
+        add(r.connections, per_frontend[i].connections);
+        add(r.packets, per_frontend[i].packets);
+        add(r.bytes, per_frontend[i].bytes);
+    }
+    return out;
+}
+
+}  // namespace nfgate::daemon
