@@ -175,9 +175,12 @@ bool KernelPath::apply(const Model& m, std::string& err) {
 bool KernelPath::update_routes(const Model& m, bool first, std::string& err) {
     State& st = *state_;
     std::vector<Cidr> routes = local_route_prefixes(m);
-    if (first && !remove_all_local_routes(err)) return false;
-    const std::vector<Cidr> none;
-    const std::vector<Cidr>& had = first ? none : st.routes;
+    // On start the routes an earlier run left (also one killed between its ruleset and its
+    // routes) are what there is: only the difference changes, so a VIP that stays never loses
+    // its route.
+    std::vector<Cidr> found;
+    if (first && !list_local_routes(found, err)) return false;
+    const std::vector<Cidr>& had = first ? found : st.routes;
     if (!update_local_routes(minus(routes, had), minus(had, routes), err)) return false;
     st.routes = std::move(routes);
     return true;

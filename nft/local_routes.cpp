@@ -115,7 +115,7 @@ bool update_local_routes(const std::vector<Cidr>& add, const std::vector<Cidr>& 
     return true;
 }
 
-bool remove_all_local_routes(std::string& err) {
+bool list_local_routes(std::vector<Cidr>& out, std::string& err) {
     SocketPtr nl = open_rtnl(err);
     if (!nl) return false;
     char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -144,7 +144,14 @@ bool remove_all_local_routes(std::string& err) {
             return false;
         }
     }
-    return update_local_routes({}, found.routes, err);
+    std::sort(found.routes.begin(), found.routes.end());
+    out = std::move(found.routes);
+    return true;
+}
+
+bool remove_all_local_routes(std::string& err) {
+    std::vector<Cidr> found;
+    return list_local_routes(found, err) && update_local_routes({}, found, err);
 }
 
 }  // namespace nfgate::nft

@@ -20,6 +20,10 @@ std::vector<Cidr> local_route_prefixes(const Model& m);
 // Adds `add` and removes `remove` as local routes on lo in the local table.
 bool update_local_routes(const std::vector<Cidr>& add, const std::vector<Cidr>& remove, std::string& err);
 
+// Every route tagged with kRouteProtocol in the local table (whatever this or an earlier run
+// left), sorted.
+bool list_local_routes(std::vector<Cidr>& out, std::string& err);
+
 // Removes every route tagged with kRouteProtocol from the local table (whatever a previous run left).
 bool remove_all_local_routes(std::string& err);
 

@@ -221,6 +221,31 @@ TEST_F(KernelTest, VipsBecomeLocalRoutesThatFollowTheModelAndCleanupLeavesOthers
     sh("ip route del local 10.1.2.3 dev lo table local");
 }
 
+// A run that died after its ruleset but before its routes (kill -9 during --once) left the
+// routes of its model: a new process's first apply makes them follow the new one, and a route
+// both want is left in place (never deleted and added again, so its VIP never stops answering).
+TEST_F(KernelTest, FirstApplyMakesRoutesAnEarlierRunLeftFollowTheModelWithoutAGap) {
+    std::string err;
+    {
+        KernelPath earlier;
+        ASSERT_TRUE(earlier.apply(testing::all_features(), err)) << err;
+    }
+    const std::string events = "/tmp/nfgate-route-events-" + std::to_string(getpid());
+    ASSERT_EQ(sh("(ip -o monitor route > " + events + " 2>&1 & echo $! > " + events + ".pid); sleep 0.3").status, 0);
+    KernelPath kp;
+    const bool applied = kp.apply(testing::two_services(), err);
+    sh("sleep 0.3; kill $(cat " + events + ".pid)");
+    const std::string seen = sh("cat " + events).out;
+    sh("rm -f " + events + " " + events + ".pid");
+    ASSERT_TRUE(applied) << err;
+    const std::string routes = sh("ip route show table local proto 158").out;
+    EXPECT_NE(routes.find("local 10.96.0.0/12 dev lo"), std::string::npos) << routes;
+    EXPECT_EQ(routes.find("198.51.100.7"), std::string::npos) << "a route of the earlier model stayed: " << routes;
+    EXPECT_NE(seen.find("198.51.100.7"), std::string::npos) << "monitor saw: " << seen;
+    EXPECT_EQ(seen.find("10.96.0.0/12"), std::string::npos) << "the kept route was touched: " << seen;
+    ASSERT_TRUE(KernelPath::cleanup(err)) << err;
+}
+
 bool has_flow_from(const std::string& reply_src) {
     return sh("conntrack -L -p udp").out.find("src=" + reply_src + " ") != std::string::npos;
 }
