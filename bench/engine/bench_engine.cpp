@@ -162,9 +162,9 @@ public:
         cfg.max_flows = flows + flows / 4 + 1024;
         shared_ = engine::EngineShared::create(cfg, err_);
         if (!st_ || !shared_) return;
-        shared_->neighbours().learn(ip("192.0.2.254"), kMacs[0]);
+        shared_->neighbours().learn(ip("192.0.2.254"), kMacs[0], 0, 1);
         for (unsigned s = 0; s < 100; ++s)
-            for (unsigned e = 0; e < 4; ++e) shared_->neighbours().learn(ip("10.128.0.0") + s * 16 + e + 1, kMacs[1]);
+            for (unsigned e = 0; e < 4; ++e) shared_->neighbours().learn(ip("10.128.0.0") + s * 16 + e + 1, kMacs[1], 1, 1);
         worker_ = std::make_unique<engine::WorkerContext>(*shared_, 0);
         for (uint32_t i = 0; i < flows; ++i) {
             Pkt p = Pkt::tcp("10.1.0.0", 1024, "172.20.0.1", 80);

@@ -38,7 +38,8 @@ constexpr rte_ether_addr kZeroMac{{0, 0, 0, 0, 0, 0}};
 
 }  // namespace
 
-Reason handle_arp(const ServiceTable& st, NeighbourTable& neighbours, rte_mbuf* m, uint16_t in_port) {
+Reason handle_arp(const ServiceTable& st, NeighbourTable& neighbours, rte_mbuf* m, uint16_t in_port, uint32_t now_s,
+                  bool& not_learnt) {
     if (m->data_len < kFrameLen || in_port >= st.ifaces().size()) return Reason::arp_malformed;
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
     auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
@@ -59,8 +60,8 @@ Reason handle_arp(const ServiceTable& st, NeighbourTable& neighbours, rte_mbuf* 
     // hosts) only refreshes an entry we already hold.
     const bool sender_ok = sip != 0 && link.contains(sip) && sip != iface.ip;
     const bool to_us = op == RTE_ARP_OP_REPLY ? tip == iface.ip : st.answers_arp(in_port, tip);
-    if (sender_ok && to_us) neighbours.learn(sip, arp->arp_data.arp_sha);
-    else if (sender_ok) neighbours.refresh(sip, arp->arp_data.arp_sha);
+    if (sender_ok && to_us) not_learnt = !neighbours.learn(sip, arp->arp_data.arp_sha, in_port, now_s);
+    else if (sender_ok) neighbours.refresh(sip, arp->arp_data.arp_sha, now_s);
 
     if (op == RTE_ARP_OP_REPLY) return Reason::arp_learned;
     if (!to_us) return Reason::arp_not_for_us;

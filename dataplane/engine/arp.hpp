@@ -13,9 +13,11 @@
 
 namespace nfgate::engine {
 
-// Handles a received ARP frame. Returns arp_reply_sent when `m` now holds the reply to send
-// back out `in_port`; any other reason means `m` is to be dropped.
-Reason handle_arp(const ServiceTable& st, NeighbourTable& neighbours, rte_mbuf* m, uint16_t in_port);
+// Handles a received ARP frame at `now_s` (the neighbour table's clock). Returns arp_reply_sent
+// when `m` now holds the reply to send back out `in_port`; any other reason means `m` is to be
+// dropped. `not_learnt` is set when a sender that should have been learnt found no room.
+Reason handle_arp(const ServiceTable& st, NeighbourTable& neighbours, rte_mbuf* m, uint16_t in_port, uint32_t now_s,
+                  bool& not_learnt);
 
 // Overwrites `m` with a broadcast ARP request from `iface` for `target_ip` (host order).
 void build_arp_request(rte_mbuf* m, const IfaceInfo& iface, uint32_t target_ip);

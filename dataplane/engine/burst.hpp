@@ -40,6 +40,25 @@ inline void forward_ip_csum(rte_ipv4_hdr* ip, net::CsumDelta addr_delta) {
     ip->hdr_checksum = net::csum_apply(ip->hdr_checksum, addr_delta);
 }
 
+// Sends the worker's parked packets whose next hop is now known and drops those that waited too
+// long (neighbour_wait.hpp). The burst calls it; the worker loop's housekeeping too, so a wait
+// runs out even when no traffic arrives.
+template <class Io>
+void release_waiting(WorkerContext& w, const ServiceTable& st, Io& io, uint64_t now_ns, BurstCounters& counters) {
+    w.waiting.release(
+        w.shared.neighbours(), now_ns,
+        [&](uint16_t port, const rte_ether_addr& mac, rte_mbuf* m) {
+            auto* eth = eth_of(m);
+            eth->dst_addr = mac;
+            eth->src_addr = st.ifaces()[port].mac;
+            io.tx(port, m);
+        },
+        [&](rte_mbuf* m) {
+            counters.count(Reason::neighbour_queue_timeout);
+            io.drop(m);
+        });
+}
+
 namespace burst_detail {
 
 inline constexpr unsigned kPrefetchAhead = 4;  // packets whose headers load while one is parsed
@@ -187,6 +206,8 @@ private:
     // default router): each level is looked up only when it changes, and a destination seen in
     // an earlier burst comes from the worker's next-hop cache.
     void forward() {
+        if (!w_.waiting.empty()) [[unlikely]]
+            release_waiting(w_, st_, io_, slow_.now_ns, slow_.counters);
         if (n_fwd_ == 0) return;
         w_.next_hops.sync(st_.generation(), w_.shared.neighbours().version());
         uint32_t cached_dst = 0, cached_hop = 0;
@@ -204,7 +225,7 @@ private:
                     hop_ok = false;  // `mac` no longer belongs to cached_hop
                 } else if (!resolve(cached_dst, nh, mac, cached_hop, hop_ok)) {
                     dst_ok = false;
-                    unresolved(lane.m, rte_be_to_cpu_32(cached_dst));
+                    unresolved(lane, rte_be_to_cpu_32(cached_dst));
                     continue;
                 } else {
                     dst_ok = true;
@@ -226,30 +247,41 @@ private:
         const uint32_t hop = RouteTable::arp_target(dst, nh);
         if (!hop_ok || hop != cached_hop) {
             cached_hop = hop;
-            hop_ok = w_.shared.neighbours().lookup(hop, mac);
+            hop_ok = w_.shared.neighbours().lookup(hop, mac, slow_.now_s);
         }
         if (!hop_ok) return false;
         w_.next_hops.remember(dst_be, nh.port, mac);
         return true;
     }
 
-    // No route, or the next hop's MAC is not known yet: the packet is dropped; in the second
-    // case its mbuf carries the (rate-limited) ARP request instead.
-    void unresolved(rte_mbuf* m, uint32_t dst) {
+    // No route: dropped. The next hop's MAC not known yet: the packet, complete but for its
+    // Ethernet header, waits in the worker's NeighbourWait while a (rate-limited) ARP request
+    // asks for it; without room to wait it is dropped and its mbuf carries the request instead.
+    void unresolved(Lane& lane, uint32_t dst) {
         NextHop nh;
         if (!st_.routes().lookup(dst, nh)) {
             slow_.counters.count(Reason::no_route);
-            io_.drop(m);
+            io_.drop(lane.m);
+            return;
+        }
+        const uint32_t target = RouteTable::arp_target(dst, nh);
+        const bool ask = w_.arp_limiter.should_request(target, slow_.now_ns);
+        forward_ip_csum(lane.pm.ip, lane.ip_delta);
+        if (w_.waiting.park(target, nh.port, lane.m, slow_.now_ns)) {
+            rte_mbuf* req = ask ? rte_pktmbuf_alloc(lane.m->pool) : nullptr;
+            if (req != nullptr) {
+                build_arp_request(req, st_.ifaces()[nh.port], target);
+                io_.tx(nh.port, req);
+            }
             return;
         }
         slow_.counters.count(Reason::neighbour_unresolved);
-        const uint32_t target = RouteTable::arp_target(dst, nh);
-        if (w_.arp_limiter.should_request(target, slow_.now_ns)) {
-            build_arp_request(m, st_.ifaces()[nh.port], target);
-            io_.tx(nh.port, m);
+        if (ask) {
+            build_arp_request(lane.m, st_.ifaces()[nh.port], target);
+            io_.tx(nh.port, lane.m);
             return;
         }
-        io_.drop(m);
+        io_.drop(lane.m);
     }
 
     WorkerContext& w_;

@@ -41,7 +41,7 @@ namespace nfgate::engine {
     X(fragment_of_nat_flow)         /* fragment of NAT traffic that is not TCP/UDP (e.g. ICMP echo) */                   \
     X(no_route)                                                                                                          \
     X(ttl_expired)                  /* TTL ran out where RFC 1812 forbids an ICMP error about it */                      \
-    X(neighbour_unresolved)         /* ARP request sent (rate limited); the packet itself is dropped */                  \
+    X(neighbour_unresolved)         /* next hop's MAC unknown and no room to wait for it: dropped */                  \
     X(unsupported_protocol)         /* e.g. SCTP/GRE to a VIP */                                                         \
     X(reject_not_sent)              /* no endpoint, but the source cannot be answered (RFC 1812 4.3.2.7) */              \
     /* exceptions answered in place (the mbuf leaves as the answer) */                                                   \
@@ -56,7 +56,10 @@ namespace nfgate::engine {
     X(fragment_table_evicted)       /* a live fragment-table entry was replaced by a newer datagram (not a drop) */  \
     /* RFC 1812 5.3.7 martians (appended: the order above is the counters' index) */                                   \
     X(martian_source)               /* from 0/8, 127/8, 224/4, 240/4, broadcast, the gateway or a VIP */               \
-    X(martian_destination)          /* to 0/8 or 127/8 */
+    X(martian_destination)          /* to 0/8 or 127/8 */                                                              \
+    /* neighbours (see neighbour_table.hpp, neighbour_wait.hpp) */                                                      \
+    X(neighbour_table_full)         /* an ARP sender was not learnt, its port's share of the table full (not a drop) */ \
+    X(neighbour_queue_timeout)      /* waited for its next hop's ARP answer in vain: dropped */
 
 enum class Reason : uint8_t {
 #define NFGATE_REASON_ENUM(name) name,

@@ -15,6 +15,7 @@
 #include "dataplane/engine/fragment_table.hpp"
 #include "dataplane/engine/frontend_traffic.hpp"
 #include "dataplane/engine/neighbour_table.hpp"
+#include "dataplane/engine/neighbour_wait.hpp"
 #include "dataplane/engine/next_hop_cache.hpp"
 #include "dataplane/engine/packet_parse.hpp"
 #include "dataplane/engine/worker_stats.hpp"
@@ -87,6 +88,8 @@ struct WorkerContext {
     WorkerStats stats;
     FrontendCounters frontends;
     ArpRequestLimiter arp_limiter;
+    NeighbourWait waiting;  // packets whose next hop's MAC is being asked for
+    uint32_t neighbours_aged_s = 0;  // worker 0: the second the neighbour table was last aged
     NextHopCache next_hops;
     FragmentTable fragments;  // per worker: RSS keeps a datagram's fragments on one queue
     BurstScratch scratch;

@@ -54,7 +54,9 @@ Fate on_fragment(SlowCtx& c, PacketMeta& pm, net::CsumDelta& ip_delta, bool nat)
 
 Fate on_not_ipv4(SlowCtx& c, rte_mbuf* m, L3Kind kind, Reason parse_error) {
     if (kind != L3Kind::arp) return c.drop(parse_error);
-    const Reason r = handle_arp(c.st, c.worker.shared.neighbours(), m, c.in_port);
+    bool not_learnt = false;
+    const Reason r = handle_arp(c.st, c.worker.shared.neighbours(), m, c.in_port, c.now_s, not_learnt);
+    if (not_learnt) c.counters.count(Reason::neighbour_table_full);
     return r == Reason::arp_reply_sent ? c.answer(r) : c.drop(r);
 }
 

@@ -12,15 +12,17 @@
 //  - Ports are interface indices in Model::interfaces order, not DPDK port ids.
 //  - `now_ns` is a monotonic clock in nanoseconds (rte_rdtsc() scaled once per loop): it drives
 //    flow ageing (second resolution), affinity timeouts and ARP rate limiting. Tests inject it.
-//  - Every mbuf in `pkts` is consumed: each leaves through exactly one io.tx() or io.drop().
-//    Answers (ARP replies, echo replies, ICMP errors, TCP resets, ARP requests for an
-//    unresolved next hop) are built in place in the received mbuf; nothing is allocated.
+//  - Every mbuf in `pkts` is consumed: each leaves through exactly one io.tx() or io.drop(), or
+//    waits in the worker's NeighbourWait for its next hop's MAC (a later burst or worker_tick()
+//    sends or drops it). Answers (ARP replies, echo replies, ICMP errors, TCP resets) are built
+//    in place in the received mbuf; only the ARP request for a packet that waits is allocated
+//    (from that packet's pool).
 //  - The Io template parameter is the packet sink:
 //        void tx(uint16_t port, rte_mbuf* m);  // queue for transmit on `port`; takes ownership
 //        void drop(rte_mbuf* m);               // free; takes ownership
 //    Production buffers tx per port (port::TxBufferIo) and flushes after the burst; tests record.
 //  - worker_housekeeping() ages a bounded slice of this worker's flows; call it once per loop
-//    turn. worker_quiescent() is only for an EngineConfig without a qsbr (tests, benchmarks).
+//    turn, with worker_tick() (parked packets, neighbour ageing on worker 0). worker_quiescent() is only for an EngineConfig without a qsbr (tests, benchmarks).
 //  - Gratuitous ARP at port start: build_garp() from dataplane/engine/arp.hpp.
 #pragma once
 
@@ -32,6 +34,7 @@
 #include "dataplane/engine/engine_state.hpp"
 #include "dataplane/engine/packet_io.hpp"
 #include "dataplane/engine/service_table.hpp"
+#include "dataplane/engine/worker_tick.hpp"  // worker_tick<Io>(ctx, st, io, now_ns, pool)
 
 namespace nfgate::engine {
 

@@ -29,13 +29,18 @@ public:
         engine::process_burst(ctx_, *table_, io, port, pkts, now_ns_);
     }
 
-    void end_loop(uint64_t) { engine::worker_housekeeping(ctx_, now_ns_); }
+    void end_loop(TxBufferIo& io, uint64_t) {
+        engine::worker_housekeeping(ctx_, now_ns_);
+        engine::worker_tick(ctx_, *table_, io, now_ns_, pool_);
+    }
+    void set_pool(rte_mempool* pool) { pool_ = pool; }  // for the ARP probes worker 0 sends
 
 private:
     engine::WorkerContext& ctx_;
     const std::atomic<const engine::ServiceTable*>& services_;
     const TscClock& clock_;
     const engine::ServiceTable* table_ = nullptr;
+    rte_mempool* pool_ = nullptr;
     uint64_t now_ns_ = 0;
 };
 

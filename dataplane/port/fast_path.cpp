@@ -164,6 +164,7 @@ bool DpdkFastPath::bring_up(const Model& m, std::string& err) {
     for (unsigned w = 0; w < m.workers; ++w) {
         contexts_.push_back(std::make_unique<engine::WorkerContext>(*engine_, w));
         stages_.push_back(std::make_unique<EngineStage>(*contexts_.back(), services_->pointer(), clock_));
+        stages_.back()->set_pool(pool_);
     }
     announce(new_arp_addresses(*services_->current(), nullptr, ports_.size()));
     std::vector<EngineStage*> stage_ptrs;

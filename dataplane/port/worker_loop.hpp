@@ -5,7 +5,8 @@
 // A Stage provides:
 //   void begin_loop(uint64_t tsc);   // after the quiescent report: pick up the current snapshot
 //   void burst(TxBufferIo& io, uint16_t port_index, std::span<rte_mbuf*> pkts, uint64_t tsc);
-//   void end_loop(uint64_t tsc);     // bounded housekeeping (conntrack ageing slice)
+//   void end_loop(TxBufferIo& io, uint64_t tsc);  // bounded housekeeping (conntrack ageing slice,
+//                                                 // parked packets, neighbour probes)
 //
 // Housekeeping runs on every idle turn and, under load, once per drain period (100 us) with the
 // TX flush: an ageing slice per turn would cost a fifth of a loaded worker's cycles, while one
@@ -82,9 +83,9 @@ void run_worker_loop(const WorkerPlan& plan, Stage& stage) {
         }
         // Batching only pays while packets keep coming: an idle poll sends what is buffered.
         if (received == 0 || now - last_drain > plan.drain_tsc) {
+            stage.end_loop(io, now);  // may send too (parked packets, neighbour probes)
             io.flush();
             last_drain = now;
-            stage.end_loop(now);
         }
         for (unsigned p = 0; p < plan.nb_ports; ++p) plan.stats->rx_packets[p].set(rx_packets[p]);
         io.publish(*plan.stats);

@@ -83,6 +83,11 @@ void run_worker(ConntrackTable& t, unsigned w, const std::atomic<bool>& stop, Wo
                 check(ins.status == InsertStatus::inserted || ins.status == InsertStatus::full);
                 rep.full += ins.status == InsertStatus::full;
                 rep.present[i] = ins.status == InsertStatus::inserted;
+                // A full partition also gives up unassured flows (early drop), ours among them:
+                // the model learns which went.
+                if (ins.status == InsertStatus::full)
+                    for (uint32_t k = 0; k < kKeysPerWorker; ++k)
+                        if (rep.present[k] && !t.lookup(worker_flow(w, k).orig)) rep.present[k] = false;
             }
             const auto g = worker_flow(1 - w, rng() % kKeysPerWorker);
             const FlowKey& k = rng() % 2 ? g.orig : g.reply;

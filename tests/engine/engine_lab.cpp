@@ -124,12 +124,13 @@ void Lab::update(const Model& m) {
 
 void Lab::learn_neighbours() {
     auto& n = shared->neighbours();
-    n.learn(ip("192.0.2.254"), kRouterMac);
-    n.learn(ip("192.0.2.77"), kClientMac);
+    const uint32_t now_s = static_cast<uint32_t>(now_ns_ / 1'000'000'000);
+    n.learn(ip("192.0.2.254"), kRouterMac, kExt, now_s);
+    n.learn(ip("192.0.2.77"), kClientMac, kExt, now_s);
     for (const Service& s : model.services)
         for (const ServicePort& p : s.ports)
-            for (const Endpoint& e : p.endpoints) n.learn(e.ip, pod_mac(e.ip));
-    for (const char* pod : {"10.244.9.9", "10.244.9.10"}) n.learn(ip(pod), pod_mac(ip(pod)));
+            for (const Endpoint& e : p.endpoints) n.learn(e.ip, pod_mac(e.ip), kPods, now_s);
+    for (const char* pod : {"10.244.9.9", "10.244.9.10"}) n.learn(ip(pod), pod_mac(ip(pod)), kPods, now_s);
 }
 
 void Lab::send(uint16_t port, const std::vector<std::vector<uint8_t>>& frames, engine::WorkerContext* on) {
@@ -146,6 +147,11 @@ void Lab::send(uint16_t port, const std::vector<std::vector<uint8_t>>& frames, e
     }
     engine::process_burst(w, *st, io, port, std::span<rte_mbuf*>(mbufs), now_ns_);
     engine::worker_quiescent(w);
+}
+
+void Lab::tick() {
+    io.clear();
+    engine::worker_tick(*worker_, *st, io, now_ns_, test_pool());
 }
 
 Out Lab::only_output(uint16_t expect_port) {

@@ -80,6 +80,7 @@ public:
     void update(const Model& m);  // publishes a new ServiceTable
     void advance(uint64_t seconds) { now_ns_ += seconds * 1'000'000'000ull; }
     void age_all();               // runs ageing over the whole table at the current time
+    void tick();                  // the worker loop's timed chores (worker_tick) at the current time
 
     uint64_t reason(engine::Reason r) const { return worker_->stats.reason(r); }
     uint64_t now_ns() const { return now_ns_; }

@@ -286,27 +286,6 @@ TEST(EngineFlows, ReplyOnAnotherWorkerIsTranslated) {
     EXPECT_LE(syn.sport, snat.slice_last(0));
 }
 
-TEST(EngineArp, UnresolvedNextHopIsLearntFromTheReply) {
-    Lab lab;
-    const Pkt p = from_pod(Pkt::tcp("10.244.9.9", 5555, "10.244.7.7", 80, RTE_TCP_ACK_FLAG));
-    lab.send(kPods, p);
-    const Out req = lab.only_output(kPods);
-    ASSERT_EQ(req.arp_op, 1);
-    const rte_ether_addr host{{0x02, 0x77, 0, 0, 0, 0x07}};
-    // Another host's request for it teaches nothing new (only hosts talking to us are added).
-    lab.send(kPods, arp_frame(1, host, ip("10.244.7.7"), rte_ether_addr{}, ip("10.244.9.9"), req.eth_dst));
-    lab.send(kPods, p);
-    EXPECT_TRUE(lab.io.sent.empty());
-    EXPECT_EQ(lab.reason(Reason::neighbour_unresolved), 2u);
-    lab.send(kPods, arp_frame(2, host, ip("10.244.7.7"), kPodsMac, ip("10.244.0.1"), kPodsMac));
-    EXPECT_EQ(lab.reason(Reason::arp_learned), 1u);
-    EXPECT_EQ(lab.reason(Reason::arp_not_for_us), 1u);
-    lab.send(kPods, p);
-    const Out o = lab.only_output(kPods);
-    EXPECT_EQ(mac_str(o.eth_dst), mac_str(host));
-    EXPECT_EQ(o.dst, ip("10.244.7.7"));
-}
-
 // Destinations resolved in one burst are remembered for the next; a neighbour's new MAC or a
 // new snapshot's routes must win over that memory at once.
 TEST(EngineArp, RememberedNextHopFollowsMacAndRouteChanges) {
@@ -316,7 +295,7 @@ TEST(EngineArp, RememberedNextHopFollowsMacAndRouteChanges) {
     EXPECT_EQ(mac_str(lab.only_output(kExt).eth_dst), mac_str(kRouterMac));
 
     const rte_ether_addr moved{{0x02, 0x55, 0, 0, 0, 0x01}};
-    lab.shared->neighbours().learn(ip("192.0.2.254"), moved);
+    lab.shared->neighbours().learn(ip("192.0.2.254"), moved, kExt, 1);
     lab.send(kPods, p);
     EXPECT_EQ(mac_str(lab.only_output(kExt).eth_dst), mac_str(moved));
 
@@ -324,7 +303,7 @@ TEST(EngineArp, RememberedNextHopFollowsMacAndRouteChanges) {
     m.routes.push_back(Route{Cidr{ip("203.0.113.0"), 24}, ip("192.0.2.253")});
     lab.update(m);
     const rte_ether_addr other{{0x02, 0x55, 0, 0, 0, 0x02}};
-    lab.shared->neighbours().learn(ip("192.0.2.253"), other);
+    lab.shared->neighbours().learn(ip("192.0.2.253"), other, kExt, 1);
     lab.send(kPods, p);
     EXPECT_EQ(mac_str(lab.only_output(kExt).eth_dst), mac_str(other));
 

@@ -156,16 +156,16 @@ TEST(EngineNeighbours, LearnsRefreshesAndRateLimitsRequests) {
     EXPECT_TRUE(limiter.should_request(ip("10.0.0.6"), 5'500'000'000));
     EXPECT_TRUE(limiter.should_request(ip("10.0.0.5"), 6'000'000'001));
     const rte_ether_addr a{{2, 0, 0, 0, 0, 5}}, b{{2, 0, 0, 0, 0, 6}};
-    n.refresh(ip("10.0.0.5"), a);  // unknown: not added
+    n.refresh(ip("10.0.0.5"), a, 1);  // unknown: not added
     EXPECT_FALSE(n.lookup(ip("10.0.0.5"), mac));
-    ASSERT_TRUE(n.learn(ip("10.0.0.5"), a));
+    ASSERT_TRUE(n.learn(ip("10.0.0.5"), a, 0, 1));
     ASSERT_TRUE(n.lookup(ip("10.0.0.5"), mac));
     EXPECT_EQ(mac_str(mac), mac_str(a));
-    n.refresh(ip("10.0.0.5"), b);
+    n.refresh(ip("10.0.0.5"), b, 1);
     ASSERT_TRUE(n.lookup(ip("10.0.0.5"), mac));
     EXPECT_EQ(mac_str(mac), mac_str(b));
     // Many neighbours colliding in the probe sequence all stay reachable.
-    for (uint32_t i = 1; i < 1000; ++i) ASSERT_TRUE(n.learn(ip("172.16.0.0") + i, a));
+    for (uint32_t i = 1; i < 1000; ++i) ASSERT_TRUE(n.learn(ip("172.16.0.0") + i, a, 0, 1));
     for (uint32_t i = 1; i < 1000; ++i) ASSERT_TRUE(n.lookup(ip("172.16.0.0") + i, mac)) << i;
 }
 

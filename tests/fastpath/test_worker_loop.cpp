@@ -46,7 +46,7 @@ public:
             io.tx(static_cast<uint16_t>(port ^ 1), m);
         }
     }
-    void end_loop(uint64_t) { ++loops_; }
+    void end_loop(TxBufferIo&, uint64_t) { ++loops_; }
     uint64_t loops() const { return loops_; }
 
 private:
