@@ -14,6 +14,7 @@ packages=(
   libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libmicrohttpd-dev libpcap-dev prometheus tcpdump
   libsystemd-dev systemd
   nftables iproute2 conntrack python3 gnuplot-nox procps libxdp-dev libbpf-dev ethtool
+  bird2
 )
 
 need_root() {

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "model/bgp.hpp"
+
 namespace nfgate {
 
 enum class Proto : uint8_t { tcp = 6, udp = 17, sctp = 132 };
@@ -123,6 +125,7 @@ struct Model {
     uint16_t node_port_max = 32767;
     std::vector<Service> services;  // sorted by (ns, name)
     ControlSettings control;
+    BgpSettings bgp;
     bool operator==(const Model&) const = default;
 
     bool in_cluster(uint32_t ip) const {

@@ -115,6 +115,23 @@ void print_counters(std::ostream& out, const Json& r) {
             out << key << ": " << cell(v) << '\n';
 }
 
+// Sessions as BIRD reports them, then what nfgate announces.
+void print_bgp(std::ostream& out, const Json& r) {
+    out << "speaker:   BIRD " << (r["running"].get<bool>() ? "running" : "not running") << " (restarts: "
+        << cell(r["restarts"]) << ", socket " << cell(r["socket"]) << ")\n";
+    if (r.contains("error")) out << "error:     " << cell(r["error"]) << '\n';
+    std::vector<Row> rows;
+    for (const auto& s : r["sessions"]) {
+        std::string uptime = "-";
+        if (s["uptime_s"].is_number()) uptime = std::to_string(s["uptime_s"].get<int64_t>()) + "s";
+        rows.push_back({cell(s["peer"]), cell(s["asn"]), cell(s["state"]), uptime, cell(s["exported"]),
+                        cell(s["imported"]), cell(s["info"])});
+    }
+    out << '\n';
+    print_table(out, {"PEER", "ASN", "STATE", "UPTIME", "EXPORTED", "IMPORTED", "INFO"}, rows);
+    out << "\nannounced (" << r["announced"].size() << "): " << cell(r["announced"]) << '\n';
+}
+
 }  // namespace
 
 void print_human(std::ostream& out, const std::string& command, const Json& result) {
@@ -122,6 +139,7 @@ void print_human(std::ostream& out, const std::string& command, const Json& resu
     else if (command == "services") print_services(out, result);
     else if (command == "flows") print_flows(out, result);
     else if (command == "counters") print_counters(out, result);
+    else if (command == "bgp") print_bgp(out, result);
     else if (command == "trace") {
         out << cell(result["protocol"]) << " " << cell(result["source"]) << " -> " << cell(result["destination"])
             << " on the " << cell(result["dataplane"]) << " path\n";

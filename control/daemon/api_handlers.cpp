@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "control/daemon/bgp_report.hpp"
 #include "control/daemon/frontend_traffic_map.hpp"
 #include "control/daemon/kernel_figures.hpp"
 
@@ -139,8 +140,11 @@ api::Json DaemonApi::handle(const api::Json& request, std::unique_ptr<api::Reply
             return api::answer_ok(api::trace_json(p, m.dataplane == DataplaneKind::dpdk ? "dpdk" : "kernel",
                                                   dp_.trace(m, p)));
         }
-        if (cmd == "bgp")
-            return api::answer_error(cmd + " is not available in this nfgate yet");
+        if (cmd == "bgp") {
+            if (bgp_ == nullptr || !bgp_->enabled())
+                throw Failure{"BGP is not configured (the gateway file has no bgp section)"};
+            return api::answer_ok(bgp_json(*bgp_, static_cast<int64_t>(std::time(nullptr))));
+        }
         return api::answer_error("unknown command \"" + cmd + "\" (want status, services, flows, counters, trace, "
                                  "capture, reload or bgp)");
     } catch (const Failure& f) {

@@ -9,6 +9,7 @@
 
 #include "control/api/api_answers.hpp"
 #include "control/api/api_socket.hpp"
+#include "control/bgp/bird_speaker.hpp"
 #include "control/daemon/capture_session.hpp"
 #include "control/daemon/dataplane.hpp"
 #include "control/daemon/gateway_controller.hpp"
@@ -34,6 +35,9 @@ public:
 
     api::DaemonStatus status() const;
 
+    // The BGP speaker `bgp` reports on (none: the command says BGP is not configured).
+    void set_bgp(const bgp::BirdSpeaker* speaker) { bgp_ = speaker; }
+
 private:
     api::Json services() const;
     api::Json flows(const api::Json& args) const;
@@ -48,6 +52,7 @@ private:
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     api::DaemonStatus history_;
     CaptureSession capture_;
+    const bgp::BirdSpeaker* bgp_ = nullptr;
 };
 
 }  // namespace nfgate::daemon

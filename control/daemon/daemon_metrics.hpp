@@ -36,6 +36,8 @@ public:
     const std::string& address() const { return server_.address(); }
 
     void observe_sync(double seconds) { syncs_.observe(seconds); }
+    // The BGP figures the next refresh publishes (none: no bgp section).
+    void set_bgp(std::optional<metrics::BgpFigures> bgp) { bgp_ = std::move(bgp); }
 
     // Renders and publishes a new snapshot (no-op while not serving).
     // `traffic`: the data path's per-frontend counts (empty where it has none).
@@ -46,6 +48,7 @@ private:
     metrics::MetricsServer server_;
     metrics::DurationHistogram syncs_;
     double start_unix_ = 0;
+    std::optional<metrics::BgpFigures> bgp_;
     std::vector<std::pair<uint64_t, uint64_t>> previous_;  // per worker: (loop, busy) cycles at the last refresh
 };
 

@@ -7,7 +7,9 @@
 #include <iostream>
 
 #include "control/api/api_socket.hpp"
+#include "control/bgp/bird_speaker.hpp"
 #include "control/daemon/api_handlers.hpp"
+#include "control/daemon/bgp_report.hpp"
 #include "control/daemon/counters_text.hpp"
 #include "control/daemon/daemon_metrics.hpp"
 #include "control/daemon/dataplane_adapters.hpp"
@@ -132,6 +134,17 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
         notify::status(started.status);
         return 1;
     }
+    // BGP follows every model the data path took; BIRD's trouble never fails a (re)load.
+    bgp::BirdSpeaker speaker;
+    auto follow_bgp = [&]() {
+        const Model& m = *controller.current();
+        if (m.bgp.enabled && m.dataplane == DataplaneKind::dpdk && !speaker.enabled())
+            log::line(log::Level::notice, "bgp: BIRD speaks through the kernel's interfaces; the fast path's ports "
+                                          "carry no BGP until it has an exception path");
+        std::string berr;
+        if (!speaker.apply(m, berr)) log::line(log::Level::warning, "bgp: " + berr);
+    };
+    follow_bgp();
     auto reload = [&]() {
         notify::reloading("reloading " + opts.config);
         loader::LoadResult loaded = load(opts, lo);
@@ -142,6 +155,7 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
         print_status(reloaded.status, reloaded.ok ? log::Level::notice : log::Level::warning);
         notify::ready(notify::serving_status(*controller.current(), reloaded.status));
         if (reloaded.ok) {
+            follow_bgp();
             follow_control_socket(api, *controller.current());
             std::string merr;
             if (!metrics.follow(controller.current()->control.metrics_address, merr))
@@ -150,6 +164,7 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
         return reloaded;
     };
     DaemonApi daemon_api(opts.config, controller, *dp, [&]() { return reload(); });
+    daemon_api.set_bgp(&speaker);
     const api::Handler handler = [&](const api::Json& req, std::unique_ptr<api::Reply>& later) {
         return daemon_api.handle(req, later);
     };
@@ -158,6 +173,7 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
         std::vector<FrontendTraffic> traffic;
         std::string terr;
         if (!dp->frontend_traffic(traffic, terr)) traffic.clear();
+        metrics.set_bgp(speaker.enabled() ? std::optional(bgp_figures(speaker)) : std::nullopt);
         metrics.refresh(*controller.current(), daemon_api.status(), c, traffic);
     };
     refresh_metrics(dp->counters());
@@ -189,6 +205,7 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
             auto now = std::chrono::steady_clock::now();
             auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - sampled).count();
             sampled = now;
+            speaker.tick();
             const auto c = dp->counters();
             if (c) print_details(exhaustion.sample(*c, static_cast<unsigned>(secs < 1 ? 1 : secs)));
             refresh_metrics(c);
@@ -197,6 +214,10 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     notify::stopping("stopping");
     daemon_api.capture().finish(*dp, "nfgate stopped");
     api.close();
+    if (speaker.running()) {
+        speaker.stop();  // withdraw while still forwarding: the routers move the traffic first
+        log::line(log::Level::notice, "bgp: routes withdrawn, BIRD stopped");
+    }
     dp->stop();
     // Read after stop: the workers have left their loops and published their last TX flush.
     if (auto c = dp->counters()) log::lines(log::Level::info, "counters at stop: ", counters_text(*c));

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "control/loader/bgp_section.hpp"
+
 namespace nfgate::loader {
 
 namespace {
@@ -193,7 +195,7 @@ void read_gateway_file(Reporter& r, YNode root, const std::optional<DataplaneKin
     }
     reject_unknown_keys(r, root, FieldPath{}, {"dataplane", "eal", "workers", "nodeAddresses", "clusterCIDRs",
                                                "serviceCIDRs", "masquerade", "interfaces", "routes",
-                                               "conntrack", "nodePortRange", "manifests", "control"});
+                                               "conntrack", "nodePortRange", "manifests", "control", "bgp"});
     auto section = [&](std::string_view key, auto&& reader) {
         YNode n = root.get(key);
         if (!n.present()) return;
@@ -217,6 +219,7 @@ void read_gateway_file(Reporter& r, YNode root, const std::optional<DataplaneKin
     section("nodePortRange", [&](YNode n, const FieldPath& f) { read_node_port_range(r, n, f, m); });
     section("manifests", [&](YNode n, const FieldPath& f) { read_manifests(r, n, f, manifests); });
     section("control", [&](YNode n, const FieldPath& f) { read_control(r, n, f, m); });
+    section("bgp", [&](YNode n, const FieldPath& f) { read_bgp(r, n, f, m); });
 
     if (dataplane_override) m.dataplane = *dataplane_override;
     if (m.dataplane == DataplaneKind::dpdk) check_dpdk_sections(r, root, m);

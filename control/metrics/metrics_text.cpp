@@ -75,6 +75,18 @@ private:
     std::string out_;
 };
 
+void render_bgp(Writer& w, const BgpFigures& b) {
+    w.family("nfgate_bgp_session_up", "gauge", "1 while the BGP session with a peer is Established.");
+    for (const auto& s : b.sessions) w.sample("nfgate_bgp_session_up", {"peer", s.peer}, s.established ? 1 : 0);
+    w.family("nfgate_bgp_session_prefixes_exported", "gauge", "Prefixes BIRD announces to a peer now.");
+    for (const auto& s : b.sessions) w.sample("nfgate_bgp_session_prefixes_exported", {"peer", s.peer}, s.exported);
+    w.gauge("nfgate_bgp_announced_prefixes", "Prefixes nfgate asks BIRD to announce (VIPs with a ready endpoint).",
+            static_cast<double>(b.announced));
+    w.gauge("nfgate_bgp_speaker_up", "1 while nfgate's BIRD process runs.", b.speaker_running ? 1 : 0);
+    w.family("nfgate_bgp_speaker_restarts_total", "counter", "Times nfgate started BIRD again after it exited.");
+    w.sample("nfgate_bgp_speaker_restarts_total", {}, b.speaker_restarts);
+}
+
 // One family per figure, a sample per Service port that has the figure.
 void render_service_traffic(Writer& w, const std::vector<ServicePortTraffic>& traffic) {
     struct Family {
@@ -194,6 +206,7 @@ std::string render(const Snapshot& s) {
     }
 
     render_service_traffic(w, s.service_traffic);
+    if (s.bgp) render_bgp(w, *s.bgp);
 
     const DurationHistogram& h = s.sync_duration;
     w.family("nfgate_sync_duration_seconds", "histogram",

@@ -52,6 +52,19 @@ struct ServicePortTraffic {
     std::optional<uint64_t> connections, packets, bytes;
 };
 
+// The BGP speaker (control/bgp/) as nfgate sees it.
+struct BgpFigures {
+    struct Session {
+        std::string peer;
+        bool established = false;
+        uint64_t exported = 0;  // routes announced to it
+    };
+    std::vector<Session> sessions;
+    uint64_t announced = 0;  // prefixes nfgate asks BIRD to announce
+    bool speaker_running = false;
+    uint64_t speaker_restarts = 0;
+};
+
 struct Snapshot {
     std::string version;
     std::string dataplane;  // "kernel" | "dpdk"
@@ -64,6 +77,7 @@ struct Snapshot {
     std::vector<std::pair<std::string, uint64_t>> drops;  // reason -> packets, every reason listed
     std::vector<WorkerFigures> workers;
     std::vector<ServicePortTraffic> service_traffic;
+    std::optional<BgpFigures> bgp;  // set when the gateway file has a bgp section
     DurationHistogram sync_duration;
 };
 

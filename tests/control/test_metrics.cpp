@@ -68,7 +68,14 @@ std::string render_fast() {
     h.observe(0.0005);
     h.observe(0.003);
     h.observe(100);
-    return metrics::render(daemon::make_snapshot(one_service(), st, 1.7e9, some_counters(), nullptr, h, some_traffic()));
+    metrics::Snapshot snap = daemon::make_snapshot(one_service(), st, 1.7e9, some_counters(), nullptr, h, some_traffic());
+    metrics::BgpFigures bgp;
+    bgp.sessions = {{"192.0.2.254", true, 2}, {"192.0.2.253", false, 0}};
+    bgp.announced = 2;
+    bgp.speaker_running = true;
+    bgp.speaker_restarts = 1;
+    snap.bgp = bgp;
+    return metrics::render(snap);
 }
 
 TEST(Metrics, ContractNamesAndValues) {
@@ -100,6 +107,12 @@ TEST(Metrics, ContractNamesAndValues) {
              "nfgate_service_connections_total{service=\"lab/web\",port=\"80\",protocol=\"TCP\"} 5\n",
              "nfgate_service_packets_total{service=\"lab/web\",port=\"80\",protocol=\"TCP\"} 14\n",
              "nfgate_service_bytes_total{service=\"lab/web\",port=\"80\",protocol=\"TCP\"} 1400\n",
+             "nfgate_bgp_session_up{peer=\"192.0.2.254\"} 1\n",
+             "nfgate_bgp_session_up{peer=\"192.0.2.253\"} 0\n",
+             "nfgate_bgp_session_prefixes_exported{peer=\"192.0.2.254\"} 2\n",
+             "nfgate_bgp_announced_prefixes 2\n",
+             "nfgate_bgp_speaker_up 1\n",
+             "nfgate_bgp_speaker_restarts_total 1\n",
          })
         EXPECT_NE(t.find(line), std::string::npos) << "missing: " << line << "in\n" << t;
 }
