@@ -120,6 +120,8 @@ struct Model {
     Masquerade masquerade;
     std::vector<Interface> interfaces;  // dpdk only
     std::vector<Route> routes;          // dpdk only
+    bool exception_path = false;        // dpdk only: kernel TAPs for the gateway's own traffic
+                                        // (the gateway file's default is on)
     uint32_t max_flows = 1u << 20;
     uint16_t node_port_min = 30000;
     uint16_t node_port_max = 32767;

@@ -138,9 +138,9 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     bgp::BirdSpeaker speaker;
     auto follow_bgp = [&]() {
         const Model& m = *controller.current();
-        if (m.bgp.enabled && m.dataplane == DataplaneKind::dpdk && !speaker.enabled())
-            log::line(log::Level::notice, "bgp: BIRD speaks through the kernel's interfaces; the fast path's ports "
-                                          "carry no BGP until it has an exception path");
+        if (m.bgp.enabled && m.dataplane == DataplaneKind::dpdk && !m.exception_path && !speaker.enabled())
+            log::line(log::Level::notice, "bgp: with exceptionPath: false the fast path's ports carry no BGP; "
+                                          "BIRD reaches its peers only through other kernel interfaces");
         std::string berr;
         if (!speaker.apply(m, berr)) log::line(log::Level::warning, "bgp: " + berr);
     };

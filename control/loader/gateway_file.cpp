@@ -195,7 +195,8 @@ void read_gateway_file(Reporter& r, YNode root, const std::optional<DataplaneKin
     }
     reject_unknown_keys(r, root, FieldPath{}, {"dataplane", "eal", "workers", "nodeAddresses", "clusterCIDRs",
                                                "serviceCIDRs", "masquerade", "interfaces", "routes",
-                                               "conntrack", "nodePortRange", "manifests", "control", "bgp"});
+                                               "conntrack", "nodePortRange", "manifests", "control", "bgp",
+                                               "exceptionPath"});
     auto section = [&](std::string_view key, auto&& reader) {
         YNode n = root.get(key);
         if (!n.present()) return;
@@ -220,6 +221,8 @@ void read_gateway_file(Reporter& r, YNode root, const std::optional<DataplaneKin
     section("manifests", [&](YNode n, const FieldPath& f) { read_manifests(r, n, f, manifests); });
     section("control", [&](YNode n, const FieldPath& f) { read_control(r, n, f, m); });
     section("bgp", [&](YNode n, const FieldPath& f) { read_bgp(r, n, f, m); });
+    m.exception_path = true;
+    section("exceptionPath", [&](YNode n, const FieldPath& f) { read_bool(r, n, f, m.exception_path); });
 
     if (dataplane_override) m.dataplane = *dataplane_override;
     if (m.dataplane == DataplaneKind::dpdk) check_dpdk_sections(r, root, m);

@@ -28,7 +28,7 @@ namespace nfgate::engine {
     /* policy and state (dropped) */                                                                                     \
     X(arp_not_for_us)                                                                                                    \
     X(ip_not_unicast)               /* multicast, limited broadcast or class E: never forwarded */                       \
-    X(local_delivery_unsupported)   /* to the gateway itself, not ARP/ping: no kernel exception path */                  \
+    X(local_delivery_unsupported)   /* to the gateway itself, not ARP/ping, and no exception path running */                  \
     X(tcp_invalid_no_syn)           /* conntrack miss on a TCP packet that cannot start a flow */                        \
     X(tcp_invalid_state)            /* tracked TCP packet the state machine rejects (Linux INVALID) */                   \
     X(icmp_untracked)               /* ICMP that is neither echo nor an error about a tracked flow */                    \
@@ -59,7 +59,11 @@ namespace nfgate::engine {
     X(martian_destination)          /* to 0/8 or 127/8 */                                                              \
     /* neighbours (see neighbour_table.hpp, neighbour_wait.hpp) */                                                      \
     X(neighbour_table_full)         /* an ARP sender was not learnt, its port's share of the table full (not a drop) */ \
-    X(neighbour_queue_timeout)      /* waited for its next hop's ARP answer in vain: dropped */
+    X(neighbour_queue_timeout)      /* waited for its next hop's ARP answer in vain: dropped */                     \
+    /* the exception path to the gateway's kernel (exception_queue.hpp) */                                            \
+    X(exception_to_kernel)          /* handed to the gateway's kernel (not a drop) */                                   \
+    X(exception_rate_limited)       /* to the kernel, over the per-worker rate: dropped */                              \
+    X(exception_queue_full)         /* to the kernel, its ring full: dropped */
 
 enum class Reason : uint8_t {
 #define NFGATE_REASON_ENUM(name) name,

@@ -12,6 +12,7 @@
 #include "dataplane/conntrack/snat_ports.hpp"
 #include "dataplane/engine/affinity_table.hpp"
 #include "dataplane/net/checksum.hpp"
+#include "dataplane/engine/exception_queue.hpp"
 #include "dataplane/engine/fragment_table.hpp"
 #include "dataplane/engine/frontend_traffic.hpp"
 #include "dataplane/engine/neighbour_table.hpp"
@@ -91,6 +92,7 @@ struct WorkerContext {
     NeighbourWait waiting;  // packets whose next hop's MAC is being asked for
     uint32_t neighbours_aged_s = 0;  // worker 0: the second the neighbour table was last aged
     NextHopCache next_hops;
+    ExceptionQueue exceptions;  // to the gateway's kernel; unattached: such frames are dropped
     FragmentTable fragments;  // per worker: RSS keeps a datagram's fragments on one queue
     BurstScratch scratch;
 };

@@ -72,7 +72,8 @@ Fate on_icmp_error(SlowCtx& c, PacketMeta& pm, net::CsumDelta& ip_delta) {
         // not), has nobody to go to: only the flows nfgate translated put those addresses on
         // the wire.
         const uint32_t dst = rte_be_to_cpu_32(pm.dst);
-        if (local || c.st.is_service_address(dst) || c.st.in_service_cidrs(dst)) return c.drop(Reason::icmp_untracked);
+        if (local) return c.to_kernel(Reason::icmp_untracked);  // about the kernel's own traffic
+        if (c.st.is_service_address(dst) || c.st.in_service_cidrs(dst)) return c.drop(Reason::icmp_untracked);
         ++c.counters.forwarded_plain;
         return Fate::forward;
     }

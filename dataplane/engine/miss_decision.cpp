@@ -20,12 +20,12 @@ MissDecision decide_miss(const ServiceTable& st, uint32_t src, uint32_t dst, uin
     const bool icmp = proto == net::kProtoIcmp;
     if (icmp && local)
         return icmp_type == net::kIcmpEchoRequest ? MissDecision{MissKind::echo_to_gateway, {}, {}}
-                                             : dropped(Reason::icmp_untracked);
+                                             : MissDecision{MissKind::to_kernel, Reason::icmp_untracked, {}};
     if (!icmp) {
         const ServiceMatch sm = st.lookup(dst, proto, dport);
         if (sm.port != nullptr) return MissDecision{MissKind::service, {}, sm};
     }
-    if (local) return dropped(Reason::local_delivery_unsupported);
+    if (local) return MissDecision{MissKind::to_kernel, Reason::local_delivery_unsupported, {}};
     if (st.is_service_address(dst)) {
         // kube-proxy rejects an allocated ClusterIP on a port no Service serves.
         if (st.is_cluster_ip(dst) && !icmp) return MissDecision{MissKind::rejected, {}, {}};

@@ -17,6 +17,7 @@ enum class MissKind : uint8_t {
     echo_to_gateway,       // ping of a gateway address: answered
     service,               // a Service frontend: new service flow
     dropped,               // MissDecision::reason says why
+    to_kernel,             // the gateway's own address, not served here: its kernel's (reason: without one)
     rejected,              // allocated ClusterIP on a port no Service serves: reset / unreachable
     egress_masquerade,     // pod -> outside nonMasqueradeCIDRs: SNAT flow
     passthrough,           // outside -> pod: tracked untranslated (its replies are not egress)

@@ -162,6 +162,7 @@ Fate flow_miss_fate(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, net::CsumDelta& ip_
                                                                     : c.drop(Reason::icmp_untracked);
         case MissKind::service: return new_service_flow(c, m, pm, d.match, ip_delta);
         case MissKind::dropped: return c.drop(d.reason);
+        case MissKind::to_kernel: return c.to_kernel(d.reason);
         case MissKind::rejected: return reject(c, m, pm);
         case MissKind::egress_masquerade: return new_masquerade_flow(c, pm, ip_delta);
         case MissKind::passthrough: return new_passthrough_flow(c, pm);

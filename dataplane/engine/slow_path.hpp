@@ -17,7 +17,8 @@ namespace nfgate::engine {
 
 // forward: route the (possibly rewritten) packet, folding `ip_delta` and the TTL decrement into
 // the IP checksum; answer: the mbuf holds a reply to send out the input port; drop: free it.
-enum class Fate : uint8_t { forward, answer, drop };
+// kernel: to the gateway's own kernel through the worker's ExceptionQueue.
+enum class Fate : uint8_t { forward, answer, drop, kernel };
 
 struct SlowCtx {
     WorkerContext& worker;
@@ -35,6 +36,8 @@ struct SlowCtx {
         counters.count(r);
         return Fate::answer;
     }
+    // For the gateway's kernel when an exception path runs; else dropped as `without`.
+    Fate to_kernel(Reason without) { return worker.exceptions.attached() ? Fate::kernel : drop(without); }
 };
 
 // Frames that are not a well-formed IPv4 packet: ARP, other EtherTypes, parse failures.

@@ -96,6 +96,13 @@ TraceResult trace_new_flow(const ServiceTable& st, const AffinityTable& aff, con
             r.steps.push_back({"classification", "not a Service frontend: " + std::string(reason_name(d.reason))});
             drop(r, d.reason);
             break;
+        case MissKind::to_kernel:
+            r.steps.push_back({"classification", ip_to_string(p.dst) + " is the gateway's own address, no NodePort on " +
+                                                     std::to_string(p.dport)});
+            r.verdict = "local";
+            r.reason = "to the gateway's kernel (exception path; dropped as " + std::string(reason_name(d.reason)) +
+                       " where none runs)";
+            break;
         case MissKind::rejected:
             r.steps.push_back({"classification", ip_to_string(p.dst) + " is a ClusterIP, no Service on port " +
                                                      std::to_string(p.dport)});

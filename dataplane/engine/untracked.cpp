@@ -57,7 +57,10 @@ Fate on_not_ipv4(SlowCtx& c, rte_mbuf* m, L3Kind kind, Reason parse_error) {
     bool not_learnt = false;
     const Reason r = handle_arp(c.st, c.worker.shared.neighbours(), m, c.in_port, c.now_s, not_learnt);
     if (not_learnt) c.counters.count(Reason::neighbour_table_full);
-    return r == Reason::arp_reply_sent ? c.answer(r) : c.drop(r);
+    if (r == Reason::arp_reply_sent) return c.answer(r);
+    // The kernel behind the exception path asks for its own neighbours: it hears the answers.
+    if (r == Reason::arp_learned && c.worker.exceptions.attached()) return Fate::kernel;
+    return c.drop(r);
 }
 
 Fate on_untracked(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, net::CsumDelta& ip_delta) {
@@ -69,7 +72,7 @@ Fate on_untracked(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, net::CsumDelta& ip_de
     if (!local && pm.ip->time_to_live <= 1) return ttl_expired(c, m, pm);
     if (pm.fragment) return on_fragment(c, pm, ip_delta, nat_relevant(c.st, src, dst));
     if (pm.proto == net::kProtoIcmp && icmp_is_error(pm.icmp_type)) return on_icmp_error(c, pm, ip_delta);
-    if (local) return c.drop(pm.proto == net::kProtoIcmp ? Reason::icmp_untracked : Reason::local_delivery_unsupported);
+    if (local) return c.to_kernel(pm.proto == net::kProtoIcmp ? Reason::icmp_untracked : Reason::local_delivery_unsupported);
     if (!ip_is_unicast(dst)) return c.drop(Reason::ip_not_unicast);
     if (nat_relevant(c.st, src, dst))
         return c.drop(pm.proto == net::kProtoIcmp ? Reason::icmp_untracked : Reason::unsupported_protocol);

@@ -14,6 +14,7 @@
 #include "dataplane/port/capture_tap.hpp"
 #include "dataplane/port/eal_setup.hpp"
 #include "dataplane/port/engine_stage.hpp"
+#include "dataplane/port/exception_path.hpp"
 #include "dataplane/port/fast_path_runtime.hpp"
 #include "dataplane/port/port_setup.hpp"
 #include "dataplane/port/rcu_snapshot.hpp"
@@ -78,6 +79,7 @@ private:
     bool capture_ready_ = false;
     std::vector<std::unique_ptr<EngineStage>> stages_;
     std::unique_ptr<WorkerSet> workers_ = std::make_unique<WorkerSet>();
+    std::unique_ptr<ExceptionPath> exceptions_;  // with exceptionPath
 };
 
 bool DpdkFastPath::start_ports(const Model& m, std::string& err) {
@@ -166,10 +168,21 @@ bool DpdkFastPath::bring_up(const Model& m, std::string& err) {
         stages_.push_back(std::make_unique<EngineStage>(*contexts_.back(), services_->pointer(), clock_));
         stages_.back()->set_pool(pool_);
     }
+    if (m.exception_path) {
+        exceptions_ = std::make_unique<ExceptionPath>();
+        if (!exceptions_->open(m, macs_, m.workers, pool_, err)) {
+            err += " (exceptionPath: false runs the fast path without it)";
+            return false;
+        }
+        for (unsigned w = 0; w < m.workers; ++w) contexts_[w]->exceptions.attach(exceptions_->ring(w));
+    }
     announce(new_arp_addresses(*services_->current(), nullptr, ports_.size()));
     std::vector<EngineStage*> stage_ptrs;
     for (auto& s : stages_) stage_ptrs.push_back(s.get());
-    return workers_->launch<EngineStage>(worker_lcores_, stage_ptrs, err);
+    if (!workers_->launch<EngineStage>(worker_lcores_, stage_ptrs, err)) return false;
+    if (exceptions_)
+        exceptions_->start([this](uint16_t iface, rte_mbuf* mb) { return workers_->send_from_control(iface, mb); });
+    return true;
 }
 
 bool DpdkFastPath::update(const Model& m, std::string& err) {
@@ -226,6 +239,7 @@ void DpdkFastPath::stop() {
     stopped_ = true;
     // Everything that holds DPDK memory goes before rte_eal_cleanup.
     workers_->stop();
+    exceptions_.reset();  // after the workers (no more frames for it), before their ring goes
     final_counters_ = read_counters();
     for (uint16_t p : ports_) close_port(p);
     ports_.clear();

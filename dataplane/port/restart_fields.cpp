@@ -10,6 +10,10 @@ std::string FastPath::restart_reason(const Model& running, const Model& next) {
     if (next.eal_args != running.eal_args) return std::string("eal") + tail;
     if (next.workers != running.workers) return std::string("workers") + tail;
     if (next.max_flows != running.max_flows) return std::string("conntrack.maxFlows") + tail;
+    if (next.exception_path != running.exception_path) return std::string("exceptionPath") + tail;
+    // The exception path's kernel interfaces hold the routes as they were at start.
+    if (next.exception_path && next.routes != running.routes)
+        return std::string("routes (with exceptionPath: the kernel's routes through its interfaces)") + tail;
     if (next.interfaces.size() != running.interfaces.size())
         return std::string("interfaces (count)") + tail;
     for (size_t i = 0; i < next.interfaces.size(); ++i)

@@ -19,7 +19,7 @@ WorkerSet::~WorkerSet() {
 
 bool WorkerSet::send_from_control(uint16_t iface, rte_mbuf* m) {
     m->port = iface;
-    return control_tx_ != nullptr && rte_ring_sp_enqueue(control_tx_, m) == 0;
+    return control_tx_ != nullptr && rte_ring_mp_enqueue(control_tx_, m) == 0;
 }
 
 bool WorkerSet::init(unsigned workers, std::span<const uint16_t> port_ids, rte_rcu_qsbr* qsv,
@@ -29,8 +29,9 @@ bool WorkerSet::init(unsigned workers, std::span<const uint16_t> port_ids, rte_r
               std::to_string(port_ids.size());
         return false;
     }
-    // Single producer (the control thread), single consumer (worker 0).
-    control_tx_ = rte_ring_create("nfgate_control_tx", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    // Producers: the control thread (gratuitous ARP) and the exception path's mover (what the
+    // kernel sends); single consumer (worker 0).
+    control_tx_ = rte_ring_create("nfgate_control_tx", 1024, SOCKET_ID_ANY, RING_F_SC_DEQ);
     if (control_tx_ == nullptr) {
         err = "eal: cannot create the control hand-over ring; give EAL more memory (-m)";
         return false;

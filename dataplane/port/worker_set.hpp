@@ -28,8 +28,8 @@ public:
         for (WorkerPlan& p : plans_) p.capture = tap;
     }
 
-    // Queues `m` for worker 0 to send on interface `iface` (any thread but the workers; one
-    // producer at a time). False when the hand-over ring is full: the caller still owns `m`.
+    // Queues `m` for worker 0 to send on interface `iface` (any thread but the workers).
+    // False when the hand-over ring is full: the caller still owns `m`.
     bool send_from_control(uint16_t iface, rte_mbuf* m);
 
     // Starts worker i on lcores[i] running run_worker_loop(plan i, *stages[i]). The stages must

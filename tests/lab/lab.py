@@ -10,8 +10,9 @@ Topology (every name carries a per-run prefix, nfl<pid>-...):
 Each switch is a bridge in its own namespace. The gateway (192.0.2.1, 10.244.0.1, 198.51.100.1)
 is the only thing that differs per data path:
   kernel  namespace "gw" holds the addresses on veths and runs `nfgate` (dataplane kernel);
-  dpdk    namespace "gw" runs `nfgate` (dataplane dpdk) whose TAP ports are bridged to the veths,
-          the kernel of "gw" holds no address at all;
+  dpdk    namespace "gw" runs `nfgate` (dataplane dpdk) whose TAP ports are bridged to the veths
+          (named w-<segment> there); the kernel of "gw" holds the gateway's addresses only on
+          nfgate's exception-path interfaces (named after the ports), as a fast-path box does;
   reference  like kernel, but a hand-written ruleset (reference.nft) instead of the daemon: it
           shows what the scenarios expect of any implementation.
 
@@ -408,15 +409,17 @@ class Lab:
         self.sysctl("gw", "net.ipv4.conf.all.rp_filter", 0)
         self.sysctl("gw", "net.ipv4.conf.default.rp_filter", 0)
         for segment, address in SEGMENTS.items():
-            self._plug("sw-" + segment, "gw", "p-gw", segment)
             if self.path == "dpdk":
-                # The kernel of "gw" must stay out of the way: no address, only a bridge
-                # that nfgate's TAP port joins once it exists.
+                # The kernel of "gw" holds no address of its own on the wires, only a bridge
+                # that nfgate's TAP port joins once it exists. The segment's name is left free for
+                # nfgate's exception-path interface, which carries the port's name and address.
+                self._plug("sw-" + segment, "gw", "p-gw", "w-" + segment)
                 self.ip("gw", "link", "add", "br-" + segment, "type", "bridge")
-                self.ip("gw", "link", "set", segment, "master", "br-" + segment)
+                self.ip("gw", "link", "set", "w-" + segment, "master", "br-" + segment)
                 self.ip("gw", "link", "set", "br-" + segment, "up")
-            else:
-                self.ip("gw", "addr", "add", address, "dev", segment)
+                continue
+            self._plug("sw-" + segment, "gw", "p-gw", segment)
+            self.ip("gw", "addr", "add", address, "dev", segment)
         if self.path != "dpdk":
             self.ip("gw", "route", "add", "default", "via", UPSTREAM)
             self.sysctl("gw", "net.ipv4.ip_forward", 1)

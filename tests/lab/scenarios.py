@@ -331,6 +331,41 @@ def nfgatectl_answers(lab):
     return ok, details
 
 
+GW_OWN_TCP, GW_OWN_UDP = 2222, 2223  # the gateway's own servers: not NodePorts
+
+
+def gateway_own_services(lab):
+    """The gateway's own kernel serves on its node address (on the fast path through the
+    exception path): a TCP/UDP server in the gateway namespace answers the client, and an ICMP
+    port unreachable about the kernel's own UDP reaches it (a connected socket sees ECONNREFUSED)."""
+    import sys
+    from lab import HERE, LineProcess
+    server = LineProcess(["ip", "netns", "exec", lab.ns("gw"), sys.executable, os.path.join(HERE, "servers.py"),
+                          "--name", "gateway", "--tcp", str(GW_OWN_TCP), "--udp", str(GW_OWN_UDP)],
+                         os.path.join(lab.workdir, "servers-gateway.log"), stdin=subprocess.PIPE)
+    try:
+        if server.wait_line(lambda l: l == "ready", 10) is None:
+            return False, ["the gateway's own server did not start: " + server.output()]
+        ok, details = run_steps(lab, [
+            Reach("client", "tcp", GW_EXT, GW_OWN_TCP, count=5, backends=["gateway"], source=CLIENT),
+            Reach("client", "udp", GW_EXT, GW_OWN_UDP, count=5, backends=["gateway"], source=CLIENT)])
+        probe = ("import socket\n"
+                 "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)\n"
+                 f"s.connect(('{CLIENT}', 9))\n"
+                 "for _ in range(3):\n"
+                 "    try:\n"
+                 "        s.send(b'x'); s.recv(100); print('answered'); break\n"
+                 "    except ConnectionRefusedError: print('refused'); break\n"
+                 "    except socket.timeout: pass\n"
+                 "else: print('timeout')\n")
+        out = lab.exec("gw", sys.executable, "-c", probe, check=False).strip()
+        details.append(f"the gateway's UDP to {CLIENT}:9 (nobody listens): {out}" +
+                       ("" if out == "refused" else " -- expected the client's port unreachable to reach the kernel"))
+        return ok and out == "refused", details
+    finally:
+        server.stop()
+
+
 def nfgatectl_capture(lab):
     """nfgatectl capture writes the next packets of the ext port into a pcap file that tcpdump
     reads: the lab's requests to a ClusterIP as they arrived and its answers as they left."""
@@ -493,6 +528,78 @@ def masquerade_all(lab):
     return ok, details
 
 
+BGP_VIPS = {"192.0.2.100/32", "203.0.113.10/32", "203.0.113.11/32", "203.0.113.12/32", "203.0.113.20/32"}
+
+
+def bgp_announce(lab):
+    """BGP through nfgate's BIRD, switched on by a reload: the upstream router (the outside host,
+    running BIRD) learns every LB IP and externalIP of the Services with ready endpoints, next hop
+    the gateway (on the fast path the session runs through the exception path); switched off by a
+    reload, everything is withdrawn."""
+    import sys
+    if shutil.which("bird") is None:
+        return False, ["bird (Debian bird2) is not installed: ./nfgate.sh installs it"]
+    conf, sock = os.path.join(lab.workdir, "router-bird.conf"), os.path.join(lab.workdir, "router-bird.ctl")
+    with open(conf, "w") as f:
+        f.write('router id 192.0.2.20;\nprotocol device { }\n'
+                "protocol bgp lab { local as 64500; neighbor 192.0.2.1 as 64512; hold time 9;\n"
+                "  ipv4 { import all; export none; }; }\n")
+    router = subprocess.Popen(["ip", "netns", "exec", lab.ns("outside"), "bird", "-f", "-c", conf, "-s", sock,
+                               "-P", os.path.join(lab.workdir, "router-bird.pid")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def learnt():
+        out = subprocess.run(["birdc", "-s", sock, "show", "route", "protocol", "lab"], capture_output=True,
+                             text=True).stdout
+        routes, last = {}, None
+        for line in out.splitlines():
+            words = line.split()
+            if words and "/" in words[0] and words[0][0].isdigit():
+                last = words[0]
+                routes[last] = None
+            if last and "via" in words:
+                routes[last] = words[words.index("via") + 1]
+        return routes
+
+    def wait_for(want, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = learnt()
+            if set(got) == want:
+                return got
+            time.sleep(0.3)
+        return learnt()
+
+    details, ok = [], True
+    with open(lab.config_path) as f:
+        original = f.read()
+    try:
+        with open(lab.config_path, "w") as f:
+            f.write(original + "bgp:\n  asn: 64512\n  peers: [{address: 192.0.2.20, asn: 64500, holdTime: 9}]\n")
+        line = lab.reload()
+        got = wait_for(BGP_VIPS, 40)
+        step_ok = line == "nfgate: reloaded" and set(got) == BGP_VIPS and set(got.values()) == {GW_EXT}
+        ok &= step_ok
+        details.append(f"reload with bgp: {line!r}; the router learnt {got}" +
+                       ("" if step_ok else f" -- expected {sorted(BGP_VIPS)} via {GW_EXT}"))
+        rc, out, err = lab.nfgatectl("-o", "json", "bgp")
+        sessions = json.loads(out)["sessions"] if rc == 0 else []
+        ctl_ok = len(sessions) == 1 and sessions[0]["state"] == "Established"
+        ok &= ctl_ok
+        details.append(f"nfgatectl bgp: {sessions or err.strip()}" + ("" if ctl_ok else " -- expected Established"))
+    finally:
+        with open(lab.config_path, "w") as f:
+            f.write(original)
+        line = lab.reload()
+        got = wait_for(set(), 15)
+        router.terminate()
+        router.wait(timeout=10)
+    step_ok = line == "nfgate: reloaded" and not got
+    ok &= step_ok
+    details.append(f"reload without bgp: {line!r}; the router keeps {got}" + ("" if step_ok else " -- expected none"))
+    return ok, details
+
+
 def once_and_cleanup(lab):
     """`nfgate --once` installs the rules and exits; `nfgate --cleanup` removes all of them.
     Stops the lab's daemon, so it runs last."""
@@ -624,6 +731,11 @@ SCENARIOS = [
     Scenario("reload-bad-config-rejected", "a broken manifest on reload is rejected, rules kept",
              check=reload_rejected, needs_daemon=True),
     # Last: it stops the daemon.
+    Scenario("gateway-own-services", "the gateway's own kernel serves TCP/UDP on its node address and "
+             "hears ICMP errors about its own traffic (fast path: the exception path)", check=gateway_own_services),
+    Scenario("bgp-announce", "a reload that adds bgp: the upstream router learns the VIPs over BGP from "
+             "nfgate's BIRD; one that removes it withdraws them", check=bgp_announce, needs_daemon=True,
+             paths=("kernel", "dpdk")),
     Scenario("nfgatectl-answers", "nfgatectl flows/services/counters agree with a connection the lab "
              "holds", check=nfgatectl_answers, needs_daemon=True, paths=("kernel", "dpdk")),
     Scenario("nfgatectl-trace", "nfgatectl trace names what a connection will meet (on the fast path: "
