@@ -98,8 +98,10 @@ namespace {
 // A flow without an answer (UDP, ICMP) or a TCP connection that never reached ESTABLISHED.
 bool unassured(const FlowEntry& e) {
     if (e.proto() == net::kProtoTcp) {
+        // A connection picked up mid-stream is ESTABLISHED from its first ACK; until the other
+        // side answers, it is as unproven as a SYN (a spoofed ACK flood must not pin the table).
         const TcpState st = e.tcp_state();
-        return st == TcpState::syn_sent || st == TcpState::syn_recv;
+        return st == TcpState::syn_sent || st == TcpState::syn_recv || (st == TcpState::established && !e.seen_reply());
     }
     return !e.seen_reply();
 }

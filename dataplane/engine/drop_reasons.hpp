@@ -63,7 +63,8 @@ namespace nfgate::engine {
     /* the exception path to the gateway's kernel (exception_queue.hpp) */                                            \
     X(exception_to_kernel)          /* handed to the gateway's kernel (not a drop) */                                   \
     X(exception_rate_limited)       /* to the kernel, over the per-worker rate: dropped */                              \
-    X(exception_queue_full)         /* to the kernel, its ring full: dropped */
+    X(exception_queue_full)         /* to the kernel, its ring full: dropped */                                        \
+    X(tcp_picked_up)                /* a connection another gateway started, taken over mid-stream (not a drop) */
 
 enum class Reason : uint8_t {
 #define NFGATE_REASON_ENUM(name) name,

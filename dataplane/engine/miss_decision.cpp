@@ -11,6 +11,11 @@ bool tcp_opens(uint8_t flags) {
     return (flags & (net::kTcpSyn | net::kTcpAck | net::kTcpRst | net::kTcpFin)) == net::kTcpSyn;
 }
 
+bool tcp_picks_up(const ServiceMatch& sm, uint8_t flags) {
+    return (flags & (net::kTcpSyn | net::kTcpAck | net::kTcpRst | net::kTcpFin)) == net::kTcpAck &&
+           sm.port->etp_local && sm.kind != VipKind::cluster_ip;
+}
+
 MissDecision decide_miss(const ServiceTable& st, uint32_t src, uint32_t dst, uint8_t proto, uint16_t dport,
                          uint8_t icmp_type) {
     auto dropped = [](Reason r) { return MissDecision{MissKind::dropped, r, {}}; };
@@ -40,7 +45,7 @@ MissDecision decide_miss(const ServiceTable& st, uint32_t src, uint32_t dst, uin
 }
 
 bool service_admits(const ServiceMatch& sm, uint32_t client, uint8_t proto, uint8_t tcp_flags, Reason& why) {
-    if (proto == net::kProtoTcp && !tcp_opens(tcp_flags)) {
+    if (proto == net::kProtoTcp && !tcp_opens(tcp_flags) && !tcp_picks_up(sm, tcp_flags)) {
         why = Reason::tcp_invalid_no_syn;
         return false;
     }

@@ -57,4 +57,12 @@ inline bool service_needs_snat(const ServiceTable& st, const ServiceMatch& sm, u
 
 bool tcp_opens(uint8_t flags);
 
+// A TCP segment of a connection this gateway never saw (ECMP moved it here, or the gateway it
+// started on went away) that is picked up mid-stream, as Maglev and Katran do: an ACK without
+// SYN/RST/FIN to an external frontend (LB IP, externalIP, NodePort) of an
+// externalTrafficPolicy: Local port. Such a connection has no SNAT, so its packets carry the
+// client's own address, and its endpoint is the Maglev pick every gateway with the same
+// endpoints makes. (A connection that needed SNAT cannot move: its port lives on the other box.)
+bool tcp_picks_up(const ServiceMatch& sm, uint8_t flags);
+
 }  // namespace nfgate::engine

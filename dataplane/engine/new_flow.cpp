@@ -97,6 +97,8 @@ Fate new_service_flow(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, const ServiceMatc
     const ct::FlowKey orig = ct::make_key(pm.src, pm.dst, pm.sport, pm.dport, pm.proto);
     const Backend& b = choose_backend(c, p, client, orig);
     const bool snat = service_needs_snat(c.st, sm, client, b.ip);
+    const bool mid_stream = pm.proto == net::kProtoTcp && !tcp_opens(pm.tcp_flags);
+    if (mid_stream && snat) return c.drop(Reason::tcp_invalid_no_syn);  // masquerade.all, hairpin
     uint32_t snat_addr_be = 0;
     const int pool = egress_pool(c, b.ip, snat_addr_be);
     if (pool < 0 && snat) return c.drop(Reason::no_route);
@@ -112,6 +114,7 @@ Fate new_service_flow(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, const ServiceMatc
     if (e == nullptr) return c.drop(why);
     rewrite_flow(pm, *e, ct::Dir::orig, ip_delta);
     ++c.counters.forwarded_nat;
+    if (mid_stream) c.counters.count(Reason::tcp_picked_up);
     c.worker.frontends.connection(sm.slot);
     c.worker.frontends.packet(sm.slot, rte_be_to_cpu_16(pm.ip->total_length));
     return Fate::forward;
