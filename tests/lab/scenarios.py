@@ -587,6 +587,29 @@ def bgp_announce(lab):
         ctl_ok = len(sessions) == 1 and sessions[0]["state"] == "Established"
         ok &= ctl_ok
         details.append(f"nfgatectl bgp: {sessions or err.strip()}" + ("" if ctl_ok else " -- expected Established"))
+        # web-local's endpoints all become unready: its LB IP is withdrawn; ready again: back.
+        slices = cluster_file(lab, "endpointslices.yaml")
+        with open(slices) as f:
+            slices_text = f.read()
+        docs = slices_text.split("\n---\n")
+        docs = [d.replace("ready: true", "ready: false") if "service-name: web-local\n" in d else d for d in docs]
+        try:
+            with open(slices, "w") as f:
+                f.write("\n---\n".join(docs))
+            line = lab.reload()
+            got = wait_for(BGP_VIPS - {"203.0.113.11/32"}, 15)
+            step_ok = line == "nfgate: reloaded" and set(got) == BGP_VIPS - {"203.0.113.11/32"}
+            ok &= step_ok
+            details.append(f"web-local's last ready endpoint gone: the router keeps {sorted(got)}" +
+                           ("" if step_ok else " -- expected 203.0.113.11/32 withdrawn, the rest kept"))
+        finally:
+            with open(slices, "w") as f:
+                f.write(slices_text)
+        line = lab.reload()
+        got = wait_for(BGP_VIPS, 15)
+        step_ok = set(got) == BGP_VIPS
+        ok &= step_ok
+        details.append(f"ready again: {len(got)} routes" + ("" if step_ok else " -- expected 203.0.113.11/32 back"))
     finally:
         with open(lab.config_path, "w") as f:
             f.write(original)
