@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from daemon_cli_test import SKIP, Failure, Netns, expect, run, verdict
+from daemon_cli_test import SKIP, Failure, Netns, expect, run, stop_processes, verdict
 
 SERVICE = """- apiVersion: v1
   kind: Service
@@ -66,13 +66,7 @@ def main():
         router = []
 
         def remove_router():
-            for p in router:
-                p.terminate()
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_processes(router)
             subprocess.run(["ip", "netns", "del", rt], stderr=subprocess.DEVNULL)
 
         lab.cleanups.append(remove_router)

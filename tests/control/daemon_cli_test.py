@@ -114,6 +114,17 @@ class Daemon:
         return self.proc.returncode
 
 
+def stop_processes(procs):
+    """Terminates helper processes a test started (a Prometheus, a BIRD), killing the slow ones."""
+    for p in procs:
+        p.terminate()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 class Netns:
     """A network namespace (loopback up) and a temporary folder for one test, and the daemons
     started in it: all of them removed when the `with` block ends, also when the test fails."""

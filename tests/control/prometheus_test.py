@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.parse
 
-from daemon_cli_test import SKIP, Failure, Netns, expect, run, verdict
+from daemon_cli_test import SKIP, Failure, Netns, expect, run, stop_processes, verdict
 
 METRICS = "127.0.0.1:19617"
 PROM = "127.0.0.1:19090"
@@ -56,16 +56,7 @@ def main():
         ns, tmp = lab.name, lab.tmp
         prom = []
 
-        def stop_prometheus():
-            for p in prom:
-                p.terminate()
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-
-        lab.cleanups.append(stop_prometheus)
+        lab.cleanups.append(lambda: stop_processes(prom))
 
         def body():
             config = os.path.join(tmp, "config")
