@@ -569,6 +569,11 @@ class Lab:
             self.daemon_stopped = True
             self.daemon.stop()
 
+    def restart_daemon(self):
+        """SIGTERM to the daemon, then a new one on the same configuration (waits for ready)."""
+        self.daemon.stop()
+        self._start_gateway()
+
     def ruleset(self):
         return self.exec("gw", "nft", "list", "table", "ip", "nfgate", check=False)
 

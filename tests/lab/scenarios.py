@@ -623,6 +623,74 @@ def bgp_announce(lab):
     return ok, details
 
 
+# New connections, one every 20 ms, for as long as stdin stays open; then the tally.
+STREAM = """import socket, sys, threading, time
+done, ok, failed = threading.Event(), [0], []
+def loop():
+    while not done.is_set():
+        t0 = time.monotonic()
+        try:
+            s = socket.create_connection((sys.argv[1], 80), timeout=1)
+            s.sendall(b"GET / HTTP/1.1\\r\\nHost: lab\\r\\nConnection: close\\r\\n\\r\\n")
+            data = b""
+            while True:
+                c = s.recv(4096)
+                if not c:
+                    break
+                data += c
+            s.close()
+            if data.endswith(b"\\n") and b" 200 " in data:
+                ok[0] += 1
+            else:
+                failed.append("%.2f short answer" % t0)
+        except OSError as e:
+            failed.append("%.2f %s" % (t0, e))
+        time.sleep(0.02)
+threading.Thread(target=loop, daemon=True).start()
+print("started", flush=True)
+sys.stdin.read()
+done.set()
+time.sleep(1.2)
+print("ok", ok[0], "failed", len(failed), "; ".join(failed[:3]), flush=True)
+"""
+
+
+def restart_keeps_serving(lab):
+    """The daemon restarted (SIGTERM, then a new nfgate): the kernel keeps the ruleset while no
+    daemon runs and the new one replaces it in one atomic batch, so a held connection and a
+    stream of new connections (one every 20 ms) lose nothing."""
+    import sys
+    client, details = lab.agent("client"), []
+    held = hold_flow(client, "tcp_open", "restart", "pod-a")
+    if not held:
+        return False, ["could not hold a TCP connection to pod-a through 10.96.0.20:80"]
+    stream = subprocess.Popen(["ip", "netns", "exec", lab.ns("client"), sys.executable, "-c", STREAM, "10.96.0.10"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        stream.stdout.readline()
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        lab.restart_daemon()
+        took = time.monotonic() - t0
+        time.sleep(0.5)
+        stream.stdin.close()
+        tally = stream.stdout.readline().strip()
+        stream.wait(timeout=10)
+        words = tally.split()
+        stream_ok = len(words) >= 4 and words[0] == "ok" and int(words[1]) > 0 and words[3] == "0"
+        details.append(f"daemon stopped and started again in {took:.1f} s; new connections meanwhile: {tally}" +
+                       ("" if stream_ok else " -- expected none to fail"))
+        again = client.call("again", id="restart")
+        held_ok = again["kind"] == "answer" and parse_answer(again["text"])[0] == "pod-a"
+        details.append(f"the held connection after the restart: {again['kind']} {again['text']!r}" +
+                       ("" if held_ok else " -- expected pod-a to answer on it"))
+        return stream_ok and held_ok, details
+    finally:
+        client.call("close", id="restart")
+        if stream.poll() is None:
+            stream.kill()
+
+
 def once_and_cleanup(lab):
     """`nfgate --once` installs the rules and exits; `nfgate --cleanup` removes all of them.
     Stops the lab's daemon, so it runs last."""
@@ -756,6 +824,8 @@ SCENARIOS = [
     # Last: it stops the daemon.
     Scenario("gateway-own-services", "the gateway's own kernel serves TCP/UDP on its node address and "
              "hears ICMP errors about its own traffic (fast path: the exception path)", check=gateway_own_services),
+    Scenario("restart-keeps-serving", "a daemon restart (kernel path) loses neither a held connection nor "
+             "any of a stream of new ones", check=restart_keeps_serving, needs_daemon=True, paths=("kernel",)),
     Scenario("bgp-announce", "a reload that adds bgp: the upstream router learns the VIPs over BGP from "
              "nfgate's BIRD; one that removes it withdraws them", check=bgp_announce, needs_daemon=True,
              paths=("kernel", "dpdk")),
