@@ -13,6 +13,7 @@
 #include "nft/nft_batch.hpp"
 #include "nft/nft_plan.hpp"
 #include "nft/nft_render.hpp"
+#include "nft/ruleset_seal.hpp"
 
 namespace nfgate::nft {
 
@@ -26,6 +27,9 @@ struct KernelPath::State {
     uint64_t map_need = 0;                            // sum of endpoint_map_need over the Services
     uint32_t map_capacity = 0;                        // endpoint_map_capacity_for(map_need)
     std::vector<Cidr> routes;
+    Seal seal;             // the plan operations' chain and rule (ruleset_seal.hpp)
+    bool sealed = false;   // the kernel's seal names what `model` renders to
+    bool adopted = false;  // the first apply found its ruleset sealed and changed nothing
 };
 
 KernelPath::KernelPath() : state_(std::make_unique<State>()) {}
@@ -129,7 +133,7 @@ bool KernelPath::apply_changes(const Model& m, const ServiceChanges& changes, st
     shared_moves(st.hairpin_users, hairpin, dropped.hairpin, created.hairpin);
     Ruleset old_part = render_services(*st.model, changes.before, dropped, st.map_capacity);
     Ruleset new_part = render_services(m, changes.after, created, st.map_capacity);
-    if (!run_plan(diff_plan(old_part, new_part), err)) return false;
+    if (!run_unsealing(diff_plan(old_part, new_part), err)) return false;
     std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, changes.before, m, changes.after);
     bool routes_same = routed_ips(changes.before) == routed_ips(changes.after);
     adopt_services(*st.model, m, changes);
@@ -140,14 +144,52 @@ bool KernelPath::apply_changes(const Model& m, const ServiceChanges& changes, st
     return routes_same || update_routes(m, false, err);
 }
 
+// An incremental batch also breaks the seal, in the same transaction: from now on only this
+// run knows what the table holds.
+bool KernelPath::run_unsealing(Plan plan, std::string& err) {
+    State& st = *state_;
+    if (plan.empty()) return true;
+    if (st.sealed) st.seal.append(plan, "", false);
+    if (!run_plan(plan, err)) return false;
+    st.sealed = false;
+    return true;
+}
+
+// The first apply adopts a table sealed with this model's rendering as it is; anything else is
+// replaced whole, sealed in the same batch.
+bool KernelPath::first_apply(const Model& m, std::string& err) {
+    State& st = *state_;
+    const Ruleset rs = render(m);
+    const std::string fingerprint = ruleset_fingerprint(rs);
+    std::string found;
+    if (!read_seal(found, err)) return false;
+    st.adopted = found == fingerprint;
+    if (!st.adopted) {
+        Plan plan = full_plan(rs);
+        st.seal.append(plan, fingerprint, true);
+        if (!run_plan(plan, err)) return false;
+    }
+    st.sealed = true;
+    st.model = m;
+    count_all(m);
+    return update_routes(m, true, err);
+}
+
+bool KernelPath::seal(std::string& err) {
+    State& st = *state_;
+    if (!st.model || st.sealed) return true;
+    Plan plan;
+    st.seal.append(plan, ruleset_fingerprint(render(*st.model)), false);
+    if (!run_plan(plan, err)) return false;
+    st.sealed = true;
+    return true;
+}
+
+bool KernelPath::adopted() const { return state_->adopted; }
+
 bool KernelPath::apply(const Model& m, std::string& err) {
     State& st = *state_;
-    if (!st.model) {
-        if (!run_plan(full_plan(render(m)), err)) return false;
-        st.model = m;
-        count_all(m);
-        return update_routes(m, true, err);
-    }
+    if (!st.model) return first_apply(m, err);
     ServiceChanges changes;
     if (same_ruleset_globals(*st.model, m) && changed_services(*st.model, m, changes)) {
         if (changes.empty()) return true;
@@ -161,7 +203,7 @@ bool KernelPath::apply(const Model& m, std::string& err) {
     }
     // Something every service's rendering depends on changed (a setting, or the endpoint map's
     // size, which replaces the map): compare whole renderings.
-    if (!run_plan(diff_plan(render(*st.model), render(m)), err)) return false;
+    if (!run_unsealing(diff_plan(render(*st.model), render(m)), err)) return false;
     std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, all_services(*st.model), m, all_services(m));
     st.model = m;
     count_all(m);

@@ -5,6 +5,10 @@
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include <libnftnl/udata.h>
+
+#include <memory>
+
 #include "nft/nft_handles.hpp"
 
 namespace nfgate::nft {
@@ -231,6 +235,14 @@ public:
                 nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, v.chain.c_str());
                 break;
         }
+    }
+
+    // In nft's TLV layout, so `nft list` shows it as the rule's comment.
+    void operator()(const Comment& c) {
+        std::unique_ptr<nftnl_udata_buf, decltype(&nftnl_udata_buf_free)> ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN),
+                                                                            nftnl_udata_buf_free);
+        nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_RULE_COMMENT, c.text.c_str());
+        nftnl_rule_set_data(r_, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
     }
 
 private:

@@ -114,6 +114,11 @@ struct Reject {
     bool tcp_reset = false;
     bool operator==(const Reject&) const = default;
 };
+// comment "text": the rule's user data (nft's comment TLV), no expression of its own
+struct Comment {
+    std::string text;
+    bool operator==(const Comment&) const = default;
+};
 struct Verdict {
     enum class Kind : uint8_t { accept, drop, ret, jump, go };
     Kind kind = Kind::accept;
@@ -123,7 +128,7 @@ struct Verdict {
 
 using Expr = std::variant<MatchCidr, MatchSet, MatchL4proto, MatchMarkBit, MatchCtDnat, MatchCtNotNew, MatchCtFrontend, MatchNumgen,
                           VmapAddrProtoPort, VmapProtoPort, SetMarkBit, UpdateAffinity, Dnat, DnatEndpointMap, DnatAffinity,
-                          Masquerade, Reject, Verdict>;
+                          Masquerade, Reject, Verdict, Comment>;
 
 struct Rule {
     std::vector<Expr> exprs;

@@ -39,6 +39,7 @@ struct ExprText {
         return std::string(field_text(e.field)) + (e.negate ? " != " : " ") + v;
     }
     std::string operator()(const MatchSet& e) const { return std::string(field_text(e.field)) + " @" + e.set; }
+    std::string operator()(const Comment& e) const { return "comment \"" + e.text + "\""; }
     std::string operator()(const MatchL4proto& e) const { return std::string("meta l4proto ") + proto_name(e.proto); }
     std::string operator()(const MatchMarkBit& e) const {
         return "meta mark & " + hex32(e.bit) + " == " + hex32(e.bit);

@@ -25,9 +25,18 @@ void log_dpdk(int syslog_priority, std::string_view message) {
 // as kube-proxy does; `nfgate --cleanup` removes it.
 class KernelDataplane final : public Dataplane {
 public:
-    bool start(const Model& m, std::string& err) override { return owner_.acquire(err) && kernel_.apply(m, err); }
+    bool start(const Model& m, std::string& err) override {
+        if (!owner_.acquire(err) || !kernel_.apply(m, err)) return false;
+        if (kernel_.adopted())
+            log::line(log::Level::notice, "kernel path: adopted the ruleset an earlier run left (nothing rewritten)");
+        return true;
+    }
     bool update(const Model& m, std::string& err) override { return kernel_.apply(m, err); }
-    void stop() override {}
+    // The ruleset stays in force; sealed, the next start adopts it instead of rewriting it.
+    void stop() override {
+        std::string err;
+        if (!kernel_.seal(err)) log::line(log::Level::warning, "kernel path: cannot seal the ruleset at stop: " + err);
+    }
     bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const override {
         return nft::dump_kernel_flows(visit, err);
     }

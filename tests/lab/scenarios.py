@@ -657,8 +657,8 @@ print("ok", ok[0], "failed", len(failed), "; ".join(failed[:3]), flush=True)
 
 def restart_keeps_serving(lab):
     """The daemon restarted (SIGTERM, then a new nfgate): the kernel keeps the ruleset while no
-    daemon runs and the new one replaces it in one atomic batch, so a held connection and a
-    stream of new connections (one every 20 ms) lose nothing."""
+    daemon runs, the stopping daemon seals it and the new one adopts it unchanged (rule handles
+    equal), so a held connection and a stream of new connections (one every 20 ms) lose nothing."""
     import sys
     client, details = lab.agent("client"), []
     held = hold_flow(client, "tcp_open", "restart", "pod-a")
@@ -669,9 +669,15 @@ def restart_keeps_serving(lab):
     try:
         stream.stdout.readline()
         time.sleep(0.5)
+        handles = lab.exec("gw", "nft", "-a", "list", "chain", "ip", "nfgate", "services", check=False)
         t0 = time.monotonic()
         lab.restart_daemon()
         took = time.monotonic() - t0
+        adopted = "kernel path: adopted the ruleset an earlier run left" in lab.daemon.output()
+        same = handles and handles == lab.exec("gw", "nft", "-a", "list", "chain", "ip", "nfgate", "services",
+                                               check=False)
+        details.append("the new daemon adopted the sealed ruleset (log line, same rule handles)" if adopted and same
+                       else f"adopted line: {adopted}, same handles: {bool(same)} -- expected both")
         time.sleep(0.5)
         stream.stdin.close()
         tally = stream.stdout.readline().strip()
@@ -684,7 +690,7 @@ def restart_keeps_serving(lab):
         held_ok = again["kind"] == "answer" and parse_answer(again["text"])[0] == "pod-a"
         details.append(f"the held connection after the restart: {again['kind']} {again['text']!r}" +
                        ("" if held_ok else " -- expected pod-a to answer on it"))
-        return stream_ok and held_ok, details
+        return stream_ok and held_ok and adopted and bool(same), details
     finally:
         client.call("close", id="restart")
         if stream.poll() is None:

@@ -1,0 +1,94 @@
+#include "nft/ruleset_seal.hpp"
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <vector>
+
+#include "nft/nft_text.hpp"
+
+namespace nfgate::nft {
+
+namespace {
+
+using SocketPtr = std::unique_ptr<mnl_socket, decltype([](mnl_socket* s) { mnl_socket_close(s); })>;
+using RulePtr = std::unique_ptr<nftnl_rule, decltype([](nftnl_rule* r) { nftnl_rule_free(r); })>;
+
+int comment_of(const nftnl_udata* attr, void* data) {
+    if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT && nftnl_udata_len(attr) > 0) {
+        const char* text = static_cast<const char*>(nftnl_udata_get(attr));
+        static_cast<std::string*>(data)->assign(text, strnlen(text, nftnl_udata_len(attr)));
+    }
+    return MNL_CB_OK;
+}
+
+int take_rule(const nlmsghdr* nlh, void* data) {
+    RulePtr r(nftnl_rule_alloc());
+    if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0) return MNL_CB_OK;
+    uint32_t len = 0;
+    const void* ud = nftnl_rule_get_data(r.get(), NFTNL_RULE_USERDATA, &len);
+    if (ud != nullptr) nftnl_udata_parse(ud, len, comment_of, data);
+    return MNL_CB_OK;
+}
+
+}  // namespace
+
+std::string ruleset_fingerprint(const Ruleset& rs) {
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : to_nft_text(rs)) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    return std::string("nfgate ruleset ") + hex;
+}
+
+bool read_seal(std::string& fingerprint, std::string& err) {
+    fingerprint.clear();
+    SocketPtr nl(mnl_socket_open(NETLINK_NETFILTER));
+    if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
+        err = std::string("netlink: ") + std::strerror(errno);
+        return false;
+    }
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    const uint32_t seq = static_cast<uint32_t>(time(nullptr));
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETRULE, NFPROTO_IPV4, NLM_F_DUMP | NLM_F_ACK, seq);
+    RulePtr r(nftnl_rule_alloc());
+    nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, kTableName);
+    nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, kSealChain);
+    nftnl_rule_nlmsg_build_payload(nlh, r.get());
+    if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) {
+        err = std::string("read the seal: ") + std::strerror(errno);
+        return false;
+    }
+    const uint32_t portid = mnl_socket_get_portid(nl.get());
+    int ret;
+    while ((ret = static_cast<int>(mnl_socket_recvfrom(nl.get(), buf.data(), buf.size()))) > 0) {
+        ret = mnl_cb_run(buf.data(), static_cast<size_t>(ret), seq, portid, take_rule, &fingerprint);
+        if (ret <= MNL_CB_STOP) break;
+    }
+    if (ret < 0 && errno != ENOENT) {  // no table or no chain: nothing sealed
+        err = std::string("read the seal: ") + std::strerror(errno);
+        return false;
+    }
+    if (ret < 0) fingerprint.clear();
+    return true;
+}
+
+void Seal::append(Plan& p, const std::string& fingerprint, bool create) {
+    rule = Rule{{Verdict{Verdict::Kind::ret, {}}, Comment{fingerprint}}};
+    if (create) p.ops.push_back(Op{OpKind::add_chain, nullptr, &chain, nullptr, {}});
+    else p.ops.push_back(Op{OpKind::flush_chain, nullptr, &chain, nullptr, {}});
+    if (!fingerprint.empty()) p.ops.push_back(Op{OpKind::add_rule, nullptr, &chain, &rule, {}});
+}
+
+}  // namespace nfgate::nft
