@@ -129,6 +129,7 @@ bool BirdSpeaker::spawn(std::string& err) {
         // Only async-signal-safe calls here: the daemon has other threads.
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // a BIRD must not announce for a dead nfgate
         if (::getppid() != parent) ::_exit(127);
+        ::setsid();  // signals for nfgate's process group (a terminal's ^C, SIGHUP) are nfgate's alone
         sigset_t none;
         ::sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);  // the daemon blocks its signals; BIRD needs them
