@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # nfgate.sh — install what is missing, build, and run the demo, the tests or the benchmarks.
-#   sudo ./nfgate.sh demo | test | bench | build
+#   sudo ./nfgate.sh demo | test | bench | build | soak [SECONDS]
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -65,7 +65,17 @@ case "$cmd" in
   bench)
     need_root bench; install_missing; build_all
     exec "$here/bench/run_all.sh" "$build" ;;
+  soak)
+    # Established flows through the lab under a reload every second with endpoint churn, on
+    # each path: 0 lost, memory flat (tests/lab/soak.py). Not part of `test`: 10 minutes each.
+    need_root soak; install_missing; build_all
+    seconds=${2:-600}
+    rc=0
+    for path in kernel dpdk; do
+      python3 "$here/tests/lab/soak.py" --build "$build" --path "$path" --seconds "$seconds" || rc=1
+    done
+    exit $rc ;;
   *)
-    echo "usage: sudo $0 demo | test | bench | build" >&2
+    echo "usage: sudo $0 demo | test | bench | build | soak [SECONDS]" >&2
     exit 2 ;;
 esac
