@@ -17,7 +17,8 @@ namespace {
 // IPv4 header offsets of the source and destination address.
 constexpr uint32_t kSaddrOffset = 12;
 constexpr uint32_t kDaddrOffset = 16;
-// Transport header offset of the destination port (same for TCP, UDP, SCTP).
+// Transport header offsets of the source and destination port (same for TCP, UDP, SCTP).
+constexpr uint32_t kSportOffset = 0;
 constexpr uint32_t kDportOffset = 2;
 constexpr uint32_t kCtStatusDnat = 0x20;  // IPS_DST_NAT
 constexpr uint32_t kCtStateNew = 0x08;    // NF_CT_STATE_BIT(IP_CT_NEW)
@@ -171,16 +172,22 @@ public:
         nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_DATA, NFT_REG_2);
         nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, m.map.c_str());
     }
-    // The key is built in four consecutive 32-bit registers, as nft builds a concatenation.
+    // The key is built in four consecutive 32-bit registers, as nft builds a concatenation; the
+    // hash's input (ip saddr . th sport) in the third 16-byte register, as nft puts it. The seed
+    // is sent explicitly: without one the kernel draws a random seed per rule.
     void operator()(const DnatEndpointMap& m) {
         payload(NFT_PAYLOAD_NETWORK_HEADER, kDaddrOffset, 4, NFT_REG_1);
         meta_load(NFT_META_L4PROTO, NFT_REG32_01);
         payload(NFT_PAYLOAD_TRANSPORT_HEADER, kDportOffset, 2, NFT_REG32_02);
-        nftnl_expr* ng = add("numgen");
-        nftnl_expr_set_u32(ng, NFTNL_EXPR_NG_DREG, NFT_REG32_03);
-        nftnl_expr_set_u32(ng, NFTNL_EXPR_NG_MODULUS, m.count);
-        nftnl_expr_set_u32(ng, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
-        nftnl_expr_set_u32(ng, NFTNL_EXPR_NG_OFFSET, 0);
+        payload(NFT_PAYLOAD_NETWORK_HEADER, kSaddrOffset, 4, NFT_REG_3);
+        payload(NFT_PAYLOAD_TRANSPORT_HEADER, kSportOffset, 2, NFT_REG32_09);
+        nftnl_expr* h = add("hash");
+        nftnl_expr_set_u32(h, NFTNL_EXPR_HASH_TYPE, NFT_HASH_JENKINS);
+        nftnl_expr_set_u32(h, NFTNL_EXPR_HASH_SREG, NFT_REG_3);
+        nftnl_expr_set_u32(h, NFTNL_EXPR_HASH_DREG, NFT_REG32_03);
+        nftnl_expr_set_u32(h, NFTNL_EXPR_HASH_LEN, 8);
+        nftnl_expr_set_u32(h, NFTNL_EXPR_HASH_MODULUS, m.count);
+        nftnl_expr_set_u32(h, NFTNL_EXPR_HASH_SEED, 0);
         nftnl_expr* e = add("lookup");
         nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, m.map.c_str());
         nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);

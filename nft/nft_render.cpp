@@ -193,7 +193,7 @@ private:
         return true;
     }
 
-    // The endpoints one service address answers with, by numgen value (see DnatEndpointMap).
+    // The endpoints one service address answers with, by index (see DnatEndpointMap).
     void add_endpoints(uint32_t addr, Proto proto, uint16_t port, const std::vector<Endpoint>& ready) {
         for (uint32_t i = 0; i < ready.size(); ++i)
             svc_endpoints_.elems.push_back(SetElem{addr, proto, port, i, {}, Endpoint{ready[i].ip, ready[i].port, true}});

@@ -88,8 +88,11 @@ struct UpdateAffinity {
     uint16_t port = 0;
     bool operator==(const UpdateAffinity&) const = default;
 };
-// dnat ip to ip daddr . meta l4proto . th dport . numgen random mod N map @map: an even choice
-// among N endpoints in one rule, through the map of every service address's endpoints
+// dnat ip to ip daddr . meta l4proto . th dport . jhash ip saddr . th sport mod N seed 0x0 map @map:
+// an even choice among N endpoints in one rule, through the map of every service address's
+// endpoints; a hash of the client's address and port with a fixed seed, so every gateway with
+// the same endpoints picks the same one for a connection (a gateway that takes a connection over
+// mid-stream, nf_conntrack_tcp_loose, sends it to the endpoint it already had)
 struct DnatEndpointMap {
     std::string map;
     uint32_t count = 1;

@@ -61,8 +61,8 @@ struct ExprText {
         return "update @" + e.map + " { ip saddr : " + ip_to_string(e.ip) + " . " + std::to_string(e.port) + " }";
     }
     std::string operator()(const DnatEndpointMap& e) const {
-        return "dnat ip to ip daddr . meta l4proto . th dport . numgen random mod " + std::to_string(e.count) +
-               " map @" + e.map;
+        return "dnat ip to ip daddr . meta l4proto . th dport . jhash ip saddr . th sport mod " + std::to_string(e.count) +
+               " seed 0x0 map @" + e.map;
     }
     std::string operator()(const DnatAffinity& e) const { return "dnat ip to ip saddr map @" + e.map; }
     std::string operator()(const Dnat& e) const { return "dnat to " + endpoint_text(e.ip, e.port); }

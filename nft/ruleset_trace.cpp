@@ -159,7 +159,8 @@ private:
                     if (out_.candidates.empty()) {
                         matches = false;
                     } else {
-                        note = "dnat to one of " + std::to_string(out_.candidates.size()) + " endpoints at random";
+                        note = "dnat to one of " + std::to_string(out_.candidates.size()) +
+                               " endpoints by a hash of the client's address and port (the same pick on every gateway)";
                         dnat_to(st, out_.candidates.front());
                         result = Outcome::accept;
                     }

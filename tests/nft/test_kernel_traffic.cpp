@@ -42,9 +42,17 @@ int run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").
 
 // Connects to ip:port and reads what the server says. Returns the text, or "" with `err` set
 // (ECONNREFUSED for a reset, ETIMEDOUT when nothing answered within `timeout_ms`).
-std::string fetch(const char* ip, uint16_t port, int timeout_ms, int& err) {
+std::string fetch(const char* ip, uint16_t port, int timeout_ms, int& err, uint16_t sport = 0) {
     err = 0;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (sport != 0) {
+        const int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in local{};
+        local.sin_family = AF_INET;
+        local.sin_port = htons(sport);
+        bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local);
+    }
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
@@ -210,6 +218,34 @@ TEST_F(Traffic, ConnectionsSpreadOverBothEndpoints) {
     EXPECT_GE(seen["pod-a"], 10);
     EXPECT_GE(seen["pod-b"], 10);
     EXPECT_EQ(seen["pod-a"] + seen["pod-b"], 60);
+}
+
+// The endpoint is a hash of the client's address and port with a fixed seed: a table written
+// afresh (another gateway, or this one after a restart) sends the same client port to the same
+// endpoint, which is what lets a gateway that takes a connection over mid-stream keep it.
+TEST_F(Traffic, EveryGatewayPicksTheSameEndpointForAClientPort) {
+    std::map<uint16_t, std::string> first;
+    std::map<std::string, int> seen;
+    std::string err;
+    {
+        KernelPath kp;
+        ASSERT_TRUE(kp.apply(lab_model(), err)) << err;
+        for (uint16_t sport = 41000; sport < 41020; ++sport) {
+            int e;
+            first[sport] = fetch("10.96.0.20", 80, 1000, e, sport);
+            ++seen[first[sport]];
+        }
+    }
+    EXPECT_GE(seen["pod-a"], 1);
+    EXPECT_GE(seen["pod-b"], 1);
+    ASSERT_EQ(run("conntrack -F"), 0);
+    ASSERT_TRUE(KernelPath::cleanup(err)) << err;
+    KernelPath other;
+    ASSERT_TRUE(other.apply(lab_model(), err)) << err;
+    for (const auto& [sport, pod] : first) {
+        int e;
+        EXPECT_EQ(fetch("10.96.0.20", 80, 1000, e, sport), pod) << "client port " << sport;
+    }
 }
 
 TEST_F(Traffic, ClientIpAffinityPinsTheClient) {
