@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "model/frontends.hpp"
+#include "nft/kernel_jhash.hpp"
 #include "nft/nft_text.hpp"
 
 namespace nfgate::nft {
@@ -17,6 +18,7 @@ struct State {
     TracePacket p;
     uint32_t mark = 0;
     bool dnat = false;
+    std::optional<Endpoint> picked;  // the endpoint map's choice, computed as the kernel does
 };
 
 class Walker {
@@ -151,17 +153,23 @@ private:
                     dnat_to(st, e);
                     result = Outcome::accept;
                 } else if (const auto* m = std::get_if<DnatEndpointMap>(&x)) {
+                    const uint32_t pick = endpoint_index(st.p.src, st.p.sport, m->count);
+                    std::optional<Endpoint> chosen;
                     if (const Set* s = set(m->map))
                         for (const auto& e : s->elems)
                             if (e.addr == st.p.dst && static_cast<uint8_t>(e.proto) == st.p.proto &&
-                                e.port == st.p.dport && e.index < m->count)
+                                e.port == st.p.dport && e.index < m->count) {
                                 out_.candidates.push_back(e.to);
-                    if (out_.candidates.empty()) {
+                                if (e.index == pick) chosen = e.to;
+                            }
+                    if (!chosen) {
                         matches = false;
                     } else {
-                        note = "dnat to one of " + std::to_string(out_.candidates.size()) +
-                               " endpoints by a hash of the client's address and port (the same pick on every gateway)";
-                        dnat_to(st, out_.candidates.front());
+                        note = "dnat to " + ip_to_string(chosen->ip) + ":" + std::to_string(chosen->port) + ", " +
+                               std::to_string(pick) + " of " + std::to_string(out_.candidates.size()) +
+                               " by the hash of the client's address and port (the same on every gateway)";
+                        dnat_to(st, *chosen);
+                        st.picked = chosen;
                         result = Outcome::accept;
                     }
                 } else if (std::holds_alternative<Masquerade>(x)) {
@@ -223,7 +231,7 @@ TraceResult trace_ruleset(const Model& m, const Ruleset& rs, const TracePacket& 
                                                  (s.ports[f.port_index].name.empty() ? "" : " (" + s.ports[f.port_index].name + ")")});
             break;
         }
-    State st{p};
+    State st{p, 0, false, std::nullopt};
     Walker w(rs, out);
     if (!w.hook(ChainType::nat, Hook::prerouting, st)) return out;
     const bool local = is_local(m, st.p.dst);
@@ -238,7 +246,8 @@ TraceResult trace_ruleset(const Model& m, const Ruleset& rs, const TracePacket& 
     if (!w.hook(ChainType::nat, Hook::postrouting, st)) return out;
     out.verdict = "forward";
     if (!out.candidates.empty() && !st.dnat) out.candidates.clear();
-    if (st.dnat && out.candidates.size() == 1) out.chosen = out.candidates.front();
+    if (st.dnat && st.picked) out.chosen = st.picked;
+    else if (st.dnat && out.candidates.size() == 1) out.chosen = out.candidates.front();
     return out;
 }
 

@@ -18,6 +18,8 @@
 
 #include "nft/frontend_counters.hpp"
 #include "nft/kernel_path.hpp"
+#include "nft/nft_render.hpp"
+#include "nft/ruleset_trace.hpp"
 #include "tests/nft/fixtures.hpp"
 
 namespace nfgate::nft {
@@ -42,7 +44,8 @@ int run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").
 
 // Connects to ip:port and reads what the server says. Returns the text, or "" with `err` set
 // (ECONNREFUSED for a reset, ETIMEDOUT when nothing answered within `timeout_ms`).
-std::string fetch(const char* ip, uint16_t port, int timeout_ms, int& err, uint16_t sport = 0) {
+std::string fetch(const char* ip, uint16_t port, int timeout_ms, int& err, uint16_t sport = 0,
+                  uint32_t* local_ip = nullptr) {
     err = 0;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (sport != 0) {
@@ -61,6 +64,12 @@ std::string fetch(const char* ip, uint16_t port, int timeout_ms, int& err, uint1
     if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 && errno != EINPROGRESS) {
         err = errno;
     } else {
+        if (local_ip != nullptr) {  // the source address the kernel chose, as the nat hook saw it
+            sockaddr_in me{};
+            socklen_t len = sizeof me;
+            getsockname(fd, reinterpret_cast<sockaddr*>(&me), &len);
+            *local_ip = ntohl(me.sin_addr.s_addr);
+        }
         pollfd p{fd, POLLIN, 0};
         while (poll(&p, 1, timeout_ms) == 1) {
             char buf[64];
@@ -242,9 +251,16 @@ TEST_F(Traffic, EveryGatewayPicksTheSameEndpointForAClientPort) {
     ASSERT_TRUE(KernelPath::cleanup(err)) << err;
     KernelPath other;
     ASSERT_TRUE(other.apply(lab_model(), err)) << err;
+    const Model m = lab_model();
+    const Ruleset rs = render(m);
     for (const auto& [sport, pod] : first) {
         int e;
-        EXPECT_EQ(fetch("10.96.0.20", 80, 1000, e, sport), pod) << "client port " << sport;
+        uint32_t local = 0;
+        EXPECT_EQ(fetch("10.96.0.20", 80, 1000, e, sport, &local), pod) << "client port " << sport;
+        // `nfgatectl trace` names the same endpoint: its hash is the kernel's.
+        const TraceResult t = trace_ruleset(m, rs, TracePacket{6, local, testing::ip("10.96.0.20"), sport, 80});
+        ASSERT_TRUE(t.chosen) << "client port " << sport;
+        EXPECT_EQ(t.chosen->ip == testing::ip("10.244.0.2") ? "pod-a" : "pod-b", pod) << "client port " << sport;
     }
 }
 
