@@ -42,10 +42,24 @@ struct IfAddr {
     bool operator==(const IfAddr&) const = default;
 };
 
+// Where an endpoint's EndpointSlice hints send it (hints.forZones), seen from the gateway's zone.
+enum class ZoneHint : uint8_t {
+    none,   // no hint, or the gateway has no zone
+    here,   // hinted for the gateway's zone (among others, maybe)
+    other,  // hinted for other zones only
+};
+
+// One endpoint as its EndpointSlice describes it. Which endpoints new connections go to is
+// decided from these conditions by chosen_endpoints() (model/endpoint_choice.hpp), the one
+// place both data paths ask.
 struct Endpoint {
     uint32_t ip = 0;
-    uint16_t port = 0;  // resolved targetPort
-    bool ready = true;  // only ready endpoints receive new connections
+    uint16_t port = 0;           // resolved targetPort
+    bool ready = true;           // conditions.ready (absent: true)
+    bool serving = false;        // conditions.serving as the loader read it (absent: ready's value);
+                                 // only read for terminating endpoints, ready ones serve anyway
+    bool terminating = false;    // conditions.terminating (absent: false)
+    ZoneHint zone_hint = ZoneHint::none;
     bool operator==(const Endpoint&) const = default;
     auto operator<=>(const Endpoint&) const = default;
 };
@@ -55,9 +69,11 @@ struct ServicePort {
     Proto proto = Proto::tcp;
     uint16_t port = 0;       // the Service port (on ClusterIP, externalIPs, LB IPs)
     uint16_t node_port = 0;  // 0: none
-    std::vector<Endpoint> endpoints;  // sorted, unique; ready and not-ready alike
+    std::vector<Endpoint> endpoints;  // sorted, unique; every endpoint the slices list
     bool operator==(const ServicePort&) const = default;
 
+    // Endpoints whose conditions.ready is true (figures for people: what the data paths serve
+    // is chosen_endpoints()).
     size_t ready_count() const {
         size_t n = 0;
         for (const auto& e : endpoints) n += e.ready ? 1 : 0;
@@ -125,6 +141,7 @@ struct Model {
     uint32_t max_flows = 1u << 20;
     uint16_t node_port_min = 30000;
     uint16_t node_port_max = 32767;
+    std::string zone;               // the gateway's topology zone (endpoint zone hints); empty: none
     std::vector<Service> services;  // sorted by (ns, name)
     ControlSettings control;
     BgpSettings bgp;

@@ -11,17 +11,19 @@
 #include <memory>
 #include <set>
 
+#include "model/endpoint_choice.hpp"
+
 namespace nfgate::nft {
 namespace {
 
-// Every (frontend, ready endpoint) pair of the UDP ports of `services`, into `out`.
+// Every (frontend, endpoint keeping its flows) pair of the UDP ports of `services`, into `out`.
 void udp_pairs(const Model& m, const std::vector<const Service*>& services, std::vector<StaleUdpFlow>& out) {
     for (const Service* s : services) {
         for (const auto& p : s->ports) {
             if (p.proto != Proto::udp) continue;
             auto add = [&](uint32_t ip, uint16_t port) {
                 for (const auto& e : p.endpoints)
-                    if (e.ready) out.push_back(StaleUdpFlow{ip, port, e.ip, e.port});
+                    if (keeps_flows(e)) out.push_back(StaleUdpFlow{ip, port, e.ip, e.port});
             };
             for (uint32_t ip : s->cluster_ips) add(ip, p.port);
             for (uint32_t ip : s->external_ips) add(ip, p.port);

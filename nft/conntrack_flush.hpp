@@ -24,8 +24,9 @@ struct StaleUdpFlow {
     auto operator<=>(const StaleUdpFlow&) const = default;
 };
 
-// Every (frontend, ready UDP endpoint) pair the Services in `before` (as `was` held them, with
-// was's node addresses) sent traffic to and the Services in `after` (within `now`) no longer do.
+// Every (frontend, UDP endpoint) pair whose flows the Services in `before` (as `was` held them,
+// with was's node addresses) kept (keeps_flows: a serving endpoint) and the Services in `after`
+// (within `now`) no longer keep: the endpoint left, or stopped serving.
 // Sorted, unique. Pure.
 std::vector<StaleUdpFlow> stale_udp_flows(const Model& was, const std::vector<const Service*>& before,
                                           const Model& now, const std::vector<const Service*>& after);

@@ -48,7 +48,7 @@ bool run_plan(const Plan& plan, std::string& err) {
 template <typename Users>
 void count_picks(const Model& m, const Service& s, Users& users, long sign) {
     for (const auto& p : s.ports)
-        if (auto pick = pick_chain_of(m, s, p)) users[*pick] += sign;
+        for (const PickChain& pick : pick_chains_of(m, s, p)) users[pick] += sign;
 }
 
 template <typename Users>

@@ -4,6 +4,8 @@
 #include <set>
 #include <tuple>
 
+#include "model/endpoint_choice.hpp"
+
 namespace nfgate::nft {
 namespace {
 
@@ -59,10 +61,10 @@ std::string firewall_chain_name(const Service& s, const ServicePort& p) {
     return object_name("fw", port_identity(s, p), s.ns + "-" + s.name + "-" + port_label(p));
 }
 
-std::string affinity_map_name(const Service& s, const ServicePort& p, const std::vector<Endpoint>& ready,
+std::string affinity_map_name(const Service& s, const ServicePort& p, const std::vector<Endpoint>& chosen,
                               uint32_t timeout_s) {
     std::string identity = port_identity(s, p) + "/" + std::to_string(timeout_s);
-    for (const auto& e : ready) identity += "/" + ip_to_string(e.ip) + ":" + std::to_string(e.port);
+    for (const auto& e : chosen) identity += "/" + ip_to_string(e.ip) + ":" + std::to_string(e.port);
     return object_name("aff", identity, s.ns + "-" + s.name + "-" + port_label(p));
 }
 
@@ -93,7 +95,7 @@ uint64_t endpoint_map_need(const Model& m, const Service& s) {
     uint64_t need = 0;
     uint64_t addresses = s.cluster_ips.size() + s.external_ips.size() + s.lb_ips.size();
     for (const auto& p : s.ports)
-        need += p.ready_count() * (addresses + (p.node_port != 0 ? m.node_addresses.size() : 0));
+        need += chosen_count(p) * (addresses + (p.node_port != 0 ? m.node_addresses.size() : 0));
     return need;
 }
 
@@ -113,15 +115,30 @@ std::vector<uint32_t> hairpin_addresses(const Model& m, const Service& s) {
     std::vector<uint32_t> out;
     if (m.masquerade.all) return out;
     for (const auto& p : s.ports)
-        for (const auto& e : p.endpoints)
-            if (e.ready && m.in_cluster(e.ip)) out.push_back(e.ip);
+        for (const auto& e : chosen_endpoints(p))
+            if (m.in_cluster(e.ip)) out.push_back(e.ip);
     return out;
 }
 
-std::optional<PickChain> pick_chain_of(const Model& m, const Service& s, const ServicePort& p) {
-    size_t ready = p.ready_count();
-    if (s.affinity_client_ip || ready == 0) return std::nullopt;
-    return PickChain{static_cast<uint32_t>(ready), masquerade_mark_rule(m, s).has_value()};
+namespace {
+
+// The policy a Service's ClusterIPs follow: Cluster, whatever externalTrafficPolicy says.
+bool cluster_ip_masquerades(const Model& m, const Service& s) {
+    Service as_cluster;
+    as_cluster.external_traffic_policy = TrafficPolicy::cluster;
+    return masquerade_mark_rule(m, s.external_traffic_policy == TrafficPolicy::local ? as_cluster : s).has_value();
+}
+
+}  // namespace
+
+std::vector<PickChain> pick_chains_of(const Model& m, const Service& s, const ServicePort& p) {
+    size_t chosen = chosen_count(p);
+    if (s.affinity_client_ip || chosen == 0) return {};
+    const uint32_t n = static_cast<uint32_t>(chosen);
+    const bool external = masquerade_mark_rule(m, s).has_value(), cluster = cluster_ip_masquerades(m, s);
+    std::vector<PickChain> out{{n, external}};
+    if (!s.cluster_ips.empty() && cluster != external) out.push_back({n, cluster});
+    return out;
 }
 
 namespace {
@@ -194,9 +211,9 @@ private:
     }
 
     // The endpoints one service address answers with, by index (see DnatEndpointMap).
-    void add_endpoints(uint32_t addr, Proto proto, uint16_t port, const std::vector<Endpoint>& ready) {
-        for (uint32_t i = 0; i < ready.size(); ++i)
-            svc_endpoints_.elems.push_back(SetElem{addr, proto, port, i, {}, Endpoint{ready[i].ip, ready[i].port, true}});
+    void add_endpoints(uint32_t addr, Proto proto, uint16_t port, const std::vector<Endpoint>& chosen) {
+        for (uint32_t i = 0; i < chosen.size(); ++i)
+            svc_endpoints_.elems.push_back(SetElem{addr, proto, port, i, {}, Endpoint{chosen[i].ip, chosen[i].port, true}});
     }
 
     void render_service(const Service& s) {
@@ -209,19 +226,18 @@ private:
     // endpoint count and masquerade policy (no per-service chain at all); with affinity, to its
     // own chain. LoadBalancer IPs with source ranges pass a per-service firewall chain first.
     void render_port(const Service& s, const ServicePort& p) {
-        std::vector<Endpoint> ready;
-        for (const auto& e : p.endpoints)
-            if (e.ready) ready.push_back(e);
-        bool has_endpoints = !ready.empty();
+        const std::vector<Endpoint> chosen = chosen_endpoints(p);
+        bool has_endpoints = !chosen.empty();
         bool by_map = has_endpoints && !s.affinity_client_ip;
-        std::string target = kRejectChain;
+        std::string target = kRejectChain, cluster_target;
         if (by_map) {
-            PickChain key{static_cast<uint32_t>(ready.size()), masquerade_mark_rule(m_, s).has_value()};
-            pick_chains_.insert(key);
-            target = endpoint_dnat_chain_name(key.first, key.second);
+            const std::vector<PickChain> keys = pick_chains_of(m_, s, p);
+            for (const PickChain& k : keys) pick_chains_.insert(k);
+            target = endpoint_dnat_chain_name(keys.front().first, keys.front().second);
+            cluster_target = endpoint_dnat_chain_name(keys.back().first, keys.back().second);
         } else if (has_endpoints) {
             target = service_chain_name(s, p);
-            service_chains_.push_back(affinity_chain(s, p, target, ready));
+            service_chains_.push_back(affinity_chain(s, p, target, chosen));
         }
         std::string lb_target = target;
         if (has_endpoints && !s.lb_source_ranges.empty() && !s.lb_ips.empty()) {
@@ -232,15 +248,15 @@ private:
         Set& nodeports = has_endpoints ? svc_nodeports_ : noep_nodeports_;
         auto address = [&](uint32_t ip, const std::string& to) {
             if (!add_elem(ips, seen_ip_keys_, SetElem{ip, p.proto, p.port, 0, to, {}})) return;
-            if (by_map) add_endpoints(ip, p.proto, p.port, ready);
+            if (by_map) add_endpoints(ip, p.proto, p.port, chosen);
             if (has_endpoints) add_elem(traffic_, seen_traffic_keys_, SetElem{ip, p.proto, p.port, 0, {}, {}});
         };
-        for (uint32_t ip : s.cluster_ips) address(ip, target);
+        for (uint32_t ip : s.cluster_ips) address(ip, cluster_target.empty() ? target : cluster_target);
         for (uint32_t ip : s.external_ips) address(ip, target);
         for (uint32_t ip : s.lb_ips) address(ip, lb_target);
         if (p.node_port != 0 && add_elem(nodeports, seen_nodeport_keys_, SetElem{0, p.proto, p.node_port, 0, target, {}}))
             for (const auto& na : node_addrs_.elems) {
-                if (by_map) add_endpoints(na.addr, p.proto, p.node_port, ready);
+                if (by_map) add_endpoints(na.addr, p.proto, p.node_port, chosen);
                 if (has_endpoints) add_elem(traffic_, seen_traffic_keys_, SetElem{na.addr, p.proto, p.node_port, 0, {}, {}});
             }
     }
@@ -277,28 +293,36 @@ private:
     // ClientIP affinity: a client in the service port's map goes back to its endpoint; a new
     // client gets an even choice, remembered in the map.
     Chain affinity_chain(const Service& s, const ServicePort& p, const std::string& name,
-                         const std::vector<Endpoint>& ready) {
+                         const std::vector<Endpoint>& chosen) {
         Chain c{name, std::nullopt, {}};
-        if (auto mark = masquerade_mark_rule(m_, s)) c.rules.push_back(std::move(*mark));
-        std::string affinity = affinity_map_name(s, p, ready, s.affinity_timeout_s);
+        if (auto mark = masquerade_mark_rule(m_, s)) {
+            c.rules.push_back(std::move(*mark));
+        } else if (cluster_ip_masquerades(m_, s)) {
+            // externalTrafficPolicy Local: only the ClusterIPs' off-cluster clients are marked.
+            Service as_cluster;
+            Rule r = *masquerade_mark_rule(m_, as_cluster);
+            r.exprs.insert(r.exprs.begin(), MatchSet{Field::daddr, kClusterIpsSet});
+            c.rules.push_back(std::move(r));
+        }
+        std::string affinity = affinity_map_name(s, p, chosen, s.affinity_timeout_s);
         affinity_sets_.push_back(Set{affinity, KeyKind::addr, false, s.affinity_timeout_s, {}});
         c.rules.push_back(Rule{{MatchL4proto{p.proto}, DnatAffinity{affinity}}});
-        even_choice_rules(p.proto, ready, affinity, c);
+        even_choice_rules(p.proto, chosen, affinity, c);
         return c;
     }
 
     // An even choice with plain expressions: rule i matches with probability 1/(N-i) of what is
     // left (numgen draws again in every rule), the last one takes the rest. With affinity, the
     // choice is remembered for the client.
-    static void even_choice_rules(Proto proto, const std::vector<Endpoint>& ready, const std::string& affinity,
+    static void even_choice_rules(Proto proto, const std::vector<Endpoint>& chosen, const std::string& affinity,
                                   Chain& c) {
-        for (size_t i = 0; i < ready.size(); ++i) {
+        for (size_t i = 0; i < chosen.size(); ++i) {
             Rule r;
-            uint32_t left = static_cast<uint32_t>(ready.size() - i);
+            uint32_t left = static_cast<uint32_t>(chosen.size() - i);
             if (left > 1) r.exprs.push_back(MatchNumgen{left});
             r.exprs.push_back(MatchL4proto{proto});
-            if (!affinity.empty()) r.exprs.push_back(UpdateAffinity{affinity, ready[i].ip, ready[i].port});
-            r.exprs.push_back(Dnat{ready[i].ip, ready[i].port});
+            if (!affinity.empty()) r.exprs.push_back(UpdateAffinity{affinity, chosen[i].ip, chosen[i].port});
+            r.exprs.push_back(Dnat{chosen[i].ip, chosen[i].port});
             c.rules.push_back(std::move(r));
         }
     }

@@ -23,16 +23,19 @@ uint32_t endpoint_map_capacity(const Model& m);
 uint64_t endpoint_map_need(const Model& m, const Service& s);
 uint32_t endpoint_map_capacity_for(uint64_t need);
 
-// A shared endpoint chain: (ready endpoint count, masquerade mark or not).
+// A shared endpoint chain: (chosen endpoint count, masquerade mark or not).
 using PickChain = std::pair<uint32_t, bool>;
 
-// The shared chain a service port's traffic goes to; none for ClientIP affinity (own chain) or
-// without ready endpoints (reject).
-std::optional<PickChain> pick_chain_of(const Model& m, const Service& s, const ServicePort& p);
+// The shared chains a service port's traffic goes to: its external frontends' and, when that
+// differs, its ClusterIPs' (externalTrafficPolicy Local keeps the client address on external
+// frontends only; off-cluster clients of a ClusterIP are masqueraded as with Cluster, as
+// kube-proxy does). None for ClientIP affinity (own chain) or without chosen endpoints (reject).
+// Chosen: chosen_endpoints() (model/endpoint_choice.hpp).
+std::vector<PickChain> pick_chains_of(const Model& m, const Service& s, const ServicePort& p);
 
-// The endpoint addresses whose own traffic to a Service may come back to them (hairpin): ready
+// The endpoint addresses whose own traffic to a Service may come back to them (hairpin): chosen
 // endpoints inside the cluster CIDRs of `s`, unless every Service packet is masqueraded anyway.
-// Each address once per ready endpoint entry, so callers can count users.
+// Each address once per chosen endpoint entry, so callers can count users.
 std::vector<uint32_t> hairpin_addresses(const Model& m, const Service& s);
 
 // What a partial rendering includes of the objects Services share: the shared endpoint chains
@@ -59,9 +62,9 @@ std::string firewall_chain_name(const Service& s, const ServicePort& p);
 // packet for masquerade first when `masquerade`.
 std::string endpoint_dnat_chain_name(uint32_t endpoints, bool masquerade);
 // Per service port: its affinity chain (ClientIP affinity only) and firewall chain (source ranges).
-// The affinity map's name also hashes the ready endpoints and the timeout: when they change the
+// The affinity map's name also hashes the chosen endpoints and the timeout: when they change the
 // map is replaced, so no client stays pinned to an endpoint that is gone.
-std::string affinity_map_name(const Service& s, const ServicePort& p, const std::vector<Endpoint>& ready,
+std::string affinity_map_name(const Service& s, const ServicePort& p, const std::vector<Endpoint>& chosen,
                               uint32_t timeout_s);
 
 // The fixed objects every ruleset has.

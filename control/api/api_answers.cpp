@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "model/endpoint_choice.hpp"
+
 namespace nfgate::api {
 
 namespace {
@@ -84,8 +86,17 @@ Json services_json(const Model& m, std::span<const Frontend> fronts, std::span<c
         const Frontend& f = fronts[i];
         const Service& svc = m.services[f.service];
         const ServicePort& p = svc.ports[f.port_index];
-        Json ready = Json::array(), not_ready = Json::array();
-        for (const auto& e : p.endpoints) (e.ready ? ready : not_ready).push_back(endpoint_str(e.ip, e.port));
+        // Each endpoint in one list: where new connections go (chosen_endpoints: ready ones, or the
+        // serving terminating ones when none is ready), ready ones the zone preference leaves
+        // out, and the rest.
+        Json chosen = Json::array(), not_ready = Json::array(), other_zone = Json::array();
+        const std::vector<Endpoint> picked = chosen_endpoints(p);
+        size_t next = 0;  // picked is a subsequence of p.endpoints
+        for (const auto& e : p.endpoints) {
+            const bool is_chosen = next < picked.size() && picked[next] == e;
+            next += is_chosen ? 1 : 0;
+            (is_chosen ? chosen : e.ready ? other_zone : not_ready).push_back(endpoint_str(e.ip, e.port));
+        }
         const FrontendFigures none;
         const FrontendFigures& fig = i < figures.size() ? figures[i] : none;
         out.push_back({
@@ -96,8 +107,9 @@ Json services_json(const Model& m, std::span<const Frontend> fronts, std::span<c
             {"vip", ip_to_string(f.ip)},
             {"port", f.port},
             {"protocol", proto_upper(static_cast<uint8_t>(f.proto))},
-            {"endpoints", std::move(ready)},
+            {"endpoints", std::move(chosen)},
             {"endpoints_not_ready", std::move(not_ready)},
+            {"endpoints_other_zone", std::move(other_zone)},
             {"flows", optional_json(fig.flows)},
             {"connections", optional_json(fig.connections)},
             {"packets", optional_json(fig.packets)},

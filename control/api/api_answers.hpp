@@ -46,8 +46,10 @@ struct FrontendFigures {
 };
 
 // One element per frontend (each VIP:port and each node address:nodePort of every Service port):
-// namespace, name, port_name, kind, vip, port, protocol, endpoints (ready "ip:port"),
-// endpoints_not_ready, flows, connections, packets, bytes.
+// namespace, name, port_name, kind, vip, port, protocol, endpoints ("ip:port" new connections go
+// to: chosen_endpoints()), endpoints_not_ready (neither ready nor in use: not ready, terminating
+// while ready ones exist, or no longer serving), endpoints_other_zone (ready, left out by the
+// gateway's zone preference), flows, connections, packets, bytes.
 Json services_json(const Model& m, std::span<const Frontend> fronts, std::span<const FrontendFigures> figures);
 
 // The fast path's counters: ports (packets in and out, TX ring full), workers (packets, NAT and

@@ -2,12 +2,15 @@
 
 #include <algorithm>
 
+#include "model/endpoint_choice.hpp"
+
 namespace nfgate::bgp {
 
 namespace {
 
+// Served at all: ready endpoints, or terminating ones that still serve (chosen_endpoints).
 bool has_ready_endpoint(const Service& s) {
-    return std::any_of(s.ports.begin(), s.ports.end(), [](const ServicePort& p) { return p.ready_count() > 0; });
+    return std::any_of(s.ports.begin(), s.ports.end(), [](const ServicePort& p) { return chosen_count(p) > 0; });
 }
 
 }  // namespace

@@ -97,6 +97,14 @@ void read_control(Reporter& r, YNode n, const FieldPath& f, Model& m) {
                 "\"" + m.control.metrics_address + "\" is not host:port (want e.g. 127.0.0.1:9617 or 0.0.0.0:9617; empty: off)");
 }
 
+// The zone the gateway stands in (a node's topology.kubernetes.io/zone label): endpoints the
+// EndpointSlice controller hinted for it are preferred. Any label value is a valid zone.
+void read_zone(Reporter& r, YNode n, const FieldPath& f, Model& m) {
+    if (!read_string(r, n, f, m.zone) || m.zone.empty()) return;
+    if (m.zone.size() > 63)
+        r.error(n.line(), f, "\"" + m.zone + "\" is longer than 63 characters (want a topology.kubernetes.io/zone label value)");
+}
+
 void read_routes(Reporter& r, YNode n, const FieldPath& f, Model& m) {
     for_each_item(r, n, f, [&](YNode item, const FieldPath& p) {
         if (!expect_map(r, item, p)) {
@@ -196,7 +204,7 @@ void read_gateway_file(Reporter& r, YNode root, const std::optional<DataplaneKin
     reject_unknown_keys(r, root, FieldPath{}, {"dataplane", "eal", "workers", "nodeAddresses", "clusterCIDRs",
                                                "serviceCIDRs", "masquerade", "interfaces", "routes",
                                                "conntrack", "nodePortRange", "manifests", "control", "bgp",
-                                               "exceptionPath"});
+                                               "exceptionPath", "zone"});
     auto section = [&](std::string_view key, auto&& reader) {
         YNode n = root.get(key);
         if (!n.present()) return;
@@ -223,6 +231,7 @@ void read_gateway_file(Reporter& r, YNode root, const std::optional<DataplaneKin
     section("bgp", [&](YNode n, const FieldPath& f) { read_bgp(r, n, f, m); });
     m.exception_path = true;
     section("exceptionPath", [&](YNode n, const FieldPath& f) { read_bool(r, n, f, m.exception_path); });
+    section("zone", [&](YNode n, const FieldPath& f) { read_zone(r, n, f, m); });
 
     if (dataplane_override) m.dataplane = *dataplane_override;
     if (m.dataplane == DataplaneKind::dpdk) check_dpdk_sections(r, root, m);

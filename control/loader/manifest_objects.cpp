@@ -37,20 +37,26 @@ void read_object(Reporter& r, YNode obj, const FieldPath& where, const Model& ga
     YNode meta = obj.get("metadata");
     std::string name(meta.get("name").str());
     std::string ns(meta.get("namespace").str());
-    if (ns.empty()) ns = "default";
-    r.set_object(std::string(kind.empty() ? "object" : kind) + " " + ns + "/" + name);
+    const bool service = kind == "Service" && api == "v1";
+    // discovery.k8s.io/v1beta1 (clusters 1.17-1.24) differs from v1 in fields nfgate does not
+    // read (topology instead of nodeName/zone); its conditions and ports read the same.
+    const bool slice = kind == "EndpointSlice" && (api == "discovery.k8s.io/v1" || api == "discovery.k8s.io/v1beta1");
+    // Services and EndpointSlices without a namespace are in "default"; any other object
+    // without one is cluster-scoped (ClusterRole, Node, ...) and named by its name alone.
+    if (ns.empty() && (service || slice)) ns = "default";
+    r.set_object(std::string(kind.empty() ? "object" : kind) + " " + (ns.empty() ? name : ns + "/" + name));
 
-    if (kind == "Service" && api == "v1") {
+    if (service) {
         read_service(r, obj, gateway, out.services);
-    } else if (kind == "EndpointSlice" && api == "discovery.k8s.io/v1") {
-        read_endpoint_slice(r, obj, out.slices);
+    } else if (slice) {
+        read_endpoint_slice(r, obj, gateway.zone, out.slices);
     } else if (kind.empty() || api.empty()) {
         r.error(obj.line(), kind.empty() ? "kind" : "apiVersion",
                 "missing (want a Kubernetes object: apiVersion v1 kind Service, or apiVersion "
                 "discovery.k8s.io/v1 kind EndpointSlice)");
     } else {
         r.notice(obj.line(), "skipped: " + std::string(api) + " " + std::string(kind) +
-                                 " (nfgate reads v1 Service and discovery.k8s.io/v1 EndpointSlice)");
+                                 " (nfgate reads v1 Service and discovery.k8s.io/v1 or v1beta1 EndpointSlice)");
     }
 }
 

@@ -44,7 +44,7 @@ struct ManifestObjects {
 };
 
 // Reads every document of one parsed manifest file: Lists are unpacked, v1 Services and
-// discovery.k8s.io/v1 EndpointSlices kept, anything else skipped with a notice.
+// discovery.k8s.io/v1 and v1beta1 EndpointSlices kept, anything else skipped with a notice.
 // `first_document` numbers the tree's documents within the file (a file may be parsed in pieces).
 void read_manifest_documents(const YamlTree& tree, size_t first_document, const std::string& file,
                              std::vector<Diag>& errors, std::vector<Diag>& notices, const Model& gateway,

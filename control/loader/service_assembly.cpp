@@ -75,11 +75,15 @@ std::vector<std::vector<size_t>> link_slices(const ManifestObjects& objects, Rep
 }
 
 void sort_unique(std::vector<Endpoint>& eps) {
-    // Two slices may list one endpoint; if either says ready, it is ready.
+    // Two slices may list one endpoint (the API allows it while the controller moves endpoints
+    // between slices): it counts once, and the most usable of its copies is kept (ready before
+    // serving before neither, not terminating before terminating).
     std::sort(eps.begin(), eps.end(), [](const Endpoint& a, const Endpoint& b) {
         if (a.ip != b.ip) return a.ip < b.ip;
         if (a.port != b.port) return a.port < b.port;
-        return a.ready > b.ready;
+        if (a.ready != b.ready) return a.ready;
+        if (a.serving != b.serving) return a.serving;
+        return !a.terminating && b.terminating;
     });
     eps.erase(std::unique(eps.begin(), eps.end(),
                           [](const Endpoint& a, const Endpoint& b) { return a.ip == b.ip && a.port == b.port; }),
@@ -103,6 +107,12 @@ void resolve_endpoints(ServiceSource& src, const std::vector<size_t>& slice_ids,
                        protocol_api_name(sp.proto);
         }
     }
+    // A Deployment scaled to zero keeps its EndpointSlice with `endpoints: null` and `ports: null`:
+    // its Service has no endpoints and rejects traffic, as with kube-proxy. A named targetPort is
+    // only worth an error when the slices list endpoints under other port names.
+    const bool slices_have_endpoints = std::any_of(slice_ids.begin(), slice_ids.end(), [&](size_t id) {
+        return !objects.slices[id].addresses.empty() && !objects.slices[id].ports.empty();
+    });
     for (size_t i = 0; i < src.svc.ports.size(); ++i) {
         ServicePort& port = src.svc.ports[i];
         const auto it = offers.find(port.name + "/" + protocol_api_name(port.proto));
@@ -119,7 +129,10 @@ void resolve_endpoints(ServiceSource& src, const std::vector<size_t>& slice_ids,
         std::string wanted = "an EndpointSlice port named \"" + port.name + "\" with protocol " +
                              protocol_api_name(port.proto);
         std::string has = offered.empty() ? "none" : offered;
-        if (!ps.target_name.empty())
+        if (!slices_have_endpoints)
+            r.notice(ps.line, port_field(i, "port") + ": no endpoints: the Service's EndpointSlices list none "
+                              "(scaled to zero?): it rejects traffic");
+        else if (!ps.target_name.empty())
             r.error(ps.target_line, port_field(i, "targetPort"),
                     "named targetPort \"" + ps.target_name + "\" is not resolved by any EndpointSlice of this "
                     "Service (want " + wanted + "; the slices have: " + has + ")");

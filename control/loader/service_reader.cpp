@@ -191,6 +191,15 @@ void read_lb_ingress(Reporter& r, YNode status, ServiceSource& out) {
     for_each_item(r, lb.get("ingress"), ingress, [&](YNode item, const FieldPath& p) {
         YNode ip = item.get("ip");
         if (ip.is_null()) return;  // hostname-only ingress: nothing to forward
+        // ipMode Proxy (KEP-1860): the load balancer proxies to the nodes itself and owns the IP.
+        // kube-proxy leaves such an address alone, so nfgate neither DNATs it nor claims it.
+        size_t mode = 0;
+        if (!read_enum(r, item.get("ipMode"), p.child("ipMode"), {"VIP", "Proxy"}, mode)) mode = 0;
+        if (mode == 1) {
+            r.notice(item.get("ipMode").line(), p.child("ipMode").str() + ": Proxy: " + std::string(ip.str()) +
+                                                    " belongs to the load balancer's proxy, not served");
+            return;
+        }
         if (ip.is_scalar() && looks_like_ipv6(ip.str())) {
             r.notice(ip.line(), "IPv6 load-balancer ingress " + std::string(ip.str()) + " skipped");
             return;

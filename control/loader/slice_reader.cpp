@@ -30,7 +30,37 @@ void read_slice_ports(Reporter& r, YNode ports, SliceSource& out) {
     });
 }
 
-void read_endpoints(Reporter& r, YNode endpoints, SliceSource& out) {
+// conditions as the API documents them: ready absent means ready; serving absent means what
+// ready says; terminating absent means not terminating.
+void read_conditions(Reporter& r, YNode conditions, const FieldPath& cond_path, Endpoint& ep) {
+    ep.serving = ep.ready;  // also when there are no conditions at all
+    if (!expect_map(r, conditions, cond_path)) return;
+    read_bool(r, conditions.get("ready"), cond_path.child("ready"), ep.ready);
+    ep.serving = ep.ready;
+    read_bool(r, conditions.get("serving"), cond_path.child("serving"), ep.serving);
+    read_bool(r, conditions.get("terminating"), cond_path.child("terminating"), ep.terminating);
+}
+
+// hints.forZones[].name, seen from the gateway's zone (none when the gateway has no zone).
+void read_zone_hint(Reporter& r, YNode hints, const FieldPath& hints_path, const std::string& zone, Endpoint& ep) {
+    if (!expect_map(r, hints, hints_path)) return;
+    bool hinted = false, here = false;
+    FieldPath zones_path = hints_path.child("forZones");
+    for_each_item(r, hints.get("forZones"), zones_path, [&](YNode item, const FieldPath& p) {
+        if (!expect_map(r, item, p)) return;
+        std::string name;
+        FieldPath name_path = p.child("name");
+        if (!require(r, item.get("name"), item.line(), name_path, "a zone name") ||
+            !read_string(r, item.get("name"), name_path, name))
+            return;
+        hinted = true;
+        here = here || name == zone;
+    });
+    if (zone.empty() || !hinted) return;
+    ep.zone_hint = here ? ZoneHint::here : ZoneHint::other;
+}
+
+void read_endpoints(Reporter& r, YNode endpoints, const std::string& zone, SliceSource& out) {
     FieldPath eps_path{nullptr, "endpoints", -1};
     for_each_item(r, endpoints, eps_path, [&](YNode item, const FieldPath& p) {
         if (!expect_map(r, item, p)) return;
@@ -43,17 +73,15 @@ void read_endpoints(Reporter& r, YNode endpoints, SliceSource& out) {
         }
         Endpoint ep;
         if (!read_ipv4(r, addresses.item(0), addr_path.at(0), ep.ip)) return;
-        // The API says: a nil ready condition means "unknown" and consumers should read it as ready.
-        YNode conditions = item.get("conditions");
-        FieldPath cond_path = p.child("conditions");
-        if (expect_map(r, conditions, cond_path)) read_bool(r, conditions.get("ready"), cond_path.child("ready"), ep.ready);
+        read_conditions(r, item.get("conditions"), p.child("conditions"), ep);
+        read_zone_hint(r, item.get("hints"), p.child("hints"), zone, ep);
         out.addresses.push_back(ep);
     });
 }
 
 }  // namespace
 
-void read_endpoint_slice(Reporter& r, YNode obj, std::vector<SliceSource>& out) {
+void read_endpoint_slice(Reporter& r, YNode obj, const std::string& zone, std::vector<SliceSource>& out) {
     size_t errors_before = r.error_count();
     SliceSource src;
     src.file = r.file();
@@ -83,7 +111,7 @@ void read_endpoint_slice(Reporter& r, YNode obj, std::vector<SliceSource>& out) 
     read_string(r, service_name, FieldPath{nullptr, "metadata.labels.kubernetes.io/service-name", -1},
                 src.service_name);
     read_slice_ports(r, obj.get("ports"), src);
-    read_endpoints(r, obj.get("endpoints"), src);
+    read_endpoints(r, obj.get("endpoints"), zone, src);
     if (r.error_count() == errors_before) out.push_back(std::move(src));
 }
 

@@ -1,4 +1,4 @@
-// One discovery.k8s.io/v1 EndpointSlice object -> SliceSource.
+// One discovery.k8s.io/v1 (or v1beta1) EndpointSlice object -> SliceSource.
 #pragma once
 
 #include "control/loader/manifest_objects.hpp"
@@ -7,6 +7,8 @@ namespace nfgate::loader {
 
 // IPv6 and FQDN slices, and slices without the kubernetes.io/service-name label, are skipped
 // with a notice. Only the first address of an endpoint is used, as kube-proxy does.
-void read_endpoint_slice(Reporter& r, YNode obj, std::vector<SliceSource>& out);
+// Conditions are kept as read (ready absent: true; serving absent: ready's value; terminating
+// absent: false); hints.forZones become each endpoint's ZoneHint against `zone`, the gateway's.
+void read_endpoint_slice(Reporter& r, YNode obj, const std::string& zone, std::vector<SliceSource>& out);
 
 }  // namespace nfgate::loader

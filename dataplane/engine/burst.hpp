@@ -176,8 +176,9 @@ private:
         return st == ct::TcpState::time_wait || st == ct::TcpState::close;
     }
 
-    // The flow's backend (its reply source) must still be a ready endpoint of the service port
-    // the client addressed (its original destination), not merely of some Service.
+    // The flow's backend (its reply source) must still be a serving endpoint of the service port
+    // the client addressed (its original destination), not merely of some Service. A terminating
+    // endpoint that still serves keeps its flows, as with kube-proxy.
     bool udp_backend_ready(const ct::FlowEntry& e) const {
         const ct::FlowKey& o = e.key_of(ct::Dir::orig);
         const ct::FlowKey& r = e.key_of(ct::Dir::reply);

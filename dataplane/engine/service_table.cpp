@@ -4,6 +4,7 @@
 #include <atomic>
 
 #include "dataplane/engine/backend_pick.hpp"
+#include "model/endpoint_choice.hpp"
 
 namespace nfgate::engine {
 
@@ -97,11 +98,11 @@ private:
             e.proto = proto_number(sp.proto);
             e.name = svc.key() + ":" + (sp.name.empty() ? std::to_string(sp.port) : sp.name) + "/" + proto_name(sp.proto);
             e.id = stable_id(e.name);
-            for (const Endpoint& ep : sp.endpoints) {
-                if (!ep.ready) continue;
-                e.backends.push_back(Backend{ep.ip, ep.port});
-            }
+            for (const Endpoint& ep : chosen_endpoints(sp)) e.backends.push_back(Backend{ep.ip, ep.port});
+            for (const Endpoint& ep : sp.endpoints)
+                if (keeps_flows(ep)) e.serving.push_back(Backend{ep.ip, ep.port});
             std::sort(e.backends.begin(), e.backends.end(), backend_less);
+            std::sort(e.serving.begin(), e.serving.end(), backend_less);
             if (!build_backend_picker(e, err_)) {
                 err_ = "services[" + std::to_string(s) + "] (" + svc.key() + ").ports[" + std::to_string(p) + "]: " + err_;
                 return false;

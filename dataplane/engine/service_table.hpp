@@ -1,5 +1,5 @@
 // The ServiceTable: an immutable snapshot of everything the workers need from the Model —
-// service addresses and their ready backends with Maglev tables, interface addresses and MACs,
+// service addresses and their chosen backends with Maglev tables, interface addresses and MACs,
 // routes, masquerade inputs. Built off the worker cores by build_service_table() (pure, no EAL),
 // published by the port part with a pointer swap and freed after an RCU grace period.
 #pragma once
@@ -34,7 +34,8 @@ enum class VipKind : uint8_t { cluster_ip, external_ip, lb_ip, node_port };
 struct ServicePortEntry {
     uint32_t id = 0;  // stable across snapshots (hash of namespace/name/port/proto): affinity key
     uint8_t proto = 0;
-    std::vector<Backend> backends;   // ready endpoints only, sorted
+    std::vector<Backend> backends;   // new connections go here: chosen_endpoints(), sorted
+    std::vector<Backend> serving;    // flows made to these live on: keeps_flows(), sorted
     lb::Maglev maglev;               // slot -> index into backends; empty without backends
     bool affinity_client_ip = false;
     uint32_t affinity_timeout_s = 0;
@@ -42,10 +43,13 @@ struct ServicePortEntry {
     std::vector<Cidr> source_ranges;  // empty: any client
     std::string name;                 // "ns/name:port/proto", for stats and errors
 
-    // The ready backend (ip, port), or nullptr when it is not one of this port's.
-    const Backend* find_backend(uint32_t ip, uint16_t port) const {
-        const auto it = std::lower_bound(backends.begin(), backends.end(), Backend{ip, port}, backend_less);
-        return it != backends.end() && it->ip == ip && it->port == port ? &*it : nullptr;
+    // The chosen backend (ip, port), or nullptr when it is not one of this port's.
+    const Backend* find_backend(uint32_t ip, uint16_t port) const { return find(backends, ip, port); }
+    bool is_serving(uint32_t ip, uint16_t port) const { return find(serving, ip, port) != nullptr; }
+
+    static const Backend* find(const std::vector<Backend>& v, uint32_t ip, uint16_t port) {
+        const auto it = std::lower_bound(v.begin(), v.end(), Backend{ip, port}, backend_less);
+        return it != v.end() && it->ip == ip && it->port == port ? &*it : nullptr;
     }
 
     bool source_allowed(uint32_t client) const {
@@ -106,13 +110,13 @@ public:
     // Every address answered on `port` (host order), for gratuitous announcements.
     const std::vector<uint32_t>& arp_addresses(uint16_t port) const { return arp_by_port_[port]; }
 
-    // Whether (backend_ip, backend_port) is a ready endpoint of the service port reached at
-    // (ip, proto, port) — a VIP:port or nodeAddress:nodePort — in this snapshot. Asked per
-    // service port, as kube-proxy clears conntrack per (frontend, endpoint): a backend that left
-    // one Service may still serve others.
+    // Whether (backend_ip, backend_port) is a serving endpoint (ready, or terminating but still
+    // serving: keeps_flows) of the service port reached at (ip, proto, port) — a VIP:port or
+    // nodeAddress:nodePort — in this snapshot. Asked per service port, as kube-proxy clears
+    // conntrack per (frontend, endpoint): a backend that left one Service may still serve others.
     bool serves(uint32_t ip, uint8_t proto, uint16_t port, uint32_t backend_ip, uint16_t backend_port) const {
         const ServiceMatch sm = lookup(ip, proto, port);
-        return sm.port != nullptr && sm.port->find_backend(backend_ip, backend_port) != nullptr;
+        return sm.port != nullptr && sm.port->is_serving(backend_ip, backend_port);
     }
 
     const RouteTable& routes() const { return routes_; }

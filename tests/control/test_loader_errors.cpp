@@ -76,7 +76,7 @@ TEST_F(Errors, UnknownGatewayKeyListsTheValidOnes) {
     Diag d = only_error(load("workerz: 2\n"));
     expect(d, gw_path, 1, "gateway", "workerz",
            "unknown key \"workerz\" (valid keys: dataplane, eal, workers, nodeAddresses, clusterCIDRs, serviceCIDRs, "
-           "masquerade, interfaces, routes, conntrack, nodePortRange, manifests, control, bgp, exceptionPath)");
+           "masquerade, interfaces, routes, conntrack, nodePortRange, manifests, control, bgp, exceptionPath, zone)");
     Diag nested = only_error(load("masquerade:\n  egres: true\n"));
     expect(nested, gw_path, 2, "masquerade", "masquerade.egres",
            "unknown key \"egres\" (valid keys: egress, nonMasqueradeCIDRs, all)");
@@ -236,7 +236,8 @@ TEST_F(Errors, DuplicateServiceDefinition) {
 }
 
 TEST_F(Errors, NotAKubernetesObject) {
-    expect(only_error(load(kGateway, "metadata: {name: x}\n")), m_path, 1, "object default/x", "kind",
+    // Not a Service or an EndpointSlice, and no namespace: named as a cluster-scoped object.
+    expect(only_error(load(kGateway, "metadata: {name: x}\n")), m_path, 1, "object x", "kind",
            "missing (want a Kubernetes object: apiVersion v1 kind Service, or apiVersion discovery.k8s.io/v1 kind "
            "EndpointSlice)");
 }

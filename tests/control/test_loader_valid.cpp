@@ -79,12 +79,13 @@ TEST_F(ValidCluster, NamedTargetPortResolvesThroughTheSlicePortOfTheSameName) {
     ASSERT_NE(http, nullptr);
     EXPECT_EQ(http->port, 80);
     EXPECT_EQ(http->node_port, 0);
-    // Both slices merged, the duplicate 10.244.1.10 once, sorted, readiness kept.
+    // Both slices merged, the duplicate 10.244.1.10 once, sorted, conditions kept (serving
+    // absent: ready's value).
     std::vector<Endpoint> want = {
-        {ip("10.244.1.10"), 8080, true},
-        {ip("10.244.1.11"), 8080, true},
-        {ip("10.244.1.12"), 8080, false},
-        {ip("10.244.2.10"), 8080, true},
+        {ip("10.244.1.10"), 8080, true, true},
+        {ip("10.244.1.11"), 8080, true, true},
+        {ip("10.244.1.12"), 8080, false, false},
+        {ip("10.244.2.10"), 8080, true, true},
     };
     EXPECT_EQ(http->endpoints, want);
     EXPECT_EQ(http->ready_count(), 3u);
@@ -102,8 +103,8 @@ TEST_F(ValidCluster, NodePortsProtocolsAndEndpointPerProtocol) {
     ASSERT_TRUE(udp && tcp);
     EXPECT_EQ(udp->node_port, 30053);
     EXPECT_EQ(tcp->node_port, 30054);
-    EXPECT_EQ(udp->endpoints, (std::vector<Endpoint>{{ip("10.244.3.1"), 5353, true}}));
-    EXPECT_EQ(tcp->endpoints, (std::vector<Endpoint>{{ip("10.244.3.1"), 5353, true}}));
+    EXPECT_EQ(udp->endpoints, (std::vector<Endpoint>{{ip("10.244.3.1"), 5353, true, true}}));
+    EXPECT_EQ(tcp->endpoints, (std::vector<Endpoint>{{ip("10.244.3.1"), 5353, true, true}}));
 }
 
 TEST_F(ValidCluster, LoadBalancerFields) {
@@ -120,7 +121,7 @@ TEST_F(ValidCluster, LoadBalancerFields) {
     EXPECT_EQ(lb->ports[0].proto, Proto::tcp) << "protocol defaults to TCP";
     EXPECT_EQ(lb->ports[0].node_port, 31443);
     EXPECT_EQ(lb->ports[0].endpoints,
-              (std::vector<Endpoint>{{ip("10.244.4.1"), 8443, true}, {ip("10.244.4.2"), 8443, false}}));
+              (std::vector<Endpoint>{{ip("10.244.4.1"), 8443, true, true}, {ip("10.244.4.2"), 8443, false, false}}));
 }
 
 TEST_F(ValidCluster, DualStackKeepsTheIpv4ClusterIp) {

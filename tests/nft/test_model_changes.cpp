@@ -29,10 +29,10 @@ Plan part_plan(const Model& a, const Model& b, const ServiceChanges& ch) {
     std::set<PickChain> had, has;
     for (const auto& s : a.services)
         for (const auto& p : s.ports)
-            if (auto k = pick_chain_of(a, s, p)) had.insert(*k);
+            for (const auto& k : pick_chains_of(a, s, p)) had.insert(k);
     for (const auto& s : b.services)
         for (const auto& p : s.ports)
-            if (auto k = pick_chain_of(b, s, p)) has.insert(*k);
+            for (const auto& k : pick_chains_of(b, s, p)) has.insert(k);
     std::set<uint32_t> had_ips, has_ips;
     for (const auto& s : a.services)
         for (uint32_t ip : hairpin_addresses(a, s)) had_ips.insert(ip);
@@ -120,6 +120,43 @@ TEST(ModelChanges, DiffOfTheChangedPartsEqualsDiffOfWholeRenderings) {
         ASSERT_TRUE(changed_services(a, b, ch));
         Ruleset whole_a = render(a), whole_b = render(b);
         EXPECT_EQ(sorted_lines(part_plan(a, b, ch)), sorted_lines(diff_plan(whole_a, whole_b)));
+    }
+}
+
+}  // namespace
+}  // namespace nfgate::nft
+
+namespace nfgate::nft {
+namespace {
+
+const Set* set_named(const Ruleset& rs, const std::string& name) {
+    for (const auto& s : rs.sets)
+        if (s.name == name) return &s;
+    return nullptr;
+}
+
+// The kernel path renders what model/endpoint_choice.hpp chooses: every endpoint terminating
+// but serving still serves (service-ips, endpoints in the map), none serving is rejected.
+TEST(EndpointChoice, TerminatingButServingEndpointsAreRenderedWhenNoneIsReady) {
+    for (bool serving : {true, false}) {
+        Model m = testing::two_services();
+        for (auto& p : m.services[0].ports)
+            for (auto& e : p.endpoints) {
+                e.ready = false;
+                e.serving = serving;
+                e.terminating = true;
+            }
+        const Ruleset rs = render(m);
+        const Set* served = set_named(rs, kServiceIpsMap);
+        const Set* rejected = set_named(rs, kNoEndpointServicesMap);
+        ASSERT_NE(served, nullptr);
+        ASSERT_NE(rejected, nullptr);
+        const uint32_t vip = m.services[0].cluster_ips[0];
+        auto has = [&](const Set* s) {
+            return std::any_of(s->elems.begin(), s->elems.end(), [&](const SetElem& e) { return e.addr == vip; });
+        };
+        EXPECT_EQ(has(served), serving) << "serving " << serving;
+        EXPECT_EQ(has(rejected), !serving) << "serving " << serving;
     }
 }
 
