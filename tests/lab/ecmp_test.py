@@ -255,6 +255,7 @@ def start_gateways(nfgate, workdir):
 
 def scenario(workdir, nfgate):
     details = []
+    nfgatectl = os.path.join(os.path.dirname(nfgate), "..", "ctl", "nfgatectl")
     procs = start_gateways(nfgate, workdir)
     conf = os.path.join(workdir, "router.conf")
     with open(conf, "w") as f:
@@ -289,7 +290,11 @@ def scenario(workdir, nfgate):
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         port = h.stdout.readline().split()
         first = h.stdout.readline().strip()
-        if first.startswith("answer pod-a 172.31.1.2:"):
+        # Through A from its first SYN: B must not have seen it (a SYN retransmitted while the
+        # router's paths changed could have gone through both).
+        flows_b = subprocess.run([nfgatectl, "--socket", os.path.join(workdir, "gb", "nfgate.sock"), "flows"],
+                                 capture_output=True, text=True).stdout
+        if first.startswith("answer pod-a 172.31.1.2:") and ("172.31.1.2:%s " % port[-1]) not in flows_b:
             holder = h
             break
         h.kill()
@@ -313,9 +318,15 @@ def scenario(workdir, nfgate):
     holder.stdin.close()
     holder.wait(timeout=10)
     if not again.startswith("answer pod-a 172.31.1.2:"):
-        raise Failure("the held connection after A's loss: %r (expected pod-a answering through B)" % again)
+        ctl = subprocess.run([nfgatectl, "--socket",
+                              os.path.join(workdir, "gb", "nfgate.sock"), "flows"], capture_output=True, text=True)
+        ct_a = run_in("ga", "conntrack", "-L", "-p", "tcp", "--orig-dst", "203.0.113.11", check=False)
+        raise Failure("held port %s; A's conntrack:\n%s\nthe held connection after A's loss: %r (expected pod-a answering through B)\n"
+                      "router: %s\npod-a routes: %s\npod-a neighbours: %s\nB's flows:\n%s"
+                      % (port, ct_a, again, ip("rt", "route", check=False), ip("pa", "route", check=False),
+                         ip("pa", "neigh", check=False), ctl.stdout))
     details.append("A lost: routes via B only after %.1f s; the held connection answered again: %r" % (withdrawn, again))
-    rc = subprocess.run([os.path.join(os.path.dirname(nfgate), "..", "ctl", "nfgatectl"),
+    rc = subprocess.run([nfgatectl,
                          "--socket", os.path.join(workdir, "gb", "nfgate.sock"), "counters"], capture_output=True, text=True)
     picked = [l for l in rc.stdout.splitlines() if l.startswith("tcp_picked_up")]
     details.append("gateway B counters: %s" % (picked[0] if picked else "no tcp_picked_up line: " + rc.stdout[-300:]))
