@@ -61,6 +61,18 @@ case "$cmd" in
     fi
     meson compile -C "$tsan" tests/conntrack/test_conntrack
     meson test -C "$tsan" --no-rebuild --print-errorlogs --suite conntrack
+    # What untrusted input reaches (the packet engine, the loader, the renderer, the flow table,
+    # BIRD's replies) again under AddressSanitizer + UndefinedBehaviorSanitizer: any finding,
+    # leaks included, fails the run.
+    asan=${build}-asan
+    if [ ! -f "$asan/build.ninja" ]; then
+      meson setup "$asan" --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dbenchmarks=false -Dlab_tests=false
+    fi
+    meson compile -C "$asan" tests/engine/test_engine tests/control/test_control_loader tests/nft/test_nft_golden \
+      tests/conntrack/test_conntrack tests/control/test_control_bgp
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
+      meson test -C "$asan" --no-rebuild --print-errorlogs engine control_loader nft_golden conntrack control_bgp
     ;;
   bench)
     need_root bench; install_missing; build_all
