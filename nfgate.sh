@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # nfgate.sh — install what is missing, build, and run the demo, the tests or the benchmarks.
-#   sudo ./nfgate.sh demo | test | bench | build | soak [SECONDS]
+#   sudo ./nfgate.sh demo | test | bench | build | soak [SECONDS] | fuzz [SECONDS]
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -15,6 +15,7 @@ packages=(
   libsystemd-dev systemd
   nftables iproute2 conntrack python3 gnuplot-nox procps libxdp-dev libbpf-dev ethtool
   bird2
+  clang libclang-rt-14-dev
 )
 
 need_root() {
@@ -41,6 +42,38 @@ build_all() {
     meson setup "$build" --buildtype=release
   fi
   meson compile -C "$build"
+}
+
+# The libFuzzer targets of tests/fuzz (clang, ASan+UBSan, coverage on every object): first the
+# regression inputs (each a crash once found), then SECONDS of fuzzing per target from the
+# checked-in seeds. New corpus entries go to a scratch directory; a crash fails the run and its
+# input is kept under $build-fuzz/crashes/ (add it to tests/fuzz/regressions/TARGET/).
+run_fuzzers() {
+  local seconds=$1 fz=${build}-fuzz rc=0
+  if [ ! -f "$fz/build.ninja" ]; then
+    CC=clang CXX=clang++ meson setup "$fz" --buildtype=debugoptimized -Db_sanitize=address,undefined \
+      -Db_lundef=false -Dbenchmarks=false -Dlab_tests=false -Dfuzz=true
+  fi
+  meson compile -C "$fz" tests/fuzz/fuzz_burst tests/fuzz/fuzz_loader tests/fuzz/fuzz_render
+  mkdir -p "$fz/crashes"
+  for t in burst loader render; do
+    local scratch regressions=("$here/tests/fuzz/regressions/$t"/*)
+    scratch=$(mktemp -d)
+    if [ -e "${regressions[0]}" ]; then
+      "$fz/tests/fuzz/fuzz_$t" "${regressions[@]}" >"$scratch.log" 2>&1 ||
+        { tail -40 "$scratch.log"; echo "nfgate.sh: fuzz_$t: a regression input fails again" >&2; rc=1; }
+    fi
+    if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+        "$fz/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix="$fz/crashes/$t-" "$scratch" "$here/tests/fuzz/corpus/$t" >"$scratch.log" 2>&1; then
+      grep -E "^(#[0-9]+[[:space:]]+DONE|fuzz_$t:)" "$scratch.log" | sed "s/^#/fuzz_$t: #/"
+    else
+      tail -60 "$scratch.log"; echo "nfgate.sh: fuzz_$t found a crash: input in $fz/crashes/" >&2; rc=1
+    fi
+    rm -rf "$scratch" "$scratch.log"
+  done
+  rm -rf /var/run/dpdk/nfgate_fuzz_burst  # fuzz_burst's EAL runtime directory
+  return $rc
 }
 
 cmd=${1:-help}
@@ -73,7 +106,12 @@ case "$cmd" in
       tests/conntrack/test_conntrack tests/control/test_control_bgp
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
       meson test -C "$asan" --no-rebuild --print-errorlogs engine control_loader nft_golden conntrack control_bgp
+    # A short fuzzing run per target (`nfgate.sh fuzz` runs longer).
+    run_fuzzers "${NFGATE_FUZZ_SECONDS:-10}"
     ;;
+  fuzz)
+    need_root fuzz; install_missing
+    run_fuzzers "${2:-600}" ;;
   bench)
     need_root bench; install_missing; build_all
     exec "$here/bench/run_all.sh" "$build" ;;
@@ -88,6 +126,6 @@ case "$cmd" in
     done
     exit $rc ;;
   *)
-    echo "usage: sudo $0 demo | test | bench | build | soak [SECONDS]" >&2
+    echo "usage: sudo $0 demo | test | bench | build | soak [SECONDS] | fuzz [SECONDS]" >&2
     exit 2 ;;
 esac

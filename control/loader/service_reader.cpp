@@ -216,8 +216,11 @@ void read_affinity(Reporter& r, YNode spec, Service& svc) {
         svc.affinity_client_ip = which == 1;
     YNode timeout = spec.get("sessionAffinityConfig").get("clientIP").get("timeoutSeconds");
     uint64_t v;
+    // Checked either way; kept only with ClientIP affinity, where it means something (kube-proxy
+    // reads it only then), so one Service has one Model however its manifest was written.
     if (read_uint(r, timeout, FieldPath{nullptr, "spec.sessionAffinityConfig.clientIP.timeoutSeconds", -1}, 1,
-                  kMaxAffinityTimeout, v))
+                  kMaxAffinityTimeout, v) &&
+        svc.affinity_client_ip)
         svc.affinity_timeout_s = static_cast<uint32_t>(v);
 }
 

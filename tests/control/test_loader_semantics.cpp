@@ -164,5 +164,20 @@ TEST_F(Semantics, ASliceWithoutItsServiceIsIgnored) {
     EXPECT_EQ(chosen_ips(*l.port), (std::vector<uint32_t>{ip("10.244.1.1")}));
 }
 
+// Found by fuzz_loader: an affinity timeout without ClientIP affinity (which the API server
+// refuses) was kept, so one Service had two Models depending on a field kube-proxy ignores.
+TEST_F(Semantics, AnAffinityTimeoutWithoutClientIpAffinityChangesNothing) {
+    Loaded plain = load(kService);
+    Loaded with = load(std::string(kService) + "  sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}\n");
+    ASSERT_TRUE(plain.res.ok() && with.res.ok()) << all(with.res.errors);
+    EXPECT_EQ(with.res.model, plain.res.model);
+    Loaded sticky = load(std::string(kService) +
+                         "  sessionAffinity: ClientIP\n  sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}\n");
+    ASSERT_TRUE(sticky.res.ok()) << all(sticky.res.errors);
+    EXPECT_EQ(sticky.res.model.services.at(0).affinity_timeout_s, 600u);
+    Loaded bad = load(std::string(kService) + "  sessionAffinityConfig: {clientIP: {timeoutSeconds: 0}}\n");
+    EXPECT_FALSE(bad.res.ok()) << "still checked without ClientIP";
+}
+
 }  // namespace
 }  // namespace nfgate::loader

@@ -34,6 +34,9 @@ Pkt from_pod(Pkt p);
 Pkt backend_reply(const Out& o, uint8_t flags);
 
 Model lab_model();
+// Teaches `n` the lab's neighbours: the router and a client on ext, every endpoint and two
+// plain pods on pods (what a running gateway would have learnt by ARP).
+void learn_lab_neighbours(engine::NeighbourTable& n, const Model& m, uint32_t now_s);
 
 struct Sent {
     uint16_t port;
