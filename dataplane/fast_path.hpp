@@ -40,6 +40,10 @@ public:
     // after stop(), the counters as the workers left them.
     virtual Counters counters() const = 0;
 
+    // Switches the SYN proxy for Service frontends (engine/syn_proxy.hpp) on or off; the
+    // workers see it on their next SYN. Control thread only.
+    virtual void set_syn_proxy(bool on) = 0;
+
     // New connections, packets and bytes of every frontend of the current snapshot since it
     // appeared, summed over the workers (lock-free reads). Control thread only.
     virtual std::vector<FrontendTraffic> frontend_traffic() const = 0;

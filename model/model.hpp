@@ -83,6 +83,12 @@ struct ServicePort {
 
 enum class TrafficPolicy : uint8_t { cluster, local };
 
+// SYN-flood defence for Service frontends (conntrack.synProxy): answer SYNs with SYN cookies
+// and open the backend connection only for clients that return one. `automatic` switches it on
+// while the flow table holds conntrack.synProxyHalfOpen half-open TCP flows or drops unanswered
+// flows to make room, and off again when the flood is over.
+enum class SynProxyMode : uint8_t { off, on, automatic };
+
 struct Service {
     std::string ns;
     std::string name;
@@ -139,6 +145,8 @@ struct Model {
     bool exception_path = false;        // dpdk only: kernel TAPs for the gateway's own traffic
                                         // (the gateway file's default is on)
     uint32_t max_flows = 1u << 20;
+    SynProxyMode syn_proxy = SynProxyMode::automatic;
+    uint32_t syn_proxy_half_open = 0;  // 0: maxFlows / 16
     uint16_t node_port_min = 30000;
     uint16_t node_port_max = 32767;
     std::string zone;               // the gateway's topology zone (endpoint zone hints); empty: none
@@ -146,6 +154,11 @@ struct Model {
     ControlSettings control;
     BgpSettings bgp;
     bool operator==(const Model&) const = default;
+
+    // The half-open TCP flows that switch an automatic SYN proxy on.
+    uint32_t syn_proxy_threshold() const {
+        return syn_proxy_half_open != 0 ? syn_proxy_half_open : (max_flows / 16 > 0 ? max_flows / 16 : 1);
+    }
 
     bool in_cluster(uint32_t ip) const {
         for (const auto& c : cluster_cidrs)

@@ -150,7 +150,9 @@ Json counters_json(const fastpath::Counters& c) {
                 {"workers", std::move(workers)},
                 {"drops", drops(c.total().reasons)},
                 {"flows_in_use", c.flows_in_use},
-                {"flow_capacity", c.flow_capacity}};
+                {"flow_capacity", c.flow_capacity},
+                {"half_open_flows", c.half_open_flows},
+                {"syn_proxy", c.syn_proxy}};
 }
 
 bool parse_trace_args(const Json& args, TracePacket& out, std::string& err) {

@@ -26,6 +26,8 @@ metrics::Snapshot make_snapshot(const Model& m, const api::DaemonStatus& status,
     if (fast) {
         s.flows = fast->flows_in_use;
         s.flow_capacity = fast->flow_capacity;
+        s.half_open_flows = fast->half_open_flows;
+        s.syn_proxy = fast->syn_proxy;
         for (const auto& p : fast->ports) s.interfaces.push_back({p.name, p.rx_packets, p.tx_packets, {}, {}});
         const fastpath::WorkerCounters all = fast->total();
         for (size_t r = 0; r < engine::kReasonCount; ++r)

@@ -28,6 +28,8 @@ public:
     // The fast path's counters (packets, flows, drops per reason); none where the data path
     // keeps none of its own (the kernel path: see `nft list ruleset`, `conntrack -S`).
     virtual std::optional<fastpath::Counters> counters() const { return std::nullopt; }
+    // The fast path's SYN proxy (see SynFloodGuard); the kernel path renders its own.
+    virtual void set_syn_proxy(bool on) { (void)on; }
 
     // The one "needs a restart" rule: "" when update(next) may replace `running`; otherwise the
     // field that changed and why only a restart applies it. A daemon runs one data path for its

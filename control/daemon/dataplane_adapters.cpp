@@ -72,6 +72,9 @@ public:
     void stop() override {
         if (fast_) fast_->stop();
     }
+    void set_syn_proxy(bool on) override {
+        if (fast_) fast_->set_syn_proxy(on);
+    }
     std::optional<fastpath::Counters> counters() const override {
         if (!fast_) return std::nullopt;
         return fast_->counters();

@@ -15,6 +15,7 @@
 #include "control/daemon/dataplane_adapters.hpp"
 #include "control/daemon/event_loop.hpp"
 #include "control/daemon/exhaustion_log.hpp"
+#include "control/daemon/syn_flood_guard.hpp"
 #include "control/daemon/gateway_controller.hpp"
 #include "control/daemon/notify.hpp"
 #include "control/daemon/options.hpp"
@@ -182,7 +183,17 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     // Once a second the control thread samples the counters for the exhaustion log line.
     constexpr auto kSamplePeriod = std::chrono::seconds(1);
     ExhaustionLog exhaustion;
-    if (auto c = dp->counters()) exhaustion.sample(*c, 0);
+    SynFloodGuard syn_guard;
+    auto guard_syn_floods = [&](const fastpath::Counters& c) {
+        const Model& m = *controller.current();
+        const SynFloodGuard::Decision d = syn_guard.sample(c, m.syn_proxy, m.syn_proxy_threshold());
+        dp->set_syn_proxy(d.on);
+        if (!d.line.empty()) log::line(log::Level::notice, d.line);
+    };
+    if (auto c = dp->counters()) {
+        exhaustion.sample(*c, 0);
+        guard_syn_floods(*c);
+    }
     auto sampled = std::chrono::steady_clock::now();
     // While a capture runs the copies are drained every few milliseconds, not once a second.
     constexpr auto kCapturePoll = std::chrono::milliseconds(5);
@@ -208,6 +219,7 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
             speaker.tick();
             const auto c = dp->counters();
             if (c) print_details(exhaustion.sample(*c, static_cast<unsigned>(secs < 1 ? 1 : secs)));
+            if (c) guard_syn_floods(*c);
             refresh_metrics(c);
         }
     }

@@ -123,9 +123,14 @@ void read_routes(Reporter& r, YNode n, const FieldPath& f, Model& m) {
 
 void read_conntrack(Reporter& r, YNode n, const FieldPath& f, Model& m) {
     if (!expect_map(r, n, f)) return;
-    reject_unknown_keys(r, n, f, {"maxFlows"});
+    reject_unknown_keys(r, n, f, {"maxFlows", "synProxy", "synProxyHalfOpen"});
     uint64_t v;
     if (read_uint(r, n.get("maxFlows"), f.child("maxFlows"), 1, kMaxFlows, v)) m.max_flows = static_cast<uint32_t>(v);
+    size_t mode = 0;
+    if (read_enum(r, n.get("synProxy"), f.child("synProxy"), {"auto", "on", "off"}, mode))
+        m.syn_proxy = mode == 0 ? SynProxyMode::automatic : mode == 1 ? SynProxyMode::on : SynProxyMode::off;
+    if (read_uint(r, n.get("synProxyHalfOpen"), f.child("synProxyHalfOpen"), 1, kMaxFlows, v))
+        m.syn_proxy_half_open = static_cast<uint32_t>(v);
 }
 
 void read_node_port_range(Reporter& r, YNode n, const FieldPath& f, Model& m) {

@@ -148,6 +148,12 @@ std::string render(const Snapshot& s) {
     if (s.flows) w.gauge("nfgate_flows", "Connections tracked now.", static_cast<double>(*s.flows));
     if (s.flow_capacity)
         w.gauge("nfgate_flow_table_capacity", "Connections the flow table can hold.", static_cast<double>(*s.flow_capacity));
+    if (s.half_open_flows)
+        w.gauge("nfgate_half_open_flows", "TCP connections whose handshake has not completed (last flow table sweep).",
+                static_cast<double>(*s.half_open_flows));
+    if (s.syn_proxy)
+        w.gauge("nfgate_syn_proxy_active", "1 while SYNs to Services are answered with SYN cookies (conntrack.synProxy).",
+                *s.syn_proxy ? 1.0 : 0.0);
 
     if (!s.interfaces.empty()) {
         w.family("nfgate_packets_total", "counter", "Packets received (rx) and sent (tx) per interface.");

@@ -63,6 +63,25 @@ void ConntrackTable::recycle_ready(Worker& w) {
     }
 }
 
+namespace {
+
+// A TCP connection whose handshake has not completed (what a SYN flood leaves behind).
+bool half_open_tcp(const FlowEntry& e) {
+    if (e.proto() != net::kProtoTcp) return false;
+    const TcpState st = e.tcp_state();
+    return st == TcpState::syn_sent || st == TcpState::syn_recv;
+}
+
+}  // namespace
+
+// One step of the sweep over the partition; each full pass publishes its half-open count.
+void ConntrackTable::advance_cursor(Worker& w) {
+    if (++w.cursor != w.count) return;
+    w.cursor = 0;
+    w.half_open.store(w.sweep_half_open, std::memory_order_relaxed);
+    w.sweep_half_open = 0;
+}
+
 unsigned ConntrackTable::age(unsigned worker, uint32_t now, unsigned budget) {
     Worker& w = w_[worker];
     recycle_ready(w);
@@ -70,11 +89,14 @@ unsigned ConntrackTable::age(unsigned worker, uint32_t now, unsigned budget) {
     budget = std::min(budget, w.count);
     for (unsigned i = 0; i < budget; i++) {
         const uint32_t idx = w.first + w.cursor;
-        if (++w.cursor == w.count) w.cursor = 0;
+        advance_cursor(w);
         FlowEntry& e = entries_[idx];
         auto life = static_cast<EntryLife>(e.life.load(std::memory_order_acquire));
         if (life == EntryLife::live) {
-            if (!expired(e, now)) continue;
+            if (!expired(e, now)) {
+                w.sweep_half_open += half_open_tcp(e) ? 1 : 0;
+                continue;
+            }
             if (unlink(e)) {
                 bump(w.expired);
                 unlinked_now++;
@@ -116,11 +138,11 @@ unsigned ConntrackTable::early_drop(Worker& w) {
     unsigned dropped = 0;
     for (unsigned i = 0; i < kEarlyDropScan && dropped < kEarlyDropWant; i++) {
         const uint32_t idx = w.first + w.cursor;
-        if (++w.cursor == w.count) w.cursor = 0;
+        advance_cursor(w);
         FlowEntry& e = entries_[idx];
-        if (static_cast<EntryLife>(e.life.load(std::memory_order_acquire)) != EntryLife::live || !unassured(e))
-            continue;
-        if (!unlink(e)) continue;  // another worker took it out: it queues it
+        if (static_cast<EntryLife>(e.life.load(std::memory_order_acquire)) != EntryLife::live) continue;
+        w.sweep_half_open += half_open_tcp(e) ? 1 : 0;  // dropped or not, the sweep saw it
+        if (!unassured(e) || !unlink(e)) continue;  // unlink false: another worker took it out and queues it  // another worker took it out: it queues it
         bump(w.early_dropped);
         e.life.store(static_cast<uint8_t>(EntryLife::queued), std::memory_order_relaxed);
         w.deferred[w.def_tail++ % w.count] = idx;

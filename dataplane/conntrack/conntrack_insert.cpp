@@ -34,7 +34,8 @@ void ConntrackTable::fill_entry(FlowEntry& e, const FlowInit& f, uint32_t now) c
                            ? static_cast<uint8_t>(tcp_step(TcpState::none, Dir::orig, f.tcp_flags).next)
                            : 0;
     e.state.store(st, std::memory_order_relaxed);
-    e.flags.store(0, std::memory_order_relaxed);
+    e.flags.store(f.flags, std::memory_order_relaxed);
+    e.seq_shift.store(f.seq_shift, std::memory_order_relaxed);
     e.tag = f.tag;
     e.snat_pool = f.snat_pool;
     e.snat_port = f.snat_port;

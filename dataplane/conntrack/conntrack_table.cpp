@@ -205,6 +205,7 @@ ConntrackStats ConntrackTable::worker_stats(unsigned worker) const {
     s.recycled = g(w.recycled);
     s.live = g(w.live);
     s.early_dropped = g(w.early_dropped);
+    s.half_open = g(w.half_open);
     return s;
 }
 
@@ -225,6 +226,7 @@ ConntrackStats ConntrackTable::stats() const {
         sum.recycled += s.recycled;
         sum.live += s.live;
         sum.early_dropped += s.early_dropped;
+        sum.half_open += s.half_open;
     }
     return sum;
 }

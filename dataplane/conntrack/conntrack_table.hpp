@@ -67,6 +67,11 @@ enum class EntryLife : uint8_t { free = 0, live = 1, unlinked = 2, queued = 3 };
 
 // Flow flag bits (FlowEntry::flags).
 inline constexpr uint8_t kFlowSeenReply = 0x01;  // a packet went the reply way (UDP: assured)
+// Opened by the engine's SYN proxy: the backend's sequence numbers differ from the ones the
+// client was given by FlowEntry::seq_shift (see dataplane/engine/syn_proxy.hpp).
+inline constexpr uint8_t kFlowSynProxy = 0x02;
+// ... and the backend has not answered the proxy's SYN yet: seq_shift holds the cookie.
+inline constexpr uint8_t kFlowSynProxyPending = 0x04;
 
 // One flow. Everything but the atomics is written once, before the flow is published, and only
 // read afterwards, by any worker.
@@ -90,6 +95,7 @@ struct alignas(64) FlowEntry {
     uint16_t snat_port = 0;        // network order; returned to the pool when reclaimed
     uint32_t tag = 0;              // set by the inserter, opaque to the table (the engine keeps a FlowTag)
     uint32_t created = 0;          // clock at insert
+    std::atomic<uint32_t> seq_shift{0};  // kFlowSynProxy: backend ISN - cookie (pending: the cookie)
 
     const FlowKey& key_of(Dir d) const { return key[static_cast<unsigned>(d)]; }
     // The 5-tuple a packet that matched key_of(d) carries after NAT: src = other.dst, dst =
@@ -119,6 +125,8 @@ struct FlowInit {
     uint32_t tag = 0;
     uint16_t snat_pool = kNoSnat;
     uint16_t snat_port = 0;  // network order
+    uint8_t flags = 0;        // kFlowSynProxy* bits the flow starts with
+    uint32_t seq_shift = 0;
 };
 
 enum class InsertStatus : uint8_t {
@@ -151,6 +159,7 @@ struct ConntrackStats {
     uint64_t recycled = 0;      // back on a free list after the grace period
     uint64_t live = 0;          // entries not free (linked or waiting for the grace period)
     uint64_t early_dropped = 0; // unassured flows unlinked to make room in a full partition
+    uint64_t half_open = 0;     // TCP flows in SYN_SENT/SYN_RECV, counted by the last full sweep
 };
 
 class ConntrackTable {
@@ -286,6 +295,7 @@ private:
     void seal_deferred(Worker& w);
     bool should_reclaim(const FlowEntry& e, uint32_t now, Worker& w) const;
     unsigned early_drop(Worker& w);
+    static void advance_cursor(Worker& w);
 
     uint32_t max_flows_ = 0;
     unsigned workers_ = 0;

@@ -31,10 +31,11 @@ struct alignas(64) ConntrackTable::Worker {
     unsigned cp_head = 0;
     unsigned cp_count = 0;
     uint32_t cursor = 0;
+    uint64_t sweep_half_open = 0;  // half-open TCP flows seen since the cursor last wrapped
 
     std::atomic<uint64_t> inserted{0}, exists{0}, clash{0}, full_entries{0}, full_buckets{0},
         busy{0}, invalid{0}, races_lost{0}, expired{0}, unlinked{0},
-        recycled{0}, live{0}, early_dropped{0};
+        recycled{0}, live{0}, early_dropped{0}, half_open{0};
 };
 
 // Written only by the owning worker, read by anyone: a plain increment of a relaxed atomic.

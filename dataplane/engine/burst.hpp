@@ -22,6 +22,7 @@
 #include "dataplane/engine/packet_io.hpp"
 #include "dataplane/engine/packet_parse.hpp"
 #include "dataplane/engine/slow_path.hpp"
+#include "dataplane/engine/syn_proxy.hpp"
 
 namespace nfgate::engine {
 
@@ -145,6 +146,9 @@ private:
                 dispatch(on_flow_miss(slow_, lane.m, lane.pm, lane.ip_delta), i);
                 continue;
             }
+            if (e.flags.load(std::memory_order_relaxed) & ct::kFlowSynProxy) [[unlikely]] {
+                if (!syn_proxy_step(e, d, lane, i)) continue;
+            }
             if (ct::ConntrackTable::track(e, d, lane.pm.tcp_flags, slow_.now_s) == ct::TcpVerdict::invalid) {
                 slow_.counters.count(Reason::tcp_invalid_state);
                 io_.drop(lane.m);
@@ -165,6 +169,25 @@ private:
             w_.frontends.packet(flow_slot(e.tag), rte_be_to_cpu_16(lane.pm.ip->total_length));
             s_.fwd_lane[n_fwd_++] = static_cast<uint8_t>(i);
         }
+    }
+
+    // A flow the SYN proxy opened (syn_proxy.hpp), before its state is tracked: false when the
+    // packet is done with here (dropped, or the backend's SYN-ACK turned into the ACK back to it
+    // and queued to forward: the state machine sees both).
+    bool syn_proxy_step(ct::FlowEntry& e, ct::Dir d, Lane& lane, unsigned i) {
+        switch (syn_proxy_segment(e, d, lane.m, lane.pm)) {
+            case ProxyStep::translate: return true;
+            case ProxyStep::handshake_done:
+                ct::ConntrackTable::track(e, ct::Dir::reply, net::kTcpSyn | net::kTcpAck, slow_.now_s);
+                ct::ConntrackTable::track(e, ct::Dir::orig, net::kTcpAck, slow_.now_s);
+                ++slow_.counters.forwarded_nat;
+                s_.fwd_lane[n_fwd_++] = static_cast<uint8_t>(i);
+                return false;
+            case ProxyStep::pending: slow_.counters.count(Reason::syn_proxy_pending); break;
+            case ProxyStep::refused: slow_.counters.count(Reason::syn_proxy_refused); break;
+        }
+        io_.drop(lane.m);
+        return false;
     }
 
     // A client's SYN (no ACK) on a flow that is closing or closed (TIME_WAIT, CLOSE).

@@ -64,7 +64,12 @@ namespace nfgate::engine {
     X(exception_to_kernel)          /* handed to the gateway's kernel (not a drop) */                                   \
     X(exception_rate_limited)       /* to the kernel, over the per-worker rate: dropped */                              \
     X(exception_queue_full)         /* to the kernel, its ring full: dropped */                                        \
-    X(tcp_picked_up)                /* a connection another gateway started, taken over mid-stream (not a drop) */
+    X(tcp_picked_up)                /* a connection another gateway started, taken over mid-stream (not a drop) */ \
+    /* the SYN proxy (syn_proxy.hpp) */                                                                                 \
+    X(syn_cookie_sent)              /* a SYN to a frontend answered with a SYN cookie, no flow made (not a drop) */      \
+    X(syn_proxy_opened)             /* a client's ACK returned a valid cookie: the backend connection opened (not a drop) */ \
+    X(syn_proxy_pending)            /* a client segment before the backend answered the proxy's SYN: dropped */          \
+    X(syn_proxy_refused)            /* a backend segment other than SYN-ACK/RST to the proxy's SYN: dropped */
 
 enum class Reason : uint8_t {
 #define NFGATE_REASON_ENUM(name) name,

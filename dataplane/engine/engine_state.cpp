@@ -1,5 +1,7 @@
 #include "dataplane/engine/engine_state.hpp"
 
+#include <random>
+
 #include <rte_byteorder.h>
 
 namespace nfgate::engine {
@@ -31,6 +33,9 @@ std::unique_ptr<EngineShared> EngineShared::create(const EngineConfig& cfg, std:
     tc.snat = s->snat_.get();
     s->flows_ = ct::ConntrackTable::create(tc, err);
     if (!s->flows_) return nullptr;
+    std::random_device rd;
+    s->cookie_key_.k0 = uint64_t{rd()} << 32 | rd();
+    s->cookie_key_.k1 = uint64_t{rd()} << 32 | rd();
     return s;
 }
 

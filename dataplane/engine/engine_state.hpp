@@ -2,6 +2,7 @@
 // WorkerContext (one per worker lcore).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,6 +20,7 @@
 #include "dataplane/engine/neighbour_wait.hpp"
 #include "dataplane/engine/next_hop_cache.hpp"
 #include "dataplane/engine/packet_parse.hpp"
+#include "dataplane/engine/syn_cookie.hpp"
 #include "dataplane/engine/worker_stats.hpp"
 
 struct rte_rcu_qsbr;
@@ -51,6 +53,13 @@ public:
     AffinityTable& affinity() { return affinity_; }
     unsigned workers() const { return workers_; }
 
+    // The SYN proxy for Service frontends (syn_proxy.hpp): switched by the control thread, read
+    // by workers on a SYN that misses the flow table. The cookie key is drawn at creation.
+    void set_syn_proxy(bool on) { syn_proxy_.store(on, std::memory_order_relaxed); }
+    bool syn_proxy() const { return syn_proxy_.load(std::memory_order_relaxed); }
+    const SipKey& cookie_key() const { return cookie_key_; }
+    void set_cookie_key(const SipKey& k) { cookie_key_ = k; }  // tests and fuzzing: reproducible cookies
+
 private:
     EngineShared() = default;
 
@@ -59,6 +68,8 @@ private:
     std::unique_ptr<ct::ConntrackTable> flows_;
     NeighbourTable neighbours_;
     AffinityTable affinity_;
+    std::atomic<bool> syn_proxy_{false};
+    SipKey cookie_key_;
 };
 
 // Per-packet working state of one burst chunk. Lives in the WorkerContext so a burst starts

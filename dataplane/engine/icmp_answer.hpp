@@ -1,7 +1,8 @@
 // Answers the engine builds in place in the received mbuf and sends back out the input port:
-// ICMP echo replies for the gateway's addresses, ICMP errors (time exceeded, port unreachable)
-// and TCP resets for service ports without a ready endpoint. Each returns false when the mbuf
-// cannot hold the answer (chained or too small), in which case the caller just drops it.
+// ICMP echo replies for the gateway's addresses, ICMP errors (time exceeded, port unreachable),
+// TCP resets for service ports without a ready endpoint and the SYN proxy's SYN-ACKs. Each
+// returns false when the mbuf cannot hold the answer (chained or too small), in which case the
+// caller just drops it.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -27,5 +28,10 @@ bool make_icmp_error(rte_mbuf* m, const PacketMeta& pm, uint8_t type, uint8_t co
 // RST for a TCP segment that reached a port nobody serves (RFC 793 "Reset Generation", case 1),
 // sent from the address and port the segment was addressed to.
 bool make_tcp_reset(rte_mbuf* m, const PacketMeta& pm, const IfaceInfo& in_iface);
+
+// The SYN proxy's answer to a client's SYN: SYN-ACK with sequence number `cookie`, an MSS option
+// and no other (no window scaling, SACK or timestamps), from the address and port the SYN was
+// addressed to (syn_proxy.hpp).
+bool make_cookie_syn_ack(rte_mbuf* m, const PacketMeta& pm, const IfaceInfo& in_iface, uint32_t cookie, uint16_t mss);
 
 }  // namespace nfgate::engine

@@ -10,6 +10,7 @@
 #include "dataplane/engine/icmp_answer.hpp"
 #include "dataplane/engine/miss_decision.hpp"
 #include "dataplane/engine/slow_path.hpp"
+#include "dataplane/engine/syn_proxy.hpp"
 
 namespace nfgate::engine {
 
@@ -32,8 +33,9 @@ Fate reject(SlowCtx& c, rte_mbuf* m, const PacketMeta& pm) {
 }
 
 // Inserts `fi`, taking a SNAT port from `pool` first when pool >= 0. nullptr with `why` set
-// when the flow cannot be created.
-ct::FlowEntry* insert_flow(SlowCtx& c, ct::FlowInit& fi, int pool, Reason& why) {
+// when the flow cannot be created; `fresh` false when another packet of the burst (or another
+// worker) created it first.
+ct::FlowEntry* insert_flow(SlowCtx& c, ct::FlowInit& fi, int pool, Reason& why, bool* fresh = nullptr) {
     ct::SnatPorts& snat = c.worker.shared.snat();
     const uint8_t proto = fi.orig.proto;
     for (unsigned attempt = 0; attempt < kSnatAttempts; ++attempt) {
@@ -49,6 +51,7 @@ ct::FlowEntry* insert_flow(SlowCtx& c, ct::FlowInit& fi, int pool, Reason& why) 
             fi.snat_port = port;
         }
         const ct::InsertResult r = c.worker.flows.insert(c.worker.id, fi, c.now_s);
+        if (fresh != nullptr) *fresh = r.status == ct::InsertStatus::inserted;
         if (r.status == ct::InsertStatus::inserted) {
             ++c.counters.flows_created;
             return r.entry;
@@ -87,17 +90,50 @@ const Backend& choose_backend(SlowCtx& c, const ServicePortEntry& p, uint32_t cl
     return b;
 }
 
+// The SYN proxy's side of a TCP miss (syn_proxy.hpp): a SYN while the proxy is on is answered
+// with a cookie; an ACK that returns a valid cookie (checked whether the proxy is on or not, so
+// handshakes in flight when it goes off still complete) stands for the client's SYN.
+struct CookieAck {
+    bool valid = false;
+    uint32_t client_isn = 0, cookie = 0;
+    uint16_t mss = 0;
+};
+
+bool answers_with_cookie(const SlowCtx& c, const PacketMeta& pm) {
+    return pm.proto == net::kProtoTcp && c.worker.shared.syn_proxy() &&
+           (pm.tcp_flags & (net::kTcpSyn | net::kTcpAck | net::kTcpRst | net::kTcpFin)) == net::kTcpSyn;
+}
+
+Fate answer_with_cookie(SlowCtx& c, rte_mbuf* m, const PacketMeta& pm) {
+    const uint8_t mss_class = cookie_mss_class(tcp_mss_option(pm));
+    const uint32_t client_isn = rte_be_to_cpu_32(reinterpret_cast<const rte_tcp_hdr*>(pm.l4)->sent_seq);
+    const uint32_t cookie = make_cookie(c.worker.shared.cookie_key(), cookie_tuple(pm), client_isn, c.now_s, mss_class);
+    return make_cookie_syn_ack(m, pm, c.st.ifaces()[c.in_port], cookie, kCookieMss[mss_class])
+               ? c.answer(Reason::syn_cookie_sent)
+               : c.drop(Reason::reject_not_sent);
+}
+
+CookieAck cookie_ack(const SlowCtx& c, const PacketMeta& pm) {
+    CookieAck a;
+    if (pm.proto == net::kProtoTcp)
+        a.valid = returns_cookie(c.worker.shared.cookie_key(), pm, c.now_s, a.client_isn, a.cookie, a.mss);
+    return a;
+}
+
 Fate new_service_flow(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, const ServiceMatch& sm, net::CsumDelta& ip_delta) {
     const ServicePortEntry& p = *sm.port;
     const uint32_t client = rte_be_to_cpu_32(pm.src);
+    const CookieAck proxied = cookie_ack(c, pm);
+    const uint8_t opening_flags = proxied.valid ? net::kTcpSyn : pm.tcp_flags;
     Reason refused{};
-    if (!service_admits(sm, client, pm.proto, pm.tcp_flags, refused)) return c.drop(refused);
+    if (!service_admits(sm, client, pm.proto, opening_flags, refused)) return c.drop(refused);
     if (p.backends.empty()) return reject(c, m, pm);
+    if (answers_with_cookie(c, pm)) return answer_with_cookie(c, m, pm);
 
     const ct::FlowKey orig = ct::make_key(pm.src, pm.dst, pm.sport, pm.dport, pm.proto);
     const Backend& b = choose_backend(c, p, client, orig);
     const bool snat = service_needs_snat(c.st, sm, client, b.ip);
-    const bool mid_stream = pm.proto == net::kProtoTcp && !tcp_opens(pm.tcp_flags);
+    const bool mid_stream = pm.proto == net::kProtoTcp && !tcp_opens(opening_flags);
     if (mid_stream && snat) return c.drop(Reason::tcp_invalid_no_syn);  // masquerade.all, hairpin
     uint32_t snat_addr_be = 0;
     const int pool = egress_pool(c, b.ip, snat_addr_be);
@@ -107,11 +143,26 @@ Fate new_service_flow(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, const ServiceMatc
     fi.orig = orig;
     fi.reply = ct::make_key(rte_cpu_to_be_32(b.ip), snat ? snat_addr_be : pm.src, rte_cpu_to_be_16(b.port), pm.sport,
                             pm.proto);
-    fi.tcp_flags = pm.tcp_flags;
+    fi.tcp_flags = opening_flags;
     fi.tag = service_flow_tag(sm.slot);
+    if (proxied.valid) {
+        fi.flags = ct::kFlowSynProxy | ct::kFlowSynProxyPending;
+        fi.seq_shift = proxied.cookie;
+    }
     Reason why{};
-    ct::FlowEntry* e = insert_flow(c, fi, snat ? pool : -1, why);
+    bool fresh = true;
+    ct::FlowEntry* e = insert_flow(c, fi, snat ? pool : -1, why, &fresh);
     if (e == nullptr) return c.drop(why);
+    if (proxied.valid) {
+        // A second segment returning the cookie (data right behind the handshake's ACK, in the
+        // same burst) finds the flow made: it waits like any segment before the backend answers.
+        if (!fresh) return c.drop(Reason::syn_proxy_pending);
+        if (!ack_to_backend_syn(m, pm, proxied.client_isn, proxied.mss)) {
+            c.worker.flows.unlink(*e);
+            return c.drop(Reason::syn_proxy_pending);
+        }
+        c.counters.count(Reason::syn_proxy_opened);
+    }
     rewrite_flow(pm, *e, ct::Dir::orig, ip_delta);
     ++c.counters.forwarded_nat;
     if (mid_stream) c.counters.count(Reason::tcp_picked_up);

@@ -29,4 +29,9 @@ inline constexpr uint8_t kTcpPsh = 0x08;
 inline constexpr uint8_t kTcpAck = 0x10;
 inline constexpr uint8_t kTcpUrg = 0x20;
 
+// TCP option kinds (RFC 9293 3.2).
+inline constexpr uint8_t kTcpOptEnd = 0;
+inline constexpr uint8_t kTcpOptNop = 1;
+inline constexpr uint8_t kTcpOptMss = 2;
+
 }  // namespace nfgate::net

@@ -40,11 +40,18 @@ public:
     bool update(const Model& m, std::string& err) override;
     void stop() override;
     fastpath::Counters counters() const override;
+    void set_syn_proxy(bool on) override {
+        if (engine_) engine_->set_syn_proxy(on);
+    }
     std::vector<FrontendTraffic> frontend_traffic() const override;
     bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const override;
     TraceResult trace(const TracePacket& p) const override {
         const uint32_t now_s = static_cast<uint32_t>(clock_.ns(rte_rdtsc()) / 1'000'000'000);
-        return engine::trace_new_flow(*services_->current(), engine_->affinity(), p, now_s);
+        TraceResult r = engine::trace_new_flow(*services_->current(), engine_->affinity(), p, now_s);
+        if (engine_->syn_proxy() && p.proto == 6 && r.verdict == "forward" && !r.service.empty())
+            r.steps.push_back({"SYN proxy", "on: the SYN is answered with a SYN cookie; the endpoint above gets the "
+                                            "connection when the client's ACK returns the cookie"});
+        return r;
     }
     bool arm_capture(const fastpath::CaptureRequest& r, std::string& err) override;
     void disarm_capture() override { capture_.disarm(); }
@@ -285,8 +292,12 @@ fastpath::Counters DpdkFastPath::read_counters() const {
         for (size_t r = 0; r < engine::kReasonCount; ++r) wc.reasons[r] = es.reason(static_cast<engine::Reason>(r));
     }
     if (engine_) {
-        c.flows_in_use = engine_->flows().stats().live;
+        const ct::ConntrackStats fs = engine_->flows().stats();
+        c.flows_in_use = fs.live;
+        c.half_open_flows = fs.half_open;
+        c.early_dropped = fs.early_dropped;
         c.flow_capacity = engine_->flows().capacity();
+        c.syn_proxy = engine_->syn_proxy();
     }
     return c;
 }

@@ -55,5 +55,26 @@ TEST(EarlyDrop, HalfOpenFlowsMakeRoomEstablishedOnesStay) {
     }
 }
 
+// The SYN-flood guard reads how many half-open TCP flows the last full ageing sweep saw.
+TEST(EarlyDrop, AFullSweepCountsTheHalfOpenTcpFlows) {
+    ConntrackTable::Config cfg;
+    cfg.max_flows = 512;
+    std::string err;
+    auto t = ConntrackTable::create(cfg, err);
+    ASSERT_NE(t, nullptr) << err;
+    const uint32_t now = 100;
+    for (uint32_t n = 1; n <= 30; ++n) {  // 10 established, 20 half-open (10 SYN_SENT, 10 SYN_RECV)
+        const InsertResult r = t->insert(0, syn(n), now);
+        ASSERT_EQ(r.status, InsertStatus::inserted);
+        if (n <= 20) ConntrackTable::track(*r.entry, Dir::reply, net::kTcpSyn | net::kTcpAck, now);
+        if (n <= 10) ConntrackTable::track(*r.entry, Dir::orig, net::kTcpAck, now);
+    }
+    EXPECT_EQ(t->stats().half_open, 0u) << "no sweep has finished yet";
+    t->age(0, now, cfg.max_flows);  // one whole pass over the partition
+    EXPECT_EQ(t->stats().half_open, 20u);
+    t->age(0, now, cfg.max_flows);
+    EXPECT_EQ(t->stats().half_open, 20u) << "each pass counts afresh";
+}
+
 }  // namespace
 }  // namespace nfgate::ct

@@ -44,5 +44,24 @@ TEST(ControlSection, BadValuesNameTheFieldAndWhatIsValid) {
     EXPECT_NE(unknown.errors[0].message.find("socket, metricsAddress"), std::string::npos) << unknown.errors[0].str();
 }
 
+// conntrack.synProxy / synProxyHalfOpen: the SYN-flood defence (auto unless told).
+TEST(ConntrackSection, SynProxyModeAndThreshold) {
+    TempConfig cfg;
+    LoadResult plain = load_config(cfg.write("a.yaml", "conntrack: {maxFlows: 1600}\n"));
+    ASSERT_TRUE(plain.ok());
+    EXPECT_EQ(plain.model.syn_proxy, SynProxyMode::automatic);
+    EXPECT_EQ(plain.model.syn_proxy_threshold(), 100u) << "maxFlows / 16";
+    LoadResult set = load_config(cfg.write("b.yaml", "conntrack:\n  synProxy: on\n  synProxyHalfOpen: 5000\n"));
+    ASSERT_TRUE(set.ok()) << set.errors[0].str();
+    EXPECT_EQ(set.model.syn_proxy, SynProxyMode::on);
+    EXPECT_EQ(set.model.syn_proxy_threshold(), 5000u);
+    EXPECT_EQ(load_config(cfg.write("c.yaml", "conntrack: {synProxy: off}\n")).model.syn_proxy, SynProxyMode::off);
+    LoadResult bad = load_config(cfg.write("d.yaml", "conntrack:\n  synProxy: sometimes\n"));
+    ASSERT_EQ(bad.errors.size(), 1u);
+    EXPECT_EQ(bad.errors[0].field, "conntrack.synProxy");
+    EXPECT_EQ(bad.errors[0].line, 2);
+    EXPECT_NE(bad.errors[0].message.find("auto"), std::string::npos) << bad.errors[0].str();
+}
+
 }  // namespace
 }  // namespace nfgate::loader

@@ -8,8 +8,10 @@
 #include <rte_mbuf.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/engine/engine_lab.hpp"
@@ -20,6 +22,16 @@ rte_mempool* g_pool = nullptr;
 }
 
 rte_mempool* nfgate::test::test_pool() { return g_pool; }
+
+namespace {
+unsigned write_seed(const std::string& dir, const std::string& name, const std::string& bytes) {
+    std::ofstream out(dir + "/" + name, std::ios::binary);
+    out << bytes;
+    if (out.good()) return 1;
+    std::fprintf(stderr, "fuzz_burst_seeds: cannot write %s/%s\n", dir.c_str(), name.c_str());
+    std::exit(1);
+}
+}  // namespace
 
 int main(int argc, char** argv) {
     if (argc != 2) {
@@ -33,6 +45,7 @@ int main(int argc, char** argv) {
     g_pool = rte_pktmbuf_pool_create("seeds", 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     if (g_pool == nullptr) return 1;
     using namespace nfgate::test;
+    std::filesystem::create_directories(argv[1]);
     unsigned written = 0;
     for (const Fixture& f : fixtures()) {
         Lab lab;
@@ -48,8 +61,26 @@ int main(int argc, char** argv) {
             lab.send(step.in_port, frame);
             if (lab.io.sent.size() == 1) prev = parse_out(lab.io.sent[0].m);
         }
-        std::ofstream(std::string(argv[1]) + "/" + f.name, std::ios::binary) << seed;
-        ++written;
+        written += write_seed(argv[1], f.name, seed);
+    }
+    // The SYN proxy: switched on (control bit 7), a client's SYN to web's externalIP, then its
+    // ACK with ack = fuzz_burst's cookie marker (the harness puts the valid cookie in).
+    {
+        Pkt syn = from_router(Pkt::tcp("198.51.100.7", 42000, "192.0.2.50", 80, RTE_TCP_SYN_FLAG));
+        syn.seq = 0x10000000;
+        Pkt ack = syn;
+        ack.tcp_flags = RTE_TCP_ACK_FLAG;
+        ack.seq = syn.seq + 1;
+        ack.ack = 0xc00c1e01;
+        std::string seed;
+        for (const auto& [ctl, frame] : {std::pair<uint8_t, std::vector<uint8_t>>{0x80 | 0x22, serialize(syn)},
+                                         std::pair<uint8_t, std::vector<uint8_t>>{0x22, serialize(ack)}}) {
+            seed += static_cast<char>(ctl);
+            seed += static_cast<char>(frame.size() & 0xff);
+            seed += static_cast<char>(frame.size() >> 8);
+            seed.append(frame.begin(), frame.end());
+        }
+        written += write_seed(argv[1], "syn_proxy_handshake", seed);
     }
     std::printf("fuzz_burst_seeds: %u seeds in %s\n", written, argv[1]);
     return 0;

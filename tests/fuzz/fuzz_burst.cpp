@@ -10,9 +10,12 @@
 //  - no mbuf leaks: the pool's in-use count stays bounded (what the engine may hold is bounded).
 //
 // Input: records of [control][length lo][length hi][frame bytes]. control bit 0: arrives on the
-// pods port (else ext); bit 1: the harness fixes the frame's IPv4/L4 checksums first; bits 2-4:
+// pods port (else ext); bit 1: the harness fixes the frame's IPv4/L4 checksums first (and a bare
+// TCP ACK whose ack is kCookieMagic gets the valid SYN cookie + 1 for it, so the fuzzer reaches
+// the SYN proxy's cookie path without knowing the key or the clock); bits 2-4:
 // advance the clock before the frame (0, 1 ms, 100 ms, 1 s, 10 s, 61 s, 130 s, 601 s); bit 5:
-// the burst ends after this frame; bit 6: run the worker's timed chores (tick, ageing) first.
+// the burst ends after this frame; bit 6: run the worker's timed chores (tick, ageing) first;
+// bit 7: switch the SYN proxy (on <-> off) before the frame.
 #include <rte_eal.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
@@ -39,6 +42,8 @@ using namespace nfgate;
 constexpr unsigned kBurstMax = 32;
 constexpr unsigned kPoolSize = 8191;
 constexpr unsigned kInUseBound = 2048;  // far above what the engine may hold between bursts
+constexpr uint32_t kCookieMagic = 0xc00c1e01;
+const engine::SipKey kFuzzCookieKey{0x0123456789abcdefull, 0xfedcba9876543210ull};
 
 struct Recorder {
     void tx(uint16_t port, rte_mbuf* m) { sent.push_back({port, m}); }
@@ -128,9 +133,34 @@ uint16_t l4_sum(const Ipv4View& v) {
 // net::csum_* sum 16-bit words as they sit in memory: their result is stored as is.
 void store_csum(uint8_t* p, uint16_t c) { std::memcpy(p, &c, 2); }
 
-void fix_checksums(uint8_t* frame, size_t len) {
+uint32_t load32(const uint8_t* p) { return uint32_t{load16(p)} << 16 | load16(p + 2); }
+uint32_t raw32(const uint8_t* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+uint16_t raw16(const uint8_t* p) {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    return v;
+}
+
+void fill_cookie(const Ipv4View& v, uint32_t now_s) {
+    uint8_t* tcp = v.ip + v.ihl;
+    if (v.proto != 6 || v.fragment || v.total - v.ihl < 20 || (tcp[13] & 0x17) != 0x10 || load32(tcp + 8) != kCookieMagic)
+        return;
+    const engine::CookieTuple t{raw32(v.ip + 12), raw32(v.ip + 16), raw16(tcp), raw16(tcp + 2)};
+    const uint32_t isn = load32(tcp + 4) - 1;
+    const uint32_t cookie = engine::make_cookie(kFuzzCookieKey, t, isn, now_s, 0);
+    const uint32_t ack = cookie + 1;
+    store16(tcp + 8, static_cast<uint16_t>(ack >> 16));
+    store16(tcp + 10, static_cast<uint16_t>(ack));
+}
+
+void fix_checksums(uint8_t* frame, size_t len, uint32_t now_s) {
     Ipv4View v;
     if (!view_ipv4(frame, len, v)) return;
+    fill_cookie(v, now_s);
     store16(v.ip + 10, 0);
     store_csum(v.ip + 10, net::csum_finish(net::csum_partial(v.ip, v.ihl)));
     const size_t off = l4_csum_offset(v);
@@ -211,8 +241,12 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     if (rte_eal_init(8, eal_argv) < 0) finding("rte_eal_init failed");
     g = new State;
     std::atexit([] {
-        std::fprintf(stderr, "fuzz_burst: %lu frames in, %lu IPv4 frames out checked (%lu with their L4 checksum)\n",
-                     g_frames_in, g_frames_out, g_l4_checked);
+        std::fprintf(stderr,
+                     "fuzz_burst: %lu frames in, %lu IPv4 frames out checked (%lu with their L4 checksum), "
+                     "%lu SYN cookies sent, %lu connections opened by one\n",
+                     g_frames_in, g_frames_out, g_l4_checked,
+                     static_cast<unsigned long>(g->worker->stats.reason(engine::Reason::syn_cookie_sent)),
+                     static_cast<unsigned long>(g->worker->stats.reason(engine::Reason::syn_proxy_opened)));
     });
     g->pool = rte_pktmbuf_pool_create("fuzz_burst", kPoolSize, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     if (g->pool == nullptr) finding("mbuf pool");
@@ -225,6 +259,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     std::string err;
     g->shared = engine::EngineShared::create(cfg, err);
     if (!g->shared) finding(("EngineShared::create: " + err).c_str());
+    g->shared->set_cookie_key(kFuzzCookieKey);
     g->worker = std::make_unique<engine::WorkerContext>(*g->shared, 0);
     const rte_ether_addr macs[] = {test::kExtMac, test::kPodsMac};
     g->st = engine::build_service_table(g->model, std::span<const rte_ether_addr>(macs, 2), err);
@@ -244,19 +279,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         at += 3;
         len = std::min({len, size - at, size_t{RTE_MBUF_DEFAULT_DATAROOM}});
         const uint16_t port = (ctl & 1) ? test::kPods : test::kExt;
-        if (!burst.empty() && (port != burst_port || burst.size() == kBurstMax || (ctl & 0x5c))) {
+        if (!burst.empty() && (port != burst_port || burst.size() == kBurstMax || (ctl & 0xdc))) {
             run_burst(burst_port, burst, good_checksums);
             good_checksums = true;
         }
         g->now_ns += kAdvanceNs[(ctl >> 2) & 7];
         if (ctl & 0x40) chores();
+        if (ctl & 0x80) g->shared->set_syn_proxy(!g->shared->syn_proxy());
         rte_mbuf* m = rte_pktmbuf_alloc(g->pool);
         if (m == nullptr) finding("mbuf pool exhausted: the engine leaks mbufs", rte_mempool_in_use_count(g->pool));
         auto* dst = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len)));
         if (len != 0 && dst == nullptr) finding("append");
         if (len != 0) std::memcpy(dst, data + at, len);
         at += len;
-        if (ctl & 2) fix_checksums(dst, len);
+        if (ctl & 2) fix_checksums(dst, len, static_cast<uint32_t>(g->now_ns / 1'000'000'000));
         else {
             good_checksums = false;
             g->last_unfixed_ns = g->now_ns;

@@ -16,6 +16,7 @@ import subprocess
 import time
 
 from lab import REPO, TCP_PORT, UDP_PORT
+import scenarios_flood
 
 BACKENDS = ("pod-a", "pod-b")
 GW_PODS = "10.244.0.1"      # the gateway's address toward the pods
@@ -821,6 +822,9 @@ SCENARIOS = [
              check=masquerade_all, needs_daemon=True),
     Scenario("reload-bad-config-rejected", "a broken manifest on reload is rejected, rules kept",
              check=reload_rejected, needs_daemon=True),
+    Scenario("syn-proxy-flood", "conntrack.synProxy on: connections open through SYN cookies while a "
+             "spoofed SYN flood leaves no flow behind", check=lambda lab: scenarios_flood.syn_proxy_serves(lab, Reach),
+             needs_daemon=True, paths=("dpdk",)),
     # Last: it stops the daemon.
     Scenario("gateway-own-services", "the gateway's own kernel serves TCP/UDP on its node address and "
              "hears ICMP errors about its own traffic (fast path: the exception path)", check=gateway_own_services),

@@ -1,0 +1,42 @@
+// When the fast path's SYN proxy is on (conntrack.synProxy, engine/syn_proxy.hpp). `on` and
+// `off` are what they say; `auto` switches it on when a SYN flood shows (the last ageing sweep
+// counted synProxyHalfOpen half-open TCP flows, or a full table gave up unanswered flows) and
+// off once the cookies it sends go answered again: after at least a minute on, when fewer than
+// half the threshold went unanswered in the last minute. Pure: fed counters once a second,
+// returns the state and a line to log on a change, so it is unit-tested without a data path.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "dataplane/counters.hpp"
+#include "model/model.hpp"
+
+namespace nfgate::daemon {
+
+class SynFloodGuard {
+public:
+    struct Decision {
+        bool on = false;
+        std::string line;  // non-empty when the state changes: why
+    };
+
+    // Once a second; `threshold` is Model::syn_proxy_threshold().
+    Decision sample(const fastpath::Counters& c, SynProxyMode mode, uint32_t threshold);
+
+    static constexpr unsigned kWindow = 60;  // seconds of unanswered cookies remembered
+
+private:
+    Decision change(bool on, std::string why);
+
+    bool on_ = false;
+    bool primed_ = false;
+    uint64_t last_early_ = 0, last_cookies_ = 0, last_opened_ = 0;
+    std::array<uint64_t, kWindow> unanswered_{};  // per second: cookies sent - connections opened
+    unsigned second_ = 0;
+    uint64_t window_sum_ = 0;
+    unsigned on_for_ = 0;
+};
+
+}  // namespace nfgate::daemon
