@@ -65,18 +65,17 @@ void ConntrackTable::recycle_ready(Worker& w) {
 
 namespace {
 
-// A TCP connection whose handshake has not completed (what a SYN flood leaves behind).
-bool half_open_tcp(const FlowEntry& e) {
-    if (e.proto() != net::kProtoTcp) return false;
-    const TcpState st = e.tcp_state();
-    return st == TcpState::syn_sent || st == TcpState::syn_recv;
+// A TCP connection whose handshake has not completed (what a SYN flood leaves behind). Other
+// protocols keep TcpState::none, so the state alone tells: one load and one compare per entry.
+static_assert(uint8_t(TcpState::syn_recv) == uint8_t(TcpState::syn_sent) + 1);
+inline unsigned half_open_tcp(const FlowEntry& e) {
+    return static_cast<uint8_t>(e.state.load(std::memory_order_relaxed) - uint8_t(TcpState::syn_sent)) < 2 ? 1 : 0;
 }
 
 }  // namespace
 
-// One step of the sweep over the partition; each full pass publishes its half-open count.
-void ConntrackTable::advance_cursor(Worker& w) {
-    if (++w.cursor != w.count) return;
+// The sweep over the partition came round: publish the half-open count of the pass.
+void ConntrackTable::sweep_wrapped(Worker& w) {
     w.cursor = 0;
     w.half_open.store(w.sweep_half_open, std::memory_order_relaxed);
     w.sweep_half_open = 0;
@@ -89,12 +88,12 @@ unsigned ConntrackTable::age(unsigned worker, uint32_t now, unsigned budget) {
     budget = std::min(budget, w.count);
     for (unsigned i = 0; i < budget; i++) {
         const uint32_t idx = w.first + w.cursor;
-        advance_cursor(w);
+        if (++w.cursor == w.count) [[unlikely]] sweep_wrapped(w);
         FlowEntry& e = entries_[idx];
         auto life = static_cast<EntryLife>(e.life.load(std::memory_order_acquire));
         if (life == EntryLife::live) {
             if (!expired(e, now)) {
-                w.sweep_half_open += half_open_tcp(e) ? 1 : 0;
+                w.sweep_half_open += half_open_tcp(e);
                 continue;
             }
             if (unlink(e)) {
@@ -138,10 +137,10 @@ unsigned ConntrackTable::early_drop(Worker& w) {
     unsigned dropped = 0;
     for (unsigned i = 0; i < kEarlyDropScan && dropped < kEarlyDropWant; i++) {
         const uint32_t idx = w.first + w.cursor;
-        advance_cursor(w);
+        if (++w.cursor == w.count) [[unlikely]] sweep_wrapped(w);
         FlowEntry& e = entries_[idx];
         if (static_cast<EntryLife>(e.life.load(std::memory_order_acquire)) != EntryLife::live) continue;
-        w.sweep_half_open += half_open_tcp(e) ? 1 : 0;  // dropped or not, the sweep saw it
+        w.sweep_half_open += half_open_tcp(e);  // dropped or not, the sweep saw it
         if (!unassured(e) || !unlink(e)) continue;  // unlink false: another worker took it out and queues it  // another worker took it out: it queues it
         bump(w.early_dropped);
         e.life.store(static_cast<uint8_t>(EntryLife::queued), std::memory_order_relaxed);

@@ -295,7 +295,7 @@ private:
     void seal_deferred(Worker& w);
     bool should_reclaim(const FlowEntry& e, uint32_t now, Worker& w) const;
     unsigned early_drop(Worker& w);
-    static void advance_cursor(Worker& w);
+    static void sweep_wrapped(Worker& w);
 
     uint32_t max_flows_ = 0;
     unsigned workers_ = 0;
