@@ -94,18 +94,24 @@ case "$cmd" in
     fi
     meson compile -C "$tsan" tests/conntrack/test_conntrack
     meson test -C "$tsan" --no-rebuild --print-errorlogs --suite conntrack
-    # What untrusted input reaches (the packet engine, the loader, the renderer, the flow table,
-    # BIRD's replies) again under AddressSanitizer + UndefinedBehaviorSanitizer: any finding,
+    # Every unit suite again under AddressSanitizer + UndefinedBehaviorSanitizer: any finding,
     # leaks included, fails the run.
     asan=${build}-asan
     if [ ! -f "$asan/build.ninja" ]; then
       meson setup "$asan" --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
         -Dbenchmarks=false -Dlab_tests=false
     fi
-    meson compile -C "$asan" tests/engine/test_engine tests/control/test_control_loader tests/nft/test_nft_golden \
-      tests/conntrack/test_conntrack tests/control/test_control_bgp
+    unit_suites=(control_loader control_daemon control_api control_log_notify control_bgp control_metrics
+                 nft_golden nft_kernel nft_traffic conntrack engine worker_loop restart_fields fastpath_nat
+                 fastpath_two_workers fastpath_start fastpath_start_errors fastpath_tap)
+    meson compile -C "$asan" tests/control/test_control_loader tests/control/test_control_daemon \
+      tests/control/test_control_api tests/control/test_control_log_notify tests/control/test_control_bgp \
+      tests/control/test_control_metrics tests/nft/test_nft_golden tests/nft/test_nft_kernel tests/nft/test_nft_traffic \
+      tests/conntrack/test_conntrack tests/engine/test_engine tests/fastpath/test_worker_loop \
+      tests/fastpath/test_restart_fields tests/fastpath/test_fastpath_nat tests/fastpath/test_fastpath_two_workers \
+      tests/fastpath/test_fastpath_start tests/fastpath/test_fastpath_start_errors tests/fastpath/test_fastpath_tap
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
-      meson test -C "$asan" --no-rebuild --print-errorlogs engine control_loader nft_golden conntrack control_bgp
+      meson test -C "$asan" --no-rebuild --print-errorlogs --num-processes 1 "${unit_suites[@]}"
     # A short fuzzing run per target (`nfgate.sh fuzz` runs longer).
     run_fuzzers "${NFGATE_FUZZ_SECONDS:-10}"
     ;;
