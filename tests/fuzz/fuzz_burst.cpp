@@ -45,28 +45,13 @@ constexpr unsigned kInUseBound = 2048;  // far above what the engine may hold be
 constexpr uint32_t kCookieMagic = 0xc00c1e01;
 const engine::SipKey kFuzzCookieKey{0x0123456789abcdefull, 0xfedcba9876543210ull};
 
-struct Recorder {
-    void tx(uint16_t port, rte_mbuf* m) { sent.push_back({port, m}); }
-    void drop(rte_mbuf* m) {
-        ++dropped;
-        rte_pktmbuf_free(m);
-    }
-    void clear() {
-        for (auto& s : sent) rte_pktmbuf_free(s.m);
-        sent.clear();
-        dropped = 0;
-    }
-    std::vector<test::Sent> sent;
-    unsigned dropped = 0;
-};
-
 struct State {
     rte_mempool* pool = nullptr;
     Model model;
     std::unique_ptr<engine::EngineShared> shared;
     std::unique_ptr<engine::WorkerContext> worker;
     std::unique_ptr<engine::ServiceTable> st;
-    Recorder io;
+    test::RecordingIo io;
     uint64_t now_ns = 1'000'000'000'000ull;
     uint64_t last_unfixed_ns = 0;  // a frame with checksums as the fuzzer wrote them
 };

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "control/loader/config_loader.hpp"
+#include "tests/fuzz/fuzz_support.hpp"
 #include "tests/fuzz/manifest_writer.hpp"
 
 namespace {
@@ -24,14 +25,7 @@ namespace {
 using nfgate::Model;
 using nfgate::loader::LoadResult;
 
-constexpr const char* kGateway =
-    "dataplane: kernel\n"
-    "nodeAddresses: [192.0.2.1]\n"
-    "clusterCIDRs: [10.244.0.0/16]\n"
-    "serviceCIDRs: [10.96.0.0/12]\n"
-    "zone: zone-a\n"
-    "conntrack: {maxFlows: 4096}\n"
-    "manifests: [cluster/]\n";
+using nfgate::fuzz::kGateway;
 
 constexpr const char* kManifest =
     "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: demo}\n"
@@ -122,9 +116,7 @@ void check_round_trip(const Model& m, nfgate::fuzz::ManifestFormat f) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    char tmpl[] = "/tmp/nfgate-fuzz-loader-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) std::abort();
-    g_dir = tmpl;
+    g_dir = nfgate::fuzz::scratch_dir("loader");
     std::atexit([] {
         std::filesystem::remove_all(g_dir);
         std::fprintf(stderr, "fuzz_loader: %lu of %lu inputs loaded and were written back\n", g_valid, g_inputs);

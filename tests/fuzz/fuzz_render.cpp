@@ -33,6 +33,7 @@
 #include "nft/nft_plan.hpp"
 #include "nft/nft_render.hpp"
 #include "nft/nft_text.hpp"
+#include "tests/fuzz/fuzz_support.hpp"
 #include "tests/fuzz/manifest_writer.hpp"
 
 namespace {
@@ -300,21 +301,11 @@ void check_batch(const Plan& p) {
     if (rule_chains != want) finding("the batch's rules are not the plan's rules, in order");
 }
 
-constexpr const char* kGateway =
-    "dataplane: kernel\n"
-    "nodeAddresses: [192.0.2.1]\n"
-    "clusterCIDRs: [10.244.0.0/16]\n"
-    "serviceCIDRs: [10.96.0.0/12]\n"
-    "zone: zone-a\n"
-    "manifests: [cluster/]\n";
-
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    char tmpl[] = "/tmp/nfgate-fuzz-render-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) std::abort();
-    g_dir = tmpl;
-    std::ofstream(g_dir + "/gateway.yaml") << kGateway;
+    g_dir = fuzz::scratch_dir("render");
+    std::ofstream(g_dir + "/gateway.yaml") << fuzz::kGateway;
     std::atexit([] {
         std::filesystem::remove_all(g_dir);
         std::fprintf(stderr, "fuzz_render: %lu of %lu inputs made two valid models and were checked\n", g_rendered, g_inputs);
