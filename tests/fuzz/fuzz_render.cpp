@@ -129,6 +129,20 @@ std::optional<Model> load(const std::vector<Service>& svcs) {
 
 // ---- the kernel's objects, as the plan's replay sees them ----
 
+// The set or map an expression names; nullptr for one that names none.
+const std::string* set_named(const Expr& e) {
+    const std::string* ref = nullptr;
+    std::visit([&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, MatchSet> || std::is_same_v<T, MatchCtFrontend>) ref = &x.set;
+        else if constexpr (std::is_same_v<T, VmapAddrProtoPort> || std::is_same_v<T, VmapProtoPort> ||
+                           std::is_same_v<T, UpdateAffinity> || std::is_same_v<T, DnatEndpointMap> ||
+                           std::is_same_v<T, DnatAffinity>)
+            ref = &x.map;
+    }, e);
+    return ref;
+}
+
 struct Kernel {
     bool table = false;
     std::map<std::string, Set> sets;      // elements kept sorted
@@ -137,18 +151,8 @@ struct Kernel {
     bool set_referred(const std::string& name) const {
         for (const auto& [_, c] : chains)
             for (const auto& r : c.rules)
-                for (const auto& e : r.exprs) {
-                    const std::string* ref = nullptr;
-                    std::visit([&](const auto& x) {
-                        using T = std::decay_t<decltype(x)>;
-                        if constexpr (std::is_same_v<T, MatchSet> || std::is_same_v<T, MatchCtFrontend>) ref = &x.set;
-                        else if constexpr (std::is_same_v<T, VmapAddrProtoPort> || std::is_same_v<T, VmapProtoPort> ||
-                                           std::is_same_v<T, UpdateAffinity> || std::is_same_v<T, DnatEndpointMap> ||
-                                           std::is_same_v<T, DnatAffinity>)
-                            ref = &x.map;
-                    }, e);
-                    if (ref != nullptr && *ref == name) return true;
-                }
+                for (const auto& e : r.exprs)
+                    if (const std::string* ref = set_named(e); ref != nullptr && *ref == name) return true;
         return false;
     }
     bool chain_referred(const std::string& name) const {
@@ -165,21 +169,9 @@ struct Kernel {
         for (const auto& e : r.exprs)
             if (auto* v = std::get_if<Verdict>(&e); v && !v->chain.empty() && !chains.count(v->chain))
                 finding("rule in " + chain + " jumps to missing chain " + v->chain);
-        // every set the rule names must exist: compare against the sets we have
-        std::vector<std::string> missing;
-        for (const auto& e : r.exprs) {
-            std::visit([&](const auto& x) {
-                using T = std::decay_t<decltype(x)>;
-                if constexpr (std::is_same_v<T, MatchSet> || std::is_same_v<T, MatchCtFrontend>) {
-                    if (!sets.count(x.set)) missing.push_back(x.set);
-                } else if constexpr (std::is_same_v<T, VmapAddrProtoPort> || std::is_same_v<T, VmapProtoPort> ||
-                                     std::is_same_v<T, UpdateAffinity> || std::is_same_v<T, DnatEndpointMap> ||
-                                     std::is_same_v<T, DnatAffinity>) {
-                    if (!sets.count(x.map)) missing.push_back(x.map);
-                }
-            }, e);
-        }
-        if (!missing.empty()) finding("rule in " + chain + " uses set " + missing[0] + " before it exists");
+        for (const auto& e : r.exprs)
+            if (const std::string* ref = set_named(e); ref != nullptr && !sets.count(*ref))
+                finding("rule in " + chain + " uses set " + *ref + " before it exists");
     }
 
     void apply(const Plan& p) {

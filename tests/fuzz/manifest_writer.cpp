@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "control/loader/service_reader.hpp"
+
 namespace nfgate::fuzz {
 namespace {
 
@@ -93,15 +95,6 @@ void yaml(const Node& n, int indent, std::string& out) {
     }
 }
 
-const char* protocol(Proto p) {
-    switch (p) {
-        case Proto::tcp: return "TCP";
-        case Proto::udp: return "UDP";
-        case Proto::sctp: return "SCTP";
-    }
-    return "TCP";
-}
-
 Node ip_list(const std::vector<uint32_t>& ips) {
     Node a = Node::arr();
     for (uint32_t ip : ips) a.push(Node::str(ip_to_string(ip)));
@@ -136,7 +129,7 @@ Node service_object(const Service& s) {
     for (const ServicePort& p : s.ports) {
         Node& e = ports.push(Node{});
         e.set("name", Node::str(p.name));
-        e.set("protocol", Node::str(protocol(p.proto)));
+        e.set("protocol", Node::str(loader::protocol_api_name(p.proto)));
         e.set("port", Node::num(p.port));
         e.set("targetPort", Node::num(p.endpoints.empty() ? p.port : p.endpoints.front().port));
         if (p.node_port != 0) e.set("nodePort", Node::num(p.node_port));
@@ -180,7 +173,7 @@ void slice_objects(const Service& s, const std::string& zone_here, const std::st
             o.set("addressType", Node::str("IPv4"));
             Node& port = o.set("ports", Node::arr()).push(Node{});
             port.set("name", Node::str(p.name));
-            port.set("protocol", Node::str(protocol(p.proto)));
+            port.set("protocol", Node::str(loader::protocol_api_name(p.proto)));
             port.set("port", Node::num(number));
             Node& list = o.set("endpoints", Node::arr());
             for (const Endpoint* e : eps) list.push(endpoint_node(*e, zone_here, zone_other));
