@@ -73,6 +73,7 @@ run_fuzzers() {
     rm -rf "$scratch" "$scratch.log"
   done
   rm -rf /var/run/dpdk/nfgate_fuzz_burst  # fuzz_burst's EAL runtime directory
+  rm -rf /tmp/nfgate-fuzz-*  # the loader/renderer fuzzers' scratch files (libFuzzer may exit past atexit)
   return $rc
 }
 
