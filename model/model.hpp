@@ -147,6 +147,10 @@ struct Model {
     uint32_t max_flows = 1u << 20;
     SynProxyMode syn_proxy = SynProxyMode::automatic;
     uint32_t syn_proxy_half_open = 0;  // 0: maxFlows / 16
+    // Second line against floods from few sources (conntrack.newFlowsPerSource): new flows to
+    // Service frontends one source address may open per second, with a burst allowance. 0: off.
+    uint32_t new_flows_per_source = 0;
+    uint32_t new_flows_per_source_burst = 0;  // 0: the rate
     uint16_t node_port_min = 30000;
     uint16_t node_port_max = 32767;
     std::string zone;               // the gateway's topology zone (endpoint zone hints); empty: none
@@ -154,6 +158,10 @@ struct Model {
     ControlSettings control;
     BgpSettings bgp;
     bool operator==(const Model&) const = default;
+
+    uint32_t per_source_burst() const {
+        return new_flows_per_source_burst != 0 ? new_flows_per_source_burst : new_flows_per_source;
+    }
 
     // The half-open TCP flows that switch an automatic SYN proxy on.
     uint32_t syn_proxy_threshold() const {

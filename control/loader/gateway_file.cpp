@@ -123,7 +123,7 @@ void read_routes(Reporter& r, YNode n, const FieldPath& f, Model& m) {
 
 void read_conntrack(Reporter& r, YNode n, const FieldPath& f, Model& m) {
     if (!expect_map(r, n, f)) return;
-    reject_unknown_keys(r, n, f, {"maxFlows", "synProxy", "synProxyHalfOpen"});
+    reject_unknown_keys(r, n, f, {"maxFlows", "synProxy", "synProxyHalfOpen", "newFlowsPerSource", "newFlowsPerSourceBurst"});
     uint64_t v;
     if (read_uint(r, n.get("maxFlows"), f.child("maxFlows"), 1, kMaxFlows, v)) m.max_flows = static_cast<uint32_t>(v);
     size_t mode = 0;
@@ -131,6 +131,10 @@ void read_conntrack(Reporter& r, YNode n, const FieldPath& f, Model& m) {
         m.syn_proxy = mode == 0 ? SynProxyMode::automatic : mode == 1 ? SynProxyMode::on : SynProxyMode::off;
     if (read_uint(r, n.get("synProxyHalfOpen"), f.child("synProxyHalfOpen"), 1, kMaxFlows, v))
         m.syn_proxy_half_open = static_cast<uint32_t>(v);
+    if (read_uint(r, n.get("newFlowsPerSource"), f.child("newFlowsPerSource"), 0, 10'000'000, v))
+        m.new_flows_per_source = static_cast<uint32_t>(v);
+    if (read_uint(r, n.get("newFlowsPerSourceBurst"), f.child("newFlowsPerSourceBurst"), 1, 10'000'000, v))
+        m.new_flows_per_source_burst = static_cast<uint32_t>(v);
 }
 
 void read_node_port_range(Reporter& r, YNode n, const FieldPath& f, Model& m) {

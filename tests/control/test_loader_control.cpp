@@ -63,5 +63,23 @@ TEST(ConntrackSection, SynProxyModeAndThreshold) {
     EXPECT_NE(bad.errors[0].message.find("auto"), std::string::npos) << bad.errors[0].str();
 }
 
+// conntrack.newFlowsPerSource / newFlowsPerSourceBurst: off unless set; the burst defaults to the rate.
+TEST(ConntrackSection, NewFlowsPerSource) {
+    TempConfig cfg;
+    LoadResult plain = load_config(cfg.write("a.yaml", "conntrack: {maxFlows: 1600}\n"));
+    ASSERT_TRUE(plain.ok());
+    EXPECT_EQ(plain.model.new_flows_per_source, 0u);
+    LoadResult rate = load_config(cfg.write("b.yaml", "conntrack:\n  newFlowsPerSource: 200\n"));
+    ASSERT_TRUE(rate.ok()) << rate.errors[0].str();
+    EXPECT_EQ(rate.model.new_flows_per_source, 200u);
+    EXPECT_EQ(rate.model.per_source_burst(), 200u);
+    LoadResult burst = load_config(cfg.write("c.yaml", "conntrack: {newFlowsPerSource: 50, newFlowsPerSourceBurst: 400}\n"));
+    ASSERT_TRUE(burst.ok()) << burst.errors[0].str();
+    EXPECT_EQ(burst.model.per_source_burst(), 400u);
+    LoadResult bad = load_config(cfg.write("d.yaml", "conntrack:\n  newFlowsPerSourceBurst: 0\n"));
+    ASSERT_EQ(bad.errors.size(), 1u);
+    EXPECT_EQ(bad.errors[0].field, "conntrack.newFlowsPerSourceBurst");
+}
+
 }  // namespace
 }  // namespace nfgate::loader
