@@ -178,6 +178,7 @@ int run(const Options& o) {
                 {"flows", o.flows},
                 {"window", o.window},
                 {"warm_up", phase_json(warm, warm.end)},
+                {"tcp_flows_open", gen.tcp_flows_open()},
                 {"measure", phase_json(m, gen.counters())},
                 {"totals", counters_json(gen.counters())},
                 {"bad_reasons", bad}};

@@ -67,18 +67,21 @@ public:
     // Stops sending and keeps receiving for `ms` so frames in flight are counted.
     void drain(double ms);
     const Counters& counters() const { return c_; }
+    uint32_t tcp_flows_open() const { return opened_; }
     const std::vector<std::pair<const char*, uint64_t>>& bad_reasons() const { return bad_why_; }
 
 private:
     void poll_clients();
     void poll_pods();
     void send_data_burst();
-    void send_syn_burst(uint32_t& next, uint32_t limit);
+    uint32_t send_open_burst(uint32_t& next, uint32_t limit, uint32_t budget, bool skip_open);
+    bool is_open(uint32_t flow) const;
+    void mark_open(const uint8_t* syn_ack);
     uint32_t next_flow();
     void note_bad(const char* why);
     void flush(uint16_t port, rte_mbuf** pkts, uint16_t n);
     template <class Done>
-    double windowed(uint32_t count, Done done);
+    double windowed(uint32_t count, bool skip_open, Done done);
 
     Options o_;
     uint16_t a_, b_;
@@ -87,7 +90,8 @@ private:
     Counters c_;
     std::vector<std::pair<const char*, uint64_t>> bad_why_;
     uint32_t cursor_ = 0, stride_ = 1;
-    uint32_t conn_next_ = 0;
+    std::vector<uint64_t> open_;  // TCP: one bit per flow whose handshake the client completed
+    uint32_t opened_ = 0;
     uint64_t hz_;
 };
 

@@ -84,6 +84,7 @@ void Generator::poll_clients() {
             ++c_.arp_answered;
         } else if (o_.mode != Mode::udp && is_client_syn_ack(f, m->data_len, o_.mac_a, o_.ends)) {
             rte_mbuf* rst = o_.mode == Mode::conn ? rte_pktmbuf_alloc(pool_) : nullptr;
+            if (o_.mode == Mode::tcp) mark_open(f);
             set_len(m, make_client_reply(f, o_.mac_a, o_.gw_mac_a, kAck));
             out[n_out++] = m;
             ++c_.client_acks;
@@ -160,37 +161,55 @@ void Generator::send_data_burst() {
     }
 }
 
-// Frames for flows next, next+1, ... up to `limit` (at most one burst): SYNs in TCP and conn
-// mode, data frames in UDP mode (the first packet of a UDP flow creates it).
-void Generator::send_syn_burst(uint32_t& next, uint32_t limit) {
-    const uint16_t want = static_cast<uint16_t>(std::min<uint32_t>(kBurst, limit - next));
-    if (want == 0) return;
+// Frames for flows next, next+1, ... below `limit`, at most `budget` (and one burst): SYNs in
+// TCP and conn mode, data frames in UDP mode (the first packet of a UDP flow creates it). With
+// `skip_open`, flows whose handshake the client already completed are passed over (a retry
+// round). Returns the frames sent; `next` moves past every flow sent or skipped.
+uint32_t Generator::send_open_burst(uint32_t& next, uint32_t limit, uint32_t budget, bool skip_open) {
     rte_mbuf* pkts[kBurst];
-    if (rte_pktmbuf_alloc_bulk(pool_, pkts, want) != 0) return;
+    const uint32_t want = std::min<uint32_t>(kBurst, budget);
+    if (want == 0 || next >= limit) return 0;
+    if (rte_pktmbuf_alloc_bulk(pool_, pkts, want) != 0) return 0;
     const Template& t = o_.mode == Mode::udp ? data_ : syn_;
-    for (uint16_t k = 0; k < want; ++k) {
-        t.patch(data_of(pkts[k]), next + k, o_.ends);
-        pkts[k]->data_len = t.len;
-        pkts[k]->pkt_len = t.len;
+    uint32_t n = 0;
+    uint32_t at = next;
+    uint32_t flows[kBurst];
+    for (; at < limit && n < want; ++at) {
+        if (skip_open && is_open(at)) continue;
+        t.patch(data_of(pkts[n]), at, o_.ends);
+        pkts[n]->data_len = t.len;
+        pkts[n]->pkt_len = t.len;
+        flows[n++] = at;
     }
-    const uint16_t sent = rte_eth_tx_burst(a_, 0, pkts, want);
+    const uint16_t sent = n == 0 ? 0 : rte_eth_tx_burst(a_, 0, pkts, static_cast<uint16_t>(n));
     c_.tx += sent;
-    next += sent;
-    if (sent < want) {
-        c_.tx_refused += want - sent;
-        rte_pktmbuf_free_bulk(pkts + sent, want - sent);
-    }
+    // Resume at the first flow the port refused.
+    next = sent < n ? flows[sent] : at;
+    if (sent < n) c_.tx_refused += n - sent;
+    if (sent < want) rte_pktmbuf_free_bulk(pkts + sent, want - sent);
+    return sent;
 }
 
-// Sends `count` opening frames with at most `window` unanswered at a time; `done()` counts
-// answers (good UDP frames, or completed handshakes). Returns the seconds it took.
+bool Generator::is_open(uint32_t i) const { return open_[i >> 6] >> (i & 63) & 1; }
+
+void Generator::mark_open(const uint8_t* syn_ack) {
+    const uint32_t ip = be32(syn_ack + kEth + 16), port = be16(syn_ack + kEth + kIp + 2);
+    if (ip < o_.ends.client_base || port < kPortBase || port >= kPortBase + (1u << kPortBits)) return;
+    const uint32_t i = (ip - o_.ends.client_base) << kPortBits | (port - kPortBase);
+    if (i >= o_.flows || open_.empty() || is_open(i)) return;
+    open_[i >> 6] |= uint64_t{1} << (i & 63);
+    ++opened_;
+}
+
+// Sends opening frames for flows [0, count) with at most `window` unanswered at a time;
+// `done()` counts answers (good UDP frames, or completed handshakes). Returns the seconds it took.
 template <class Done>
-double Generator::windowed(uint32_t count, Done done) {
+double Generator::windowed(uint32_t count, bool skip_open, Done done) {
     const uint64_t t0 = rte_get_timer_cycles();
     const uint64_t deadline = t0 + static_cast<uint64_t>(o_.warmup_timeout * double(hz_));
     const uint64_t stall = static_cast<uint64_t>(kStallSeconds * double(hz_));
     const uint64_t base = done();
-    uint64_t written_off = 0, last_done = 0, last_progress = t0;
+    uint64_t written_off = 0, last_done = 0, last_progress = t0, sent = 0;
     uint32_t next = 0;
     for (;;) {
         poll_clients();
@@ -201,11 +220,11 @@ double Generator::windowed(uint32_t count, Done done) {
             last_done = d;
             last_progress = now;
         }
-        const uint64_t in_flight = next > d + written_off ? next - d - written_off : 0;
+        const uint64_t in_flight = sent > d + written_off ? sent - d - written_off : 0;
         if (next >= count && (in_flight == 0 || now - last_progress > stall)) break;
         if (now > deadline) break;
         if (next < count && in_flight < o_.window) {
-            send_syn_burst(next, std::min<uint64_t>(count, next + (o_.window - in_flight)));
+            sent += send_open_burst(next, count, static_cast<uint32_t>(o_.window - in_flight), skip_open);
         } else if (now - last_progress > stall) {
             written_off += in_flight;
             last_progress = now;
@@ -220,10 +239,14 @@ Phase Generator::warm_up() {
     p.start = c_;
     if (o_.mode == Mode::udp) {
         // Twice: a flow whose first packet was lost on the way is created by the second round.
-        p.seconds = windowed(o_.flows, [this] { return c_.good; });
-        p.seconds += windowed(o_.flows, [this] { return c_.good; });
+        p.seconds = windowed(o_.flows, false, [this] { return c_.good; });
+        p.seconds += windowed(o_.flows, false, [this] { return c_.good; });
     } else if (o_.mode == Mode::tcp) {
-        p.seconds = windowed(o_.flows, [this] { return c_.established; });
+        // Handshakes lost on the way (the first ones wait for ARP) are tried again, up to
+        // four rounds; a flow counts as open once its client sent the completing ACK.
+        open_.assign((o_.flows + 63) / 64, 0);
+        for (int round = 0; round < 4 && opened_ < o_.flows; ++round)
+            p.seconds += windowed(o_.flows, round > 0, [this] { return c_.established; });
     }
     drain(20);
     p.end = c_;
@@ -256,7 +279,7 @@ Phase Generator::measure() {
             const uint64_t opened = next - o_.flows;
             const uint64_t in_flight = opened > d + written_off ? opened - d - written_off : 0;
             if (in_flight < o_.window) {
-                send_syn_burst(next, next + static_cast<uint32_t>(o_.window - in_flight));
+                send_open_burst(next, UINT32_MAX, static_cast<uint32_t>(o_.window - in_flight), false);
             } else if (now - last_progress > stall) {
                 written_off += in_flight;
                 last_progress = now;
