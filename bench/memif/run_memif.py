@@ -195,10 +195,15 @@ class Bench:
             self.procs.append(gen)
             if gen.wait_line(lambda l: l.strip() == "memif_gen: measuring", 180) is None:
                 raise RuntimeError("memif_gen did not start measuring:\n" + gen.output()[-3000:])
+            workers = thread_ids(gw.proc.pid, ("rte-worker", "lcore-worker"))
+            threads = {"gateway_worker": (gw.proc.pid, workers[0] if workers else gw.proc.pid),
+                       "generator": (gen.proc.pid, gen.proc.pid)}
+            ns_before = {k: run_ns(*v) for k, v in threads.items()}
             before, t_before = self.counters(ctl)
             if gen.wait_line(lambda l: l.strip() == "memif_gen: measured", seconds + 60) is None:
                 raise RuntimeError("memif_gen did not finish measuring:\n" + gen.output()[-3000:])
             after, t_after = self.counters(ctl)
+            ns_after = {k: run_ns(*v) for k, v in threads.items()}
             gen.proc.wait(60)
             if gen.proc.returncode != 0 or not os.path.exists(report):
                 raise RuntimeError(f"memif_gen exited {gen.proc.returncode}:\n" + gen.output()[-3000:])
@@ -206,6 +211,12 @@ class Bench:
                 result = json.load(f)
             result["frontend"] = frontend
             result["gateway"] = gateway_view(before, after, t_after - t_before)
+            result["cpu_share"] = cpu_shares(threads, ns_before, ns_after, t_after - t_before)
+            share = result["cpu_share"].get("gateway_worker")
+            # Mpps per worker core: what the worker forwarded per second of CPU it was given.
+            g = result["gateway"]
+            if g and share and g.get("worker_rx_pps"):
+                g["rx_pps_per_worker_cpu_second"] = g["worker_rx_pps"] / share
             return result
         finally:
             for p in list(self.procs):
@@ -225,6 +236,37 @@ class Bench:
             return {"error": f"nfgate_throughput exited {proc.returncode}: {proc.stderr[-2000:]}"}
         with open(path) as f:
             return {"command": " ".join(argv[-9:]), "result": json.load(f)}
+
+
+def thread_ids(pid, prefixes):
+    """Thread ids of process `pid` whose name starts with one of `prefixes`."""
+    tids = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if f.read().strip().startswith(prefixes):
+                    tids.append(int(tid))
+        except OSError:
+            pass
+    return tids
+
+
+def run_ns(pid, tid):
+    """Nanoseconds thread `tid` has spent on a CPU (/proc/.../schedstat, first field)."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+            return int(f.read().split()[0])
+    except OSError:
+        return None
+
+
+def cpu_shares(pid_tids, before, after, wall):
+    """Share of one CPU each thread got over the window: what the box left it."""
+    out = {}
+    for name, (pid, tid) in pid_tids.items():
+        b, a = before.get(name), after.get(name)
+        out[name] = (a - b) / 1e9 / wall if a is not None and b is not None and wall > 0 else None
+    return out
 
 
 def gateway_view(before, after, wall):
@@ -268,10 +310,10 @@ def fmt(v, scale=1.0, digits=2):
 
 def print_table(results):
     rows = [("case", "flows", "warm-up s", "TX Mpps", "good Mpps", "loss", "bad", "conn/s",
-             "gw rx Mpps", "gw cyc/pkt", "gw busy")]
+             "gw rx Mpps", "gw cyc/pkt", "gw busy", "gw CPU", "gen CPU", "gw Mpps/CPU")]
     for r in results:
         if "error" in r:
-            rows.append((r["case"], "error", "", "", "", "", "", "", "", "", ""))
+            rows.append((r["case"], "error", *[""] * 12))
             continue
         m, g = r["measure"], r.get("gateway") or {}
         conn = m["conn_per_s"] if r["mode"] == "conn" else None
@@ -280,7 +322,8 @@ def print_table(results):
                      "-" if m.get("loss") is None else f"{100 * m['loss']:.2f}%",
                      str(m["counts"]["bad"]), "-" if conn is None else f"{conn:,.0f}",
                      fmt(g.get("worker_rx_pps"), 1e6), fmt(g.get("busy_cycles_per_packet"), 1, 0),
-                     fmt(g.get("busy_share"))))
+                     fmt(g.get("busy_share")), fmt(r["cpu_share"].get("gateway_worker")),
+                     fmt(r["cpu_share"].get("generator")), fmt(g.get("rx_pps_per_worker_cpu_second"), 1e6)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
