@@ -38,7 +38,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: memif_gen EAL-ARGS -- --mode udp|tcp|conn [--flows N] [--seconds S] [--window N]\n"
-    "  [--warmup-timeout S] [--port-a NAME] [--port-b NAME] --mac-a MAC --mac-b MAC\n"
+    "  [--warmup-timeout S] [--link-timeout S] [--port-a NAME] [--port-b NAME] --mac-a MAC --mac-b MAC\n"
     "  --gw-mac-a MAC --gw-mac-b MAC --gw-ip-a IP --gw-ip-b IP --clients IP --vip IP --vport N\n"
     "  --target-port N --pods IP[,IP...] [--snat IP] [--json FILE]\n";
 
@@ -76,6 +76,7 @@ Options parse(int argc, char** argv) {
         else if (a == "--seconds") o.seconds = std::stod(need(i));
         else if (a == "--window") o.window = static_cast<uint32_t>(std::stoul(need(i)));
         else if (a == "--warmup-timeout") o.warmup_timeout = std::stod(need(i));
+        else if (a == "--link-timeout") o.link_timeout = std::stod(need(i));
         else if (a == "--port-a") o.port_a = need(i);
         else if (a == "--port-b") o.port_b = need(i);
         else if (a == "--mac-a") o.mac_a = mac(need(i));
@@ -160,8 +161,9 @@ int run(const Options& o) {
         std::cerr << "memif_gen: " << err << "\n";
         return 2;
     }
-    if (!nfgate::memif::wait_link_up(a, 15) || !nfgate::memif::wait_link_up(b, 15)) {
-        std::cerr << "memif_gen: the memif links did not come up within 15 s (is the gateway's server side up?)\n";
+    if (!nfgate::memif::wait_link_up(a, o.link_timeout) || !nfgate::memif::wait_link_up(b, o.link_timeout)) {
+        std::cerr << "memif_gen: the memif links did not come up within " << o.link_timeout
+                  << " s (is the gateway up, with memif ports on the same sockets?)\n";
         return 2;
     }
     std::cout << "memif_gen: links up" << std::endl;

@@ -21,6 +21,7 @@ struct Options {
     uint32_t flows = 1024;
     double seconds = 3;
     double warmup_timeout = 60;   // seconds the warm-up may take at most
+    double link_timeout = 15;     // seconds to wait for both memif links
     uint32_t window = 512;        // warm-up / connection frames in flight at most
     std::string port_a = "net_memif0", port_b = "net_memif1";
     Mac mac_a{}, mac_b{}, gw_mac_a{}, gw_mac_b{};

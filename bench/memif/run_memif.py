@@ -83,7 +83,7 @@ endpoints:
 """
 
 GATEWAY = """dataplane: dpdk
-eal: [--no-huge, -m, "512", --no-pci, -l, "0-1", "--file-prefix={prefix}"]
+eal: [--no-huge, -m, "512", --no-pci, -l, "0-1", "--file-prefix={prefix}"{eal_extra}]
 workers: 1
 nodeAddresses: [{gw_ext}]
 clusterCIDRs: [10.244.0.0/16]
@@ -99,8 +99,8 @@ manifests: [cluster.yaml]
 """
 
 
-def memif_device(n, role, sock, mac):
-    return f"net_memif{n},role={role},id=0,socket={sock},socket-abstract=no,mac={mac}"
+def memif_device(n, role, sock, mac, extra=""):
+    return f"net_memif{n},role={role},id=0,socket={sock},socket-abstract=no,mac={mac}{extra}"
 
 
 def prioritised(argv):
@@ -110,8 +110,9 @@ def prioritised(argv):
 
 
 class Bench:
-    def __init__(self, build):
+    def __init__(self, build, memif_devargs=""):
         self.build = os.path.abspath(build)
+        self.extra = "," + memif_devargs if memif_devargs else ""
         self.tag = f"nfgm{os.getpid()}"
         self.workdir = tempfile.mkdtemp(prefix=self.tag + "-")
         self.procs = []
@@ -153,7 +154,10 @@ class Bench:
         doc = json.loads(out.stdout)
         return doc.get("result", doc), t
 
-    def run_case(self, mode, flows, frontend, seconds, window):
+    def run_case(self, mode, flows, frontend, seconds, window, zero_copy=False):
+        """One case on a fresh gateway and generator. The memif server side starts first; with
+        zero_copy the gateway is the client (only a memif client can receive and send without
+        copying: its own buffers are the shared memory) and the generator the server."""
         n = len(self.prefixes)
         d = os.path.join(self.workdir, f"case{n}")
         os.makedirs(d)
@@ -165,45 +169,59 @@ class Bench:
                               for ip in PODS)
         with open(os.path.join(d, "cluster.yaml"), "w") as f:
             f.write(CLUSTER.format(cluster_ip=CLUSTER_IP, lb_ip=LB_IP, endpoints=endpoints))
+        gw_role, gen_role = ("client", "server") if zero_copy else ("server", "client")
+        zc = (",zero-copy=yes" if zero_copy else "") + self.extra
         gw_file = os.path.join(d, "gateway.yaml")
         with open(gw_file, "w") as f:
-            f.write(GATEWAY.format(prefix=gw_prefix, gw_ext=GW_EXT, gw_pods=GW_PODS, router=ROUTER,
+            # A zero-copy memif client hands its own memory segments to the peer by fd: EAL must
+            # keep each segment list in one file for that.
+            f.write(GATEWAY.format(prefix=gw_prefix, eal_extra=", --single-file-segments" if zero_copy else "",
+                                   gw_ext=GW_EXT, gw_pods=GW_PODS, router=ROUTER,
                                    max_flows=MAX_FLOWS,
-                                   ext=memif_device(0, "server", socks["ext"], MAC["gw_a"]),
-                                   pods=memif_device(1, "server", socks["pods"], MAC["gw_b"])))
-        gw = LineProcess(prioritised([find_nfgate(self.build), "--config", gw_file, "--control-socket", ctl]),
-                         os.path.join(d, "nfgate.log"))
-        self.procs.append(gw)
+                                   ext=memif_device(0, gw_role, socks["ext"], MAC["gw_a"]) + zc,
+                                   pods=memif_device(1, gw_role, socks["pods"], MAC["gw_b"]) + zc))
+        vport, target = PORTS[mode]
+        report = os.path.join(d, "gen.json")
+        gen_argv = [
+            "taskset", "-c", str(GEN_CPU), self.tool("bench", "memif", "memif_gen"),
+            f"--file-prefix={gen_prefix}", "--no-huge", "-m", "512", "--no-pci", "-l", "0",
+            "--vdev=" + memif_device(0, gen_role, socks["ext"], MAC["gen_a"], self.extra),
+            "--vdev=" + memif_device(1, gen_role, socks["pods"], MAC["gen_b"], self.extra),
+            "--", "--mode", mode, "--flows", str(flows), "--seconds", str(seconds), "--window", str(window),
+            "--mac-a", MAC["gen_a"], "--mac-b", MAC["gen_b"], "--gw-mac-a", MAC["gw_a"],
+            "--gw-mac-b", MAC["gw_b"], "--gw-ip-a", GW_EXT, "--gw-ip-b", GW_PODS, "--clients", CLIENTS,
+            "--vip", LB_IP if frontend == "lb" else CLUSTER_IP, "--vport", str(vport),
+            "--target-port", str(target), "--pods", ",".join(PODS), "--json", report, "--link-timeout", "90"]
+        if frontend == "cluster":
+            gen_argv += ["--snat", GW_PODS]
+        gw_argv = prioritised([find_nfgate(self.build), "--config", gw_file, "--control-socket", ctl])
+        gw = gen = None
         try:
+            if zero_copy:
+                gen = self.start(gen_argv, os.path.join(d, "memif_gen.log"))
+                deadline = time.monotonic() + 30
+                while not all(os.path.exists(p) for p in socks.values()):
+                    if time.monotonic() > deadline or gen.proc.poll() is not None:
+                        raise RuntimeError("memif_gen (server) made no sockets:\n" + gen.output()[-3000:])
+                    time.sleep(0.05)
+            gw = self.start(gw_argv, os.path.join(d, "nfgate.log"), prioritise=False)
             if gw.wait_line(lambda l: l.strip() == "nfgate: ready", 60) is None:
                 raise RuntimeError("nfgate did not print `nfgate: ready` within 60 s:\n" + gw.output()[-3000:])
-            vport, target = PORTS[mode]
-            report = os.path.join(d, "gen.json")
-            gen_argv = [
-                "taskset", "-c", str(GEN_CPU), self.tool("bench", "memif", "memif_gen"),
-                f"--file-prefix={gen_prefix}", "--no-huge", "-m", "512", "--no-pci", "-l", "0",
-                "--vdev=" + memif_device(0, "client", socks["ext"], MAC["gen_a"]),
-                "--vdev=" + memif_device(1, "client", socks["pods"], MAC["gen_b"]),
-                "--", "--mode", mode, "--flows", str(flows), "--seconds", str(seconds), "--window", str(window),
-                "--mac-a", MAC["gen_a"], "--mac-b", MAC["gen_b"], "--gw-mac-a", MAC["gw_a"],
-                "--gw-mac-b", MAC["gw_b"], "--gw-ip-a", GW_EXT, "--gw-ip-b", GW_PODS, "--clients", CLIENTS,
-                "--vip", LB_IP if frontend == "lb" else CLUSTER_IP, "--vport", str(vport),
-                "--target-port", str(target), "--pods", ",".join(PODS), "--json", report]
-            if frontend == "cluster":
-                gen_argv += ["--snat", GW_PODS]
-            gen = LineProcess(prioritised(gen_argv), os.path.join(d, "memif_gen.log"))
-            self.procs.append(gen)
+            if gen is None:
+                gen = self.start(gen_argv, os.path.join(d, "memif_gen.log"))
             if gen.wait_line(lambda l: l.strip() == "memif_gen: measuring", 180) is None:
                 raise RuntimeError("memif_gen did not start measuring:\n" + gen.output()[-3000:])
             workers = thread_ids(gw.proc.pid, ("rte-worker", "lcore-worker"))
             threads = {"gateway_worker": (gw.proc.pid, workers[0] if workers else gw.proc.pid),
                        "generator": (gen.proc.pid, gen.proc.pid)}
-            ns_before = {k: run_ns(*v) for k, v in threads.items()}
+            # CPU time and wall time are read together; the counters call after them may be
+            # answered a little later, which moves only the window of the cycles-per-packet ratio.
+            ns_before, wall_before = {k: run_ns(*v) for k, v in threads.items()}, time.monotonic()
             before, t_before = self.counters(ctl)
             if gen.wait_line(lambda l: l.strip() == "memif_gen: measured", seconds + 60) is None:
                 raise RuntimeError("memif_gen did not finish measuring:\n" + gen.output()[-3000:])
+            ns_after, wall_after = {k: run_ns(*v) for k, v in threads.items()}, time.monotonic()
             after, t_after = self.counters(ctl)
-            ns_after = {k: run_ns(*v) for k, v in threads.items()}
             gen.proc.wait(60)
             if gen.proc.returncode != 0 or not os.path.exists(report):
                 raise RuntimeError(f"memif_gen exited {gen.proc.returncode}:\n" + gen.output()[-3000:])
@@ -211,12 +229,13 @@ class Bench:
                 result = json.load(f)
             result["frontend"] = frontend
             result["gateway"] = gateway_view(before, after, t_after - t_before)
-            result["cpu_share"] = cpu_shares(threads, ns_before, ns_after, t_after - t_before)
+            result["cpu_share"] = cpu_shares(threads, ns_before, ns_after, wall_after - wall_before)
             share = result["cpu_share"].get("gateway_worker")
-            # Mpps per worker core: what the worker forwarded per second of CPU it was given.
-            g = result["gateway"]
-            if g and share and g.get("worker_rx_pps"):
-                g["rx_pps_per_worker_cpu_second"] = g["worker_rx_pps"] / share
+            # Mpps per worker core: what reached the pods per second of CPU the worker was given
+            # (on a shared box it may get less than its whole CPU).
+            if share:
+                result["good_pps_per_worker_cpu"] = result["measure"]["good_pps"] / share
+                result["conn_per_s_per_worker_cpu"] = result["measure"]["conn_per_s"] / share
             return result
         finally:
             for p in list(self.procs):
@@ -224,6 +243,11 @@ class Bench:
                 self.procs.remove(p)
             for prefix in (gw_prefix, gen_prefix):
                 shutil.rmtree(os.path.join("/var/run/dpdk", prefix), ignore_errors=True)
+
+    def start(self, argv, log, prioritise=True):
+        proc = LineProcess(prioritised(argv) if prioritise else argv, log)
+        self.procs.append(proc)
+        return proc
 
     def harness(self):
         out = os.path.join(self.workdir, "harness")
@@ -308,12 +332,23 @@ def fmt(v, scale=1.0, digits=2):
     return "-" if v is None else f"{v / scale:.{digits}f}"
 
 
+def limit(r):
+    """Which side held the rate: the gateway when its input ring refused frames (>1 % of what
+    the generator tried) or, for connections, when its worker was busy >= 90 % of its turns;
+    else the generator."""
+    m, g = r["measure"]["counts"], r.get("gateway") or {}
+    tried = m["tx"] + m["tx_refused"]
+    if r["mode"] == "conn":
+        return "gateway" if (g.get("busy_share") or 0) >= 0.9 else "generator"
+    return "gateway" if tried and m["tx_refused"] / tried > 0.01 else "generator"
+
+
 def print_table(results):
     rows = [("case", "flows", "warm-up s", "TX Mpps", "good Mpps", "loss", "bad", "conn/s",
-             "gw rx Mpps", "gw cyc/pkt", "gw busy", "gw CPU", "gen CPU", "gw Mpps/CPU")]
+             "gw rx Mpps", "gw cyc/pkt", "gw busy", "gw CPU", "gen CPU", "good Mpps/gw CPU", "limit")]
     for r in results:
         if "error" in r:
-            rows.append((r["case"], "error", *[""] * 12))
+            rows.append((r["case"], "error", *[""] * 13))
             continue
         m, g = r["measure"], r.get("gateway") or {}
         conn = m["conn_per_s"] if r["mode"] == "conn" else None
@@ -323,7 +358,8 @@ def print_table(results):
                      str(m["counts"]["bad"]), "-" if conn is None else f"{conn:,.0f}",
                      fmt(g.get("worker_rx_pps"), 1e6), fmt(g.get("busy_cycles_per_packet"), 1, 0),
                      fmt(g.get("busy_share")), fmt(r["cpu_share"].get("gateway_worker")),
-                     fmt(r["cpu_share"].get("generator")), fmt(g.get("rx_pps_per_worker_cpu_second"), 1e6)))
+                     fmt(r["cpu_share"].get("generator")),
+                     fmt(r.get("good_pps_per_worker_cpu"), 1e6) if r["mode"] != "conn" else "-", limit(r)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
@@ -342,6 +378,9 @@ def main():
     ap.add_argument("--window", type=int, default=512)
     ap.add_argument("--quick", action="store_true", help="1-second windows, 1k and 100k flows")
     ap.add_argument("--no-harness", action="store_true")
+    ap.add_argument("--memif-devargs", default="", help="more devargs for all four memif ports, e.g. bsize=128,rsize=11")
+    ap.add_argument("--zero-copy", action="store_true",
+                    help="the gateway's memif ports are zero-copy clients (the generator serves)")
     ap.add_argument("--json", default=os.path.join(REPO, "bench", "results", "memif.json"))
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -350,12 +389,13 @@ def main():
     if args.quick:
         args.seconds = 1
         args.cases = "udp:1000,udp:100000,tcp:1000,conn"
-    bench = Bench(args.build)
+    bench = Bench(args.build, args.memif_devargs)
     results = []
     for mode, flows, frontend in parse_cases(args.cases):
         name = f"{mode}:{flows}:{frontend}" if mode != "conn" else f"conn:{frontend}"
         try:
-            r = bench.run_case(mode, flows, frontend, args.seconds, args.window)
+            r = bench.run_case(mode, flows, frontend, args.seconds, args.window, args.zero_copy)
+            r["memif"] = "gateway client, zero-copy" if args.zero_copy else "gateway server, copy"
             r["case"] = name
         except (LabError, RuntimeError, OSError, ValueError, KeyError, subprocess.SubprocessError) as exc:
             r = {"case": name, "error": str(exc)}
