@@ -110,8 +110,9 @@ def prioritised(argv):
 
 
 class Bench:
-    def __init__(self, build, memif_devargs=""):
+    def __init__(self, build, memif_devargs="", profile=False):
         self.build = os.path.abspath(build)
+        self.profile = profile
         self.extra = "," + memif_devargs if memif_devargs else ""
         self.tag = f"nfgm{os.getpid()}"
         self.workdir = tempfile.mkdtemp(prefix=self.tag + "-")
@@ -218,16 +219,20 @@ class Bench:
             # answered a little later, which moves only the window of the cycles-per-packet ratio.
             ns_before, wall_before = {k: run_ns(*v) for k, v in threads.items()}, time.monotonic()
             before, t_before = self.counters(ctl)
+            profile = self.start_profile(gw.proc.pid, threads["gateway_worker"][1], d, seconds)
             if gen.wait_line(lambda l: l.strip() == "memif_gen: measured", seconds + 60) is None:
                 raise RuntimeError("memif_gen did not finish measuring:\n" + gen.output()[-3000:])
             ns_after, wall_after = {k: run_ns(*v) for k, v in threads.items()}, time.monotonic()
             after, t_after = self.counters(ctl)
+            result_profile = self.finish_profile(profile)
             gen.proc.wait(60)
             if gen.proc.returncode != 0 or not os.path.exists(report):
                 raise RuntimeError(f"memif_gen exited {gen.proc.returncode}:\n" + gen.output()[-3000:])
             with open(report) as f:
                 result = json.load(f)
             result["frontend"] = frontend
+            if result_profile:
+                result["worker_profile"] = result_profile
             result["gateway"] = gateway_view(before, after, t_after - t_before)
             result["cpu_share"] = cpu_shares(threads, ns_before, ns_after, wall_after - wall_before)
             share = result["cpu_share"].get("gateway_worker")
@@ -243,6 +248,34 @@ class Bench:
                 self.procs.remove(p)
             for prefix in (gw_prefix, gen_prefix):
                 shutil.rmtree(os.path.join("/var/run/dpdk", prefix), ignore_errors=True)
+
+    def start_profile(self, pid, tid, d, seconds):
+        """perf samples (cpu-clock: no hardware counters needed) of the worker thread for part of
+        the window; None when --profile is off or perf is missing."""
+        if not self.profile or not shutil.which("perf"):
+            return None
+        out = os.path.join(d, "worker.perf")
+        span = max(0.5, min(2.0, seconds / 2))
+        proc = subprocess.Popen(prioritised(["perf", "record", "-q", "-e", "cpu-clock", "-t", str(tid), "-o", out,
+                                             "--", "sleep", str(span)]),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return proc, out
+
+    @staticmethod
+    def finish_profile(profile):
+        """Share of the worker's samples per shared object (the memif PMD, nfgate, ...)."""
+        if not profile:
+            return None
+        proc, out = profile
+        proc.wait(30)
+        rep = subprocess.run(["perf", "report", "-i", out, "--stdio", "--sort", "dso"], capture_output=True,
+                             text=True, timeout=60)
+        shares = {}
+        for line in rep.stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0].endswith("%") and not line.startswith("#"):
+                shares[parts[1]] = float(parts[0].rstrip("%")) / 100
+        return {"by_object": shares} if shares else None
 
     def start(self, argv, log, prioritise=True):
         proc = LineProcess(prioritised(argv) if prioritise else argv, log)
@@ -376,8 +409,15 @@ def print_table(results):
     for r in results:
         if "error" in r:
             print(f"{r['case']}: ERROR {r['error']}")
-        elif r.get("bad_reasons"):
+            continue
+        if r.get("bad_reasons"):
             print(f"{r['case']}: bad frames: {r['bad_reasons']}")
+        prof = (r.get("worker_profile") or {}).get("by_object")
+        if prof:
+            cyc = (r.get("gateway") or {}).get("busy_cycles_per_packet")
+            top = sorted(prof.items(), key=lambda kv: -kv[1])[:4]
+            print(f"{r['case']}: worker time by object: " + ", ".join(
+                f"{k} {100 * v:.0f}%" + (f" (~{v * cyc:.0f} cyc/pkt)" if cyc else "") for k, v in top))
 
 
 def main():
@@ -388,6 +428,8 @@ def main():
     ap.add_argument("--window", type=int, default=512)
     ap.add_argument("--quick", action="store_true", help="1-second windows, 1k and 100k flows")
     ap.add_argument("--no-harness", action="store_true")
+    ap.add_argument("--profile", action="store_true",
+                    help="perf-sample the gateway's worker during each window: share of its time per shared object")
     ap.add_argument("--memif-devargs", default="", help="more devargs for all four memif ports, e.g. bsize=128,rsize=11")
     ap.add_argument("--zero-copy", action="store_true",
                     help="the gateway's memif ports are zero-copy clients (the generator serves)")
@@ -399,7 +441,7 @@ def main():
     if args.quick:
         args.seconds = 1
         args.cases = "udp:1000,udp:100000,tcp:1000,conn"
-    bench = Bench(args.build, args.memif_devargs)
+    bench = Bench(args.build, args.memif_devargs, args.profile)
     results = []
     for mode, flows, frontend in parse_cases(args.cases):
         name = f"{mode}:{flows}:{frontend}" if mode != "conn" else f"conn:{frontend}"
