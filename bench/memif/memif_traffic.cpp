@@ -290,8 +290,11 @@ Phase Generator::measure() {
             next_sample += hz_;
         }
     }
-    p.seconds = double(rte_get_timer_cycles() - t0) / double(hz_);
+    const uint64_t stop = rte_get_timer_cycles();
+    p.seconds = double(stop - t0) / double(hz_);
     p.end = c_;
+    // The last part second is a sample too when it is at least half of one.
+    if (stop + hz_ / 2 >= next_sample) p.samples.push_back({p.seconds, c_});
     return p;
 }
 

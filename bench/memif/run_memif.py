@@ -375,6 +375,13 @@ def fmt(v, scale=1.0, digits=2):
     return "-" if v is None else f"{v / scale:.{digits}f}"
 
 
+def per_second_median(r, key):
+    """Median of the window's 1-second rates: the steady rate, without the first second, when
+    the runner's own counter reads and perf start share CPU 0 with the generator."""
+    values = sorted(x[key] for x in r["measure"].get("per_second", []))
+    return values[len(values) // 2] if values else None
+
+
 def limit(r):
     """Which side held the rate: the gateway when its input ring refused frames (>1 % of what
     the generator tried) or, for connections, when its worker was busy >= 90 % of its turns;
@@ -387,16 +394,18 @@ def limit(r):
 
 
 def print_table(results):
-    rows = [("case", "flows", "warm-up s", "TX Mpps", "good Mpps", "loss", "bad", "conn/s",
+    rows = [("case", "flows", "warm-up s", "TX Mpps", "good Mpps", "1-s median", "loss", "bad", "conn/s",
              "gw rx Mpps", "gw cyc/pkt", "gw busy", "gw CPU", "gen CPU", "good Mpps/gw CPU", "limit")]
     for r in results:
         if "error" in r:
-            rows.append((r["case"], "error", *[""] * 13))
+            rows.append((r["case"], "error", *[""] * 14))
             continue
         m, g = r["measure"], r.get("gateway") or {}
         conn = m["conn_per_s"] if r["mode"] == "conn" else None
         rows.append((r["case"], str(r["flows"]) if r["mode"] != "conn" else "-", fmt(r["warm_up"]["seconds"]),
                      fmt(m["tx_pps"], 1e6), fmt(m["good_pps"], 1e6),
+                     fmt(per_second_median(r, "conn_per_s" if r["mode"] == "conn" else "good_pps"),
+                         1 if r["mode"] == "conn" else 1e6, 0 if r["mode"] == "conn" else 2),
                      "-" if m.get("loss") is None else f"{100 * m['loss']:.2f}%",
                      str(m["counts"]["bad"]), "-" if conn is None else f"{conn:,.0f}",
                      fmt(g.get("worker_rx_pps"), 1e6), fmt(g.get("busy_cycles_per_packet"), 1, 0),
