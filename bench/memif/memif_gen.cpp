@@ -37,7 +37,7 @@ using Json = nlohmann::ordered_json;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: memif_gen EAL-ARGS -- --mode udp|tcp|conn [--flows N] [--seconds S] [--window N]\n"
+    "usage: memif_gen EAL-ARGS -- --mode udp|tcp|conn [--flows N] [--seconds S] [--window N] [--max-conns N]\n"
     "  [--warmup-timeout S] [--link-timeout S] [--port-a NAME] [--port-b NAME] --mac-a MAC --mac-b MAC\n"
     "  --gw-mac-a MAC --gw-mac-b MAC --gw-ip-a IP --gw-ip-b IP --clients IP --vip IP --vport N\n"
     "  --target-port N --pods IP[,IP...] [--snat IP] [--json FILE]\n";
@@ -75,6 +75,7 @@ Options parse(int argc, char** argv) {
         } else if (a == "--flows") o.flows = static_cast<uint32_t>(std::stoul(need(i)));
         else if (a == "--seconds") o.seconds = std::stod(need(i));
         else if (a == "--window") o.window = static_cast<uint32_t>(std::stoul(need(i)));
+        else if (a == "--max-conns") o.max_conns = static_cast<uint32_t>(std::stoul(need(i)));
         else if (a == "--warmup-timeout") o.warmup_timeout = std::stod(need(i));
         else if (a == "--link-timeout") o.link_timeout = std::stod(need(i));
         else if (a == "--port-a") o.port_a = need(i);

@@ -23,6 +23,7 @@ struct Options {
     double warmup_timeout = 60;   // seconds the warm-up may take at most
     double link_timeout = 15;     // seconds to wait for both memif links
     uint32_t window = 512;        // warm-up / connection frames in flight at most
+    uint32_t max_conns = 0;       // conn mode: end the window after opening this many (0: no cap)
     std::string port_a = "net_memif0", port_b = "net_memif1";
     Mac mac_a{}, mac_b{}, gw_mac_a{}, gw_mac_b{};
     uint32_t gw_ip_a = 0, gw_ip_b = 0;  // host order: the gateway's own addresses (not answered)

@@ -268,6 +268,9 @@ Phase Generator::measure() {
     for (uint64_t now = t0; now < end; now = rte_get_timer_cycles()) {
         poll_clients();
         poll_pods();
+        // Closed connections keep their entries for the close timeout: stop before the
+        // gateway's table fills, or the window would end measuring refusals.
+        if (o_.mode == Mode::conn && o_.max_conns != 0 && next - o_.flows >= o_.max_conns) break;
         if (o_.mode != Mode::conn) {
             send_data_burst();
         } else {

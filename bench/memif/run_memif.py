@@ -196,6 +196,9 @@ class Bench:
             "--target-port", str(target), "--pods", ",".join(PODS), "--json", report, "--link-timeout", "90"]
         if frontend == "cluster":
             gen_argv += ["--snat", GW_PODS]
+        if mode == "conn":
+            # Each closed connection holds its entry for the 10-s close timeout.
+            gen_argv += ["--max-conns", str(MAX_FLOWS * 8 // 10)]
         gw_argv = prioritised([find_nfgate(self.build), "--config", gw_file, "--control-socket", ctl])
         gw = gen = None
         try:
