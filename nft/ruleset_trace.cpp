@@ -113,6 +113,23 @@ private:
                     matches = false;  // counts the packet in its frontend's element; decides nothing
                 } else if (std::holds_alternative<MatchCtNotNew>(x)) {
                     matches = false;  // a trace is always a connection's first packet
+                } else if (const auto* m = std::get_if<MatchCtState>(&x)) {
+                    matches = (m->mask & kCtStateNew) != 0;  // a tracked connection's first packet
+                } else if (std::holds_alternative<MatchTcpSyn>(x)) {
+                    matches = st.p.proto == static_cast<uint8_t>(Proto::tcp);
+                } else if (const auto* m = std::get_if<MatchTcpFrontend>(&x)) {
+                    const Set* s = set(m->set);
+                    matches = s != nullptr && st.p.proto == static_cast<uint8_t>(Proto::tcp) &&
+                              std::any_of(s->elems.begin(), s->elems.end(), [&](const SetElem& e) {
+                                  return e.addr == st.p.dst && e.port == st.p.dport;
+                              });
+                } else if (const auto* m = std::get_if<LimitPerSource>(&x)) {
+                    step(c, "dropped here once " + ip_to_string(st.p.src) + " opens more than " +
+                                std::to_string(m->rate) + " connections a second (burst " + std::to_string(m->burst) + ")");
+                    matches = false;
+                } else if (std::holds_alternative<Notrack>(x) || std::holds_alternative<SynProxy>(x) ||
+                           std::holds_alternative<CounterRef>(x)) {
+                    // not reached by a tracked first packet (the raw hook is not walked)
                 } else if (std::holds_alternative<MatchNumgen>(x)) {
                     numgen = true;  // taken with probability 1/N: listed as one alternative
                 } else if (const auto* m = std::get_if<VmapAddrProtoPort>(&x)) {
