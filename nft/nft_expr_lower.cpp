@@ -148,9 +148,7 @@ public:
     void operator()(const SynProxy& m) {
         nftnl_expr* e = add("synproxy");
         nftnl_expr_set_u16(e, NFTNL_EXPR_SYNPROXY_MSS, m.mss);
-        nftnl_expr_set_u8(e, NFTNL_EXPR_SYNPROXY_WSCALE, m.wscale);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_SYNPROXY_FLAGS, NF_SYNPROXY_OPT_MSS | NF_SYNPROXY_OPT_WSCALE |
-                                                             NF_SYNPROXY_OPT_SACK_PERM | NF_SYNPROXY_OPT_TIMESTAMP);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_SYNPROXY_FLAGS, NF_SYNPROXY_OPT_MSS);
     }
     // The limit travels inside the dynset: the kernel gives every element its own copy.
     void operator()(const LimitPerSource& m) {

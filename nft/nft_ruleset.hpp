@@ -132,11 +132,10 @@ struct Dnat {
 struct Notrack {
     bool operator==(const Notrack&) const = default;
 };
-// synproxy mss M wscale W timestamp sack-perm: answer a SYN with a SYN cookie, open the
-// connection to the destination once the client's ACK carries a valid one
+// synproxy mss M: answer a SYN with a SYN cookie, open the connection to the destination once
+// the client's ACK carries a valid one
 struct SynProxy {
     uint16_t mss = 1460;
-    uint8_t wscale = 7;
     bool operator==(const SynProxy&) const = default;
 };
 // update @set { ip saddr limit rate over N/second burst B packets }: true when the source

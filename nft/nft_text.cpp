@@ -81,7 +81,7 @@ struct ExprText {
     std::string operator()(const MatchTcpFrontend& e) const { return "ip daddr . tcp dport @" + e.set; }
     std::string operator()(const Notrack&) const { return "notrack"; }
     std::string operator()(const SynProxy& e) const {
-        return "synproxy mss " + std::to_string(e.mss) + " wscale " + std::to_string(e.wscale) + " timestamp sack-perm";
+        return "synproxy mss " + std::to_string(e.mss);
     }
     std::string operator()(const LimitPerSource& e) const {
         return "update @" + e.set + " { ip saddr limit rate over " + std::to_string(e.rate) + "/second burst " +
