@@ -825,6 +825,8 @@ SCENARIOS = [
     Scenario("syn-proxy-flood", "conntrack.synProxy on: connections open through SYN cookies while a "
              "spoofed SYN flood leaves no flow behind", check=lambda lab: scenarios_flood.syn_proxy_serves(lab, Reach),
              needs_daemon=True, paths=("dpdk",)),
+    *[Scenario(name, shows, check=check, needs_daemon=True, paths=paths)
+      for name, shows, check, paths in scenarios_flood.kernel_scenarios(Reach)],
     # Last: it stops the daemon.
     Scenario("gateway-own-services", "the gateway's own kernel serves TCP/UDP on its node address and "
              "hears ICMP errors about its own traffic (fast path: the exception path)", check=gateway_own_services),
