@@ -160,6 +160,11 @@ def kernel_syn_proxy_serves(lab, reach_cls):
         cookies = _synproxy_answered(lab) - answered
         flood_ok = proc.returncode == 0 and cookies >= 4000 and grown <= 40
         ok &= step_ok and flood_ok
+        # A NodePort on the node address is proxied too (the configuration's nodeAddresses).
+        node_ok, node_text = reach_cls("client", "tcp", "192.0.2.1", 30080, count=5).run(lab)
+        node_proxied = "192.0.2.1 . 30080" in lab.exec("gw", "nft", "list", "set", "ip", "nfgate", "synproxy-frontends")
+        ok &= node_ok and node_proxied
+        details.append(f"NodePort while on (in the proxy's set: {node_proxied}): {node_text}")
         details.append(f"proxy on, spoofed SYN flood (sent, seconds: {out.strip() or err.strip()}): {cookies} "
                        f"answered with cookies, conntrack grew by {grown} (the 20 real connections' entries at "
                        f"most); connections meanwhile: {text}"
