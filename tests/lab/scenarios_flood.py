@@ -129,7 +129,7 @@ def kernel_syn_proxy_serves(lab, reach_cls):
         with open(lab.config_path, "w") as f:
             f.write(original.replace("  maxFlows: 65536\n", f"  maxFlows: 65536\n  synProxy: {mode}\n"))
         line = lab.reload()
-        deadline = time.time() + 3
+        deadline = time.time() + 5  # a loaded machine may miss a tick or two
         proxied = False
         while time.time() < deadline:  # the control thread switches it within a second
             listed = lab.exec("gw", "nft", "list", "set", "ip", "nfgate", "synproxy-frontends")
