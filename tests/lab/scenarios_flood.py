@@ -161,7 +161,7 @@ def kernel_syn_proxy_serves(lab, reach_cls):
         flood_ok = proc.returncode == 0 and cookies >= 4000 and grown <= 40
         ok &= step_ok and flood_ok
         # A NodePort on the node address is proxied too (the configuration's nodeAddresses).
-        node_ok, node_text = reach_cls("client", "tcp", "192.0.2.1", 30080, count=5).run(lab)
+        node_ok, node_text = reach_cls("client", "tcp", "192.0.2.1", 30080, count=20).run(lab)
         node_proxied = "192.0.2.1 . 30080" in lab.exec("gw", "nft", "list", "set", "ip", "nfgate", "synproxy-frontends")
         ok &= node_ok and node_proxied
         details.append(f"NodePort while on (in the proxy's set: {node_proxied}): {node_text}")
