@@ -4,6 +4,7 @@
 
 #include "model/frontends.hpp"
 #include "nft/kernel_jhash.hpp"
+#include "nft/nft_flood_render.hpp"
 #include "nft/nft_text.hpp"
 
 namespace nfgate::nft {
@@ -248,6 +249,15 @@ TraceResult trace_ruleset(const Model& m, const Ruleset& rs, const TracePacket& 
                                                  (s.ports[f.port_index].name.empty() ? "" : " (" + s.ports[f.port_index].name + ")")});
             break;
         }
+    // The raw hook is not walked: while the SYN proxy holds this frontend, say what happens first.
+    if (p.proto == static_cast<uint8_t>(Proto::tcp))
+        for (const Set& s : rs.sets)
+            if (s.name == kSynProxySet &&
+                std::any_of(s.elems.begin(), s.elems.end(), [&](const SetElem& e) { return e.addr == p.dst && e.port == p.dport; }))
+                out.steps.push_back({"chain " + std::string(kRawPreroutingChain),
+                                     "SYN proxy on: the SYN is answered with a SYN cookie and tracked by nobody; a client "
+                                     "ACK with a valid cookie makes the gateway open the connection itself (nat output, "
+                                     "as below)"});
     State st{p, 0, false, std::nullopt};
     Walker w(rs, out);
     if (!w.hook(ChainType::nat, Hook::prerouting, st)) return out;

@@ -63,7 +63,7 @@ public:
     }
     // Walks the ruleset this model renders to: what apply() installed for it.
     TraceResult trace(const Model& m, const TracePacket& p) const override {
-        return nft::trace_ruleset(m, nft::render(m), p);
+        return nft::trace_ruleset(m, nft::render(m, kernel_.syn_proxy()), p);
     }
 
 private:

@@ -160,6 +160,12 @@ def kernel_syn_proxy_serves(lab, reach_cls):
         cookies = _synproxy_answered(lab) - answered
         flood_ok = proc.returncode == 0 and cookies >= 4000 and grown <= 40
         ok &= step_ok and flood_ok
+        shown = counters(lab)  # nfgatectl counters on the kernel path
+        shown_ok = shown.get("syn_proxy") is True and shown.get("syn_cookie_sent", 0) >= cookies
+        ok &= shown_ok
+        details.append(f"nfgatectl counters: syn_proxy {shown.get('syn_proxy')}, syn_cookie_sent "
+                       f"{shown.get('syn_cookie_sent')}, syn_proxy_opened {shown.get('syn_proxy_opened')}, "
+                       f"half_open_flows {shown.get('half_open_flows')}")
         # A NodePort on the node address is proxied too (the configuration's nodeAddresses).
         node_ok, node_text = reach_cls("client", "tcp", "192.0.2.1", 30080, count=20).run(lab)
         node_proxied = "192.0.2.1 . 30080" in lab.exec("gw", "nft", "list", "set", "ip", "nfgate", "synproxy-frontends")

@@ -1,6 +1,6 @@
-// The SYN-flood defence in plans: switching the SYN proxy is a batch of set elements and nothing
-// else; the per-source limit comes and goes with its set, counter and rules in an order the
-// kernel accepts.
+// The SYN-flood defence without a kernel: switching the SYN proxy is a batch of set elements and
+// nothing else; the per-source limit comes and goes with its set, counter and rules in an order
+// the kernel accepts; the trace says what the proxy and the limit do; /proc/net/stat is parsed.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,9 +9,11 @@
 
 #include "model/endpoint_choice.hpp"
 #include "model/frontends.hpp"
+#include "nft/flood_figures.hpp"
 #include "nft/nft_flood_render.hpp"
 #include "nft/nft_plan.hpp"
 #include "nft/nft_render.hpp"
+#include "nft/ruleset_trace.hpp"
 #include "tests/nft/fixtures.hpp"
 
 namespace nfgate::nft {
@@ -147,6 +149,43 @@ TEST(FloodPlan, AnIdleSourceIsForgottenOnlyOnceItsBucketHasRefilled) {
     m.new_flows_per_source = 0;
     EXPECT_FALSE(new_flow_sources_set(m));
     EXPECT_FALSE(new_flow_limit_rule(m));
+}
+
+}  // namespace
+}  // namespace nfgate::nft
+
+namespace nfgate::nft {
+namespace {
+
+TEST(FloodTrace, SaysWhenTheSynProxyAnswersAndWhenTheLimitMayDrop) {
+    Model m = testing::all_features();
+    m.new_flows_per_source = 7;
+    const TracePacket syn{6, testing::ip("203.0.113.50"), testing::ip("10.96.0.10"), 40000, 80};
+    const auto mentions = [](const TraceResult& r, const std::string& text) {
+        return std::any_of(r.steps.begin(), r.steps.end(),
+                           [&](const TraceStep& s) { return s.detail.find(text) != std::string::npos; });
+    };
+    const TraceResult on = trace_ruleset(m, render(m, true), syn);
+    EXPECT_TRUE(mentions(on, "SYN proxy on")) << "the frontend is in the proxy's set";
+    EXPECT_EQ(on.verdict, "forward") << "then translated as any other connection";
+    EXPECT_TRUE(mentions(on, "more than 7 connections a second"));
+    const TraceResult off = trace_ruleset(m, render(m, false), syn);
+    EXPECT_FALSE(mentions(off, "SYN proxy on"));
+    EXPECT_EQ(off.chosen, on.chosen);
+    const TracePacket udp{17, syn.src, testing::ip("10.96.0.10"), 40000, 53};
+    EXPECT_FALSE(mentions(trace_ruleset(m, render(m, true), udp), "SYN proxy on"));
+}
+
+TEST(FloodFigures, ProcStatColumnsAreSummedOverCpus) {
+    const std::string text =
+        "entries\t\tsyn_received\tcookie_invalid\tcookie_valid\tcookie_retrans\tconn_reopened\n"
+        "00000000\t00000e1b\t00000000\t0000000b\t00000000\t00000000\n"
+        "00000000\t0000401a\t00000002\t0000000a\t00000000\t00000000\n";
+    EXPECT_EQ(sum_proc_stat_column(text, "syn_received"), 0xe1bu + 0x401au);
+    EXPECT_EQ(sum_proc_stat_column(text, "cookie_valid"), 21u);
+    EXPECT_EQ(sum_proc_stat_column(text, "cookie_invalid"), 2u);
+    EXPECT_FALSE(sum_proc_stat_column(text, "no_such_column"));
+    EXPECT_FALSE(sum_proc_stat_column("", "syn_received"));
 }
 
 }  // namespace
