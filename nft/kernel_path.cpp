@@ -161,11 +161,12 @@ bool KernelPath::run_unsealing(Plan plan, std::string& err) {
 
 // The first apply adopts a table sealed with this model's rendering as it is; anything else is
 // replaced whole, sealed in the same batch.
+// The table is written (or adopted) with the SYN proxy off, as a clean stop seals it, so a
+// restart with conntrack.synProxy on adopts it too; the proxy then goes on in a batch of its own.
 bool KernelPath::first_apply(const Model& m, std::string& err) {
     State& st = *state_;
-    st.syn_proxy = m.syn_proxy == SynProxyMode::on;
-    if (st.syn_proxy && !st.loose.hold_strict(err)) return false;
-    const Ruleset rs = render(m, st.syn_proxy);
+    st.syn_proxy = false;
+    const Ruleset rs = render(m, false);
     const std::string fingerprint = ruleset_fingerprint(rs);
     std::string found;
     if (!read_seal(found, err)) return false;
@@ -178,7 +179,8 @@ bool KernelPath::first_apply(const Model& m, std::string& err) {
     st.sealed = true;
     st.model = m;
     count_all(m);
-    return update_routes(m, true, err);
+    if (!update_routes(m, true, err)) return false;
+    return m.syn_proxy != SynProxyMode::on || set_syn_proxy(true, err);
 }
 
 bool KernelPath::seal(std::string& err) {
@@ -210,7 +212,11 @@ bool KernelPath::set_syn_proxy(bool on, std::string& err) {
     for (const Set& s : all.sets)
         if (s.name == kSynProxySet && !s.elems.empty())
             plan.ops.push_back(Op{on ? OpKind::add_elems : OpKind::delete_elems, &s, nullptr, nullptr, s.elems});
-    if (!run_unsealing(std::move(plan), err)) return false;
+    if (!run_unsealing(std::move(plan), err)) {
+        std::string ignored;  // the refusal is what the caller needs to hear
+        if (on) st.loose.restore(ignored);
+        return false;
+    }
     st.syn_proxy = on;
     return on || st.loose.restore(err);
 }

@@ -33,9 +33,9 @@ public:
 
     // The SYN proxy (nft_flood_render.hpp): on fills its set with the TCP frontends of the model
     // in force and holds nf_conntrack_tcp_loose at 0; off empties the set and puts the sysctl back.
-    // One batch of set elements, nothing else rewritten. The first apply starts it as
-    // conntrack.synProxy says (`auto`: off); later applies keep the state and follow the
-    // frontends. Refused before the first apply.
+    // One batch of set elements, nothing else rewritten. The first apply writes or adopts the
+    // table with the proxy off and then switches it on when conntrack.synProxy is `on`; later
+    // applies keep the state and follow the frontends. Refused before the first apply.
     bool set_syn_proxy(bool on, std::string& err);
     bool syn_proxy() const;
 
