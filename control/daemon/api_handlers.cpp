@@ -94,7 +94,8 @@ api::Json DaemonApi::counters() const {
             out["syn_proxy_opened"] = f->cookie_valid;
             out["syn_cookie_invalid"] = f->cookie_invalid;
             out["conntrack_early_drop"] = f->early_drop;
-            out["new_flows_rate_limited"] = opt(f->rate_limited);
+            // The fast path's drop reason for the same thing.
+            if (f->rate_limited) out["drops"] = api::Json{{"new_flow_rate_limited", *f->rate_limited}};
         }
     return out;
 }

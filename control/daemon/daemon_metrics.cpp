@@ -43,7 +43,10 @@ metrics::Snapshot make_snapshot(const Model& m, const api::DaemonStatus& status,
         s.interfaces = kernel->interfaces;
         s.half_open_flows = kernel->half_open_flows;
         s.syn_proxy = kernel->syn_proxy;
-        s.new_flows_rate_limited = kernel->new_flows_rate_limited;
+        // The fast path's reason name: one series for the per-source limit on both paths.
+        if (kernel->new_flows_rate_limited)
+            s.drops.emplace_back(std::string(engine::kReasonNames[static_cast<size_t>(engine::Reason::new_flow_rate_limited)]),
+                                 *kernel->new_flows_rate_limited);
     }
     if (!traffic.empty()) {
         const std::vector<Frontend> fronts = frontends(m);

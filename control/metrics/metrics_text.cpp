@@ -154,11 +154,6 @@ std::string render(const Snapshot& s) {
     if (s.syn_proxy)
         w.gauge("nfgate_syn_proxy_active", "1 while SYNs to Services are answered with SYN cookies (conntrack.synProxy).",
                 *s.syn_proxy ? 1.0 : 0.0);
-    if (s.new_flows_rate_limited) {
-        w.family("nfgate_new_flows_rate_limited_total", "counter",
-                 "New connections to Services dropped because their source passed conntrack.newFlowsPerSource.");
-        w.sample("nfgate_new_flows_rate_limited_total", {}, *s.new_flows_rate_limited);
-    }
 
     if (!s.interfaces.empty()) {
         w.family("nfgate_packets_total", "counter", "Packets received (rx) and sent (tx) per interface.");

@@ -75,7 +75,6 @@ struct Snapshot {
     std::optional<uint64_t> flow_capacity;  // what the table can hold
     std::optional<uint64_t> half_open_flows;  // TCP flows in SYN_SENT/SYN_RECV (kernel path: to frontends)
     std::optional<bool> syn_proxy;            // SYNs to Services answered with cookies (both paths)
-    std::optional<uint64_t> new_flows_rate_limited;  // kernel path: new connections dropped by newFlowsPerSource
     std::vector<InterfaceFigures> interfaces;
     std::vector<std::pair<std::string, uint64_t>> drops;  // reason -> packets, every reason listed
     std::vector<WorkerFigures> workers;
