@@ -1,6 +1,10 @@
 #include "nft/flood_figures.hpp"
 
+#include <arpa/inet.h>
 #include <libmnl/libmnl.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
+#include <netinet/in.h>
 #include <libnftnl/object.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -16,7 +20,6 @@
 #include <vector>
 
 #include "model/frontends.hpp"
-#include "nft/conntrack_dump.hpp"
 #include "nft/nft_flood_render.hpp"
 #include "nft/nft_ruleset.hpp"
 
@@ -32,6 +35,43 @@ std::string read_text(const char* path) {
     std::stringstream text;
     text << f.rdbuf();
     return text.str();
+}
+
+struct HalfOpenCount {
+    const std::set<std::pair<uint32_t, uint16_t>>* frontends;
+    uint64_t count = 0;
+};
+
+// Only the attributes the count needs: this runs once a second over a table a flood may fill.
+int count_half_open(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* data) {
+    auto* c = static_cast<HalfOpenCount*>(data);
+    if (nfct_get_attr_u8(ct, ATTR_L4PROTO) != IPPROTO_TCP || !nfct_attr_is_set(ct, ATTR_TCP_STATE))
+        return NFCT_CB_CONTINUE;
+    const uint8_t state = nfct_get_attr_u8(ct, ATTR_TCP_STATE);
+    if (state != TCP_CONNTRACK_SYN_SENT && state != TCP_CONNTRACK_SYN_RECV) return NFCT_CB_CONTINUE;
+    const uint32_t dst = ntohl(nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST));
+    const uint16_t dport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
+    if (c->frontends->count({dst, dport})) ++c->count;
+    return NFCT_CB_CONTINUE;
+}
+
+bool dump_half_open(const std::set<std::pair<uint32_t, uint16_t>>& frontends, uint64_t& out, std::string& err) {
+    std::unique_ptr<nfct_handle, decltype(&nfct_close)> h(nfct_open(CONNTRACK, 0), &nfct_close);
+    if (!h) {
+        err = std::string("conntrack: opening the netlink handle: ") + std::strerror(errno);
+        return false;
+    }
+    HalfOpenCount c{&frontends};
+    nfct_callback_register(h.get(), NFCT_T_ALL, count_half_open, &c);
+    uint32_t family = AF_INET;
+    const int rc = nfct_query(h.get(), NFCT_Q_DUMP, &family);
+    nfct_callback_unregister(h.get());
+    if (rc < 0) {
+        err = std::string("conntrack: dump: ") + std::strerror(errno);
+        return false;
+    }
+    out = c.count;
+    return true;
 }
 
 int parse_obj(const nlmsghdr* nlh, void* data) {
@@ -101,14 +141,7 @@ bool read_flood_figures(const Model& m, FloodFigures& out, std::string& err) {
     std::set<std::pair<uint32_t, uint16_t>> tcp;
     for (const Frontend& f : frontends(m))
         if (f.proto == Proto::tcp) tcp.insert({f.ip, f.port});
-    const bool dumped = dump_kernel_flows(
-        [&](const TrackedFlow& f) {
-            if (f.proto == IPPROTO_TCP && (f.state == "SYN_SENT" || f.state == "SYN_RECV") &&
-                tcp.count({f.orig.dst, f.orig.dport}))
-                ++out.half_open;
-            return true;
-        },
-        err);
+    const bool dumped = dump_half_open(tcp, out.half_open, err);
     const std::string synproxy = read_text("/proc/net/stat/synproxy");
     out.syn_received = sum_proc_stat_column(synproxy, "syn_received").value_or(0);
     out.cookie_valid = sum_proc_stat_column(synproxy, "cookie_valid").value_or(0);
