@@ -109,8 +109,9 @@ TEST(FloodPlan, AServiceAddedWhileTheProxyIsOnIsProxiedAtOnce) {
         if (op.kind == OpKind::add_elems && op.set->name == kSynProxySet)
             for (const SetElem& e : op.elems) added |= e.addr == testing::ip("10.96.0.77") && e.port == extra.ports[0].port;
     EXPECT_TRUE(added);
-    const Plan off = diff_plan(render_services(before, {}, {}, cap, false),
-                               render_services(after, {&after.services.back()}, {}, cap, false));
+    const Ruleset old_off = render_services(before, {}, {}, cap, false);
+    const Ruleset new_off = render_services(after, {&after.services.back()}, {}, cap, false);
+    const Plan off = diff_plan(old_off, new_off);  // points into both: they outlive it
     for (const Op& op : off.ops) EXPECT_FALSE(op.kind == OpKind::add_elems && op.set->name == kSynProxySet);
 }
 
