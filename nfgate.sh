@@ -106,12 +106,12 @@ case "$cmd" in
     # leaks included, fails the run.
     setup_sanitized
     unit_suites=(control_loader control_daemon control_api control_log_notify control_bgp control_metrics
-                 nft_golden nft_kernel nft_traffic conntrack engine worker_loop restart_fields fastpath_nat
+                 nft_golden nft_kernel nft_traffic nft_flood conntrack engine worker_loop restart_fields fastpath_nat
                  fastpath_two_workers fastpath_start fastpath_start_errors fastpath_tap)
     meson compile -C "$san" tests/control/test_control_loader tests/control/test_control_daemon \
       tests/control/test_control_api tests/control/test_control_log_notify tests/control/test_control_bgp \
       tests/control/test_control_metrics tests/nft/test_nft_golden tests/nft/test_nft_kernel tests/nft/test_nft_traffic \
-      tests/conntrack/test_conntrack tests/engine/test_engine tests/fastpath/test_worker_loop \
+      tests/nft/test_nft_flood tests/conntrack/test_conntrack tests/engine/test_engine tests/fastpath/test_worker_loop \
       tests/fastpath/test_restart_fields tests/fastpath/test_fastpath_nat tests/fastpath/test_fastpath_two_workers \
       tests/fastpath/test_fastpath_start tests/fastpath/test_fastpath_start_errors tests/fastpath/test_fastpath_tap \
       control/daemon/nfgate control/ctl/nfgatectl

@@ -11,9 +11,11 @@
 #include "nft/model_changes.hpp"
 #include "nft/netlink.hpp"
 #include "nft/nft_batch.hpp"
+#include "nft/nft_flood_render.hpp"
 #include "nft/nft_plan.hpp"
 #include "nft/nft_render.hpp"
 #include "nft/ruleset_seal.hpp"
+#include "nft/tcp_loose.hpp"
 
 namespace nfgate::nft {
 
@@ -30,6 +32,8 @@ struct KernelPath::State {
     Seal seal;             // the plan operations' chain and rule (ruleset_seal.hpp)
     bool sealed = false;   // the kernel's seal names what `model` renders to
     bool adopted = false;  // the first apply found its ruleset sealed and changed nothing
+    bool syn_proxy = false;  // the SYN proxy's set holds the frontends
+    TcpLoose loose;
 };
 
 KernelPath::KernelPath() : state_(std::make_unique<State>()) {}
@@ -131,8 +135,8 @@ bool KernelPath::apply_changes(const Model& m, const ServiceChanges& changes, st
     SharedParts dropped, created;
     shared_moves(st.pick_users, picks, dropped.picks, created.picks);
     shared_moves(st.hairpin_users, hairpin, dropped.hairpin, created.hairpin);
-    Ruleset old_part = render_services(*st.model, changes.before, dropped, st.map_capacity);
-    Ruleset new_part = render_services(m, changes.after, created, st.map_capacity);
+    Ruleset old_part = render_services(*st.model, changes.before, dropped, st.map_capacity, st.syn_proxy);
+    Ruleset new_part = render_services(m, changes.after, created, st.map_capacity, st.syn_proxy);
     if (!run_unsealing(diff_plan(old_part, new_part), err)) return false;
     std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, changes.before, m, changes.after);
     bool routes_same = routed_ips(changes.before) == routed_ips(changes.after);
@@ -157,9 +161,12 @@ bool KernelPath::run_unsealing(Plan plan, std::string& err) {
 
 // The first apply adopts a table sealed with this model's rendering as it is; anything else is
 // replaced whole, sealed in the same batch.
+// The table is written (or adopted) with the SYN proxy off, as a clean stop seals it, so a
+// restart with conntrack.synProxy on adopts it too; the proxy then goes on in a batch of its own.
 bool KernelPath::first_apply(const Model& m, std::string& err) {
     State& st = *state_;
-    const Ruleset rs = render(m);
+    st.syn_proxy = false;
+    const Ruleset rs = render(m, false);
     const std::string fingerprint = ruleset_fingerprint(rs);
     std::string found;
     if (!read_seal(found, err)) return false;
@@ -172,20 +179,47 @@ bool KernelPath::first_apply(const Model& m, std::string& err) {
     st.sealed = true;
     st.model = m;
     count_all(m);
-    return update_routes(m, true, err);
+    if (!update_routes(m, true, err)) return false;
+    return m.syn_proxy != SynProxyMode::on || set_syn_proxy(true, err);
 }
 
 bool KernelPath::seal(std::string& err) {
     State& st = *state_;
     if (!st.model || st.sealed) return true;
     Plan plan;
-    st.seal.append(plan, ruleset_fingerprint(render(*st.model)), false);
+    st.seal.append(plan, ruleset_fingerprint(render(*st.model, st.syn_proxy)), false);
     if (!run_plan(plan, err)) return false;
     st.sealed = true;
     return true;
 }
 
 bool KernelPath::adopted() const { return state_->adopted; }
+
+bool KernelPath::syn_proxy() const { return state_->syn_proxy; }
+
+// The sysctl goes strict before the first proxied SYN can be answered, and loose again only
+// after the last frontend left the set.
+bool KernelPath::set_syn_proxy(bool on, std::string& err) {
+    State& st = *state_;
+    if (on == st.syn_proxy) return true;
+    if (!st.model) {
+        err = "kernel path: no ruleset applied yet";
+        return false;
+    }
+    if (on && !st.loose.hold_strict(err)) return false;
+    const Ruleset all = render(*st.model, true);
+    Plan plan;
+    for (const Set& s : all.sets)
+        if (s.name == kSynProxySet && !s.elems.empty())
+            plan.ops.push_back(Op{on ? OpKind::add_elems : OpKind::delete_elems, &s, nullptr, nullptr, s.elems});
+    if (!run_unsealing(std::move(plan), err)) {
+        std::string ignored;  // the refusal is what the caller needs to hear
+        if (on) st.loose.restore(ignored);
+        return false;
+    }
+    st.syn_proxy = on;
+    return on || st.loose.restore(err);
+}
 
 bool KernelPath::apply(const Model& m, std::string& err) {
     State& st = *state_;
@@ -203,7 +237,7 @@ bool KernelPath::apply(const Model& m, std::string& err) {
     }
     // Something every service's rendering depends on changed (a setting, or the endpoint map's
     // size, which replaces the map): compare whole renderings.
-    if (!run_unsealing(diff_plan(render(*st.model), render(m)), err)) return false;
+    if (!run_unsealing(diff_plan(render(*st.model, st.syn_proxy), render(m, st.syn_proxy)), err)) return false;
     std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, all_services(*st.model), m, all_services(m));
     st.model = m;
     count_all(m);

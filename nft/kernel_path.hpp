@@ -31,6 +31,14 @@ public:
     // Whether the first apply adopted the table as it was.
     bool adopted() const;
 
+    // The SYN proxy (nft_flood_render.hpp): on fills its set with the TCP frontends of the model
+    // in force and holds nf_conntrack_tcp_loose at 0; off empties the set and puts the sysctl back.
+    // One batch of set elements, nothing else rewritten. The first apply writes or adopts the
+    // table with the proxy off and then switches it on when conntrack.synProxy is `on`; later
+    // applies keep the state and follow the frontends. Refused before the first apply.
+    bool set_syn_proxy(bool on, std::string& err);
+    bool syn_proxy() const;
+
     // Removes everything nfgate installed (table, local routes). Succeeds when nothing is there.
     static bool cleanup(std::string& err);
 

@@ -4,6 +4,7 @@
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
+#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -131,6 +132,8 @@ private:
             case OpKind::add_elems: return elems(*op.set, op.elems, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, "add");
             case OpKind::delete_elems: return elems(*op.set, op.elems, NFT_MSG_DELSETELEM, 0, "delete");
             case OpKind::add_rule: return rule(*op.chain, *op.rule);
+            case OpKind::add_counter: return counter(*op.counter, NFT_MSG_NEWOBJ, NLM_F_CREATE | NLM_F_EXCL, "add counter ");
+            case OpKind::delete_counter: return counter(*op.counter, NFT_MSG_DELOBJ, 0, "delete counter ");
         }
     }
 
@@ -139,6 +142,15 @@ private:
         nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, plan_.table.c_str());
         nftnl_table_nlmsg_build_payload(header(type, flags), t.get());
         commit(verb + plan_.table);
+    }
+
+    void counter(const std::string& name, uint16_t type, uint16_t flags, const char* verb) {
+        std::unique_ptr<nftnl_obj, FreeWith<nftnl_obj_free>> o(nftnl_obj_alloc());
+        nftnl_obj_set_str(o.get(), NFTNL_OBJ_TABLE, plan_.table.c_str());
+        nftnl_obj_set_str(o.get(), NFTNL_OBJ_NAME, name.c_str());
+        nftnl_obj_set_u32(o.get(), NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+        nftnl_obj_nlmsg_build_payload(header(type, flags), o.get());
+        commit(verb + name);
     }
 
     ChainPtr chain_object(const Chain& c) {
@@ -206,6 +218,10 @@ private:
                 nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat(kTypeIpv4Addr, kTypeIpv4Addr));
                 nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 8);
                 break;
+            case KeyKind::addr_port:
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat(kTypeIpv4Addr, kTypeInetService));
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 8);
+                break;
             case KeyKind::addr_proto_port_index:
                 nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
                                   concat(concat(concat(kTypeIpv4Addr, kTypeInetProto), kTypeInetService), kTypeInteger));
@@ -223,7 +239,10 @@ private:
         // No size: nft's default (65535) makes the kernel preallocate ~1 MiB of hash buckets per
         // map, which thousands of affinity Services cannot afford; unsized, the table starts small
         // and grows with the clients actually seen.
-        if (st.timeout_s != 0) {
+        if (st.meter) {
+            set_flags |= NFT_SET_TIMEOUT | NFT_SET_EVAL;
+            nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, uint64_t{st.timeout_s} * 1000);
+        } else if (st.timeout_s != 0) {
             set_flags |= NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_EVAL;
             nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, uint64_t{st.timeout_s} * 1000);
             nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, concat(kTypeIpv4Addr, kTypeInetService));
@@ -265,6 +284,10 @@ private:
                 return 12;
             case KeyKind::proto_port:
                 key[0] = static_cast<uint8_t>(e.proto);
+                std::memcpy(key + 4, &port, 2);
+                return 8;
+            case KeyKind::addr_port:
+                std::memcpy(key, &addr, 4);
                 std::memcpy(key + 4, &port, 2);
                 return 8;
             case KeyKind::addr_pair: {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_synproxy.h>
 #include <linux/netfilter/nf_tables.h>
 
 #include <libnftnl/udata.h>
@@ -21,9 +22,11 @@ constexpr uint32_t kDaddrOffset = 16;
 constexpr uint32_t kSportOffset = 0;
 constexpr uint32_t kDportOffset = 2;
 constexpr uint32_t kCtStatusDnat = 0x20;  // IPS_DST_NAT
-constexpr uint32_t kCtStateNew = 0x08;    // NF_CT_STATE_BIT(IP_CT_NEW)
 constexpr uint32_t kIcmpPortUnreachable = 3;
 constexpr uint8_t kCtDirOriginal = 0;  // IP_CT_DIR_ORIGINAL
+constexpr uint32_t kTcpFlagsOffset = 13;
+constexpr uint32_t kTcpFinSynRstAck = 0x17;
+constexpr uint32_t kTcpSyn = 0x02;
 
 class Lowering {
 public:
@@ -115,6 +118,57 @@ public:
         nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
         nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
         cmp(NFT_CMP_NEQ, &kCtStateNew, 4);
+    }
+    void operator()(const MatchCtState& m) {
+        nftnl_expr* e = add("ct");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+        bitwise(m.mask, 0);
+        uint32_t zero = 0;
+        cmp(NFT_CMP_NEQ, &zero, 4);
+    }
+    void operator()(const MatchTcpSyn&) {
+        (*this)(MatchL4proto{Proto::tcp});
+        payload(NFT_PAYLOAD_TRANSPORT_HEADER, kTcpFlagsOffset, 1, NFT_REG_1);
+        nftnl_expr* e = add("bitwise");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 1);
+        const uint8_t mask = kTcpFinSynRstAck, zero = 0, syn = kTcpSyn;
+        nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 1);
+        nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
+        cmp(NFT_CMP_EQ, &syn, 1);
+    }
+    void operator()(const MatchTcpFrontend& m) {
+        payload(NFT_PAYLOAD_NETWORK_HEADER, kDaddrOffset, 4, NFT_REG_1);
+        payload(NFT_PAYLOAD_TRANSPORT_HEADER, kDportOffset, 2, NFT_REG32_01);
+        lookup(m.set, NFT_REG_1, false);
+    }
+    void operator()(const Notrack&) { add("notrack"); }
+    void operator()(const SynProxy& m) {
+        nftnl_expr* e = add("synproxy");
+        nftnl_expr_set_u16(e, NFTNL_EXPR_SYNPROXY_MSS, m.mss);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_SYNPROXY_FLAGS, NF_SYNPROXY_OPT_MSS);
+    }
+    // The limit travels inside the dynset: the kernel gives every element its own copy.
+    void operator()(const LimitPerSource& m) {
+        address(Field::saddr);
+        nftnl_expr* limit = nftnl_expr_alloc("limit");
+        nftnl_expr_set_u64(limit, NFTNL_EXPR_LIMIT_RATE, m.rate);
+        nftnl_expr_set_u64(limit, NFTNL_EXPR_LIMIT_UNIT, 1);  // per second
+        nftnl_expr_set_u32(limit, NFTNL_EXPR_LIMIT_BURST, m.burst);
+        nftnl_expr_set_u32(limit, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+        nftnl_expr_set_u32(limit, NFTNL_EXPR_LIMIT_FLAGS, NFT_LIMIT_F_INV);  // "over": true past the rate
+        nftnl_expr* e = add("dynset");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
+        nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, m.set.c_str());
+        nftnl_expr_add_expr(e, NFTNL_EXPR_DYNSET_EXPRESSIONS, limit);  // the dynset owns it
+    }
+    void operator()(const CounterRef& m) {
+        nftnl_expr* e = add("objref");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_COUNTER);
+        nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, m.name.c_str());
     }
     void ct_original(uint32_t key, uint32_t dreg) {
         nftnl_expr* e = add("ct");

@@ -27,6 +27,8 @@ bool references_set(const Chain& c, const std::string& set) {
             if (auto* d = std::get_if<DnatEndpointMap>(&e); d && d->map == set) return true;
             if (auto* v = std::get_if<VmapAddrProtoPort>(&e); v && v->map == set) return true;
             if (auto* v = std::get_if<VmapProtoPort>(&e); v && v->map == set) return true;
+            if (auto* f = std::get_if<MatchTcpFrontend>(&e); f && f->set == set) return true;
+            if (auto* l = std::get_if<LimitPerSource>(&e); l && l->set == set) return true;
         }
     return false;
 }
@@ -60,6 +62,8 @@ const char* op_verb(OpKind k) {
         case OpKind::add_chain: return "add chain";
         case OpKind::add_rule: return "add rule";
         case OpKind::add_elems: return "add element";
+        case OpKind::add_counter: return "add counter";
+        case OpKind::delete_counter: return "delete counter";
     }
     return "";
 }
@@ -72,6 +76,7 @@ Plan full_plan(const Ruleset& rs) {
     p.ops.push_back(Op{OpKind::add_table, nullptr, nullptr, nullptr, {}});
     p.ops.push_back(Op{OpKind::delete_table, nullptr, nullptr, nullptr, {}});
     p.ops.push_back(Op{OpKind::add_table, nullptr, nullptr, nullptr, {}});
+    for (const auto& c : rs.counters) p.ops.push_back(Op{OpKind::add_counter, nullptr, nullptr, nullptr, {}, &c});
     for (const auto& s : rs.sets) p.ops.push_back(Op{OpKind::add_set, &s, nullptr, nullptr, {}});
     std::vector<Op> rules;
     for (const auto& c : rs.chains) add_chain_with_rules(p, rules, c);
@@ -129,6 +134,13 @@ Plan diff_plan(const Ruleset& old, const Ruleset& now) {
         if (!new_sets.count(s.name)) p.ops.push_back(Op{OpKind::delete_set, &s, nullptr, nullptr, {}});
     for (const Set* s : redefined)
         p.ops.push_back(Op{OpKind::delete_set, old_sets.at(s->name), nullptr, nullptr, {}});
+    auto has = [](const std::vector<std::string>& v, const std::string& x) {
+        return std::find(v.begin(), v.end(), x) != v.end();
+    };
+    for (const auto& c : old.counters)
+        if (!has(now.counters, c)) p.ops.push_back(Op{OpKind::delete_counter, nullptr, nullptr, nullptr, {}, &c});
+    for (const auto& c : now.counters)
+        if (!has(old.counters, c)) p.ops.push_back(Op{OpKind::add_counter, nullptr, nullptr, nullptr, {}, &c});
     for (const auto& s : now.sets)
         if (!old_sets.count(s.name)) p.ops.push_back(Op{OpKind::add_set, &s, nullptr, nullptr, {}});
     for (const Set* s : redefined) p.ops.push_back(Op{OpKind::add_set, s, nullptr, nullptr, {}});
@@ -165,6 +177,8 @@ std::vector<std::string> Plan::describe() const {
             case OpKind::add_elems:
                 for (const auto& e : op.elems) out.push_back(verb + " " + op.set->name + " " + elem_text(*op.set, e));
                 break;
+            case OpKind::add_counter:
+            case OpKind::delete_counter: out.push_back(verb + " " + *op.counter); break;
         }
     }
     return out;

@@ -21,6 +21,8 @@ enum class OpKind : uint8_t {
     add_chain,
     add_rule,
     add_elems,
+    add_counter,     // a named counter object
+    delete_counter,
 };
 
 // Points into the Rulesets the plan was made from: they must outlive it.
@@ -30,6 +32,7 @@ struct Op {
     const Chain* chain = nullptr;  // chain operations and add_rule
     const Rule* rule = nullptr;    // add_rule
     std::vector<SetElem> elems;    // add_elems / delete_elems
+    const std::string* counter = nullptr;  // add_counter / delete_counter: its name
 };
 
 struct Plan {

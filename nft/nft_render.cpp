@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "model/endpoint_choice.hpp"
+#include "nft/nft_flood_render.hpp"
 
 namespace nfgate::nft {
 namespace {
@@ -146,7 +147,7 @@ namespace {
 // Builds the ruleset in one pass over the services; the maps collect elements as it goes.
 class Renderer {
 public:
-    explicit Renderer(const Model& m) : m_(m) {}
+    Renderer(const Model& m, bool syn_proxy) : m_(m), syn_proxy_(syn_proxy) {}
 
     // Only `services`, no base chains, and of the shared objects only `shared`.
     void restrict_to(const std::vector<const Service*>& services, const SharedParts& shared,
@@ -173,8 +174,12 @@ public:
         Ruleset rs;
         rs.sets = {std::move(cluster_ips_), std::move(node_addrs_),     std::move(svc_ips_),
                    std::move(svc_nodeports_), std::move(svc_endpoints_), std::move(noep_ips_),
-                   std::move(noep_nodeports_), std::move(hairpin_), std::move(traffic_)};
+                   std::move(noep_nodeports_), std::move(hairpin_), std::move(traffic_), std::move(synproxy_)};
         for (auto& a : affinity_sets_) rs.sets.push_back(std::move(a));
+        if (auto limited = new_flow_sources_set(m_); limited && !only_) {
+            rs.sets.push_back(std::move(*limited));
+            rs.counters.push_back(kRateLimitedCounter);
+        }
         if (!only_) rs.chains = base_chains();
         for (auto [n, masquerade] : pick_chains_)
             if (!picks_ || picks_->count({n, masquerade})) rs.chains.push_back(endpoint_dnat_chain(n, masquerade));
@@ -197,6 +202,7 @@ private:
         noep_ips_ = Set{kNoEndpointServicesMap, KeyKind::addr_proto_port, true, 0, {}};
         noep_nodeports_ = Set{kNoEndpointNodePortsMap, KeyKind::proto_port, true, 0, {}};
         hairpin_ = Set{kHairpinSet, KeyKind::addr_pair, false, 0, {}};
+        synproxy_ = synproxy_set();
         std::set<uint32_t> seen;
         for (uint32_t a : m_.node_addresses)
             if (seen.insert(a).second) node_addrs_.elems.push_back(SetElem{a, Proto::tcp, 0, 0, {}, {}});
@@ -208,6 +214,12 @@ private:
         if (!seen.insert({e.addr, e.proto, e.port}).second) return false;
         set.elems.push_back(std::move(e));
         return true;
+    }
+
+    // While the SYN proxy is on, every TCP frontend with endpoints (the others reset at once).
+    void add_synproxy(uint32_t addr, Proto proto, uint16_t port) {
+        if (syn_proxy_ && proto == Proto::tcp && seen_synproxy_keys_.insert({addr, proto, port}).second)
+            synproxy_.elems.push_back(SetElem{addr, proto, port, 0, {}, {}});
     }
 
     // The endpoints one service address answers with, by index (see DnatEndpointMap).
@@ -250,6 +262,7 @@ private:
             if (!add_elem(ips, seen_ip_keys_, SetElem{ip, p.proto, p.port, 0, to, {}})) return;
             if (by_map) add_endpoints(ip, p.proto, p.port, chosen);
             if (has_endpoints) add_elem(traffic_, seen_traffic_keys_, SetElem{ip, p.proto, p.port, 0, {}, {}});
+            if (has_endpoints) add_synproxy(ip, p.proto, p.port);
         };
         for (uint32_t ip : s.cluster_ips) address(ip, cluster_target.empty() ? target : cluster_target);
         for (uint32_t ip : s.external_ips) address(ip, target);
@@ -258,6 +271,7 @@ private:
             for (const auto& na : node_addrs_.elems) {
                 if (by_map) add_endpoints(na.addr, p.proto, p.node_port, chosen);
                 if (has_endpoints) add_elem(traffic_, seen_traffic_keys_, SetElem{na.addr, p.proto, p.node_port, 0, {}, {}});
+                if (has_endpoints) add_synproxy(na.addr, p.proto, p.node_port);
             }
     }
 
@@ -333,7 +347,9 @@ private:
     Chain filter_chain(const char* name, Hook hook) const;
 
     const Model& m_;
-    Set cluster_ips_, node_addrs_, svc_ips_, svc_nodeports_, svc_endpoints_, noep_ips_, noep_nodeports_, hairpin_, traffic_;
+    const bool syn_proxy_;
+    Set cluster_ips_, node_addrs_, svc_ips_, svc_nodeports_, svc_endpoints_, noep_ips_, noep_nodeports_, hairpin_, traffic_,
+        synproxy_;
     std::vector<Set> affinity_sets_;
     std::vector<Chain> service_chains_;
     std::set<uint32_t> seen_cluster_ips_;
@@ -342,7 +358,8 @@ private:
     const std::set<PickChain>* picks_ = nullptr;
     const std::set<uint32_t>* hairpin_ips_ = nullptr;
     uint32_t endpoint_map_size_ = 0;
-    std::set<std::tuple<uint32_t, Proto, uint16_t>> seen_ip_keys_, seen_nodeport_keys_, seen_traffic_keys_;
+    std::set<std::tuple<uint32_t, Proto, uint16_t>> seen_ip_keys_, seen_nodeport_keys_, seen_traffic_keys_,
+        seen_synproxy_keys_;
 };
 
 // Priorities as nft names them: dstnat -100, filter 0, srcnat 100.
@@ -354,7 +371,9 @@ std::vector<Chain> Renderer::base_chains() const {
     std::vector<Chain> out;
     Rule jump_services{{Verdict{Verdict::Kind::jump, kServicesChain}}};
     out.push_back(Chain{"prerouting", BaseHook{ChainType::nat, Hook::prerouting, kDstnat}, {jump_services}});
+    // The output hook also translates the connections the SYN proxy opens from the local stack.
     out.push_back(Chain{"output", BaseHook{ChainType::nat, Hook::output, kDstnat}, {jump_services}});
+    out.push_back(raw_prerouting_chain());
     out.push_back(postrouting_chain());
     if (m_.masquerade.egress) out.push_back(pod_egress_chain());
     out.push_back(filter_chain("filter-input", Hook::input));
@@ -411,7 +430,10 @@ Chain Renderer::filter_chain(const char* name, Hook hook) const {
     // the protocol matched first to know what type `ct original proto-dst` has.
     for (Proto p : {Proto::tcp, Proto::udp, Proto::sctp})
         c.rules.push_back(Rule{{MatchL4proto{p}, MatchCtFrontend{kServiceTrafficSet}}});
+    if (hook != Hook::output)  // the kernel allows synproxy in input and forward only
+        for (Rule& r : synproxy_rules()) c.rules.push_back(std::move(r));
     c.rules.push_back(Rule{{MatchCtNotNew{}, Verdict{Verdict::Kind::ret, {}}}});
+    if (auto limit = new_flow_limit_rule(m_)) c.rules.push_back(std::move(*limit));
     c.rules.push_back(Rule{{VmapAddrProtoPort{kNoEndpointServicesMap}}});
     c.rules.push_back(Rule{{MatchSet{Field::daddr, kNodeAddressesSet}, VmapProtoPort{kNoEndpointNodePortsMap}}});
     c.rules.push_back(Rule{{MatchSet{Field::daddr, kClusterIpsSet}, go(kRejectChain)}});
@@ -422,11 +444,12 @@ Chain Renderer::filter_chain(const char* name, Hook hook) const {
 
 }  // namespace
 
-Ruleset render(const Model& m) { return Renderer(m).run(); }
+Ruleset render(const Model& m, bool syn_proxy) { return Renderer(m, syn_proxy).run(); }
+Ruleset render(const Model& m) { return render(m, m.syn_proxy == SynProxyMode::on); }
 
 Ruleset render_services(const Model& m, const std::vector<const Service*>& services, const SharedParts& shared,
-                        uint32_t endpoint_map_size) {
-    Renderer r(m);
+                        uint32_t endpoint_map_size, bool syn_proxy) {
+    Renderer r(m, syn_proxy);
     r.restrict_to(services, shared, endpoint_map_size);
     return r.run();
 }

@@ -12,6 +12,9 @@
 
 namespace nfgate::nft {
 
+// `syn_proxy`: whether the SYN proxy is on (its set holds the TCP frontends, nft_flood_render.hpp);
+// without it, on exactly when conntrack.synProxy is `on` (`auto` starts off: the daemon decides).
+Ruleset render(const Model& m, bool syn_proxy);
 Ruleset render(const Model& m);
 
 // The size the endpoint map is declared with for this model (a power of two, at least
@@ -52,7 +55,7 @@ struct SharedParts {
 // services' elements). A key claimed by two Services is kept once within `services` only.
 // `endpoint_map_size` is endpoint_map_capacity(m), which the caller has at hand.
 Ruleset render_services(const Model& m, const std::vector<const Service*>& services, const SharedParts& shared,
-                        uint32_t endpoint_map_size);
+                        uint32_t endpoint_map_size, bool syn_proxy);
 
 // Names of the per-service-port objects, readable and stable: a short hash of the identity keeps
 // them unique after the readable part is cut to the kernel's 255-character limit.

@@ -60,6 +60,25 @@ struct MatchCtFrontend {
     std::string set;
     bool operator==(const MatchCtFrontend&) const = default;
 };
+// ct state invalid,untracked  |  ct state new: any of the states in `mask` (kCtState* bits)
+inline constexpr uint32_t kCtStateInvalid = 0x01;
+inline constexpr uint32_t kCtStateNew = 0x08;
+inline constexpr uint32_t kCtStateUntracked = 0x40;
+struct MatchCtState {
+    uint32_t mask = kCtStateNew;
+    bool operator==(const MatchCtState&) const = default;
+};
+// tcp flags & (fin|syn|rst|ack) == syn: a connection's first segment (nft adds the meta
+// l4proto tcp dependency itself, so the lowering carries it too)
+struct MatchTcpSyn {
+    bool operator==(const MatchTcpSyn&) const = default;
+};
+// ip daddr . tcp dport @set, without the l4proto check: a rule puts MatchTcpSyn or
+// MatchL4proto{tcp} before it, as nft needs the protocol known first
+struct MatchTcpFrontend {
+    std::string set;
+    bool operator==(const MatchTcpFrontend&) const = default;
+};
 // numgen random mod N 0: true with probability 1/N, a fresh draw on every evaluation
 struct MatchNumgen {
     uint32_t mod = 1;
@@ -109,6 +128,29 @@ struct Dnat {
     uint16_t port = 0;
     bool operator==(const Dnat&) const = default;
 };
+// notrack: the packet creates no conntrack entry
+struct Notrack {
+    bool operator==(const Notrack&) const = default;
+};
+// synproxy mss M: answer a SYN with a SYN cookie, open the connection to the destination once
+// the client's ACK carries a valid one
+struct SynProxy {
+    uint16_t mss = 1460;
+    bool operator==(const SynProxy&) const = default;
+};
+// update @set { ip saddr limit rate over N/second burst B packets }: true when the source
+// address opened more than its rate (each source keeps its own token bucket in the element)
+struct LimitPerSource {
+    std::string set;
+    uint32_t rate = 0;
+    uint32_t burst = 0;
+    bool operator==(const LimitPerSource&) const = default;
+};
+// counter name "x": adds the packet to the named counter object x
+struct CounterRef {
+    std::string name;
+    bool operator==(const CounterRef&) const = default;
+};
 struct Masquerade {
     bool operator==(const Masquerade&) const = default;
 };
@@ -131,7 +173,8 @@ struct Verdict {
 
 using Expr = std::variant<MatchCidr, MatchSet, MatchL4proto, MatchMarkBit, MatchCtDnat, MatchCtNotNew, MatchCtFrontend, MatchNumgen,
                           VmapAddrProtoPort, VmapProtoPort, SetMarkBit, UpdateAffinity, Dnat, DnatEndpointMap, DnatAffinity,
-                          Masquerade, Reject, Verdict, Comment>;
+                          Masquerade, Reject, Verdict, Comment, MatchCtState, MatchTcpSyn, MatchTcpFrontend, Notrack, SynProxy,
+                          LimitPerSource, CounterRef>;
 
 struct Rule {
     std::vector<Expr> exprs;
@@ -163,6 +206,7 @@ enum class KeyKind : uint8_t {
     // ip daddr . meta l4proto . th dport . numgen : ip daddr . th dport, the endpoint map
     addr_proto_port_index,
     addr_pair,  // ipv4_addr . ipv4_addr: the element's addr . to.ip
+    addr_port,  // ipv4_addr . inet_service (TCP frontends: the element's addr . port)
 };
 
 struct SetElem {
@@ -184,17 +228,21 @@ struct Set {
     std::vector<SetElem> elems;
     uint32_t size = 0;  // non-zero: the kernel sizes its hash table for this many (and refuses more)
     bool counter = false;  // a packet/byte counter per element, counted when a lookup matches it
+    // With timeout_s and no data: a set the rules fill themselves (flags dynamic,timeout), each
+    // element carrying the state of the rule's per-element expression (LimitPerSource).
+    bool meter = false;
     bool operator==(const Set&) const = default;
 
     // Same kind of object (key, type, timeout, size): only the elements may differ.
     bool same_definition(const Set& o) const {
         return name == o.name && key == o.key && verdict_map == o.verdict_map && timeout_s == o.timeout_s &&
-               size == o.size && counter == o.counter;
+               size == o.size && counter == o.counter && meter == o.meter;
     }
 };
 
 struct Ruleset {
     std::string table = kTableName;
+    std::vector<std::string> counters;  // named counter objects (CounterRef)
     std::vector<Set> sets;
     std::vector<Chain> chains;
     bool operator==(const Ruleset&) const = default;

@@ -69,6 +69,25 @@ struct ExprText {
     std::string operator()(const Masquerade&) const { return "masquerade"; }
     std::string operator()(const Reject& e) const { return e.tcp_reset ? "reject with tcp reset" : "reject"; }
     std::string operator()(const Verdict& e) const { return verdict_text(e); }
+    std::string operator()(const MatchCtState& e) const {
+        std::string states;
+        const std::pair<uint32_t, const char*> names[] = {
+            {kCtStateInvalid, "invalid"}, {kCtStateNew, "new"}, {kCtStateUntracked, "untracked"}};
+        for (auto [bit, name] : names)
+            if (e.mask & bit) states += (states.empty() ? "" : ",") + std::string(name);
+        return "ct state " + states;
+    }
+    std::string operator()(const MatchTcpSyn&) const { return "tcp flags & (fin|syn|rst|ack) == syn"; }
+    std::string operator()(const MatchTcpFrontend& e) const { return "ip daddr . tcp dport @" + e.set; }
+    std::string operator()(const Notrack&) const { return "notrack"; }
+    std::string operator()(const SynProxy& e) const {
+        return "synproxy mss " + std::to_string(e.mss);
+    }
+    std::string operator()(const LimitPerSource& e) const {
+        return "update @" + e.set + " { ip saddr limit rate over " + std::to_string(e.rate) + "/second burst " +
+               std::to_string(e.burst) + " packets }";
+    }
+    std::string operator()(const CounterRef& e) const { return "counter name \"" + e.name + "\""; }
 };
 
 const char* key_type_text(KeyKind k) {
@@ -78,6 +97,7 @@ const char* key_type_text(KeyKind k) {
         case KeyKind::proto_port: return "inet_proto . inet_service";
         case KeyKind::addr_proto_port_index: return "";
         case KeyKind::addr_pair: return "ipv4_addr . ipv4_addr";
+        case KeyKind::addr_port: return "ipv4_addr . inet_service";
     }
     return "";
 }
@@ -117,14 +137,14 @@ std::string timeout_text(uint32_t s) {
 void append_set(std::string& out, const Set& s) {
     out += "\t";
     bool endpoint_map = s.key == KeyKind::addr_proto_port_index;
-    bool is_map = s.verdict_map || s.timeout_s != 0 || endpoint_map;
+    bool is_map = s.verdict_map || (s.timeout_s != 0 && !s.meter) || endpoint_map;
     out += is_map ? "map " : "set ";
     out += s.name + " {\n\t\t";
     // numgen yields a plain integer, which only a typeof declaration can put in a concatenation.
     if (endpoint_map) out += "typeof ip daddr . meta l4proto . th dport . numgen random mod 1 : ip daddr . th dport";
     else out += std::string("type ") + key_type_text(s.key);
     if (s.verdict_map) out += " : verdict";
-    if (s.timeout_s != 0) out += " : ipv4_addr . inet_service";
+    if (s.timeout_s != 0 && !s.meter) out += " : ipv4_addr . inet_service";
     out += "\n";
     if (s.size != 0) out += "\t\tsize " + std::to_string(s.size) + "\n";
     if (s.counter) out += "\t\tcounter\n";
@@ -176,6 +196,7 @@ std::string elem_text(const Set& set, const SetElem& e) {
             break;
         case KeyKind::proto_port: k = std::string(proto_name(e.proto)) + " . " + std::to_string(e.port); break;
         case KeyKind::addr_pair: k = ip_to_string(e.addr) + " . " + ip_to_string(e.to.ip); break;
+        case KeyKind::addr_port: k = ip_to_string(e.addr) + " . " + std::to_string(e.port); break;
         case KeyKind::addr_proto_port_index:
             k = ip_to_string(e.addr) + " . " + proto_name(e.proto) + " . " + std::to_string(e.port) + " . " +
                 std::to_string(e.index) + " : " + ip_to_string(e.to.ip) + " . " + std::to_string(e.to.port);
@@ -189,6 +210,11 @@ std::string elem_text(const Set& set, const SetElem& e) {
 std::string to_nft_text(const Ruleset& rs) {
     std::string out = "table ip " + rs.table + " {\n";
     bool first = true;
+    for (const auto& c : rs.counters) {
+        if (!first) out += "\n";
+        first = false;
+        out += "\tcounter " + c + " {\n\t}\n";
+    }
     for (const auto& s : rs.sets) {
         if (!first) out += "\n";
         first = false;

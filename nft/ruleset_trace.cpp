@@ -4,6 +4,7 @@
 
 #include "model/frontends.hpp"
 #include "nft/kernel_jhash.hpp"
+#include "nft/nft_flood_render.hpp"
 #include "nft/nft_text.hpp"
 
 namespace nfgate::nft {
@@ -113,6 +114,23 @@ private:
                     matches = false;  // counts the packet in its frontend's element; decides nothing
                 } else if (std::holds_alternative<MatchCtNotNew>(x)) {
                     matches = false;  // a trace is always a connection's first packet
+                } else if (const auto* m = std::get_if<MatchCtState>(&x)) {
+                    matches = (m->mask & kCtStateNew) != 0;  // a tracked connection's first packet
+                } else if (std::holds_alternative<MatchTcpSyn>(x)) {
+                    matches = st.p.proto == static_cast<uint8_t>(Proto::tcp);
+                } else if (const auto* m = std::get_if<MatchTcpFrontend>(&x)) {
+                    const Set* s = set(m->set);
+                    matches = s != nullptr && st.p.proto == static_cast<uint8_t>(Proto::tcp) &&
+                              std::any_of(s->elems.begin(), s->elems.end(), [&](const SetElem& e) {
+                                  return e.addr == st.p.dst && e.port == st.p.dport;
+                              });
+                } else if (const auto* m = std::get_if<LimitPerSource>(&x)) {
+                    step(c, "dropped here once " + ip_to_string(st.p.src) + " opens more than " +
+                                std::to_string(m->rate) + " connections a second (burst " + std::to_string(m->burst) + ")");
+                    matches = false;
+                } else if (std::holds_alternative<Notrack>(x) || std::holds_alternative<SynProxy>(x) ||
+                           std::holds_alternative<CounterRef>(x)) {
+                    // not reached by a tracked first packet (the raw hook is not walked)
                 } else if (std::holds_alternative<MatchNumgen>(x)) {
                     numgen = true;  // taken with probability 1/N: listed as one alternative
                 } else if (const auto* m = std::get_if<VmapAddrProtoPort>(&x)) {
@@ -231,6 +249,15 @@ TraceResult trace_ruleset(const Model& m, const Ruleset& rs, const TracePacket& 
                                                  (s.ports[f.port_index].name.empty() ? "" : " (" + s.ports[f.port_index].name + ")")});
             break;
         }
+    // The raw hook is not walked: while the SYN proxy holds this frontend, say what happens first.
+    if (p.proto == static_cast<uint8_t>(Proto::tcp))
+        for (const Set& s : rs.sets)
+            if (s.name == kSynProxySet &&
+                std::any_of(s.elems.begin(), s.elems.end(), [&](const SetElem& e) { return e.addr == p.dst && e.port == p.dport; }))
+                out.steps.push_back({"chain " + std::string(kRawPreroutingChain),
+                                     "SYN proxy on: the SYN is answered with a SYN cookie and tracked by nobody; a client "
+                                     "ACK with a valid cookie makes the gateway open the connection itself (nat output, "
+                                     "as below)"});
     State st{p, 0, false, std::nullopt};
     Walker w(rs, out);
     if (!w.hook(ChainType::nat, Hook::prerouting, st)) return out;

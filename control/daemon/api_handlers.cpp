@@ -82,9 +82,22 @@ api::Json DaemonApi::counters() const {
                          {"tx_bytes", i.tx_bytes ? api::Json(*i.tx_bytes) : api::Json(nullptr)},
                          {"tx_ring_full", nullptr}});
     auto opt = [](const std::optional<uint64_t>& v) { return v ? api::Json(*v) : api::Json(nullptr); };
-    return api::Json{{"ports", std::move(ports)},
-                     {"flows_in_use", opt(k.conntrack_count)},
-                     {"flow_capacity", opt(k.conntrack_max)}};
+    api::Json out{{"ports", std::move(ports)},
+                  {"flows_in_use", opt(k.conntrack_count)},
+                  {"flow_capacity", opt(k.conntrack_max)},
+                  {"syn_proxy", dp_.kernel_syn_proxy()}};
+    // The SYN-flood figures, under the fast path's names where they mean the same.
+    if (controller_.current())
+        if (const auto f = dp_.flood_figures(*controller_.current())) {
+            out["half_open_flows"] = f->half_open;
+            out["syn_cookie_sent"] = f->syn_received;
+            out["syn_proxy_opened"] = f->cookie_valid;
+            out["syn_cookie_invalid"] = f->cookie_invalid;
+            out["conntrack_early_drop"] = f->early_drop;
+            // The fast path's drop reason for the same thing.
+            if (f->rate_limited) out["drops"] = api::Json{{"new_flow_rate_limited", *f->rate_limited}};
+        }
+    return out;
 }
 
 api::Json DaemonApi::flows(const api::Json& args) const {

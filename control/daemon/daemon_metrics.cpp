@@ -41,6 +41,12 @@ metrics::Snapshot make_snapshot(const Model& m, const api::DaemonStatus& status,
         s.flows = kernel->conntrack_count;
         s.flow_capacity = kernel->conntrack_max;
         s.interfaces = kernel->interfaces;
+        s.half_open_flows = kernel->half_open_flows;
+        s.syn_proxy = kernel->syn_proxy;
+        // The fast path's reason name: one series for the per-source limit on both paths.
+        if (kernel->new_flows_rate_limited)
+            s.drops.emplace_back(std::string(engine::kReasonNames[static_cast<size_t>(engine::Reason::new_flow_rate_limited)]),
+                                 *kernel->new_flows_rate_limited);
     }
     if (!traffic.empty()) {
         const std::vector<Frontend> fronts = frontends(m);
@@ -73,7 +79,14 @@ void DaemonMetrics::refresh(const Model& m, const api::DaemonStatus& status,
                             const std::optional<fastpath::Counters>& fast, std::span<const FrontendTraffic> traffic) {
     if (!server_.running()) return;
     KernelFigures kernel;
-    if (m.dataplane == DataplaneKind::kernel) kernel = read_kernel_figures();
+    if (m.dataplane == DataplaneKind::kernel) {
+        kernel = read_kernel_figures();
+        kernel.syn_proxy = kernel_syn_proxy_;
+        if (kernel_flood_) {
+            kernel.half_open_flows = kernel_flood_->half_open;
+            kernel.new_flows_rate_limited = kernel_flood_->rate_limited;
+        }
+    }
     metrics::Snapshot s =
         make_snapshot(m, status, start_unix_, fast, m.dataplane == DataplaneKind::kernel ? &kernel : nullptr, syncs_, traffic);
     s.bgp = bgp_;

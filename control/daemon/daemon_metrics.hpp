@@ -15,6 +15,7 @@
 #include "dataplane/counters.hpp"
 #include "model/frontends.hpp"
 #include "model/model.hpp"
+#include "nft/flood_figures.hpp"
 
 namespace nfgate::daemon {
 
@@ -38,6 +39,11 @@ public:
     void observe_sync(double seconds) { syncs_.observe(seconds); }
     // The BGP figures the next refresh publishes (none: no bgp section).
     void set_bgp(std::optional<metrics::BgpFigures> bgp) { bgp_ = std::move(bgp); }
+    // The kernel path's SYN-flood figures the next refresh publishes, as last sampled.
+    void set_kernel_flood(const std::optional<nft::FloodFigures>& flood, bool syn_proxy) {
+        kernel_flood_ = flood;
+        kernel_syn_proxy_ = syn_proxy;
+    }
 
     // Renders and publishes a new snapshot (no-op while not serving).
     // `traffic`: the data path's per-frontend counts (empty where it has none).
@@ -49,6 +55,8 @@ private:
     metrics::DurationHistogram syncs_;
     double start_unix_ = 0;
     std::optional<metrics::BgpFigures> bgp_;
+    std::optional<nft::FloodFigures> kernel_flood_;
+    bool kernel_syn_proxy_ = false;
     std::vector<std::pair<uint64_t, uint64_t>> previous_;  // per worker: (loop, busy) cycles at the last refresh
 };
 

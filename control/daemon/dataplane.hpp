@@ -13,6 +13,7 @@
 #include "model/model.hpp"
 #include "model/trace_result.hpp"
 #include "model/tracked_flow.hpp"
+#include "nft/flood_figures.hpp"
 
 namespace nfgate::daemon {
 
@@ -28,8 +29,17 @@ public:
     // The fast path's counters (packets, flows, drops per reason); none where the data path
     // keeps none of its own (the kernel path: see `nft list ruleset`, `conntrack -S`).
     virtual std::optional<fastpath::Counters> counters() const { return std::nullopt; }
-    // The fast path's SYN proxy (see SynFloodGuard); the kernel path renders its own.
+    // The SYN proxy of either path (see SynFloodGuard): the fast path's cookies, the kernel
+    // path's nftables synproxy set (nft/nft_flood_render.hpp).
     virtual void set_syn_proxy(bool on) { (void)on; }
+    // The kernel path's SYN-flood figures for `m`, read now (nft/flood_figures.hpp); none where
+    // counters() carries them (the fast path) or they cannot be read.
+    virtual std::optional<nft::FloodFigures> flood_figures(const Model& m) const {
+        (void)m;
+        return std::nullopt;
+    }
+    // Whether the kernel path's SYN proxy is on now (the fast path reports it in counters()).
+    virtual bool kernel_syn_proxy() const { return false; }
 
     // The one "needs a restart" rule: "" when update(next) may replace `running`; otherwise the
     // field that changed and why only a restart applies it. A daemon runs one data path for its

@@ -4,6 +4,7 @@
 #include "dataplane/fast_path.hpp"
 #include "dataplane/port/eal_log.hpp"
 #include "nft/conntrack_dump.hpp"
+#include "nft/flood_figures.hpp"
 #include "nft/frontend_counters.hpp"
 #include "nft/kernel_path.hpp"
 #include "nft/owner_lock.hpp"
@@ -32,10 +33,27 @@ public:
         return true;
     }
     bool update(const Model& m, std::string& err) override { return kernel_.apply(m, err); }
-    // The ruleset stays in force; sealed, the next start adopts it instead of rewriting it.
+    // The ruleset stays in force; sealed, the next start adopts it instead of rewriting it. The
+    // SYN proxy goes off first: nf_conntrack_tcp_loose gets its value back, and with it loose a
+    // proxied handshake could not complete.
     void stop() override {
+        set_syn_proxy(false);
         std::string err;
         if (!kernel_.seal(err)) log::line(log::Level::warning, "kernel path: cannot seal the ruleset at stop: " + err);
+    }
+    void set_syn_proxy(bool on) override {
+        std::string err;
+        if (!kernel_.set_syn_proxy(on, err))
+            log::line(log::Level::warning, std::string("kernel path: cannot switch the SYN proxy ") + (on ? "on: " : "off: ") + err);
+    }
+    bool kernel_syn_proxy() const override { return kernel_.syn_proxy(); }
+    std::optional<nft::FloodFigures> flood_figures(const Model& m) const override {
+        nft::FloodFigures f;
+        std::string err;
+        if (nft::read_flood_figures(m, f, err)) return f;
+        static log::RateLimitedLog flood_log("kernel path: ", 1);
+        flood_log.write(log::Level::warning, "cannot read the SYN-flood figures: " + err);
+        return std::nullopt;
     }
     bool list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const override {
         return nft::dump_kernel_flows(visit, err);
@@ -45,7 +63,7 @@ public:
     }
     // Walks the ruleset this model renders to: what apply() installed for it.
     TraceResult trace(const Model& m, const TracePacket& p) const override {
-        return nft::trace_ruleset(m, nft::render(m), p);
+        return nft::trace_ruleset(m, nft::render(m, kernel_.syn_proxy()), p);
     }
 
 private:

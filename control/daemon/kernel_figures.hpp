@@ -16,6 +16,10 @@ namespace nfgate::daemon {
 struct KernelFigures {
     std::vector<metrics::InterfaceFigures> interfaces;  // every interface but lo
     std::optional<uint64_t> conntrack_count, conntrack_max;
+    // From the control thread's once-a-second SYN-flood sample (nft/flood_figures.hpp), not read here.
+    std::optional<uint64_t> half_open_flows;
+    std::optional<bool> syn_proxy;
+    std::optional<uint64_t> new_flows_rate_limited;
 };
 
 // Parses /proc/net/dev's text (exposed for tests).

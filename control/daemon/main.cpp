@@ -184,16 +184,22 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     constexpr auto kSamplePeriod = std::chrono::seconds(1);
     ExhaustionLog exhaustion;
     SynFloodGuard syn_guard;
-    auto guard_syn_floods = [&](const fastpath::Counters& c) {
+    // Both paths feed one guard: the fast path its counters, the kernel path conntrack and its
+    // synproxy (read here once a second, and handed to the metrics as sampled).
+    auto guard_syn_floods = [&](const std::optional<fastpath::Counters>& c) {
         const Model& m = *controller.current();
-        const SynFloodGuard::Decision d = syn_guard.sample(c, m.syn_proxy, m.syn_proxy_threshold());
+        std::optional<nft::FloodFigures> kernel;
+        if (!c) kernel = dp->flood_figures(m);
+        if (!c && !kernel) return;
+        const SynFloodGuard::Decision d =
+            syn_guard.sample(c ? flood_sample(*c) : flood_sample(*kernel), m.syn_proxy, m.syn_proxy_threshold());
         dp->set_syn_proxy(d.on);
         if (!d.line.empty()) log::line(log::Level::notice, d.line);
+        if (!c) metrics.set_kernel_flood(kernel, dp->kernel_syn_proxy());
     };
-    if (auto c = dp->counters()) {
-        exhaustion.sample(*c, 0);
-        guard_syn_floods(*c);
-    }
+    const auto first_counters = dp->counters();
+    if (first_counters) exhaustion.sample(*first_counters, 0);
+    guard_syn_floods(first_counters);
     auto sampled = std::chrono::steady_clock::now();
     // While a capture runs the copies are drained every few milliseconds, not once a second.
     constexpr auto kCapturePoll = std::chrono::milliseconds(5);
@@ -219,7 +225,7 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
             speaker.tick();
             const auto c = dp->counters();
             if (c) print_details(exhaustion.sample(*c, static_cast<unsigned>(secs < 1 ? 1 : secs)));
-            if (c) guard_syn_floods(*c);
+            guard_syn_floods(c);
             refresh_metrics(c);
         }
     }

@@ -10,10 +10,19 @@ SynFloodGuard::Decision SynFloodGuard::change(bool on, std::string why) {
     return d;
 }
 
-SynFloodGuard::Decision SynFloodGuard::sample(const fastpath::Counters& c, SynProxyMode mode, uint32_t threshold) {
+FloodSample flood_sample(const fastpath::Counters& c) {
+    return FloodSample{c.half_open_flows, c.early_dropped, c.reason(engine::Reason::syn_cookie_sent),
+                       c.reason(engine::Reason::syn_proxy_opened)};
+}
+
+FloodSample flood_sample(const nft::FloodFigures& k) {
+    return FloodSample{k.half_open, k.early_drop, k.syn_received, k.cookie_valid};
+}
+
+SynFloodGuard::Decision SynFloodGuard::sample(const FloodSample& c, SynProxyMode mode, uint32_t threshold) {
     const uint64_t early = c.early_dropped;
-    const uint64_t cookies = c.reason(engine::Reason::syn_cookie_sent);
-    const uint64_t opened = c.reason(engine::Reason::syn_proxy_opened);
+    const uint64_t cookies = c.cookies_sent;
+    const uint64_t opened = c.proxied_opened;
     const uint64_t early_delta = primed_ ? early - last_early_ : 0;
     const uint64_t cookie_delta = primed_ ? cookies - last_cookies_ : 0;
     const uint64_t opened_delta = primed_ ? opened - last_opened_ : 0;

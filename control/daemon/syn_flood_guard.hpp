@@ -4,6 +4,8 @@
 // off once the cookies it sends go answered again: after at least a minute on, when fewer than
 // half the threshold went unanswered in the last minute. Pure: fed counters once a second,
 // returns the state and a line to log on a change, so it is unit-tested without a data path.
+// Both data paths feed it: the fast path its counters, the kernel path conntrack's half-open
+// entries and the kernel synproxy's statistics (nft/flood_figures.hpp).
 #pragma once
 
 #include <array>
@@ -12,8 +14,21 @@
 
 #include "dataplane/counters.hpp"
 #include "model/model.hpp"
+#include "nft/flood_figures.hpp"
 
 namespace nfgate::daemon {
+
+// What the guard reads, from either data path: the half-open TCP flows now, and running totals.
+struct FloodSample {
+    uint64_t half_open_flows = 0;
+    uint64_t early_dropped = 0;   // flows a full table gave up
+    uint64_t cookies_sent = 0;    // SYNs answered with a cookie
+    uint64_t proxied_opened = 0;  // connections opened by a returned cookie
+};
+FloodSample flood_sample(const fastpath::Counters& c);
+// The kernel path: conntrack's half-open entries to frontends and early drops, the kernel
+// synproxy's answered SYNs and valid cookies.
+FloodSample flood_sample(const nft::FloodFigures& k);
 
 class SynFloodGuard {
 public:
@@ -23,7 +38,10 @@ public:
     };
 
     // Once a second; `threshold` is Model::syn_proxy_threshold().
-    Decision sample(const fastpath::Counters& c, SynProxyMode mode, uint32_t threshold);
+    Decision sample(const FloodSample& s, SynProxyMode mode, uint32_t threshold);
+    Decision sample(const fastpath::Counters& c, SynProxyMode mode, uint32_t threshold) {
+        return sample(flood_sample(c), mode, threshold);
+    }
 
     static constexpr unsigned kWindow = 60;  // seconds of unanswered cookies remembered
 

@@ -73,8 +73,8 @@ struct Snapshot {
     uint64_t services = 0, service_ports = 0, endpoints = 0, endpoints_ready = 0;
     std::optional<uint64_t> flows;          // tracked connections now
     std::optional<uint64_t> flow_capacity;  // what the table can hold
-    std::optional<uint64_t> half_open_flows;  // fast path: TCP flows in SYN_SENT/SYN_RECV
-    std::optional<bool> syn_proxy;            // fast path: SYNs to Services answered with cookies
+    std::optional<uint64_t> half_open_flows;  // TCP flows in SYN_SENT/SYN_RECV (kernel path: to frontends)
+    std::optional<bool> syn_proxy;            // SYNs to Services answered with cookies (both paths)
     std::vector<InterfaceFigures> interfaces;
     std::vector<std::pair<std::string, uint64_t>> drops;  // reason -> packets, every reason listed
     std::vector<WorkerFigures> workers;

@@ -166,5 +166,20 @@ TEST(Metrics, ProcNetDevIsParsed) {
     EXPECT_EQ(*ifs[0].tx_bytes, 765432u);
 }
 
+TEST(Metrics, KernelPathReportsItsSynProxyAndRateLimitedFlows) {
+    daemon::KernelFigures k;
+    k.half_open_flows = 7;
+    k.syn_proxy = true;
+    k.new_flows_rate_limited = 25;
+    const std::string t = metrics::render(daemon::make_snapshot(one_service(), {}, 0, std::nullopt, &k, {}));
+    EXPECT_NE(t.find("nfgate_half_open_flows 7\n"), std::string::npos) << t;
+    EXPECT_NE(t.find("nfgate_syn_proxy_active 1\n"), std::string::npos) << t;
+    EXPECT_NE(t.find("nfgate_drops_total{reason=\"new_flow_rate_limited\"} 25\n"), std::string::npos)
+        << "the fast path's series for the same drops\n" << t;
+    const daemon::KernelFigures none;
+    const std::string u = metrics::render(daemon::make_snapshot(one_service(), {}, 0, std::nullopt, &none, {}));
+    EXPECT_EQ(u.find("new_flow_rate_limited"), std::string::npos) << "no limit, no series";
+}
+
 }  // namespace
 }  // namespace nfgate

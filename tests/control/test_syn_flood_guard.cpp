@@ -88,3 +88,22 @@ TEST(SynFloodGuard, AutoStaysOnWhileCookiesGoUnansweredThenGoesOff) {
 }
 
 }  // namespace
+
+// The kernel path feeds the same guard: conntrack's half-open entries switch it on, the kernel
+// synproxy's answered SYNs against its valid cookies keep it on until the flood is over.
+TEST(SynFloodGuard, KernelFiguresDriveTheSameDecisions) {
+    SynFloodGuard g;
+    nft::FloodFigures k;
+    EXPECT_FALSE(g.sample(flood_sample(k), SynProxyMode::automatic, kThreshold).on);
+    k.half_open = kThreshold;
+    EXPECT_TRUE(g.sample(flood_sample(k), SynProxyMode::automatic, kThreshold).on);
+    k.half_open = 0;  // the proxy answers: no entry per SYN any more
+    int seconds_on = 1;
+    for (; seconds_on < 200; ++seconds_on) {
+        k.syn_received += seconds_on <= 90 ? 5000 : 10;  // the flood lasts 90 s, then real clients only
+        k.cookie_valid += 10;
+        if (!g.sample(flood_sample(k), SynProxyMode::automatic, kThreshold).on) break;
+    }
+    EXPECT_GT(seconds_on, 90 + 1) << "stays on while the flood's cookies go unanswered";
+    EXPECT_LE(seconds_on, 90 + static_cast<int>(SynFloodGuard::kWindow) + 1) << "off once a quiet minute passed";
+}

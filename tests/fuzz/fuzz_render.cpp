@@ -134,7 +134,9 @@ const std::string* set_named(const Expr& e) {
     const std::string* ref = nullptr;
     std::visit([&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, MatchSet> || std::is_same_v<T, MatchCtFrontend>) ref = &x.set;
+        if constexpr (std::is_same_v<T, MatchSet> || std::is_same_v<T, MatchCtFrontend> ||
+                      std::is_same_v<T, MatchTcpFrontend> || std::is_same_v<T, LimitPerSource>)
+            ref = &x.set;
         else if constexpr (std::is_same_v<T, VmapAddrProtoPort> || std::is_same_v<T, VmapProtoPort> ||
                            std::is_same_v<T, UpdateAffinity> || std::is_same_v<T, DnatEndpointMap> ||
                            std::is_same_v<T, DnatAffinity>)
@@ -147,6 +149,7 @@ struct Kernel {
     bool table = false;
     std::map<std::string, Set> sets;      // elements kept sorted
     std::map<std::string, Chain> chains;
+    std::set<std::string> counters;
 
     bool set_referred(const std::string& name) const {
         for (const auto& [_, c] : chains)
@@ -241,11 +244,24 @@ struct Kernel {
                     std::sort(it->second.elems.begin(), it->second.elems.end());
                     break;
                 }
+                case OpKind::add_counter:
+                    if (!counters.insert(*op.counter).second) finding("counter added twice (EXCL): " + *op.counter);
+                    break;
+                case OpKind::delete_counter:
+                    if (!counters.erase(*op.counter)) finding("delete of missing counter " + *op.counter);
+                    for (const auto& [_, c] : chains)
+                        for (const auto& r : c.rules)
+                            for (const auto& e : r.exprs)
+                                if (auto* ref = std::get_if<CounterRef>(&e); ref && ref->name == *op.counter)
+                                    finding("delete of counter still referred to: " + *op.counter);
+                    break;
             }
         }
     }
 
     void expect(const Ruleset& rs, const char* when) const {
+        if (counters != std::set<std::string>(rs.counters.begin(), rs.counters.end()))
+            finding(std::string(when) + ": counters differ from the rendering");
         if (sets.size() != rs.sets.size() || chains.size() != rs.chains.size())
             finding(std::string(when) + ": object count differs from the rendering");
         for (Set s : rs.sets) {

@@ -828,7 +828,9 @@ SCENARIOS = [
              needs_daemon=True, paths=("dpdk",)),
     Scenario("per-source-limit", "conntrack.newFlowsPerSource: one source opening connections far faster "
              "gets its allowance, another client is served", check=lambda lab: scenarios_limit.per_source_limit(lab, Reach),
-             needs_daemon=True, paths=("dpdk",)),
+             needs_daemon=True, paths=("dpdk", "kernel")),
+    *[Scenario(name, shows, check=check, needs_daemon=True, paths=paths)
+      for name, shows, check, paths in scenarios_flood.kernel_scenarios(Reach)],
     # Last: it stops the daemon.
     Scenario("gateway-own-services", "the gateway's own kernel serves TCP/UDP on its node address and "
              "hears ICMP errors about its own traffic (fast path: the exception path)", check=gateway_own_services),

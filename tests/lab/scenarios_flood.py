@@ -103,3 +103,159 @@ def syn_proxy_serves(lab, reach_cls):
     ok &= line == "nfgate: reloaded"
     details.append(f"back to the original configuration: {line!r}")
     return ok, details
+
+
+def _gw_number(lab, path):
+    return int(lab.exec("gw", "cat", path).strip())
+
+
+def _synproxy_answered(lab):
+    """SYNs the gateway kernel's synproxy answered with a cookie (all CPUs)."""
+    lines = lab.exec("gw", "cat", "/proc/net/stat/synproxy").split("\n")
+    column = lines[0].split().index("syn_received")
+    return sum(int(line.split()[column], 16) for line in lines[1:] if line.strip())
+
+
+def kernel_syn_proxy_serves(lab, reach_cls):
+    """Kernel path, conntrack.synProxy: on (a reload): the nftables synproxy answers a spoofed SYN
+    flood with cookies and conntrack keeps no entry for it, while real connections keep opening;
+    off again, nf_conntrack_tcp_loose has its value back and the same flood fills conntrack."""
+    details, ok = [], True
+    with open(lab.config_path) as f:
+        original = f.read()
+    if "  maxFlows: 65536\n" not in original:
+        return False, [f"{lab.config_path}: expected a `conntrack: maxFlows: 65536` line"]
+    loose_before = lab.exec("gw", "sysctl", "-n", "net.netfilter.nf_conntrack_tcp_loose").strip()
+
+    def set_mode(mode):
+        with open(lab.config_path, "w") as f:
+            f.write(original.replace("  maxFlows: 65536\n", f"  maxFlows: 65536\n  synProxy: {mode}\n"))
+        line = lab.reload()
+        deadline = time.time() + 5  # a loaded machine may miss a tick or two
+        proxied = False
+        while time.time() < deadline:  # the control thread switches it within a second
+            listed = lab.exec("gw", "nft", "list", "set", "ip", "nfgate", "synproxy-frontends")
+            proxied = "10.96.0.10 . 80" in listed
+            if proxied == (mode == "on"):
+                break
+            time.sleep(0.1)
+        return line, proxied
+
+    def flood(count):
+        proc = subprocess.Popen(["ip", "netns", "exec", lab.ns("client"), sys.executable, "-c", FLOOD_SCRIPT,
+                                 str(count), "10.96.0.10", "80"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        return proc
+
+    try:
+        line, proxied = set_mode("on")
+        loose = lab.exec("gw", "sysctl", "-n", "net.netfilter.nf_conntrack_tcp_loose").strip()
+        ok &= line == "nfgate: reloaded" and proxied and loose == "0"
+        details.append(f"SIGHUP (synProxy: on): {line!r}, frontends in the proxy's set: {proxied}, "
+                       f"nf_conntrack_tcp_loose {loose_before} -> {loose}")
+        entries, answered = _gw_number(lab, "/proc/sys/net/netfilter/nf_conntrack_count"), _synproxy_answered(lab)
+        proc = flood(5000)
+        step_ok, text = reach_cls("client", "tcp", "10.96.0.10", 80, count=20).run(lab)
+        out, err = proc.communicate(timeout=60)
+        time.sleep(0.3)
+        grown = _gw_number(lab, "/proc/sys/net/netfilter/nf_conntrack_count") - entries
+        cookies = _synproxy_answered(lab) - answered
+        flood_ok = proc.returncode == 0 and cookies >= 4000 and grown <= 40
+        ok &= step_ok and flood_ok
+        shown = counters(lab)  # nfgatectl counters on the kernel path
+        shown_ok = shown.get("syn_proxy") is True and shown.get("syn_cookie_sent", 0) >= cookies
+        ok &= shown_ok
+        details.append(f"nfgatectl counters: syn_proxy {shown.get('syn_proxy')}, syn_cookie_sent "
+                       f"{shown.get('syn_cookie_sent')}, syn_proxy_opened {shown.get('syn_proxy_opened')}, "
+                       f"half_open_flows {shown.get('half_open_flows')}")
+        # A NodePort on the node address is proxied too (the configuration's nodeAddresses).
+        node_ok, node_text = reach_cls("client", "tcp", "192.0.2.1", 30080, count=20).run(lab)
+        node_proxied = "192.0.2.1 . 30080" in lab.exec("gw", "nft", "list", "set", "ip", "nfgate", "synproxy-frontends")
+        ok &= node_ok and node_proxied
+        details.append(f"NodePort while on (in the proxy's set: {node_proxied}): {node_text}")
+        details.append(f"proxy on, spoofed SYN flood (sent, seconds: {out.strip() or err.strip()}): {cookies} "
+                       f"answered with cookies, conntrack grew by {grown} (the 20 real connections' entries at "
+                       f"most); connections meanwhile: {text}"
+                       + ("" if flood_ok else " -- expected >= 4000 cookies and no entry per spoofed SYN"))
+    finally:
+        with open(lab.config_path, "w") as f:
+            f.write(original)
+    line, proxied = set_mode("off")
+    loose = lab.exec("gw", "sysctl", "-n", "net.netfilter.nf_conntrack_tcp_loose").strip()
+    ok &= not proxied and loose == loose_before
+    entries = _gw_number(lab, "/proc/sys/net/netfilter/nf_conntrack_count")
+    proc = flood(2000)
+    out, err = proc.communicate(timeout=60)
+    time.sleep(0.3)
+    grown = _gw_number(lab, "/proc/sys/net/netfilter/nf_conntrack_count") - entries
+    details.append(f"proxy off ({line!r}, nf_conntrack_tcp_loose back to {loose}): 2000 spoofed SYNs grew "
+                   f"conntrack by {grown}")
+    ok &= grown >= 1500
+    with open(lab.config_path, "w") as f:
+        f.write(original)
+    line = lab.reload()
+    ok &= line == "nfgate: reloaded"
+    details.append(f"back to the original configuration: {line!r}")
+    lab.exec("gw", "conntrack", "-F", check=False)  # the spoofed entries would slow later scenarios
+    return ok, details
+
+
+def kernel_syn_proxy_auto(lab, reach_cls):
+    """Kernel path, conntrack.synProxy: auto with synProxyHalfOpen 1000: a spoofed SYN flood fills
+    conntrack with half-open entries until the once-a-second sample sees 1000 of them; from then
+    on the synproxy answers and conntrack stops growing, while real connections keep opening."""
+    details, ok = [], True
+    with open(lab.config_path) as f:
+        original = f.read()
+    if "  maxFlows: 65536\n" not in original:
+        return False, [f"{lab.config_path}: expected a `conntrack: maxFlows: 65536` line"]
+
+    def configure(extra):
+        with open(lab.config_path, "w") as f:
+            f.write(original.replace("  maxFlows: 65536\n", "  maxFlows: 65536\n" + extra))
+        return lab.reload()
+
+    try:
+        lab.exec("gw", "conntrack", "-F", check=False)
+        line = configure("  synProxy: auto\n  synProxyHalfOpen: 1000\n")
+        ok &= line == "nfgate: reloaded"
+        entries, answered = _gw_number(lab, "/proc/sys/net/netfilter/nf_conntrack_count"), _synproxy_answered(lab)
+        proc = subprocess.Popen(["ip", "netns", "exec", lab.ns("client"), sys.executable, "-c", FLOOD_SCRIPT,
+                                 "30000", "10.96.0.10", "80"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        step_ok, text = reach_cls("client", "tcp", "10.96.0.10", 80, count=20).run(lab)
+        out, err = proc.communicate(timeout=120)
+        time.sleep(0.3)
+        grown = _gw_number(lab, "/proc/sys/net/netfilter/nf_conntrack_count") - entries
+        cookies = _synproxy_answered(lab) - answered
+        on = "10.96.0.10 . 80" in lab.exec("gw", "nft", "list", "set", "ip", "nfgate", "synproxy-frontends")
+        flood_ok = proc.returncode == 0 and on and cookies >= 10000 and grown < 20000
+        ok &= step_ok and flood_ok
+        details.append(f"auto, threshold 1000, spoofed SYN flood (sent, seconds: {out.strip() or err.strip()}): "
+                       f"proxy on: {on}; conntrack grew by {grown} before it switched, {cookies} SYNs answered "
+                       f"with cookies after; connections meanwhile: {text}"
+                       + ("" if flood_ok else " -- expected the proxy on, >= 10000 cookies, < 20000 entries"))
+        line = configure("  synProxy: off\n")  # off at once (auto waits a quiet minute)
+        ok &= line == "nfgate: reloaded"
+    finally:
+        with open(lab.config_path, "w") as f:
+            f.write(original)
+    time.sleep(1.5)
+    lab.exec("gw", "conntrack", "-F", check=False)  # or auto would see the flood's entries again
+    line = lab.reload()
+    ok &= line == "nfgate: reloaded"
+    details.append(f"back to the original configuration: {line!r}")
+    return ok, details
+
+
+def kernel_scenarios(reach_cls):
+    """(name, what it shows, check, paths) of the kernel path's scenarios here, for the list in
+    scenarios.py (which owns the Scenario class)."""
+    return [
+        ("syn-proxy-flood-kernel", "conntrack.synProxy on (kernel path): the nftables synproxy answers a "
+         "spoofed SYN flood with cookies, conntrack keeps nothing of it, real connections open",
+         lambda lab: kernel_syn_proxy_serves(lab, reach_cls), ("kernel",)),
+        ("syn-proxy-auto-kernel", "conntrack.synProxy auto (kernel path): a SYN flood switches the "
+         "nftables synproxy on within a second of passing synProxyHalfOpen",
+         lambda lab: kernel_syn_proxy_auto(lab, reach_cls), ("kernel",)),
+    ]

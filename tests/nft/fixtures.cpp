@@ -136,6 +136,13 @@ std::vector<Fixture> golden_fixtures() {
     all.masquerade.all = true;
     all.masquerade.egress = false;
     out.push_back({"masquerade_all_no_egress", all});
+    // conntrack.synProxy: on fills the proxy's set with the TCP frontends (not dns's UDP one);
+    // newFlowsPerSource adds the per-source limit.
+    Model flood = two_services();
+    flood.syn_proxy = SynProxyMode::on;
+    flood.new_flows_per_source = 20;
+    flood.new_flows_per_source_burst = 50;
+    out.push_back({"syn_proxy_and_source_limit", flood});
     return out;
 }
 

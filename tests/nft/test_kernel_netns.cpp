@@ -222,6 +222,47 @@ TEST_F(KernelTest, ARestartAdoptsTheRulesetItSealedAndReplacesAnyOther) {
     EXPECT_NE(with_handles(), resealed);
 }
 
+std::string tcp_loose() { return sh("cat /proc/sys/net/netfilter/nf_conntrack_tcp_loose").out; }
+
+// conntrack.synProxy on: a clean stop switches the proxy off (the sysctl gets its value back) and
+// seals; the next start adopts that table unchanged and switches the proxy on in one more batch.
+TEST_F(KernelTest, ARestartWithTheSynProxyOnAdoptsTheSealedTableThenSwitchesItOn) {
+    Model m = testing::two_services();
+    m.syn_proxy = SynProxyMode::on;
+    const std::string loose = tcp_loose();
+    std::string err;
+    {
+        KernelPath first;
+        ASSERT_TRUE(first.apply(m, err)) << err;
+        EXPECT_TRUE(first.syn_proxy());
+        EXPECT_EQ(tcp_loose(), "0\n");
+        EXPECT_NE(sh("nft list set ip nfgate synproxy-frontends").out.find("10.96.0.10 . 80"), std::string::npos);
+        ASSERT_TRUE(first.set_syn_proxy(false, err)) << err;  // what the daemon does at stop
+        ASSERT_TRUE(first.seal(err)) << err;
+    }
+    EXPECT_EQ(tcp_loose(), loose);
+    EXPECT_EQ(sh("nft list set ip nfgate synproxy-frontends").out.find("elements"), std::string::npos);
+    const std::string sealed = with_handles();
+    KernelPath restarted;
+    ASSERT_TRUE(restarted.apply(m, err)) << err;
+    EXPECT_TRUE(restarted.adopted()) << "the table the stop sealed is the one this model starts from";
+    EXPECT_TRUE(restarted.syn_proxy());
+    EXPECT_EQ(tcp_loose(), "0\n");
+    const std::string now = with_handles();
+    EXPECT_NE(now.find("10.96.0.10 . 80"), std::string::npos);
+    // Only the set (and the seal, which any change breaks) changed: every other chain kept its
+    // rules and their handles.
+    auto chains = [](std::string text) {
+        text = text.substr(text.find("\tchain "));
+        const size_t seal = text.find("\tchain nfgate-seal");
+        if (seal != std::string::npos) text.erase(seal, text.find("\t}\n", seal) + 3 - seal);
+        return text;
+    };
+    EXPECT_EQ(chains(now), chains(sealed));
+    ASSERT_TRUE(restarted.set_syn_proxy(false, err)) << err;
+    EXPECT_EQ(tcp_loose(), loose);
+}
+
 TEST_F(KernelTest, RefusedBatchNamesTheObjectAndChangesNothing) {
     Model before = testing::two_services();
     Model after = testing::all_features();

@@ -48,8 +48,8 @@ Plan part_plan(const Model& a, const Model& b, const ServiceChanges& ch) {
     for (uint32_t ip : has_ips)
         if (!had_ips.count(ip)) created.hairpin.insert(ip);
     static Ruleset old_part, new_part;
-    old_part = render_services(a, ch.before, dropped, endpoint_map_capacity(a));
-    new_part = render_services(b, ch.after, created, endpoint_map_capacity(a));
+    old_part = render_services(a, ch.before, dropped, endpoint_map_capacity(a), false);
+    new_part = render_services(b, ch.after, created, endpoint_map_capacity(a), false);
     return diff_plan(old_part, new_part);
 }
 
