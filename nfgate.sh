@@ -11,7 +11,7 @@ build=${NFGATE_BUILD:-build}
 packages=(
   meson ninja-build pkg-config g++ git
   libdpdk-dev dpdk libnftnl-dev libmnl-dev libyaml-dev libnetfilter-conntrack-dev
-  libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libmicrohttpd-dev libpcap-dev prometheus tcpdump
+  libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libsimdjson-dev libcurl4-openssl-dev openssl libmicrohttpd-dev libpcap-dev prometheus tcpdump
   libsystemd-dev systemd
   nftables iproute2 conntrack python3 gnuplot-nox procps libxdp-dev libbpf-dev ethtool
   bird2
