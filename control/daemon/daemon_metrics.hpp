@@ -38,6 +38,8 @@ public:
     void observe_sync(double seconds) { syncs_.observe(seconds); }
     // The BGP figures the next refresh publishes (none: no bgp section).
     void set_bgp(std::optional<metrics::BgpFigures> bgp) { bgp_ = std::move(bgp); }
+    // The cluster-following figures the next refresh publishes (none: no kubernetes section).
+    void set_kubernetes(std::optional<metrics::KubernetesFigures> k) { kubernetes_ = std::move(k); }
 
     // Renders and publishes a new snapshot (no-op while not serving).
     // `traffic`: the data path's per-frontend counts (empty where it has none).
@@ -49,6 +51,7 @@ private:
     metrics::DurationHistogram syncs_;
     double start_unix_ = 0;
     std::optional<metrics::BgpFigures> bgp_;
+    std::optional<metrics::KubernetesFigures> kubernetes_;
     std::vector<std::pair<uint64_t, uint64_t>> previous_;  // per worker: (loop, busy) cycles at the last refresh
 };
 

@@ -66,7 +66,11 @@ void read_cluster(Reporter& r, YNode c, const std::string& file, ApiEndpoint& ou
     if (loader::read_bool(r, c.get("insecure-skip-tls-verify"), f.child("insecure-skip-tls-verify"), insecure) && insecure)
         r.error(c.get("insecure-skip-tls-verify").line(), f.child("insecure-skip-tls-verify"),
                 "true is refused: nfgate always verifies the API server's certificate (want certificate-authority or certificate-authority-data)");
-    loader::read_string(r, c.get("tls-server-name"), f.child("tls-server-name"), out.tls_server_name);
+    // Verifying against another name than the URL's host needs a resolver override that nfgate
+    // does not do; refusing is safer than verifying the wrong name.
+    if (c.get("tls-server-name").present())
+        r.error(c.get("tls-server-name").line(), f.child("tls-server-name"),
+                "not supported (want a server URL whose host name is in the API server's certificate)");
     read_data(r, c.get("certificate-authority-data"), f.child("certificate-authority-data"), out.ca_pem);
     std::string ca;
     if (loader::read_string(r, c.get("certificate-authority"), f.child("certificate-authority"), ca))

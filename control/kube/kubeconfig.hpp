@@ -12,7 +12,6 @@ namespace nfgate::kube {
 
 struct ApiEndpoint {
     std::string server;            // "https://host:port", no trailing slash
-    std::string tls_server_name;   // clusters[].cluster.tls-server-name; empty: the server's host
     std::string ca_pem;            // certificate-authority-data, decoded
     std::string ca_file;           // certificate-authority (read by libcurl at each connection)
     std::string token;             // a bearer token written in the kubeconfig
