@@ -137,7 +137,9 @@ void ApiClient::run(Resource resource) {
             ListPage page;
             std::string err;
             if (r.status == 410) {
-                machine.on_gone(Clock::now());  // the continue token expired: list from the start
+                // The continue token expired: list from the start, after a pause (a server that
+                // keeps answering 410 must not be hammered).
+                failed("list page expired (410): listing from the start");
             } else if (r.status != 200 || !r.error.empty()) {
                 failed("list failed: " + describe(r));
             } else if (!decode_list(r.body, resource, gateway_, page, err)) {
