@@ -102,10 +102,10 @@ case "$cmd" in
       meson setup "$asan" --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
         -Dbenchmarks=false -Dlab_tests=false
     fi
-    unit_suites=(control_loader control_daemon control_api control_log_notify control_bgp control_metrics
+    unit_suites=(control_loader control_kube control_daemon control_api control_log_notify control_bgp control_metrics
                  nft_golden nft_kernel nft_traffic conntrack engine worker_loop restart_fields fastpath_nat
                  fastpath_two_workers fastpath_start fastpath_start_errors fastpath_tap)
-    meson compile -C "$asan" tests/control/test_control_loader tests/control/test_control_daemon \
+    meson compile -C "$asan" tests/control/test_control_loader tests/control/test_control_kube tests/control/test_control_daemon \
       tests/control/test_control_api tests/control/test_control_log_notify tests/control/test_control_bgp \
       tests/control/test_control_metrics tests/nft/test_nft_golden tests/nft/test_nft_kernel tests/nft/test_nft_traffic \
       tests/conntrack/test_conntrack tests/engine/test_engine tests/fastpath/test_worker_loop \
