@@ -9,39 +9,30 @@ namespace nfgate::kube {
 namespace {
 
 // Each round leaves out the API objects the last assembly named; objects only clash in pairs
-// or small groups, so a few rounds settle it. Past this, the API objects still named are
-// left out all at once.
+// or small groups, so a few rounds settle it. Past this the model is refused and the one in
+// force keeps serving.
 constexpr int kMaxRounds = 4;
 
-// Moves the cache's objects into `into`, leaving out those the files define and those in `out`.
-void add_api_objects(const loader::ManifestObjects& api, const loader::ManifestObjects& files,
-                     const std::set<std::string>& left_out, loader::ManifestObjects& into,
-                     std::vector<loader::Diag>* conflicts) {
-    std::map<std::string, const loader::ServiceSource*> file_services;
-    std::map<std::string, const loader::SliceSource*> file_slices;
-    for (const auto& s : files.services) file_services.emplace(s.svc.key(), &s);
-    for (const auto& s : files.slices) file_slices.emplace(s.ns + "/" + s.name, &s);
-    for (const auto& s : api.services) {
-        const std::string object = "Service " + s.svc.key();
-        if (auto it = file_services.find(s.svc.key()); it != file_services.end()) {
+std::string key_of(const loader::ServiceSource& s) { return s.svc.key(); }
+std::string key_of(const loader::SliceSource& s) { return s.ns + "/" + s.name; }
+
+// Appends the API's objects of one kind to `into`, leaving out those in `left_out` and those
+// the files define (each such conflict reported in `conflicts`, when given).
+template <class Source>
+void add_kind(const std::vector<Source>& api, const std::vector<Source>& files, const char* kind,
+              const std::set<std::string>& left_out, std::vector<Source>& into, std::vector<loader::Diag>* conflicts) {
+    std::map<std::string, const Source*> in_files;
+    for (const auto& s : files) in_files.emplace(key_of(s), &s);
+    for (const auto& s : api) {
+        const std::string object = std::string(kind) + " " + key_of(s);
+        if (auto it = in_files.find(key_of(s)); it != in_files.end()) {
             if (conflicts)
                 conflicts->push_back(loader::Diag{it->second->file, it->second->line, object, "metadata.name",
                                                   "defined both here and by the " + std::string(kApiSource) +
                                                       " (want it in one place; the file's copy is served)"});
             continue;
         }
-        if (!left_out.count(object)) into.services.push_back(s);
-    }
-    for (const auto& s : api.slices) {
-        const std::string object = "EndpointSlice " + s.ns + "/" + s.name;
-        if (auto it = file_slices.find(s.ns + "/" + s.name); it != file_slices.end()) {
-            if (conflicts)
-                conflicts->push_back(loader::Diag{it->second->file, it->second->line, object, "metadata.name",
-                                                  "defined both here and by the " + std::string(kApiSource) +
-                                                      " (want it in one place; the file's copy is served)"});
-            continue;
-        }
-        if (!left_out.count(object)) into.slices.push_back(s);
+        if (!left_out.count(object)) into.push_back(s);
     }
 }
 
@@ -53,7 +44,9 @@ MergeResult merge_cluster(const loader::LoadedSources& files, const ClusterCache
     std::set<std::string> left_out;
     for (int round = 0;; ++round) {
         loader::LoadedSources all = files;
-        add_api_objects(api, files.objects, left_out, all.objects, round == 0 ? &res.skipped : nullptr);
+        std::vector<loader::Diag>* conflicts = round == 0 ? &res.skipped : nullptr;
+        add_kind(api.services, files.objects.services, "Service", left_out, all.objects.services, conflicts);
+        add_kind(api.slices, files.objects.slices, "EndpointSlice", left_out, all.objects.slices, conflicts);
         res.load = loader::assemble(all);
         if (res.load.ok()) return res;
         std::vector<loader::Diag> from_files;
