@@ -80,6 +80,8 @@ bool ClusterCache::apply(Change change, std::vector<loader::Diag>& errors, std::
 
 loader::ManifestObjects ClusterCache::objects() const {
     loader::ManifestObjects out;
+    out.services.reserve(objects_.size());
+    out.slices.reserve(objects_.size());
     for (const auto& [key, o] : objects_) {
         if (o.service) out.services.push_back(*o.service);
         if (o.slice) out.slices.push_back(*o.slice);

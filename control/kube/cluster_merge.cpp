@@ -19,11 +19,11 @@ std::string key_of(const loader::SliceSource& s) { return s.ns + "/" + s.name; }
 // Appends the API's objects of one kind to `into`, leaving out those in `left_out` and those
 // the files define (each such conflict reported in `conflicts`, when given).
 template <class Source>
-void add_kind(const std::vector<Source>& api, const std::vector<Source>& files, const char* kind,
+void add_kind(std::vector<Source>&& api, const std::vector<Source>& files, const char* kind,
               const std::set<std::string>& left_out, std::vector<Source>& into, std::vector<loader::Diag>* conflicts) {
     std::map<std::string, const Source*> in_files;
     for (const auto& s : files) in_files.emplace(key_of(s), &s);
-    for (const auto& s : api) {
+    for (auto& s : api) {
         const std::string object = std::string(kind) + " " + key_of(s);
         if (auto it = in_files.find(key_of(s)); it != in_files.end()) {
             if (conflicts)
@@ -32,7 +32,7 @@ void add_kind(const std::vector<Source>& api, const std::vector<Source>& files, 
                                                       " (want it in one place; the file's copy is served)"});
             continue;
         }
-        if (!left_out.count(object)) into.push_back(s);
+        if (!left_out.count(object)) into.push_back(std::move(s));
     }
 }
 
@@ -40,14 +40,16 @@ void add_kind(const std::vector<Source>& api, const std::vector<Source>& files, 
 
 MergeResult merge_cluster(const loader::LoadedSources& files, const ClusterCache& cache) {
     MergeResult res;
-    const loader::ManifestObjects api = cache.objects();
     std::set<std::string> left_out;
     for (int round = 0;; ++round) {
+        // One copy of the cluster per round (the cache keeps its own): at 10k Services the
+        // copies, not the checks, are most of an apply's cost.
+        loader::ManifestObjects api = cache.objects();
         loader::LoadedSources all = files;
         std::vector<loader::Diag>* conflicts = round == 0 ? &res.skipped : nullptr;
-        add_kind(api.services, files.objects.services, "Service", left_out, all.objects.services, conflicts);
-        add_kind(api.slices, files.objects.slices, "EndpointSlice", left_out, all.objects.slices, conflicts);
-        res.load = loader::assemble(all);
+        add_kind(std::move(api.services), files.objects.services, "Service", left_out, all.objects.services, conflicts);
+        add_kind(std::move(api.slices), files.objects.slices, "EndpointSlice", left_out, all.objects.slices, conflicts);
+        res.load = loader::assemble(std::move(all));
         if (res.load.ok()) return res;
         std::vector<loader::Diag> from_files;
         bool named_api = false;

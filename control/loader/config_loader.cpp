@@ -175,15 +175,16 @@ LoadedSources load_sources(const std::string& gateway_file_path, const LoadOptio
     return res;
 }
 
-LoadResult assemble(const LoadedSources& sources) {
+LoadResult assemble(const LoadedSources& sources) { return assemble(LoadedSources(sources)); }
+
+LoadResult assemble(LoadedSources&& sources) {
     LoadResult res;
-    res.errors = sources.errors;
-    res.notices = sources.notices;
-    if (!sources.errors.empty()) return res;
+    res.errors = std::move(sources.errors);
+    res.notices = std::move(sources.notices);
+    if (!res.errors.empty()) return res;
     try {
-        Model m = sources.gateway;
-        ManifestObjects objects = sources.objects;
-        assemble_services(objects, res.errors, res.notices, m);
+        Model m = std::move(sources.gateway);
+        assemble_services(sources.objects, res.errors, res.notices, m);
         if (res.ok()) res.model = std::move(m);
     } catch (const std::exception& e) {
         res.errors.push_back(Diag{"", 0, "", "", std::string("cannot assemble: ") + e.what()});

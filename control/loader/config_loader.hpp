@@ -36,6 +36,7 @@ struct LoadedSources {
 LoadedSources load_sources(const std::string& gateway_file_path, const LoadOptions& options);
 // Joins sources.objects into a copy of sources.gateway (errors: none applied).
 LoadResult assemble(const LoadedSources& sources);
+LoadResult assemble(LoadedSources&& sources);  // the same, without copying the objects
 LoadResult load_config(const std::string& gateway_file_path, const LoadOptions& options);
 
 }  // namespace nfgate::loader
