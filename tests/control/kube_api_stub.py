@@ -18,6 +18,7 @@ again is the same "cluster". Commands on stdin, one JSON object a line:
   {"op": "delete", "resource": "services", "namespace": N, "name": M}
   {"op": "quiet_delete", ...}  removed with no event, history compacted (a watcher must relist)
   {"op": "end_watches"}        closes every open watch stream cleanly
+  {"op": "token", "token": T}  accepts T from now on (a rotated service account token)
 Each request is printed on stdout ("GET target"), flushed, for the test to read.
 """
 import argparse
@@ -40,6 +41,7 @@ class State:
         self.path = path
         self.cond = threading.Condition()
         self.generation = 0  # bumped by end_watches
+        self.token = None  # the bearer token accepted (set by main, changed by {"op": "token"})
         try:
             with open(path) as f:
                 d = json.load(f)
@@ -76,11 +78,13 @@ class State:
                     self.generation += 1  # watchers come back with an older resourceVersion
             elif c["op"] == "end_watches":
                 self.generation += 1
+            elif c["op"] == "token":
+                self.token = c["token"]
             self.save()
             self.cond.notify_all()
 
 
-def make_handler(state, token, page):
+def make_handler(state, page):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -101,7 +105,7 @@ def make_handler(state, token, page):
 
         def do_GET(self):
             print("GET " + self.path, flush=True)
-            if self.headers.get("Authorization") != "Bearer " + token:
+            if self.headers.get("Authorization") != "Bearer " + state.token:
                 return self.send_json(401, self.status(401, "Unauthorized", "Unauthorized"))
             url = urllib.parse.urlsplit(self.path)
             res = PATHS.get(url.path)
@@ -187,7 +191,8 @@ def main():
     p.add_argument("--page", type=int, default=500)
     a = p.parse_args()
     state = State(a.state)
-    server = ThreadingHTTPServer(("127.0.0.1", a.port), make_handler(state, a.token, a.page))
+    state.token = a.token
+    server = ThreadingHTTPServer(("127.0.0.1", a.port), make_handler(state, a.page))
     server.daemon_threads = True
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(a.cert, a.key)

@@ -8,7 +8,8 @@ kubeconfig (CA file, token file), the stand-in serving Services and EndpointSlic
 two, nfgate with `kubernetes.kubeconfig` and a manifest of its own. Checked on the nftables
 ruleset and /metrics: the paged list is served with the file's Service, watch events add,
 change and delete VIPs, a re-watch resumes from the last bookmark, a compacted history (410)
-makes nfgate list again and drop what was deleted meanwhile, a stopped API server leaves the
+makes nfgate list again and drop what was deleted meanwhile, a rotated token file is read
+before the next request, a stopped API server leaves the
 ruleset as it was and is counted, and a restarted one is followed again. Root, ip, nft and
 openssl needed (exit 77, meson's "skipped", without them).
 """
@@ -45,15 +46,15 @@ def endpoint_slice(name, svc, ip):
 class Stub:
     """The stand-in running in the namespace; commands go to its stdin."""
 
-    def __init__(self, ns, tmp):
-        self.ns, self.tmp, self.proc, self.requests = ns, tmp, None, []
+    def __init__(self, ns, tmp, token=TOKEN):
+        self.ns, self.tmp, self.token, self.proc, self.requests = ns, tmp, token, None, []
 
     def start(self):
         t = self.tmp
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", self.ns, sys.executable, os.path.join(HERE, "kube_api_stub.py"),
              "--state", t + "/state.json", "--cert", t + "/server.crt", "--key", t + "/server.key",
-             "--token", TOKEN, "--port", str(PORT), "--page", "2"],
+             "--token", self.token, "--port", str(PORT), "--page", "2"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         expect(self.read() == "listening", "the stand-in starts")
 
@@ -198,6 +199,16 @@ def scenario(nfgate, lab):
     expect(sum(r.startswith("/api/v1/services?limit=") for r in stub.drain()) > lists_before, "a relist was made")
     expect((metric(ns, "nfgate_kubernetes_relists_total") or 0) >= 1, "the relist is counted")
 
+    # The token rotates: nfgate reads the new file before its next request, no 401 in between.
+    with open(tmp + "/token.new", "w") as f:
+        f.write("rotated-" + TOKEN + "\n")
+    os.replace(tmp + "/token.new", tmp + "/token")
+    stub.command(op="token", token="rotated-" + TOKEN)
+    stub.command(op="end_watches")
+    stub.command(op="put", resource="services", object=service("rotated", "10.96.0.70"))
+    wait_for("a change after the token rotated is served", lambda: has(ns, "10.96.0.70"), 3)
+    expect(metric(ns, "nfgate_kubernetes_errors_total") == 0, "no request failed so far (the new token was used)")
+
     # The API server goes away: nothing that serves changes; the outage is counted.
     table = nft_table(ns)
     stub.stop()
@@ -207,7 +218,7 @@ def scenario(nfgate, lab):
     expect((metric(ns, "nfgate_kubernetes_errors_total") or 0) >= 2, "the failed requests are counted")
 
     # It comes back, with a change made while it was away.
-    stub = Stub(ns, tmp)
+    stub = Stub(ns, tmp, token="rotated-" + TOKEN)
     lab.cleanups.append(stub.stop)
     stub.start()
     stub.command(op="put", resource="services", object=service("after", "10.96.0.60"))
