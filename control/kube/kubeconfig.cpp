@@ -1,6 +1,8 @@
 #include "control/kube/kubeconfig.hpp"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -134,7 +136,9 @@ bool read_kubeconfig(const std::string& path, ApiEndpoint& out, std::vector<Diag
     std::vector<Diag> notices;
     std::string text, err;
     if (!slurp(path, text)) {
-        errors.push_back(Diag{path, 0, "", "", "cannot read the kubeconfig"});
+        errors.push_back(Diag{path, 0, "kubernetes", "kubeconfig",
+                              std::string("cannot read it: ") + std::strerror(errno) +
+                                  " (want a kubeconfig file, as kubectl config view --raw prints)"});
         return false;
     }
     YamlTree tree;

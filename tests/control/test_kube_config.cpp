@@ -121,6 +121,15 @@ TEST(Kubeconfig, RefusesWhatWouldSkipVerificationOrCannotRun) {
               std::string::npos);
 }
 
+TEST(Kubeconfig, AMissingFileIsNamedWithTheGatewayField) {
+    TempConfig cfg;
+    ApiEndpoint ep;
+    std::vector<Diag> errors;
+    EXPECT_FALSE(nfgate::kube::read_kubeconfig(cfg.path("nope"), ep, errors));
+    EXPECT_EQ(all(errors), cfg.path("nope") + ": kubernetes: kubeconfig: cannot read it: No such file or directory "
+                                              "(want a kubeconfig file, as kubectl config view --raw prints)\n");
+}
+
 TEST(Kubeconfig, InClusterReadsTheServiceAccountAndEnvironment) {
     TempConfig cfg;
     cfg.write("sa/token", "t0k3n");
