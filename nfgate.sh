@@ -47,13 +47,20 @@ build_all() {
 # The libFuzzer targets of tests/fuzz (clang, ASan+UBSan, coverage on every object): first the
 # regression inputs (each a crash once found), then SECONDS of fuzzing per target from the
 # checked-in seeds. New corpus entries go to a scratch directory; a crash fails the run and its
-# input is kept under $build-fuzz/crashes/ (add it to tests/fuzz/regressions/TARGET/).
-run_fuzzers() {
-  local seconds=$1 fz=${build}-fuzz rc=0
-  if [ ! -f "$fz/build.ninja" ]; then
-    CC=clang CXX=clang++ meson setup "$fz" --buildtype=debugoptimized -Db_sanitize=address,undefined \
+# input is kept under $build-sanitize/crashes/ (add it to tests/fuzz/regressions/TARGET/).
+# One clang build with ASan+UBSan serves the unit suites, the libFuzzer targets (every object
+# carries libFuzzer's coverage instrumentation) and the sanitized soak.
+san=${build}-sanitize
+setup_sanitized() {
+  if [ ! -f "$san/build.ninja" ]; then
+    CC=clang CXX=clang++ meson setup "$san" --buildtype=debugoptimized -Db_sanitize=address,undefined \
       -Db_lundef=false -Dbenchmarks=false -Dlab_tests=false -Dfuzz=true
   fi
+}
+
+run_fuzzers() {
+  local seconds=$1 fz=$san rc=0
+  setup_sanitized
   meson compile -C "$fz" tests/fuzz/fuzz_burst tests/fuzz/fuzz_loader tests/fuzz/fuzz_render
   mkdir -p "$fz/crashes"
   for t in burst loader render; do
@@ -97,22 +104,26 @@ case "$cmd" in
     meson test -C "$tsan" --no-rebuild --print-errorlogs --suite conntrack
     # Every unit suite again under AddressSanitizer + UndefinedBehaviorSanitizer: any finding,
     # leaks included, fails the run.
-    asan=${build}-asan
-    if [ ! -f "$asan/build.ninja" ]; then
-      meson setup "$asan" --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
-        -Dbenchmarks=false -Dlab_tests=false
-    fi
+    setup_sanitized
     unit_suites=(control_loader control_kube control_daemon control_api control_log_notify control_bgp control_metrics
                  nft_golden nft_kernel nft_traffic conntrack engine worker_loop restart_fields fastpath_nat
                  fastpath_two_workers fastpath_start fastpath_start_errors fastpath_tap)
-    meson compile -C "$asan" tests/control/test_control_loader tests/control/test_control_kube tests/control/test_control_daemon \
+    meson compile -C "$san" tests/control/test_control_loader tests/control/test_control_kube tests/control/test_control_daemon \
       tests/control/test_control_api tests/control/test_control_log_notify tests/control/test_control_bgp \
       tests/control/test_control_metrics tests/nft/test_nft_golden tests/nft/test_nft_kernel tests/nft/test_nft_traffic \
       tests/conntrack/test_conntrack tests/engine/test_engine tests/fastpath/test_worker_loop \
       tests/fastpath/test_restart_fields tests/fastpath/test_fastpath_nat tests/fastpath/test_fastpath_two_workers \
-      tests/fastpath/test_fastpath_start tests/fastpath/test_fastpath_start_errors tests/fastpath/test_fastpath_tap
+      tests/fastpath/test_fastpath_start tests/fastpath/test_fastpath_start_errors tests/fastpath/test_fastpath_tap \
+      control/daemon/nfgate control/ctl/nfgatectl
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
-      meson test -C "$asan" --no-rebuild --print-errorlogs --num-processes 1 "${unit_suites[@]}"
+      meson test -C "$san" --no-rebuild --print-errorlogs --num-processes 1 "${unit_suites[@]}"
+    # The soak's short variant with the sanitized daemon, on each path: nothing lost across a
+    # reload every second, no sanitizer report, no leak at exit.
+    for path in kernel dpdk; do
+      UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=64 \
+        flock /tmp/nfgate-lab.lock python3 "$here/tests/lab/soak.py" --build "$san" --path "$path" \
+        --seconds "${NFGATE_SOAK_SECONDS:-60}" --sanitized
+    done
     # A short fuzzing run per target (`nfgate.sh fuzz` runs longer).
     run_fuzzers "${NFGATE_FUZZ_SECONDS:-10}"
     ;;

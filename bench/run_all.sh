@@ -72,6 +72,15 @@ else
   echo "== peer: skipped (bench/peer tools not built)"
 fi
 
+# The fast path end to end over net_memif (memif_gen, a DPDK process of its own); 77 = skipped.
+if [ -x "$build/bench/memif/memif_gen" ]; then
+  memif_args=(--build "$build")
+  [ "$quick" = 1 ] && memif_args+=(--quick)
+  step memif 180 python3 "$src/bench/memif/run_memif.py" "${memif_args[@]}"
+else
+  echo "== memif: skipped (memif_gen not built)"
+fi
+
 echo "== plots"
 python3 "$here/harness/plot_results.py" "$results" || echo "== plots: failed (data kept)"
 

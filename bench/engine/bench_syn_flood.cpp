@@ -1,7 +1,8 @@
-// A spoofed SYN flood mixed with established traffic through the real process_burst, with the
-// SYN proxy on and off (the peer, measured in the same run): per burst 16 packets of 4 096
-// established connections and 16 SYNs from random spoofed clients, to the bench lab's
-// LoadBalancer IP (externalTrafficPolicy Local, so without the proxy each SYN is a new flow).
+// A SYN flood mixed with established traffic through the real process_burst: per burst 16
+// packets of 4 096 established connections and 16 SYNs, to the bench lab's LoadBalancer IP
+// (externalTrafficPolicy Local, so each admitted SYN is a new flow). The SYNs come from random
+// spoofed clients with the SYN proxy off (the peer) and on, or from one source with the
+// per-source new-flow limit (conntrack.newFlowsPerSource: 1 000/s) off (the peer) and on.
 // Reports cycles per packet, the SYNs per second one worker absorbs at that cost, the share of
 // established packets delivered (must be 1), and what the flood left in the flow table.
 #include <benchmark/benchmark.h>
@@ -44,8 +45,12 @@ Pkt client_pkt(uint32_t client, uint16_t sport, uint8_t flags) {
     return p;
 }
 
+enum Variant : int64_t { kSpoofed = 0, kSpoofedProxy = 1, kOneSource = 2, kOneSourceLimited = 3 };
+
 void BM_SynFlood(benchmark::State& state) {
-    const bool proxy = state.range(0) == 1;
+    const Variant variant = static_cast<Variant>(state.range(0));
+    const bool proxy = variant == kSpoofedProxy;
+    const bool one_source = variant == kOneSource || variant == kOneSourceLimited;
     test::LabOptions opt;
     opt.max_flows = 65536;
     test::Lab lab(test::lab_model(), opt);
@@ -59,6 +64,13 @@ void BM_SynFlood(benchmark::State& state) {
     }
     lab.io.clear();
     lab.shared->set_syn_proxy(proxy);
+    if (variant == kOneSourceLimited) {
+        Model limited = lab.model;
+        limited.new_flows_per_source = 1000;
+        lab.update(limited);
+    }
+    const uint32_t flooder = test::ip("198.51.100.250");  // inside the LB source range
+    uint16_t flood_port = 1024;
     std::vector<std::vector<uint8_t>> established;
     for (uint16_t i = 0; i < kFlows; ++i)
         established.push_back(test::serialize(client_pkt(client, static_cast<uint16_t>(10000 + i), RTE_TCP_ACK_FLAG)));
@@ -70,10 +82,11 @@ void BM_SynFlood(benchmark::State& state) {
     for (auto _ : state) {
         for (unsigned k = 0; k < 2 * kHalf; ++k) {
             // Alternate: an established packet, a spoofed SYN.
-            std::vector<uint8_t> f = k % 2 == 0
-                ? established[pick(rng)]
-                : test::serialize(client_pkt(test::ip("198.51.100.0") + host(rng), static_cast<uint16_t>(port(rng)),
-                                             RTE_TCP_SYN_FLAG));
+            std::vector<uint8_t> f;
+            if (k % 2 == 0) f = established[pick(rng)];
+            else if (one_source) f = test::serialize(client_pkt(flooder, flood_port++ | 1024, RTE_TCP_SYN_FLAG));
+            else f = test::serialize(client_pkt(test::ip("198.51.100.0") + host(rng), static_cast<uint16_t>(port(rng)),
+                                                RTE_TCP_SYN_FLAG));
             burst[k] = test::to_mbuf(test::test_pool(), f);
         }
         now += 2'000;  // ~16 M packets a second of simulated time
@@ -94,8 +107,11 @@ void BM_SynFlood(benchmark::State& state) {
     state.counters["flows_in_use"] = benchmark::Counter(double(fs.live));
     state.counters["early_dropped"] = benchmark::Counter(double(fs.early_dropped));
     state.SetItemsProcessed(int64_t(packets));
-    state.SetLabel(proxy ? "SYN proxy on" : "SYN proxy off (early drop only)");
+    state.counters["rate_limited"] = benchmark::Counter(double(lab.worker_->stats.reason(engine::Reason::new_flow_rate_limited)));
+    static const char* const labels[] = {"spoofed, SYN proxy off (early drop only)", "spoofed, SYN proxy on",
+                                         "one source, no per-source limit", "one source, newFlowsPerSource 1000"};
+    state.SetLabel(labels[variant]);
 }
-BENCHMARK(BM_SynFlood)->ArgNames({"proxy"})->Arg(0)->Arg(1)->Iterations(200000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SynFlood)->ArgNames({"variant"})->DenseRange(kSpoofed, kOneSourceLimited)->Iterations(200000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

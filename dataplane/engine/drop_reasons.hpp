@@ -69,7 +69,8 @@ namespace nfgate::engine {
     X(syn_cookie_sent)              /* a SYN to a frontend answered with a SYN cookie, no flow made (not a drop) */      \
     X(syn_proxy_opened)             /* a client's ACK returned a valid cookie: the backend connection opened (not a drop) */ \
     X(syn_proxy_pending)            /* a client segment before the backend answered the proxy's SYN: dropped */          \
-    X(syn_proxy_refused)            /* a backend segment other than SYN-ACK/RST to the proxy's SYN: dropped */
+    X(syn_proxy_refused)            /* a backend segment other than SYN-ACK/RST to the proxy's SYN: dropped */          \
+    X(new_flow_rate_limited)        /* a source over conntrack.newFlowsPerSource opened one more flow: dropped */
 
 enum class Reason : uint8_t {
 #define NFGATE_REASON_ENUM(name) name,

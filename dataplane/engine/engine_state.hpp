@@ -20,6 +20,7 @@
 #include "dataplane/engine/neighbour_wait.hpp"
 #include "dataplane/engine/next_hop_cache.hpp"
 #include "dataplane/engine/packet_parse.hpp"
+#include "dataplane/engine/source_limiter.hpp"
 #include "dataplane/engine/syn_cookie.hpp"
 #include "dataplane/engine/worker_stats.hpp"
 
@@ -103,6 +104,7 @@ struct WorkerContext {
     NeighbourWait waiting;  // packets whose next hop's MAC is being asked for
     uint32_t neighbours_aged_s = 0;  // worker 0: the second the neighbour table was last aged
     NextHopCache next_hops;
+    SourceLimiter sources;  // conntrack.newFlowsPerSource
     ExceptionQueue exceptions;  // to the gateway's kernel; unattached: such frames are dropped
     FragmentTable fragments;  // per worker: RSS keeps a datagram's fragments on one queue
     BurstScratch scratch;

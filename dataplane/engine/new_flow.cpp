@@ -129,6 +129,8 @@ Fate new_service_flow(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, const ServiceMatc
     if (!service_admits(sm, client, pm.proto, opening_flags, refused)) return c.drop(refused);
     if (p.backends.empty()) return reject(c, m, pm);
     if (answers_with_cookie(c, pm)) return answer_with_cookie(c, m, pm);
+    if (c.st.source_limit().on() && !c.worker.sources.admit(client, c.now_ns, c.st.source_limit()))
+        return c.drop(Reason::new_flow_rate_limited);
 
     const ct::FlowKey orig = ct::make_key(pm.src, pm.dst, pm.sport, pm.dport, pm.proto);
     const Backend& b = choose_backend(c, p, client, orig);

@@ -52,6 +52,7 @@ public:
         st_->non_masq_ = m_.masquerade.non_masquerade_cidrs;
         st_->masquerade_egress_ = m_.masquerade.egress;
         st_->masquerade_all_ = m_.masquerade.all;
+        st_->source_limit_ = SourceLimit::per_worker(m_.new_flows_per_source, m_.per_source_burst(), m_.workers);
         return std::move(st_);
     }
 

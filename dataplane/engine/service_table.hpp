@@ -17,6 +17,7 @@
 #include "dataplane/engine/flat_map.hpp"
 #include "dataplane/engine/frontend_traffic.hpp"
 #include "dataplane/engine/routes.hpp"
+#include "dataplane/engine/source_limiter.hpp"
 #include "dataplane/lb/maglev.hpp"
 
 namespace nfgate::engine {
@@ -98,6 +99,8 @@ public:
     bool in_service_cidrs(uint32_t ip) const { return any_contains(service_cidrs_, ip); }
     bool in_cluster(uint32_t ip) const { return any_contains(cluster_cidrs_, ip); }
     bool masquerade_all() const { return masquerade_all_; }
+    // conntrack.newFlowsPerSource, this worker's share (source_limiter.hpp).
+    const SourceLimit& source_limit() const { return source_limit_; }
 
     // ip-masq-agent rule: pod source to a destination outside nonMasqueradeCIDRs.
     bool egress_masquerade(uint32_t src, uint32_t dst) const {
@@ -151,6 +154,7 @@ private:
     std::vector<Cidr> service_cidrs_, cluster_cidrs_, non_masq_;
     bool masquerade_egress_ = false;
     bool masquerade_all_ = false;
+    SourceLimit source_limit_;
     RouteTable routes_;
     std::vector<IfaceInfo> ifaces_;
     uint64_t generation_ = 0;

@@ -51,6 +51,10 @@ public:
         if (engine_->syn_proxy() && p.proto == 6 && r.verdict == "forward" && !r.service.empty())
             r.steps.push_back({"SYN proxy", "on: the SYN is answered with a SYN cookie; the endpoint above gets the "
                                             "connection when the client's ACK returns the cookie"});
+        if (model_.new_flows_per_source != 0 && r.verdict == "forward" && !r.service.empty())
+            r.steps.push_back({"per-source limit", std::to_string(model_.new_flows_per_source) + " new flows/s per source (burst " +
+                                                       std::to_string(model_.per_source_burst()) +
+                                                       "): beyond it the flow is refused (new_flow_rate_limited)"});
         return r;
     }
     bool arm_capture(const fastpath::CaptureRequest& r, std::string& err) override;

@@ -236,6 +236,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     g->pool = rte_pktmbuf_pool_create("fuzz_burst", kPoolSize, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     if (g->pool == nullptr) finding("mbuf pool");
     g->model = test::lab_model();
+    g->model.new_flows_per_source = 200;  // the per-source limit in the path, reachable by a burst
+    g->model.new_flows_per_source_burst = 64;
     engine::EngineConfig cfg = engine::EngineConfig::from_model(g->model);
     cfg.max_flows = 1024;  // small, so the fuzzer reaches a full table and early drop
     cfg.workers = 1;

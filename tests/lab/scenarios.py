@@ -17,6 +17,7 @@ import time
 
 from lab import REPO, TCP_PORT, UDP_PORT
 import scenarios_flood
+import scenarios_limit
 
 BACKENDS = ("pod-a", "pod-b")
 GW_PODS = "10.244.0.1"      # the gateway's address toward the pods
@@ -824,6 +825,9 @@ SCENARIOS = [
              check=reload_rejected, needs_daemon=True),
     Scenario("syn-proxy-flood", "conntrack.synProxy on: connections open through SYN cookies while a "
              "spoofed SYN flood leaves no flow behind", check=lambda lab: scenarios_flood.syn_proxy_serves(lab, Reach),
+             needs_daemon=True, paths=("dpdk",)),
+    Scenario("per-source-limit", "conntrack.newFlowsPerSource: one source opening connections far faster "
+             "gets its allowance, another client is served", check=lambda lab: scenarios_limit.per_source_limit(lab, Reach),
              needs_daemon=True, paths=("dpdk",)),
     # Last: it stops the daemon.
     Scenario("gateway-own-services", "the gateway's own kernel serves TCP/UDP on its node address and "

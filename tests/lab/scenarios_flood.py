@@ -7,10 +7,12 @@ import sys
 import time
 
 # Sent from the client namespace through a raw socket: SYNs from addresses nobody owns (CGNAT
-# space, not a martian), each from its own address and port, to a ClusterIP.
+# space, not a martian), each from its own address and port, to a ClusterIP; with a fourth
+# argument, all from that one address.
 FLOOD_SCRIPT = r"""
 import random, socket, struct, sys, time
 count, dst, dport = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+fixed = socket.inet_aton(sys.argv[4]) if len(sys.argv) > 4 else None
 def csum(b):
     if len(b) % 2: b += b"\0"
     s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
@@ -20,7 +22,7 @@ s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
 d = socket.inet_aton(dst)
 sent, start = 0, time.time()
 for i in range(count):
-    src = socket.inet_aton("100.64.%d.%d" % (random.randrange(256), random.randrange(1, 255)))
+    src = fixed or socket.inet_aton("100.64.%d.%d" % (random.randrange(256), random.randrange(1, 255)))
     sport, seq = random.randrange(1024, 65535), random.getrandbits(32)
     tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, 0x02, 64240, 0, 0)
     tcp = tcp[:16] + struct.pack("!H", csum(src + d + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)) + tcp[18:]

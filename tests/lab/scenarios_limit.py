@@ -1,0 +1,56 @@
+"""The per-source new-flow limit in the lab (conntrack.newFlowsPerSource): one source that opens
+connections far faster than the limit gets only its allowance, while another client's
+connections are all served. Kept out of scenarios.py (which holds the list)."""
+import subprocess
+import sys
+import time
+
+from scenarios_flood import FLOOD_SCRIPT, counters
+
+FLOODER = "100.64.7.7"  # one source address nobody owns, sent from the client namespace
+RATE = 20
+
+
+def per_source_limit(lab, reach_cls):
+    """A reload sets newFlowsPerSource: 20 (burst 20); 1 000 SYNs from one source open at most
+    its allowance of flows, the rest refused and counted; 20 connections from the client's own
+    address meanwhile all complete. Then the original configuration again."""
+    details, ok = [], True
+    with open(lab.config_path) as f:
+        original = f.read()
+    if "  maxFlows: 65536\n" not in original:
+        return False, [f"{lab.config_path}: expected a `conntrack: maxFlows: 65536` line"]
+    try:
+        with open(lab.config_path, "w") as f:
+            f.write(original.replace("  maxFlows: 65536\n", f"  maxFlows: 65536\n  newFlowsPerSource: {RATE}\n"
+                                     f"  newFlowsPerSourceBurst: {RATE}\n"))
+        line = lab.reload()
+        ok &= line == "nfgate: reloaded"
+        details.append(f"SIGHUP (newFlowsPerSource: {RATE}): {line!r}")
+        before = counters(lab)
+        start = time.monotonic()
+        flood = subprocess.Popen(["ip", "netns", "exec", lab.ns("client"), sys.executable, "-c", FLOOD_SCRIPT,
+                                  "1000", "10.96.0.10", "80", FLOODER], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        step_ok, text = reach_cls("client", "tcp", "10.96.0.10", 80, count=20).run(lab)
+        out, err = flood.communicate(timeout=60)
+        seconds = time.monotonic() - start
+        time.sleep(0.3)
+        after = counters(lab)
+        limited = after["drops"]["new_flow_rate_limited"] - before["drops"]["new_flow_rate_limited"]
+        grown = after["flows_in_use"] - before["flows_in_use"]
+        # The flooder's allowance over the run, plus the client's 20 connections.
+        allowance = RATE + RATE * seconds
+        flood_ok = flood.returncode == 0 and limited >= 1000 - allowance and grown <= allowance + 20
+        ok &= step_ok and flood_ok
+        details.append(f"1 000 SYNs from {FLOODER} (sent, seconds: {out.strip() or err.strip()}): {limited} refused "
+                       f"(new_flow_rate_limited), flow table grew by {grown} (allowance {allowance:.0f} + the "
+                       f"client's 20); the client's own connections meanwhile: {text}"
+                       + ("" if flood_ok else " -- expected the excess refused and counted"))
+    finally:
+        with open(lab.config_path, "w") as f:
+            f.write(original)
+    line = lab.reload()
+    ok &= line == "nfgate: reloaded"
+    details.append(f"back to the original configuration: {line!r}")
+    return ok, details
