@@ -19,7 +19,7 @@ public:
     // When the pending change may be applied: nothing pending, none.
     std::optional<Clock::time_point> due() const {
         if (!dirty_) return std::nullopt;
-        return applied_ ? *applied_ + period_ : Clock::time_point{};
+        return ever_applied_ ? applied_ + period_ : Clock::time_point{};
     }
     bool ready(Clock::time_point now) const {
         auto d = due();
@@ -27,13 +27,16 @@ public:
     }
     void applied(Clock::time_point now) {
         dirty_ = false;
+        ever_applied_ = true;
         applied_ = now;
     }
 
 private:
     std::chrono::milliseconds period_;
     bool dirty_ = false;
-    std::optional<Clock::time_point> applied_;
+    // Not an optional: GCC 12 at -O2 with ASan reports a false -Wmaybe-uninitialized on one.
+    bool ever_applied_ = false;
+    Clock::time_point applied_{};
 };
 
 }  // namespace nfgate::kube
