@@ -11,7 +11,7 @@ build=${NFGATE_BUILD:-build}
 packages=(
   meson ninja-build pkg-config g++ git
   libdpdk-dev dpdk libnftnl-dev libmnl-dev libyaml-dev libnetfilter-conntrack-dev
-  libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libmicrohttpd-dev libpcap-dev prometheus tcpdump
+  libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libsimdjson-dev libcurl4-openssl-dev openssl libmicrohttpd-dev libpcap-dev prometheus tcpdump
   libsystemd-dev systemd
   nftables iproute2 conntrack python3 gnuplot-nox procps libxdp-dev libbpf-dev ethtool
   bird2
@@ -105,10 +105,10 @@ case "$cmd" in
     # Every unit suite again under AddressSanitizer + UndefinedBehaviorSanitizer: any finding,
     # leaks included, fails the run.
     setup_sanitized
-    unit_suites=(control_loader control_daemon control_api control_log_notify control_bgp control_metrics
+    unit_suites=(control_loader control_kube control_daemon control_api control_log_notify control_bgp control_metrics
                  nft_golden nft_kernel nft_traffic nft_flood conntrack engine worker_loop restart_fields fastpath_nat
                  fastpath_two_workers fastpath_start fastpath_start_errors fastpath_tap)
-    meson compile -C "$san" tests/control/test_control_loader tests/control/test_control_daemon \
+    meson compile -C "$san" tests/control/test_control_loader tests/control/test_control_kube tests/control/test_control_daemon \
       tests/control/test_control_api tests/control/test_control_log_notify tests/control/test_control_bgp \
       tests/control/test_control_metrics tests/nft/test_nft_golden tests/nft/test_nft_kernel tests/nft/test_nft_traffic \
       tests/nft/test_nft_flood tests/conntrack/test_conntrack tests/engine/test_engine tests/fastpath/test_worker_loop \

@@ -132,6 +132,16 @@ struct ControlSettings {
     bool operator==(const ControlSettings&) const = default;
 };
 
+// Following a live cluster (the gateway file's `kubernetes` section): where the API server's
+// address and credentials come from, and how often changes may be applied.
+struct KubernetesSettings {
+    std::string kubeconfig;    // path of a kubeconfig file; empty: none
+    bool in_cluster = false;   // the service account's token and CA, KUBERNETES_SERVICE_HOST/PORT
+    uint32_t min_sync_ms = 1000;  // at most one apply per this period (kube-proxy's min-sync-period)
+    bool enabled() const { return in_cluster || !kubeconfig.empty(); }
+    bool operator==(const KubernetesSettings&) const = default;
+};
+
 struct Model {
     DataplaneKind dataplane = DataplaneKind::kernel;
     std::vector<std::string> eal_args;  // dpdk only
@@ -157,6 +167,7 @@ struct Model {
     std::vector<Service> services;  // sorted by (ns, name)
     ControlSettings control;
     BgpSettings bgp;
+    KubernetesSettings kubernetes;
     bool operator==(const Model&) const = default;
 
     uint32_t per_source_burst() const {

@@ -90,6 +90,7 @@ void DaemonMetrics::refresh(const Model& m, const api::DaemonStatus& status,
     metrics::Snapshot s =
         make_snapshot(m, status, start_unix_, fast, m.dataplane == DataplaneKind::kernel ? &kernel : nullptr, syncs_, traffic);
     s.bgp = bgp_;
+    s.kubernetes = kubernetes_;
     // Busy ratio over the interval since the last refresh, from the workers' cycle counters.
     for (auto& w : s.workers) {
         if (w.worker < previous_.size()) {

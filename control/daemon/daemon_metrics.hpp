@@ -44,6 +44,8 @@ public:
         kernel_flood_ = flood;
         kernel_syn_proxy_ = syn_proxy;
     }
+    // The cluster-following figures the next refresh publishes (none: no kubernetes section).
+    void set_kubernetes(std::optional<metrics::KubernetesFigures> k) { kubernetes_ = std::move(k); }
 
     // Renders and publishes a new snapshot (no-op while not serving).
     // `traffic`: the data path's per-frontend counts (empty where it has none).
@@ -57,6 +59,7 @@ private:
     std::optional<metrics::BgpFigures> bgp_;
     std::optional<nft::FloodFigures> kernel_flood_;
     bool kernel_syn_proxy_ = false;
+    std::optional<metrics::KubernetesFigures> kubernetes_;
     std::vector<std::pair<uint64_t, uint64_t>> previous_;  // per worker: (loop, busy) cycles at the last refresh
 };
 

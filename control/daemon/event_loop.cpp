@@ -26,7 +26,7 @@ bool EventWaiter::init(std::string& err) {
     return true;
 }
 
-Event EventWaiter::wait(int api_fd, std::chrono::steady_clock::time_point deadline) {
+Event EventWaiter::wait(int api_fd, std::chrono::steady_clock::time_point deadline, int kube_fd) {
     using namespace std::chrono;
     for (;;) {
         // A pending signal first: a stop must not wait behind a busy API client.
@@ -44,9 +44,13 @@ Event EventWaiter::wait(int api_fd, std::chrono::steady_clock::time_point deadli
         if (now >= deadline) return Event::tick;
         // Rounded up: waking a little late is a tick on the next pass, never one early.
         const auto left = ceil<milliseconds>(deadline - now).count();
-        pollfd fds[2] = {{sigfd_, POLLIN, 0}, {api_fd, POLLIN, 0}};
-        const int n = ::poll(fds, api_fd >= 0 ? 2 : 1, static_cast<int>(left));
-        if (n > 0 && api_fd >= 0 && (fds[1].revents & POLLIN) && !(fds[0].revents & POLLIN)) return Event::api;
+        // poll() skips entries whose fd is negative.
+        pollfd fds[3] = {{sigfd_, POLLIN, 0}, {api_fd, POLLIN, 0}, {kube_fd, POLLIN, 0}};
+        const int n = ::poll(fds, 3, static_cast<int>(left));
+        if (n > 0 && !(fds[0].revents & POLLIN)) {
+            if (api_fd >= 0 && (fds[1].revents & POLLIN)) return Event::api;
+            if (kube_fd >= 0 && (fds[2].revents & POLLIN)) return Event::kube;
+        }
         // n == 0: deadline (checked at the top); EINTR: some other signal, the deadline holds.
     }
 }

@@ -7,7 +7,7 @@
 
 namespace nfgate::daemon {
 
-enum class Event { reload, stop, stats, tick, api };
+enum class Event { reload, stop, stats, tick, api, kube };
 
 class EventWaiter {
 public:
@@ -19,10 +19,11 @@ public:
     // Opens the signalfd for SIGHUP, SIGTERM, SIGINT and SIGUSR1 (block_daemon_signals first).
     bool init(std::string& err);
 
-    // Returns the next event: a signal, `api_fd` readable (-1: none), or `tick` once `deadline`
+    // Returns the next event: a signal, `api_fd` readable (-1: none), `kube_fd` readable (the
+    // API client's changes; -1: none), or `tick` once `deadline`
     // has passed. Interruptions by other signals (the TAP driver's per-packet RT signal among
     // them) do not move the deadline: the tick comes on time under any signal load.
-    Event wait(int api_fd, std::chrono::steady_clock::time_point deadline);
+    Event wait(int api_fd, std::chrono::steady_clock::time_point deadline, int kube_fd = -1);
 
 private:
     int sigfd_ = -1;

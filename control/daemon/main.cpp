@@ -10,6 +10,7 @@
 #include "control/bgp/bird_speaker.hpp"
 #include "control/daemon/api_handlers.hpp"
 #include "control/daemon/bgp_report.hpp"
+#include "control/daemon/cluster_follower.hpp"
 #include "control/daemon/counters_text.hpp"
 #include "control/daemon/daemon_metrics.hpp"
 #include "control/daemon/dataplane_adapters.hpp"
@@ -42,11 +43,29 @@ void print_details(const std::vector<std::string>& lines, log::Level level = log
     for (const auto& l : lines) log::line(level, l);
 }
 
-loader::LoadResult load(const Options& opts, const loader::LoadOptions& lo) {
-    auto t0 = std::chrono::steady_clock::now();
-    loader::LoadResult res = loader::load_config(opts.config, lo);
+void apply_overrides(const Options& opts, loader::LoadResult& res) {
     if (res.ok() && opts.control_socket) res.model.control.socket = *opts.control_socket;
     if (res.ok() && opts.metrics_address) res.model.control.metrics_address = *opts.metrics_address;
+}
+
+// The files, and with a kubernetes section the cluster as the follower holds it.
+loader::LoadResult compose(const Options& opts, const loader::LoadedSources& sources, ClusterFollower* follower) {
+    loader::LoadResult res = follower && follower->active() ? follower->compose(sources) : loader::assemble(sources);
+    apply_overrides(opts, res);
+    return res;
+}
+
+loader::LoadResult load(const Options& opts, const loader::LoadOptions& lo, loader::LoadedSources* keep = nullptr,
+                        ClusterFollower* follower = nullptr) {
+    auto t0 = std::chrono::steady_clock::now();
+    loader::LoadedSources sources = loader::load_sources(opts.config, lo);
+    if (follower && sources.errors.empty()) follower->follow(sources.gateway, sources.errors);
+    if (opts.mode == Mode::check && sources.errors.empty() && sources.gateway.kubernetes.enabled()) {
+        kube::ApiEndpoint ep;  // --check reads the credentials too
+        resolve_endpoint(sources.gateway.kubernetes, ep, sources.errors);
+    }
+    loader::LoadResult res = compose(opts, sources, follower);
+    if (keep && sources.errors.empty()) *keep = std::move(sources);
     auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (opts.verbose || opts.mode == Mode::check)
         for (const auto& n : res.notices) log::line(log::Level::notice, "notice: " + n.str());
@@ -106,7 +125,18 @@ void follow_control_socket(api::ApiListener& api, const Model& m) {
 }
 
 int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
-    loader::LoadResult first = load(opts, lo);
+    // With a kubernetes section, the files are kept as read (sources) and the cluster's objects
+    // join them at every apply; the first apply waits a little for the first lists.
+    constexpr auto kFirstSyncWait = std::chrono::seconds(5);
+    loader::LoadedSources sources;
+    ClusterFollower follower;
+    loader::LoadResult first = load(opts, lo, &sources, &follower);
+    if (first.ok() && follower.active()) {
+        if (!follower.wait_synced(std::chrono::steady_clock::now() + kFirstSyncWait))
+            log::line(log::Level::warning, "kubernetes: the API server has not answered yet; serving the files' objects until it does");
+        first = compose(opts, sources, &follower);
+        if (first.ok()) follower.applied(std::chrono::steady_clock::now());
+    }
     if (!first.ok()) {
         for (const auto& e : first.errors) log::line(log::Level::error, e.str());
         notify::status("config rejected: " + first.errors.front().str());
@@ -148,7 +178,12 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     follow_bgp();
     auto reload = [&]() {
         notify::reloading("reloading " + opts.config);
-        loader::LoadResult loaded = load(opts, lo);
+        loader::LoadedSources fresh;
+        loader::LoadResult loaded = load(opts, lo, &fresh, &follower);
+        if (loaded.ok()) {
+            sources = std::move(fresh);
+            follower.applied(std::chrono::steady_clock::now());
+        }
         const auto t0 = std::chrono::steady_clock::now();
         Outcome reloaded = controller.reload(loaded);
         if (reloaded.ok) metrics.observe_sync(seconds_since(t0));
@@ -175,6 +210,7 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
         std::string terr;
         if (!dp->frontend_traffic(traffic, terr)) traffic.clear();
         metrics.set_bgp(speaker.enabled() ? std::optional(bgp_figures(speaker)) : std::nullopt);
+        metrics.set_kubernetes(follower.figures());
         metrics.refresh(*controller.current(), daemon_api.status(), c, traffic);
     };
     refresh_metrics(dp->counters());
@@ -204,12 +240,32 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     // While a capture runs the copies are drained every few milliseconds, not once a second.
     constexpr auto kCapturePoll = std::chrono::milliseconds(5);
     auto next_wake = [&]() {
-        const auto tick = sampled + kSamplePeriod;
+        auto tick = sampled + kSamplePeriod;
+        if (auto due = follower.due(); due && follower.active()) tick = std::min(tick, std::max(*due, std::chrono::steady_clock::now()));
         if (!daemon_api.capture().active()) return tick;
         return std::min(tick, std::chrono::steady_clock::now() + kCapturePoll);
     };
-    for (Event ev; (ev = events.wait(api.fd(), next_wake())) != Event::stop;) {
+    // A cluster change goes through the same incremental path as a reload, at most once per
+    // minSyncPeriod; a refused model (the files' own errors) leaves the model in force.
+    auto apply_cluster = [&]() {
+        const auto t0 = std::chrono::steady_clock::now();
+        loader::LoadResult merged = compose(opts, sources, &follower);
+        follower.applied(t0);
+        Outcome applied = controller.reload(merged);
+        if (applied.ok) {
+            metrics.observe_sync(seconds_since(t0));
+            follow_bgp();
+            if (opts.verbose) log::line(log::Level::info, "kubernetes: applied: " + model_summary(*controller.current()));
+        } else {
+            print_details(applied.details);
+            log::line(log::Level::warning, "kubernetes: change not applied: " + applied.status);
+        }
+        refresh_metrics(dp->counters());
+    };
+    for (Event ev; (ev = events.wait(api.fd(), next_wake(), follower.fd())) != Event::stop;) {
         daemon_api.capture().poll(*dp);
+        if (ev == Event::kube) follower.drain();
+        if (follower.ready(std::chrono::steady_clock::now())) apply_cluster();
         if (ev == Event::reload) {
             daemon_api.run_reload();
             refresh_metrics(dp->counters());

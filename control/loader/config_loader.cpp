@@ -121,28 +121,26 @@ LoadResult load_config(const std::string& gateway_file_path) { return load_confi
 
 namespace {
 
-LoadResult load_everything(const std::string& gateway_file_path, const LoadOptions& options) {
-    LoadResult res;
-    Model m;
+void read_everything(const std::string& gateway_file_path, const LoadOptions& options, LoadedSources& res) {
+    Model& m = res.gateway;
     YamlTree tree;
     std::string text, err;
     int line = 0;
-    if (!read_text(gateway_file_path, text, res.errors)) return res;
+    if (!read_text(gateway_file_path, text, res.errors)) return;
     if (!tree.parse(text, err, line)) {
         res.errors.push_back(malformed(gateway_file_path, line, err));
-        return res;
+        return;
     }
-    if (!no_duplicate_keys(tree, gateway_file_path, res.errors)) return res;
+    if (!no_duplicate_keys(tree, gateway_file_path, res.errors)) return;
     if (tree.documents().size() != 1) {
         res.errors.push_back(Diag{gateway_file_path, 1, "gateway", "",
                                   "want exactly one YAML document, found " + std::to_string(tree.documents().size())});
-        return res;
+        return;
     }
     Reporter r(gateway_file_path, res.errors, res.notices);
     std::vector<ManifestRef> refs;
     read_gateway_file(r, tree.document(0), options.dataplane, m, refs);
 
-    ManifestObjects objects;
     std::vector<YamlTree> pieces;
     for (const auto& file : expand_manifests(gateway_file_path, refs, res.errors)) {
         if (!read_text(file, text, res.errors)) continue;
@@ -156,27 +154,46 @@ LoadResult load_everything(const std::string& gateway_file_path, const LoadOptio
                 document += piece.documents().size();
                 continue;
             }
-            read_manifest_documents(piece, document, file, res.errors, res.notices, m, objects);
+            read_manifest_documents(piece, document, file, res.errors, res.notices, m, res.objects);
             document += piece.documents().size();
         }
     }
-    assemble_services(objects, res.errors, res.notices, m);
-    if (res.ok()) res.model = std::move(m);
-    return res;
 }
 
 }  // namespace
 
-LoadResult load_config(const std::string& gateway_file_path, const LoadOptions& options) {
+LoadedSources load_sources(const std::string& gateway_file_path, const LoadOptions& options) {
     // The last line of defence: whatever a library throws (filesystem, allocation) becomes an
     // error of this load, so a --check reports it and a running daemon keeps its configuration.
+    LoadedSources res;
     try {
-        return load_everything(gateway_file_path, options);
+        read_everything(gateway_file_path, options, res);
     } catch (const std::exception& e) {
-        LoadResult res;
+        res = LoadedSources{};
         res.errors.push_back(Diag{gateway_file_path, 0, "", "", std::string("cannot load: ") + e.what()});
-        return res;
     }
+    return res;
+}
+
+LoadResult assemble(const LoadedSources& sources) { return assemble(LoadedSources(sources)); }
+
+LoadResult assemble(LoadedSources&& sources) {
+    LoadResult res;
+    res.errors = std::move(sources.errors);
+    res.notices = std::move(sources.notices);
+    if (!res.errors.empty()) return res;
+    try {
+        Model m = std::move(sources.gateway);
+        assemble_services(sources.objects, res.errors, res.notices, m);
+        if (res.ok()) res.model = std::move(m);
+    } catch (const std::exception& e) {
+        res.errors.push_back(Diag{"", 0, "", "", std::string("cannot assemble: ") + e.what()});
+    }
+    return res;
+}
+
+LoadResult load_config(const std::string& gateway_file_path, const LoadOptions& options) {
+    return assemble(load_sources(gateway_file_path, options));
 }
 
 }  // namespace nfgate::loader

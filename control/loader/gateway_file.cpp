@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "control/loader/bgp_section.hpp"
+#include "control/loader/kubernetes_section.hpp"
 
 namespace nfgate::loader {
 
@@ -213,7 +214,7 @@ void read_gateway_file(Reporter& r, YNode root, const std::optional<DataplaneKin
     reject_unknown_keys(r, root, FieldPath{}, {"dataplane", "eal", "workers", "nodeAddresses", "clusterCIDRs",
                                                "serviceCIDRs", "masquerade", "interfaces", "routes",
                                                "conntrack", "nodePortRange", "manifests", "control", "bgp",
-                                               "exceptionPath", "zone"});
+                                               "exceptionPath", "zone", "kubernetes"});
     auto section = [&](std::string_view key, auto&& reader) {
         YNode n = root.get(key);
         if (!n.present()) return;
@@ -241,6 +242,7 @@ void read_gateway_file(Reporter& r, YNode root, const std::optional<DataplaneKin
     m.exception_path = true;
     section("exceptionPath", [&](YNode n, const FieldPath& f) { read_bool(r, n, f, m.exception_path); });
     section("zone", [&](YNode n, const FieldPath& f) { read_zone(r, n, f, m); });
+    section("kubernetes", [&](YNode n, const FieldPath& f) { read_kubernetes(r, n, f, m); });
 
     if (dataplane_override) m.dataplane = *dataplane_override;
     if (m.dataplane == DataplaneKind::dpdk) check_dpdk_sections(r, root, m);

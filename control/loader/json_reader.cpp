@@ -1,220 +1,210 @@
 #include "control/loader/json_reader.hpp"
 
+#include <simdjson.h>
+
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nfgate::loader {
 
 namespace {
 
-constexpr int kMaxDepth = 256;  // deeper than any Kubernetes object; keeps recursion bounded
+namespace od = simdjson::ondemand;
+
+// YamlTree's limit: text nested deeper is not JSON for this reader, and YamlTree::parse then
+// reports the depth with its line. Also keeps the recursion below bounded.
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xc0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xe0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-        out += static_cast<char>(0xf0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
+std::string_view trim_right(std::string_view s) {
+    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+// RFC 8259 number grammar: simdjson's on-demand API checks a number only when it is converted,
+// and the loader keeps numbers as text (as libyaml hands them over).
+bool is_number(std::string_view w) {
+    size_t i = 0;
+    auto digits = [&] {
+        size_t s = i;
+        while (i < w.size() && w[i] >= '0' && w[i] <= '9') ++i;
+        return i > s;
+    };
+    if (i < w.size() && w[i] == '-') ++i;
+    if (!digits()) return false;
+    if (i < w.size() && w[i] == '.') {
+        ++i;
+        if (!digits()) return false;
     }
+    if (i < w.size() && (w[i] == 'e' || w[i] == 'E')) {
+        ++i;
+        if (i < w.size() && (w[i] == '+' || w[i] == '-')) ++i;
+        if (!digits()) return false;
+    }
+    return i == w.size();
 }
 
 }  // namespace
 
+// Walks simdjson's on-demand document once, in document order, adding one tree node per JSON
+// value. While walking, a node's `line` holds its byte offset in the text; one pass over the
+// text at the end turns offsets into line numbers (nodes are created in document order, so the
+// offsets only grow).
 class JsonReader {
 public:
-    JsonReader(YamlTree& t, std::string_view text, int first_line)
-        : t_(t), p_(text.data()), end_(text.data() + text.size()), line_(static_cast<uint32_t>(first_line)) {}
+    JsonReader(YamlTree& t, const char* base) : t_(t), base_(base) {}
 
-    bool run() {
-        t_.clear(static_cast<size_t>(end_ - p_));
-        skip_space();
-        if (p_ == end_ || (*p_ != '{' && *p_ != '[')) return false;
-        uint32_t root = 0;
-        if (!value(root, 0)) return false;
-        skip_space();
-        if (p_ != end_) return false;
-        t_.documents_.push_back(root);
+    bool run(od::document& doc, size_t text_size, std::string_view text, int first_line) {
+        t_.clear(text_size);
+        od::value root;
+        // A document whose root is a scalar is not what the caller asked for (see the header).
+        od::json_type type;
+        if (doc.type().get(type) || (type != od::json_type::object && type != od::json_type::array)) return false;
+        uint32_t root_index = 0;
+        if (doc.get_value().get(root) || !value(root, root_index, 0)) return false;
+        // Anything after the root value (a second value, stray text) is not one JSON value.
+        const char* trailing = nullptr;
+        if (!doc.current_location().get(trailing)) return false;
+        t_.documents_.push_back(root_index);
+        number_lines(text, first_line);
         return true;
     }
 
 private:
     using Kind = YamlTree::Kind;
 
-    void skip_space() {
-        while (p_ != end_ && is_space(*p_)) {
-            line_ += *p_ == '\n';
-            ++p_;
-        }
-    }
-
-    uint32_t add(Kind kind, bool quoted) {
+    uint32_t add(Kind kind, bool quoted, const char* at) {
         YamlTree::Node n;
         n.kind = kind;
         n.quoted = quoted;
-        n.line = line_;
+        n.line = static_cast<uint32_t>(at - base_);
         t_.nodes_.push_back(n);
         return static_cast<uint32_t>(t_.nodes_.size() - 1);
     }
 
-    bool value(uint32_t& out, int depth) {
-        skip_space();
-        if (p_ == end_ || depth > kMaxDepth) return false;
-        switch (*p_) {
-            case '{': return collection(out, depth, Kind::map, '}');
-            case '[': return collection(out, depth, Kind::seq, ']');
-            case '"': return string(out);
-            default: return literal(out);
+    uint32_t add_text(Kind kind, bool quoted, const char* at, std::string_view text) {
+        uint32_t i = add(kind, quoted, at);
+        t_.nodes_[i].first = static_cast<uint32_t>(t_.text_.size());
+        t_.nodes_[i].count = static_cast<uint32_t>(text.size());
+        t_.text_.append(text);
+        return i;
+    }
+
+    bool value(od::value v, uint32_t& out, int depth) {
+        if (depth >= YamlTree::kMaxNesting) return false;
+        std::string_view token = v.raw_json_token();
+        od::json_type type;
+        if (v.type().get(type)) return false;
+        const char* at = token.data();
+        switch (type) {
+            case od::json_type::object: {
+                od::object obj;
+                return !v.get_object().get(obj) && object(obj, at, out, depth);
+            }
+            case od::json_type::array: {
+                od::array arr;
+                return !v.get_array().get(arr) && array(arr, at, out, depth);
+            }
+            case od::json_type::string: {
+                std::string_view s;
+                if (v.get_string().get(s)) return false;
+                out = add_text(Kind::scalar, true, at, s);
+                return true;
+            }
+            case od::json_type::boolean: {
+                bool b;
+                if (v.get_bool().get(b)) return false;
+                out = add_text(Kind::scalar, false, at, b ? "true" : "false");
+                return true;
+            }
+            case od::json_type::null: {
+                bool null = false;
+                if (v.is_null().get(null) || !null) return false;
+                out = add_text(Kind::scalar, false, at, "null");
+                return true;
+            }
+            case od::json_type::number: {
+                std::string_view word = trim_right(token);
+                if (!is_number(word)) return false;
+                out = add_text(Kind::scalar, false, at, word);
+                return true;
+            }
         }
+        return false;
     }
 
     // Kids are gathered in pending_ and copied to kids_ in one block at the closing bracket,
     // so each collection's kids are contiguous however deep its children go.
-    bool collection(uint32_t& out, int depth, Kind kind, char close) {
-        out = add(kind, false);
-        ++p_;
+    bool object(od::object& obj, const char* at, uint32_t& out, int depth) {
+        out = add(Kind::map, false, at);
         size_t start = pending_.size();
-        skip_space();
-        if (p_ != end_ && *p_ == close) {
-            ++p_;
-        } else {
-            for (;;) {
-                uint32_t kid = 0;
-                if (kind == Kind::map) {
-                    skip_space();
-                    if (p_ == end_ || *p_ != '"' || !string(kid)) return false;
-                    pending_.push_back(kid);
-                    skip_space();
-                    if (p_ == end_ || *p_ != ':') return false;
-                    ++p_;
-                }
-                if (!value(kid, depth + 1)) return false;
-                pending_.push_back(kid);
-                skip_space();
-                if (p_ == end_) return false;
-                char c = *p_++;
-                if (c == close) break;
-                if (c != ',') return false;
-            }
+        for (auto field : obj) {
+            od::field f;
+            if (std::move(field).get(f)) return false;
+            // raw() points just past the key's opening quote; read it before unescaped_key(),
+            // which consumes the key.
+            const char* key_at = f.key().raw() - 1;
+            std::string_view key;
+            if (f.unescaped_key().get(key)) return false;
+            pending_.push_back(add_text(Kind::scalar, true, key_at, key));
+            uint32_t kid = 0;
+            if (!value(f.value(), kid, depth + 1)) return false;
+            pending_.push_back(kid);
         }
-        auto& n = t_.nodes_[out];
+        close(out, start);
+        return true;
+    }
+
+    bool array(od::array& arr, const char* at, uint32_t& out, int depth) {
+        out = add(Kind::seq, false, at);
+        size_t start = pending_.size();
+        for (auto item : arr) {
+            od::value v;
+            if (std::move(item).get(v)) return false;
+            uint32_t kid = 0;
+            if (!value(v, kid, depth + 1)) return false;
+            pending_.push_back(kid);
+        }
+        close(out, start);
+        return true;
+    }
+
+    void close(uint32_t node, size_t start) {
+        auto& n = t_.nodes_[node];
         n.first = static_cast<uint32_t>(t_.kids_.size());
         n.count = static_cast<uint32_t>(pending_.size() - start);
         t_.kids_.insert(t_.kids_.end(), pending_.begin() + static_cast<std::ptrdiff_t>(start), pending_.end());
         pending_.resize(start);
-        return true;
     }
 
-    bool string(uint32_t& out) {
-        out = add(Kind::scalar, true);
-        ++p_;
-        std::string& text = t_.text_;
-        size_t first = text.size();
-        for (;;) {
-            const char* run = p_;
-            while (p_ != end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20) ++p_;
-            text.append(run, p_);
-            if (p_ == end_ || static_cast<unsigned char>(*p_) < 0x20) return false;
-            if (*p_++ == '"') break;
-            if (!escape(text)) return false;
+    // first_line 0: the text has no lines worth naming (an API object); every node gets 0.
+    void number_lines(std::string_view text, int first_line) {
+        uint32_t line = static_cast<uint32_t>(first_line);
+        size_t pos = 0;
+        for (auto& n : t_.nodes_) {
+            if (first_line == 0) {
+                n.line = 0;
+                continue;
+            }
+            const size_t to = n.line;
+            while (pos < to) {
+                const void* nl = std::memchr(text.data() + pos, '\n', to - pos);
+                if (!nl) {
+                    pos = to;
+                    break;
+                }
+                ++line;
+                pos = static_cast<size_t>(static_cast<const char*>(nl) - text.data()) + 1;
+            }
+            n.line = line;
         }
-        t_.nodes_[out].first = static_cast<uint32_t>(first);
-        t_.nodes_[out].count = static_cast<uint32_t>(text.size() - first);
-        return true;
-    }
-
-    bool hex4(uint32_t& cp) {
-        if (end_ - p_ < 4) return false;
-        cp = 0;
-        for (int i = 0; i < 4; ++i) {
-            char c = *p_++;
-            cp <<= 4;
-            if (c >= '0' && c <= '9') cp |= static_cast<uint32_t>(c - '0');
-            else if (c >= 'a' && c <= 'f') cp |= static_cast<uint32_t>(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F') cp |= static_cast<uint32_t>(c - 'A' + 10);
-            else return false;
-        }
-        return true;
-    }
-
-    bool escape(std::string& text) {
-        if (p_ == end_) return false;
-        char c = *p_++;
-        switch (c) {
-            case '"': case '\\': case '/': text += c; return true;
-            case 'b': text += '\b'; return true;
-            case 'f': text += '\f'; return true;
-            case 'n': text += '\n'; return true;
-            case 'r': text += '\r'; return true;
-            case 't': text += '\t'; return true;
-            case 'u': break;
-            default: return false;
-        }
-        uint32_t cp = 0;
-        if (!hex4(cp)) return false;
-        if (cp >= 0xd800 && cp < 0xdc00) {  // a UTF-16 surrogate pair spells one code point
-            uint32_t low = 0;
-            if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') return false;
-            p_ += 2;
-            if (!hex4(low) || low < 0xdc00 || low >= 0xe000) return false;
-            cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-        } else if (cp >= 0xdc00 && cp < 0xe000) {
-            return false;
-        }
-        append_utf8(text, cp);
-        return true;
-    }
-
-    // Numbers, true, false, null: kept as plain scalar text, as libyaml hands them over.
-    bool literal(uint32_t& out) {
-        const char* start = p_;
-        while (p_ != end_ && !is_space(*p_) && *p_ != ',' && *p_ != '}' && *p_ != ']' && *p_ != ':') ++p_;
-        std::string_view word(start, static_cast<size_t>(p_ - start));
-        if (word.empty()) return false;
-        if (word != "true" && word != "false" && word != "null" && !is_number(word)) return false;
-        out = add(Kind::scalar, false);
-        t_.nodes_[out].first = static_cast<uint32_t>(t_.text_.size());
-        t_.nodes_[out].count = static_cast<uint32_t>(word.size());
-        t_.text_.append(word);
-        return true;
-    }
-
-    static bool is_number(std::string_view w) {
-        size_t i = 0;
-        auto digits = [&] {
-            size_t s = i;
-            while (i < w.size() && w[i] >= '0' && w[i] <= '9') ++i;
-            return i > s;
-        };
-        if (i < w.size() && w[i] == '-') ++i;
-        if (!digits()) return false;
-        if (i < w.size() && w[i] == '.') {
-            ++i;
-            if (!digits()) return false;
-        }
-        if (i < w.size() && (w[i] == 'e' || w[i] == 'E')) {
-            ++i;
-            if (i < w.size() && (w[i] == '+' || w[i] == '-')) ++i;
-            if (!digits()) return false;
-        }
-        return i == w.size();
     }
 
     YamlTree& t_;
-    const char* p_;
-    const char* end_;
-    uint32_t line_;
+    const char* base_;
     std::vector<uint32_t> pending_;
 };
 
@@ -222,7 +212,13 @@ bool parse_json(YamlTree& tree, std::string_view text, int first_line) {
     size_t i = 0;
     while (i < text.size() && is_space(text[i])) ++i;
     if (i == text.size() || (text[i] != '{' && text[i] != '[')) return false;
-    return JsonReader(tree, text, first_line).run();
+    // One parser per thread: its buffers are reused, and large files are parsed on several threads.
+    thread_local od::parser parser;
+    simdjson::padded_string padded(text);
+    od::document doc;
+    if (parser.iterate(padded).get(doc)) return false;
+    return JsonReader(tree, padded.data()).run(doc, text.size(), std::string_view(padded.data(), text.size()),
+                                               first_line);
 }
 
 }  // namespace nfgate::loader

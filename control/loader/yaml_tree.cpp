@@ -77,11 +77,13 @@ bool nesting_within(std::string_view text, int limit, int first_line, int& line)
 }  // namespace
 
 bool YamlTree::parse(std::string_view text, std::string& error, int& error_line, int first_line) {
+    // JSON first: simdjson bounds its own depth (to kMaxNesting, see json_reader.cpp), and the
+    // byte-by-byte nesting scan below costs more than the whole JSON parse of a large List.
+    if (parse_json(*this, text, first_line)) return true;
     if (!nesting_within(text, kMaxNesting, first_line, error_line)) {
         error = "nested deeper than " + std::to_string(kMaxNesting) + " levels of [ ] and { } (no Kubernetes object does)";
         return false;
     }
-    if (parse_json(*this, text, first_line)) return true;
     return parse_yaml(text, error, error_line, first_line);
 }
 

@@ -75,6 +75,23 @@ private:
     std::string out_;
 };
 
+void render_kubernetes(Writer& w, const KubernetesFigures& k) {
+    w.family("nfgate_kubernetes_up", "gauge", "1 while the API server answers the list/watch of a resource.");
+    for (const auto& r : k.resources) w.sample("nfgate_kubernetes_up", {"resource", r.name}, r.up ? 1 : 0);
+    w.family("nfgate_kubernetes_errors_total", "counter", "Failed API requests: no answer, HTTP errors, broken watch streams.");
+    for (const auto& r : k.resources) w.sample("nfgate_kubernetes_errors_total", {"resource", r.name}, r.errors);
+    w.family("nfgate_kubernetes_events_total", "counter", "Watch events received from the API server, bookmarks included.");
+    for (const auto& r : k.resources) w.sample("nfgate_kubernetes_events_total", {"resource", r.name}, r.events);
+    w.family("nfgate_kubernetes_relists_total", "counter", "Lists after the first one (410 Gone, reconnects).");
+    for (const auto& r : k.resources) w.sample("nfgate_kubernetes_relists_total", {"resource", r.name}, r.relists);
+    w.gauge("nfgate_kubernetes_objects", "Services and EndpointSlices from the API server being served.",
+            static_cast<double>(k.objects));
+    w.gauge("nfgate_kubernetes_skipped_objects", "Objects from the API server left out at the last apply (invalid or conflicting).",
+            static_cast<double>(k.skipped_objects));
+    w.family("nfgate_kubernetes_applies_total", "counter", "Cluster changes applied to the data path.");
+    w.sample("nfgate_kubernetes_applies_total", {}, k.applies);
+}
+
 void render_bgp(Writer& w, const BgpFigures& b) {
     w.family("nfgate_bgp_session_up", "gauge", "1 while the BGP session with a peer is Established.");
     for (const auto& s : b.sessions) w.sample("nfgate_bgp_session_up", {"peer", s.peer}, s.established ? 1 : 0);
@@ -213,6 +230,7 @@ std::string render(const Snapshot& s) {
 
     render_service_traffic(w, s.service_traffic);
     if (s.bgp) render_bgp(w, *s.bgp);
+    if (s.kubernetes) render_kubernetes(w, *s.kubernetes);
 
     const DurationHistogram& h = s.sync_duration;
     w.family("nfgate_sync_duration_seconds", "histogram",

@@ -53,6 +53,21 @@ struct ServicePortTraffic {
 };
 
 // The BGP speaker (control/bgp/) as nfgate sees it.
+// Following a live cluster (the gateway file's `kubernetes` section).
+struct KubernetesFigures {
+    struct Resource {
+        std::string name;  // "services", "endpointslices"
+        bool up = false;   // its list or watch is answered now
+        uint64_t errors = 0;   // failed requests: no answer, HTTP errors, broken streams
+        uint64_t events = 0;   // watch events received (bookmarks included)
+        uint64_t relists = 0;  // lists after the first (410 Gone, reconnects)
+    };
+    std::vector<Resource> resources;
+    uint64_t objects = 0;          // usable objects in the cluster cache
+    uint64_t skipped_objects = 0;  // objects refused (invalid, or conflicting), counted at each apply
+    uint64_t applies = 0;          // cluster changes applied to the data path
+};
+
 struct BgpFigures {
     struct Session {
         std::string peer;
@@ -80,6 +95,7 @@ struct Snapshot {
     std::vector<WorkerFigures> workers;
     std::vector<ServicePortTraffic> service_traffic;
     std::optional<BgpFigures> bgp;  // set when the gateway file has a bgp section
+    std::optional<KubernetesFigures> kubernetes;  // set when the gateway file has a kubernetes section
     DurationHistogram sync_duration;
 };
 

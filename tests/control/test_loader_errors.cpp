@@ -76,7 +76,7 @@ TEST_F(Errors, UnknownGatewayKeyListsTheValidOnes) {
     Diag d = only_error(load("workerz: 2\n"));
     expect(d, gw_path, 1, "gateway", "workerz",
            "unknown key \"workerz\" (valid keys: dataplane, eal, workers, nodeAddresses, clusterCIDRs, serviceCIDRs, "
-           "masquerade, interfaces, routes, conntrack, nodePortRange, manifests, control, bgp, exceptionPath, zone)");
+           "masquerade, interfaces, routes, conntrack, nodePortRange, manifests, control, bgp, exceptionPath, zone, kubernetes)");
     Diag nested = only_error(load("masquerade:\n  egres: true\n"));
     expect(nested, gw_path, 2, "masquerade", "masquerade.egres",
            "unknown key \"egres\" (valid keys: egress, nonMasqueradeCIDRs, all)");

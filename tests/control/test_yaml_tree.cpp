@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "control/loader/document_split.hpp"
+#include "control/loader/json_reader.hpp"
 #include "control/loader/yaml_tree.hpp"
 
 using nfgate::loader::YamlTree;
@@ -122,6 +123,27 @@ TEST(JsonReader, LineNumbersFollowNewlines) {
     auto t = parse_ok("{\n\"items\": [\n\n  {\"x\": 1}\n]}\n");
     EXPECT_EQ(t.document(0).get("items").item(0).line(), 4);
     EXPECT_EQ(t.document(0).get("items").item(0).get("x").line(), 4);
+}
+
+// Text that is not exactly one JSON value never yields a JSON tree: libyaml decides (and these
+// are not YAML either).
+TEST(JsonReader, TrailingTextAndBadLiteralsAreNotJson) {
+    for (const char* text : {"{\"a\": 1} x", "{\"a\": 1}}", "{\"a\": tru}", "[1, 2,]",
+                             "{\"a\": \"x\" \"b\": 2}"}) {
+        YamlTree t;
+        EXPECT_FALSE(nfgate::loader::parse_json(t, text)) << text;
+    }
+    YamlTree t;
+    EXPECT_TRUE(nfgate::loader::parse_json(t, "{\"a\": [1, {\"b\": null}]}  \n"));
+    EXPECT_EQ(t.document(0).get("a").item(1).get("b").str(), "null");
+}
+
+// An API object has no file: line 0 everywhere, so a Diag leaves the line out.
+TEST(JsonReader, FirstLineZeroLeavesLinesOut) {
+    YamlTree t;
+    ASSERT_TRUE(nfgate::loader::parse_json(t, "{\n\"a\":\n [1]}", 0));
+    EXPECT_EQ(t.document(0).line(), 0);
+    EXPECT_EQ(t.document(0).get("a").item(0).line(), 0);
 }
 
 std::string many_documents(int n) {

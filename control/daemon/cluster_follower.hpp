@@ -1,0 +1,57 @@
+// The daemon's side of following a cluster: starts and restarts the API client as the gateway
+// file says, drains its changes into the cluster cache on the control thread, paces applies
+// (kubernetes.minSyncPeriod) and builds the model to apply from the files and the cache.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "control/kube/api_client.hpp"
+#include "control/kube/cluster_merge.hpp"
+#include "control/kube/sync_pacer.hpp"
+#include "control/loader/config_loader.hpp"
+
+namespace nfgate::daemon {
+
+// The kubeconfig, or the service account in in-cluster mode, as an API endpoint.
+bool resolve_endpoint(const KubernetesSettings& k, kube::ApiEndpoint& out, std::vector<loader::Diag>& errors);
+
+class ClusterFollower {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    // Starts, restarts (settings or the checks objects depend on changed) or stops following as
+    // `gateway` says. False with errors when the credentials cannot be read; the old client
+    // then keeps running.
+    bool follow(const Model& gateway, std::vector<loader::Diag>& errors);
+    bool active() const { return client_ != nullptr; }
+    int fd() const { return client_ ? client_->fd() : -1; }
+
+    // Waits until both resources were listed once, or `deadline`; drains as it goes.
+    bool wait_synced(Clock::time_point deadline);
+    // Takes the client's changes into the cache and logs what it reported. Marks the pacer.
+    void drain();
+
+    std::optional<Clock::time_point> due() const { return pacer_.due(); }
+    bool ready(Clock::time_point now) const { return active() && pacer_.ready(now); }
+    // The files plus the cluster (skipped objects logged); call applied() once it went through.
+    loader::LoadResult compose(const loader::LoadedSources& files);
+    void applied(Clock::time_point now) {
+        pacer_.applied(now);
+        ++applies_;
+    }
+
+    std::optional<metrics::KubernetesFigures> figures() const;
+
+private:
+    std::unique_ptr<kube::ApiClient> client_;
+    Model checks_;  // the gateway settings the running client checks objects against
+    kube::ClusterCache cache_;
+    kube::SyncPacer pacer_{std::chrono::milliseconds(1000)};
+    uint64_t applies_ = 0;
+    uint64_t skipped_ = 0;
+};
+
+}  // namespace nfgate::daemon

@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""nfgate follows a cluster through the API-server stand-in (kube_api_stub.py), kernel path.
+
+  kube_follow_test.py NFGATE
+
+In a network namespace this test creates: a CA and a server certificate made with openssl, a
+kubeconfig (CA file, token file), the stand-in serving Services and EndpointSlices in pages of
+two, nfgate with `kubernetes.kubeconfig` and a manifest of its own. Checked on the nftables
+ruleset and /metrics: the paged list is served with the file's Service, watch events add,
+change and delete VIPs, a re-watch resumes from the last bookmark, a compacted history (410)
+makes nfgate list again and drop what was deleted meanwhile, a rotated token file is read
+before the next request, a stopped API server leaves the
+ruleset as it was and is counted, and a restarted one is followed again. Root, ip, nft and
+openssl needed (exit 77, meson's "skipped", without them).
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+from daemon_cli_test import SKIP, Failure, Netns, expect, nft_table, run, verdict
+
+DEBUG = None  # set by the scenario: what to print with a failure
+HERE = os.path.dirname(os.path.abspath(__file__))
+PORT = 16443
+METRICS = "127.0.0.1:19618"
+TOKEN = "t0ken-for-nfgate"
+
+
+def service(name, ip, port=80):
+    return {"kind": "Service", "apiVersion": "v1",
+            "metadata": {"name": name, "namespace": "shop"},
+            "spec": {"type": "ClusterIP", "clusterIP": ip, "clusterIPs": [ip],
+                     "ports": [{"name": "http", "protocol": "TCP", "port": port, "targetPort": 8080}]}}
+
+
+def endpoint_slice(name, svc, ip):
+    return {"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+            "metadata": {"name": name, "namespace": "shop", "labels": {"kubernetes.io/service-name": svc}},
+            "addressType": "IPv4", "ports": [{"name": "http", "protocol": "TCP", "port": 8080}],
+            "endpoints": [{"addresses": [ip], "conditions": {"ready": True}}]}
+
+
+class Stub:
+    """The stand-in running in the namespace; commands go to its stdin."""
+
+    def __init__(self, ns, tmp, token=TOKEN):
+        self.ns, self.tmp, self.token, self.proc, self.requests = ns, tmp, token, None, []
+
+    def start(self):
+        t = self.tmp
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns, sys.executable, os.path.join(HERE, "kube_api_stub.py"),
+             "--state", t + "/state.json", "--cert", t + "/server.crt", "--key", t + "/server.key",
+             "--token", self.token, "--port", str(PORT), "--page", "2"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        expect(self.read() == "listening", "the stand-in starts")
+
+    def read(self):
+        while True:
+            line = self.proc.stdout.readline().rstrip("\n")
+            if line.startswith("GET "):
+                self.requests.append(line[4:])
+                continue
+            return line
+
+    def command(self, **c):
+        self.proc.stdin.write(json.dumps(c) + "\n")
+        self.proc.stdin.flush()
+        expect(self.read() == "done", "the stand-in took %s" % c["op"])
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        # Requests printed before it stopped.
+        for line in self.proc.stdout.read().splitlines():
+            if line.startswith("GET "):
+                self.requests.append(line[4:])
+
+    def drain(self):
+        """Requests logged so far (reads what is buffered without blocking on a command)."""
+        self.command(op="noop")
+        return self.requests
+
+
+def make_pki(tmp):
+    def ossl(*args):
+        r = run(["openssl"] + list(args))
+        expect(r.returncode == 0, "openssl %s: %s" % (args[0], r.stderr))
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=nfgate-test-ca",
+         "-keyout", tmp + "/ca.key", "-out", tmp + "/ca.crt")
+    ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=kube-apiserver",
+         "-keyout", tmp + "/server.key", "-out", tmp + "/server.csr")
+    with open(tmp + "/san.ext", "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    ossl("x509", "-req", "-in", tmp + "/server.csr", "-CA", tmp + "/ca.crt", "-CAkey", tmp + "/ca.key",
+         "-CAcreateserial", "-days", "2", "-extfile", tmp + "/san.ext", "-out", tmp + "/server.crt")
+
+
+def metric(ns, name):
+    code = ("import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://%s/metrics', timeout=2)"
+            ".read().decode())" % METRICS)
+    r = run(["ip", "netns", "exec", ns, sys.executable, "-c", code])
+    total = None
+    for line in r.stdout.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            total = (total or 0) + float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def wait_for(what, cond, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return time.monotonic()
+        time.sleep(0.1)
+    raise Failure("within %ss: %s" % (timeout, what) + (DEBUG() if DEBUG else ""))
+
+
+def has(ns, *ips):
+    t = nft_table(ns) or ""
+    return all(ip in t for ip in ips)
+
+
+def lacks(ns, *ips):
+    t = nft_table(ns) or ""
+    return t != "" and not any(ip in t for ip in ips)
+
+
+def scenario(nfgate, lab):
+    ns, tmp = lab.name, lab.tmp
+    make_pki(tmp)
+    with open(tmp + "/token", "w") as f:
+        f.write(TOKEN + "\n")
+    with open(tmp + "/kubeconfig", "w") as f:
+        f.write("apiVersion: v1\nkind: Config\ncurrent-context: lab\n"
+                "contexts: [{name: lab, context: {cluster: lab, user: gw}}]\n"
+                "clusters: [{name: lab, cluster: {server: 'https://127.0.0.1:%d', certificate-authority: ca.crt}}]\n"
+                "users: [{name: gw, user: {tokenFile: token}}]\n" % PORT)
+    with open(tmp + "/files.yaml", "w") as f:
+        json.dump({"kind": "List", "apiVersion": "v1",
+                   "items": [service("from-file", "10.96.9.9"), endpoint_slice("from-file-1", "from-file", "10.244.9.9")]}, f)
+    with open(tmp + "/gateway.yaml", "w") as f:
+        f.write("dataplane: kernel\nnodeAddresses: [192.0.2.1]\nclusterCIDRs: [10.244.0.0/16]\n"
+                "serviceCIDRs: [10.96.0.0/16]\nmanifests: [files.yaml]\n"
+                "control: {metricsAddress: \"%s\"}\n"
+                "kubernetes:\n  kubeconfig: kubeconfig\n  minSyncPeriod: 200ms\n" % METRICS)
+
+    stub = Stub(ns, tmp)
+    lab.cleanups.append(stub.stop)
+    stub.start()
+    for i in range(1, 6):
+        stub.command(op="put", resource="services", object=service("web%d" % i, "10.96.0.%d" % i))
+        stub.command(op="put", resource="endpointslices", object=endpoint_slice("web%d-1" % i, "web%d" % i, "10.244.1.%d" % i))
+
+    d = lab.daemon(nfgate, tmp + "/gateway.yaml", ["-v"], stderr=open(tmp + "/nfgate.log", "w"))
+    global DEBUG
+    DEBUG = lambda: "\nruleset:\n%s\nnfgate's log:\n%s" % (nft_table(ns), open(tmp + "/nfgate.log").read()[-3000:])
+    line = d.next_line(30)
+    expect(line == "nfgate: ready", "nfgate starts: %r" % line)
+    wait_for("the listed Services and the file's are in the ruleset",
+             lambda: has(ns, "10.96.9.9", *["10.96.0.%d" % i for i in range(1, 6)]), 5)
+    pages = [r for r in stub.drain() if r.startswith("/api/v1/services?limit=500")]
+    expect(len(pages) == 3 and "continue=" in pages[1] and "continue=" in pages[2],
+           "the Services were listed in three pages: %s" % pages)
+
+    # Watch events: add, change, delete, each live within 2 s.
+    t0 = time.monotonic()
+    stub.command(op="put", resource="services", object=service("shop-new", "10.96.0.50"))
+    stub.command(op="put", resource="endpointslices", object=endpoint_slice("shop-new-1", "shop-new", "10.244.1.50"))
+    took = wait_for("an added Service is served", lambda: has(ns, "10.96.0.50"), 2) - t0
+    print("added Service live after %.0f ms" % (took * 1000))
+    t0 = time.monotonic()
+    stub.command(op="put", resource="services", object=service("shop-new", "10.96.0.51"))
+    wait_for("a changed ClusterIP is served in place of the old", lambda: has(ns, "10.96.0.51") and lacks(ns, "10.96.0.50,", "10.96.0.50 "), 2)
+    stub.command(op="delete", resource="services", namespace="shop", name="shop-new")
+    wait_for("a deleted Service is gone", lambda: lacks(ns, "10.96.0.51"), 2)
+
+    # A bookmark moves the resourceVersion on: the next watch starts from it.
+    time.sleep(1.5)
+    stub.command(op="end_watches")
+    # EndpointSlices saw no event since the Service changes moved the resourceVersion on: only
+    # a bookmark can have told nfgate the newer version.
+    slices = "/apis/discovery.k8s.io/v1/endpointslices?watch=1"
+    wait_for("nfgate watches again", lambda: sum(r.startswith(slices) for r in stub.drain()) >= 2, 5)
+    with open(tmp + "/state.json") as f:
+        rv = json.load(f)["rv"]
+    last = [r for r in stub.requests if r.startswith(slices)][-1]
+    expect("resourceVersion=%d&" % rv in last, "the re-watch resumes from the last bookmark (%d): %s" % (rv, last))
+
+    # 410: the history is compacted past nfgate's resourceVersion, and web5 went meanwhile.
+    lists_before = sum(r.startswith("/api/v1/services?limit=") for r in stub.requests)
+    stub.command(op="quiet_delete", resource="services", namespace="shop", name="web5")
+    wait_for("410 Gone makes nfgate list again and drop what the list no longer holds",
+             lambda: lacks(ns, "10.96.0.5 ", "10.96.0.5,") and has(ns, "10.96.0.4"), 5)
+    expect(sum(r.startswith("/api/v1/services?limit=") for r in stub.drain()) > lists_before, "a relist was made")
+    expect((metric(ns, "nfgate_kubernetes_relists_total") or 0) >= 1, "the relist is counted")
+
+    # The token rotates: nfgate reads the new file before its next request, no 401 in between.
+    with open(tmp + "/token.new", "w") as f:
+        f.write("rotated-" + TOKEN + "\n")
+    os.replace(tmp + "/token.new", tmp + "/token")
+    stub.command(op="token", token="rotated-" + TOKEN)
+    stub.command(op="end_watches")
+    stub.command(op="put", resource="services", object=service("rotated", "10.96.0.70"))
+    wait_for("a change after the token rotated is served", lambda: has(ns, "10.96.0.70"), 3)
+    expect(metric(ns, "nfgate_kubernetes_errors_total") == 0, "no request failed so far (the new token was used)")
+
+    # The API server goes away: nothing that serves changes; the outage is counted.
+    table = nft_table(ns)
+    stub.stop()
+    time.sleep(4)
+    expect(nft_table(ns) == table, "the ruleset stays as it was while the API server is down")
+    expect(metric(ns, "nfgate_kubernetes_up") == 0, "nfgate_kubernetes_up is 0 while down")
+    expect((metric(ns, "nfgate_kubernetes_errors_total") or 0) >= 2, "the failed requests are counted")
+
+    # It comes back, with a change made while it was away.
+    stub = Stub(ns, tmp, token="rotated-" + TOKEN)
+    lab.cleanups.append(stub.stop)
+    stub.start()
+    stub.command(op="put", resource="services", object=service("after", "10.96.0.60"))
+    wait_for("the API server is followed again", lambda: has(ns, "10.96.0.60"), 20)
+    wait_for("nfgate_kubernetes_up is 2 (both resources)", lambda: metric(ns, "nfgate_kubernetes_up") == 2, 10)
+    expect(d.stop() == 0, "SIGTERM stops nfgate")
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    nfgate = sys.argv[1]
+    if os.geteuid() != 0 or not all(shutil.which(t) for t in ("ip", "nft", "openssl")):
+        print("skipped: needs root, ip, nft and openssl")
+        return SKIP
+    with Netns("nfgkube") as lab:
+        return verdict(lambda: scenario(nfgate, lab))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
