@@ -61,9 +61,9 @@ setup_sanitized() {
 run_fuzzers() {
   local seconds=$1 fz=$san rc=0
   setup_sanitized
-  meson compile -C "$fz" tests/fuzz/fuzz_burst tests/fuzz/fuzz_loader tests/fuzz/fuzz_render
+  meson compile -C "$fz" tests/fuzz/fuzz_burst tests/fuzz/fuzz_loader tests/fuzz/fuzz_render tests/fuzz/fuzz_watch
   mkdir -p "$fz/crashes"
-  for t in burst loader render; do
+  for t in burst loader render watch; do
     local scratch regressions=("$here/tests/fuzz/regressions/$t"/*)
     scratch=$(mktemp -d)
     if [ -e "${regressions[0]}" ]; then
