@@ -17,6 +17,7 @@ again is the same "cluster". Commands on stdin, one JSON object a line:
   {"op": "put", "resource": "services", "object": {...}}      ADDED or MODIFIED event
   {"op": "delete", "resource": "services", "namespace": N, "name": M}
   {"op": "quiet_delete", ...}  removed with no event, history compacted (a watcher must relist)
+  {"op": "burst", "resource": R, "objects": [...], "seconds": S}   each put in turn over S seconds
   {"op": "end_watches"}        closes every open watch stream cleanly
   {"op": "token", "token": T}  accepts T from now on (a rotated service account token)
 Each request is printed on stdout ("GET target"), flushed, for the test to read.
@@ -55,6 +56,17 @@ class State:
         os.replace(self.path + ".tmp", self.path)
 
     def command(self, c):
+        if c["op"] == "burst":
+            # {"op": "burst", "resource": R, "objects": [...], "seconds": S}: each object put in
+            # turn, spread evenly over S seconds, as a busy cluster would change them; saved once.
+            gap = float(c.get("seconds", 1.0)) / max(len(c["objects"]), 1)
+            start = time.monotonic()
+            for i, obj in enumerate(c["objects"]):
+                self.command({"op": "put", "resource": c["resource"], "object": obj, "save": False})
+                time.sleep(max(0.0, start + (i + 1) * gap - time.monotonic()))
+            with self.cond:
+                self.save()
+            return
         with self.cond:
             res = c.get("resource")
             if c["op"] == "put":
@@ -80,7 +92,8 @@ class State:
                 self.generation += 1
             elif c["op"] == "token":
                 self.token = c["token"]
-            self.save()
+            if c.get("save", True):
+                self.save()
             self.cond.notify_all()
 
 

@@ -7,7 +7,7 @@ In a network namespace this test creates: a CA and a server certificate made wit
 kubeconfig (CA file, token file), the stand-in serving Services and EndpointSlices in pages of
 two, nfgate with `kubernetes.kubeconfig` and a manifest of its own. Checked on the nftables
 ruleset and /metrics: the paged list is served with the file's Service, watch events add,
-change and delete VIPs, a re-watch resumes from the last bookmark, a compacted history (410)
+change and delete VIPs, a burst of 1 000 endpoint changes makes a few applies, a re-watch resumes from the last bookmark, a compacted history (410)
 makes nfgate list again and drop what was deleted meanwhile, a rotated token file is read
 before the next request, a stopped API server leaves the
 ruleset as it was and is counted, and a restarted one is followed again. Root, ip, nft and
@@ -178,6 +178,22 @@ def scenario(nfgate, lab):
     wait_for("a changed ClusterIP is served in place of the old", lambda: has(ns, "10.96.0.51") and lacks(ns, "10.96.0.50,", "10.96.0.50 "), 2)
     stub.command(op="delete", resource="services", namespace="shop", name="shop-new")
     wait_for("a deleted Service is gone", lambda: lacks(ns, "10.96.0.51"), 2)
+
+    # A burst of 1 000 endpoint changes within a second: coalesced into a few applies
+    # (minSyncPeriod 200 ms here), the last state served.
+    applies_before = metric(ns, "nfgate_kubernetes_applies_total") or 0
+    t0 = time.monotonic()
+    stub.command(op="burst", resource="endpointslices", seconds=1.0,
+                 objects=[endpoint_slice("web1-1", "web1", "10.244.%d.%d" % (2 + i // 250, 1 + i % 250))
+                          for i in range(1000)])
+    burst = time.monotonic() - t0
+    wait_for("the last endpoint of the burst is served", lambda: has(ns, "10.244.5.250") and lacks(ns, "10.244.5.249"), 3)
+    time.sleep(0.5)
+    applies = (metric(ns, "nfgate_kubernetes_applies_total") or 0) - applies_before
+    allowed = burst / 0.2 + 3
+    print("1000 endpoint changes in %.2f s: %d applies" % (burst, applies))
+    expect(1 <= applies <= allowed, "1000 changes in %.2f s made %d applies (at most %.0f: one per minSyncPeriod)"
+           % (burst, applies, allowed))
 
     # A bookmark moves the resourceVersion on: the next watch starts from it.
     time.sleep(1.5)

@@ -140,7 +140,8 @@ def main():
           + (": " + "; ".join(tcp["failed"][:3]) if tcp["failed"] else ""))
     print(f"    reloads: {reloads}, rejected {len(rejected)}" + (": " + rejected[0] if rejected else ""))
     print("    daemon RSS (KiB) every 10 s: " + " ".join(f"{t}s:{r}" for t, r in samples)
-          + ("" if flat else f" -- grew from {base} to {last}"))
+          + ("" if flat else f" -- grew from {base} to {last}"
+             + (" (not judged: ASan's quarantine holds freed memory)" if args.sanitized else "")))
     if args.sanitized:
         print("    sanitizers: " + ("no report, clean exit" if not sanitizer else "\n".join(sanitizer[:40])))
     return 0 if ok else 1
