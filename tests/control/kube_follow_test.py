@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""nfgate follows a cluster through the API-server stand-in (kube_api_stub.py), kernel path.
+"""nfgate follows a cluster through the API-server stand-in (kube_api_stub.py), on the kernel
+path, or with NFGATECTL on the fast path (net_null ports; what it serves read by nfgatectl).
 
-  kube_follow_test.py NFGATE
+  kube_follow_test.py NFGATE [NFGATECTL]
 
 In a network namespace this test creates: a CA and a server certificate made with openssl, a
 kubeconfig (CA file, token file), the stand-in serving Services and EndpointSlices in pages of
@@ -120,13 +121,41 @@ def wait_for(what, cond, timeout):
     raise Failure("within %ss: %s" % (timeout, what) + (DEBUG() if DEBUG else ""))
 
 
+NFGATECTL = None  # set for the fast path: what it serves is read with `nfgatectl -o json services`
+SOCKET = None
+
+
+def served(ns):
+    """What the data path serves, as text: the kernel path's nftables table, or every value of
+    the fast path's `nfgatectl -o json services`, each followed by ", " (as an address in an nft
+    set is), so "10.96.0.5," cannot match 10.96.0.50."""
+    if NFGATECTL is None:
+        return nft_table(ns)
+    r = run(["ip", "netns", "exec", ns, NFGATECTL, "--socket", SOCKET, "-o", "json", "services"])
+    if r.returncode != 0:
+        return None
+    values = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+        else:
+            values.append(str(v))
+    walk(json.loads(r.stdout))
+    return "".join(v + ", " for v in values)
+
+
 def has(ns, *ips):
-    t = nft_table(ns) or ""
+    t = served(ns) or ""
     return all(ip in t for ip in ips)
 
 
 def lacks(ns, *ips):
-    t = nft_table(ns) or ""
+    t = served(ns) or ""
     return t != "" and not any(ip in t for ip in ips)
 
 
@@ -143,8 +172,17 @@ def scenario(nfgate, lab):
     with open(tmp + "/files.yaml", "w") as f:
         json.dump({"kind": "List", "apiVersion": "v1",
                    "items": [service("from-file", "10.96.9.9"), endpoint_slice("from-file-1", "from-file", "10.244.9.9")]}, f)
+    dataplane = "dataplane: kernel\n"
+    if NFGATECTL is not None:
+        dataplane = ("dataplane: dpdk\neal: [--no-huge, -m, \"256\", --no-pci, --lcores, \"0@0,1@0\", --file-prefix, "
+                     "\"nfgkube%d\", --vdev=net_null0, --vdev=net_null1, --log-level=*:error]\nworkers: 1\n"
+                     "conntrack: {maxFlows: 4096}\ninterfaces:\n"
+                     "  - {name: ext, device: net_null0, address: 192.0.2.1/24}\n"
+                     "  - {name: pods, device: net_null1, address: 10.244.0.1/16}\n" % os.getpid())
+    global SOCKET
+    SOCKET = tmp + "/nfgate.sock"  # daemon_cli_test's Daemon puts it beside the gateway file
     with open(tmp + "/gateway.yaml", "w") as f:
-        f.write("dataplane: kernel\nnodeAddresses: [192.0.2.1]\nclusterCIDRs: [10.244.0.0/16]\n"
+        f.write(dataplane + "nodeAddresses: [192.0.2.1]\nclusterCIDRs: [10.244.0.0/16]\n"
                 "serviceCIDRs: [10.96.0.0/16]\nmanifests: [files.yaml]\n"
                 "control: {metricsAddress: \"%s\"}\n"
                 "kubernetes:\n  kubeconfig: kubeconfig\n  minSyncPeriod: 200ms\n" % METRICS)
@@ -158,7 +196,7 @@ def scenario(nfgate, lab):
 
     d = lab.daemon(nfgate, tmp + "/gateway.yaml", ["-v"], stderr=open(tmp + "/nfgate.log", "w"))
     global DEBUG
-    DEBUG = lambda: "\nruleset:\n%s\nnfgate's log:\n%s" % (nft_table(ns), open(tmp + "/nfgate.log").read()[-3000:])
+    DEBUG = lambda: "\nserved:\n%s\nnfgate's log:\n%s" % (served(ns), open(tmp + "/nfgate.log").read()[-3000:])
     line = d.next_line(30)
     expect(line == "nfgate: ready", "nfgate starts: %r" % line)
     wait_for("the listed Services and the file's are in the ruleset",
@@ -226,10 +264,10 @@ def scenario(nfgate, lab):
     expect(metric(ns, "nfgate_kubernetes_errors_total") == 0, "no request failed so far (the new token was used)")
 
     # The API server goes away: nothing that serves changes; the outage is counted.
-    table = nft_table(ns)
+    table = served(ns)
     stub.stop()
     time.sleep(4)
-    expect(nft_table(ns) == table, "the ruleset stays as it was while the API server is down")
+    expect(served(ns) == table, "what is served stays as it was while the API server is down")
     expect(metric(ns, "nfgate_kubernetes_up") == 0, "nfgate_kubernetes_up is 0 while down")
     expect((metric(ns, "nfgate_kubernetes_errors_total") or 0) >= 2, "the failed requests are counted")
 
@@ -244,10 +282,12 @@ def scenario(nfgate, lab):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         print(__doc__, file=sys.stderr)
         return 2
     nfgate = sys.argv[1]
+    global NFGATECTL
+    NFGATECTL = sys.argv[2] if len(sys.argv) == 3 else None
     if os.geteuid() != 0 or not all(shutil.which(t) for t in ("ip", "nft", "openssl")):
         print("skipped: needs root, ip, nft and openssl")
         return SKIP
