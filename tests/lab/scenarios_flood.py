@@ -42,19 +42,47 @@ def counters(lab):
     return json.loads(out)
 
 
+class ConntrackKeys:
+    """The lab's gateway file with keys added under `conntrack:` (below its `maxFlows: 65536`
+    line); `restore()` puts the file back as it was (the caller reloads)."""
+    ANCHOR = "  maxFlows: 65536\n"
+
+    def __init__(self, lab):
+        self.lab = lab
+        with open(lab.config_path) as f:
+            self.original = f.read()
+        self.missing = None if self.ANCHOR in self.original else \
+            [f"{lab.config_path}: expected a `conntrack: maxFlows: 65536` line"]
+
+    def write(self, extra):
+        """`extra`: the added lines, e.g. "  synProxy: on\\n"."""
+        with open(self.lab.config_path, "w") as f:
+            f.write(self.original.replace(self.ANCHOR, self.ANCHOR + extra))
+
+    def restore(self):
+        with open(self.lab.config_path, "w") as f:
+            f.write(self.original)
+
+
+def start_flood(lab, count, dst="10.96.0.10", dport=80, source=None):
+    """FLOOD_SCRIPT in the client namespace: `count` SYNs to dst:dport, spoofed from random
+    addresses or all from `source`."""
+    argv = [str(count), dst, str(dport)] + ([source] if source else [])
+    return subprocess.Popen(["ip", "netns", "exec", lab.ns("client"), sys.executable, "-c", FLOOD_SCRIPT] + argv,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def syn_proxy_serves(lab, reach_cls):
     """conntrack.synProxy: on (a reload): connections to a ClusterIP open through SYN cookies
     and carry data; 5 000 spoofed SYNs leave no flow behind (no half-open entry, nothing
     given up) while a new stream of connections keeps being served."""
     details, ok = [], True
-    with open(lab.config_path) as f:
-        original = f.read()
-    if "  maxFlows: 65536\n" not in original:
-        return False, [f"{lab.config_path}: expected a `conntrack: maxFlows: 65536` line"]
+    cfg = ConntrackKeys(lab)
+    if cfg.missing:
+        return False, cfg.missing
 
     def set_mode(mode):
-        with open(lab.config_path, "w") as f:
-            f.write(original.replace("  maxFlows: 65536\n", f"  maxFlows: 65536\n  synProxy: {mode}\n"))
+        cfg.write(f"  synProxy: {mode}\n")
         line = lab.reload()
         deadline = time.time() + 3
         while time.time() < deadline and counters(lab).get("syn_proxy") != (mode == "on"):
@@ -76,9 +104,7 @@ def syn_proxy_serves(lab, reach_cls):
                        f"opened by them" + ("" if proxied else " -- expected at least 20 of each"))
 
         flows_before = after["flows_in_use"]
-        flood = subprocess.Popen(["ip", "netns", "exec", lab.ns("client"), sys.executable, "-c", FLOOD_SCRIPT,
-                                  "5000", "10.96.0.10", "80"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 text=True)
+        flood = start_flood(lab, 5000)
         step_ok, text = reach_cls("client", "tcp", "10.96.0.10", 80, count=20).run(lab)
         out, err = flood.communicate(timeout=60)
         time.sleep(0.3)
@@ -93,12 +119,10 @@ def syn_proxy_serves(lab, reach_cls):
                        f"half-open flows {end.get('half_open_flows')}; connections meanwhile: {text}"
                        + ("" if flood_ok else " -- expected >= 4000 cookies and no flow per spoofed SYN"))
     finally:
-        with open(lab.config_path, "w") as f:
-            f.write(original)
+        cfg.restore()
     line, active = set_mode("off")
     ok &= active is False
-    with open(lab.config_path, "w") as f:
-        f.write(original)
+    cfg.restore()
     line = lab.reload()
     ok &= line == "nfgate: reloaded"
     details.append(f"back to the original configuration: {line!r}")
@@ -121,15 +145,13 @@ def kernel_syn_proxy_serves(lab, reach_cls):
     flood with cookies and conntrack keeps no entry for it, while real connections keep opening;
     off again, nf_conntrack_tcp_loose has its value back and the same flood fills conntrack."""
     details, ok = [], True
-    with open(lab.config_path) as f:
-        original = f.read()
-    if "  maxFlows: 65536\n" not in original:
-        return False, [f"{lab.config_path}: expected a `conntrack: maxFlows: 65536` line"]
+    cfg = ConntrackKeys(lab)
+    if cfg.missing:
+        return False, cfg.missing
     loose_before = lab.exec("gw", "sysctl", "-n", "net.netfilter.nf_conntrack_tcp_loose").strip()
 
     def set_mode(mode):
-        with open(lab.config_path, "w") as f:
-            f.write(original.replace("  maxFlows: 65536\n", f"  maxFlows: 65536\n  synProxy: {mode}\n"))
+        cfg.write(f"  synProxy: {mode}\n")
         line = lab.reload()
         deadline = time.time() + 5  # a loaded machine may miss a tick or two
         proxied = False
@@ -141,12 +163,6 @@ def kernel_syn_proxy_serves(lab, reach_cls):
             time.sleep(0.1)
         return line, proxied
 
-    def flood(count):
-        proc = subprocess.Popen(["ip", "netns", "exec", lab.ns("client"), sys.executable, "-c", FLOOD_SCRIPT,
-                                 str(count), "10.96.0.10", "80"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
-        return proc
-
     try:
         line, proxied = set_mode("on")
         loose = lab.exec("gw", "sysctl", "-n", "net.netfilter.nf_conntrack_tcp_loose").strip()
@@ -154,7 +170,7 @@ def kernel_syn_proxy_serves(lab, reach_cls):
         details.append(f"SIGHUP (synProxy: on): {line!r}, frontends in the proxy's set: {proxied}, "
                        f"nf_conntrack_tcp_loose {loose_before} -> {loose}")
         entries, answered = _gw_number(lab, "/proc/sys/net/netfilter/nf_conntrack_count"), _synproxy_answered(lab)
-        proc = flood(5000)
+        proc = start_flood(lab, 5000)
         step_ok, text = reach_cls("client", "tcp", "10.96.0.10", 80, count=20).run(lab)
         out, err = proc.communicate(timeout=60)
         time.sleep(0.3)
@@ -178,21 +194,19 @@ def kernel_syn_proxy_serves(lab, reach_cls):
                        f"most); connections meanwhile: {text}"
                        + ("" if flood_ok else " -- expected >= 4000 cookies and no entry per spoofed SYN"))
     finally:
-        with open(lab.config_path, "w") as f:
-            f.write(original)
+        cfg.restore()
     line, proxied = set_mode("off")
     loose = lab.exec("gw", "sysctl", "-n", "net.netfilter.nf_conntrack_tcp_loose").strip()
     ok &= not proxied and loose == loose_before
     entries = _gw_number(lab, "/proc/sys/net/netfilter/nf_conntrack_count")
-    proc = flood(2000)
+    proc = start_flood(lab, 2000)
     out, err = proc.communicate(timeout=60)
     time.sleep(0.3)
     grown = _gw_number(lab, "/proc/sys/net/netfilter/nf_conntrack_count") - entries
     details.append(f"proxy off ({line!r}, nf_conntrack_tcp_loose back to {loose}): 2000 spoofed SYNs grew "
                    f"conntrack by {grown}")
     ok &= grown >= 1500
-    with open(lab.config_path, "w") as f:
-        f.write(original)
+    cfg.restore()
     line = lab.reload()
     ok &= line == "nfgate: reloaded"
     details.append(f"back to the original configuration: {line!r}")
@@ -205,14 +219,12 @@ def kernel_syn_proxy_auto(lab, reach_cls):
     conntrack with half-open entries until the once-a-second sample sees 1000 of them; from then
     on the synproxy answers and conntrack stops growing, while real connections keep opening."""
     details, ok = [], True
-    with open(lab.config_path) as f:
-        original = f.read()
-    if "  maxFlows: 65536\n" not in original:
-        return False, [f"{lab.config_path}: expected a `conntrack: maxFlows: 65536` line"]
+    cfg = ConntrackKeys(lab)
+    if cfg.missing:
+        return False, cfg.missing
 
     def configure(extra):
-        with open(lab.config_path, "w") as f:
-            f.write(original.replace("  maxFlows: 65536\n", "  maxFlows: 65536\n" + extra))
+        cfg.write(extra)
         return lab.reload()
 
     try:
@@ -220,9 +232,7 @@ def kernel_syn_proxy_auto(lab, reach_cls):
         line = configure("  synProxy: auto\n  synProxyHalfOpen: 1000\n")
         ok &= line == "nfgate: reloaded"
         entries, answered = _gw_number(lab, "/proc/sys/net/netfilter/nf_conntrack_count"), _synproxy_answered(lab)
-        proc = subprocess.Popen(["ip", "netns", "exec", lab.ns("client"), sys.executable, "-c", FLOOD_SCRIPT,
-                                 "30000", "10.96.0.10", "80"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        proc = start_flood(lab, 30000)
         step_ok, text = reach_cls("client", "tcp", "10.96.0.10", 80, count=20).run(lab)
         out, err = proc.communicate(timeout=120)
         time.sleep(0.3)
@@ -238,8 +248,7 @@ def kernel_syn_proxy_auto(lab, reach_cls):
         line = configure("  synProxy: off\n")  # off at once (auto waits a quiet minute)
         ok &= line == "nfgate: reloaded"
     finally:
-        with open(lab.config_path, "w") as f:
-            f.write(original)
+        cfg.restore()
     time.sleep(1.5)
     lab.exec("gw", "conntrack", "-F", check=False)  # or auto would see the flood's entries again
     line = lab.reload()

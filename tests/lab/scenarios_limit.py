@@ -1,11 +1,9 @@
 """The per-source new-flow limit in the lab (conntrack.newFlowsPerSource): one source that opens
 connections far faster than the limit gets only its allowance, while another client's
 connections are all served. Kept out of scenarios.py (which holds the list)."""
-import subprocess
-import sys
 import time
 
-from scenarios_flood import FLOOD_SCRIPT, counters
+from scenarios_flood import ConntrackKeys, counters, start_flood
 
 FLOODER = "100.64.7.7"  # one source address nobody owns, sent from the client namespace
 RATE = 20
@@ -16,22 +14,17 @@ def per_source_limit(lab, reach_cls):
     its allowance of flows, the rest refused and counted; 20 connections from the client's own
     address meanwhile all complete. Then the original configuration again."""
     details, ok = [], True
-    with open(lab.config_path) as f:
-        original = f.read()
-    if "  maxFlows: 65536\n" not in original:
-        return False, [f"{lab.config_path}: expected a `conntrack: maxFlows: 65536` line"]
+    cfg = ConntrackKeys(lab)
+    if cfg.missing:
+        return False, cfg.missing
     try:
-        with open(lab.config_path, "w") as f:
-            f.write(original.replace("  maxFlows: 65536\n", f"  maxFlows: 65536\n  newFlowsPerSource: {RATE}\n"
-                                     f"  newFlowsPerSourceBurst: {RATE}\n"))
+        cfg.write(f"  newFlowsPerSource: {RATE}\n  newFlowsPerSourceBurst: {RATE}\n")
         line = lab.reload()
         ok &= line == "nfgate: reloaded"
         details.append(f"SIGHUP (newFlowsPerSource: {RATE}): {line!r}")
         before = counters(lab)
         start = time.monotonic()
-        flood = subprocess.Popen(["ip", "netns", "exec", lab.ns("client"), sys.executable, "-c", FLOOD_SCRIPT,
-                                  "1000", "10.96.0.10", "80", FLOODER], stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
+        flood = start_flood(lab, 1000, source=FLOODER)
         step_ok, text = reach_cls("client", "tcp", "10.96.0.10", 80, count=20).run(lab)
         out, err = flood.communicate(timeout=60)
         seconds = time.monotonic() - start
@@ -48,8 +41,7 @@ def per_source_limit(lab, reach_cls):
                        f"client's 20); the client's own connections meanwhile: {text}"
                        + ("" if flood_ok else " -- expected the excess refused and counted"))
     finally:
-        with open(lab.config_path, "w") as f:
-            f.write(original)
+        cfg.restore()
     line = lab.reload()
     ok &= line == "nfgate: reloaded"
     details.append(f"back to the original configuration: {line!r}")
