@@ -166,6 +166,8 @@ bool KernelPath::run_unsealing(Plan plan, std::string& err) {
 bool KernelPath::first_apply(const Model& m, std::string& err) {
     State& st = *state_;
     st.syn_proxy = false;
+    // A daemon killed while its proxy held nf_conntrack_tcp_loose at 0 left a note of the value.
+    if (!st.loose.recover(err)) return false;
     const Ruleset rs = render(m, false);
     const std::string fingerprint = ruleset_fingerprint(rs);
     std::string found;
@@ -263,6 +265,11 @@ bool KernelPath::update_routes(const Model& m, bool first, std::string& err) {
 }
 
 bool KernelPath::cleanup(std::string& err) {
+    TcpLoose loose;  // a killed daemon's proxy may have left the sysctl at 0, with a note
+    if (!loose.recover(err)) {
+        err = "cleanup: " + err;
+        return false;
+    }
     Plan plan;
     plan.ops.push_back(Op{OpKind::add_table, nullptr, nullptr, nullptr, {}});
     plan.ops.push_back(Op{OpKind::delete_table, nullptr, nullptr, nullptr, {}});

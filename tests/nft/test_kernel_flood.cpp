@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -25,6 +26,7 @@
 
 #include "nft/flood_figures.hpp"
 #include "nft/kernel_path.hpp"
+#include "nft/tcp_loose.hpp"
 #include "tests/nft/fixtures.hpp"
 
 namespace nfgate::nft {
@@ -277,6 +279,41 @@ TEST_F(Flood, SynProxyLeavesNoEntryPerSpoofedSynAndRealClientsStillConnect) {
               << " ms: " << f.half_open << " half-open toward the frontend\n";
     EXPECT_GE(f.half_open, 2700u);
     EXPECT_TRUE(connect_and_greet("192.0.2.21"));
+}
+
+// A daemon killed while its SYN proxy held nf_conntrack_tcp_loose at 0 cannot put it back: the
+// note it left gives the next holder the value to restore, and the next start (recover) puts it back.
+TEST(TcpLooseNote, AHolderKilledIsPutBackByTheNextHolderAndTheNextStart) {
+    if (g_own_ns < 0) GTEST_SKIP() << "needs root (a network namespace of its own)";
+    char tmpl[] = "/tmp/nfgate-loose-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    TcpLoose::set_note_dir(tmpl);
+    const std::string at_start = tcp_loose();
+    std::ofstream("/proc/sys/net/netfilter/nf_conntrack_tcp_loose") << "1\n";
+    std::string err;
+    {
+        TcpLoose killed;  // goes away holding, as a kill -9 leaves it
+        ASSERT_TRUE(killed.hold_strict(err)) << err;
+    }
+    EXPECT_EQ(tcp_loose(), "0");
+    {
+        TcpLoose next;
+        ASSERT_TRUE(next.hold_strict(err)) << err;
+        ASSERT_TRUE(next.restore(err)) << err;
+        EXPECT_EQ(tcp_loose(), "1") << "the value the killed holder found, not the 0 it left";
+    }
+    {
+        TcpLoose killed;
+        ASSERT_TRUE(killed.hold_strict(err)) << err;
+    }
+    TcpLoose start;
+    ASSERT_TRUE(start.recover(err)) << err;
+    EXPECT_EQ(tcp_loose(), "1") << "the next start puts it back";
+    EXPECT_TRUE(std::filesystem::is_empty(tmpl)) << "no note left behind";
+    ASSERT_TRUE(start.recover(err)) << "nothing to do the second time";
+    std::ofstream("/proc/sys/net/netfilter/nf_conntrack_tcp_loose") << at_start << "\n";
+    TcpLoose::set_note_dir("/run/nfgate");
+    std::filesystem::remove_all(tmpl);
 }
 
 TEST_F(Flood, PerSourceLimitDropsOneSourcesExcessAndCountsItWhileAnotherPasses) {
