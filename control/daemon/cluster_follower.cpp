@@ -63,7 +63,10 @@ void ClusterFollower::drain() {
     for (const auto& line : p.log) log::line(log::Level::warning, line);
     std::vector<loader::Diag> errors, notices;
     for (auto& change : p.changes)
-        if (cache_.apply(std::move(change), errors, notices)) pacer_.changed();
+        if (cache_.apply(std::move(change), errors, notices)) {
+            pacer_.changed();
+            if (!oldest_change_) oldest_change_ = Clock::now();
+        }
     for (const auto& e : errors) log::line(log::Level::warning, "kubernetes: skipped: " + e.str());
     for (const auto& n : notices) log::line(log::Level::info, "kubernetes: notice: " + n.str());
 }
@@ -82,6 +85,7 @@ std::optional<metrics::KubernetesFigures> ClusterFollower::figures() const {
     f.objects = cache_.size();
     f.skipped_objects = skipped_;
     f.applies = applies_;
+    f.change_to_live = change_to_live_;
     return f;
 }
 

@@ -41,6 +41,14 @@ public:
     void applied(Clock::time_point now) {
         pacer_.applied(now);
         ++applies_;
+        applying_ = oldest_change_;
+        oldest_change_.reset();
+    }
+    // The changes applied() took are live now (the data path applied them): their latency is
+    // observed from the oldest of them.
+    void live(Clock::time_point now) {
+        if (applying_) change_to_live_.observe(std::chrono::duration<double>(now - *applying_).count());
+        applying_.reset();
     }
 
     std::optional<metrics::KubernetesFigures> figures() const;
@@ -51,6 +59,9 @@ private:
     kube::ClusterCache cache_;
     kube::SyncPacer pacer_{std::chrono::milliseconds(1000)};
     uint64_t applies_ = 0;
+    std::optional<Clock::time_point> oldest_change_;  // taken from the client, not applied yet
+    std::optional<Clock::time_point> applying_;       // what the running apply takes in
+    metrics::DurationHistogram change_to_live_;
     uint64_t skipped_ = 0;
 };
 

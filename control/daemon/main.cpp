@@ -254,6 +254,7 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
         Outcome applied = controller.reload(merged);
         if (applied.ok) {
             metrics.observe_sync(seconds_since(t0));
+            follower.live(std::chrono::steady_clock::now());
             follow_bgp();
             if (opts.verbose) log::line(log::Level::info, "kubernetes: applied: " + model_summary(*controller.current()));
         } else {

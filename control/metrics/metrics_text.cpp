@@ -75,6 +75,18 @@ private:
     std::string out_;
 };
 
+void render_histogram(Writer& w, const std::string& name, const char* help, const DurationHistogram& h) {
+    w.family(name.c_str(), "histogram", help);
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < h.bounds().size(); ++i) {
+        cumulative += h.counts()[i];
+        w.sample(name + "_bucket", {"le", number(h.bounds()[i])}, cumulative);
+    }
+    w.sample(name + "_bucket", {"le", "+Inf"}, h.count());
+    w.sample(name + "_sum", {}, number(h.sum()));
+    w.sample(name + "_count", {}, h.count());
+}
+
 void render_kubernetes(Writer& w, const KubernetesFigures& k) {
     w.family("nfgate_kubernetes_up", "gauge", "1 while the API server answers the list/watch of a resource.");
     for (const auto& r : k.resources) w.sample("nfgate_kubernetes_up", {"resource", r.name}, r.up ? 1 : 0);
@@ -90,6 +102,9 @@ void render_kubernetes(Writer& w, const KubernetesFigures& k) {
             static_cast<double>(k.skipped_objects));
     w.family("nfgate_kubernetes_applies_total", "counter", "Cluster changes applied to the data path.");
     w.sample("nfgate_kubernetes_applies_total", {}, k.applies);
+    render_histogram(w, "nfgate_kubernetes_change_to_live_seconds",
+                     "From a cluster change taken from the API client to the data path having applied it.",
+                     k.change_to_live);
 }
 
 void render_bgp(Writer& w, const BgpFigures& b) {
@@ -232,17 +247,9 @@ std::string render(const Snapshot& s) {
     if (s.bgp) render_bgp(w, *s.bgp);
     if (s.kubernetes) render_kubernetes(w, *s.kubernetes);
 
-    const DurationHistogram& h = s.sync_duration;
-    w.family("nfgate_sync_duration_seconds", "histogram",
-             "Time to apply a configuration to the data path (a kernel-path batch or a fast-path publish).");
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < h.bounds().size(); ++i) {
-        cumulative += h.counts()[i];
-        w.sample("nfgate_sync_duration_seconds_bucket", {"le", number(h.bounds()[i])}, cumulative);
-    }
-    w.sample("nfgate_sync_duration_seconds_bucket", {"le", "+Inf"}, h.count());
-    w.sample("nfgate_sync_duration_seconds_sum", {}, number(h.sum()));
-    w.sample("nfgate_sync_duration_seconds_count", {}, h.count());
+    render_histogram(w, "nfgate_sync_duration_seconds",
+                     "Time to apply a configuration to the data path (a kernel-path batch or a fast-path publish).",
+                     s.sync_duration);
     return w.take();
 }
 

@@ -66,6 +66,10 @@ struct KubernetesFigures {
     uint64_t objects = 0;          // usable objects in the cluster cache
     uint64_t skipped_objects = 0;  // objects refused (invalid, or conflicting), counted at each apply
     uint64_t applies = 0;          // cluster changes applied to the data path
+    // From the first change the control thread took from the API client to the data path having
+    // applied it (the minSyncPeriod wait included): kube-proxy's network programming latency,
+    // from the gateway's side.
+    DurationHistogram change_to_live;
 };
 
 struct BgpFigures {

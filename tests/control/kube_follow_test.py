@@ -112,6 +112,22 @@ def metric(ns, name):
     return total
 
 
+def quantile(ns, name, q):
+    """The upper bound of the histogram bucket holding quantile q, and the count."""
+    code = ("import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://%s/metrics', timeout=2)"
+            ".read().decode())" % METRICS)
+    buckets = []
+    for line in run(["ip", "netns", "exec", ns, sys.executable, "-c", code]).stdout.splitlines():
+        if line.startswith(name + '_bucket{le="'):
+            le = line.split('"')[1]
+            buckets.append((float("inf") if le == "+Inf" else float(le), float(line.rsplit(" ", 1)[1])))
+    count = buckets[-1][1] if buckets else 0
+    for le, cumulative in buckets:
+        if cumulative >= q * count:
+            return le, count
+    return None, count
+
+
 def wait_for(what, cond, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -232,6 +248,14 @@ def scenario(nfgate, lab):
     print("1000 endpoint changes in %.2f s: %d applies" % (burst, applies))
     expect(1 <= applies <= allowed, "1000 changes in %.2f s made %d applies (at most %.0f: one per minSyncPeriod)"
            % (burst, applies, allowed))
+
+    # Every apply of a change is timed from the change taken from the API client to the data
+    # path having applied it (minSyncPeriod wait included).
+    p50, n = quantile(ns, "nfgate_kubernetes_change_to_live_seconds", 0.5)
+    p99, _ = quantile(ns, "nfgate_kubernetes_change_to_live_seconds", 0.99)
+    print("change to live: %d applies timed, p50 <= %s s, p99 <= %s s" % (n, p50, p99))
+    expect(n >= 4 and p99 is not None and p99 <= 2.048,
+           "the applies are timed from change to live, within 2 s: %d, p99 <= %s" % (n, p99))
 
     # A bookmark moves the resourceVersion on: the next watch starts from it.
     time.sleep(1.5)
