@@ -33,7 +33,9 @@ constexpr uint32_t concat(uint32_t a, uint32_t b) { return a << 6 | b; }
 
 // Room kept free before each message; element messages are cut well below it.
 constexpr size_t kMessageRoom = 256 * 1024;
-constexpr size_t kElemBytesPerMessage = 64 * 1024;
+constexpr size_t kElemBytesPerMessage = 48 * 1024;
+// Under the 16-bit length of the message's element-list attribute, with room for the rest.
+constexpr size_t kMaxElemMessage = 65000;
 
 uint32_t hook_number(Hook h) {
     switch (h) {
@@ -306,34 +308,57 @@ private:
         return 0;
     }
 
+    // A rough size of one element in a message, for cutting long lists into messages.
+    static size_t elem_bytes(const Set& st, const SetElem& e, uint16_t type) {
+        size_t b = 64 + e.goto_chain.size();
+        if (type == NFT_MSG_NEWSETELEM && st.counter) b += 48;
+        if (type == NFT_MSG_NEWSETELEM && st.key == KeyKind::addr_proto_port_index) b += 16;
+        return b;
+    }
+
+    // Elements [from, to) of `list` as one message at the batch's end (not committed).
+    nlmsghdr* elems_message(const Set& st, const std::vector<SetElem>& list, size_t from, size_t to, uint16_t type,
+                            uint16_t flags) {
+        SetPtr s = set_object(st.name);
+        for (size_t i = from; i < to; ++i) {
+            const SetElem& e = list[i];
+            nftnl_set_elem* el = nftnl_set_elem_alloc();
+            uint8_t key[16];
+            nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, elem_key(st, e, key));
+            if (st.verdict_map && type == NFT_MSG_NEWSETELEM) {
+                nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(NFT_GOTO));
+                nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, e.goto_chain.c_str());
+            }
+            if (st.key == KeyKind::addr_proto_port_index && type == NFT_MSG_NEWSETELEM) {
+                uint8_t data[8] = {};
+                uint32_t ip = htonl(e.to.ip);
+                uint16_t to_port = htons(e.to.port);
+                std::memcpy(data, &ip, 4);
+                std::memcpy(data + 4, &to_port, 2);
+                nftnl_set_elem_set(el, NFTNL_SET_ELEM_DATA, data, sizeof data);
+            }
+            if (st.counter && type == NFT_MSG_NEWSETELEM) nftnl_set_elem_add_expr(el, nftnl_expr_alloc("counter"));
+            nftnl_set_elem_add(s.get(), el);  // the set owns it from here
+        }
+        nlmsghdr* nlh = header(type, flags);
+        nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
+        return nlh;
+    }
+
+    // Long lists go in several messages. The element list is one netlink attribute, whose
+    // length has 16 bits: a message that came out longer than that is built again with half as
+    // many elements (the size estimate is rough; the kernel would refuse it with ERANGE).
     void elems(const Set& st, const std::vector<SetElem>& list, uint16_t type, uint16_t flags, const char* verb) {
         size_t i = 0;
         while (i < list.size()) {
-            SetPtr s = set_object(st.name);
-            size_t first = i, bytes = 0;
-            for (; i < list.size() && bytes < kElemBytesPerMessage; ++i) {
-                const SetElem& e = list[i];
-                nftnl_set_elem* el = nftnl_set_elem_alloc();
-                uint8_t key[16];
-                nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, elem_key(st, e, key));
-                if (st.verdict_map && type == NFT_MSG_NEWSETELEM) {
-                    nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(NFT_GOTO));
-                    nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, e.goto_chain.c_str());
-                }
-                if (st.key == KeyKind::addr_proto_port_index && type == NFT_MSG_NEWSETELEM) {
-                    uint8_t data[8] = {};
-                    uint32_t ip = htonl(e.to.ip);
-                    uint16_t to_port = htons(e.to.port);
-                    std::memcpy(data, &ip, 4);
-                    std::memcpy(data + 4, &to_port, 2);
-                    nftnl_set_elem_set(el, NFTNL_SET_ELEM_DATA, data, sizeof data);
-                }
-                if (st.counter && type == NFT_MSG_NEWSETELEM) nftnl_set_elem_add_expr(el, nftnl_expr_alloc("counter"));
-                nftnl_set_elem_add(s.get(), el);  // the set owns it from here
-                bytes += 64 + e.goto_chain.size();
+            size_t n = 0, bytes = 0;
+            while (i + n < list.size() && bytes < kElemBytesPerMessage) bytes += elem_bytes(st, list[i + n++], type);
+            while (elems_message(st, list, i, i + n, type, flags)->nlmsg_len > kMaxElemMessage && n > 1) {
+                --seq_;  // the same message again, in the same place
+                n = (n + 1) / 2;
             }
-            nftnl_set_elems_nlmsg_build_payload(header(type, flags), s.get());
-            commit(elems_text(st, list, first, i, verb));
+            commit(elems_text(st, list, i, i + n, verb));
+            i += n;
         }
     }
 

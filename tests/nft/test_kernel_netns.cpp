@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <tuple>
 #include <vector>
 #include <cstdio>
 #include <fstream>
@@ -132,6 +133,37 @@ TEST_F(KernelTest, LibraryApplyEqualsNftOfTheTextRendering) {
         std::string err;
         ASSERT_TRUE(KernelPath::cleanup(err)) << err;
     }
+}
+
+// Thousands of Services: the verdict maps' element lists (with a counter each) run far past
+// what one netlink attribute can hold (16-bit length) and must be cut into several messages.
+TEST_F(KernelTest, ThreeThousandServicesApplyAndChangeInPieces) {
+    Model m = testing::base_model();
+    for (uint32_t i = 0; i < 3000; ++i) {
+        Service s;
+        s.ns = "scale";
+        s.name = "svc" + std::to_string(10000 + i);
+        s.cluster_ips = {(10u << 24) | (96u << 16) | (8u << 8) | 0u};
+        s.cluster_ips[0] += i + 256;  // 10.96.9.0 on
+        ServicePort p;
+        p.name = "http";
+        p.proto = Proto::tcp;
+        p.port = 80;
+        p.endpoints = {Endpoint{(10u << 24) | (244u << 16) | (i + 256), 8080, true},
+                       Endpoint{(10u << 24) | (245u << 16) | (i + 256), 8080, true}};
+        s.ports = {p};
+        m.services.push_back(s);
+    }
+    std::sort(m.services.begin(), m.services.end(),
+              [](const Service& a, const Service& b) { return std::tie(a.ns, a.name) < std::tie(b.ns, b.name); });
+    KernelPath kp;
+    std::string err;
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    const std::string listed = listing();
+    EXPECT_NE(listed.find("10.96.20.183 . tcp . 80"), std::string::npos) << "the last Service is in the map";
+    for (auto& s : m.services) s.ports[0].endpoints.pop_back();
+    ASSERT_TRUE(kp.apply(m, err)) << "an incremental change of every Service: " << err;
+    ASSERT_TRUE(KernelPath::cleanup(err)) << err;
 }
 
 TEST_F(KernelTest, FirstApplyReplacesAStaleTable) {
