@@ -47,15 +47,16 @@ def endpoint_slice(name, svc, ip):
 class Stub:
     """The stand-in running in the namespace; commands go to its stdin."""
 
-    def __init__(self, ns, tmp, token=TOKEN):
+    def __init__(self, ns, tmp, token=TOKEN, page=2):
         self.ns, self.tmp, self.token, self.proc, self.requests = ns, tmp, token, None, []
+        self.page = page  # items per list page (nfgate asks for 500)
 
     def start(self):
         t = self.tmp
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", self.ns, sys.executable, os.path.join(HERE, "kube_api_stub.py"),
              "--state", t + "/state.json", "--cert", t + "/server.crt", "--key", t + "/server.key",
-             "--token", self.token, "--port", str(PORT), "--page", "2"],
+             "--token", self.token, "--port", str(PORT), "--page", str(self.page)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         expect(self.read() == "listening", "the stand-in starts")
 
