@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 
@@ -62,6 +63,8 @@ def main():
         print("skipped: needs root and openssl")
         return 77
     kf.NFGATECTL = a.nfgatectl
+    # A SIGTERM (timeout, Ctrl-C from a runner) still leaves through the `with`: namespace removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with Netns("nfgk2l") as lab:
         ns, tmp = lab.name, lab.tmp
         kf.make_pki(tmp)
