@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "model/frontends.hpp"
+#include "nft/netlink.hpp"
 #include "nft/nft_flood_render.hpp"
 #include "nft/nft_ruleset.hpp"
 
@@ -27,7 +28,6 @@ namespace nfgate::nft {
 
 namespace {
 
-using SocketPtr = std::unique_ptr<mnl_socket, decltype([](mnl_socket* s) { mnl_socket_close(s); })>;
 using ObjPtr = std::unique_ptr<nftnl_obj, decltype([](nftnl_obj* o) { nftnl_obj_free(o); })>;
 
 std::string read_text(const char* path) {
@@ -105,32 +105,19 @@ std::optional<uint64_t> sum_proc_stat_column(std::string_view text, std::string_
 }
 
 std::optional<uint64_t> read_named_counter(const std::string& name, std::string& err) {
-    SocketPtr nl(mnl_socket_open(NETLINK_NETFILTER));
-    if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
-        err = std::string("netlink: ") + std::strerror(errno);
-        return std::nullopt;
-    }
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-    const uint32_t seq = static_cast<uint32_t>(time(nullptr));
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETOBJ, NFPROTO_IPV4, NLM_F_ACK, seq);
+    std::vector<char> req(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(req.data(), NFT_MSG_GETOBJ, NFPROTO_IPV4, NLM_F_ACK,
+                                          static_cast<uint32_t>(time(nullptr)));
     ObjPtr o(nftnl_obj_alloc());
     nftnl_obj_set_str(o.get(), NFTNL_OBJ_TABLE, kTableName);
     nftnl_obj_set_str(o.get(), NFTNL_OBJ_NAME, name.c_str());
     nftnl_obj_set_u32(o.get(), NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
     nftnl_obj_nlmsg_build_payload(nlh, o.get());
-    if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) {
-        err = "counter " + name + ": " + std::strerror(errno);
-        return std::nullopt;
-    }
     ObjPtr got(nftnl_obj_alloc());
-    const uint32_t portid = mnl_socket_get_portid(nl.get());
-    int ret;
-    while ((ret = static_cast<int>(mnl_socket_recvfrom(nl.get(), buf.data(), buf.size()))) > 0) {
-        ret = mnl_cb_run(buf.data(), static_cast<size_t>(ret), seq, portid, parse_obj, got.get());
-        if (ret <= MNL_CB_STOP) break;
-    }
-    if (ret < 0 || !nftnl_obj_is_set(got.get(), NFTNL_OBJ_CTR_PKTS)) {
-        err = "counter " + name + ": " + std::strerror(errno);
+    std::string qerr;
+    if (query(nlh, parse_obj, got.get(), MNL_SOCKET_BUFFER_SIZE, qerr) < 0 ||
+        !nftnl_obj_is_set(got.get(), NFTNL_OBJ_CTR_PKTS)) {
+        err = "counter " + name + ": " + (qerr.empty() ? std::string(std::strerror(errno)) : qerr);
         return std::nullopt;
     }
     return nftnl_obj_get_u64(got.get(), NFTNL_OBJ_CTR_PKTS);

@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "nft/netlink.hpp"
 #include "nft/nft_render.hpp"
 #include "nft/nft_ruleset.hpp"
 
@@ -20,7 +21,6 @@ namespace nfgate::nft {
 
 namespace {
 
-using SocketPtr = std::unique_ptr<mnl_socket, decltype([](mnl_socket* s) { mnl_socket_close(s); })>;
 using SetPtr = std::unique_ptr<nftnl_set, decltype([](nftnl_set* s) { nftnl_set_free(s); })>;
 using IterPtr = std::unique_ptr<nftnl_set_elems_iter, decltype([](nftnl_set_elems_iter* i) { nftnl_set_elems_iter_destroy(i); })>;
 
@@ -60,30 +60,16 @@ bool decode_key(const uint8_t* key, uint32_t len, bool proto_port, ElementCount&
 }  // namespace
 
 bool dump_element_counters(const std::string& set, bool proto_port, std::vector<ElementCount>& out, std::string& err) {
-    SocketPtr nl(mnl_socket_open(NETLINK_NETFILTER));
-    if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
-        err = std::string("netlink: ") + std::strerror(errno);
-        return false;
-    }
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
-    const uint32_t seq = static_cast<uint32_t>(time(nullptr));
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETSETELEM, NFPROTO_IPV4, NLM_F_DUMP | NLM_F_ACK, seq);
+    std::vector<char> req(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(req.data(), NFT_MSG_GETSETELEM, NFPROTO_IPV4, NLM_F_DUMP | NLM_F_ACK,
+                                          static_cast<uint32_t>(time(nullptr)));
     SetPtr s(nftnl_set_alloc());
     nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTableName);
     nftnl_set_set_str(s.get(), NFTNL_SET_NAME, set.c_str());
     nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
-    if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) {
-        err = "dump set " + set + ": " + std::strerror(errno);
-        return false;
-    }
-    const uint32_t portid = mnl_socket_get_portid(nl.get());
-    int ret;
-    while ((ret = static_cast<int>(mnl_socket_recvfrom(nl.get(), buf.data(), buf.size()))) > 0) {
-        ret = mnl_cb_run(buf.data(), static_cast<size_t>(ret), seq, portid, parse_elems, s.get());
-        if (ret <= MNL_CB_STOP) break;
-    }
-    if (ret < 0) {
-        err = "dump set " + set + ": " + std::strerror(errno);
+    std::string qerr;
+    if (query(nlh, parse_elems, s.get(), MNL_SOCKET_BUFFER_SIZE * 4, qerr) < 0) {
+        err = "dump set " + set + ": " + (qerr.empty() ? std::strerror(errno) : qerr);
         return false;
     }
     IterPtr it(nftnl_set_elems_iter_create(s.get()));

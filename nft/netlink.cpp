@@ -173,4 +173,21 @@ bool send_batch(const Batch& b, std::string& err) {
     return false;
 }
 
+int query(const nlmsghdr* request, ReplyCallback cb, void* data, size_t buf_size, std::string& err) {
+    SocketPtr nl(mnl_socket_open(NETLINK_NETFILTER));
+    if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0 ||
+        mnl_socket_sendto(nl.get(), request, request->nlmsg_len) < 0) {
+        err = std::string("netlink: ") + std::strerror(errno);
+        return -1;
+    }
+    std::vector<char> buf(buf_size);
+    const uint32_t portid = mnl_socket_get_portid(nl.get());
+    int ret;
+    while ((ret = static_cast<int>(mnl_socket_recvfrom(nl.get(), buf.data(), buf.size()))) > 0) {
+        ret = mnl_cb_run(buf.data(), static_cast<size_t>(ret), request->nlmsg_seq, portid, cb, data);
+        if (ret <= MNL_CB_STOP) break;
+    }
+    return ret;
+}
+
 }  // namespace nfgate::nft

@@ -2,8 +2,11 @@
 // object behind each error by the sequence number of the message the kernel refused.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+
+struct nlmsghdr;
 
 #include "nft/batch_bytes.hpp"
 
@@ -15,5 +18,12 @@ uint32_t next_batch_seq(uint32_t messages);
 // True when the kernel accepted the whole batch. Otherwise nothing changed (the batch is one
 // transaction) and `err` holds one "<what the message did>: <kernel error>" per refused message.
 bool send_batch(const Batch& b, std::string& err);
+
+// One request outside a batch (a dump or a get), its answers handed to `cb` (libmnl's
+// mnl_cb_t) with `data`, read through a buffer of `buf_size` bytes. Returns what the last
+// mnl_cb_run returned: negative with errno set when the kernel answered with an error (ENOENT:
+// no such object). -1 with `err` set when the socket could not be used at all.
+using ReplyCallback = int (*)(const nlmsghdr* nlh, void* data);
+int query(const nlmsghdr* request, ReplyCallback cb, void* data, size_t buf_size, std::string& err);
 
 }  // namespace nfgate::nft

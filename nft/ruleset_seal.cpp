@@ -13,13 +13,13 @@
 #include <memory>
 #include <vector>
 
+#include "nft/netlink.hpp"
 #include "nft/nft_text.hpp"
 
 namespace nfgate::nft {
 
 namespace {
 
-using SocketPtr = std::unique_ptr<mnl_socket, decltype([](mnl_socket* s) { mnl_socket_close(s); })>;
 using RulePtr = std::unique_ptr<nftnl_rule, decltype([](nftnl_rule* r) { nftnl_rule_free(r); })>;
 
 int comment_of(const nftnl_udata* attr, void* data) {
@@ -54,30 +54,17 @@ std::string ruleset_fingerprint(const Ruleset& rs) {
 
 bool read_seal(std::string& fingerprint, std::string& err) {
     fingerprint.clear();
-    SocketPtr nl(mnl_socket_open(NETLINK_NETFILTER));
-    if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
-        err = std::string("netlink: ") + std::strerror(errno);
-        return false;
-    }
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-    const uint32_t seq = static_cast<uint32_t>(time(nullptr));
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETRULE, NFPROTO_IPV4, NLM_F_DUMP | NLM_F_ACK, seq);
+    std::vector<char> req(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(req.data(), NFT_MSG_GETRULE, NFPROTO_IPV4, NLM_F_DUMP | NLM_F_ACK,
+                                          static_cast<uint32_t>(time(nullptr)));
     RulePtr r(nftnl_rule_alloc());
     nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, kTableName);
     nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, kSealChain);
     nftnl_rule_nlmsg_build_payload(nlh, r.get());
-    if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) {
-        err = std::string("read the seal: ") + std::strerror(errno);
-        return false;
-    }
-    const uint32_t portid = mnl_socket_get_portid(nl.get());
-    int ret;
-    while ((ret = static_cast<int>(mnl_socket_recvfrom(nl.get(), buf.data(), buf.size()))) > 0) {
-        ret = mnl_cb_run(buf.data(), static_cast<size_t>(ret), seq, portid, take_rule, &fingerprint);
-        if (ret <= MNL_CB_STOP) break;
-    }
-    if (ret < 0 && errno != ENOENT) {  // no table or no chain: nothing sealed
-        err = std::string("read the seal: ") + std::strerror(errno);
+    std::string qerr;
+    const int ret = query(nlh, take_rule, &fingerprint, MNL_SOCKET_BUFFER_SIZE, qerr);
+    if (!qerr.empty() || (ret < 0 && errno != ENOENT)) {  // no table or no chain: nothing sealed
+        err = "read the seal: " + (qerr.empty() ? std::string(std::strerror(errno)) : qerr);
         return false;
     }
     if (ret < 0) fingerprint.clear();
