@@ -35,8 +35,13 @@ void for_each_chosen(const ServicePort& p, Each&& each) {
 
 std::vector<Endpoint> chosen_endpoints(const ServicePort& p) {
     std::vector<Endpoint> out;
-    for_each_chosen(p, [&](const Endpoint& e) { out.push_back(e); });
+    chosen_endpoints(p, out);
     return out;
+}
+
+void chosen_endpoints(const ServicePort& p, std::vector<Endpoint>& out) {
+    out.clear();
+    for_each_chosen(p, [&](const Endpoint& e) { out.push_back(e); });
 }
 
 size_t chosen_count(const ServicePort& p) {

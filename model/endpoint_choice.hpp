@@ -21,6 +21,7 @@ namespace nfgate {
 // externalTrafficPolicy Local. The gateway is no node: no endpoint is local to it, so its Local
 // frontends use the same set as its Cluster ones (the policy keeps the client address).
 std::vector<Endpoint> chosen_endpoints(const ServicePort& p);
+void chosen_endpoints(const ServicePort& p, std::vector<Endpoint>& out);  // the same, into `out`
 size_t chosen_count(const ServicePort& p);
 
 // Whether connections already made to `e` keep it: a serving endpoint (ready, or terminating

@@ -87,7 +87,13 @@ public:
     void abandon();
 
 private:
-    std::unordered_map<FrontendKey, uint16_t, FrontendKeyHash> live_, round_;
+    struct Held {
+        uint16_t slot;
+        uint64_t round;  // the last round that took it
+    };
+    std::unordered_map<FrontendKey, Held, FrontendKeyHash> live_;
+    std::vector<FrontendKey> created_;  // keys this round added (an abandoned round removes them)
+    uint64_t round_ = 1;
     std::vector<uint16_t> fresh_;
     std::deque<uint16_t> free_;
     uint32_t next_ = 1;

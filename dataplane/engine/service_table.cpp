@@ -111,12 +111,17 @@ private:
         for (uint32_t ip : svc.lb_ips) add_address(ip, false);
         for (size_t p = 0; p < svc.ports.size(); ++p) {
             const ServicePort& sp = svc.ports[p];
-            ServicePortEntry e;
+            // Read into the builder's scratch entry first: most ports of a next snapshot are
+            // the ones in force, shared without allocating anything.
+            ServicePortEntry& e = scratch_;
             e.proto = proto_number(sp.proto);
-            e.name = svc.key() + ":" + (sp.name.empty() ? std::to_string(sp.port) : sp.name) + "/" + proto_name(sp.proto);
+            e.name.assign(svc.ns).append("/").append(svc.name).append(":");
+            e.name.append(sp.name.empty() ? std::to_string(sp.port) : sp.name).append("/").append(proto_name(sp.proto));
             e.id = stable_id(e.name);
-            e.name_hash = name_hash(e.name);
-            for (const Endpoint& ep : chosen_endpoints(sp)) e.backends.push_back(Backend{ep.ip, ep.port});
+            chosen_endpoints(sp, chosen_);
+            e.backends.clear();
+            for (const Endpoint& ep : chosen_) e.backends.push_back(Backend{ep.ip, ep.port});
+            e.serving.clear();
             for (const Endpoint& ep : sp.endpoints)
                 if (keeps_flows(ep)) e.serving.push_back(Backend{ep.ip, ep.port});
             std::sort(e.backends.begin(), e.backends.end(), backend_less);
@@ -130,13 +135,15 @@ private:
             if (before != nullptr && same_entry(**before, e)) {
                 st_->ports_.push_back(*before);  // unchanged: shared with the snapshot in force
             } else {
-                if (before != nullptr && (*before)->backends == e.backends) {
-                    e.maglev = (*before)->maglev;  // a function of the backends alone: copied, not rebuilt
-                } else if (!build_backend_picker(e, err_)) {
+                ServicePortEntry fresh = e;
+                fresh.name_hash = name_hash(fresh.name);
+                if (before != nullptr && (*before)->backends == fresh.backends) {
+                    fresh.maglev = (*before)->maglev;  // a function of the backends alone: copied, not rebuilt
+                } else if (!build_backend_picker(fresh, err_)) {
                     err_ = "services[" + std::to_string(s) + "] (" + svc.key() + ").ports[" + std::to_string(p) + "]: " + err_;
                     return false;
                 }
-                st_->ports_.push_back(std::make_shared<const ServicePortEntry>(std::move(e)));
+                st_->ports_.push_back(std::make_shared<const ServicePortEntry>(std::move(fresh)));
             }
             for (uint32_t ip : svc.cluster_ips) add_key(ip, proto_number(sp.proto), sp.port, index, VipKind::cluster_ip);
             for (uint32_t ip : svc.external_ips) add_key(ip, proto_number(sp.proto), sp.port, index, VipKind::external_ip);
@@ -169,6 +176,8 @@ private:
     std::vector<uint64_t> svc_keys_, addr_keys_, arp_keys_;
     std::vector<uint32_t> svc_values_, addr_values_;
     std::unordered_map<uint32_t, std::shared_ptr<const ServicePortEntry>> previous_ports_;  // by id
+    ServicePortEntry scratch_;      // the port being read (its buffers reused port after port)
+    std::vector<Endpoint> chosen_;  // its chosen endpoints
 };
 
 std::unique_ptr<ServiceTable> build_service_table(const Model& m, std::span<const rte_ether_addr> iface_macs,
