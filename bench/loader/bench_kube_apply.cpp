@@ -1,7 +1,8 @@
 // The control thread's cost of one cluster change at 10k Services x 10 endpoints: a watch event
-// decoded, taken into the cluster cache, and the files + cluster merged and assembled into the
-// Model handed to the data path (the data path's own apply is measured by bench/nft and the
-// fast path's publish benchmarks). Median and p99 over the iterations.
+// decoded, taken into the cluster cache, and the files + cluster assembled into the Model handed
+// to the data path (the data path's own apply is measured by bench/nft and the fast path's
+// publish benchmarks). Median and p99 over the iterations, for the follower's incremental
+// assembly (change_to_model) and for the full merge it falls back to (full_merge).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -13,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "control/kube/cluster_merge.hpp"
+#include "control/kube/cluster_assembly.hpp"
 
 namespace {
 
@@ -59,8 +60,15 @@ struct Cluster {
     }
 };
 
-void change_to_model(benchmark::State& state) {
+Cluster& cluster() {
     static Cluster c;
+    return c;
+}
+
+// One event through decode and the cache; `assemble` makes the Model from the cache.
+template <class Assemble>
+void one_change(benchmark::State& state, Assemble&& assemble) {
+    Cluster& c = cluster();
     if (!c.ok) {
         state.SkipWithError("cluster generation or decoding failed");
         return;
@@ -74,11 +82,11 @@ void change_to_model(benchmark::State& state) {
         kube::decode_event(c.events[i++ % c.events.size()], kube::Resource::services, c.files.gateway, ev, err);
         std::vector<loader::Diag> errors, notices;
         c.cache.apply(kube::Change{kube::Change::Op::upsert, kube::Resource::services, {std::move(ev.object)}}, errors, notices);
-        kube::MergeResult merged = kube::merge_cluster(c.files, c.cache);
-        benchmark::DoNotOptimize(merged.load.model.services.size());
+        const loader::LoadResult model = assemble(c);
+        benchmark::DoNotOptimize(model.model.services.size());
         ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-        if (!merged.load.ok()) {
-            state.SkipWithError(merged.load.errors.front().str().c_str());
+        if (!model.ok()) {
+            state.SkipWithError(model.errors.front().str().c_str());
             return;
         }
     }
@@ -87,8 +95,38 @@ void change_to_model(benchmark::State& state) {
     state.counters["p99_ms"] = ms[std::min(ms.size() - 1, ms.size() * 99 / 100)];
 }
 
+// As the follower does it: the Services the change touched re-resolved, the result copied out.
+void change_to_model(benchmark::State& state) {
+    kube::ClusterAssembly assembly;
+    assembly.assemble(cluster().files, cluster().cache, cluster().cache.take_touched());
+    size_t incremental = 0;
+    one_change(state, [&](Cluster& c) {
+        loader::LoadResult out = assembly.assemble(c.files, c.cache, c.cache.take_touched()).load;
+        incremental += assembly.incremental();
+        return out;
+    });
+    state.counters["incremental"] = static_cast<double>(incremental);
+}
+
+// The whole cluster merged and assembled again (the fallback; each apply before the incremental one).
+void full_merge(benchmark::State& state) {
+    one_change(state, [](Cluster& c) { return kube::merge_cluster(c.files, c.cache).load; });
+}
+
+// What the control thread pays for one copy of the served Model at this size.
+void model_copy(benchmark::State& state) {
+    Cluster& c = cluster();
+    kube::MergeResult merged = kube::merge_cluster(c.files, c.cache);
+    for (auto _ : state) {
+        Model copy = merged.load.model;
+        benchmark::DoNotOptimize(copy.services.data());
+    }
+}
+
 }  // namespace
 
-BENCHMARK(change_to_model)->Unit(benchmark::kMillisecond)->Iterations(100);
+BENCHMARK(model_copy)->Unit(benchmark::kMillisecond)->Iterations(50);
+BENCHMARK(change_to_model)->Unit(benchmark::kMillisecond)->Iterations(200);
+BENCHMARK(full_merge)->Unit(benchmark::kMillisecond)->Iterations(100);
 
 BENCHMARK_MAIN();

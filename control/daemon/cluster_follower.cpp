@@ -23,6 +23,7 @@ bool resolve_endpoint(const KubernetesSettings& k, kube::ApiEndpoint& out, std::
 
 bool ClusterFollower::follow(const Model& gateway, std::vector<loader::Diag>& errors) {
     pacer_.set_period(std::chrono::milliseconds(gateway.kubernetes.min_sync_ms));
+    assembly_.invalidate();  // called for every load: the files and the gateway may have changed
     if (!gateway.kubernetes.enabled()) {
         if (client_) log::line(log::Level::notice, "kubernetes: no longer following the API server");
         client_.reset();
@@ -62,20 +63,22 @@ void ClusterFollower::drain() {
     kube::ApiClient::Pending p = client_->take();
     for (const auto& line : p.log) log::line(log::Level::warning, line);
     std::vector<loader::Diag> errors, notices;
-    for (auto& change : p.changes)
+    for (auto& change : p.changes) {
+        const Clock::time_point received = change.received;
         if (cache_.apply(std::move(change), errors, notices)) {
             pacer_.changed();
-            if (!oldest_change_) oldest_change_ = Clock::now();
+            if (!oldest_change_ || received < *oldest_change_) oldest_change_ = received;
         }
+    }
     for (const auto& e : errors) log::line(log::Level::warning, "kubernetes: skipped: " + e.str());
     for (const auto& n : notices) log::line(log::Level::info, "kubernetes: notice: " + n.str());
 }
 
 loader::LoadResult ClusterFollower::compose(const loader::LoadedSources& files) {
-    kube::MergeResult merged = kube::merge_cluster(files, cache_);
+    const kube::MergeResult& merged = assembly_.assemble(files, cache_, cache_.take_touched());
     skipped_ = merged.skipped.size();
     for (const auto& s : merged.skipped) log::line(log::Level::warning, "kubernetes: left out: " + s.str());
-    return std::move(merged.load);
+    return merged.load;
 }
 
 std::optional<metrics::KubernetesFigures> ClusterFollower::figures() const {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "control/kube/api_client.hpp"
-#include "control/kube/cluster_merge.hpp"
+#include "control/kube/cluster_assembly.hpp"
 #include "control/kube/sync_pacer.hpp"
 #include "control/loader/config_loader.hpp"
 
@@ -45,11 +45,15 @@ public:
         oldest_change_.reset();
     }
     // The changes applied() took are live now (the data path applied them): their latency is
-    // observed from the oldest of them.
-    void live(Clock::time_point now) {
-        if (applying_) change_to_live_.observe(std::chrono::duration<double>(now - *applying_).count());
+    // observed from the oldest of them (returned, in seconds; none when nothing was pending).
+    std::optional<double> live(Clock::time_point now) {
+        std::optional<double> seconds;
+        if (applying_) seconds = std::chrono::duration<double>(now - *applying_).count();
+        if (seconds) change_to_live_.observe(*seconds);
         applying_.reset();
+        return seconds;
     }
+    bool incremental() const { return assembly_.incremental(); }  // how the last compose() went
 
     std::optional<metrics::KubernetesFigures> figures() const;
 
@@ -57,6 +61,7 @@ private:
     std::unique_ptr<kube::ApiClient> client_;
     Model checks_;  // the gateway settings the running client checks objects against
     kube::ClusterCache cache_;
+    kube::ClusterAssembly assembly_;  // the last model, re-resolved where the cache changed
     kube::SyncPacer pacer_{std::chrono::milliseconds(1000)};
     uint64_t applies_ = 0;
     std::optional<Clock::time_point> oldest_change_;  // taken from the client, not applied yet

@@ -253,10 +253,22 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
         follower.applied(t0);
         Outcome applied = controller.reload(merged);
         if (applied.ok) {
-            metrics.observe_sync(seconds_since(t0));
-            follower.live(std::chrono::steady_clock::now());
+            const double took = seconds_since(t0);
+            metrics.observe_sync(took);
+            const auto since_change = follower.live(std::chrono::steady_clock::now());
             follow_bgp();
-            if (opts.verbose) log::line(log::Level::info, "kubernetes: applied: " + model_summary(*controller.current()));
+            if (opts.verbose) {
+                auto ms = [](double s) {
+                    char buf[32];
+                    std::snprintf(buf, sizeof buf, "%.2f", s * 1e3);
+                    return std::string(buf);
+                };
+                log::line(log::Level::info, std::string("kubernetes: applied (") +
+                                                (follower.incremental() ? "incremental" : "whole cluster") + ") in " +
+                                                ms(took) + " ms" +
+                                                (since_change ? ", " + ms(*since_change) + " ms after the change" : "") +
+                                                ": " + model_summary(*controller.current()));
+            }
         } else {
             print_details(applied.details);
             log::line(log::Level::warning, "kubernetes: change not applied: " + applied.status);

@@ -160,6 +160,7 @@ void ApiClient::run(Resource resource) {
         bool gone = false;
         std::string stream_error;
         const ApiTransport::LineHandler on_line = [&](std::string_view line) {
+            const auto received = std::chrono::steady_clock::now();
             WatchEvent ev;
             std::string err;
             if (!decode_event(line, resource, gateway_, ev, err)) {
@@ -173,8 +174,10 @@ void ApiClient::run(Resource resource) {
                     else stream_error = "watch error " + std::to_string(ev.code) + ": " + ev.message;
                     return false;
                 case WatchEvent::Type::bookmark: break;
-                case WatchEvent::Type::deleted: push(Change{Change::Op::remove, resource, {std::move(ev.object)}}); break;
-                default: push(Change{Change::Op::upsert, resource, {std::move(ev.object)}}); break;
+                case WatchEvent::Type::deleted:
+                    push(Change{Change::Op::remove, resource, {std::move(ev.object)}, received});
+                    break;
+                default: push(Change{Change::Op::upsert, resource, {std::move(ev.object)}, received}); break;
             }
             machine.on_event(ev.resource_version);
             answered();

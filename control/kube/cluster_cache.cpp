@@ -29,48 +29,81 @@ bool same(const DecodedObject& a, const DecodedObject& b) {
     return true;
 }
 
+std::string service_key_of(const loader::SliceSource& sl) { return sl.ns + "/" + sl.service_name; }
+
 }  // namespace
+
+void ClusterCache::touch(const ObjectKey& key, const DecodedObject& obj) {
+    touched_.objects.insert(key);
+    if (obj.service) touched_.services.insert(obj.service->svc.key());
+    if (obj.slice) touched_.services.insert(service_key_of(*obj.slice));
+}
+
+bool ClusterCache::erase(const ObjectKey& key) {
+    auto it = objects_.find(key);
+    if (it == objects_.end()) return false;
+    touch(key, it->second);
+    if (it->second.slice) {
+        auto idx = slices_by_service_.find(service_key_of(*it->second.slice));
+        idx->second.erase(key);
+        if (idx->second.empty()) slices_by_service_.erase(idx);
+    }
+    objects_.erase(it);
+    return true;
+}
+
+void ClusterCache::store(DecodedObject obj) {
+    erase(obj.key);
+    touch(obj.key, obj);
+    if (obj.slice) slices_by_service_[service_key_of(*obj.slice)].insert(obj.key);
+    ObjectKey key = obj.key;
+    objects_.emplace(std::move(key), std::move(obj));
+}
 
 bool ClusterCache::put(DecodedObject obj, std::vector<loader::Diag>& errors, std::vector<loader::Diag>& notices) {
     errors.insert(errors.end(), obj.errors.begin(), obj.errors.end());
     notices.insert(notices.end(), obj.notices.begin(), obj.notices.end());
+    // Skipped: an object that turned invalid is served no longer (as if deleted).
+    if (!obj.usable()) return erase(obj.key);
     auto it = objects_.find(obj.key);
-    if (!obj.usable()) {
-        // Skipped: an object that turned invalid is served no longer (as if deleted).
-        if (it == objects_.end()) return false;
-        objects_.erase(it);
-        return true;
-    }
     if (it != objects_.end() && same(it->second, obj)) {
         it->second.resource_version = obj.resource_version;
         return false;
     }
-    ObjectKey key = obj.key;
-    objects_.insert_or_assign(std::move(key), std::move(obj));
+    store(std::move(obj));
     return true;
+}
+
+const loader::ServiceSource* ClusterCache::service(const std::string& key) const {
+    const auto slash = key.find('/');
+    auto it = objects_.find(ObjectKey{Resource::services, key.substr(0, slash), key.substr(slash + 1)});
+    return it == objects_.end() || !it->second.service ? nullptr : &*it->second.service;
+}
+
+std::vector<const loader::SliceSource*> ClusterCache::slices_of(const std::string& service_key) const {
+    std::vector<const loader::SliceSource*> out;
+    auto idx = slices_by_service_.find(service_key);
+    if (idx == slices_by_service_.end()) return out;
+    for (const auto& k : idx->second) out.push_back(&*objects_.at(k).slice);
+    return out;
 }
 
 bool ClusterCache::apply(Change change, std::vector<loader::Diag>& errors, std::vector<loader::Diag>& notices) {
     bool changed = false;
     switch (change.op) {
         case Change::Op::remove:
-            for (const auto& o : change.objects) changed = objects_.erase(o.key) != 0 || changed;
+            for (const auto& o : change.objects) changed = erase(o.key) || changed;
             break;
         case Change::Op::upsert:
             for (auto& o : change.objects) changed = put(std::move(o), errors, notices) || changed;
             break;
         case Change::Op::replace: {
             // A relist: what it does not hold was deleted while nobody watched.
-            std::set<ObjectKey> listed;
+            std::set<ObjectKey> listed, gone;
             for (const auto& o : change.objects) listed.insert(o.key);
-            for (auto it = objects_.begin(); it != objects_.end();) {
-                if (it->first.resource == change.resource && !listed.count(it->first)) {
-                    it = objects_.erase(it);
-                    changed = true;
-                } else {
-                    ++it;
-                }
-            }
+            for (const auto& [key, o] : objects_)
+                if (key.resource == change.resource && !listed.count(key)) gone.insert(key);
+            for (const auto& key : gone) changed = erase(key) || changed;
             for (auto& o : change.objects) changed = put(std::move(o), errors, notices) || changed;
             break;
         }

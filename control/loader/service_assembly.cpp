@@ -19,6 +19,10 @@ uint64_t vip_key(uint32_t ip, uint16_t port, Proto proto) {
     return uint64_t{ip} << 24 | uint64_t{port} << 8 | static_cast<uint8_t>(proto);
 }
 
+uint32_t node_port_key(uint16_t node_port, Proto proto) {
+    return uint32_t{node_port} << 8 | static_cast<uint8_t>(proto);
+}
+
 std::string where(const std::string& file, int line) { return file + ":" + std::to_string(line); }
 
 std::string port_field(size_t i, const char* leaf) {
@@ -47,10 +51,10 @@ void drop_duplicate_services(std::vector<ServiceSource>& services, Reporter& r,
     services = std::move(kept);
 }
 
-// slices_of[i]: the slices that belong to services[i].
-std::vector<std::vector<size_t>> link_slices(const ManifestObjects& objects, Reporter& r,
-                                             const std::unordered_map<std::string, size_t>& services) {
-    std::vector<std::vector<size_t>> slices_of(objects.services.size());
+// slices_of[i]: the slices that belong to services[i], in the order given.
+std::vector<std::vector<const SliceSource*>> link_slices(const ManifestObjects& objects, Reporter& r,
+                                                         const std::unordered_map<std::string, size_t>& services) {
+    std::vector<std::vector<const SliceSource*>> slices_of(objects.services.size());
     std::unordered_map<std::string, size_t> seen;
     seen.reserve(objects.slices.size());
     for (size_t i = 0; i < objects.slices.size(); ++i) {
@@ -69,7 +73,7 @@ std::vector<std::vector<size_t>> link_slices(const ManifestObjects& objects, Rep
             r.notice(sl.line, "skipped: no Service " + sl.ns + "/" + sl.service_name + " among the loaded Services");
             continue;
         }
-        slices_of[svc->second].push_back(i);
+        slices_of[svc->second].push_back(&sl);
     }
     return slices_of;
 }
@@ -88,58 +92,6 @@ void sort_unique(std::vector<Endpoint>& eps) {
     eps.erase(std::unique(eps.begin(), eps.end(),
                           [](const Endpoint& a, const Endpoint& b) { return a.ip == b.ip && a.port == b.port; }),
               eps.end());
-}
-
-void resolve_endpoints(ServiceSource& src, const std::vector<size_t>& slice_ids, const ManifestObjects& objects,
-                       Reporter& r) {
-    if (slice_ids.empty()) return;
-    r.set_file(src.file);
-    r.set_object("Service " + src.svc.key());
-    // The slices' ports by (name, protocol), and what they offer for messages: built once, so
-    // a Service with many ports costs the sum of its ports and its slices', not their product.
-    std::unordered_map<std::string, std::vector<std::pair<const SliceSource*, uint16_t>>> offers;
-    std::string offered;
-    for (size_t id : slice_ids) {
-        const SliceSource& sl = objects.slices[id];
-        for (const SlicePort& sp : sl.ports) {
-            offers[sp.name + "/" + protocol_api_name(sp.proto)].emplace_back(&sl, sp.port);
-            offered += (offered.empty() ? "" : ", ") + (sp.name.empty() ? std::string("(unnamed)") : sp.name) + "/" +
-                       protocol_api_name(sp.proto);
-        }
-    }
-    // A Deployment scaled to zero keeps its EndpointSlice with `endpoints: null` and `ports: null`:
-    // its Service has no endpoints and rejects traffic, as with kube-proxy. A named targetPort is
-    // only worth an error when the slices list endpoints under other port names.
-    const bool slices_have_endpoints = std::any_of(slice_ids.begin(), slice_ids.end(), [&](size_t id) {
-        return !objects.slices[id].addresses.empty() && !objects.slices[id].ports.empty();
-    });
-    for (size_t i = 0; i < src.svc.ports.size(); ++i) {
-        ServicePort& port = src.svc.ports[i];
-        const auto it = offers.find(port.name + "/" + protocol_api_name(port.proto));
-        const bool resolved = it != offers.end();
-        if (resolved)
-            for (const auto& [sl, target] : it->second)
-                for (Endpoint ep : sl->addresses) {
-                    ep.port = target;
-                    port.endpoints.push_back(ep);
-                }
-        sort_unique(port.endpoints);
-        if (resolved) continue;
-        const auto& ps = src.ports[i];
-        std::string wanted = "an EndpointSlice port named \"" + port.name + "\" with protocol " +
-                             protocol_api_name(port.proto);
-        std::string has = offered.empty() ? "none" : offered;
-        if (!slices_have_endpoints)
-            r.notice(ps.line, port_field(i, "port") + ": no endpoints: the Service's EndpointSlices list none "
-                              "(scaled to zero?): it rejects traffic");
-        else if (!ps.target_name.empty())
-            r.error(ps.target_line, port_field(i, "targetPort"),
-                    "named targetPort \"" + ps.target_name + "\" is not resolved by any EndpointSlice of this "
-                    "Service (want " + wanted + "; the slices have: " + has + ")");
-        else
-            r.notice(ps.line, port_field(i, "port") + ": no endpoints: the Service's EndpointSlices have no port "
-                              "named \"" + port.name + "\"/" + protocol_api_name(port.proto) + " (they have: " + has + ")");
-    }
 }
 
 // A VIP that is also a node address collides with the NodePorts served there, so those are
@@ -189,7 +141,7 @@ void check_node_port_claims(const std::vector<ServiceSource>& services, Reporter
         for (size_t p = 0; p < svc.ports.size(); ++p) {
             const ServicePort& port = svc.ports[p];
             if (port.node_port == 0) continue;
-            uint32_t key = uint32_t{port.node_port} << 8 | static_cast<uint8_t>(port.proto);
+            uint32_t key = node_port_key(port.node_port, port.proto);
             auto [it, fresh] = claims.emplace(key, Claim{s, p});
             if (fresh) continue;
             const auto& other = services[it->second.service];
@@ -205,6 +157,82 @@ void check_node_port_claims(const std::vector<ServiceSource>& services, Reporter
 
 }  // namespace
 
+void resolve_service(ServiceSource& src, const std::vector<const SliceSource*>& slices, Reporter& r) {
+    if (slices.empty()) return;
+    r.set_file(src.file);
+    r.set_object("Service " + src.svc.key());
+    // The slices' ports by (name, protocol), and what they offer for messages: built once, so
+    // a Service with many ports costs the sum of its ports and its slices', not their product.
+    std::unordered_map<std::string, std::vector<std::pair<const SliceSource*, uint16_t>>> offers;
+    std::string offered;
+    for (const SliceSource* sl_ptr : slices) {
+        const SliceSource& sl = *sl_ptr;
+        for (const SlicePort& sp : sl.ports) {
+            offers[sp.name + "/" + protocol_api_name(sp.proto)].emplace_back(&sl, sp.port);
+            offered += (offered.empty() ? "" : ", ") + (sp.name.empty() ? std::string("(unnamed)") : sp.name) + "/" +
+                       protocol_api_name(sp.proto);
+        }
+    }
+    // A Deployment scaled to zero keeps its EndpointSlice with `endpoints: null` and `ports: null`:
+    // its Service has no endpoints and rejects traffic, as with kube-proxy. A named targetPort is
+    // only worth an error when the slices list endpoints under other port names.
+    const bool slices_have_endpoints = std::any_of(slices.begin(), slices.end(), [](const SliceSource* sl) {
+        return !sl->addresses.empty() && !sl->ports.empty();
+    });
+    for (size_t i = 0; i < src.svc.ports.size(); ++i) {
+        ServicePort& port = src.svc.ports[i];
+        const auto it = offers.find(port.name + "/" + protocol_api_name(port.proto));
+        const bool resolved = it != offers.end();
+        if (resolved)
+            for (const auto& [sl, target] : it->second)
+                for (Endpoint ep : sl->addresses) {
+                    ep.port = target;
+                    port.endpoints.push_back(ep);
+                }
+        sort_unique(port.endpoints);
+        if (resolved) continue;
+        const auto& ps = src.ports[i];
+        std::string wanted = "an EndpointSlice port named \"" + port.name + "\" with protocol " +
+                             protocol_api_name(port.proto);
+        std::string has = offered.empty() ? "none" : offered;
+        if (!slices_have_endpoints)
+            r.notice(ps.line, port_field(i, "port") + ": no endpoints: the Service's EndpointSlices list none "
+                              "(scaled to zero?): it rejects traffic");
+        else if (!ps.target_name.empty())
+            r.error(ps.target_line, port_field(i, "targetPort"),
+                    "named targetPort \"" + ps.target_name + "\" is not resolved by any EndpointSlice of this "
+                    "Service (want " + wanted + "; the slices have: " + has + ")");
+        else
+            r.notice(ps.line, port_field(i, "port") + ": no endpoints: the Service's EndpointSlices have no port "
+                              "named \"" + port.name + "\"/" + protocol_api_name(port.proto) + " (they have: " + has + ")");
+    }
+}
+
+void check_claims(const std::vector<ServiceSource>& services, const std::vector<uint32_t>& node_addresses,
+                  Reporter& r) {
+    check_vip_claims(services, node_addresses, r);
+    check_node_port_claims(services, r);
+}
+
+Claims claims_of(const Service& svc, const std::vector<uint32_t>& node_addresses) {
+    Claims c;
+    for (const ServicePort& port : svc.ports) {
+        if (port.node_port == 0) continue;
+        c.node_ports.push_back(node_port_key(port.node_port, port.proto));
+        for (uint32_t node : node_addresses) c.frontends.push_back(vip_key(node, port.node_port, port.proto));
+    }
+    for (const auto* ips : {&svc.cluster_ips, &svc.external_ips, &svc.lb_ips})
+        for (uint32_t ip : *ips)
+            for (const ServicePort& port : svc.ports) c.frontends.push_back(vip_key(ip, port.port, port.proto));
+    auto sort_unique_keys = [](auto& v) {
+        std::sort(v.begin(), v.end());
+        v.erase(std::unique(v.begin(), v.end()), v.end());
+    };
+    sort_unique_keys(c.frontends);
+    sort_unique_keys(c.node_ports);
+    return c;
+}
+
 void assemble_services(ManifestObjects& objects, std::vector<Diag>& errors, std::vector<Diag>& notices,
                        Model& m) {
     // Cross-object findings point into different files: the Reporter's file is set per object.
@@ -214,9 +242,8 @@ void assemble_services(ManifestObjects& objects, std::vector<Diag>& errors, std:
     drop_duplicate_services(objects.services, r, by_key);
     auto slices_of = link_slices(objects, r, by_key);
     for (size_t i = 0; i < objects.services.size(); ++i)
-        resolve_endpoints(objects.services[i], slices_of[i], objects, r);
-    check_vip_claims(objects.services, m.node_addresses, r);
-    check_node_port_claims(objects.services, r);
+        resolve_service(objects.services[i], slices_of[i], r);
+    check_claims(objects.services, m.node_addresses, r);
 
     m.services.clear();
     m.services.reserve(objects.services.size());

@@ -1,6 +1,7 @@
 // Joins Services with their EndpointSlices and runs the checks that span objects.
 #pragma once
 
+#include "control/loader/field_reader.hpp"
 #include "control/loader/manifest_objects.hpp"
 
 namespace nfgate::loader {
@@ -10,5 +11,23 @@ namespace nfgate::loader {
 // used twice and named targetPorts no slice resolves. Fills m.services sorted by (ns, name).
 void assemble_services(ManifestObjects& objects, std::vector<Diag>& errors, std::vector<Diag>& notices,
                        Model& m);
+
+// The pieces of assemble_services, for a caller that keeps an assembled set and re-resolves
+// only the Services a change touched (the cluster follower): the same checks, the same reports.
+//
+// Joins one Service's ports with the slices that name it (in the order given).
+void resolve_service(ServiceSource& src, const std::vector<const SliceSource*>& slices, Reporter& r);
+// VIP:port/protocol claimed twice (a node address counting as a VIP of every nodePort) and
+// nodePort/protocol used twice, among `services`.
+void check_claims(const std::vector<ServiceSource>& services, const std::vector<uint32_t>& node_addresses,
+                  Reporter& r);
+// What one Service claims, in the keys check_claims compares: two Services clash exactly when
+// their frontends or their nodePorts intersect. Sorted, without repeats.
+struct Claims {
+    std::vector<uint64_t> frontends;  // VIP or node address : port / protocol
+    std::vector<uint32_t> node_ports;  // nodePort / protocol
+    bool operator==(const Claims&) const = default;
+};
+Claims claims_of(const Service& svc, const std::vector<uint32_t>& node_addresses);
 
 }  // namespace nfgate::loader

@@ -103,7 +103,7 @@ void render_kubernetes(Writer& w, const KubernetesFigures& k) {
     w.family("nfgate_kubernetes_applies_total", "counter", "Cluster changes applied to the data path.");
     w.sample("nfgate_kubernetes_applies_total", {}, k.applies);
     render_histogram(w, "nfgate_kubernetes_change_to_live_seconds",
-                     "From a cluster change taken from the API client to the data path having applied it.",
+                     "From a watch event's arrival at nfgate to the data path having applied the change.",
                      k.change_to_live);
 }
 
