@@ -17,6 +17,9 @@ packages=(
   bird2
   clang libclang-rt-14-dev
 )
+# kubectl, a real client for the API-server stand-in's test: Debian's, unless one is on PATH
+# already (google-cloud-sdk's `kubectl` package also ships /usr/bin/kubectl; the two conflict).
+command -v kubectl >/dev/null || packages+=(kubernetes-client)
 
 need_root() {
   if [ "$(id -u)" -ne 0 ]; then

@@ -7,7 +7,7 @@ per apply; its histogram `nfgate_kubernetes_change_to_live_seconds` holds the sa
 of the apply itself (model assembled, data path written), and how many applies were incremental.
 
   sudo bench/kube/event_to_live.py NFGATE [--services 10000] [--endpoints 10] [--events 1000]
-        [--gap-ms 100] [--min-sync 0s] [--nfgatectl NFGATECTL (fast path over net_null)]
+        [--gap-ms 100] [--min-sync 0s] [--nfgatectl NFGATECTL (fast path over net_null)] [--log FILE]
 
 Never fails on a number; exit 77 without root/openssl. The events are not written to the stand-in's
 state file (it would rewrite the whole cluster per event).
@@ -71,6 +71,7 @@ def main():
     p.add_argument("--gap-ms", type=int, default=100)
     p.add_argument("--min-sync", default="0s")
     p.add_argument("--nfgatectl", help="fast path (net_null ports) instead of the kernel path")
+    p.add_argument("--log", help="keep nfgate's log (-v) in this file")
     a = p.parse_args()
     if os.geteuid() != 0 or not shutil.which("openssl"):
         print("skipped: needs root and openssl")
@@ -151,6 +152,8 @@ def main():
         fmt = lambda v: "<= %g ms" % (v * 1000) if v is not None else "-"
         print("  nfgate's histogram for the same %d applies: p50 %s, p99 %s" % (n, fmt(q[0.5]), fmt(q[0.99])))
         d.stop()
+        if a.log:
+            shutil.copy(tmp + "/nfgate.log", a.log)
     return 0
 
 

@@ -91,16 +91,21 @@ void DaemonMetrics::refresh(const Model& m, const api::DaemonStatus& status,
         make_snapshot(m, status, start_unix_, fast, m.dataplane == DataplaneKind::kernel ? &kernel : nullptr, syncs_, traffic);
     s.bgp = bgp_;
     s.kubernetes = kubernetes_;
-    // Busy ratio over the interval since the last refresh, from the workers' cycle counters.
-    for (auto& w : s.workers) {
-        if (w.worker < previous_.size()) {
-            const auto& [loop, busy] = previous_[w.worker];
-            if (w.loop_cycles > loop) w.busy_ratio = double(w.busy_cycles - busy) / double(w.loop_cycles - loop);
-        }
+    for (auto& w : s.workers)
+        if (w.worker < busy_ratio_.size()) w.busy_ratio = busy_ratio_[w.worker];
+    server_.publish(metrics::render(s));
+}
+
+void DaemonMetrics::sample_workers(const std::optional<fastpath::Counters>& fast) {
+    if (!fast) return;
+    busy_ratio_.assign(fast->workers.size(), std::nullopt);
+    for (size_t i = 0; i < fast->workers.size(); ++i) {
+        const auto& w = fast->workers[i];
+        if (i < previous_.size() && w.loop_cycles > previous_[i].first)
+            busy_ratio_[i] = double(w.busy_cycles - previous_[i].second) / double(w.loop_cycles - previous_[i].first);
     }
     previous_.clear();
-    for (const auto& w : s.workers) previous_.emplace_back(w.loop_cycles, w.busy_cycles);
-    server_.publish(metrics::render(s));
+    for (const auto& w : fast->workers) previous_.emplace_back(w.loop_cycles, w.busy_cycles);
 }
 
 }  // namespace nfgate::daemon

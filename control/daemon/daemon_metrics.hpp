@@ -47,6 +47,12 @@ public:
     // The cluster-following figures the next refresh publishes (none: no kubernetes section).
     void set_kubernetes(std::optional<metrics::KubernetesFigures> k) { kubernetes_ = std::move(k); }
 
+    // Readable while a scrape waits for fresh figures (-1 while not serving): take_wanted(),
+    // then refresh().
+    int wanted_fd() const { return server_.running() ? server_.wanted_fd() : -1; }
+    void take_wanted() { server_.take_wanted(); }
+    // Once a second: the workers' busy ratio over the last second, from their cycle counters.
+    void sample_workers(const std::optional<fastpath::Counters>& fast);
     // Renders and publishes a new snapshot (no-op while not serving).
     // `traffic`: the data path's per-frontend counts (empty where it has none).
     void refresh(const Model& m, const api::DaemonStatus& status, const std::optional<fastpath::Counters>& fast,
@@ -60,7 +66,8 @@ private:
     std::optional<nft::FloodFigures> kernel_flood_;
     bool kernel_syn_proxy_ = false;
     std::optional<metrics::KubernetesFigures> kubernetes_;
-    std::vector<std::pair<uint64_t, uint64_t>> previous_;  // per worker: (loop, busy) cycles at the last refresh
+    std::vector<std::pair<uint64_t, uint64_t>> previous_;  // per worker: (loop, busy) cycles a second ago
+    std::vector<std::optional<double>> busy_ratio_;        // per worker, over the last second
 };
 
 }  // namespace nfgate::daemon

@@ -26,7 +26,7 @@ bool EventWaiter::init(std::string& err) {
     return true;
 }
 
-Event EventWaiter::wait(int api_fd, std::chrono::steady_clock::time_point deadline, int kube_fd) {
+Event EventWaiter::wait(int api_fd, std::chrono::steady_clock::time_point deadline, int kube_fd, int metrics_fd) {
     using namespace std::chrono;
     for (;;) {
         // A pending signal first: a stop must not wait behind a busy API client.
@@ -45,11 +45,12 @@ Event EventWaiter::wait(int api_fd, std::chrono::steady_clock::time_point deadli
         // Rounded up: waking a little late is a tick on the next pass, never one early.
         const auto left = ceil<milliseconds>(deadline - now).count();
         // poll() skips entries whose fd is negative.
-        pollfd fds[3] = {{sigfd_, POLLIN, 0}, {api_fd, POLLIN, 0}, {kube_fd, POLLIN, 0}};
-        const int n = ::poll(fds, 3, static_cast<int>(left));
+        pollfd fds[4] = {{sigfd_, POLLIN, 0}, {api_fd, POLLIN, 0}, {kube_fd, POLLIN, 0}, {metrics_fd, POLLIN, 0}};
+        const int n = ::poll(fds, 4, static_cast<int>(left));
         if (n > 0 && !(fds[0].revents & POLLIN)) {
-            if (api_fd >= 0 && (fds[1].revents & POLLIN)) return Event::api;
             if (kube_fd >= 0 && (fds[2].revents & POLLIN)) return Event::kube;
+            if (api_fd >= 0 && (fds[1].revents & POLLIN)) return Event::api;
+            if (metrics_fd >= 0 && (fds[3].revents & POLLIN)) return Event::metrics;
         }
         // n == 0: deadline (checked at the top); EINTR: some other signal, the deadline holds.
     }

@@ -7,7 +7,7 @@
 
 namespace nfgate::daemon {
 
-enum class Event { reload, stop, stats, tick, api, kube };
+enum class Event { reload, stop, stats, tick, api, kube, metrics };
 
 class EventWaiter {
 public:
@@ -20,10 +20,10 @@ public:
     bool init(std::string& err);
 
     // Returns the next event: a signal, `api_fd` readable (-1: none), `kube_fd` readable (the
-    // API client's changes; -1: none), or `tick` once `deadline`
-    // has passed. Interruptions by other signals (the TAP driver's per-packet RT signal among
+    // API client's changes; -1: none), `metrics_fd` readable (a scrape waits; -1: none), or
+    // `tick` once `deadline` has passed. Interruptions by other signals (the TAP driver's per-packet RT signal among
     // them) do not move the deadline: the tick comes on time under any signal load.
-    Event wait(int api_fd, std::chrono::steady_clock::time_point deadline, int kube_fd = -1);
+    Event wait(int api_fd, std::chrono::steady_clock::time_point deadline, int kube_fd = -1, int metrics_fd = -1);
 
 private:
     int sigfd_ = -1;

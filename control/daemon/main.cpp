@@ -31,6 +31,12 @@ using namespace nfgate::daemon;
 
 namespace {
 
+std::string milliseconds_text(double seconds) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f", seconds * 1e3);
+    return buf;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -211,6 +217,8 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
         if (!dp->frontend_traffic(traffic, terr)) traffic.clear();
         metrics.set_bgp(speaker.enabled() ? std::optional(bgp_figures(speaker)) : std::nullopt);
         metrics.set_kubernetes(follower.figures());
+        if (!c && controller.current()->syn_proxy != SynProxyMode::automatic)
+            metrics.set_kernel_flood(dp->flood_figures(*controller.current()), dp->kernel_syn_proxy());
         metrics.refresh(*controller.current(), daemon_api.status(), c, traffic);
     };
     refresh_metrics(dp->counters());
@@ -222,16 +230,18 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
     SynFloodGuard syn_guard;
     // Both paths feed one guard: the fast path its counters, the kernel path conntrack and its
     // synproxy (read here once a second, and handed to the metrics as sampled).
+    // The kernel path reads conntrack for the guard only when it decides (automatic): at 10k
+    // Services that takes ~15 ms; a fixed switch needs no figures and /metrics reads them when scraped.
     auto guard_syn_floods = [&](const std::optional<fastpath::Counters>& c) {
         const Model& m = *controller.current();
         std::optional<nft::FloodFigures> kernel;
-        if (!c) kernel = dp->flood_figures(m);
-        if (!c && !kernel) return;
+        if (!c && m.syn_proxy == SynProxyMode::automatic && !(kernel = dp->flood_figures(m))) return;
         const SynFloodGuard::Decision d =
-            syn_guard.sample(c ? flood_sample(*c) : flood_sample(*kernel), m.syn_proxy, m.syn_proxy_threshold());
+            c || kernel ? syn_guard.sample(c ? flood_sample(*c) : flood_sample(*kernel), m.syn_proxy, m.syn_proxy_threshold())
+                        : syn_guard.fixed(m.syn_proxy);
         dp->set_syn_proxy(d.on);
         if (!d.line.empty()) log::line(log::Level::notice, d.line);
-        if (!c) metrics.set_kernel_flood(kernel, dp->kernel_syn_proxy());
+        if (kernel) metrics.set_kernel_flood(kernel, dp->kernel_syn_proxy());
     };
     const auto first_counters = dp->counters();
     if (first_counters) exhaustion.sample(*first_counters, 0);
@@ -257,34 +267,30 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
             metrics.observe_sync(took);
             const auto since_change = follower.live(std::chrono::steady_clock::now());
             follow_bgp();
-            if (opts.verbose) {
-                auto ms = [](double s) {
-                    char buf[32];
-                    std::snprintf(buf, sizeof buf, "%.2f", s * 1e3);
-                    return std::string(buf);
-                };
+            if (opts.verbose)
                 log::line(log::Level::info, std::string("kubernetes: applied (") +
                                                 (follower.incremental() ? "incremental" : "whole cluster") + ") in " +
-                                                ms(took) + " ms" +
-                                                (since_change ? ", " + ms(*since_change) + " ms after the change" : "") +
+                                                milliseconds_text(took) + " ms" +
+                                                (since_change ? ", " + milliseconds_text(*since_change) + " ms after the change" : "") +
                                                 ": " + model_summary(*controller.current()));
-            }
         } else {
             print_details(applied.details);
             log::line(log::Level::warning, "kubernetes: change not applied: " + applied.status);
         }
-        refresh_metrics(dp->counters());
     };
-    for (Event ev; (ev = events.wait(api.fd(), next_wake(), follower.fd())) != Event::stop;) {
+    // /metrics is collected when scraped (at 10k Services reading the per-Service counters takes
+    // tens of milliseconds: once a second it would hold back cluster changes arriving meanwhile).
+    for (Event ev; (ev = events.wait(api.fd(), next_wake(), follower.fd(), metrics.wanted_fd())) != Event::stop;) {
         daemon_api.capture().poll(*dp);
         if (ev == Event::kube) follower.drain();
         if (follower.ready(std::chrono::steady_clock::now())) apply_cluster();
         if (ev == Event::reload) {
             daemon_api.run_reload();
-            refresh_metrics(dp->counters());
         } else if (ev == Event::api) {
             api.serve_pending(handler);
-            refresh_metrics(dp->counters());  // an API reload changes what /metrics says
+        } else if (ev == Event::metrics) {
+            metrics.take_wanted();
+            refresh_metrics(dp->counters());
         } else if (ev == Event::stats) {
             if (auto c = dp->counters()) log::lines(log::Level::info, "counters: ", counters_text(*c));
         } else if (std::chrono::steady_clock::now() >= sampled + kSamplePeriod) {
@@ -295,7 +301,7 @@ int run_daemon(const Options& opts, const loader::LoadOptions& lo) {
             const auto c = dp->counters();
             if (c) print_details(exhaustion.sample(*c, static_cast<unsigned>(secs < 1 ? 1 : secs)));
             guard_syn_floods(c);
-            refresh_metrics(c);
+            metrics.sample_workers(c);
         }
     }
     notify::stopping("stopping");

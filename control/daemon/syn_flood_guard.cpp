@@ -19,6 +19,12 @@ FloodSample flood_sample(const nft::FloodFigures& k) {
     return FloodSample{k.half_open, k.early_drop, k.syn_received, k.cookie_valid};
 }
 
+SynFloodGuard::Decision SynFloodGuard::fixed(SynProxyMode mode) {
+    primed_ = false;
+    const bool on = mode == SynProxyMode::on;
+    return change(on, on ? "conntrack.synProxy is on" : "conntrack.synProxy is off");
+}
+
 SynFloodGuard::Decision SynFloodGuard::sample(const FloodSample& c, SynProxyMode mode, uint32_t threshold) {
     const uint64_t early = c.early_dropped;
     const uint64_t cookies = c.cookies_sent;
@@ -35,11 +41,7 @@ SynFloodGuard::Decision SynFloodGuard::sample(const FloodSample& c, SynProxyMode
     unanswered_[second_] = unanswered;
     second_ = (second_ + 1) % kWindow;
 
-    switch (mode) {
-        case SynProxyMode::on: return change(true, "conntrack.synProxy is on");
-        case SynProxyMode::off: return change(false, "conntrack.synProxy is off");
-        case SynProxyMode::automatic: break;
-    }
+    if (mode != SynProxyMode::automatic) return fixed(mode);
     if (!on_) {
         if (c.half_open_flows >= threshold)
             return change(true, std::to_string(c.half_open_flows) + " half-open TCP flows (conntrack.synProxyHalfOpen " +

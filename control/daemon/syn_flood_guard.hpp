@@ -39,6 +39,9 @@ public:
 
     // Once a second; `threshold` is Model::syn_proxy_threshold().
     Decision sample(const FloodSample& s, SynProxyMode mode, uint32_t threshold);
+    // A fixed switch (on or off) needs no figures; once automatic again, the first sample
+    // only primes the deltas.
+    Decision fixed(SynProxyMode mode);
     Decision sample(const fastpath::Counters& c, SynProxyMode mode, uint32_t threshold) {
         return sample(flood_sample(c), mode, threshold);
     }

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <charconv>
 #include <cstdarg>
 #include <cstdio>
@@ -67,12 +69,17 @@ MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char*
         return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n", "text/plain");
     if (std::strcmp(url, "/metrics") != 0)
         return reply(c, MHD_HTTP_NOT_FOUND, "nfgate serves /metrics\n", "text/plain");
-    return reply(c, MHD_HTTP_OK, *self->current(), kContentType);
+    return reply(c, MHD_HTTP_OK, *self->fresh(std::chrono::seconds(1)), kContentType);
 }
 
 }  // namespace
 
-MetricsServer::~MetricsServer() { stop(); }
+MetricsServer::MetricsServer() : wanted_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+
+MetricsServer::~MetricsServer() {
+    stop();
+    if (wanted_fd_ >= 0) ::close(wanted_fd_);
+}
 
 bool MetricsServer::start(const std::string& address, std::string& err) {
     stop();
@@ -107,8 +114,26 @@ std::shared_ptr<const std::string> MetricsServer::current() const {
 
 void MetricsServer::publish(std::string text) {
     auto next = std::make_shared<const std::string>(std::move(text));
-    std::lock_guard<std::mutex> lock(mu_);
-    text_ = std::move(next);
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        text_ = std::move(next);
+        ++published_;
+    }
+    published_cv_.notify_all();
+}
+
+void MetricsServer::take_wanted() {
+    uint64_t n;
+    [[maybe_unused]] auto r = ::read(wanted_fd_, &n, sizeof n);
+}
+
+std::shared_ptr<const std::string> MetricsServer::fresh(std::chrono::milliseconds wait) {
+    std::unique_lock<std::mutex> lock(mu_);
+    const uint64_t want = published_ + 1;
+    const uint64_t one = 1;
+    if (wanted_fd_ < 0 || ::write(wanted_fd_, &one, sizeof one) != static_cast<ssize_t>(sizeof one)) return text_;
+    published_cv_.wait_for(lock, wait, [&] { return published_ >= want; });
+    return text_;
 }
 
 }  // namespace nfgate::metrics

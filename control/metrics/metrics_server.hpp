@@ -1,8 +1,13 @@
-// GET /metrics over HTTP, served by libmicrohttpd's own thread. It hands out the last text the
-// control thread published (one mutex between those two threads, never a worker), so a scrape
-// costs the workers nothing and a slow scraper never holds the control thread.
+// GET /metrics over HTTP, served by libmicrohttpd's own thread. Figures are collected when
+// scraped, as Prometheus' client libraries do: a scrape wakes the control thread (wanted_fd())
+// and waits, up to a second, for the text it publishes; a busy control thread means the text
+// published last. One mutex between those two threads, never a worker: a scrape costs the
+// workers nothing, and a slow scraper never holds the control thread.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -13,7 +18,7 @@ namespace nfgate::metrics {
 
 class MetricsServer {
 public:
-    MetricsServer() = default;
+    MetricsServer();
     ~MetricsServer();
     MetricsServer(const MetricsServer&) = delete;
     MetricsServer& operator=(const MetricsServer&) = delete;
@@ -25,15 +30,24 @@ public:
     bool running() const { return daemon_ != nullptr; }
     const std::string& address() const { return address_; }
 
-    // The text the next scrapes get.
+    // The text the waiting and the next scrapes get.
     void publish(std::string text);
-    // The text published last (what a scrape gets now).
+    // The text published last.
     std::shared_ptr<const std::string> current() const;
+
+    // Readable while a scrape waits for fresh figures; take_wanted() before collecting them.
+    int wanted_fd() const { return wanted_fd_; }
+    void take_wanted();
+    // A scrape: asks for fresh figures and waits up to `wait` for them.
+    std::shared_ptr<const std::string> fresh(std::chrono::milliseconds wait);
 
 private:
     MHD_Daemon* daemon_ = nullptr;
     std::string address_;
+    int wanted_fd_ = -1;  // eventfd
     mutable std::mutex mu_;
+    std::condition_variable published_cv_;
+    uint64_t published_ = 0;  // publish() calls so far
     std::shared_ptr<const std::string> text_ = std::make_shared<const std::string>();
 };
 

@@ -2,7 +2,7 @@
 
 namespace nfgate::engine {
 
-uint16_t FrontendSlots::take(const std::string& key) {
+uint16_t FrontendSlots::take(const FrontendKey& key) {
     if (const auto it = round_.find(key); it != round_.end()) return it->second;
     uint16_t slot = 0;
     if (const auto it = live_.find(key); it != live_.end()) {

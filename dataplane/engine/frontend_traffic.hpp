@@ -63,11 +63,23 @@ private:
 // frontend of the new snapshot; finish() frees the slots of frontends that are gone. Freed slots
 // go to the back of the free list and fresh ones are used first, so a slot comes back to another
 // frontend as late as possible (its late packets from flows of the old frontend stay rare).
+// A frontend: its service port (a 64-bit hash of "namespace/name:port/proto") and where it is
+// reached (address << 16 | port).
+struct FrontendKey {
+    uint64_t service_port = 0;
+    uint64_t address = 0;
+    bool operator==(const FrontendKey&) const = default;
+};
+
+struct FrontendKeyHash {
+    size_t operator()(const FrontendKey& k) const { return k.service_port ^ (k.address * 0x9e3779b97f4a7c15ull); }
+};
+
 class FrontendSlots {
 public:
     // The slot of `key` in this round: its old one if it had one, else a free one; 0 when all
     // are taken (the frontend is then not counted).
-    uint16_t take(const std::string& key);
+    uint16_t take(const FrontendKey& key);
     // Ends the round: slots not taken in it are freed. Returns the slots this round gave to new
     // frontends (their counts start from the workers' current values).
     std::vector<uint16_t> finish();
@@ -75,7 +87,7 @@ public:
     void abandon();
 
 private:
-    std::unordered_map<std::string, uint16_t> live_, round_;
+    std::unordered_map<FrontendKey, uint16_t, FrontendKeyHash> live_, round_;
     std::vector<uint16_t> fresh_;
     std::deque<uint16_t> free_;
     uint32_t next_ = 1;

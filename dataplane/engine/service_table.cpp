@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "dataplane/engine/backend_pick.hpp"
 #include "model/endpoint_choice.hpp"
@@ -17,14 +19,26 @@ uint32_t stable_id(const std::string& s) {
     return h == 0 ? 1 : h;
 }
 
+// FNV-1a, 64 bits: what frontend counter slots are kept by (no two of a cluster's names meet).
+uint64_t name_hash(const std::string& s) {
+    uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+    return h;
+}
+
 uint8_t proto_number(Proto p) { return static_cast<uint8_t>(p); }
 
 }  // namespace
 
 class ServiceTableBuilder {
 public:
-    ServiceTableBuilder(const Model& m, std::span<const rte_ether_addr> macs, std::string& err, FrontendSlots* slots)
-        : m_(m), macs_(macs), err_(err), slots_(slots != nullptr ? *slots : own_slots_) {}
+    ServiceTableBuilder(const Model& m, std::span<const rte_ether_addr> macs, std::string& err, FrontendSlots* slots,
+                        const ServiceTable* previous)
+        : m_(m), macs_(macs), err_(err), slots_(slots != nullptr ? *slots : own_slots_) {
+        if (previous == nullptr) return;
+        previous_ports_.reserve(previous->service_ports().size());
+        for (const auto& e : previous->service_ports()) previous_ports_.emplace(e->id, e);
+    }
 
     std::unique_ptr<ServiceTable> build() {
         if (macs_.size() != m_.interfaces.size()) {
@@ -43,9 +57,10 @@ public:
         st_->addr_kinds_.build(addr_keys_, addr_values_);
         st_->arp_.build(arp_keys_, std::vector<uint32_t>(arp_keys_.size(), 1));
         st_->arp_by_port_.resize(m_.interfaces.size());
-        for (uint64_t k : arp_keys_) {
-            auto& v = st_->arp_by_port_[k >> 32];
-            if (std::find(v.begin(), v.end(), static_cast<uint32_t>(k)) == v.end()) v.push_back(static_cast<uint32_t>(k));
+        for (uint64_t k : arp_keys_) st_->arp_by_port_[k >> 32].push_back(static_cast<uint32_t>(k));
+        for (auto& v : st_->arp_by_port_) {  // once each (a VIP of several Services is one address), in first-seen order
+            std::unordered_set<uint32_t> seen;
+            v.erase(std::remove_if(v.begin(), v.end(), [&](uint32_t ip) { return !seen.insert(ip).second; }), v.end());
         }
         st_->service_cidrs_ = m_.service_cidrs;
         st_->cluster_cidrs_ = m_.cluster_cidrs;
@@ -84,8 +99,9 @@ private:
     void add_key(uint32_t ip, uint8_t proto, uint16_t port, size_t port_index, VipKind kind) {
         svc_keys_.push_back(ServiceTable::service_key(ip, proto, port));
         svc_values_.push_back(static_cast<uint32_t>(st_->frontends_.size()));
-        const std::string key = st_->ports_[port_index].name + "@" + ip_to_string(ip) + ":" + std::to_string(port);
-        st_->frontends_.push_back(FrontendEntry{static_cast<uint32_t>(port_index), kind, slots_.take(key), ip, port});
+        const ServicePortEntry* entry = st_->ports_[port_index].get();
+        const FrontendKey key{entry->name_hash, uint64_t{ip} << 16 | port};
+        st_->frontends_.push_back(FrontendEntry{entry, static_cast<uint32_t>(port_index), kind, slots_.take(key), ip, port});
     }
 
     bool add_service(size_t s) {
@@ -99,21 +115,29 @@ private:
             e.proto = proto_number(sp.proto);
             e.name = svc.key() + ":" + (sp.name.empty() ? std::to_string(sp.port) : sp.name) + "/" + proto_name(sp.proto);
             e.id = stable_id(e.name);
+            e.name_hash = name_hash(e.name);
             for (const Endpoint& ep : chosen_endpoints(sp)) e.backends.push_back(Backend{ep.ip, ep.port});
             for (const Endpoint& ep : sp.endpoints)
                 if (keeps_flows(ep)) e.serving.push_back(Backend{ep.ip, ep.port});
             std::sort(e.backends.begin(), e.backends.end(), backend_less);
             std::sort(e.serving.begin(), e.serving.end(), backend_less);
-            if (!build_backend_picker(e, err_)) {
-                err_ = "services[" + std::to_string(s) + "] (" + svc.key() + ").ports[" + std::to_string(p) + "]: " + err_;
-                return false;
-            }
             e.affinity_client_ip = svc.affinity_client_ip;
             e.affinity_timeout_s = svc.affinity_timeout_s;
             e.etp_local = svc.external_traffic_policy == TrafficPolicy::local;
             e.source_ranges = svc.lb_source_ranges;
             const size_t index = st_->ports_.size();
-            st_->ports_.push_back(std::move(e));
+            const std::shared_ptr<const ServicePortEntry>* before = previous(e);
+            if (before != nullptr && same_entry(**before, e)) {
+                st_->ports_.push_back(*before);  // unchanged: shared with the snapshot in force
+            } else {
+                if (before != nullptr && (*before)->backends == e.backends) {
+                    e.maglev = (*before)->maglev;  // a function of the backends alone: copied, not rebuilt
+                } else if (!build_backend_picker(e, err_)) {
+                    err_ = "services[" + std::to_string(s) + "] (" + svc.key() + ").ports[" + std::to_string(p) + "]: " + err_;
+                    return false;
+                }
+                st_->ports_.push_back(std::make_shared<const ServicePortEntry>(std::move(e)));
+            }
             for (uint32_t ip : svc.cluster_ips) add_key(ip, proto_number(sp.proto), sp.port, index, VipKind::cluster_ip);
             for (uint32_t ip : svc.external_ips) add_key(ip, proto_number(sp.proto), sp.port, index, VipKind::external_ip);
             for (uint32_t ip : svc.lb_ips) add_key(ip, proto_number(sp.proto), sp.port, index, VipKind::lb_ip);
@@ -121,6 +145,19 @@ private:
                 for (uint32_t ip : m_.node_addresses) add_key(ip, proto_number(sp.proto), sp.node_port, index, VipKind::node_port);
         }
         return true;
+    }
+
+    // The same service port (by id and name) in the snapshot in force, if any.
+    const std::shared_ptr<const ServicePortEntry>* previous(const ServicePortEntry& e) const {
+        const auto it = previous_ports_.find(e.id);
+        return it == previous_ports_.end() || it->second->name != e.name ? nullptr : &it->second;
+    }
+
+    // Everything but the Maglev table, which follows from the backends.
+    static bool same_entry(const ServicePortEntry& a, const ServicePortEntry& b) {
+        return a.proto == b.proto && a.backends == b.backends && a.serving == b.serving &&
+               a.affinity_client_ip == b.affinity_client_ip && a.affinity_timeout_s == b.affinity_timeout_s &&
+               a.etp_local == b.etp_local && a.source_ranges == b.source_ranges;
     }
 
     const Model& m_;
@@ -131,11 +168,12 @@ private:
     std::unique_ptr<ServiceTable> st_;
     std::vector<uint64_t> svc_keys_, addr_keys_, arp_keys_;
     std::vector<uint32_t> svc_values_, addr_values_;
+    std::unordered_map<uint32_t, std::shared_ptr<const ServicePortEntry>> previous_ports_;  // by id
 };
 
 std::unique_ptr<ServiceTable> build_service_table(const Model& m, std::span<const rte_ether_addr> iface_macs,
-                                                  std::string& err, FrontendSlots* slots) {
-    return ServiceTableBuilder(m, iface_macs, err, slots).build();
+                                                  std::string& err, FrontendSlots* slots, const ServiceTable* previous) {
+    return ServiceTableBuilder(m, iface_macs, err, slots, previous).build();
 }
 
 }  // namespace nfgate::engine

@@ -25,6 +25,7 @@ namespace nfgate::engine {
 struct Backend {
     uint32_t ip = 0;  // host order
     uint16_t port = 0;
+    bool operator==(const Backend&) const = default;
 };
 
 // The order of ServicePortEntry::backends.
@@ -34,6 +35,7 @@ enum class VipKind : uint8_t { cluster_ip, external_ip, lb_ip, node_port };
 
 struct ServicePortEntry {
     uint32_t id = 0;  // stable across snapshots (hash of namespace/name/port/proto): affinity key
+    uint64_t name_hash = 0;  // 64-bit hash of name: the frontend counter slots' key
     uint8_t proto = 0;
     std::vector<Backend> backends;   // new connections go here: chosen_endpoints(), sorted
     std::vector<Backend> serving;    // flows made to these live on: keeps_flows(), sorted
@@ -69,6 +71,7 @@ struct ServiceMatch {
 
 // One address:port a service port is reached on, with the slot its traffic is counted in.
 struct FrontendEntry {
+    const ServicePortEntry* entry = nullptr;  // service_ports()[port_index]
     uint32_t port_index = 0;  // into ServiceTable::service_ports()
     VipKind kind = VipKind::cluster_ip;
     uint16_t slot = 0;
@@ -90,7 +93,7 @@ public:
         const uint32_t v = services_.find(service_key(ip, proto, port));
         if (v == FlatMap::kAbsent) return {};
         const FrontendEntry& f = frontends_[v];
-        return ServiceMatch{&ports_[f.port_index], f.kind, f.slot};
+        return ServiceMatch{f.entry, f.kind, f.slot};
     }
 
     bool is_cluster_ip(uint32_t ip) const { return addr_kinds_.find(ip) == kAddrClusterIp; }
@@ -126,7 +129,8 @@ public:
     // Distinct for every snapshot built in this process (caches keyed on a snapshot compare it).
     uint64_t generation() const { return generation_; }
     const std::vector<IfaceInfo>& ifaces() const { return ifaces_; }
-    const std::vector<ServicePortEntry>& service_ports() const { return ports_; }
+    // Shared with the snapshots before and after this one while unchanged (immutable).
+    const std::vector<std::shared_ptr<const ServicePortEntry>>& service_ports() const { return ports_; }
     const std::vector<FrontendEntry>& frontends() const { return frontends_; }
 
     static uint64_t service_key(uint32_t ip, uint8_t proto, uint16_t port) {
@@ -144,7 +148,7 @@ private:
         return false;
     }
 
-    std::vector<ServicePortEntry> ports_;
+    std::vector<std::shared_ptr<const ServicePortEntry>> ports_;
     std::vector<FrontendEntry> frontends_;
     FlatMap services_;        // service_key -> index into frontends_
     FlatMap addr_kinds_;      // every service address -> its AddrKind
@@ -164,8 +168,11 @@ private:
 // knows them once the ports are up; tests pass made-up ones). `slots` keeps each frontend's
 // counter slot across snapshots (the caller ends the round with slots->finish()); without it
 // the frontends are numbered afresh. Returns nullptr with `err` set (naming the object and field)
-// when the model cannot be served.
+// when the model cannot be served. `previous` (the snapshot in force, if any) lends its service
+// port entries that did not change (their Maglev tables above all): at 10k Services x 10
+// endpoints rebuilding every one is most of a snapshot's cost.
 std::unique_ptr<ServiceTable> build_service_table(const Model& m, std::span<const rte_ether_addr> iface_macs,
-                                                  std::string& err, FrontendSlots* slots = nullptr);
+                                                  std::string& err, FrontendSlots* slots = nullptr,
+                                                  const ServiceTable* previous = nullptr);
 
 }  // namespace nfgate::engine

@@ -217,7 +217,7 @@ bool DpdkFastPath::update(const Model& m, std::string& err) {
 // A frontend that takes a slot (new, or reusing one a gone frontend left) counts from the
 // workers' current values on.
 std::unique_ptr<engine::ServiceTable> DpdkFastPath::build_table(const Model& m, std::string& err) {
-    auto table = engine::build_service_table(m, macs_, err, &frontend_slots_);
+    auto table = engine::build_service_table(m, macs_, err, &frontend_slots_, services_ ? services_->current() : nullptr);
     if (!table) {
         frontend_slots_.abandon();
         return nullptr;
@@ -239,7 +239,7 @@ std::vector<FrontendTraffic> DpdkFastPath::frontend_traffic() const {
     for (const engine::FrontendEntry& f : st.frontends()) {
         if (f.slot == 0) continue;
         const engine::FrontendTotals t = frontend_sum(f.slot) - frontend_base_[f.slot];
-        out.push_back(FrontendTraffic{f.ip, f.port, static_cast<Proto>(st.service_ports()[f.port_index].proto),
+        out.push_back(FrontendTraffic{f.ip, f.port, static_cast<Proto>(f.entry->proto),
                                       t.connections, t.packets, t.bytes});
     }
     return out;

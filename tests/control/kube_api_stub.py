@@ -4,14 +4,23 @@
   kube_api_stub.py --state FILE --cert CRT --key KEY --token TOKEN [--port 6443] [--page N]
 
 HTTPS only; every request needs `Authorization: Bearer TOKEN` (401 otherwise). Serves what
-nfgate reads, as the API documents it:
-  GET /api/v1/services, /apis/discovery.k8s.io/v1/endpointslices
+nfgate reads and what kubectl asks for, as the API documents it, in application/json only (an
+Accept header without it: 406; kubectl's request for a meta.k8s.io Table lists it as the
+fallback and gets the plain list, which kubectl prints itself):
+  GET /version, /api (APIVersions), /apis (APIGroupList), /api/v1 and /apis/discovery.k8s.io/v1
+      (APIResourceList): legacy discovery, which clients asking for aggregated discovery
+      (apidiscovery.k8s.io/v2) fall back to when it comes back as application/json.
+  GET /api/v1/services, /apis/discovery.k8s.io/v1/endpointslices, also under /namespaces/NS/
       list: `limit` + `continue` paging (pages of at most --page items, as a server may return
       fewer than asked), items without kind/apiVersion, metadata.resourceVersion of the list;
-      an unknown or expired continue token: 410 Gone.
+      an expired continue token: 410 Gone (an unreadable one: 400).
       watch=1: a chunked stream of {"type","object"} lines from `resourceVersion` on; BOOKMARK
       events each second with allowWatchBookmarks; the stream ends after timeoutSeconds; a
       resourceVersion older than the oldest kept event: an ERROR event with a 410 Status.
+  GET /api/v1/namespaces/NS/services/NAME, .../endpointslices/NAME: the object (with kind and
+      apiVersion, as in watch events); 404 NotFound Status naming it when missing.
+  GET /api/v1/namespaces[/NAME]: the namespaces of the objects held, and "default" (get, list).
+  Anything else: 404 Status (405 for a watch of namespaces).
 The state (objects, resourceVersion, event history) lives in FILE, so a stub killed and started
 again is the same "cluster". Commands on stdin, one JSON object a line:
   {"op": "put", "resource": "services", "object": {...}}      ADDED or MODIFIED event
@@ -24,8 +33,10 @@ Each request is printed on stdout ("GET target"), flushed, for the test to read.
 """
 import argparse
 import base64
+import collections
 import json
 import os
+import re
 import ssl
 import sys
 import threading
@@ -33,8 +44,66 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-PATHS = {"/api/v1/services": "services", "/apis/discovery.k8s.io/v1/endpointslices": "endpointslices"}
-LIST_KIND = {"services": ("ServiceList", "v1"), "endpointslices": ("EndpointSliceList", "discovery.k8s.io/v1")}
+# The resources served, as the real API's discovery names them: group version (the path prefix is
+# /api/v1 for the core group "v1", /apis/GROUP/VERSION otherwise), kind, short names, whether
+# namespaced, and the verbs the stand-in serves (a real server has more). Namespaces are those of
+# the objects held, and "default"; kubectl reads one after a NotFound in it, to say which is missing.
+Resource = collections.namedtuple("Resource", "gv kind short namespaced verbs")
+RESOURCES = {"services": Resource("v1", "Service", ["svc"], True, ["get", "list", "watch"]),
+             "endpointslices": Resource("discovery.k8s.io/v1", "EndpointSlice", [], True, ["get", "list", "watch"]),
+             "namespaces": Resource("v1", "Namespace", ["ns"], False, ["get", "list"])}
+# GET of a collection, or of one object: /api/v1[/namespaces/NS]/RESOURCE[/NAME], or /apis/G/V/...
+ROUTE = re.compile(r"^/(?:api|apis/[^/]+)/[^/]+(?:/namespaces/([^/]+))?/([^/]+)(?:/([^/]+))?$")
+VERSION = "v1.32.0"  # /version: the release whose documented API the stand-in follows
+
+
+def prefix(group_version):
+    return "/api/" + group_version if "/" not in group_version else "/apis/" + group_version
+
+
+def discovery(server_address):
+    """The legacy discovery documents, by path (what a server without aggregated discovery, the
+    application/json;g=apidiscovery.k8s.io;v=v2 answer, serves; clients fall back to these)."""
+    major, minor = VERSION[1:].split(".")[:2]
+    docs = {"/version": {"major": major, "minor": minor, "gitVersion": VERSION, "gitTreeState": "clean",
+                         "compiler": "gc", "platform": "linux/amd64"},
+            "/api": {"kind": "APIVersions", "versions": ["v1"],
+                     "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]},
+            "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": []}}
+    for res, (gv, kind, short, namespaced, verbs) in RESOURCES.items():
+        if prefix(gv) not in docs and "/" in gv:
+            group, version = gv.split("/")
+            docs["/apis"]["groups"].append({"name": group, "versions": [{"groupVersion": gv, "version": version}],
+                                            "preferredVersion": {"groupVersion": gv, "version": version}})
+            docs[prefix(gv)] = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": []}
+        doc = docs.setdefault(prefix(gv), {"kind": "APIResourceList", "groupVersion": gv, "resources": []})
+        r = {"name": res, "singularName": kind.lower(), "namespaced": namespaced, "kind": kind, "verbs": verbs}
+        if short:
+            r["shortNames"] = short
+        doc["resources"].append(r)
+    return docs
+
+
+def typed(res, obj):
+    """obj with its kind and apiVersion, as a single GET and a watch event carry them (list items
+    do not)."""
+    gv, kind = RESOURCES[res][:2]
+    return dict({"kind": kind, "apiVersion": gv}, **{k: v for k, v in obj.items() if k not in ("kind", "apiVersion")})
+
+
+def acceptable(accept):
+    """Whether the Accept header allows plain application/json, the only media type served: a
+    client asking for a Table (as=Table;g=meta.k8s.io) lists application/json after it as the
+    fallback for servers without one; with none acceptable the answer is 406."""
+    for media in (accept or "*/*").split(","):
+        kind, *params = [p.strip() for p in media.split(";")]
+        if kind in ("*/*", "application/*", "application/json") and not any(p.startswith("as=") for p in params):
+            return True
+    return False
+
+
+def namespace_of(obj):
+    return obj["metadata"].get("namespace", "default")
 
 
 class State:
@@ -49,6 +118,14 @@ class State:
         except FileNotFoundError:
             d = {"rv": 1, "oldest": 1, "objects": {"services": {}, "endpointslices": {}}, "events": []}
         self.rv, self.oldest, self.objects, self.events = d["rv"], d["oldest"], d["objects"], d["events"]
+
+    def stored(self, res):
+        """The objects of res held, by NAMESPACE/NAME (by NAME for a cluster-scoped resource)."""
+        if res != "namespaces":
+            return self.objects[res]
+        names = {"default"} | {key.split("/")[0] for objects in self.objects.values() for key in objects}
+        return {n: {"metadata": {"name": n}, "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+                for n in names}
 
     def save(self):
         with open(self.path + ".tmp", "w") as f:
@@ -71,7 +148,7 @@ class State:
             res = c.get("resource")
             if c["op"] == "put":
                 obj = c["object"]
-                key = "%s/%s" % (obj["metadata"].get("namespace", "default"), obj["metadata"]["name"])
+                key = "%s/%s" % (namespace_of(obj), obj["metadata"]["name"])
                 kind = "MODIFIED" if key in self.objects[res] else "ADDED"
                 self.rv += 1
                 obj["metadata"]["resourceVersion"] = str(self.rv)
@@ -120,16 +197,39 @@ def make_handler(state, page):
             print("GET " + self.path, flush=True)
             if self.headers.get("Authorization") != "Bearer " + state.token:
                 return self.send_json(401, self.status(401, "Unauthorized", "Unauthorized"))
+            if not acceptable(self.headers.get("Accept")):
+                return self.send_json(406, self.status(406, "NotAcceptable", "only application/json is served"))
             url = urllib.parse.urlsplit(self.path)
-            res = PATHS.get(url.path)
-            if res is None:
-                return self.send_json(404, self.status(404, "NotFound", "the server could not find the requested resource"))
             q = dict(urllib.parse.parse_qsl(url.query))
+            doc = discovery("%s:%d" % self.server.server_address[:2]).get(url.path)
+            if doc is not None:
+                return self.send_json(200, doc)
+            m = ROUTE.match(url.path)
+            ns, res, name = m.groups() if m else (None, None, None)
+            r = RESOURCES.get(res)
+            if r is None or not url.path.startswith(prefix(r.gv) + "/") or \
+                    (ns is not None and not r.namespaced) or (name is not None and ns is None and r.namespaced):
+                return self.send_json(404, self.status(404, "NotFound", "the server could not find the requested resource"))
+            if name:
+                return self.get(res, ns, name)
             if q.get("watch") in ("1", "true"):
-                return self.watch(res, q)
-            return self.list(res, q)
+                if "watch" not in r.verbs:
+                    message = "the server does not allow this method on the requested resource"
+                    return self.send_json(405, self.status(405, "MethodNotAllowed", message))
+                return self.watch(res, ns, q)
+            return self.list(res, ns, q)
 
-        def list(self, res, q):
+        def get(self, res, ns, name):
+            with state.cond:
+                obj = state.stored(res).get(name if ns is None else "%s/%s" % (ns, name))
+                body = obj and typed(res, obj)
+            if body is None:
+                st = self.status(404, "NotFound", '%s "%s" not found' % (res, name))
+                st["details"] = {"name": name, "kind": res}
+                return self.send_json(404, st)
+            self.send_json(200, body)
+
+        def list(self, res, ns, q):
             limit = min(int(q.get("limit", "0")) or 1 << 30, page)
             with state.cond:
                 if "continue" in q:
@@ -141,22 +241,23 @@ def make_handler(state, page):
                         return self.send_json(410, self.status(410, "Expired", "The provided continue parameter is too old"))
                 else:
                     start, rv = 0, state.rv
-                keys = sorted(state.objects[res])
-                items = [dict((k, v) for k, v in state.objects[res][key].items() if k not in ("kind", "apiVersion"))
+                stored = state.stored(res)
+                keys = sorted(k for k in stored if ns is None or k.startswith(ns + "/"))
+                items = [dict((k, v) for k, v in stored[key].items() if k not in ("kind", "apiVersion"))
                          for key in keys[start:start + limit]]
                 more = start + limit < len(keys)
-            kind, api = LIST_KIND[res]
+            gv, kind = RESOURCES[res][:2]
             meta = {"resourceVersion": str(rv)}
             if more:
                 meta["continue"] = base64.b64encode(json.dumps([start + limit, rv]).encode()).decode()
-            self.send_json(200, {"kind": kind, "apiVersion": api, "metadata": meta, "items": items})
+            self.send_json(200, {"kind": kind + "List", "apiVersion": gv, "metadata": meta, "items": items})
 
         def chunk(self, body):
             data = (json.dumps(body) + "\n").encode()
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             self.wfile.flush()
 
-        def watch(self, res, q):
+        def watch(self, res, ns, q):
             rv = int(q.get("resourceVersion") or 0)
             deadline = time.monotonic() + int(q.get("timeoutSeconds", "1800"))
             bookmarks = q.get("allowWatchBookmarks") == "true"
@@ -174,12 +275,13 @@ def make_handler(state, page):
                     next_bookmark = time.monotonic() + 1
                     while time.monotonic() < deadline and generation == state.generation:
                         for erv, eres, etype, obj in state.events:
-                            if erv > rv and eres == res:
-                                self.chunk({"type": etype, "object": obj})
+                            if erv > rv and eres == res and ns in (None, namespace_of(obj)):
+                                self.chunk({"type": etype, "object": typed(res, obj)})
                         rv = max(rv, state.rv)
                         if bookmarks and time.monotonic() >= next_bookmark:
-                            kind = "Service" if res == "services" else "EndpointSlice"
-                            self.chunk({"type": "BOOKMARK", "object": {"kind": kind, "metadata": {"resourceVersion": str(state.rv)}}})
+                            gv, kind = RESOURCES[res][:2]
+                            self.chunk({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": gv,
+                                                                       "metadata": {"resourceVersion": str(state.rv)}}})
                             next_bookmark = time.monotonic() + 1
                         state.cond.wait(0.2)
                 self.end_stream()

@@ -45,18 +45,20 @@ def endpoint_slice(name, svc, ip):
 
 
 class Stub:
-    """The stand-in running in the namespace; commands go to its stdin."""
+    """The stand-in running in the namespace (ns None: in this one); commands go to its stdin."""
 
-    def __init__(self, ns, tmp, token=TOKEN, page=2):
+    def __init__(self, ns, tmp, token=TOKEN, page=2, port=PORT):
         self.ns, self.tmp, self.token, self.proc, self.requests = ns, tmp, token, None, []
         self.page = page  # items per list page (nfgate asks for 500)
+        self.port = port
 
     def start(self):
         t = self.tmp
+        netns = ["ip", "netns", "exec", self.ns] if self.ns else []
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns, sys.executable, os.path.join(HERE, "kube_api_stub.py"),
-             "--state", t + "/state.json", "--cert", t + "/server.crt", "--key", t + "/server.key",
-             "--token", self.token, "--port", str(PORT), "--page", str(self.page)],
+            netns + [sys.executable, os.path.join(HERE, "kube_api_stub.py"),
+                     "--state", t + "/state.json", "--cert", t + "/server.crt", "--key", t + "/server.key",
+                     "--token", self.token, "--port", str(self.port), "--page", str(self.page)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         expect(self.read() == "listening", "the stand-in starts")
 

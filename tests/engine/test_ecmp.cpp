@@ -44,6 +44,39 @@ TEST(EngineEcmp, EveryGatewayPicksTheSameEndpointForTheSameConnection) {
     EXPECT_EQ(spread.size(), 3u) << "all endpoints used";
 }
 
+// A snapshot built beside the one in force shares its unchanged service ports: it must pick
+// exactly as one built afresh, and rebuild the ports that changed.
+TEST(EngineEcmp, ASnapshotBuiltOnThePreviousPicksAsAFreshOne) {
+    Model m = lab_model();
+    const std::vector<rte_ether_addr> macs(m.interfaces.size());
+    std::string err;
+    auto before = engine::build_service_table(m, macs, err);
+    ASSERT_TRUE(before) << err;
+    size_t changed = 0;
+    for (Service& s : m.services)
+        for (ServicePort& p : s.ports)
+            if (p.endpoints.size() > 1 && changed++ % 2 == 0) p.endpoints.pop_back();
+    ASSERT_GT(changed, 1u);
+    auto borrowed = engine::build_service_table(m, macs, err, nullptr, before.get());
+    auto fresh = engine::build_service_table(m, macs, err);
+    ASSERT_TRUE(borrowed && fresh) << err;
+    ASSERT_EQ(borrowed->service_ports().size(), fresh->service_ports().size());
+    size_t rebuilt = 0, shared = 0;
+    for (size_t i = 0; i < fresh->service_ports().size(); ++i) {
+        const auto& b = *borrowed->service_ports()[i];
+        const auto& f = *fresh->service_ports()[i];
+        EXPECT_EQ(b.name, f.name);
+        EXPECT_EQ(b.backends, f.backends) << f.name;
+        EXPECT_EQ(b.serving, f.serving) << f.name;
+        EXPECT_EQ(b.maglev.table(), f.maglev.table()) << f.name;
+        rebuilt += before->service_ports()[i]->maglev.table() != f.maglev.table();
+        shared += before->service_ports()[i] == borrowed->service_ports()[i];
+    }
+    EXPECT_GT(shared, 0u) << "the unchanged ports are the snapshot in force's";
+    EXPECT_EQ(shared + changed / 2 + changed % 2, fresh->service_ports().size());
+    EXPECT_GT(rebuilt, 0u) << "the changed ports have other tables";
+}
+
 TEST(EngineEcmp, AnEtpLocalConnectionIsTakenOverMidStreamByAGatewayThatNeverSawIt) {
     Lab a(local_web(false)), b(local_web(false));
     a.send(kExt, client_to_web(41000, RTE_TCP_SYN_FLAG));

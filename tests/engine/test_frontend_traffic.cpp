@@ -13,23 +13,24 @@ namespace {
 
 TEST(FrontendSlots, AFrontendKeepsItsSlotAndAGoneOneIsReusedLast) {
     engine::FrontendSlots slots;
-    const uint16_t a = slots.take("a"), b = slots.take("b");
+    const engine::FrontendKey ka{1, 10}, kb{1, 11}, kc{2, 10}, kd{3, 7};
+    const uint16_t a = slots.take(ka), b = slots.take(kb);
     EXPECT_NE(a, 0);
     EXPECT_NE(b, 0);
     EXPECT_NE(a, b);
-    EXPECT_EQ(slots.take("a"), a) << "one key, one slot within a round";
+    EXPECT_EQ(slots.take(ka), a) << "one key, one slot within a round";
     EXPECT_EQ(slots.finish(), (std::vector<uint16_t>{a, b}));
 
-    EXPECT_EQ(slots.take("b"), b);  // "a" is gone from this round
-    const uint16_t c = slots.take("c");
+    EXPECT_EQ(slots.take(kb), b);  // ka is gone from this round
+    const uint16_t c = slots.take(kc);
     EXPECT_NE(c, a) << "fresh slots come before freed ones";
     EXPECT_EQ(slots.finish(), (std::vector<uint16_t>{c}));
 
     // An abandoned round (its snapshot was refused) changes nothing.
-    EXPECT_EQ(slots.take("d"), slots.take("d"));
+    EXPECT_EQ(slots.take(kd), slots.take(kd));
     slots.abandon();
-    EXPECT_EQ(slots.take("b"), b);
-    EXPECT_EQ(slots.take("c"), c);
+    EXPECT_EQ(slots.take(kb), b);
+    EXPECT_EQ(slots.take(kc), c);
     EXPECT_TRUE(slots.finish().empty());
 }
 
@@ -54,7 +55,7 @@ TEST(FrontendSlots, SnapshotsGiveEachFrontendTheSameSlot) {
     ASSERT_TRUE(second) << err;
     EXPECT_TRUE(slots.finish().empty());
     for (const auto& f : first->frontends()) {
-        const uint8_t proto = first->service_ports()[f.port_index].proto;
+        const uint8_t proto = first->service_ports()[f.port_index]->proto;
         EXPECT_EQ(second->lookup(f.ip, proto, f.port).slot, f.slot);
     }
 }
