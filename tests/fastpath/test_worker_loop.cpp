@@ -135,9 +135,12 @@ TEST_F(WorkerLoopTest, ForwardsEveryPacketAndPicksUpPublishedSnapshots) {
         rte_pktmbuf_free(m);
     }
 
-    // publish() returns only after both workers passed a quiescent state: the old snapshot is
-    // gone and every later packet carries the new stamp.
+    // publish() does not wait for the workers; once both passed a quiescent state (reclaim(true)
+    // waits for that) the old snapshot is gone and every later packet carries the new stamp.
     snap.publish(std::make_unique<StampSnapshot>(2));
+    EXPECT_EQ(snap.current()->stamp, 2);
+    snap.reclaim(true);
+    EXPECT_EQ(snap.retired(), 0u);
     EXPECT_EQ(g_snapshots_alive.load(), 1);
     rte_mbuf* m = packet(0);
     ASSERT_EQ(b_.inject(1, &m, 1), 1u);
