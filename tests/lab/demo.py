@@ -12,7 +12,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from lab import REPO, Lab, LabError  # noqa: E402
-from scenarios import describe  # noqa: E402
+from probes import describe  # noqa: E402
 
 VIP, PORT, REQUESTS = "10.96.0.10", 80, 100
 

@@ -42,7 +42,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "control"))
 
 from lab import Lab, LabError  # noqa: E402
-from scenarios import parse_answer  # noqa: E402
+from probes import parse_answer  # noqa: E402
 import kube_follow_test as kube  # noqa: E402
 from daemon_cli_test import Failure  # noqa: E402
 

@@ -75,7 +75,8 @@ def main():
         print("skipped: needs root")
         return 77
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from scenarios import hold_flow, parse_answer, swap_reload_manifest
+    from probes import parse_answer
+    from scenarios_reload import hold_flow, swap_reload_manifest
 
     with Lab(args.path, args.build) as lab:
         client = lab.agent("client")
