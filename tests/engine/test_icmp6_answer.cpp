@@ -217,14 +217,15 @@ void icmp6_of_type(Frame6& f, uint8_t type) {
     f.payload = icmp6_body(type, 0, 0, std::vector<uint8_t>(40, 0));
 }
 
-// The same behind a hop-by-hop options header (8 bytes: next header, length 0, PadN).
-void behind_hop_by_hop(Frame6& f, uint8_t type) {
+// The same behind an options header (hop-by-hop 0 or destination 60; 8 bytes: next header,
+// length 0, PadN).
+void behind_options(Frame6& f, uint8_t type, uint8_t header = 0) {
     icmp6_of_type(f, type);
     std::vector<uint8_t> p = {engine::kProtoIcmp6, 0, 1, 4, 0, 0, 0, 0};
     p.resize(8 + f.payload.size());
     std::copy(f.payload.begin(), f.payload.end(), p.begin() + 8);
     f.payload = p;
-    f.next_header = 0;
+    f.next_header = header;
     f.fix_checksum = false;
 }
 
@@ -238,10 +239,12 @@ TEST(Icmp6Answer, NoErrorWhereRfc4443Forbids) {
          "not_answerable"},
         {"a redirect", [](Frame6& f) { icmp6_of_type(f, engine::kIcmp6Redirect); }, pu, "not_answerable"},
         {"an ICMPv6 error behind hop-by-hop options",
-         [](Frame6& f) { behind_hop_by_hop(f, engine::kIcmp6TimeExceeded); }, pu, "not_answerable"},
+         [](Frame6& f) { behind_options(f, engine::kIcmp6TimeExceeded); }, pu, "not_answerable"},
+        {"an ICMPv6 error behind destination options",
+         [](Frame6& f) { behind_options(f, engine::kIcmp6TimeExceeded, 60); }, pu, "not_answerable"},
         {"an echo request", [](Frame6& f) { icmp6_of_type(f, engine::kIcmp6EchoRequest); }, pu, "answered"},
         {"an echo request behind hop-by-hop options",
-         [](Frame6& f) { behind_hop_by_hop(f, engine::kIcmp6EchoRequest); }, pu, "answered"},
+         [](Frame6& f) { behind_options(f, engine::kIcmp6EchoRequest); }, pu, "answered"},
         {"an ICMPv6 header cut before its type",
          [](Frame6& f) {
              f.next_header = engine::kProtoIcmp6;
@@ -250,7 +253,8 @@ TEST(Icmp6Answer, NoErrorWhereRfc4443Forbids) {
          pu, "not_answerable"},
         {"a later fragment (no upper-layer header to read)",
          [](Frame6& f) {
-             f.payload = {engine::kProtoIcmp6, 0, 0x05, 0xa8, 0, 0, 0, 1, 0xaa, 0xbb};  // offset 181 * 8
+             // Offset 181 * 8; its data would read as a Destination Unreachable if taken for a header.
+             f.payload = {engine::kProtoIcmp6, 0, 0x05, 0xa8, 0, 0, 0, 1, 0x01, 0xbb};
              f.next_header = 44;
          },
          pu, "answered"},
