@@ -70,7 +70,21 @@ namespace nfgate::engine {
     X(syn_proxy_opened)             /* a client's ACK returned a valid cookie: the backend connection opened (not a drop) */ \
     X(syn_proxy_pending)            /* a client segment before the backend answered the proxy's SYN: dropped */          \
     X(syn_proxy_refused)            /* a backend segment other than SYN-ACK/RST to the proxy's SYN: dropped */          \
-    X(new_flow_rate_limited)        /* a source over conntrack.newFlowsPerSource opened one more flow: dropped */
+    X(new_flow_rate_limited)        /* a source over conntrack.newFlowsPerSource opened one more flow: dropped */  \
+    /* IPv6 receive checks (packet_parse6.hpp; appended: the order above is the counters' index) */                   \
+    X(ip6_truncated)                /* frame shorter than the 40-byte IPv6 header */                                    \
+    X(ip6_bad_version)              /* IPv6 EtherType, version field not 6 */                                           \
+    X(ip6_bad_payload_length)       /* payload length beyond the frame (jumbograms included) */                         \
+    X(ip6_ext_truncated)            /* an extension header runs past the payload length */                              \
+    X(ip6_ext_chain_too_long)       /* over 8 extension headers, or the upper layer not within 256 bytes */             \
+    X(ip6_ext_misplaced)            /* hop-by-hop not first (RFC 8200 4.1), or a second fragment header */             \
+    X(ip6_routing_type0)            /* type 0 routing header, deprecated by RFC 5095 */                                 \
+    X(ip6_routing_segments_left)    /* routing header with segments left, addressed to the gateway or translated */     \
+    X(ip6_fragment_malformed)       /* M set and a length not a multiple of 8, or past 65535 (RFC 8200 4.5) */          \
+    X(ip6_first_fragment_incomplete) /* first fragment without the whole chain through the upper layer (RFC 7112) */   \
+    X(ip6_martian_source)           /* from ::, ::1 or multicast (RFC 4291 2.5.2, 2.5.3, 2.7) */                        \
+    X(ip6_martian_destination)      /* to :: or ::1 (RFC 4291 2.5.2, 2.5.3) */                                          \
+    X(ip6_udp_zero_checksum)        /* UDP checksum 0, not allowed on IPv6 (RFC 8200 8.1) */
 
 enum class Reason : uint8_t {
 #define NFGATE_REASON_ENUM(name) name,

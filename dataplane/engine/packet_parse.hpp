@@ -19,7 +19,9 @@
 
 namespace nfgate::engine {
 
-enum class L3Kind : uint8_t { ipv4, arp, invalid };
+// ipv6 is recognised (packet_parse6.hpp parses it) but the burst does not handle it yet: it
+// drops it as eth_unsupported_type (on_not_ipv4), as before IPv6 was recognised (issue #11).
+enum class L3Kind : uint8_t { ipv4, arp, invalid, ipv6 };
 
 // Where the headers of one packet are and its 5-tuple in NETWORK order, as the conntrack key
 // wants it (no byte swaps on the hot path). For ICMP echo the identifier stands in for both
@@ -77,6 +79,7 @@ inline L3Kind classify_l2(const rte_mbuf* m, Reason& r) {
     const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
     if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) return L3Kind::ipv4;
     if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) return L3Kind::arp;
+    if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) return L3Kind::ipv6;
     r = Reason::eth_unsupported_type;
     return L3Kind::invalid;
 }

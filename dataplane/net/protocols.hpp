@@ -34,4 +34,18 @@ inline constexpr uint8_t kTcpOptEnd = 0;
 inline constexpr uint8_t kTcpOptNop = 1;
 inline constexpr uint8_t kTcpOptMss = 2;
 
+// IPv6 Next Header values (IANA protocol numbers; RFC 8200 4 for the extension headers).
+inline constexpr uint8_t kProtoHopOpts = 0;
+inline constexpr uint8_t kProtoRouting = 43;
+inline constexpr uint8_t kProtoFragment = 44;
+inline constexpr uint8_t kProtoEsp = 50;
+inline constexpr uint8_t kProtoAh = 51;
+inline constexpr uint8_t kProtoIcmpv6 = 58;
+inline constexpr uint8_t kProtoNoNext = 59;
+inline constexpr uint8_t kProtoDstOpts = 60;
+
+// ICMPv6 echo types (RFC 4443 4.1, 4.2): the identifier stands in for the ports, as for ICMP.
+inline constexpr uint8_t kIcmp6EchoRequest = 128;
+inline constexpr uint8_t kIcmp6EchoReply = 129;
+
 }  // namespace nfgate::net

@@ -21,6 +21,9 @@ import time
 
 from daemon_cli_test import SKIP, Failure, Netns, expect, run, stop_processes, verdict
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lab"))
+from lab import bird_routes  # noqa: E402  (the netns lab's reader of BIRD's routes)
+
 SERVICE = """- apiVersion: v1
   kind: Service
   metadata: {name: %(name)s, namespace: default}
@@ -95,15 +98,7 @@ def main():
 
             def routes():
                 """The router's routes: prefix -> next hop."""
-                out = {}
-                for line in birdc("show route protocol nfg1").splitlines():
-                    words = line.split()
-                    if words and "/" in words[0] and words[0][0].isdigit():
-                        out[words[0]] = None
-                        last = words[0]
-                    if "via" in words and out:
-                        out[last] = words[words.index("via") + 1]
-                return out
+                return bird_routes(birdc("show route protocol nfg1"))
 
             def wait_routes(want, timeout):
                 deadline = time.monotonic() + timeout

@@ -50,7 +50,7 @@ TEST(CountersText, TotalsReasonsPortsWorkersInThatOrder) {
     EXPECT_EQ(lines[6], "reason.eth_truncated 9");
     EXPECT_EQ(lines[6 + static_cast<size_t>(Reason::flow_table_full)], "reason.flow_table_full 11");
     EXPECT_EQ(lines[6 + static_cast<size_t>(Reason::fragment_table_evicted)], "reason.fragment_table_evicted 4");
-    EXPECT_EQ(lines[6 + engine::kReasonCount - 1], "reason.new_flow_rate_limited 0") << "new reasons are appended";
+    EXPECT_EQ(lines[6 + static_cast<size_t>(Reason::new_flow_rate_limited)], "reason.new_flow_rate_limited 0");
     EXPECT_EQ(std::vector<std::string>(lines.end() - 8, lines.end()),
               (std::vector<std::string>{"port.ext.rx_packets 30", "port.ext.tx_packets 20", "port.ext.tx_ring_full 1",
                                         "port.pods.rx_packets 12", "port.pods.tx_packets 25",

@@ -11,7 +11,7 @@ namespace nfgate::test {
 
 using engine::Ip6;
 
-Ip6 ip6(const char* text) {
+Ip6 addr6(const char* text) {
     Ip6 a{};
     if (inet_pton(AF_INET6, text, a.data()) != 1) {
         std::fprintf(stderr, "ip6_frames: bad address literal %s\n", text);

@@ -14,7 +14,7 @@
 
 namespace nfgate::test {
 
-engine::Ip6 ip6(const char* text);  // aborts the test binary on a typo
+engine::Ip6 addr6(const char* text);  // aborts the test binary on a typo
 std::string ip6_str(const engine::Ip6& a);
 
 struct Frame6 {

@@ -98,6 +98,19 @@ class LabError(Exception):
     pass
 
 
+def bird_routes(text):
+    """`birdc show route ...` output -> {prefix: next hop (None when it names none)}."""
+    routes, last = {}, None
+    for line in text.splitlines():
+        words = line.split()
+        if words and "/" in words[0] and words[0][0].isdigit():
+            last = words[0]
+            routes[last] = None
+        if last and "via" in words:
+            routes[last] = words[words.index("via") + 1]
+    return routes
+
+
 def sh(*cmd, check=True, input=None):
     proc = subprocess.run(cmd, capture_output=True, text=True, input=input)
     if check and proc.returncode != 0:

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import time
 
+from lab import bird_routes
 from probes import (ANSWER_TIMEOUT, CLIENT, GW_EXT, POD_A, RELOAD_VIP, Reach, describe, parse_answer, request,
                     run_steps)
 from scenarios_reload import cluster_file, hold_flow
@@ -180,17 +181,8 @@ def bgp_announce(lab):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def learnt():
-        out = subprocess.run(["birdc", "-s", sock, "show", "route", "protocol", "lab"], capture_output=True,
-                             text=True).stdout
-        routes, last = {}, None
-        for line in out.splitlines():
-            words = line.split()
-            if words and "/" in words[0] and words[0][0].isdigit():
-                last = words[0]
-                routes[last] = None
-            if last and "via" in words:
-                routes[last] = words[words.index("via") + 1]
-        return routes
+        return bird_routes(subprocess.run(["birdc", "-s", sock, "show", "route", "protocol", "lab"],
+                                          capture_output=True, text=True).stdout)
 
     def wait_for(want, timeout):
         deadline = time.monotonic() + timeout
