@@ -9,12 +9,6 @@ namespace {
 // Linux sends locally generated ICMPv6 with its default hop limit (net.ipv6.conf.*.hop_limit).
 constexpr uint8_t kAnswerHopLimit = 64;
 
-// IPv6 extension headers (RFC 8200 4) a router may step over to find the upper-layer header.
-constexpr uint8_t kHopByHop = 0;
-constexpr uint8_t kRouting = 43;
-constexpr uint8_t kFragment = 44;
-constexpr uint8_t kDestOptions = 60;
-
 void turn_around_l2(rte_mbuf* m, const rte_ether_addr& iface_mac) {
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
     eth->dst_addr = eth->src_addr;
@@ -41,14 +35,14 @@ bool about_error_or_redirect(const uint8_t* pkt, uint32_t len) {
     uint32_t off = kIp6Len;
     for (;;) {
         switch (next) {
-        case kHopByHop:
-        case kRouting:
-        case kDestOptions:
+        case net::kProtoHopOpts:
+        case net::kProtoRouting:
+        case net::kProtoDstOpts:
             if (off + 2 > len) return false;
             next = pkt[off];
             off += (pkt[off + 1] + 1u) * 8;  // Hdr Ext Len: 8-octet units, not counting the first 8
             break;
-        case kFragment:
+        case net::kProtoFragment:
             if (off + 8 > len) return false;
             if ((pkt[off + 2] << 8 | pkt[off + 3]) & 0xfff8) return false;  // offset != 0
             next = pkt[off];

@@ -12,22 +12,24 @@
 #include <cstdint>
 #include <cstring>
 
-#include "dataplane/net/checksum.hpp"
+#include "dataplane/net/checksum6.hpp"
+#include "dataplane/net/ipv6_addr.hpp"
+#include "dataplane/net/protocols.hpp"
 
 namespace nfgate::engine {
 
 // An IPv6 address in network byte order, as in the header.
 using Ip6 = std::array<uint8_t, 16>;
 
-inline constexpr uint8_t kProtoIcmp6 = 58;  // IPv6 next header (RFC 4443)
+inline constexpr uint8_t kProtoIcmp6 = net::kProtoIcmpv6;
+using net::kIcmp6EchoReply;
+using net::kIcmp6EchoRequest;
 
-// ICMPv6 types (RFC 4443 2.1, RFC 4861 4) and the codes the gateway sends.
+// The other ICMPv6 types (RFC 4443 2.1, RFC 4861 4) and the codes the gateway sends.
 inline constexpr uint8_t kIcmp6DestUnreachable = 1;
 inline constexpr uint8_t kIcmp6PacketTooBig = 2;
 inline constexpr uint8_t kIcmp6TimeExceeded = 3;
 inline constexpr uint8_t kIcmp6ParamProblem = 4;
-inline constexpr uint8_t kIcmp6EchoRequest = 128;
-inline constexpr uint8_t kIcmp6EchoReply = 129;
 inline constexpr uint8_t kIcmp6NeighbourSolicit = 135;
 inline constexpr uint8_t kIcmp6NeighbourAdvert = 136;
 inline constexpr uint8_t kIcmp6Redirect = 137;
@@ -68,14 +70,10 @@ inline Ip6 solicited_node(const Ip6& a) {
 inline rte_ether_addr multicast_mac(const Ip6& a) { return rte_ether_addr{{0x33, 0x33, a[12], a[13], a[14], a[15]}}; }
 
 // The ICMPv6 checksum (RFC 4443 2.3) of the `len` bytes at `icmp`, over the pseudo-header of
-// RFC 8200 8.1 (source, destination, upper-layer length, next header 58). With the checksum
-// field zero it is the value to write; with the field in place a valid message gives 0.
+// RFC 8200 8.1 (checksum6.hpp). With the checksum field zero it is the value to write; with
+// the field in place a valid message gives 0.
 inline uint16_t icmp6_checksum(const uint8_t* src, const uint8_t* dst, const void* icmp, uint32_t len) {
-    const uint32_t length_and_next[2] = {rte_cpu_to_be_32(len), rte_cpu_to_be_32(kProtoIcmp6)};
-    uint32_t sum = net::csum_partial(src, 16);
-    sum = net::csum_partial(dst, 16, sum);
-    sum = net::csum_partial(length_and_next, sizeof length_and_next, sum);
-    return net::csum_finish(net::csum_partial(icmp, len, sum));
+    return net::ip6_l4_checksum(net::Ip6Addr::from(src), net::Ip6Addr::from(dst), kProtoIcmp6, icmp, len);
 }
 
 // An Ethernet frame carrying IPv6 with ICMPv6 as its first next header, whole in the first
