@@ -84,6 +84,28 @@ inline L3Kind classify_l2(const rte_mbuf* m, Reason& r) {
     return L3Kind::invalid;
 }
 
+// The TCP header at pm.l4 (`avail` bytes there): ports and flags into `pm` (either family's
+// meta), or false when it is cut short.
+template <class Meta>
+inline bool read_tcp_ports(Meta& pm, uint32_t avail) {
+    if (avail < sizeof(rte_tcp_hdr)) return false;
+    const auto* t = reinterpret_cast<const rte_tcp_hdr*>(pm.l4);
+    pm.sport = t->src_port;
+    pm.dport = t->dst_port;
+    pm.tcp_flags = t->tcp_flags;
+    return true;
+}
+
+// The UDP header at pm.l4: ports into `pm`; nullptr when it is cut short.
+template <class Meta>
+inline const rte_udp_hdr* read_udp_ports(Meta& pm, uint32_t avail) {
+    if (avail < sizeof(rte_udp_hdr)) return nullptr;
+    const auto* u = reinterpret_cast<const rte_udp_hdr*>(pm.l4);
+    pm.sport = u->src_port;
+    pm.dport = u->dst_port;
+    return u;
+}
+
 // Fills the L4 part of `pm`. Later fragments carry no L4 header and keep ports at zero.
 inline bool parse_l4(PacketMeta& pm, uint32_t l4_avail, Reason& r) {
     if (pm.later_fragment) {
@@ -91,21 +113,12 @@ inline bool parse_l4(PacketMeta& pm, uint32_t l4_avail, Reason& r) {
         return true;
     }
     switch (pm.proto) {
-        case net::kProtoTcp: {
-            if (l4_avail < sizeof(rte_tcp_hdr)) break;
-            const auto* t = reinterpret_cast<const rte_tcp_hdr*>(pm.l4);
-            pm.sport = t->src_port;
-            pm.dport = t->dst_port;
-            pm.tcp_flags = t->tcp_flags;
+        case net::kProtoTcp:
+            if (!read_tcp_ports(pm, l4_avail)) break;
             return true;
-        }
-        case net::kProtoUdp: {
-            if (l4_avail < sizeof(rte_udp_hdr)) break;
-            const auto* u = reinterpret_cast<const rte_udp_hdr*>(pm.l4);
-            pm.sport = u->src_port;
-            pm.dport = u->dst_port;
+        case net::kProtoUdp:
+            if (read_udp_ports(pm, l4_avail) == nullptr) break;
             return true;
-        }
         case net::kProtoIcmp: {
             if (l4_avail < sizeof(rte_icmp_hdr)) break;
             const auto* c = reinterpret_cast<const rte_icmp_hdr*>(pm.l4);

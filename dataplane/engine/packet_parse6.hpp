@@ -36,6 +36,7 @@
 #include <cstdint>
 
 #include "dataplane/engine/drop_reasons.hpp"
+#include "dataplane/engine/packet_parse.hpp"
 #include "dataplane/net/ipv6_addr.hpp"
 #include "dataplane/net/protocols.hpp"
 
@@ -88,23 +89,17 @@ bool walk_ip6_extensions(PacketMeta6& pm, uint8_t nh, Reason& r);
 inline bool parse_l4_6(PacketMeta6& pm, Reason& r) {
     if (pm.later_fragment) return true;
     switch (pm.proto) {
-        case net::kProtoTcp: {
-            if (pm.l4_len < sizeof(rte_tcp_hdr)) break;
-            const auto* t = reinterpret_cast<const rte_tcp_hdr*>(pm.l4);
-            pm.sport = t->src_port;
-            pm.dport = t->dst_port;
-            pm.tcp_flags = t->tcp_flags;
+        case net::kProtoTcp:
+            if (!read_tcp_ports(pm, pm.l4_len)) break;
             return true;
-        }
         case net::kProtoUdp: {
-            if (pm.l4_len < sizeof(rte_udp_hdr)) break;
-            const auto* u = reinterpret_cast<const rte_udp_hdr*>(pm.l4);
+            const rte_udp_hdr* u = read_udp_ports(pm, pm.l4_len);
+            if (u == nullptr) break;
             if (u->dgram_cksum == 0) {
+                pm.sport = pm.dport = 0;
                 r = Reason::ip6_udp_zero_checksum;
                 return false;
             }
-            pm.sport = u->src_port;
-            pm.dport = u->dst_port;
             return true;
         }
         case net::kProtoIcmpv6: {
