@@ -32,8 +32,10 @@ def per_source_limit(lab, reach_cls):
         after = counters(lab)
         limited = after["drops"]["new_flow_rate_limited"] - before["drops"]["new_flow_rate_limited"]
         grown = after["flows_in_use"] - before["flows_in_use"]
-        # The flooder's allowance over the run, plus the client's 20 connections.
-        allowance = RATE + RATE * seconds
+        # The flooder's allowance over the run, plus the client's 20 connections. Two packets of
+        # slack: the kernel's limit counts tokens in jiffies, and the clock here starts before the
+        # first SYN and stops after the last (a run of 0.1 s let 22 through against 21.9).
+        allowance = RATE + RATE * seconds + 2
         flood_ok = flood.returncode == 0 and limited >= 1000 - allowance and grown <= allowance + 20
         ok &= step_ok and flood_ok
         details.append(f"1 000 SYNs from {FLOODER} (sent, seconds: {out.strip() or err.strip()}): {limited} refused "
