@@ -42,8 +42,8 @@ void ClusterAssembly::full(const loader::LoadedSources& files, const ClusterCach
     for (size_t i = 0; i < file_services_; ++i) file_service_at_.emplace(files.objects.services[i].svc.key(), i);
     for (size_t i = 0; i < file_slices_; ++i) {
         const auto& sl = files.objects.slices[i];
-        file_slices_of_[sl.ns + "/" + sl.service_name].push_back(i);
-        file_slice_keys_.insert(sl.ns + "/" + sl.name);
+        file_slices_of_[sl.service_key()].push_back(i);
+        file_slice_keys_.insert(sl.key());
     }
     for (const auto& d : last_.skipped) left_out_.insert(d.object);
     // A served model has no clashes: every key has one owner.
@@ -98,7 +98,7 @@ bool ClusterAssembly::update(const loader::LoadedSources& files, const ClusterCa
     if (auto f = file_slices_of_.find(key); f != file_slices_of_.end())
         for (size_t i : f->second) slices.push_back(&files.objects.slices[i]);
     for (const auto* sl : cache.slices_of(key))  // an API slice clashing with a file's is left out
-        if (left_out_.empty() || !left_out_.count("EndpointSlice " + sl->ns + "/" + sl->name)) slices.push_back(sl);
+        if (left_out_.empty() || !left_out_.count("EndpointSlice " + sl->key())) slices.push_back(sl);
 
     std::vector<loader::ServiceSource> one{*src};
     std::vector<loader::Diag> errors;

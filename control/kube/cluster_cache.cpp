@@ -29,14 +29,12 @@ bool same(const DecodedObject& a, const DecodedObject& b) {
     return true;
 }
 
-std::string service_key_of(const loader::SliceSource& sl) { return sl.ns + "/" + sl.service_name; }
-
 }  // namespace
 
 void ClusterCache::touch(const ObjectKey& key, const DecodedObject& obj) {
     touched_.objects.insert(key);
     if (obj.service) touched_.services.insert(obj.service->svc.key());
-    if (obj.slice) touched_.services.insert(service_key_of(*obj.slice));
+    if (obj.slice) touched_.services.insert(obj.slice->service_key());
 }
 
 bool ClusterCache::erase(const ObjectKey& key) {
@@ -44,7 +42,7 @@ bool ClusterCache::erase(const ObjectKey& key) {
     if (it == objects_.end()) return false;
     touch(key, it->second);
     if (it->second.slice) {
-        auto idx = slices_by_service_.find(service_key_of(*it->second.slice));
+        auto idx = slices_by_service_.find(it->second.slice->service_key());
         idx->second.erase(key);
         if (idx->second.empty()) slices_by_service_.erase(idx);
     }
@@ -55,7 +53,7 @@ bool ClusterCache::erase(const ObjectKey& key) {
 void ClusterCache::store(DecodedObject obj) {
     erase(obj.key);
     touch(obj.key, obj);
-    if (obj.slice) slices_by_service_[service_key_of(*obj.slice)].insert(obj.key);
+    if (obj.slice) slices_by_service_[obj.slice->service_key()].insert(obj.key);
     ObjectKey key = obj.key;
     objects_.emplace(std::move(key), std::move(obj));
 }

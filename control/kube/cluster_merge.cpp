@@ -14,7 +14,7 @@ namespace {
 constexpr int kMaxRounds = 4;
 
 std::string key_of(const loader::ServiceSource& s) { return s.svc.key(); }
-std::string key_of(const loader::SliceSource& s) { return s.ns + "/" + s.name; }
+std::string key_of(const loader::SliceSource& s) { return s.key(); }
 
 // Appends the API's objects of one kind to `into`, leaving out those in `left_out` and those
 // the files define (each such conflict reported in `conflicts`, when given).

@@ -36,6 +36,8 @@ struct SliceSource {
     std::vector<Endpoint> addresses;  // port left 0: set per matching slice port
     std::string file;
     int line = 0;
+    std::string key() const { return ns + "/" + name; }
+    std::string service_key() const { return ns + "/" + service_name; }  // as Service::key()
 };
 
 struct ManifestObjects {

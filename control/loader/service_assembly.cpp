@@ -60,17 +60,17 @@ std::vector<std::vector<const SliceSource*>> link_slices(const ManifestObjects& 
     for (size_t i = 0; i < objects.slices.size(); ++i) {
         const auto& sl = objects.slices[i];
         r.set_file(sl.file);
-        r.set_object("EndpointSlice " + sl.ns + "/" + sl.name);
-        auto [it, fresh] = seen.emplace(sl.ns + "/" + sl.name, i);
+        r.set_object("EndpointSlice " + sl.key());
+        auto [it, fresh] = seen.emplace(sl.key(), i);
         if (!fresh) {
             const auto& first = objects.slices[it->second];
             r.error(sl.line, "metadata.name",
                     "defined twice (first at " + where(first.file, first.line) + "; want one object per namespace/name)");
             continue;
         }
-        auto svc = services.find(sl.ns + "/" + sl.service_name);
+        auto svc = services.find(sl.service_key());
         if (svc == services.end()) {
-            r.notice(sl.line, "skipped: no Service " + sl.ns + "/" + sl.service_name + " among the loaded Services");
+            r.notice(sl.line, "skipped: no Service " + sl.service_key() + " among the loaded Services");
             continue;
         }
         slices_of[svc->second].push_back(&sl);
