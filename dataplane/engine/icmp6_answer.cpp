@@ -64,14 +64,14 @@ bool icmp6_error_allowed(const rte_ether_addr& eth_dst, const uint8_t* ip6, uint
     const auto* ip = reinterpret_cast<const rte_ipv6_hdr*>(ip6);
     // (e.6): "A packet whose source address does not uniquely identify a single node -- e.g.,
     // the IPv6 Unspecified Address, an IPv6 multicast address". Loopback never left a host.
-    const Ip6 src = ip6_at(ip->src_addr);
-    if (ip6_unspecified(src) || ip6_multicast(src) || ip6_loopback(src)) return false;
+    const Ip6 src = Ip6::from(ip->src_addr);
+    if (net::ip6_is_unspecified(src) || net::ip6_is_multicast(src) || net::ip6_is_loopback(src)) return false;
     // (e.3)-(e.5): not to a packet sent to an IPv6 multicast address or as a link-layer
     // multicast or broadcast, except "the Packet Too Big Message ... [and] the Parameter Problem
     // Message, Code 2".
     const bool group_ok = e.type == kIcmp6PacketTooBig ||
                           (e.type == kIcmp6ParamProblem && e.code == kIcmp6CodeUnrecognisedOption);
-    if (!group_ok && (ip6_multicast(ip6_at(ip->dst_addr)) || rte_is_multicast_ether_addr(&eth_dst))) return false;
+    if (!group_ok && (net::ip6_is_multicast(Ip6::from(ip->dst_addr)) || rte_is_multicast_ether_addr(&eth_dst))) return false;
     return !about_error_or_redirect(ip6, len);
 }
 
@@ -83,9 +83,9 @@ Icmp6Verdict make_echo6_reply(rte_mbuf* m, const rte_ether_addr& iface_mac) {
     if (icmp6_checksum(f.ip->src_addr, f.ip->dst_addr, f.icmp, f.icmp_len) != 0) return Icmp6Verdict::bad_checksum;
     if (f.icmp[1] != 0) return Icmp6Verdict::bad_code;
     // The reply goes from the address asked to the asker: neither may be a group or nobody.
-    const Ip6 src = ip6_at(f.ip->src_addr);
-    const Ip6 dst = ip6_at(f.ip->dst_addr);
-    if (ip6_multicast(dst) || ip6_unspecified(src) || ip6_multicast(src)) return Icmp6Verdict::not_answerable;
+    const Ip6 src = Ip6::from(f.ip->src_addr);
+    const Ip6 dst = Ip6::from(f.ip->dst_addr);
+    if (net::ip6_is_multicast(dst) || net::ip6_is_unspecified(src) || net::ip6_is_multicast(src)) return Icmp6Verdict::not_answerable;
     // RFC 4443 4.2: "The data received in the ICMPv6 Echo Request message MUST be returned
     // entirely and unmodified in the ICMPv6 Echo Reply message" (identifier and sequence too).
     f.icmp[0] = kIcmp6EchoReply;
@@ -110,7 +110,7 @@ Icmp6Verdict make_icmp6_error(rte_mbuf* m, const Icmp6Error& e, const Ip6& src, 
     const uint32_t room = m->buf_len - m->data_off;
     if (room <= kPrefix) return Icmp6Verdict::no_room;
     const uint32_t quote = std::min(icmp6_quote_len(len), room - kPrefix);
-    const Ip6 dst = ip6_at(ip->src_addr);
+    const Ip6 dst = Ip6::from(ip->src_addr);
 
     auto* icmp = reinterpret_cast<uint8_t*>(ip + 1);
     std::memmove(icmp + kIcmp6HdrLen, ip, quote);

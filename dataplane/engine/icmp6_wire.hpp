@@ -8,7 +8,6 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
-#include <array>
 #include <cstdint>
 #include <cstring>
 
@@ -19,7 +18,7 @@
 namespace nfgate::engine {
 
 // An IPv6 address in network byte order, as in the header.
-using Ip6 = std::array<uint8_t, 16>;
+using Ip6 = net::Ip6Addr;
 
 inline constexpr uint8_t kProtoIcmp6 = net::kProtoIcmpv6;
 using net::kIcmp6EchoReply;
@@ -44,16 +43,6 @@ inline constexpr uint32_t kIpv6MinMtu = 1280;
 inline constexpr uint32_t kEthLen = sizeof(rte_ether_hdr);
 inline constexpr uint32_t kIp6Len = sizeof(rte_ipv6_hdr);
 inline constexpr uint32_t kIcmp6HdrLen = 8;  // type, code, checksum and one 32-bit field
-
-inline Ip6 ip6_at(const uint8_t* p) {
-    Ip6 a;
-    std::memcpy(a.data(), p, a.size());
-    return a;
-}
-
-inline bool ip6_unspecified(const Ip6& a) { return a == Ip6{}; }
-inline bool ip6_multicast(const Ip6& a) { return a[0] == 0xff; }
-inline bool ip6_loopback(const Ip6& a) { return a == Ip6{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}; }
 
 // ff02::1 (RFC 4291 2.7.1).
 inline constexpr Ip6 kAllNodes{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};

@@ -26,7 +26,7 @@ Icmp6Verdict check_nd(const rte_ipv6_hdr& ip, const uint8_t* icmp, uint32_t len,
     if (len < kNdFixedLen) return Icmp6Verdict::too_short;
     if (icmp6_checksum(ip.src_addr, ip.dst_addr, icmp, len) != 0) return Icmp6Verdict::bad_checksum;
     if (icmp[1] != 0) return Icmp6Verdict::bad_code;
-    if (ip6_multicast(ip6_at(icmp + kTargetOffset))) return Icmp6Verdict::multicast_target;
+    if (net::ip6_is_multicast(Ip6::from(icmp + kTargetOffset))) return Icmp6Verdict::multicast_target;
     return Icmp6Verdict::read;
 }
 
@@ -90,13 +90,13 @@ Icmp6Verdict parse_ns(const rte_ipv6_hdr& ip, const uint8_t* icmp, uint32_t icmp
     if (!read_link_option(icmp + kNdFixedLen, icmp_len - kNdFixedLen, kOptSourceLinkAddr, ns.has_source_mac,
                           ns.source_mac))
         return Icmp6Verdict::bad_option_length;
-    ns.src = ip6_at(ip.src_addr);
-    ns.target = ip6_at(icmp + kTargetOffset);
+    ns.src = Ip6::from(ip.src_addr);
+    ns.target = Ip6::from(icmp + kTargetOffset);
     // RFC 4861 7.1.1: "If the IP source address is the unspecified address, the IP destination
     // address is a solicited-node multicast address. If the IP source address is the
     // unspecified address, there is no source link-layer address option in the message."
-    if (ip6_unspecified(ns.src)) {
-        if (!is_solicited_node(ip6_at(ip.dst_addr))) return Icmp6Verdict::dad_not_to_solicited_node;
+    if (net::ip6_is_unspecified(ns.src)) {
+        if (!is_solicited_node(Ip6::from(ip.dst_addr))) return Icmp6Verdict::dad_not_to_solicited_node;
         if (ns.has_source_mac) return Icmp6Verdict::dad_with_source_lladdr;
     }
     return Icmp6Verdict::read;
@@ -111,10 +111,10 @@ Icmp6Verdict parse_na(const rte_ipv6_hdr& ip, const uint8_t* icmp, uint32_t icmp
     na.router = (icmp[4] & kNaRouter) != 0;
     na.solicited = (icmp[4] & kNaSolicited) != 0;
     na.override_flag = (icmp[4] & kNaOverride) != 0;
-    na.target = ip6_at(icmp + kTargetOffset);
+    na.target = Ip6::from(icmp + kTargetOffset);
     // RFC 4861 7.1.2: "If the IP Destination Address is a multicast address the Solicited flag
     // is zero."
-    if (na.solicited && ip6_multicast(ip6_at(ip.dst_addr))) return Icmp6Verdict::solicited_to_multicast;
+    if (na.solicited && net::ip6_is_multicast(Ip6::from(ip.dst_addr))) return Icmp6Verdict::solicited_to_multicast;
     return Icmp6Verdict::read;
 }
 
@@ -154,7 +154,7 @@ Icmp6Verdict reply_to_ns(rte_mbuf* m, const Solicitation& ns, const NdIface& ifa
     // MUST set the Solicited flag to zero and multicast the advertisement to the all-nodes
     // address. Otherwise, the node MUST set the Solicited flag to one and unicast the
     // advertisement to the Source Address of the solicitation."
-    if (ip6_unspecified(ns.src)) {
+    if (net::ip6_is_unspecified(ns.src)) {
         na.dst = kAllNodes;
         na.eth_dst = multicast_mac(kAllNodes);
     } else {

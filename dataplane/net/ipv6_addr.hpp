@@ -17,6 +17,12 @@ struct Ip6Addr {
         return a;
     }
     friend bool operator==(const Ip6Addr&, const Ip6Addr&) = default;
+
+    // Byte by byte, as the header holds it.
+    constexpr uint8_t operator[](size_t i) const { return b[i]; }
+    uint8_t* data() { return b.data(); }
+    const uint8_t* data() const { return b.data(); }
+    static constexpr size_t size() { return 16; }
 };
 
 // The two 64-bit halves ORed: cheaper than 16 byte compares on the hot path.

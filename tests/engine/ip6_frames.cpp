@@ -98,8 +98,8 @@ Out6 parse_out6(const rte_mbuf* m) {
     o.payload_len = rte_be_to_cpu_16(ip->payload_len);
     o.next_header = ip->proto;
     o.hop_limit = ip->hop_limits;
-    o.src = engine::ip6_at(ip->src_addr);
-    o.dst = engine::ip6_at(ip->dst_addr);
+    o.src = engine::Ip6::from(ip->src_addr);
+    o.dst = engine::Ip6::from(ip->dst_addr);
     const auto* l4 = reinterpret_cast<const uint8_t*>(ip + 1);
     const uint32_t have = o.frame_len - sizeof(rte_ether_hdr) - sizeof(rte_ipv6_hdr);
     o.payload.assign(l4, l4 + std::min<uint32_t>(have, o.payload_len));

@@ -72,7 +72,7 @@ Na na_of(const Out6& o) {
     n.type = o.payload[0];
     n.code = o.payload[1];
     n.flags = o.payload[4];
-    n.target = engine::ip6_at(o.payload.data() + 8);
+    n.target = engine::Ip6::from(o.payload.data() + 8);
     n.opt_type = o.payload[24];
     n.opt_len = o.payload[25];
     std::memcpy(n.opt_mac.addr_bytes, o.payload.data() + 26, 6);
@@ -299,16 +299,16 @@ TEST(Ndp, UnsolicitedAdvertisementAnnouncesAVipToAllNodes) {
 TEST(Ndp, MulticastAddressesFollowRfc4291And2464) {
     EXPECT_EQ(ip6_str(engine::solicited_node(addr6("2001:db8::aa:1234:5678"))), "ff02::1:ff34:5678");
     EXPECT_EQ(mac_str(engine::multicast_mac(addr6("ff02::1:ff34:5678"))), "33:33:ff:34:56:78");
-    EXPECT_TRUE(engine::ip6_multicast(addr6("ff05::2")));
-    EXPECT_FALSE(engine::ip6_multicast(addr6("fe80::1")));
+    EXPECT_TRUE(net::ip6_is_multicast(addr6("ff05::2")));
+    EXPECT_FALSE(net::ip6_is_multicast(addr6("fe80::1")));
 }
 
 TEST(Ndp, ChecksumHelperAgreesWithDpdk) {
     std::mt19937 rng(11);
     for (int i = 0; i < 500; ++i) {
         Frame6 f;
-        for (auto& b : f.src) b = static_cast<uint8_t>(rng());
-        for (auto& b : f.dst) b = static_cast<uint8_t>(rng());
+        for (auto& b : f.src.b) b = static_cast<uint8_t>(rng());
+        for (auto& b : f.dst.b) b = static_cast<uint8_t>(rng());
         f.payload.resize(4 + rng() % 200);  // odd lengths too
         for (auto& b : f.payload) b = static_cast<uint8_t>(rng());
         const std::vector<uint8_t> frame = serialize6(f);  // checksum by DPDK
