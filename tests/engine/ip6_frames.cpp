@@ -3,22 +3,11 @@
 #include <arpa/inet.h>
 #include <rte_ip.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 namespace nfgate::test {
 
 using engine::Ip6;
-
-Ip6 addr6(const char* text) {
-    Ip6 a{};
-    if (inet_pton(AF_INET6, text, a.data()) != 1) {
-        std::fprintf(stderr, "ip6_frames: bad address literal %s\n", text);
-        std::abort();
-    }
-    return a;
-}
 
 std::string ip6_str(const Ip6& a) {
     char buf[INET6_ADDRSTRLEN];

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "dataplane/engine/icmp6_wire.hpp"
+#include "tests/engine/packet_builder6.hpp"  // ip6("...")
 
 namespace nfgate::test {
 
-engine::Ip6 addr6(const char* text);  // aborts the test binary on a typo
 std::string ip6_str(const engine::Ip6& a);
 
 struct Frame6 {

@@ -18,9 +18,9 @@ using engine::Ip6;
 
 const rte_ether_addr kGwMac{{0x02, 0, 0, 0, 0, 0x01}};
 const rte_ether_addr kPeerMac{{0x02, 0, 0, 0, 0xc1, 0x01}};  // the client, or the router in front of it
-const Ip6 kGw = addr6("2001:db8:1::1");
-const Ip6 kClient = addr6("2001:db8:99::7");
-const Ip6 kBackend = addr6("2001:db8:2::20");
+const Ip6 kGw = ip6("2001:db8:1::1");
+const Ip6 kClient = ip6("2001:db8:99::7");
+const Ip6 kBackend = ip6("2001:db8:2::20");
 
 std::string verdict(Icmp6Verdict v) { return std::string(engine::icmp6_verdict_name(v)); }
 
@@ -124,7 +124,7 @@ TEST(Icmp6Answer, EchoRequestsThatGetNoReply) {
         {"answered", [](Frame6&) {}},
         {"not_answerable", [](Frame6& f) { f.dst = engine::kAllNodes; }},  // to a group
         {"not_answerable", [](Frame6& f) { f.src = Ip6{}; }},              // from nobody
-        {"not_answerable", [](Frame6& f) { f.src = addr6("ff02::2"); }},     // from a group
+        {"not_answerable", [](Frame6& f) { f.src = ip6("ff02::2"); }},     // from a group
         {"bad_checksum", [](Frame6& f) { f.fix_checksum = false; }},
         {"bad_code", [](Frame6& f) { f.payload[1] = 1; }},
         {"too_short", [](Frame6& f) { f.payload.resize(6); }},
@@ -258,8 +258,8 @@ TEST(Icmp6Answer, NoErrorWhereRfc4443Forbids) {
              f.next_header = 44;
          },
          pu, "answered"},
-        {"to a multicast group", [](Frame6& f) { f.dst = addr6("ff0e::101"); }, pu, "not_answerable"},
-        {"to a multicast group, too big", [](Frame6& f) { f.dst = addr6("ff0e::101"); }, ptb, "answered"},
+        {"to a multicast group", [](Frame6& f) { f.dst = ip6("ff0e::101"); }, pu, "not_answerable"},
+        {"to a multicast group, too big", [](Frame6& f) { f.dst = ip6("ff0e::101"); }, ptb, "answered"},
         {"as a link-layer multicast", [](Frame6& f) { f.eth_dst = rte_ether_addr{{0x33, 0x33, 0, 0, 0, 1}}; }, pu,
          "not_answerable"},
         {"as a link-layer broadcast", [](Frame6& f) { f.eth_dst = rte_ether_addr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}; },
@@ -267,8 +267,8 @@ TEST(Icmp6Answer, NoErrorWhereRfc4443Forbids) {
         {"as a link-layer broadcast, too big",
          [](Frame6& f) { f.eth_dst = rte_ether_addr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}; }, ptb, "answered"},
         {"from the unspecified address", [](Frame6& f) { f.src = Ip6{}; }, ptb, "not_answerable"},
-        {"from a multicast address", [](Frame6& f) { f.src = addr6("ff02::1"); }, ptb, "not_answerable"},
-        {"from loopback", [](Frame6& f) { f.src = addr6("::1"); }, pu, "not_answerable"},
+        {"from a multicast address", [](Frame6& f) { f.src = ip6("ff02::1"); }, ptb, "not_answerable"},
+        {"from loopback", [](Frame6& f) { f.src = ip6("::1"); }, pu, "not_answerable"},
         {"a packet with no payload", [](Frame6& f) { f.payload.clear(); }, pu, "answered"},
     };
     for (const NoError& c : cases) {

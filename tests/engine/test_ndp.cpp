@@ -19,9 +19,9 @@ using engine::Ip6;
 const rte_ether_addr kGwMac{{0x02, 0, 0, 0, 0, 0x01}};
 const rte_ether_addr kHostEth{{0x02, 0x66, 0, 0, 0, 0x01}};   // the NS's Ethernet source
 const rte_ether_addr kHostLlao{{0x02, 0x66, 0, 0, 0, 0x02}};  // the MAC in its option
-const Ip6 kGw = addr6("2001:db8:1::1");
-const Ip6 kVip = addr6("2001:db8:1::80");
-const Ip6 kHost = addr6("2001:db8:1::99");
+const Ip6 kGw = ip6("2001:db8:1::1");
+const Ip6 kVip = ip6("2001:db8:1::80");
+const Ip6 kHost = ip6("2001:db8:1::99");
 const engine::NdIface kIface{kGwMac, true};
 
 bool ours(const Ip6& a) { return a == kGw || a == kVip; }
@@ -128,7 +128,7 @@ TEST(Ndp, SolicitationForAVipWithoutSourceOptionGoesToTheEthernetSource) {
 }
 
 TEST(Ndp, SolicitationForAnAddressNotOursIsLeftAlone) {
-    const std::vector<uint8_t> in = serialize6(ns_for(addr6("2001:db8:1::2")));
+    const std::vector<uint8_t> in = serialize6(ns_for(ip6("2001:db8:1::2")));
     const Answer a = answer(in);
     EXPECT_EQ(verdict(a.v), "not_for_us");
     EXPECT_EQ(a.bytes_after, in);
@@ -190,7 +190,7 @@ TEST(Ndp, EveryInvalidSolicitationIsDropped) {
 
 TEST(Ndp, SolicitationBuiltForANextHopGoesToItsSolicitedNodeGroup) {
     rte_mbuf* m = to_mbuf(test_pool(), std::vector<uint8_t>(300, 0xaa));  // whatever it held goes
-    ASSERT_TRUE(engine::build_ns(m, kIface, kGw, addr6("2001:db8:1::12:3456")));
+    ASSERT_TRUE(engine::build_ns(m, kIface, kGw, ip6("2001:db8:1::12:3456")));
     const Out6 o = parse_out6(m);
     EXPECT_EQ(o.frame_len, engine::kNdFrameLen);
     EXPECT_EQ(mac_str(o.eth_dst), "33:33:ff:12:34:56");
@@ -297,10 +297,10 @@ TEST(Ndp, UnsolicitedAdvertisementAnnouncesAVipToAllNodes) {
 }
 
 TEST(Ndp, MulticastAddressesFollowRfc4291And2464) {
-    EXPECT_EQ(ip6_str(engine::solicited_node(addr6("2001:db8::aa:1234:5678"))), "ff02::1:ff34:5678");
-    EXPECT_EQ(mac_str(engine::multicast_mac(addr6("ff02::1:ff34:5678"))), "33:33:ff:34:56:78");
-    EXPECT_TRUE(net::ip6_is_multicast(addr6("ff05::2")));
-    EXPECT_FALSE(net::ip6_is_multicast(addr6("fe80::1")));
+    EXPECT_EQ(ip6_str(engine::solicited_node(ip6("2001:db8::aa:1234:5678"))), "ff02::1:ff34:5678");
+    EXPECT_EQ(mac_str(engine::multicast_mac(ip6("ff02::1:ff34:5678"))), "33:33:ff:34:56:78");
+    EXPECT_TRUE(net::ip6_is_multicast(ip6("ff05::2")));
+    EXPECT_FALSE(net::ip6_is_multicast(ip6("fe80::1")));
 }
 
 TEST(Ndp, ChecksumHelperAgreesWithDpdk) {
