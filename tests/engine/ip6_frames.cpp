@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "tests/engine/packet_builder.hpp"
+
 namespace nfgate::test {
 
 using engine::Ip6;
@@ -37,37 +39,26 @@ std::vector<uint8_t> serialize6(const Frame6& f) {
     return out;
 }
 
-namespace {
-
-// Appends by copying into room made first: GCC 12 at -O3 flags vector::insert of a range with
-// a false -Warray-bounds.
-void append(std::vector<uint8_t>& v, const uint8_t* p, size_t n) {
-    const size_t at = v.size();
-    v.resize(at + n);
-    if (n != 0) std::memcpy(v.data() + at, p, n);
-}
-
-}  // namespace
 
 std::vector<uint8_t> nd_body(uint8_t type, const Ip6& target, uint8_t flags, const std::vector<uint8_t>& options) {
     std::vector<uint8_t> b(24, 0);
     b[0] = type;
     b[4] = flags;
     std::memcpy(b.data() + 8, target.data(), 16);
-    append(b, options.data(), options.size());
+    put_bytes(b, options.data(), options.size());
     return b;
 }
 
 std::vector<uint8_t> lladdr_option(uint8_t type, const rte_ether_addr& mac) {
     std::vector<uint8_t> o = {type, 1};
-    append(o, mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+    put_bytes(o, mac.addr_bytes, RTE_ETHER_ADDR_LEN);
     return o;
 }
 
 std::vector<uint8_t> icmp6_body(uint8_t type, uint8_t code, uint32_t field, const std::vector<uint8_t>& data) {
     std::vector<uint8_t> b = {type, code, 0, 0, uint8_t(field >> 24), uint8_t(field >> 16), uint8_t(field >> 8),
                               uint8_t(field)};
-    append(b, data.data(), data.size());
+    put_bytes(b, data.data(), data.size());
     return b;
 }
 

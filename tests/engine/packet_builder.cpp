@@ -57,12 +57,6 @@ uint32_t pseudo_sum(uint32_t src_be, uint32_t dst_be, uint8_t proto, uint16_t le
     return net::csum_partial(w, 4, s);
 }
 
-void put(std::vector<uint8_t>& v, const void* p, size_t n) {
-    const size_t at = v.size();
-    v.resize(at + n);
-    if (n != 0) std::memcpy(v.data() + at, p, n);
-}
-
 std::vector<uint8_t> l4_of(const Pkt& p, uint32_t src_be, uint32_t dst_be) {
     std::vector<uint8_t> l4;
     if (p.proto == 6) {
@@ -74,8 +68,8 @@ std::vector<uint8_t> l4_of(const Pkt& p, uint32_t src_be, uint32_t dst_be) {
         t.data_off = 5 << 4;
         t.tcp_flags = p.tcp_flags;
         t.rx_win = rte_cpu_to_be_16(65535);
-        put(l4, &t, sizeof(t));
-        put(l4, p.payload.data(), p.payload.size());
+        put_bytes(l4, &t, sizeof(t));
+        put_bytes(l4, p.payload.data(), p.payload.size());
         auto* th = reinterpret_cast<rte_tcp_hdr*>(l4.data());
         th->cksum = net::csum_finish(net::csum_partial(l4.data(), l4.size(), pseudo_sum(src_be, dst_be, 6, uint16_t(l4.size()))));
     } else if (p.proto == 17) {
@@ -83,8 +77,8 @@ std::vector<uint8_t> l4_of(const Pkt& p, uint32_t src_be, uint32_t dst_be) {
         u.src_port = rte_cpu_to_be_16(p.sport);
         u.dst_port = rte_cpu_to_be_16(p.dport);
         u.dgram_len = rte_cpu_to_be_16(uint16_t(sizeof(u) + p.payload.size()));
-        put(l4, &u, sizeof(u));
-        put(l4, p.payload.data(), p.payload.size());
+        put_bytes(l4, &u, sizeof(u));
+        put_bytes(l4, p.payload.data(), p.payload.size());
         auto* uh = reinterpret_cast<rte_udp_hdr*>(l4.data());
         if (p.udp_csum) {
             uint16_t c = net::csum_finish(net::csum_partial(l4.data(), l4.size(), pseudo_sum(src_be, dst_be, 17, uint16_t(l4.size()))));
@@ -96,12 +90,12 @@ std::vector<uint8_t> l4_of(const Pkt& p, uint32_t src_be, uint32_t dst_be) {
         c.icmp_code = p.icmp_code;
         c.icmp_ident = rte_cpu_to_be_16(p.sport);
         c.icmp_seq_nb = rte_cpu_to_be_16(p.icmp_seq);
-        put(l4, &c, sizeof(c));
-        put(l4, p.payload.data(), p.payload.size());
+        put_bytes(l4, &c, sizeof(c));
+        put_bytes(l4, p.payload.data(), p.payload.size());
         auto* ch = reinterpret_cast<rte_icmp_hdr*>(l4.data());
         ch->icmp_cksum = net::csum_finish(net::csum_partial(l4.data(), l4.size()));
     } else {
-        put(l4, p.payload.data(), p.payload.size());
+        put_bytes(l4, p.payload.data(), p.payload.size());
     }
     return l4;
 }
@@ -114,7 +108,7 @@ std::vector<uint8_t> serialize(const Pkt& p) {
     eth.dst_addr = p.eth_dst;
     eth.src_addr = p.eth_src;
     eth.ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-    put(f, &eth, sizeof(eth));
+    put_bytes(f, &eth, sizeof(eth));
     const uint32_t src_be = rte_cpu_to_be_32(p.src), dst_be = rte_cpu_to_be_32(p.dst);
     std::vector<uint8_t> l4 = l4_of(p, src_be, dst_be);
     rte_ipv4_hdr iph{};
@@ -127,8 +121,8 @@ std::vector<uint8_t> serialize(const Pkt& p) {
     iph.src_addr = src_be;
     iph.dst_addr = dst_be;
     iph.hdr_checksum = net::csum_finish(net::csum_partial(&iph, sizeof(iph)));
-    put(f, &iph, sizeof(iph));
-    put(f, l4.data(), l4.size());
+    put_bytes(f, &iph, sizeof(iph));
+    put_bytes(f, l4.data(), l4.size());
     return f;
 }
 
@@ -139,7 +133,7 @@ std::vector<uint8_t> arp_frame(uint16_t op, const rte_ether_addr& sha, uint32_t 
     eth.dst_addr = eth_dst;
     eth.src_addr = sha;
     eth.ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-    put(f, &eth, sizeof(eth));
+    put_bytes(f, &eth, sizeof(eth));
     rte_arp_hdr a{};
     a.arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
     a.arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
@@ -150,7 +144,7 @@ std::vector<uint8_t> arp_frame(uint16_t op, const rte_ether_addr& sha, uint32_t 
     a.arp_data.arp_sip = rte_cpu_to_be_32(sip);
     a.arp_data.arp_tha = tha;
     a.arp_data.arp_tip = rte_cpu_to_be_32(tip);
-    put(f, &a, sizeof(a));
+    put_bytes(f, &a, sizeof(a));
     return f;
 }
 
@@ -224,6 +218,12 @@ std::string mac_str(const rte_ether_addr& a) {
     std::snprintf(b, sizeof b, "%02x:%02x:%02x:%02x:%02x:%02x", a.addr_bytes[0], a.addr_bytes[1], a.addr_bytes[2],
                   a.addr_bytes[3], a.addr_bytes[4], a.addr_bytes[5]);
     return b;
+}
+
+void put_bytes(std::vector<uint8_t>& v, const void* p, size_t n) {
+    const size_t at = v.size();
+    v.resize(at + n);
+    if (n != 0) std::memcpy(v.data() + at, p, n);
 }
 
 }  // namespace nfgate::test

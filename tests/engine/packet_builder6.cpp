@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "tests/engine/packet_builder.hpp"
+
 namespace nfgate::test {
 
 net::Ip6Addr ip6(const char* text) {
@@ -33,12 +35,6 @@ Ext6 options_header(uint8_t kind, uint8_t len8) {
     e.bytes[2] = 1;  // PadN
     e.bytes[3] = static_cast<uint8_t>(e.bytes.size() - 4);
     return e;
-}
-
-void put(std::vector<uint8_t>& v, const void* p, size_t n) {
-    const size_t at = v.size();
-    v.resize(at + n);
-    if (n != 0) std::memcpy(v.data() + at, p, n);
 }
 
 }  // namespace
@@ -120,23 +116,23 @@ std::vector<uint8_t> serialize6(const Pkt6& p) {
         t.data_off = 5 << 4;
         t.tcp_flags = p.tcp_flags;
         t.rx_win = rte_cpu_to_be_16(65535);
-        put(l4, &t, sizeof t);
+        put_bytes(l4, &t, sizeof t);
     } else if (p.l4_header && p.proto == 17) {
         rte_udp_hdr u{};
         u.src_port = rte_cpu_to_be_16(p.sport);
         u.dst_port = rte_cpu_to_be_16(p.dport);
         u.dgram_len = rte_cpu_to_be_16(uint16_t(sizeof u + p.payload.size()));
-        put(l4, &u, sizeof u);
+        put_bytes(l4, &u, sizeof u);
     } else if (p.l4_header && p.proto == 58) {
         rte_icmp_hdr c{};
         c.icmp_type = p.icmp_type;
         c.icmp_code = p.icmp_code;
         c.icmp_ident = rte_cpu_to_be_16(p.sport);
         c.icmp_seq_nb = rte_cpu_to_be_16(1);
-        put(l4, &c, sizeof c);
+        put_bytes(l4, &c, sizeof c);
     }
     const size_t hdr_len = l4.size();
-    put(l4, p.payload.data(), p.payload.size());
+    put_bytes(l4, p.payload.data(), p.payload.size());
     if (p.l4_header && (p.proto == 6 || p.proto == 17 || p.proto == 58)) {
         uint16_t c = reference_l4_checksum6(p.src, p.dst, p.proto, l4.data(), l4.size());
         if (p.proto == 17) c = !p.udp_csum ? 0 : c == 0 ? 0xffff : c;
@@ -148,7 +144,7 @@ std::vector<uint8_t> serialize6(const Pkt6& p) {
     for (size_t i = 0; i < p.ext.size(); ++i) {
         std::vector<uint8_t> h = p.ext[i].bytes;
         h[0] = i + 1 < p.ext.size() ? p.ext[i + 1].kind : p.proto;
-        put(chain, h.data(), h.size());
+        put_bytes(chain, h.data(), h.size());
     }
 
     std::vector<uint8_t> f;
@@ -156,7 +152,7 @@ std::vector<uint8_t> serialize6(const Pkt6& p) {
     eth.dst_addr = p.eth_dst;
     eth.src_addr = p.eth_src;
     eth.ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
-    put(f, &eth, sizeof eth);
+    put_bytes(f, &eth, sizeof eth);
     rte_ipv6_hdr ip{};
     ip.vtc_flow = rte_cpu_to_be_32(uint32_t(p.version) << 28);
     ip.payload_len = rte_cpu_to_be_16(uint16_t(chain.size() + l4.size()));
@@ -164,9 +160,9 @@ std::vector<uint8_t> serialize6(const Pkt6& p) {
     ip.hop_limits = p.hop_limit;
     std::memcpy(ip.src_addr, p.src.b.data(), 16);
     std::memcpy(ip.dst_addr, p.dst.b.data(), 16);
-    put(f, &ip, sizeof ip);
-    put(f, chain.data(), chain.size());
-    put(f, l4.data(), l4.size());
+    put_bytes(f, &ip, sizeof ip);
+    put_bytes(f, chain.data(), chain.size());
+    put_bytes(f, l4.data(), l4.size());
     return f;
 }
 
