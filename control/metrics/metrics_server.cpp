@@ -107,11 +107,6 @@ void MetricsServer::stop() {
     address_.clear();
 }
 
-std::shared_ptr<const std::string> MetricsServer::current() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return text_;
-}
-
 void MetricsServer::publish(std::string text) {
     auto next = std::make_shared<const std::string>(std::move(text));
     {

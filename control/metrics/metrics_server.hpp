@@ -32,8 +32,6 @@ public:
 
     // The text the waiting and the next scrapes get.
     void publish(std::string text);
-    // The text published last.
-    std::shared_ptr<const std::string> current() const;
 
     // Readable while a scrape waits for fresh figures; take_wanted() before collecting them.
     int wanted_fd() const { return wanted_fd_; }
@@ -45,7 +43,7 @@ private:
     MHD_Daemon* daemon_ = nullptr;
     std::string address_;
     int wanted_fd_ = -1;  // eventfd
-    mutable std::mutex mu_;
+    std::mutex mu_;
     std::condition_variable published_cv_;
     uint64_t published_ = 0;  // publish() calls so far
     std::shared_ptr<const std::string> text_ = std::make_shared<const std::string>();
