@@ -45,13 +45,7 @@ static_assert(sizeof(FlowKey6) == 8 * FlowKey6::kWords, "FlowKey6 is five 64-bit
 
 inline FlowKey6 make_key6(const net::Ip6Addr& src_ip, const net::Ip6Addr& dst_ip, uint16_t src_port_be,
                           uint16_t dst_port_be, uint8_t proto) {
-    FlowKey6 k;
-    k.src_ip = src_ip;
-    k.dst_ip = dst_ip;
-    k.src_port = src_port_be;
-    k.dst_port = dst_port_be;
-    k.proto = proto;
-    return k;
+    return FlowKey6{src_ip, dst_ip, src_port_be, dst_port_be, proto};  // pad: zero
 }
 
 inline FlowKey6 FlowKey6::reversed() const { return make_key6(dst_ip, src_ip, dst_port, src_port, proto); }

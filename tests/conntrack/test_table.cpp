@@ -247,56 +247,43 @@ TEST(ConntrackTable, ChecksumDeltasTurnOneKeysChecksumIntoTheOther) {
     }
 }
 
+// Inserts `in` and checks, for both directions, that the flow's L4 delta turns `csum` of the key
+// a packet matched into `csum` of the key it leaves with.
+template <class T, class Csum>
+void expect_l4_deltas_translate(const typename T::Init& in, Csum csum) {
+    auto t = test::make_table<T>(64);
+    const auto r = t->insert(0, in, 1);
+    ASSERT_EQ(r.status, InsertStatus::inserted);
+    for (Dir d : {Dir::orig, Dir::reply})
+        EXPECT_EQ(net::csum_apply(csum(r.entry->key_of(d)), r.entry->l4_delta(d)), csum(r.entry->translated(d)));
+}
+
 TEST(ConntrackTable, IcmpEchoDeltaCoversTheIdentifierOnly) {
-    auto t = test::make_table<ConntrackTable>(64);
     FlowInit in;
     in.orig = key(ip(10, 244, 1, 2), 77, ip(8, 8, 8, 8), 77, net::kProtoIcmp);
     in.reply = key(ip(8, 8, 8, 8), 1500, ip(192, 0, 2, 1), 1500, net::kProtoIcmp);
-    const InsertResult r = t->insert(0, in, 1);
-    ASSERT_EQ(r.status, InsertStatus::inserted);
-    for (Dir d : {Dir::orig, Dir::reply}) {
-        const FlowKey from = r.entry->key_of(d);
-        const FlowKey to = r.entry->translated(d);
-        const uint16_t before = sum_words({0x0800, from.src_port, 0x0001, 0x5555});
-        const uint16_t after = sum_words({0x0800, to.src_port, 0x0001, 0x5555});
-        EXPECT_EQ(net::csum_apply(before, r.entry->l4_delta(d)), after);
-    }
+    expect_l4_deltas_translate<ConntrackTable>(in, [](const FlowKey& k) { return sum_words({0x0800, k.src_port, 0x0001, 0x5555}); });
 }
 
 // The pseudo-header addresses of an IPv6 upper-layer checksum (RFC 8200 8.1), summed.
 uint32_t address_sum(const FlowKey6& k) { return net::csum_partial(k.src_ip.data(), 16, net::csum_partial(k.dst_ip.data(), 16)); }
 
 TEST(ConntrackTable6, ChecksumDeltaTurnsOneKeysChecksumIntoTheOther) {
-    auto t = test::make_table<ConntrackTable6>(64);
     FlowInit6 in;
     in.orig = key(ip6(0x2001, 0xdb8, 7, 0, 0, 0, 0, 9), 40000, ip6(0x2001, 0xdb8, 2, 0, 0, 0, 0, 1), 30080, net::kProtoUdp);
     in.reply = key(ip6(0xfd00, 0x244, 3, 0, 0, 0, 0, 7), 8080, ip6(0xfd00, 0x244, 0, 0, 0, 0, 0, 1), 61000, net::kProtoUdp);
-    const InsertResult6 r = t->insert(0, in, 1);
-    ASSERT_EQ(r.status, InsertStatus::inserted);
-    for (Dir d : {Dir::orig, Dir::reply}) {
-        const FlowKey6 from = r.entry->key_of(d);
-        const FlowKey6 to = r.entry->translated(d);
-        const auto l4 = [](const FlowKey6& k) {
-            return sum_words({k.src_port, k.dst_port, 0x1234, 0xabcd, uint16_t{k.proto}}, address_sum(k));
-        };
-        EXPECT_EQ(net::csum_apply(l4(from), r.entry->l4_delta(d)), l4(to));
-    }
+    expect_l4_deltas_translate<ConntrackTable6>(in, [](const FlowKey6& k) {
+        return sum_words({k.src_port, k.dst_port, 0x1234, 0xabcd, uint16_t{k.proto}}, address_sum(k));
+    });
 }
 
 // ICMPv6 differs from ICMP: its checksum covers the pseudo-header, so the addresses count too.
 TEST(ConntrackTable6, IcmpEchoDeltaCoversTheAddressesAndTheIdentifier) {
-    auto t = test::make_table<ConntrackTable6>(64);
     FlowInit6 in;
     in.orig = key(ip6(0xfd00, 0x244, 1, 0, 0, 0, 0, 2), 77, ip6(0x2001, 0x4860, 0, 0, 0, 0, 0, 0x8888), 77, net::kProtoIcmpv6);
     in.reply = key(ip6(0x2001, 0x4860, 0, 0, 0, 0, 0, 0x8888), 1500, ip6(0x2001, 0xdb8, 2, 0, 0, 0, 0, 1), 1500, net::kProtoIcmpv6);
-    const InsertResult6 r = t->insert(0, in, 1);
-    ASSERT_EQ(r.status, InsertStatus::inserted);
-    for (Dir d : {Dir::orig, Dir::reply}) {
-        const FlowKey6 from = r.entry->key_of(d);
-        const FlowKey6 to = r.entry->translated(d);
-        const auto echo = [](const FlowKey6& k) { return sum_words({0x8000, k.src_port, 0x0001, 0x5555}, address_sum(k)); };
-        EXPECT_EQ(net::csum_apply(echo(from), r.entry->l4_delta(d)), echo(to));
-    }
+    expect_l4_deltas_translate<ConntrackTable6>(
+        in, [](const FlowKey6& k) { return sum_words({0x8000, k.src_port, 0x0001, 0x5555}, address_sum(k)); });
 }
 
 TEST(FlowKey6, IsFiveWordsComparedWholeAndHashedOnEveryByte) {
