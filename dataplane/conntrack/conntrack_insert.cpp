@@ -13,27 +13,23 @@ namespace nfgate::ct {
 namespace {
 
 // The flow's precomputed deltas for rewriting key[d] into translated(d) (net/nat_delta.hpp),
-// folded: the only part of an insert that differs per family.
-void checksum_deltas(FlowEntry& e) {
-    for (Dir d : {Dir::orig, Dir::reply}) {
-        const FlowKey& from = e.key_of(d);
-        const FlowKey to = e.translated(d);
-        const net::TupleDeltas t = net::tuple_deltas(from.proto, net::Tuple{from.src_ip, from.dst_ip, from.src_port, from.dst_port},
-                                                     net::Tuple{to.src_ip, to.dst_ip, to.src_port, to.dst_port});
-        e.ip_csum_delta[static_cast<unsigned>(d)] = t.ip.folded();
-        e.l4_csum_delta[static_cast<unsigned>(d)] = t.l4.folded();
-    }
+// folded: the only part of an insert that differs per family. IPv4: the header and the L4
+// checksum; IPv6: the L4 checksum alone.
+void checksum_deltas(FlowEntry& e, Dir d) {
+    const FlowKey& from = e.key_of(d);
+    const FlowKey to = e.translated(d);
+    const net::TupleDeltas t = net::tuple_deltas(from.proto, net::Tuple{from.src_ip, from.dst_ip, from.src_port, from.dst_port},
+                                                 net::Tuple{to.src_ip, to.dst_ip, to.src_port, to.dst_port});
+    e.ip_csum_delta[static_cast<unsigned>(d)] = t.ip.folded();
+    e.l4_csum_delta[static_cast<unsigned>(d)] = t.l4.folded();
 }
 
-void checksum_deltas(FlowEntry6& e) {
-    for (Dir d : {Dir::orig, Dir::reply}) {
-        const FlowKey6& from = e.key_of(d);
-        const FlowKey6 to = e.translated(d);
-        e.l4_csum_delta[static_cast<unsigned>(d)] =
-            net::tuple6_l4_delta(from.proto, net::Tuple6{from.src_ip, from.dst_ip, from.src_port, from.dst_port},
-                                 net::Tuple6{to.src_ip, to.dst_ip, to.src_port, to.dst_port})
-                .folded();
-    }
+void checksum_deltas(FlowEntry6& e, Dir d) {
+    const FlowKey6& from = e.key_of(d);
+    const FlowKey6 to = e.translated(d);
+    const net::CsumDelta t = net::tuple6_l4_delta(from.proto, net::Tuple6{from.src_ip, from.dst_ip, from.src_port, from.dst_port},
+                                                  net::Tuple6{to.src_ip, to.dst_ip, to.src_port, to.dst_port});
+    e.l4_csum_delta[static_cast<unsigned>(d)] = t.folded();
 }
 
 constexpr unsigned kSpinsBeforeYield = 64;
@@ -57,7 +53,7 @@ void FlowTable<E>::fill_entry(E& e, const Init& f, uint32_t now) const {
     e.snat_pool = f.snat_pool;
     e.snat_port = f.snat_port;
     e.created = now;
-    checksum_deltas(e);
+    for (Dir d : {Dir::orig, Dir::reply}) checksum_deltas(e, d);
 }
 
 // Only reached when two workers insert the same key in the same instant. The occasional yield
@@ -84,7 +80,7 @@ bool FlowTable<E>::wait_for_change(uint32_t pos, uint64_t w, uint64_t& now_w) co
 // higher, waits until it has withdrawn or published and scans again.
 template <class E>
 typename FlowTable<E>::Claim FlowTable<E>::claim(const Key& k, uint64_t hash, Dir d, uint32_t idx,
-                                            bool wait_for_winner, uint32_t& pos, uint32_t& winner) {
+                                                 bool wait_for_winner, uint32_t& pos, uint32_t& winner) {
     const uint64_t word = slot_word(hash, d, idx);
     const uint32_t b[2] = {bucket1(hash), bucket2(hash)};
     // Slot count and first free slot of a bucket.
