@@ -190,22 +190,27 @@ TYPED_TEST(FlowAgeingTest, RemoteUnlinkIsRecycledByTheOwner) {
     EXPECT_EQ(fx.table->stats().live, 0u);
 }
 
+// ICMPv6 echo identifiers come from the same slice as ICMP ones.
 TYPED_TEST(FlowAgeingTest, SnatPortReturnsWhenTheFlowIsRecycled) {
     typename TestFixture::Fx fx(8);
-    const uint32_t before = fx.snat->free_count(0, 0, net::kProtoTcp);
-    uint16_t port = 0;
-    ASSERT_TRUE(fx.snat->acquire(0, 0, net::kProtoTcp, port));
-    auto in = fx.init(1);
-    in.reply.dst_ip = test::Family<typename TypeParam::Key>::gateway();
-    in.reply.dst_port = port;
-    in.snat_pool = 0;
-    in.snat_port = port;
-    ASSERT_EQ(fx.table->insert(0, in, 0).status, InsertStatus::inserted);
-    EXPECT_EQ(fx.snat->free_count(0, 0, net::kProtoTcp), before - 1);
-    ASSERT_EQ(fx.sweep(1000), 1u);
-    fx.table->quiescent(0);
-    fx.sweep(1000);
-    EXPECT_EQ(fx.snat->free_count(0, 0, net::kProtoTcp), before);
+    uint32_t now = 0;
+    for (const uint8_t proto : {net::kProtoTcp, fx.kIcmp}) {
+        const uint32_t before = fx.snat->free_count(0, 0, proto);
+        uint16_t port = 0;
+        ASSERT_TRUE(fx.snat->acquire(0, 0, proto, port));
+        auto in = fx.init(1, proto);
+        in.reply.dst_ip = test::Family<typename TypeParam::Key>::gateway();
+        in.reply.dst_port = port;
+        in.snat_pool = 0;
+        in.snat_port = port;
+        ASSERT_EQ(fx.table->insert(0, in, now).status, InsertStatus::inserted);
+        EXPECT_EQ(fx.snat->free_count(0, 0, proto), before - 1);
+        now += 1000;
+        ASSERT_EQ(fx.sweep(now), 1u);
+        fx.table->quiescent(0);
+        fx.sweep(now);
+        EXPECT_EQ(fx.snat->free_count(0, 0, proto), before) << "protocol " << unsigned{proto};
+    }
 }
 
 TYPED_TEST(FlowAgeingTest, FailedInsertLeavesTheSnatPortWithTheCaller) {
