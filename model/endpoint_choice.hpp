@@ -23,10 +23,15 @@ namespace nfgate {
 std::vector<Endpoint> chosen_endpoints(const ServicePort& p);
 void chosen_endpoints(const ServicePort& p, std::vector<Endpoint>& out);  // the same, into `out`
 size_t chosen_count(const ServicePort& p);
+// The same among the port's IPv6 endpoints (each family is chosen from on its own).
+std::vector<Endpoint6> chosen_endpoints6(const ServicePort& p);
+void chosen_endpoints6(const ServicePort& p, std::vector<Endpoint6>& out);
+size_t chosen_count6(const ServicePort& p);
 
 // Whether connections already made to `e` keep it: a serving endpoint (ready, or terminating
 // but still serving) finishes what it has, as kube-proxy keeps conntrack entries of serving
 // endpoints; UDP flows of an endpoint that stops serving (or leaves) are cleared.
-inline bool keeps_flows(const Endpoint& e) { return e.ready || e.serving; }
+template <typename Addr>
+inline bool keeps_flows(const BasicEndpoint<Addr>& e) { return e.ready || e.serving; }
 
 }  // namespace nfgate

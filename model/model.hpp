@@ -1,6 +1,9 @@
 // The model: what the gateway should do, as plain data. No I/O, no DPDK, no netlink.
 // Built by control/ from the gateway file and Kubernetes manifests, consumed by nft/
-// (kernel path) and dataplane/ (fast path). Every IPv4 address is a host-order uint32_t.
+// (kernel path) and dataplane/ (fast path). Every IPv4 address is a host-order uint32_t; IPv6
+// addresses (model/ip6.hpp) sit beside them in fields named ...6, one family per field, as
+// kube-proxy keeps one proxier per family: a dual-stack Service has a ClusterIP of each family,
+// each served by the endpoints of its own family.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +12,7 @@
 #include <vector>
 
 #include "model/bgp.hpp"
+#include "model/ip6.hpp"
 
 namespace nfgate {
 
@@ -52,24 +56,28 @@ enum class ZoneHint : uint8_t {
 // One endpoint as its EndpointSlice describes it. Which endpoints new connections go to is
 // decided from these conditions by chosen_endpoints() (model/endpoint_choice.hpp), the one
 // place both data paths ask.
-struct Endpoint {
-    uint32_t ip = 0;
+template <typename Addr>
+struct BasicEndpoint {
+    Addr ip{};
     uint16_t port = 0;           // resolved targetPort
     bool ready = true;           // conditions.ready (absent: true)
     bool serving = false;        // conditions.serving as the loader read it (absent: ready's value);
                                  // only read for terminating endpoints, ready ones serve anyway
     bool terminating = false;    // conditions.terminating (absent: false)
     ZoneHint zone_hint = ZoneHint::none;
-    bool operator==(const Endpoint&) const = default;
-    auto operator<=>(const Endpoint&) const = default;
+    bool operator==(const BasicEndpoint&) const = default;
+    auto operator<=>(const BasicEndpoint&) const = default;
 };
+using Endpoint = BasicEndpoint<uint32_t>;  // from an EndpointSlice of addressType IPv4
+using Endpoint6 = BasicEndpoint<Ip6>;      // ... of addressType IPv6
 
 struct ServicePort {
     std::string name;        // may be empty for a single-port Service
     Proto proto = Proto::tcp;
     uint16_t port = 0;       // the Service port (on ClusterIP, externalIPs, LB IPs)
     uint16_t node_port = 0;  // 0: none
-    std::vector<Endpoint> endpoints;  // sorted, unique; every endpoint the slices list
+    std::vector<Endpoint> endpoints;  // sorted, unique; every endpoint the IPv4 slices list
+    std::vector<Endpoint6> endpoints6;  // the same from the IPv6 slices
     bool operator==(const ServicePort&) const = default;
 
     // Endpoints whose conditions.ready is true (figures for people: what the data paths serve
@@ -99,7 +107,11 @@ struct Service {
     bool affinity_client_ip = false;
     uint32_t affinity_timeout_s = 10800;  // Kubernetes default
     TrafficPolicy external_traffic_policy = TrafficPolicy::cluster;
-    std::vector<Cidr> lb_source_ranges;   // empty: any source
+    std::vector<Cidr> lb_source_ranges;   // empty: any source (of either family, when both are empty)
+    std::vector<Ip6> cluster_ips6;        // the IPv6 entries of spec.clusterIPs
+    std::vector<Ip6> external_ips6;
+    std::vector<Ip6> lb_ips6;
+    std::vector<Cidr6> lb_source_ranges6;
     bool operator==(const Service&) const = default;
 
     std::string key() const { return ns + "/" + name; }
@@ -108,7 +120,8 @@ struct Service {
 struct Interface {
     std::string name;    // logical name ("ext", "pods")
     std::string device;  // dpdk devargs ("net_tap0,iface=nfg-ext")
-    IfAddr address;
+    IfAddr address;             // addr 0: no IPv4 address
+    std::vector<IfAddr6> addresses6;
     bool operator==(const Interface&) const = default;
 };
 
@@ -118,9 +131,16 @@ struct Route {
     bool operator==(const Route&) const = default;
 };
 
+struct Route6 {
+    Cidr6 to;
+    Ip6 via;  // all zero: directly connected
+    bool operator==(const Route6&) const = default;
+};
+
 struct Masquerade {
     bool egress = true;
     std::vector<Cidr> non_masquerade_cidrs;
+    std::vector<Cidr6> non_masquerade_cidrs6;
     bool all = false;
     bool operator==(const Masquerade&) const = default;
 };
@@ -149,9 +169,13 @@ struct Model {
     std::vector<uint32_t> node_addresses;
     std::vector<Cidr> cluster_cidrs;
     std::vector<Cidr> service_cidrs;
+    std::vector<Ip6> node_addresses6;
+    std::vector<Cidr6> cluster_cidrs6;
+    std::vector<Cidr6> service_cidrs6;
     Masquerade masquerade;
     std::vector<Interface> interfaces;  // dpdk only
     std::vector<Route> routes;          // dpdk only
+    std::vector<Route6> routes6;        // dpdk only
     bool exception_path = false;        // dpdk only: kernel TAPs for the gateway's own traffic
                                         // (the gateway file's default is on)
     uint32_t max_flows = 1u << 20;
@@ -181,6 +205,21 @@ struct Model {
 
     bool in_cluster(uint32_t ip) const {
         for (const auto& c : cluster_cidrs)
+            if (c.contains(ip)) return true;
+        return false;
+    }
+    // Whether the gateway was given an IPv6 address to serve from (nodeAddresses, or an
+    // interface's). Without one the IPv6 half of every Service is left out (with a notice), as
+    // kube-proxy runs single-stack on a node with addresses of one family.
+    bool has_ipv6() const {
+        if (!node_addresses6.empty()) return true;
+        for (const auto& ifc : interfaces)
+            if (!ifc.addresses6.empty()) return true;
+        return false;
+    }
+
+    bool in_cluster(const Ip6& ip) const {
+        for (const auto& c : cluster_cidrs6)
             if (c.contains(ip)) return true;
         return false;
     }

@@ -33,7 +33,7 @@ void decode_object(YNode obj, Resource resource, const Model& gateway, DecodedOb
         if (!one.empty()) out.service = std::move(one.front());
     } else {
         std::vector<loader::SliceSource> one;
-        loader::read_endpoint_slice(r, obj, gateway.zone, one);
+        loader::read_endpoint_slice(r, obj, gateway, one);
         if (!one.empty()) out.slice = std::move(one.front());
     }
 }

@@ -27,7 +27,7 @@ struct ObjectKey {
 };
 
 // One object as the API server sent it: usable (service or slice set), or not (errors:
-// invalid, skipped with a reason in notices: IPv6 slices, no service-name label...).
+// invalid, skipped with a reason in notices: FQDN slices, no service-name label...).
 struct DecodedObject {
     ObjectKey key;
     std::optional<loader::ServiceSource> service;

@@ -47,7 +47,7 @@ void ClusterAssembly::full(const loader::LoadedSources& files, const ClusterCach
     }
     for (const auto& d : last_.skipped) left_out_.insert(d.object);
     // A served model has no clashes: every key has one owner.
-    for (const Service& s : last_.load.model.services) claim(s.key(), loader::claims_of(s, last_.load.model.node_addresses));
+    for (const Service& s : last_.load.model.services) claim(s.key(), loader::claims_of(s, last_.load.model));
 }
 
 bool ClusterAssembly::step(const loader::LoadedSources& files, const ClusterCache& cache,
@@ -105,10 +105,10 @@ bool ClusterAssembly::update(const loader::LoadedSources& files, const ClusterCa
     const std::string no_file;
     loader::Reporter r(no_file, errors, notices);
     loader::resolve_service(one[0], slices, r);
-    loader::check_claims(one, last_.load.model.node_addresses, r);
+    loader::check_claims(one, last_.load.model, r);
     if (!errors.empty()) return false;  // left out or refused: merge_cluster says which
 
-    loader::Claims next = loader::claims_of(one[0].svc, last_.load.model.node_addresses);
+    loader::Claims next = loader::claims_of(one[0].svc, last_.load.model);
     auto held = claims_.find(key);
     if (held == claims_.end() || !(held->second == next)) {
         // Objects left out hold no claims here: any new claim may be theirs.
@@ -125,7 +125,7 @@ bool ClusterAssembly::update(const loader::LoadedSources& files, const ClusterCa
 
 bool ClusterAssembly::claim(const std::string& key, const loader::Claims& next) {
     bool clear = true;
-    for (uint64_t f : next.frontends) {
+    for (const loader::FrontendKey& f : next.frontends) {
         auto [it, fresh] = frontend_owner_.emplace(f, key);
         clear = clear && (fresh || it->second == key);
     }
@@ -140,7 +140,7 @@ bool ClusterAssembly::claim(const std::string& key, const loader::Claims& next) 
 void ClusterAssembly::release(const std::string& key) {
     auto held = claims_.find(key);
     if (held == claims_.end()) return;
-    for (uint64_t f : held->second.frontends)
+    for (const loader::FrontendKey& f : held->second.frontends)
         if (auto it = frontend_owner_.find(f); it != frontend_owner_.end() && it->second == key) frontend_owner_.erase(it);
     for (uint32_t n : held->second.node_ports)
         if (auto it = node_port_owner_.find(n); it != node_port_owner_.end() && it->second == key) node_port_owner_.erase(it);

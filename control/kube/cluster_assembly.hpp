@@ -49,7 +49,7 @@ private:
     std::set<std::string> file_slice_keys_;                                   // "ns/name"
     std::set<std::string> left_out_;  // the objects last_.skipped names ("Service ns/name")
     std::unordered_map<std::string, loader::Claims> claims_;  // of every served Service
-    std::unordered_map<uint64_t, std::string> frontend_owner_;
+    std::unordered_map<loader::FrontendKey, std::string, loader::FrontendKeyHash> frontend_owner_;
     std::unordered_map<uint32_t, std::string> node_port_owner_;
 };
 

@@ -15,7 +15,7 @@ bool same(const DecodedObject& a, const DecodedObject& b) {
         return true;
     };
     auto slice_eq = [](const loader::SliceSource& x, const loader::SliceSource& y) {
-        if (x.service_name != y.service_name || x.ports.size() != y.ports.size() || !(x.addresses == y.addresses))
+        if (x.service_name != y.service_name || x.ports.size() != y.ports.size() || !(x.addresses == y.addresses) || !(x.addresses6 == y.addresses6))
             return false;
         for (size_t i = 0; i < x.ports.size(); ++i)
             if (x.ports[i].name != y.ports[i].name || x.ports[i].proto != y.ports[i].proto ||

@@ -131,6 +131,61 @@ bool read_ifaddr(Reporter& r, YNode n, const FieldPath& f, IfAddr& out) {
     return false;
 }
 
+namespace {
+
+// Reads one value with `read` and appends it to `out` when it is good.
+template <typename T, typename Read>
+bool append_read(std::vector<T>& out, Read&& read) {
+    T v{};
+    if (!read(v)) return false;
+    out.push_back(v);
+    return true;
+}
+
+}  // namespace
+
+bool read_ip_any(Reporter& r, YNode n, const FieldPath& f, std::vector<uint32_t>& v4, std::vector<Ip6>& v6) {
+    if (!scalar_or_report(r, n, f, "an IPv4 or IPv6 address")) return false;
+    if (!looks_like_ipv6(n.str())) return append_read(v4, [&](uint32_t& v) { return read_ipv4(r, n, f, v); });
+    Ip6 a;
+    if (parse_ipv6(n.str(), a)) {
+        v6.push_back(a);
+        return true;
+    }
+    r.error(n.line(), f, quoted(n.str()) + " is not an IPv6 address (want e.g. 2001:db8::1)");
+    return false;
+}
+
+bool read_cidr_any(Reporter& r, YNode n, const FieldPath& f, std::vector<Cidr>& v4, std::vector<Cidr6>& v6) {
+    if (!scalar_or_report(r, n, f, "an IPv4 or IPv6 CIDR")) return false;
+    if (!looks_like_ipv6(n.str())) return append_read(v4, [&](Cidr& v) { return read_cidr(r, n, f, v); });
+    Cidr6 c;
+    if (parse_cidr6(n.str(), c)) {
+        v6.push_back(c);
+        return true;
+    }
+    IfAddr6 with_host_bits;
+    if (parse_ifaddr6(n.str(), with_host_bits))
+        r.error(n.line(), f,
+                quoted(n.str()) + " has host bits set (want " + cidr6_to_string(with_host_bits.subnet()) + ")");
+    else
+        r.error(n.line(), f, quoted(n.str()) + " is not an IPv6 CIDR (want addr/len, e.g. fd00:10:244::/56)");
+    return false;
+}
+
+bool read_ifaddr_any(Reporter& r, YNode n, const FieldPath& f, std::vector<IfAddr>& v4, std::vector<IfAddr6>& v6) {
+    if (!scalar_or_report(r, n, f, "an address with prefix length")) return false;
+    if (!looks_like_ipv6(n.str())) return append_read(v4, [&](IfAddr& v) { return read_ifaddr(r, n, f, v); });
+    IfAddr6 a;
+    if (parse_ifaddr6(n.str(), a)) {
+        v6.push_back(a);
+        return true;
+    }
+    r.error(n.line(), f,
+            quoted(n.str()) + " is not an IPv6 address with prefix length (want addr/len, e.g. 2001:db8:1::1/64)");
+    return false;
+}
+
 bool read_enum(Reporter& r, YNode n, const FieldPath& f, std::initializer_list<std::string_view> choices,
                size_t& out) {
     if (!scalar_or_report(r, n, f, "one of: " + join(choices))) return false;

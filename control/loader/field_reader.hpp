@@ -60,6 +60,11 @@ bool read_bool(Reporter& r, YNode n, const FieldPath& f, bool& out);
 bool read_ipv4(Reporter& r, YNode n, const FieldPath& f, uint32_t& out);
 bool read_cidr(Reporter& r, YNode n, const FieldPath& f, Cidr& out);
 bool read_ifaddr(Reporter& r, YNode n, const FieldPath& f, IfAddr& out);
+// Either family: IPv4 text lands in the first list, IPv6 text in the second. Reports text that
+// is neither, naming both forms.
+bool read_ip_any(Reporter& r, YNode n, const FieldPath& f, std::vector<uint32_t>& v4, std::vector<Ip6>& v6);
+bool read_cidr_any(Reporter& r, YNode n, const FieldPath& f, std::vector<Cidr>& v4, std::vector<Cidr6>& v6);
+bool read_ifaddr_any(Reporter& r, YNode n, const FieldPath& f, std::vector<IfAddr>& v4, std::vector<IfAddr6>& v6);
 // One of `choices`; reports the valid ones otherwise. `out` is the index of the match.
 bool read_enum(Reporter& r, YNode n, const FieldPath& f, std::initializer_list<std::string_view> choices,
                size_t& out);

@@ -12,11 +12,8 @@ namespace {
 constexpr uint64_t kMaxWorkers = 127;  // DPDK's default RTE_MAX_LCORE is 128, one is the main lcore
 constexpr uint64_t kMaxFlows = 1u << 30;
 
-void read_cidr_list(Reporter& r, YNode n, const FieldPath& f, std::vector<Cidr>& out) {
-    for_each_item(r, n, f, [&](YNode item, const FieldPath& p) {
-        Cidr c;
-        if (read_cidr(r, item, p, c)) out.push_back(c);
-    });
+void read_cidr_list(Reporter& r, YNode n, const FieldPath& f, std::vector<Cidr>& v4, std::vector<Cidr6>& v6) {
+    for_each_item(r, n, f, [&](YNode item, const FieldPath& p) { read_cidr_any(r, item, p, v4, v6); });
 }
 
 void read_dataplane(Reporter& r, YNode n, const FieldPath& f, Model& m) {
@@ -34,8 +31,7 @@ void read_eal(Reporter& r, YNode n, const FieldPath& f, Model& m) {
 
 void read_node_addresses(Reporter& r, YNode n, const FieldPath& f, Model& m) {
     for_each_item(r, n, f, [&](YNode item, const FieldPath& p) {
-        uint32_t ip;
-        if (read_ipv4(r, item, p, ip)) m.node_addresses.push_back(ip);
+        read_ip_any(r, item, p, m.node_addresses, m.node_addresses6);
     });
 }
 
@@ -44,8 +40,33 @@ void read_masquerade(Reporter& r, YNode n, const FieldPath& f, Model& m) {
     reject_unknown_keys(r, n, f, {"egress", "nonMasqueradeCIDRs", "all"});
     read_bool(r, n.get("egress"), f.child("egress"), m.masquerade.egress);
     read_cidr_list(r, n.get("nonMasqueradeCIDRs"), f.child("nonMasqueradeCIDRs"),
-                   m.masquerade.non_masquerade_cidrs);
+                   m.masquerade.non_masquerade_cidrs, m.masquerade.non_masquerade_cidrs6);
     read_bool(r, n.get("all"), f.child("all"), m.masquerade.all);
+}
+
+// `address` (one, either family) and/or `addresses` (a list): at most one IPv4 address, which
+// the fast path answers ARP for and masquerades to; any number of IPv6 ones.
+void read_interface_addresses(Reporter& r, YNode item, const FieldPath& p, Interface& ifc) {
+    std::vector<IfAddr> v4;
+    YNode single = item.get("address"), list = item.get("addresses");
+    FieldPath single_path = p.child("address"), list_path = p.child("addresses");
+    if (single.is_null() && (list.is_null() || (list.is_seq() && list.size() == 0))) {
+        r.error(item.line(), single_path, "missing (want address: a.b.c.d/len, or addresses: [192.0.2.1/24, \"2001:db8:1::1/64\"])");
+        return;
+    }
+    if (!single.is_null()) read_ifaddr_any(r, single, single_path, v4, ifc.addresses6);
+    for_each_item(r, list, list_path, [&](YNode a, const FieldPath& ap) {
+        size_t before = v4.size();
+        if (read_ifaddr_any(r, a, ap, v4, ifc.addresses6) && v4.size() > 1 && before == 1)
+            r.error(a.line(), ap, "a second IPv4 address (an interface has at most one IPv4 address; " +
+                                      std::string(a.str()) + " and " + ip_to_string(v4[0].addr) + "/" +
+                                      std::to_string(v4[0].len) + ")");
+    });
+    if (!v4.empty()) ifc.address = v4[0];
+    for (size_t i = 0; i < ifc.addresses6.size(); ++i)
+        for (size_t j = 0; j < i; ++j)
+            if (ifc.addresses6[i].addr == ifc.addresses6[j].addr)
+                r.error(item.line(), list_path, ip6_to_string(ifc.addresses6[i].addr) + " is listed twice");
 }
 
 void read_interfaces(Reporter& r, YNode n, const FieldPath& f, Model& m) {
@@ -54,7 +75,7 @@ void read_interfaces(Reporter& r, YNode n, const FieldPath& f, Model& m) {
             if (item.is_null()) r.error(item.line(), p, "want a mapping with name, device, address");
             return;
         }
-        reject_unknown_keys(r, item, p, {"name", "device", "address"});
+        reject_unknown_keys(r, item, p, {"name", "device", "address", "addresses"});
         Interface ifc;
         FieldPath name_path = p.child("name");
         if (require(r, item.get("name"), item.line(), name_path, "a name such as ext") &&
@@ -65,9 +86,7 @@ void read_interfaces(Reporter& r, YNode n, const FieldPath& f, Model& m) {
                             "interface name \"" + ifc.name + "\" is used twice (want unique names)");
         }
         read_string(r, item.get("device"), p.child("device"), ifc.device);
-        FieldPath addr_path = p.child("address");
-        if (require(r, item.get("address"), item.line(), addr_path, "a.b.c.d/len, e.g. 192.0.2.1/24"))
-            read_ifaddr(r, item.get("address"), addr_path, ifc.address);
+        read_interface_addresses(r, item, p, ifc);
         m.interfaces.push_back(std::move(ifc));
     });
 }
@@ -113,12 +132,23 @@ void read_routes(Reporter& r, YNode n, const FieldPath& f, Model& m) {
             return;
         }
         reject_unknown_keys(r, item, p, {"to", "via"});
-        Route route;
-        FieldPath to_path = p.child("to");
-        if (require(r, item.get("to"), item.line(), to_path, "a destination CIDR such as 0.0.0.0/0"))
-            read_cidr(r, item.get("to"), to_path, route.to);
-        read_ipv4(r, item.get("via"), p.child("via"), route.via);
-        m.routes.push_back(route);
+        std::vector<Cidr> to4;
+        std::vector<Cidr6> to6;
+        std::vector<uint32_t> via4;
+        std::vector<Ip6> via6;
+        FieldPath to_path = p.child("to"), via_path = p.child("via");
+        if (!require(r, item.get("to"), item.line(), to_path, "a destination CIDR such as 0.0.0.0/0 or ::/0") ||
+            !read_cidr_any(r, item.get("to"), to_path, to4, to6))
+            return;
+        read_ip_any(r, item.get("via"), via_path, via4, via6);
+        if ((!to4.empty() && !via6.empty()) || (!to6.empty() && !via4.empty())) {
+            r.error(item.get("via").line(), via_path,
+                    "\"" + std::string(item.get("via").str()) + "\" is not of the family of to \"" +
+                        std::string(item.get("to").str()) + "\" (want a next hop of the same family)");
+            return;
+        }
+        if (!to4.empty()) m.routes.push_back(Route{to4[0], via4.empty() ? 0 : via4[0]});
+        else m.routes6.push_back(Route6{to6[0], via6.empty() ? Ip6{} : via6[0]});
     });
 }
 
@@ -184,21 +214,38 @@ void check_dpdk_sections(Reporter& r, YNode root, const Model& m) {
         r.error(ifs.item(i).line(), "interfaces[" + std::to_string(i) + "].device",
                 "missing (dataplane dpdk needs DPDK devargs, e.g. \"net_tap0,iface=nfg-ext\")");
     }
+    // Each next hop must be on an interface's subnet of its family. Routes are listed in the
+    // file's order, each family in its own list: walk the file's items to name the right one.
     YNode routes = root.get("routes");
-    for (size_t i = 0; i < m.routes.size(); ++i) {
-        uint32_t via = m.routes[i].via;
-        if (via == 0) continue;
+    if (!routes.is_seq() || routes.size() != m.routes.size() + m.routes6.size()) return;
+    size_t i4 = 0, i6 = 0;
+    for (size_t i = 0; i < routes.size(); ++i) {
+        bool six = looks_like_ipv6(routes.item(i).get("to").str());
         bool connected = false;
-        std::string subnets;
-        for (const auto& ifc : m.interfaces) {
-            connected = connected || ifc.address.subnet().contains(via);
-            subnets += (subnets.empty() ? "" : ", ") + ifc.name + " " + cidr_to_string(ifc.address.subnet());
+        std::string subnets, via;
+        if (!six) {
+            uint32_t hop = m.routes[i4++].via;
+            if (hop == 0) continue;
+            via = ip_to_string(hop);
+            for (const auto& ifc : m.interfaces) {
+                if (ifc.address.addr == 0) continue;
+                connected = connected || ifc.address.subnet().contains(hop);
+                subnets += (subnets.empty() ? "" : ", ") + ifc.name + " " + cidr_to_string(ifc.address.subnet());
+            }
+        } else {
+            const Ip6& hop = m.routes6[i6++].via;
+            if (hop.is_zero()) continue;
+            via = ip6_to_string(hop);
+            for (const auto& ifc : m.interfaces)
+                for (const auto& a : ifc.addresses6) {
+                    connected = connected || a.subnet().contains(hop);
+                    subnets += (subnets.empty() ? "" : ", ") + ifc.name + " " + cidr6_to_string(a.subnet());
+                }
         }
         if (connected) continue;
         r.set_object("routes");
-        int line = routes.is_seq() && i < routes.size() ? routes.item(i).line() : 0;
-        r.error(line, "routes[" + std::to_string(i) + "].via",
-                ip_to_string(via) + " is not inside any interface subnet (want a next hop in: " + subnets + ")");
+        r.error(routes.item(i).line(), "routes[" + std::to_string(i) + "].via",
+                via + " is not inside any interface subnet (want a next hop in: " + subnets + ")");
     }
 }
 
@@ -229,8 +276,8 @@ void read_gateway_file(Reporter& r, YNode root, const std::optional<DataplaneKin
         if (read_uint(r, n, f, 1, kMaxWorkers, v)) m.workers = static_cast<unsigned>(v);
     });
     section("nodeAddresses", [&](YNode n, const FieldPath& f) { read_node_addresses(r, n, f, m); });
-    section("clusterCIDRs", [&](YNode n, const FieldPath& f) { read_cidr_list(r, n, f, m.cluster_cidrs); });
-    section("serviceCIDRs", [&](YNode n, const FieldPath& f) { read_cidr_list(r, n, f, m.service_cidrs); });
+    section("clusterCIDRs", [&](YNode n, const FieldPath& f) { read_cidr_list(r, n, f, m.cluster_cidrs, m.cluster_cidrs6); });
+    section("serviceCIDRs", [&](YNode n, const FieldPath& f) { read_cidr_list(r, n, f, m.service_cidrs, m.service_cidrs6); });
     section("masquerade", [&](YNode n, const FieldPath& f) { read_masquerade(r, n, f, m); });
     section("interfaces", [&](YNode n, const FieldPath& f) { read_interfaces(r, n, f, m); });
     section("routes", [&](YNode n, const FieldPath& f) { read_routes(r, n, f, m); });

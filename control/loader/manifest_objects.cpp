@@ -49,7 +49,7 @@ void read_object(Reporter& r, YNode obj, const FieldPath& where, const Model& ga
     if (service) {
         read_service(r, obj, gateway, out.services);
     } else if (slice) {
-        read_endpoint_slice(r, obj, gateway.zone, out.slices);
+        read_endpoint_slice(r, obj, gateway, out.slices);
     } else if (kind.empty() || api.empty()) {
         r.error(obj.line(), kind.empty() ? "kind" : "apiVersion",
                 "missing (want a Kubernetes object: apiVersion v1 kind Service, or apiVersion "

@@ -33,7 +33,8 @@ struct SliceSource {
     std::string name;
     std::string service_name;
     std::vector<SlicePort> ports;
-    std::vector<Endpoint> addresses;  // port left 0: set per matching slice port
+    std::vector<Endpoint> addresses;    // port left 0: set per matching slice port
+    std::vector<Endpoint6> addresses6;  // the same for a slice of addressType IPv6
     std::string file;
     int line = 0;
     std::string key() const { return ns + "/" + name; }

@@ -1,6 +1,7 @@
 #include "control/loader/service_assembly.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <unordered_map>
 
 #include "control/loader/service_reader.hpp"
@@ -15,8 +16,46 @@ struct Claim {
     bool node_port = false;  // claimed as nodeAddress:nodePort rather than as a VIP
 };
 
-uint64_t vip_key(uint32_t ip, uint16_t port, Proto proto) {
-    return uint64_t{ip} << 24 | uint64_t{port} << 8 | static_cast<uint8_t>(proto);
+FrontendKey vip_key(uint32_t ip, uint16_t port, Proto proto) {
+    FrontendKey k{{}, port, proto};
+    k.addr.b[10] = k.addr.b[11] = 0xff;
+    for (int i = 0; i < 4; ++i) k.addr.b[12 + i] = static_cast<uint8_t>(ip >> (24 - 8 * i));
+    return k;
+}
+
+FrontendKey vip_key(const Ip6& ip, uint16_t port, Proto proto) { return FrontendKey{ip, port, proto}; }
+
+// "192.0.2.1:80/TCP", "[2001:db8::1]:80/TCP"
+std::string frontend_text(const FrontendKey& k) {
+    const Ip6& a = k.addr;
+    bool mapped = true;
+    for (int i = 0; i < 12; ++i) mapped = mapped && a.b[i] == (i >= 10 ? 0xff : 0);
+    std::string host = mapped ? ip_to_string(uint32_t{a.b[12]} << 24 | uint32_t{a.b[13]} << 16 | uint32_t{a.b[14]} << 8 | a.b[15])
+                              : "[" + ip6_to_string(a) + "]";
+    return host + ":" + std::to_string(k.port) + "/" + protocol_api_name(k.proto);
+}
+
+// Calls each(key) for every address:nodePort/protocol the Service's nodePorts claim.
+template <typename Each>
+void for_each_node_port_frontend(const ServicePort& port, const Model& gw, Each&& each) {
+    if (port.node_port == 0) return;
+    for (uint32_t node : gw.node_addresses) each(vip_key(node, port.node_port, port.proto));
+    for (const Ip6& node : gw.node_addresses6) each(vip_key(node, port.node_port, port.proto));
+}
+
+// Calls each(key, kind, port index) for every VIP:port/protocol of the Service.
+template <typename Each>
+void for_each_vip_frontend(const Service& svc, Each&& each) {
+    auto all = [&](const auto& ips, const char* kind) {
+        for (const auto& ip : ips)
+            for (size_t p = 0; p < svc.ports.size(); ++p) each(vip_key(ip, svc.ports[p].port, svc.ports[p].proto), kind, p);
+    };
+    all(svc.cluster_ips, "clusterIP");
+    all(svc.cluster_ips6, "clusterIP");
+    all(svc.external_ips, "externalIP");
+    all(svc.external_ips6, "externalIP");
+    all(svc.lb_ips, "load-balancer ingress IP");
+    all(svc.lb_ips6, "load-balancer ingress IP");
 }
 
 uint32_t node_port_key(uint16_t node_port, Proto proto) {
@@ -78,11 +117,12 @@ std::vector<std::vector<const SliceSource*>> link_slices(const ManifestObjects& 
     return slices_of;
 }
 
-void sort_unique(std::vector<Endpoint>& eps) {
+template <typename E>
+void sort_unique(std::vector<E>& eps) {
     // Two slices may list one endpoint (the API allows it while the controller moves endpoints
     // between slices): it counts once, and the most usable of its copies is kept (ready before
     // serving before neither, not terminating before terminating).
-    std::sort(eps.begin(), eps.end(), [](const Endpoint& a, const Endpoint& b) {
+    std::sort(eps.begin(), eps.end(), [](const E& a, const E& b) {
         if (a.ip != b.ip) return a.ip < b.ip;
         if (a.port != b.port) return a.port < b.port;
         if (a.ready != b.ready) return a.ready;
@@ -90,45 +130,33 @@ void sort_unique(std::vector<Endpoint>& eps) {
         return !a.terminating && b.terminating;
     });
     eps.erase(std::unique(eps.begin(), eps.end(),
-                          [](const Endpoint& a, const Endpoint& b) { return a.ip == b.ip && a.port == b.port; }),
+                          [](const E& a, const E& b) { return a.ip == b.ip && a.port == b.port; }),
               eps.end());
 }
 
 // A VIP that is also a node address collides with the NodePorts served there, so those are
 // claimed first (clashes among nodePorts themselves are check_node_port_claims' to report).
-void check_vip_claims(const std::vector<ServiceSource>& services, const std::vector<uint32_t>& node_addresses,
-                      Reporter& r) {
-    std::unordered_map<uint64_t, Claim> claims;
+void check_vip_claims(const std::vector<ServiceSource>& services, const Model& gw, Reporter& r) {
+    std::unordered_map<FrontendKey, Claim, FrontendKeyHash> claims;
     for (size_t s = 0; s < services.size(); ++s)
-        for (size_t p = 0; p < services[s].svc.ports.size(); ++p) {
-            const ServicePort& port = services[s].svc.ports[p];
-            if (port.node_port == 0) continue;
-            for (uint32_t node : node_addresses) claims.emplace(vip_key(node, port.node_port, port.proto), Claim{s, p, true});
-        }
+        for (size_t p = 0; p < services[s].svc.ports.size(); ++p)
+            for_each_node_port_frontend(services[s].svc.ports[p], gw,
+                                        [&](const FrontendKey& k) { claims.emplace(k, Claim{s, p, true}); });
     for (size_t s = 0; s < services.size(); ++s) {
         const Service& svc = services[s].svc;
         r.set_file(services[s].file);
         r.set_object("Service " + svc.key());
-        auto claim_all = [&](const std::vector<uint32_t>& ips, const char* kind) {
-            for (uint32_t ip : ips) {
-                for (size_t p = 0; p < svc.ports.size(); ++p) {
-                    const ServicePort& port = svc.ports[p];
-                    auto [it, fresh] = claims.emplace(vip_key(ip, port.port, port.proto), Claim{s, p});
-                    if (fresh || it->second.service == s) continue;
-                    const auto& other = services[it->second.service];
-                    const auto& other_port = other.ports[it->second.port];
-                    std::string how = it->second.node_port ? " as a nodePort on a node address (" : " (";
-                    int line = it->second.node_port ? other_port.node_port_line : other_port.line;
-                    r.error(services[s].ports[p].line, port_field(p, "port"),
-                            ip_to_string(ip) + ":" + std::to_string(port.port) + "/" + protocol_api_name(port.proto) +
-                                " (" + kind + ") is also claimed by Service " + other.svc.key() + how +
-                                where(other.file, line) + "; want each VIP:port/protocol in one Service only)");
-                }
-            }
-        };
-        claim_all(svc.cluster_ips, "clusterIP");
-        claim_all(svc.external_ips, "externalIP");
-        claim_all(svc.lb_ips, "load-balancer ingress IP");
+        for_each_vip_frontend(svc, [&](const FrontendKey& k, const char* kind, size_t p) {
+            auto [it, fresh] = claims.emplace(k, Claim{s, p});
+            if (fresh || it->second.service == s) return;
+            const auto& other = services[it->second.service];
+            const auto& other_port = other.ports[it->second.port];
+            std::string how = it->second.node_port ? " as a nodePort on a node address (" : " (";
+            int line = it->second.node_port ? other_port.node_port_line : other_port.line;
+            r.error(services[s].ports[p].line, port_field(p, "port"),
+                    frontend_text(k) + " (" + kind + ") is also claimed by Service " + other.svc.key() + how +
+                        where(other.file, line) + "; want each VIP:port/protocol in one Service only)");
+        });
     }
 }
 
@@ -177,19 +205,25 @@ void resolve_service(ServiceSource& src, const std::vector<const SliceSource*>& 
     // its Service has no endpoints and rejects traffic, as with kube-proxy. A named targetPort is
     // only worth an error when the slices list endpoints under other port names.
     const bool slices_have_endpoints = std::any_of(slices.begin(), slices.end(), [](const SliceSource* sl) {
-        return !sl->addresses.empty() && !sl->ports.empty();
+        return (!sl->addresses.empty() || !sl->addresses6.empty()) && !sl->ports.empty();
     });
     for (size_t i = 0; i < src.svc.ports.size(); ++i) {
         ServicePort& port = src.svc.ports[i];
         const auto it = offers.find(port.name + "/" + protocol_api_name(port.proto));
         const bool resolved = it != offers.end();
         if (resolved)
-            for (const auto& [sl, target] : it->second)
+            for (const auto& [sl, target] : it->second) {
                 for (Endpoint ep : sl->addresses) {
                     ep.port = target;
                     port.endpoints.push_back(ep);
                 }
+                for (Endpoint6 ep : sl->addresses6) {
+                    ep.port = target;
+                    port.endpoints6.push_back(ep);
+                }
+            }
         sort_unique(port.endpoints);
+        sort_unique(port.endpoints6);
         if (resolved) continue;
         const auto& ps = src.ports[i];
         std::string wanted = "an EndpointSlice port named \"" + port.name + "\" with protocol " +
@@ -208,22 +242,27 @@ void resolve_service(ServiceSource& src, const std::vector<const SliceSource*>& 
     }
 }
 
-void check_claims(const std::vector<ServiceSource>& services, const std::vector<uint32_t>& node_addresses,
-                  Reporter& r) {
-    check_vip_claims(services, node_addresses, r);
+size_t FrontendKeyHash::operator()(const FrontendKey& k) const {
+    uint64_t h = 0, l = 0;
+    std::memcpy(&h, k.addr.data(), 8);
+    std::memcpy(&l, k.addr.data() + 8, 8);
+    const uint64_t pp = uint64_t{k.port} << 8 | static_cast<uint8_t>(k.proto);
+    return std::hash<uint64_t>{}(h * 0x9e3779b97f4a7c15ull ^ l ^ pp * 0xc2b2ae3d27d4eb4full);
+}
+
+void check_claims(const std::vector<ServiceSource>& services, const Model& gateway, Reporter& r) {
+    check_vip_claims(services, gateway, r);
     check_node_port_claims(services, r);
 }
 
-Claims claims_of(const Service& svc, const std::vector<uint32_t>& node_addresses) {
+Claims claims_of(const Service& svc, const Model& gateway) {
     Claims c;
     for (const ServicePort& port : svc.ports) {
         if (port.node_port == 0) continue;
         c.node_ports.push_back(node_port_key(port.node_port, port.proto));
-        for (uint32_t node : node_addresses) c.frontends.push_back(vip_key(node, port.node_port, port.proto));
+        for_each_node_port_frontend(port, gateway, [&](const FrontendKey& k) { c.frontends.push_back(k); });
     }
-    for (const auto* ips : {&svc.cluster_ips, &svc.external_ips, &svc.lb_ips})
-        for (uint32_t ip : *ips)
-            for (const ServicePort& port : svc.ports) c.frontends.push_back(vip_key(ip, port.port, port.proto));
+    for_each_vip_frontend(svc, [&](const FrontendKey& k, const char*, size_t) { c.frontends.push_back(k); });
     auto sort_unique_keys = [](auto& v) {
         std::sort(v.begin(), v.end());
         v.erase(std::unique(v.begin(), v.end()), v.end());
@@ -243,7 +282,7 @@ void assemble_services(ManifestObjects& objects, std::vector<Diag>& errors, std:
     auto slices_of = link_slices(objects, r, by_key);
     for (size_t i = 0; i < objects.services.size(); ++i)
         resolve_service(objects.services[i], slices_of[i], r);
-    check_claims(objects.services, m.node_addresses, r);
+    check_claims(objects.services, m, r);
 
     m.services.clear();
     m.services.reserve(objects.services.size());

@@ -19,15 +19,26 @@ void assemble_services(ManifestObjects& objects, std::vector<Diag>& errors, std:
 void resolve_service(ServiceSource& src, const std::vector<const SliceSource*>& slices, Reporter& r);
 // VIP:port/protocol claimed twice (a node address counting as a VIP of every nodePort) and
 // nodePort/protocol used twice, among `services`.
-void check_claims(const std::vector<ServiceSource>& services, const std::vector<uint32_t>& node_addresses,
-                  Reporter& r);
+void check_claims(const std::vector<ServiceSource>& services, const Model& gateway, Reporter& r);
+// A frontend as the claim checks compare it: address, port, protocol. IPv4 addresses are kept
+// IPv4-mapped (::ffff:a.b.c.d), so one key and one check serve both families.
+struct FrontendKey {
+    Ip6 addr;
+    uint16_t port = 0;
+    Proto proto = Proto::tcp;
+    bool operator==(const FrontendKey&) const = default;
+    auto operator<=>(const FrontendKey&) const = default;
+};
+struct FrontendKeyHash {
+    size_t operator()(const FrontendKey& k) const;
+};
 // What one Service claims, in the keys check_claims compares: two Services clash exactly when
 // their frontends or their nodePorts intersect. Sorted, without repeats.
 struct Claims {
-    std::vector<uint64_t> frontends;  // VIP or node address : port / protocol
+    std::vector<FrontendKey> frontends;  // VIP or node address : port / protocol
     std::vector<uint32_t> node_ports;  // nodePort / protocol
     bool operator==(const Claims&) const = default;
 };
-Claims claims_of(const Service& svc, const std::vector<uint32_t>& node_addresses);
+Claims claims_of(const Service& svc, const Model& gateway);
 
 }  // namespace nfgate::loader

@@ -1,7 +1,6 @@
 #include "control/loader/service_reader.hpp"
 
 #include <unordered_map>
-#include <unordered_set>
 
 #include <algorithm>
 
@@ -124,7 +123,44 @@ void read_ports(Reporter& r, YNode spec, ServiceType type, const Model& gw, Serv
     }
 }
 
-// Keeps the IPv4 ClusterIPs; returns false (with a notice or error) when the Service is skipped.
+std::string in_cidrs6(const std::vector<Cidr6>& cidrs) {
+    std::string s;
+    for (const auto& c : cidrs) s += (s.empty() ? "" : ", ") + cidr6_to_string(c);
+    return s;
+}
+
+// spec.ipFamilies (as the API server filled it: one or two of IPv4/IPv6) and
+// spec.ipFamilyPolicy: checked against clusterIPs, which they describe.
+void check_ip_families(Reporter& r, YNode spec, YNode multi) {
+    FieldPath fam_path{nullptr, "spec.ipFamilies", -1};
+    std::vector<size_t> families;
+    for_each_item(r, spec.get("ipFamilies"), fam_path, [&](YNode item, const FieldPath& p) {
+        size_t fam = 0;
+        if (!read_enum(r, item, p, {"IPv4", "IPv6"}, fam)) return;
+        if (std::find(families.begin(), families.end(), fam) != families.end())
+            r.error(item.line(), p, std::string(item.str()) + " is listed twice (want each family once)");
+        families.push_back(fam);
+    });
+    size_t policy = 0;
+    FieldPath policy_path{nullptr, "spec.ipFamilyPolicy", -1};
+    bool has_policy = read_enum(r, spec.get("ipFamilyPolicy"), policy_path,
+                                {"SingleStack", "PreferDualStack", "RequireDualStack"}, policy);
+    if (has_policy && policy == 0 && families.size() > 1)
+        r.error(spec.get("ipFamilyPolicy").line(), policy_path,
+                "SingleStack with two ipFamilies (want PreferDualStack or RequireDualStack)");
+    if (!multi.is_seq()) return;
+    FieldPath multi_path{nullptr, "spec.clusterIPs", -1};
+    for (size_t i = 0; i < multi.size() && i < families.size(); ++i) {
+        bool six = looks_like_ipv6(multi.item(i).str());
+        if (six != (families[i] == 1))
+            r.error(multi.item(i).line(), multi_path.at(i),
+                    "\"" + std::string(multi.item(i).str()) + "\" is not of ipFamilies[" + std::to_string(i) +
+                        "] " + (families[i] == 1 ? "IPv6" : "IPv4") + " (want clusterIPs in ipFamilies' order)");
+    }
+}
+
+// Keeps the ClusterIPs of both families (IPv6 only when the gateway has an IPv6 address);
+// returns false (with a notice or error) when the Service is skipped.
 bool read_cluster_ips(Reporter& r, YNode spec, const Model& gw, ServiceSource& out) {
     YNode single = spec.get("clusterIP");
     YNode multi = spec.get("clusterIPs");
@@ -132,24 +168,39 @@ bool read_cluster_ips(Reporter& r, YNode spec, const Model& gw, ServiceSource& o
         r.notice(spec.line(), "skipped: headless Service (clusterIP None) has no virtual IP to forward");
         return false;
     }
+    check_ip_families(r, spec, multi);
     FieldPath single_path{nullptr, "spec.clusterIP", -1};
     FieldPath multi_path{nullptr, "spec.clusterIPs", -1};
-    bool ipv6_seen = false;
+    const bool serve6 = gw.has_ipv6();
+    bool ipv6_left_out = false;
     auto take = [&](YNode n, const FieldPath& f) {
-        if (n.is_scalar() && looks_like_ipv6(n.str())) {
-            ipv6_seen = true;
-            r.notice(n.line(), "IPv6 clusterIP " + std::string(n.str()) + " skipped (nfgate forwards IPv4)");
-            return;
+        std::vector<uint32_t> v4;
+        std::vector<Ip6> v6;
+        if (!read_ip_any(r, n, f, v4, v6)) return;
+        for (uint32_t ip : v4) {
+            if (!gw.service_cidrs.empty() && std::none_of(gw.service_cidrs.begin(), gw.service_cidrs.end(),
+                                                          [&](const Cidr& c) { return c.contains(ip); })) {
+                r.error(n.line(), f, ip_to_string(ip) + " is outside serviceCIDRs (want an address in " +
+                                         in_cidrs(gw.service_cidrs) + ")");
+                return;
+            }
+            out.svc.cluster_ips.push_back(ip);
         }
-        uint32_t ip;
-        if (!read_ipv4(r, n, f, ip)) return;
-        if (!gw.service_cidrs.empty() && std::none_of(gw.service_cidrs.begin(), gw.service_cidrs.end(),
-                                                      [&](const Cidr& c) { return c.contains(ip); })) {
-            r.error(n.line(), f, ip_to_string(ip) + " is outside serviceCIDRs (want an address in " +
-                                     in_cidrs(gw.service_cidrs) + ")");
-            return;
+        for (const Ip6& ip : v6) {
+            if (!serve6) {
+                ipv6_left_out = true;
+                r.notice(n.line(), "IPv6 clusterIP " + ip6_to_string(ip) +
+                                       " left out: the gateway has no IPv6 address (nodeAddresses or interfaces)");
+                return;
+            }
+            if (!gw.service_cidrs6.empty() && std::none_of(gw.service_cidrs6.begin(), gw.service_cidrs6.end(),
+                                                           [&](const Cidr6& c) { return c.contains(ip); })) {
+                r.error(n.line(), f, ip6_to_string(ip) + " is outside serviceCIDRs (want an address in " +
+                                         in_cidrs6(gw.service_cidrs6) + ")");
+                return;
+            }
+            out.svc.cluster_ips6.push_back(ip);
         }
-        out.svc.cluster_ips.push_back(ip);
     };
     if (multi.is_seq() && multi.size() > 0) {
         if (single.is_scalar() && !single.is_null() && single.str() != multi.item(0).str())
@@ -167,25 +218,27 @@ bool read_cluster_ips(Reporter& r, YNode spec, const Model& gw, ServiceSource& o
                 "as `kubectl get services -o yaml` shows it)");
         return false;
     }
-    if (out.svc.cluster_ips.empty() && ipv6_seen) {
-        r.notice(spec.line(), "skipped: IPv6-only Service (nfgate forwards IPv4)");
+    if (out.svc.cluster_ips.empty() && out.svc.cluster_ips6.empty() && ipv6_left_out) {
+        r.notice(spec.line(), "skipped: IPv6-only Service and the gateway has no IPv6 address");
         return false;
     }
     return true;
 }
 
-void read_ip_list(Reporter& r, YNode n, const FieldPath& f, std::string_view what, std::vector<uint32_t>& out) {
+// Addresses of either family; IPv6 ones only when the gateway has an IPv6 address.
+void read_ip_list(Reporter& r, YNode n, const FieldPath& f, std::string_view what, const Model& gw,
+                  std::vector<uint32_t>& v4, std::vector<Ip6>& v6) {
+    const bool serve6 = gw.has_ipv6();
     for_each_item(r, n, f, [&](YNode item, const FieldPath& p) {
-        if (item.is_scalar() && looks_like_ipv6(item.str())) {
-            r.notice(item.line(), "IPv6 " + std::string(what) + " " + std::string(item.str()) + " skipped");
-            return;
-        }
-        uint32_t ip;
-        if (read_ipv4(r, item, p, ip)) out.push_back(ip);
+        size_t before = v6.size();
+        if (!read_ip_any(r, item, p, v4, v6) || serve6 || v6.size() == before) return;
+        v6.pop_back();
+        r.notice(item.line(), "IPv6 " + std::string(what) + " " + std::string(item.str()) +
+                                  " left out: the gateway has no IPv6 address");
     });
 }
 
-void read_lb_ingress(Reporter& r, YNode status, ServiceSource& out) {
+void read_lb_ingress(Reporter& r, YNode status, const Model& gw, ServiceSource& out) {
     YNode lb = status.get("loadBalancer");
     FieldPath ingress{nullptr, "status.loadBalancer.ingress", -1};
     for_each_item(r, lb.get("ingress"), ingress, [&](YNode item, const FieldPath& p) {
@@ -200,12 +253,14 @@ void read_lb_ingress(Reporter& r, YNode status, ServiceSource& out) {
                                                     " belongs to the load balancer's proxy, not served");
             return;
         }
-        if (ip.is_scalar() && looks_like_ipv6(ip.str())) {
-            r.notice(ip.line(), "IPv6 load-balancer ingress " + std::string(ip.str()) + " skipped");
+        const bool serve6 = gw.has_ipv6();
+        size_t before = out.svc.lb_ips6.size();
+        if (!read_ip_any(r, ip, p.child("ip"), out.svc.lb_ips, out.svc.lb_ips6) || serve6 ||
+            out.svc.lb_ips6.size() == before)
             return;
-        }
-        uint32_t v;
-        if (read_ipv4(r, ip, p.child("ip"), v)) out.svc.lb_ips.push_back(v);
+        out.svc.lb_ips6.pop_back();
+        r.notice(ip.line(), "IPv6 load-balancer ingress " + std::string(ip.str()) +
+                                " left out: the gateway has no IPv6 address");
     });
 }
 
@@ -229,25 +284,40 @@ void read_source_ranges(Reporter& r, YNode spec, Service& svc) {
     for_each_item(r, spec.get("loadBalancerSourceRanges"), f, [&](YNode item, const FieldPath& p) {
         // The API server accepts host bits here (net.ParseCIDR); they mean the enclosing network.
         IfAddr a;
+        IfAddr6 a6;
         if (item.is_scalar() && parse_ifaddr(item.str(), a)) {
             svc.lb_source_ranges.push_back(a.subnet());
             return;
         }
-        Cidr c;
-        read_cidr(r, item, p, c);
+        if (item.is_scalar() && parse_ifaddr6(item.str(), a6)) {
+            svc.lb_source_ranges6.push_back(a6.subnet());
+            return;
+        }
+        std::vector<Cidr> v4;
+        std::vector<Cidr6> v6;
+        read_cidr_any(r, item, p, v4, v6);
     });
 }
 
 // One address listed twice (an externalIP that is also the load balancer's ingress IP, say)
 // is one VIP: the data paths get each address once, in the first list that names it.
-void drop_repeated_addresses(Service& svc) {
-    std::unordered_set<uint32_t> seen;
-    for (auto* list : {&svc.cluster_ips, &svc.external_ips, &svc.lb_ips}) {
-        std::vector<uint32_t> kept;
-        for (uint32_t ip : *list)
-            if (seen.insert(ip).second) kept.push_back(ip);
+template <typename Addr>
+void drop_repeated(std::initializer_list<std::vector<Addr>*> lists) {
+    std::vector<Addr> seen;
+    for (auto* list : lists) {
+        std::vector<Addr> kept;
+        for (const Addr& ip : *list) {
+            if (std::find(seen.begin(), seen.end(), ip) != seen.end()) continue;
+            seen.push_back(ip);
+            kept.push_back(ip);
+        }
         *list = std::move(kept);
     }
+}
+
+void drop_repeated_addresses(Service& svc) {
+    drop_repeated<uint32_t>({&svc.cluster_ips, &svc.external_ips, &svc.lb_ips});
+    drop_repeated<Ip6>({&svc.cluster_ips6, &svc.external_ips6, &svc.lb_ips6});
 }
 
 }  // namespace
@@ -309,8 +379,8 @@ void read_service(Reporter& r, YNode obj, const Model& gw, std::vector<ServiceSo
     if (!read_cluster_ips(r, spec, gw, src)) return;
     read_ports(r, spec, type, gw, src);
     read_ip_list(r, spec.get("externalIPs"), FieldPath{nullptr, "spec.externalIPs", -1}, "externalIP",
-                 src.svc.external_ips);
-    read_lb_ingress(r, obj.get("status"), src);
+                 gw, src.svc.external_ips, src.svc.external_ips6);
+    read_lb_ingress(r, obj.get("status"), gw, src);
     read_affinity(r, spec, src.svc);
     size_t policy = 0;
     if (read_enum(r, spec.get("externalTrafficPolicy"), FieldPath{nullptr, "spec.externalTrafficPolicy", -1},

@@ -32,7 +32,8 @@ void read_slice_ports(Reporter& r, YNode ports, SliceSource& out) {
 
 // conditions as the API documents them: ready absent means ready; serving absent means what
 // ready says; terminating absent means not terminating.
-void read_conditions(Reporter& r, YNode conditions, const FieldPath& cond_path, Endpoint& ep) {
+template <typename Addr>
+void read_conditions(Reporter& r, YNode conditions, const FieldPath& cond_path, BasicEndpoint<Addr>& ep) {
     ep.serving = ep.ready;  // also when there are no conditions at all
     if (!expect_map(r, conditions, cond_path)) return;
     read_bool(r, conditions.get("ready"), cond_path.child("ready"), ep.ready);
@@ -42,7 +43,9 @@ void read_conditions(Reporter& r, YNode conditions, const FieldPath& cond_path, 
 }
 
 // hints.forZones[].name, seen from the gateway's zone (none when the gateway has no zone).
-void read_zone_hint(Reporter& r, YNode hints, const FieldPath& hints_path, const std::string& zone, Endpoint& ep) {
+template <typename Addr>
+void read_zone_hint(Reporter& r, YNode hints, const FieldPath& hints_path, const std::string& zone,
+                    BasicEndpoint<Addr>& ep) {
     if (!expect_map(r, hints, hints_path)) return;
     bool hinted = false, here = false;
     FieldPath zones_path = hints_path.child("forZones");
@@ -60,7 +63,22 @@ void read_zone_hint(Reporter& r, YNode hints, const FieldPath& hints_path, const
     ep.zone_hint = here ? ZoneHint::here : ZoneHint::other;
 }
 
-void read_endpoints(Reporter& r, YNode endpoints, const std::string& zone, SliceSource& out) {
+// An endpoint's first address, of the slice's family.
+bool read_endpoint_address(Reporter& r, YNode n, const FieldPath& f, uint32_t& out) { return read_ipv4(r, n, f, out); }
+bool read_endpoint_address(Reporter& r, YNode n, const FieldPath& f, Ip6& out) {
+    std::vector<uint32_t> v4;
+    std::vector<Ip6> v6;
+    if (!read_ip_any(r, n, f, v4, v6)) return false;
+    if (!v4.empty()) {
+        r.error(n.line(), f, "\"" + std::string(n.str()) + "\" is IPv4 in a slice of addressType IPv6 (want an IPv6 address)");
+        return false;
+    }
+    out = v6[0];
+    return true;
+}
+
+template <typename Addr>
+void read_endpoints(Reporter& r, YNode endpoints, const std::string& zone, std::vector<BasicEndpoint<Addr>>& out) {
     FieldPath eps_path{nullptr, "endpoints", -1};
     for_each_item(r, endpoints, eps_path, [&](YNode item, const FieldPath& p) {
         if (!expect_map(r, item, p)) return;
@@ -68,20 +86,20 @@ void read_endpoints(Reporter& r, YNode endpoints, const std::string& zone, Slice
         FieldPath addr_path = p.child("addresses");
         if (!expect_list(r, addresses, addr_path)) return;
         if (addresses.size() == 0) {
-            r.error(item.line(), addr_path, "missing (want at least one IPv4 address)");
+            r.error(item.line(), addr_path, "missing (want at least one address)");
             return;
         }
-        Endpoint ep;
-        if (!read_ipv4(r, addresses.item(0), addr_path.at(0), ep.ip)) return;
+        BasicEndpoint<Addr> ep;
+        if (!read_endpoint_address(r, addresses.item(0), addr_path.at(0), ep.ip)) return;
         read_conditions(r, item.get("conditions"), p.child("conditions"), ep);
         read_zone_hint(r, item.get("hints"), p.child("hints"), zone, ep);
-        out.addresses.push_back(ep);
+        out.push_back(ep);
     });
 }
 
 }  // namespace
 
-void read_endpoint_slice(Reporter& r, YNode obj, const std::string& zone, std::vector<SliceSource>& out) {
+void read_endpoint_slice(Reporter& r, YNode obj, const Model& gateway, std::vector<SliceSource>& out) {
     size_t errors_before = r.error_count();
     SliceSource src;
     src.file = r.file();
@@ -97,10 +115,15 @@ void read_endpoint_slice(Reporter& r, YNode obj, const std::string& zone, std::v
     YNode address_type = obj.get("addressType");
     FieldPath type_path{nullptr, "addressType", -1};
     if (require(r, address_type, obj.line(), type_path, "IPv4, IPv6 or FQDN") &&
-        read_enum(r, address_type, type_path, {"IPv4", "IPv6", "FQDN"}, family) && family != 0) {
-        r.notice(address_type.line(), "skipped: addressType " + std::string(address_type.str()) +
-                                          " (nfgate forwards IPv4)");
-        return;
+        read_enum(r, address_type, type_path, {"IPv4", "IPv6", "FQDN"}, family)) {
+        if (family == 2) {
+            r.notice(address_type.line(), "skipped: addressType FQDN (nfgate forwards to addresses)");
+            return;
+        }
+        if (family == 1 && !gateway.has_ipv6()) {
+            r.notice(address_type.line(), "skipped: addressType IPv6 and the gateway has no IPv6 address");
+            return;
+        }
     }
     YNode service_name = meta.get("labels").get(kServiceNameLabel);
     if (service_name.is_null()) {
@@ -111,7 +134,10 @@ void read_endpoint_slice(Reporter& r, YNode obj, const std::string& zone, std::v
     read_string(r, service_name, FieldPath{nullptr, "metadata.labels.kubernetes.io/service-name", -1},
                 src.service_name);
     read_slice_ports(r, obj.get("ports"), src);
-    read_endpoints(r, obj.get("endpoints"), zone, src);
+    if (family == 1)
+        read_endpoints(r, obj.get("endpoints"), gateway.zone, src.addresses6);
+    else
+        read_endpoints(r, obj.get("endpoints"), gateway.zone, src.addresses);
     if (r.error_count() == errors_before) out.push_back(std::move(src));
 }
 
