@@ -124,6 +124,8 @@ public:
         const auto& own = nd_by_port_[port];
         return std::find(own.begin(), own.end(), ip) != own.end();
     }
+    // Every IPv6 address answered on `port`, for unsolicited advertisements.
+    const std::vector<Ip6>& nd_addresses(uint16_t port) const { return nd_by_port_[port]; }
 
     // Whether (backend_ip, backend_port) is a serving endpoint (ready, or terminating but still
     // serving: keeps_flows) of the service port reached at (ip, proto, port) — a VIP:port or
