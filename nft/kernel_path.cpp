@@ -34,6 +34,8 @@ struct KernelPath::State {
     bool adopted = false;  // the first apply found its ruleset sealed and changed nothing
     bool syn_proxy = false;  // the SYN proxy's set holds the frontends
     TcpLoose loose;
+    std::optional<Ruleset> ip6;  // the `ip6 nfgate` table as last written; empty: none written yet
+    std::vector<Cidr6> routes6;
 };
 
 KernelPath::KernelPath() : state_(std::make_unique<State>()) {}
@@ -91,10 +93,24 @@ std::vector<uint32_t> routed_ips(const std::vector<const Service*>& services) {
     return out;
 }
 
-std::vector<Cidr> minus(const std::vector<Cidr>& a, const std::vector<Cidr>& b) {
-    std::vector<Cidr> out;
+template <typename C>
+std::vector<C> minus(const std::vector<C>& a, const std::vector<C>& b) {
+    std::vector<C> out;
     std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
     return out;
+}
+
+// Whether the model has an IPv6 half for the `ip6` table: an IPv6 address to serve from, or
+// IPv6 pods to masquerade.
+bool serves_ipv6(const Model& m) { return m.has_ipv6() || !m.cluster_cidrs6.empty(); }
+
+// Deletes the table of `family` named nfgate; nothing there is fine (created first, in the batch).
+bool drop_table(Family family, std::string& err) {
+    Plan plan;
+    plan.family = family;
+    plan.ops.push_back(Op{OpKind::add_table, nullptr, nullptr, nullptr, {}});
+    plan.ops.push_back(Op{OpKind::delete_table, nullptr, nullptr, nullptr, {}});
+    return run_plan(plan, err);
 }
 
 std::vector<const Service*> all_services(const Model& m) {
@@ -181,8 +197,33 @@ bool KernelPath::first_apply(const Model& m, std::string& err) {
     st.sealed = true;
     st.model = m;
     count_all(m);
-    if (!update_routes(m, true, err)) return false;
+    if (!update_routes(m, true, err) || !apply_ip6(m, err)) return false;
     return m.syn_proxy != SynProxyMode::on || set_syn_proxy(true, err);
+}
+
+// The IPv6 half goes to its own `ip6 nfgate` table, in a batch of its own after the IPv4 one:
+// the first write replaces whatever table an earlier run left, later ones send the difference
+// from the last rendering. A model without an IPv6 half has no such table. (Not yet: the
+// incremental per-Service rendering the ip table has, and adoption of a sealed table on restart.)
+bool KernelPath::apply_ip6(const Model& m, std::string& err) {
+    State& st = *state_;
+    const bool first = !st.ip6;
+    std::vector<Cidr6> routes = local_route_prefixes6(m);
+    if (!serves_ipv6(m)) {
+        if (st.ip6 && !drop_table(Family::ip6, err)) return false;
+        st.ip6.reset();
+    } else {
+        Ruleset want = render(m, st.syn_proxy, Family::ip6);
+        if (!run_plan(st.ip6 ? diff_plan(*st.ip6, want) : full_plan(want), err)) return false;
+        st.ip6 = std::move(want);
+    }
+    // As for IPv4 (update_routes): on the first write what an earlier run left is what there is.
+    std::vector<Cidr6> found;
+    if (first && !list_local_routes(found, err)) return false;
+    const std::vector<Cidr6>& had = first ? found : st.routes6;
+    if (!update_local_routes(minus(routes, had), minus(had, routes), err)) return false;
+    st.routes6 = std::move(routes);
+    return true;
 }
 
 bool KernelPath::seal(std::string& err) {
@@ -220,6 +261,7 @@ bool KernelPath::set_syn_proxy(bool on, std::string& err) {
         return false;
     }
     st.syn_proxy = on;
+    if (!apply_ip6(*st.model, err)) return false;
     return on || st.loose.restore(err);
 }
 
@@ -228,13 +270,13 @@ bool KernelPath::apply(const Model& m, std::string& err) {
     if (!st.model) return first_apply(m, err);
     ServiceChanges changes;
     if (same_ruleset_globals(*st.model, m) && changed_services(*st.model, m, changes)) {
-        if (changes.empty()) return true;
+        if (changes.empty()) return apply_ip6(m, err);
         uint64_t need = st.map_need;
         for (const Service* s : changes.before) need -= endpoint_map_need(*st.model, *s);
         for (const Service* s : changes.after) need += endpoint_map_need(m, *s);
         if (endpoint_map_capacity_for(need) == st.map_capacity) {
             st.map_need = need;
-            return apply_changes(m, changes, err);
+            return apply_changes(m, changes, err) && apply_ip6(m, err);
         }
     }
     // Something every service's rendering depends on changed (a setting, or the endpoint map's
@@ -245,7 +287,7 @@ bool KernelPath::apply(const Model& m, std::string& err) {
     count_all(m);
     size_t deleted = 0;
     if (!flush_udp_flows(stale, deleted, err)) return false;
-    return update_routes(m, false, err);
+    return update_routes(m, false, err) && apply_ip6(m, err);
 }
 
 // The ruleset is in force when this runs; routes complete it, and a failure is reported without
@@ -270,10 +312,7 @@ bool KernelPath::cleanup(std::string& err) {
         err = "cleanup: " + err;
         return false;
     }
-    Plan plan;
-    plan.ops.push_back(Op{OpKind::add_table, nullptr, nullptr, nullptr, {}});
-    plan.ops.push_back(Op{OpKind::delete_table, nullptr, nullptr, nullptr, {}});
-    if (!run_plan(plan, err)) {
+    if (!drop_table(Family::ip, err) || !drop_table(Family::ip6, err)) {
         err = "cleanup: " + err;
         return false;
     }

@@ -49,6 +49,7 @@ private:
     bool update_routes(const Model& m, bool first, std::string& err);
     bool first_apply(const Model& m, std::string& err);
     bool run_unsealing(Plan plan, std::string& err);
+    bool apply_ip6(const Model& m, std::string& err);
     std::unique_ptr<State> state_;
 };
 

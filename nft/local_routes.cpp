@@ -25,9 +25,23 @@ SocketPtr open_rtnl(std::string& err) {
     return nl;
 }
 
+// What differs between the families: the address family, how the destination is written and
+// read, how a prefix is named in an error.
+constexpr uint8_t family_of(const Cidr&) { return AF_INET; }
+constexpr uint8_t family_of(const Cidr6&) { return AF_INET6; }
+void put_dst(nlmsghdr* nlh, const Cidr& c) { mnl_attr_put_u32(nlh, RTA_DST, htonl(c.addr)); }
+void put_dst(nlmsghdr* nlh, const Cidr6& c) { mnl_attr_put(nlh, RTA_DST, 16, c.addr.data()); }
+void get_dst(const nlattr* a, Cidr& c) { c.addr = ntohl(mnl_attr_get_u32(a)); }
+void get_dst(const nlattr* a, Cidr6& c) {
+    if (mnl_attr_get_payload_len(a) == 16) std::memcpy(c.addr.data(), mnl_attr_get_payload(a), 16);
+}
+std::string text(const Cidr& c) { return cidr_to_string(c); }
+std::string text(const Cidr6& c) { return cidr6_to_string(c); }
+
 // One request, one acknowledgement; ENOENT on delete and EEXIST never happen to matter here
 // (deletes of a route already gone are fine, adds replace).
-bool talk(mnl_socket* nl, nlmsghdr* nlh, const Cidr& c, const char* verb, std::string& err) {
+template <typename C>
+bool talk(mnl_socket* nl, nlmsghdr* nlh, const C& c, const char* verb, std::string& err) {
     static uint32_t seq = 1;
     nlh->nlmsg_seq = seq++;
     if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
@@ -38,45 +52,49 @@ bool talk(mnl_socket* nl, nlmsghdr* nlh, const Cidr& c, const char* verb, std::s
     ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof buf);
     if (n < 0 || mnl_cb_run(buf, n, nlh->nlmsg_seq, mnl_socket_get_portid(nl), nullptr, nullptr) < 0) {
         if (errno == ENOENT && nlh->nlmsg_type == RTM_DELROUTE) return true;
-        err = std::string("local routes: ") + verb + " local route " + cidr_to_string(c) + " dev lo: " +
+        err = std::string("local routes: ") + verb + " local route " + text(c) + " dev lo: " +
               std::strerror(errno);
         return false;
     }
     return true;
 }
 
-bool route(mnl_socket* nl, uint16_t type, const Cidr& c, int lo, std::string& err) {
+template <typename C>
+bool route(mnl_socket* nl, uint16_t type, const C& c, int lo, std::string& err) {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = type;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (type == RTM_NEWROUTE ? NLM_F_CREATE | NLM_F_REPLACE : 0);
     auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
-    rtm->rtm_family = AF_INET;
+    rtm->rtm_family = family_of(c);
     rtm->rtm_dst_len = c.len;
     rtm->rtm_table = RT_TABLE_LOCAL;
     rtm->rtm_protocol = kRouteProtocol;
     rtm->rtm_scope = RT_SCOPE_HOST;
     rtm->rtm_type = RTN_LOCAL;
-    mnl_attr_put_u32(nlh, RTA_DST, htonl(c.addr));
+    put_dst(nlh, c);
     mnl_attr_put_u32(nlh, RTA_OIF, static_cast<uint32_t>(lo));
     return talk(nl, nlh, c, type == RTM_NEWROUTE ? "adding" : "deleting", err);
 }
 
+template <typename C>
 struct Found {
-    std::vector<Cidr> routes;
+    std::vector<C> routes;
 };
 
+template <typename C>
 int collect_route(const nlmsghdr* nlh, void* data) {
     auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
-    if (rtm->rtm_family != AF_INET || rtm->rtm_table != RT_TABLE_LOCAL || rtm->rtm_protocol != kRouteProtocol)
+    if (rtm->rtm_family != family_of(C{}) || rtm->rtm_table != RT_TABLE_LOCAL || rtm->rtm_protocol != kRouteProtocol)
         return MNL_CB_OK;
-    Cidr c{0, rtm->rtm_dst_len};
+    C c{};
+    c.len = rtm->rtm_dst_len;
     const char* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
     for (auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(*rtm)));
          mnl_attr_ok(attr, static_cast<int>(tail - reinterpret_cast<const char*>(attr))); attr = mnl_attr_next(attr)) {
-        if (mnl_attr_get_type(attr) == RTA_DST) c.addr = ntohl(mnl_attr_get_u32(attr));
+        if (mnl_attr_get_type(attr) == RTA_DST) get_dst(attr, c);
     }
-    static_cast<Found*>(data)->routes.push_back(c);
+    static_cast<Found<C>*>(data)->routes.push_back(c);
     return MNL_CB_OK;
 }
 
@@ -99,7 +117,24 @@ std::vector<Cidr> local_route_prefixes(const Model& m) {
     return out;
 }
 
-bool update_local_routes(const std::vector<Cidr>& add, const std::vector<Cidr>& remove, std::string& err) {
+std::vector<Cidr6> local_route_prefixes6(const Model& m) {
+    std::vector<Cidr6> out = m.service_cidrs6;
+    auto covered = [&](const Ip6& ip) {
+        return std::any_of(m.service_cidrs6.begin(), m.service_cidrs6.end(), [&](const Cidr6& c) { return c.contains(ip); });
+    };
+    for (const auto& s : m.services)
+        for (const auto* ips : {&s.external_ips6, &s.lb_ips6})
+            for (const Ip6& ip : *ips)
+                if (!covered(ip)) out.push_back(Cidr6{ip, 128});
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+namespace {
+
+template <typename C>
+bool update_routes(const std::vector<C>& add, const std::vector<C>& remove, std::string& err) {
     if (add.empty() && remove.empty()) return true;
     int lo = static_cast<int>(if_nametoindex("lo"));
     if (lo == 0) {
@@ -115,7 +150,8 @@ bool update_local_routes(const std::vector<Cidr>& add, const std::vector<Cidr>& 
     return true;
 }
 
-bool list_local_routes(std::vector<Cidr>& out, std::string& err) {
+template <typename C>
+bool list_routes(std::vector<C>& out, std::string& err) {
     SocketPtr nl = open_rtnl(err);
     if (!nl) return false;
     char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -124,12 +160,12 @@ bool list_local_routes(std::vector<Cidr>& out, std::string& err) {
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     nlh->nlmsg_seq = 1;
     auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
-    rtm->rtm_family = AF_INET;
+    rtm->rtm_family = family_of(C{});
     if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) {
         err = std::string("local routes: listing routes: ") + std::strerror(errno);
         return false;
     }
-    Found found;
+    Found<C> found;
     uint32_t portid = mnl_socket_get_portid(nl.get());
     for (;;) {
         ssize_t n = mnl_socket_recvfrom(nl.get(), buf, sizeof buf);
@@ -137,7 +173,7 @@ bool list_local_routes(std::vector<Cidr>& out, std::string& err) {
             err = std::string("local routes: listing routes: ") + std::strerror(errno);
             return false;
         }
-        int r = mnl_cb_run(buf, n, 1, portid, collect_route, &found);
+        int r = mnl_cb_run(buf, n, 1, portid, collect_route<C>, &found);
         if (r == MNL_CB_STOP) break;
         if (r < 0) {
             err = std::string("local routes: listing routes: ") + std::strerror(errno);
@@ -149,9 +185,22 @@ bool list_local_routes(std::vector<Cidr>& out, std::string& err) {
     return true;
 }
 
+}  // namespace
+
+bool update_local_routes(const std::vector<Cidr>& add, const std::vector<Cidr>& remove, std::string& err) {
+    return update_routes(add, remove, err);
+}
+bool update_local_routes(const std::vector<Cidr6>& add, const std::vector<Cidr6>& remove, std::string& err) {
+    return update_routes(add, remove, err);
+}
+bool list_local_routes(std::vector<Cidr>& out, std::string& err) { return list_routes(out, err); }
+bool list_local_routes(std::vector<Cidr6>& out, std::string& err) { return list_routes(out, err); }
+
 bool remove_all_local_routes(std::string& err) {
     std::vector<Cidr> found;
-    return list_local_routes(found, err) && update_local_routes({}, found, err);
+    std::vector<Cidr6> found6;
+    return list_local_routes(found, err) && update_local_routes({}, found, err) && list_local_routes(found6, err) &&
+           update_local_routes({}, found6, err);
 }
 
 }  // namespace nfgate::nft

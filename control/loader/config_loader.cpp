@@ -188,11 +188,11 @@ LoadResult assemble(LoadedSources&& sources) {
         size_t dual = 0;
         for (const Service& svc : m.services)
             dual += !svc.cluster_ips6.empty() || !svc.external_ips6.empty() || !svc.lb_ips6.empty();
-        // Dual stack lands in slices: the model and the checks first, the data paths after.
-        if (dual > 0)
+        // Dual stack lands in slices: the kernel path serves both families, the fast path not yet.
+        if (dual > 0 && m.dataplane == DataplaneKind::dpdk)
             res.notices.push_back(Diag{"", 0, "", "",
                                        std::to_string(dual) + " Service(s) have IPv6 addresses: read and checked, "
-                                       "not forwarded yet (both data paths serve IPv4 only in this build)"});
+                                       "not forwarded yet (the fast path serves IPv4 only in this build)"});
         if (res.ok()) res.model = std::move(m);
     } catch (const std::exception& e) {
         res.errors.push_back(Diag{"", 0, "", "", std::string("cannot assemble: ") + e.what()});
