@@ -16,13 +16,16 @@ namespace nfgate::nft {
 // A UDP flow the kernel must forget: the client sent to frontend_ip:frontend_port (a ClusterIP,
 // externalIP or LB IP with the Service port, or a node address with the nodePort) and the kernel
 // translated it to endpoint_ip:endpoint_port. Host order.
-struct StaleUdpFlow {
-    uint32_t frontend_ip = 0;
+template <typename Addr>
+struct BasicStaleUdpFlow {
+    Addr frontend_ip{};
     uint16_t frontend_port = 0;
-    uint32_t endpoint_ip = 0;
+    Addr endpoint_ip{};
     uint16_t endpoint_port = 0;
-    auto operator<=>(const StaleUdpFlow&) const = default;
+    auto operator<=>(const BasicStaleUdpFlow&) const = default;
 };
+using StaleUdpFlow = BasicStaleUdpFlow<uint32_t>;
+using StaleUdpFlow6 = BasicStaleUdpFlow<Ip6>;  // the same for the IPv6 half (frontends and endpoints)
 
 // Every (frontend, UDP endpoint) pair whose flows the Services in `before` (as `was` held them,
 // with was's node addresses) kept (keeps_flows: a serving endpoint) and the Services in `after`
@@ -30,9 +33,11 @@ struct StaleUdpFlow {
 // Sorted, unique. Pure.
 std::vector<StaleUdpFlow> stale_udp_flows(const Model& was, const std::vector<const Service*>& before,
                                           const Model& now, const std::vector<const Service*>& after);
+std::vector<StaleUdpFlow6> stale_udp_flows6(const Model& was, const Model& now);  // every Service
 
 // Deletes kernel conntrack entries of UDP flows whose original destination and reply source
 // match one of `stale`. `deleted` counts them. An entry that vanished meanwhile is not an error.
 bool flush_udp_flows(const std::vector<StaleUdpFlow>& stale, size_t& deleted, std::string& err);
+bool flush_udp_flows(const std::vector<StaleUdpFlow6>& stale, size_t& deleted, std::string& err);
 
 }  // namespace nfgate::nft

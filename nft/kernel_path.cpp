@@ -197,7 +197,7 @@ bool KernelPath::first_apply(const Model& m, std::string& err) {
     st.sealed = true;
     st.model = m;
     count_all(m);
-    if (!update_routes(m, true, err) || !apply_ip6(m, err)) return false;
+    if (!update_routes(m, true, err) || !apply_ip6(m, {}, err)) return false;
     return m.syn_proxy != SynProxyMode::on || set_syn_proxy(true, err);
 }
 
@@ -205,7 +205,7 @@ bool KernelPath::first_apply(const Model& m, std::string& err) {
 // the first write replaces whatever table an earlier run left, later ones send the difference
 // from the last rendering. A model without an IPv6 half has no such table. (Not yet: the
 // incremental per-Service rendering the ip table has, and adoption of a sealed table on restart.)
-bool KernelPath::apply_ip6(const Model& m, std::string& err) {
+bool KernelPath::apply_ip6(const Model& m, const std::vector<StaleUdpFlow6>& stale, std::string& err) {
     State& st = *state_;
     const bool first = !st.ip6;
     std::vector<Cidr6> routes = local_route_prefixes6(m);
@@ -223,7 +223,8 @@ bool KernelPath::apply_ip6(const Model& m, std::string& err) {
     const std::vector<Cidr6>& had = first ? found : st.routes6;
     if (!update_local_routes(minus(routes, had), minus(had, routes), err)) return false;
     st.routes6 = std::move(routes);
-    return true;
+    size_t deleted = 0;
+    return flush_udp_flows(stale, deleted, err);
 }
 
 bool KernelPath::seal(std::string& err) {
@@ -261,22 +262,25 @@ bool KernelPath::set_syn_proxy(bool on, std::string& err) {
         return false;
     }
     st.syn_proxy = on;
-    if (!apply_ip6(*st.model, err)) return false;
+    if (!apply_ip6(*st.model, {}, err)) return false;
     return on || st.loose.restore(err);
 }
 
 bool KernelPath::apply(const Model& m, std::string& err) {
     State& st = *state_;
     if (!st.model) return first_apply(m, err);
+    // The IPv6 half is rendered whole (apply_ip6): its stale UDP flows are found the same way.
+    const std::vector<StaleUdpFlow6> stale6 =
+        serves_ipv6(*st.model) ? stale_udp_flows6(*st.model, m) : std::vector<StaleUdpFlow6>{};
     ServiceChanges changes;
     if (same_ruleset_globals(*st.model, m) && changed_services(*st.model, m, changes)) {
-        if (changes.empty()) return apply_ip6(m, err);
+        if (changes.empty()) return apply_ip6(m, stale6, err);
         uint64_t need = st.map_need;
         for (const Service* s : changes.before) need -= endpoint_map_need(*st.model, *s);
         for (const Service* s : changes.after) need += endpoint_map_need(m, *s);
         if (endpoint_map_capacity_for(need) == st.map_capacity) {
             st.map_need = need;
-            return apply_changes(m, changes, err) && apply_ip6(m, err);
+            return apply_changes(m, changes, err) && apply_ip6(m, stale6, err);
         }
     }
     // Something every service's rendering depends on changed (a setting, or the endpoint map's
@@ -287,7 +291,7 @@ bool KernelPath::apply(const Model& m, std::string& err) {
     count_all(m);
     size_t deleted = 0;
     if (!flush_udp_flows(stale, deleted, err)) return false;
-    return update_routes(m, false, err) && apply_ip6(m, err);
+    return update_routes(m, false, err) && apply_ip6(m, stale6, err);
 }
 
 // The ruleset is in force when this runs; routes complete it, and a failure is reported without

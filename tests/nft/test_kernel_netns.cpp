@@ -529,5 +529,25 @@ TEST_F(KernelTest, UdpFlowsAreDeletedPerServiceNotPerEndpoint) {
     EXPECT_TRUE(has_flow_to("10.96.0.54", "10.244.1.9")) << "dns2 still does";
 }
 
+// The same for the IPv6 half: flows to the dns Service's IPv6 ClusterIP whose endpoint left go.
+TEST_F(KernelTest, IPv6UdpFlowsOfARemovedEndpointAreDeleted) {
+    if (sh("command -v conntrack").status != 0) GTEST_SKIP() << "conntrack tool not installed";
+    Model m = dual_stack_model();
+    KernelPath kp;
+    std::string err;
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    ASSERT_EQ(sh("conntrack -I -p udp -s 2001:db8:50::50 -d fd00:10:96::10 --sport 4000 --dport 53 -r fd00:10:244:1::10 "
+                 "-q 2001:db8:50::50 --reply-port-src 5353 --reply-port-dst 4000 -t 60").status, 0);
+    ASSERT_EQ(sh("conntrack -I -p udp -s 2001:db8:50::50 -d fd00:10:244:7::7 --sport 4001 --dport 53 -r fd00:10:244:7::7 "
+                 "-q 2001:db8:50::50 --reply-port-src 53 --reply-port-dst 4001 -t 60").status, 0);
+    ASSERT_TRUE(has_flow_from("fd00:10:244:1::10"));
+    for (auto& s : m.services)
+        if (s.name == "web") s.ports[1].endpoints6[0].ip.b[15] = 0x99;  // dns moves to fd00:10:244:1::99
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    EXPECT_FALSE(has_flow_from("fd00:10:244:1::10"));
+    EXPECT_TRUE(has_flow_from("fd00:10:244:7::7"));
+    ASSERT_TRUE(KernelPath::cleanup(err)) << err;
+}
+
 }  // namespace
 }  // namespace nfgate::nft
