@@ -92,11 +92,6 @@ std::vector<BasicStaleUdpFlow<typename F::A>> stale_of(const Model& was, const s
     return out;
 }
 
-std::vector<const Service*> all_of(const Model& m) {
-    std::vector<const Service*> out;
-    for (const auto& s : m.services) out.push_back(&s);
-    return out;
-}
 
 }  // namespace
 
@@ -105,8 +100,9 @@ std::vector<StaleUdpFlow> stale_udp_flows(const Model& was, const std::vector<co
     return stale_of<V4>(was, before, now, after);
 }
 
-std::vector<StaleUdpFlow6> stale_udp_flows6(const Model& was, const Model& now) {
-    return stale_of<V6>(was, all_of(was), now, all_of(now));
+std::vector<StaleUdpFlow6> stale_udp_flows6(const Model& was, const std::vector<const Service*>& before,
+                                            const Model& now, const std::vector<const Service*>& after) {
+    return stale_of<V6>(was, before, now, after);
 }
 
 namespace {

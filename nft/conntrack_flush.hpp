@@ -33,7 +33,8 @@ using StaleUdpFlow6 = BasicStaleUdpFlow<Ip6>;  // the same for the IPv6 half (fr
 // Sorted, unique. Pure.
 std::vector<StaleUdpFlow> stale_udp_flows(const Model& was, const std::vector<const Service*>& before,
                                           const Model& now, const std::vector<const Service*>& after);
-std::vector<StaleUdpFlow6> stale_udp_flows6(const Model& was, const Model& now);  // every Service
+std::vector<StaleUdpFlow6> stale_udp_flows6(const Model& was, const std::vector<const Service*>& before,
+                                            const Model& now, const std::vector<const Service*>& after);
 
 // Deletes kernel conntrack entries of UDP flows whose original destination and reply source
 // match one of `stale`. `deleted` counts them. An entry that vanished meanwhile is not an error.

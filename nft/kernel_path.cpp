@@ -24,18 +24,23 @@ namespace nfgate::nft {
 // sums over all Services are kept too, so a change updates them from the changed Services alone.
 struct KernelPath::State {
     std::optional<Model> model;
-    std::map<PickChain, long> pick_users;             // service ports sending traffic to each shared chain
-    std::unordered_map<uint32_t, long> hairpin_users;  // ready endpoint entries with each hairpin address
-    uint64_t map_need = 0;                            // sum of endpoint_map_need over the Services
-    uint32_t map_capacity = 0;                        // endpoint_map_capacity_for(map_need)
+    // Per family (the ip table, the ip6 table), what all Services share:
+    struct Shared {
+        std::map<PickChain, long> pick_users;  // service ports sending traffic to each shared chain
+        std::map<Addr, long> hairpin_users;    // ready endpoint entries with each hairpin address
+        uint64_t map_need = 0;                 // sum of endpoint_map_need over the Services
+        uint32_t map_capacity = 0;             // endpoint_map_capacity_for(map_need)
+    } shared[2];
     std::vector<Cidr> routes;
+    std::vector<Cidr6> routes6;
     Seal seal;             // the plan operations' chain and rule (ruleset_seal.hpp)
     bool sealed = false;   // the kernel's seal names what `model` renders to
     bool adopted = false;  // the first apply found its ruleset sealed and changed nothing
     bool syn_proxy = false;  // the SYN proxy's set holds the frontends
     TcpLoose loose;
-    std::optional<Ruleset> ip6;  // the `ip6 nfgate` table as last written; empty: none written yet
-    std::vector<Cidr6> routes6;
+    bool ip6_table = false;  // the `ip6 nfgate` table is written (the model has an IPv6 half)
+
+    Shared& of(Family f) { return shared[f == Family::ip6 ? 1 : 0]; }
 };
 
 KernelPath::KernelPath() : state_(std::make_unique<State>()) {}
@@ -52,14 +57,14 @@ bool run_plan(const Plan& plan, std::string& err) {
 }
 
 template <typename Users>
-void count_picks(const Model& m, const Service& s, Users& users, long sign) {
+void count_picks(const Model& m, const Service& s, Users& users, long sign, Family f) {
     for (const auto& p : s.ports)
-        for (const PickChain& pick : pick_chains_of(m, s, p)) users[pick] += sign;
+        for (const PickChain& pick : pick_chains_of(m, s, p, f)) users[pick] += sign;
 }
 
 template <typename Users>
-void count_hairpin(const Model& m, const Service& s, Users& users, long sign) {
-    for (uint32_t ip : hairpin_addresses(m, s)) users[ip] += sign;
+void count_hairpin(const Model& m, const Service& s, Users& users, long sign, Family f) {
+    for (const Addr& ip : hairpin_addresses(m, s, f)) users[ip] += sign;
 }
 
 // Keys that lose their last user or gain their first when `delta` is added to `users`.
@@ -82,12 +87,13 @@ void add_delta(Users& users, const std::map<K, long>& delta) {
     }
 }
 
-// The externalIPs and LB IPs of `services`: local routes can change only when these do.
-std::vector<uint32_t> routed_ips(const std::vector<const Service*>& services) {
-    std::vector<uint32_t> out;
+// The externalIPs and LB IPs of `services` (both families): local routes can change only when
+// these do.
+std::vector<Addr> routed_ips(const std::vector<const Service*>& services) {
+    std::vector<Addr> out;
     for (const Service* s : services) {
-        out.insert(out.end(), s->external_ips.begin(), s->external_ips.end());
-        out.insert(out.end(), s->lb_ips.begin(), s->lb_ips.end());
+        for (const auto* ips : {&s->external_ips, &s->lb_ips}) out.insert(out.end(), ips->begin(), ips->end());
+        for (const auto* ips : {&s->external_ips6, &s->lb_ips6}) out.insert(out.end(), ips->begin(), ips->end());
     }
     std::sort(out.begin(), out.end());
     return out;
@@ -100,9 +106,11 @@ std::vector<C> minus(const std::vector<C>& a, const std::vector<C>& b) {
     return out;
 }
 
-// Whether the model has an IPv6 half for the `ip6` table: an IPv6 address to serve from, or
-// IPv6 pods to masquerade.
-bool serves_ipv6(const Model& m) { return m.has_ipv6() || !m.cluster_cidrs6.empty(); }
+// Whether the model has an IPv6 half for the `ip6` table: an IPv6 address to serve from, IPv6
+// pods to masquerade or IPv6 Service addresses to drop.
+bool serves_ipv6(const Model& m) { return m.has_ipv6() || !m.cluster_cidrs6.empty() || !m.service_cidrs6.empty(); }
+
+constexpr Family kFamilies[] = {Family::ip, Family::ip6};
 
 // Deletes the table of `family` named nfgate; nothing there is fine (created first, in the batch).
 bool drop_table(Family family, std::string& err) {
@@ -123,44 +131,57 @@ std::vector<const Service*> all_services(const Model& m) {
 
 void KernelPath::count_all(const Model& m) {
     State& st = *state_;
-    st.pick_users.clear();
-    st.hairpin_users.clear();
-    st.map_need = 0;
-    for (const auto& s : m.services) {
-        count_picks(m, s, st.pick_users, 1);
-        count_hairpin(m, s, st.hairpin_users, 1);
-        st.map_need += endpoint_map_need(m, s);
+    for (Family f : kFamilies) {
+        State::Shared& sh = st.of(f);
+        sh = {};
+        for (const auto& s : m.services) {
+            count_picks(m, s, sh.pick_users, 1, f);
+            count_hairpin(m, s, sh.hairpin_users, 1, f);
+            sh.map_need += endpoint_map_need(m, s, f);
+        }
+        sh.map_capacity = endpoint_map_capacity_for(sh.map_need);
     }
-    st.map_capacity = endpoint_map_capacity_for(st.map_need);
 }
 
 bool KernelPath::apply_changes(const Model& m, const ServiceChanges& changes, std::string& err) {
     State& st = *state_;
     // A shared endpoint chain or hairpin element is added when its first user appears, removed
-    // with its last.
-    std::map<PickChain, long> picks;
-    std::map<uint32_t, long> hairpin;
-    for (const Service* s : changes.before) {
-        count_picks(*st.model, *s, picks, -1);
-        count_hairpin(*st.model, *s, hairpin, -1);
+    // with its last. Each family's table has its own.
+    std::map<PickChain, long> picks[2];
+    std::map<Addr, long> hairpin[2];
+    Ruleset old_part[2], new_part[2];  // the plans point into these
+    Plan plans[2];
+    for (Family f : kFamilies) {
+        const int i = f == Family::ip6 ? 1 : 0;
+        if (f == Family::ip6 && !st.ip6_table) continue;
+        for (const Service* s : changes.before) {
+            count_picks(*st.model, *s, picks[i], -1, f);
+            count_hairpin(*st.model, *s, hairpin[i], -1, f);
+        }
+        for (const Service* s : changes.after) {
+            count_picks(m, *s, picks[i], 1, f);
+            count_hairpin(m, *s, hairpin[i], 1, f);
+        }
+        const State::Shared& sh = st.of(f);
+        SharedParts dropped, created;
+        shared_moves(sh.pick_users, picks[i], dropped.picks, created.picks);
+        shared_moves(sh.hairpin_users, hairpin[i], dropped.hairpin, created.hairpin);
+        old_part[i] = render_services(*st.model, changes.before, dropped, sh.map_capacity, st.syn_proxy, f);
+        new_part[i] = render_services(m, changes.after, created, sh.map_capacity, st.syn_proxy, f);
+        plans[i] = diff_plan(old_part[i], new_part[i]);
     }
-    for (const Service* s : changes.after) {
-        count_picks(m, *s, picks, 1);
-        count_hairpin(m, *s, hairpin, 1);
-    }
-    SharedParts dropped, created;
-    shared_moves(st.pick_users, picks, dropped.picks, created.picks);
-    shared_moves(st.hairpin_users, hairpin, dropped.hairpin, created.hairpin);
-    Ruleset old_part = render_services(*st.model, changes.before, dropped, st.map_capacity, st.syn_proxy);
-    Ruleset new_part = render_services(m, changes.after, created, st.map_capacity, st.syn_proxy);
-    if (!run_unsealing(diff_plan(old_part, new_part), err)) return false;
+    if (!run_unsealing(std::move(plans[0]), err) || !run_plan(plans[1], err)) return false;
     std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, changes.before, m, changes.after);
+    std::vector<StaleUdpFlow6> stale6 = stale_udp_flows6(*st.model, changes.before, m, changes.after);
     bool routes_same = routed_ips(changes.before) == routed_ips(changes.after);
     adopt_services(*st.model, m, changes);
-    add_delta(st.pick_users, picks);
-    add_delta(st.hairpin_users, hairpin);
+    for (Family f : kFamilies) {
+        const int i = f == Family::ip6 ? 1 : 0;
+        add_delta(st.of(f).pick_users, picks[i]);
+        add_delta(st.of(f).hairpin_users, hairpin[i]);
+    }
     size_t deleted = 0;
-    if (!flush_udp_flows(stale, deleted, err)) return false;
+    if (!flush_udp_flows(stale, deleted, err) || !flush_udp_flows(stale6, deleted, err)) return false;
     return routes_same || update_routes(m, false, err);
 }
 
@@ -195,36 +216,31 @@ bool KernelPath::first_apply(const Model& m, std::string& err) {
         if (!run_plan(plan, err)) return false;
     }
     st.sealed = true;
+    // The ip6 table is written whole (or removed, when a run before left one the model does not
+    // want), in a batch of its own after the ip one. (Not yet: adopting a sealed ip6 table.)
+    if (!write_ip6(nullptr, m, err)) return false;
     st.model = m;
     count_all(m);
-    if (!update_routes(m, true, err) || !apply_ip6(m, {}, err)) return false;
+    if (!update_routes(m, true, err)) return false;
     return m.syn_proxy != SynProxyMode::on || set_syn_proxy(true, err);
 }
 
-// The IPv6 half goes to its own `ip6 nfgate` table, in a batch of its own after the IPv4 one:
-// the first write replaces whatever table an earlier run left, later ones send the difference
-// from the last rendering. A model without an IPv6 half has no such table. (Not yet: the
-// incremental per-Service rendering the ip table has, and adoption of a sealed table on restart.)
-bool KernelPath::apply_ip6(const Model& m, const std::vector<StaleUdpFlow6>& stale, std::string& err) {
+// The ip6 table when settings all Services depend on changed (or on the first apply, `was`
+// null): the difference between whole renderings, or the table written or removed when the
+// model gains or loses its IPv6 half.
+bool KernelPath::write_ip6(const Model* was, const Model& m, std::string& err) {
     State& st = *state_;
-    const bool first = !st.ip6;
-    std::vector<Cidr6> routes = local_route_prefixes6(m);
-    if (!serves_ipv6(m)) {
-        if (st.ip6 && !drop_table(Family::ip6, err)) return false;
-        st.ip6.reset();
-    } else {
-        Ruleset want = render(m, st.syn_proxy, Family::ip6);
-        if (!run_plan(st.ip6 ? diff_plan(*st.ip6, want) : full_plan(want), err)) return false;
-        st.ip6 = std::move(want);
+    const bool want = serves_ipv6(m);
+    if (!want) {
+        if ((st.ip6_table || was == nullptr) && !drop_table(Family::ip6, err)) return false;
+    } else if (st.ip6_table && was != nullptr) {
+        if (!run_plan(diff_plan(render(*was, st.syn_proxy, Family::ip6), render(m, st.syn_proxy, Family::ip6)), err))
+            return false;
+    } else if (!run_plan(full_plan(render(m, st.syn_proxy, Family::ip6)), err)) {
+        return false;
     }
-    // As for IPv4 (update_routes): on the first write what an earlier run left is what there is.
-    std::vector<Cidr6> found;
-    if (first && !list_local_routes(found, err)) return false;
-    const std::vector<Cidr6>& had = first ? found : st.routes6;
-    if (!update_local_routes(minus(routes, had), minus(had, routes), err)) return false;
-    st.routes6 = std::move(routes);
-    size_t deleted = 0;
-    return flush_udp_flows(stale, deleted, err);
+    st.ip6_table = want;
+    return true;
 }
 
 bool KernelPath::seal(std::string& err) {
@@ -252,46 +268,58 @@ bool KernelPath::set_syn_proxy(bool on, std::string& err) {
     }
     if (on && !st.loose.hold_strict(err)) return false;
     const Ruleset all = render(*st.model, true);
-    Plan plan;
-    for (const Set& s : all.sets)
-        if (s.name == kSynProxySet && !s.elems.empty())
-            plan.ops.push_back(Op{on ? OpKind::add_elems : OpKind::delete_elems, &s, nullptr, nullptr, s.elems});
-    if (!run_unsealing(std::move(plan), err)) {
+    const Ruleset all6 = st.ip6_table ? render(*st.model, true, Family::ip6) : Ruleset{};
+    auto frontends = [&](const Ruleset& rs, Plan& plan) {
+        plan.family = rs.family;
+        for (const Set& s : rs.sets)
+            if (s.name == kSynProxySet && !s.elems.empty())
+                plan.ops.push_back(Op{on ? OpKind::add_elems : OpKind::delete_elems, &s, nullptr, nullptr, s.elems});
+    };
+    Plan plan, plan6;
+    frontends(all, plan);
+    frontends(all6, plan6);
+    if (!run_unsealing(std::move(plan), err) || !run_plan(plan6, err)) {
         std::string ignored;  // the refusal is what the caller needs to hear
         if (on) st.loose.restore(ignored);
         return false;
     }
     st.syn_proxy = on;
-    if (!apply_ip6(*st.model, {}, err)) return false;
     return on || st.loose.restore(err);
 }
 
 bool KernelPath::apply(const Model& m, std::string& err) {
     State& st = *state_;
     if (!st.model) return first_apply(m, err);
-    // The IPv6 half is rendered whole (apply_ip6): its stale UDP flows are found the same way.
-    const std::vector<StaleUdpFlow6> stale6 =
-        serves_ipv6(*st.model) ? stale_udp_flows6(*st.model, m) : std::vector<StaleUdpFlow6>{};
     ServiceChanges changes;
     if (same_ruleset_globals(*st.model, m) && changed_services(*st.model, m, changes)) {
-        if (changes.empty()) return apply_ip6(m, stale6, err);
-        uint64_t need = st.map_need;
-        for (const Service* s : changes.before) need -= endpoint_map_need(*st.model, *s);
-        for (const Service* s : changes.after) need += endpoint_map_need(m, *s);
-        if (endpoint_map_capacity_for(need) == st.map_capacity) {
-            st.map_need = need;
-            return apply_changes(m, changes, err) && apply_ip6(m, stale6, err);
+        if (changes.empty()) return true;
+        uint64_t need[2];
+        bool same_size = true;
+        for (Family f : kFamilies) {
+            const State::Shared& sh = st.of(f);
+            uint64_t& n = need[f == Family::ip6 ? 1 : 0];
+            n = sh.map_need;
+            for (const Service* s : changes.before) n -= endpoint_map_need(*st.model, *s, f);
+            for (const Service* s : changes.after) n += endpoint_map_need(m, *s, f);
+            same_size = same_size && (endpoint_map_capacity_for(n) == sh.map_capacity || (f == Family::ip6 && !st.ip6_table));
+        }
+        if (same_size) {
+            st.of(Family::ip).map_need = need[0];
+            st.of(Family::ip6).map_need = need[1];
+            return apply_changes(m, changes, err);
         }
     }
     // Something every service's rendering depends on changed (a setting, or the endpoint map's
     // size, which replaces the map): compare whole renderings.
     if (!run_unsealing(diff_plan(render(*st.model, st.syn_proxy), render(m, st.syn_proxy)), err)) return false;
+    if (!write_ip6(&*st.model, m, err)) return false;
     std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, all_services(*st.model), m, all_services(m));
+    std::vector<StaleUdpFlow6> stale6 = stale_udp_flows6(*st.model, all_services(*st.model), m, all_services(m));
     st.model = m;
     count_all(m);
     size_t deleted = 0;
-    if (!flush_udp_flows(stale, deleted, err)) return false;
-    return update_routes(m, false, err) && apply_ip6(m, stale6, err);
+    if (!flush_udp_flows(stale, deleted, err) || !flush_udp_flows(stale6, deleted, err)) return false;
+    return update_routes(m, false, err);
 }
 
 // The ruleset is in force when this runs; routes complete it, and a failure is reported without
@@ -307,6 +335,11 @@ bool KernelPath::update_routes(const Model& m, bool first, std::string& err) {
     const std::vector<Cidr>& had = first ? found : st.routes;
     if (!update_local_routes(minus(routes, had), minus(had, routes), err)) return false;
     st.routes = std::move(routes);
+    std::vector<Cidr6> routes6 = local_route_prefixes6(m), found6;
+    if (first && !list_local_routes(found6, err)) return false;
+    const std::vector<Cidr6>& had6 = first ? found6 : st.routes6;
+    if (!update_local_routes(minus(routes6, had6), minus(had6, routes6), err)) return false;
+    st.routes6 = std::move(routes6);
     return true;
 }
 

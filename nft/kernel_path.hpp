@@ -5,7 +5,6 @@
 #include <string>
 
 #include "model/model.hpp"
-#include "nft/conntrack_flush.hpp"
 #include "nft/model_changes.hpp"
 #include "nft/nft_plan.hpp"
 
@@ -50,7 +49,7 @@ private:
     bool update_routes(const Model& m, bool first, std::string& err);
     bool first_apply(const Model& m, std::string& err);
     bool run_unsealing(Plan plan, std::string& err);
-    bool apply_ip6(const Model& m, const std::vector<StaleUdpFlow6>& stale, std::string& err);
+    bool write_ip6(const Model* was, const Model& m, std::string& err);
     std::unique_ptr<State> state_;
 };
 

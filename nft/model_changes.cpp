@@ -12,7 +12,7 @@ bool key_less(const Service& a, const Service& b) { return std::tie(a.ns, a.name
 bool same_ruleset_globals(const Model& a, const Model& b) {
     return a.node_addresses == b.node_addresses && a.cluster_cidrs == b.cluster_cidrs &&
            a.service_cidrs == b.service_cidrs && a.masquerade == b.masquerade && a.node_addresses6 == b.node_addresses6 &&
-           a.cluster_cidrs6 == b.cluster_cidrs6 && a.service_cidrs6 == b.service_cidrs6 &&
+           a.cluster_cidrs6 == b.cluster_cidrs6 && a.service_cidrs6 == b.service_cidrs6 && a.has_ipv6() == b.has_ipv6() &&
            a.new_flows_per_source == b.new_flows_per_source && a.per_source_burst() == b.per_source_burst();
 }
 

@@ -170,7 +170,9 @@ std::vector<typename F::A> hairpin_of(const Model& m, const Service& s) {
 
 }  // namespace
 
-uint64_t endpoint_map_need(const Model& m, const Service& s) { return map_need<V4>(m, s); }
+uint64_t endpoint_map_need(const Model& m, const Service& s, Family f) {
+    return f == Family::ip6 ? map_need<V6>(m, s) : map_need<V4>(m, s);
+}
 
 uint32_t endpoint_map_capacity_for(uint64_t need) {
     uint64_t cap = kMinEndpointMapSize;
@@ -178,9 +180,18 @@ uint32_t endpoint_map_capacity_for(uint64_t need) {
     return static_cast<uint32_t>(std::min<uint64_t>(cap, uint64_t{1} << 31));
 }
 
-uint32_t endpoint_map_capacity(const Model& m) { return map_capacity<V4>(m); }
+uint32_t endpoint_map_capacity(const Model& m, Family f) {
+    return f == Family::ip6 ? map_capacity<V6>(m) : map_capacity<V4>(m);
+}
 
-std::vector<uint32_t> hairpin_addresses(const Model& m, const Service& s) { return hairpin_of<V4>(m, s); }
+std::vector<Addr> hairpin_addresses(const Model& m, const Service& s, Family f) {
+    std::vector<Addr> out;
+    if (f == Family::ip6)
+        for (const Ip6& a : hairpin_of<V6>(m, s)) out.push_back(a);
+    else
+        for (uint32_t a : hairpin_of<V4>(m, s)) out.push_back(a);
+    return out;
+}
 
 namespace {
 
@@ -205,8 +216,8 @@ std::vector<PickChain> picks_of(const Model& m, const Service& s, const ServiceP
 
 }  // namespace
 
-std::vector<PickChain> pick_chains_of(const Model& m, const Service& s, const ServicePort& p) {
-    return picks_of<V4>(m, s, p);
+std::vector<PickChain> pick_chains_of(const Model& m, const Service& s, const ServicePort& p, Family f) {
+    return f == Family::ip6 ? picks_of<V6>(m, s, p) : picks_of<V4>(m, s, p);
 }
 
 namespace {
@@ -233,8 +244,7 @@ public:
         init_sets();
         if (only_) {
             for (const Service* s : *only_) render_service(*s);
-            if constexpr (F::family == Family::ip)
-                for (uint32_t ip : *hairpin_ips_) hairpin_.elems.push_back(SetElem{ip, Proto::tcp, 0, 0, {}, {ip, 0, true}});
+            for (const Addr& ip : *hairpin_ips_) hairpin_.elems.push_back(SetElem{ip, Proto::tcp, 0, 0, {}, {ip, 0, true}});
         } else {
             std::set<A> seen;
             for (const auto& s : m_.services) {
@@ -435,7 +445,7 @@ private:
     std::set<PickChain> pick_chains_;  // in use by the services rendered
     const std::vector<const Service*>* only_ = nullptr;
     const std::set<PickChain>* picks_ = nullptr;
-    const std::set<uint32_t>* hairpin_ips_ = nullptr;
+    const std::set<Addr>* hairpin_ips_ = nullptr;
     uint32_t endpoint_map_size_ = 0;
     std::set<std::tuple<A, Proto, uint16_t>> seen_ip_keys_, seen_nodeport_keys_, seen_traffic_keys_,
         seen_synproxy_keys_;
@@ -533,11 +543,22 @@ Ruleset render(const Model& m, bool syn_proxy, Family family) {
 }
 Ruleset render(const Model& m) { return render(m, m.syn_proxy == SynProxyMode::on); }
 
-Ruleset render_services(const Model& m, const std::vector<const Service*>& services, const SharedParts& shared,
-                        uint32_t endpoint_map_size, bool syn_proxy) {
-    Renderer<V4> r(m, syn_proxy);
+namespace {
+
+template <typename F>
+Ruleset render_part(const Model& m, const std::vector<const Service*>& services, const SharedParts& shared,
+                    uint32_t endpoint_map_size, bool syn_proxy) {
+    Renderer<F> r(m, syn_proxy);
     r.restrict_to(services, shared, endpoint_map_size);
     return r.run();
+}
+
+}  // namespace
+
+Ruleset render_services(const Model& m, const std::vector<const Service*>& services, const SharedParts& shared,
+                        uint32_t endpoint_map_size, bool syn_proxy, Family f) {
+    if (f == Family::ip6) return render_part<V6>(m, services, shared, endpoint_map_size, syn_proxy);
+    return render_part<V4>(m, services, shared, endpoint_map_size, syn_proxy);
 }
 
 }  // namespace nfgate::nft

@@ -22,10 +22,11 @@ Ruleset render(const Model& m);
 // The size the endpoint map is declared with for this model (a power of two, at least
 // kMinEndpointMapSize, at least twice the elements).
 inline constexpr uint32_t kMinEndpointMapSize = 65536;
-uint32_t endpoint_map_capacity(const Model& m);
+// Each family's table has its own map, sized for its half of the model.
+uint32_t endpoint_map_capacity(const Model& m, Family f = Family::ip);
 // The same in parts, so a change to a few Services is summed without the rest: the elements
 // one Service puts in the map, and the size for a total.
-uint64_t endpoint_map_need(const Model& m, const Service& s);
+uint64_t endpoint_map_need(const Model& m, const Service& s, Family f = Family::ip);
 uint32_t endpoint_map_capacity_for(uint64_t need);
 
 // A shared endpoint chain: (chosen endpoint count, masquerade mark or not).
@@ -36,18 +37,18 @@ using PickChain = std::pair<uint32_t, bool>;
 // frontends only; off-cluster clients of a ClusterIP are masqueraded as with Cluster, as
 // kube-proxy does). None for ClientIP affinity (own chain) or without chosen endpoints (reject).
 // Chosen: chosen_endpoints() (model/endpoint_choice.hpp).
-std::vector<PickChain> pick_chains_of(const Model& m, const Service& s, const ServicePort& p);
+std::vector<PickChain> pick_chains_of(const Model& m, const Service& s, const ServicePort& p, Family f = Family::ip);
 
 // The endpoint addresses whose own traffic to a Service may come back to them (hairpin): chosen
 // endpoints inside the cluster CIDRs of `s`, unless every Service packet is masqueraded anyway.
 // Each address once per chosen endpoint entry, so callers can count users.
-std::vector<uint32_t> hairpin_addresses(const Model& m, const Service& s);
+std::vector<Addr> hairpin_addresses(const Model& m, const Service& s, Family f = Family::ip);
 
 // What a partial rendering includes of the objects Services share: the shared endpoint chains
 // and the hairpin set's elements.
 struct SharedParts {
     std::set<PickChain> picks;
-    std::set<uint32_t> hairpin;
+    std::set<Addr> hairpin;
 };
 
 // The part of render(m) that `services` own: their map elements, affinity maps, firewall and
@@ -57,7 +58,7 @@ struct SharedParts {
 // services' elements). A key claimed by two Services is kept once within `services` only.
 // `endpoint_map_size` is endpoint_map_capacity(m), which the caller has at hand.
 Ruleset render_services(const Model& m, const std::vector<const Service*>& services, const SharedParts& shared,
-                        uint32_t endpoint_map_size, bool syn_proxy);
+                        uint32_t endpoint_map_size, bool syn_proxy, Family f = Family::ip);
 
 // Names of the per-service-port objects, readable and stable: a short hash of the identity keeps
 // them unique after the readable part is cut to the kernel's 255-character limit.

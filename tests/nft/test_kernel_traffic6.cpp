@@ -174,10 +174,25 @@ TEST_F(Traffic6, APodReachesItselfThroughItsOwnService) {
     EXPECT_EQ(fetch("fd00:10:96::10", 80, "fd00:10:244::2"), "pod-a") << "hairpin: masqueraded back to the pod";
 }
 
+// A change to one Service takes the incremental way (only its elements change) in the ip6 table too.
+TEST_F(Traffic6, AnEndpointChangeTakesEffect) {
+    Model m = lab_model();
+    for (Service& s : m.services)
+        if (s.name == "one") s.ports[0].endpoints6 = {ep6("fd00:10:244::3")};
+    std::string err;
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    EXPECT_EQ(fetch("fd00:10:96::10", 80), "pod-b");
+    for (Service& s : m.services)
+        if (s.name == "one") s.ports[0].endpoints6.clear();
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    EXPECT_EQ(fetch("fd00:10:96::10", 80), "refused") << "scaled to zero: rejected";
+}
+
 TEST_F(Traffic6, AModelWithoutAnIPv6HalfRemovesTheIp6Table) {
     Model m = lab_model();
     m.node_addresses6.clear();
     m.cluster_cidrs6.clear();
+    m.service_cidrs6.clear();
     for (Service& s : m.services) s.cluster_ips6.clear();
     std::string err;
     ASSERT_TRUE(kp.apply(m, err)) << err;

@@ -35,9 +35,9 @@ Plan part_plan(const Model& a, const Model& b, const ServiceChanges& ch) {
             for (const auto& k : pick_chains_of(b, s, p)) has.insert(k);
     std::set<uint32_t> had_ips, has_ips;
     for (const auto& s : a.services)
-        for (uint32_t ip : hairpin_addresses(a, s)) had_ips.insert(ip);
+        for (const Addr& ip : hairpin_addresses(a, s)) had_ips.insert(ip.v4);
     for (const auto& s : b.services)
-        for (uint32_t ip : hairpin_addresses(b, s)) has_ips.insert(ip);
+        for (const Addr& ip : hairpin_addresses(b, s)) has_ips.insert(ip.v4);
     SharedParts dropped, created;
     for (const auto& k : had)
         if (!has.count(k)) dropped.picks.insert(k);
