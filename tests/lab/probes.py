@@ -17,7 +17,8 @@ POD_A, POD_C = "10.244.1.10", "10.244.1.12"
 RELOAD_VIP = "10.96.0.20"
 GW_PODS6, GW_EXT6, CLIENT6 = v6(GW_PODS), v6(GW_EXT), v6(CLIENT)
 POD_A6, POD_C6 = v6(POD_A), v6(POD_C)
-PEER6 = v6("198.51.100.20")
+PEER6, GW_PEER6 = v6("198.51.100.20"), v6("198.51.100.1")
+FAR_VIP6 = "fd00:10:96::19"  # the IPv6-only Service "far", its endpoint the peer host
 SLOW_ANSWER = 0.5           # an answer this late took a retransmission or a stalled gateway
 REFUSE_TYPICAL = 0.2        # "immediately": a reset or an ICMP error, not a retransmit timeout
 REFUSE_WITHIN = 0.9
@@ -203,8 +204,11 @@ class NeighbourResolved:
 
 class PathMtu:
     """IPv6: a UDP datagram of `size` bytes to ip:port, too big for a link on the way, is
-    answered by an ICMPv6 Packet Too Big naming `mtu` from `router`; sent again (the client
-    fragments it at the learnt path MTU) it reaches `backend`, which sees `source`."""
+    answered by an ICMPv6 Packet Too Big naming `mtu` (from `router`, unless None: behind a
+    translated destination the sender is the gateway's business); sent again (the client
+    fragments it at the learnt path MTU) it reaches `backend`, which sees `source`. The client's
+    kernel hands a Packet Too Big to the socket only when the packet it quotes is the socket's
+    own, so behind a NAT this also shows the quoted packet translated back."""
 
     def __init__(self, client, ip, port, size, mtu, router, backend, source):
         self.__dict__.update(client=client, ip=ip, port=port, size=size, mtu=mtu, router=router,
@@ -218,8 +222,9 @@ class PathMtu:
         problems = []
         if not r["too_big"]:
             problems.append("no Packet Too Big came back")
-        elif (r["mtu"], r["from"]) != (self.mtu, self.router):
-            problems.append(f"expected a Packet Too Big naming MTU {self.mtu} from {self.router}")
+        elif r["mtu"] != self.mtu or self.router not in (None, r["from"]):
+            problems.append(f"expected a Packet Too Big naming MTU {self.mtu}"
+                            + (f" from {self.router}" if self.router else ""))
         if r["path_mtu"] != self.mtu:
             problems.append(f"path MTU {r['path_mtu']}, expected {self.mtu}")
         if (name, source) != (self.backend, self.source):

@@ -14,7 +14,7 @@ The steps are in probes.py; scenarios that are functions in scenarios_reload.py,
 scenarios_operate.py, scenarios_flood.py and scenarios_limit.py.
 """
 from lab import PEER_MTU6, TCP_PORT, UDP_PORT, v6
-from probes import (CLIENT, GW_EXT, GW_PODS, GW_PODS6, PEER6, POD_A, POD_A6, POD_C, POD_C6, Dropped,
+from probes import (CLIENT, FAR_VIP6, GW_EXT, GW_PEER6, GW_PODS, GW_PODS6, PEER6, POD_A, POD_A6, POD_C, POD_C6, Dropped,
                     NeighbourResolved, PathMtu, Pinged, Pinned, Reach, Refused, run_steps, twin)
 from scenarios_operate import (bgp_announce, gateway_own_services, kernel_capture_refused, nfgatectl_answers,
                                nfgatectl_capture, nfgatectl_trace, once_and_cleanup, restart_keeps_serving)
@@ -175,9 +175,12 @@ def ipv6_scenarios(ipv4_scenarios):
                   Reach("pod-c", "tcp", v6("10.96.0.11"), 80, source=POD_C6)],
                  paths=IPV6_PATHS),
         Scenario("pmtu-v6", f"an IPv6 packet larger than the peer link's MTU ({PEER_MTU6}) gets "
-                 "an ICMPv6 Packet Too Big from the gateway; resent in fragments it arrives",
+                 "an ICMPv6 Packet Too Big from the gateway (routed as it is, and translated back "
+                 "for a ClusterIP whose endpoint is behind that link); resent in fragments it arrives",
                  [PathMtu("pod-a", PEER6, UDP_PORT, size=1400, mtu=PEER_MTU6, router=GW_PODS6,
-                          backend="peer", source=POD_A6)],
+                          backend="peer", source=POD_A6),
+                  PathMtu("client", FAR_VIP6, 53, size=1400, mtu=PEER_MTU6, router=None,
+                          backend="peer", source=GW_PEER6)],
                  paths=IPV6_PATHS),
     ]
 
