@@ -120,10 +120,6 @@ class Host:
     def address6(self):
         return v6(self.address)
 
-    @property
-    def ip6(self):
-        return v6(self.ip)
-
 
 HOSTS = [
     Host("client", "ext", "192.0.2.10/24", [(r, "192.0.2.1") for r in CLIENT_ROUTES], agent=True),
@@ -506,7 +502,7 @@ class Lab:
             self.ip("gw", "-6", "route", "add", "default", "via", UPSTREAM6)
             self.sysctl("gw", "net.ipv4.ip_forward", 1)
             self.sysctl("gw", "net.ipv6.conf.all.forwarding", 1)
-            self.sysctl("gw", f"net.ipv6.conf.peer.mtu", PEER_MTU6)
+            self.sysctl("gw", "net.ipv6.conf.peer.mtu", PEER_MTU6)
             # Pod-to-pod traffic leaves the interface it came in on: a redirect would teach
             # the pods to bypass the gateway, which is not what is being tested.
             self.sysctl("gw", "net.ipv4.conf.all.send_redirects", 0)

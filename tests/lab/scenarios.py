@@ -13,6 +13,8 @@ IPv6-only additions.
 The steps are in probes.py; scenarios that are functions in scenarios_reload.py,
 scenarios_operate.py, scenarios_flood.py and scenarios_limit.py.
 """
+import os
+
 from lab import PEER_MTU6, TCP_PORT, UDP_PORT, v6
 from probes import (CLIENT, FAR_VIP6, GW_EXT, GW_PEER6, GW_PODS, GW_PODS6, PEER6, POD_A, POD_A6, POD_C, POD_C6, Dropped,
                     NeighbourResolved, PathMtu, Pinged, Pinned, Reach, Refused, run_steps, twin)
@@ -149,8 +151,8 @@ SCENARIOS = [
 
 
 # Where the IPv6 scenarios run: the reference ruleset only, for now; the kernel and dpdk paths
-# join when they serve IPv6.
-IPV6_PATHS = ["reference"]
+# join when they serve IPv6. NFGATE_LAB_IPV6_PATHS=reference,kernel tries them on a path early.
+IPV6_PATHS = os.environ.get("NFGATE_LAB_IPV6_PATHS", "reference").split(",")
 
 
 def ipv6_words(text):
