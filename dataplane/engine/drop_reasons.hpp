@@ -84,7 +84,12 @@ namespace nfgate::engine {
     X(ip6_first_fragment_incomplete) /* first fragment without the whole chain through the upper layer (RFC 7112) */   \
     X(ip6_martian_source)           /* from ::, ::1 or multicast (RFC 4291 2.5.2, 2.5.3, 2.7) */                        \
     X(ip6_martian_destination)      /* to :: or ::1 (RFC 4291 2.5.2, 2.5.3) */                                          \
-    X(ip6_udp_zero_checksum)        /* UDP checksum 0, not allowed on IPv6 (RFC 8200 8.1) */
+    X(ip6_udp_zero_checksum)        /* UDP checksum 0, not allowed on IPv6 (RFC 8200 8.1) */                           \
+    X(ip6_not_forwarded)            /* IPv6 other than neighbour discovery and echo to the gateway: not forwarded yet */ \
+    X(nd_advert_sent)               /* a neighbour solicitation for a gateway address answered (not a drop) */         \
+    X(nd_not_for_us)                /* a neighbour solicitation for an address the gateway does not answer for */      \
+    X(nd_invalid)                   /* a neighbour discovery message RFC 4861 7.1 says to discard */                   \
+    X(echo6_reply_sent)             /* an ICMPv6 echo request to a gateway address answered (not a drop) */
 
 enum class Reason : uint8_t {
 #define NFGATE_REASON_ENUM(name) name,

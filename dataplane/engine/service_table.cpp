@@ -82,6 +82,25 @@ private:
         for (uint32_t n : m_.node_addresses) local.push_back(n);
         st_->local_.build(local, std::vector<uint32_t>(local.size(), 1));
         for (uint64_t ip : local) add_arp_answer(static_cast<uint32_t>(ip));
+        add_interfaces6();
+    }
+
+    // Each IPv6 address once; answered on every port with a prefix that holds it.
+    void add_interfaces6() {
+        auto& local = st_->local6_;
+        for (const auto& ifc : m_.interfaces)
+            for (const IfAddr6& a : ifc.addresses6) local.push_back(a.addr);
+        for (const Ip6& n : m_.node_addresses6) local.push_back(n);
+        std::sort(local.begin(), local.end());
+        local.erase(std::unique(local.begin(), local.end()), local.end());
+        st_->nd_by_port_.assign(m_.interfaces.size(), {});
+        for (size_t i = 0; i < m_.interfaces.size(); ++i)
+            for (const Ip6& ip : local)
+                for (const IfAddr6& a : m_.interfaces[i].addresses6)
+                    if (a.subnet().contains(ip)) {
+                        st_->nd_by_port_[i].push_back(ip);
+                        break;
+                    }
     }
 
     // An address is answered on every interface whose subnet holds it.

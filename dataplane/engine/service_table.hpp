@@ -116,6 +116,17 @@ public:
     // Every address answered on `port` (host order), for gratuitous announcements.
     const std::vector<uint32_t>& arp_addresses(uint16_t port) const { return arp_by_port_[port]; }
 
+    // IPv6: the gateway's own addresses (interfaces' and nodeAddresses), and the ones neighbour
+    // discovery answers for on `port` (those inside one of its prefixes). A handful per port:
+    // a scan beats a hash.
+    bool is_local6(const Ip6& ip) const { return std::find(local6_.begin(), local6_.end(), ip) != local6_.end(); }
+    bool answers_nd(uint16_t port, const Ip6& ip) const {
+        const auto& own = nd_by_port_[port];
+        return std::find(own.begin(), own.end(), ip) != own.end();
+    }
+    // Every IPv6 address answered on `port`, for unsolicited advertisements.
+    const std::vector<Ip6>& nd_addresses(uint16_t port) const { return nd_by_port_[port]; }
+
     // Whether (backend_ip, backend_port) is a serving endpoint (ready, or terminating but still
     // serving: keeps_flows) of the service port reached at (ip, proto, port) — a VIP:port or
     // nodeAddress:nodePort — in this snapshot. Asked per service port, as kube-proxy clears
@@ -161,6 +172,8 @@ private:
     SourceLimit source_limit_;
     RouteTable routes_;
     std::vector<IfaceInfo> ifaces_;
+    std::vector<Ip6> local6_;                    // interface and node IPv6 addresses
+    std::vector<std::vector<Ip6>> nd_by_port_;  // answered by neighbour discovery, per port
     uint64_t generation_ = 0;
 };
 

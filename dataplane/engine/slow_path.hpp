@@ -43,6 +43,9 @@ struct SlowCtx {
 // Frames that are not a well-formed IPv4 packet: ARP, other EtherTypes, parse failures.
 Fate on_not_ipv4(SlowCtx& c, rte_mbuf* m, L3Kind kind, Reason parse_error);
 
+// IPv6 frames (ipv6_local.cpp): neighbour discovery and echo for the gateway's addresses.
+Fate on_ipv6(SlowCtx& c, rte_mbuf* m);
+
 // IPv4 packets that take no part in the flow table: expiring TTL, fragments, ICMP errors,
 // ICMP other than echo, protocols without ports.
 Fate on_untracked(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, net::CsumDelta& ip_delta);

@@ -53,9 +53,7 @@ Fate on_fragment(SlowCtx& c, PacketMeta& pm, net::CsumDelta& ip_delta, bool nat)
 }  // namespace
 
 Fate on_not_ipv4(SlowCtx& c, rte_mbuf* m, L3Kind kind, Reason parse_error) {
-    // Nothing forwards IPv6 yet (issue #11): counted as the foreign EtherType it was before
-    // the classifier knew it.
-    if (kind == L3Kind::ipv6) return c.drop(Reason::eth_unsupported_type);
+    if (kind == L3Kind::ipv6) return on_ipv6(c, m);
     if (kind != L3Kind::arp) return c.drop(parse_error);
     bool not_learnt = false;
     const Reason r = handle_arp(c.st, c.worker.shared.neighbours(), m, c.in_port, c.now_s, not_learnt);

@@ -9,6 +9,7 @@
 
 #include "dataplane/conntrack/conntrack_walk.hpp"
 #include "dataplane/engine/arp.hpp"
+#include "dataplane/engine/ndp.hpp"
 #include "dataplane/engine/trace.hpp"
 #include "dataplane/engine/worker.hpp"
 #include "dataplane/port/capture_tap.hpp"
@@ -67,7 +68,12 @@ public:
 private:
     fastpath::Counters read_counters() const;
     bool start_ports(const Model& m, std::string& err);
-    void announce(const std::vector<std::pair<uint16_t, uint32_t>>& addresses);
+    struct Announcements {
+        std::vector<std::pair<uint16_t, uint32_t>> arp;
+        std::vector<std::pair<uint16_t, Ip6>> nd;
+    };
+    Announcements new_announcements(const engine::ServiceTable& table, const engine::ServiceTable* previous) const;
+    void announce(const Announcements& a);
     engine::FrontendTotals frontend_sum(uint16_t slot) const;
     std::unique_ptr<engine::ServiceTable> build_table(const Model& m, std::string& err);
 
@@ -125,30 +131,50 @@ bool DpdkFastPath::start_ports(const Model& m, std::string& err) {
     return true;
 }
 
-// Addresses `table` answers ARP for, per interface, that `previous` did not (all of them when
-// there is no previous table): the ones to announce.
-std::vector<std::pair<uint16_t, uint32_t>> new_arp_addresses(const engine::ServiceTable& table,
-                                                             const engine::ServiceTable* previous, size_t ports) {
-    std::vector<std::pair<uint16_t, uint32_t>> out;
+// Addresses `table` answers for, per interface (`list(table, port)`: ARP's or neighbour
+// discovery's), that `previous` did not (`answers(previous, port, addr)`; all of them when there
+// is no previous table): the ones to announce.
+template <typename List, typename Answers>
+auto new_addresses(const engine::ServiceTable& table, const engine::ServiceTable* previous, size_t ports, List list,
+                   Answers answers) {
+    using Addr = typename std::decay_t<decltype(list(table, 0))>::value_type;
+    std::vector<std::pair<uint16_t, Addr>> out;
     for (uint16_t i = 0; i < ports && i < table.ifaces().size(); ++i)
-        for (uint32_t addr : table.arp_addresses(i))
-            if (previous == nullptr || !previous->answers_arp(i, addr)) out.emplace_back(i, addr);
+        for (const Addr& addr : list(table, i))
+            if (previous == nullptr || !answers(*previous, i, addr)) out.emplace_back(i, addr);
     return out;
 }
 
-// Gratuitous ARP (RFC 5227 2.4) for each (interface, address), so neighbours learn or relearn
-// where the address lives. Worker 0 sends them: the control thread owns no TX queue.
-void DpdkFastPath::announce(const std::vector<std::pair<uint16_t, uint32_t>>& addresses) {
+DpdkFastPath::Announcements DpdkFastPath::new_announcements(const engine::ServiceTable& table,
+                                                            const engine::ServiceTable* previous) const {
+    using engine::ServiceTable;
+    return {new_addresses(
+                table, previous, ports_.size(),
+                [](const ServiceTable& t, uint16_t i) -> const auto& { return t.arp_addresses(i); },
+                [](const ServiceTable& t, uint16_t i, uint32_t a) { return t.answers_arp(i, a); }),
+            new_addresses(
+                table, previous, ports_.size(),
+                [](const ServiceTable& t, uint16_t i) -> const auto& { return t.nd_addresses(i); },
+                [](const ServiceTable& t, uint16_t i, const Ip6& a) { return t.answers_nd(i, a); })};
+}
+
+// Gratuitous ARP (RFC 5227 2.4) and unsolicited neighbour advertisements (RFC 4861 7.2.6) for
+// each (interface, address), so neighbours learn or relearn where the address lives. Worker 0
+// sends them: the control thread owns no TX queue.
+void DpdkFastPath::announce(const Announcements& a) {
     const auto& ifaces = services_->current()->ifaces();
-    for (const auto& [iface, addr] : addresses) {
+    auto send = [&](uint16_t iface, auto&& build) {
         rte_mbuf* m = rte_pktmbuf_alloc(pool_);
-        if (m == nullptr) return;
-        engine::build_garp(m, ifaces[iface], addr);
-        if (!workers_->send_from_control(iface, m)) {
-            rte_pktmbuf_free(m);
+        if (m == nullptr) return false;
+        if (build(m) && workers_->send_from_control(iface, m)) return true;
+        rte_pktmbuf_free(m);
+        return false;
+    };
+    for (const auto& [iface, addr] : a.arp)
+        if (!send(iface, [&](rte_mbuf* m) { engine::build_garp(m, ifaces[iface], addr); return true; })) return;
+    for (const auto& [iface, addr] : a.nd)
+        if (!send(iface, [&](rte_mbuf* m) { return engine::build_unsolicited_na(m, engine::NdIface{ifaces[iface].mac, true}, addr); }))
             return;
-        }
-    }
 }
 
 bool DpdkFastPath::bring_up(const Model& m, std::string& err) {
@@ -187,7 +213,7 @@ bool DpdkFastPath::bring_up(const Model& m, std::string& err) {
         }
         for (unsigned w = 0; w < m.workers; ++w) contexts_[w]->exceptions.attach(exceptions_->ring(w));
     }
-    announce(new_arp_addresses(*services_->current(), nullptr, ports_.size()));
+    announce(new_announcements(*services_->current(), nullptr));
     std::vector<EngineStage*> stage_ptrs;
     for (auto& s : stages_) stage_ptrs.push_back(s.get());
     if (!workers_->launch<EngineStage>(worker_lcores_, stage_ptrs, err)) return false;
@@ -205,7 +231,7 @@ bool DpdkFastPath::update(const Model& m, std::string& err) {
     if (!err.empty()) return false;
     auto table = build_table(m, err);
     if (!table) return false;
-    const auto moved_in = new_arp_addresses(*table, services_->current(), ports_.size());
+    const Announcements moved_in = new_announcements(*table, services_->current());
     // Removed endpoints leave with the old snapshot: the engine checks a UDP flow's backend
     // against the current snapshot on every hit, so those flows move on their next datagram.
     services_->publish(std::move(table));

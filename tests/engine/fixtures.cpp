@@ -118,14 +118,14 @@ void parse_fixtures(std::vector<Fixture>& f) {
                                       Reason::ip_bad_checksum, {}}}});
     f.push_back({"truncated_ip", {{kExt, frame(Frame(good.begin(), good.begin() + 30)), {}, Reason::ip_truncated, {}}}});
     f.push_back({"non_ip_ethertype", {{kExt, frame(with_byte(good, 12, 0x86)), {}, Reason::eth_unsupported_type, {}}}});
-    // IPv6 is parsed (packet_parse6.hpp) but not forwarded yet: dropped as a foreign EtherType,
-    // to the gateway's MAC or not.
+    // IPv6 is parsed (packet_parse6.hpp) but not forwarded yet (ipv6_local.cpp answers neighbour
+    // discovery and echo for the gateway's own addresses only).
     Pkt6 v6 = Pkt6::udp("2001:db8:100::7", 1000, "2001:db8:96::10", 53);
     v6.eth_src = kRouterMac;
     v6.eth_dst = kExtMac;
-    f.push_back({"ipv6_not_forwarded_yet", {{kExt, frame(serialize6(v6)), {}, Reason::eth_unsupported_type, {}}}});
+    f.push_back({"ipv6_not_forwarded_yet", {{kExt, frame(serialize6(v6)), {}, Reason::ip6_not_forwarded, {}}}});
     v6.eth_dst = kClientMac;
-    f.push_back({"ipv6_to_another_mac", {{kExt, frame(serialize6(v6)), {}, Reason::eth_unsupported_type, {}}}});
+    f.push_back({"ipv6_to_another_mac", {{kExt, frame(serialize6(v6)), {}, Reason::eth_not_for_us, {}}}});
 
     Pkt other_station = from_router(Pkt::udp("198.51.100.7", 1000, "10.244.9.9", 53));
     other_station.eth_dst = kClientMac;

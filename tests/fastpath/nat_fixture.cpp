@@ -62,8 +62,10 @@ NatBench::~NatBench() {
 }
 
 Model NatBench::with_ports(Model m) const {
-    m.interfaces = {{"ext", ports_[kExt]->device(), {ip("192.0.2.1"), 24}},
-                    {"pods", ports_[kPods]->device(), {ip("10.244.0.1"), 16}}};
+    std::vector<IfAddr6> six[2];  // a test's IPv6 addresses stay
+    for (size_t i = 0; i < 2 && i < m.interfaces.size(); ++i) six[i] = m.interfaces[i].addresses6;
+    m.interfaces = {{"ext", ports_[kExt]->device(), {ip("192.0.2.1"), 24}, six[0]},
+                    {"pods", ports_[kPods]->device(), {ip("10.244.0.1"), 16}, six[1]}};
     return m;
 }
 

@@ -148,6 +148,30 @@ TEST_F(FastPathNat, AnnouncesEachInterfaceWithGratuitousArp) {
     }
 }
 
+// With IPv6 addresses, each is announced as well: an unsolicited neighbour advertisement to
+// all nodes (RFC 4861 7.2.6), from the port's MAC.
+TEST(FastPathAnnounce, AnnouncesIPv6AddressesWithUnsolicitedAdvertisements) {
+    init_test_eal({"--no-huge", "-m", "512", "--no-pci", "-l", "0-1", "--log-level=*:warning"});
+    NatBench bench{"nat6", 1};
+    Model m = nat_model(1, {"10.244.1.10"});
+    std::string err;
+    Model with = bench.with_ports(m);
+    with.interfaces[kExt].addresses6 = {IfAddr6{Ip6{{0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}}, 64}};
+    ASSERT_TRUE(bench.start(with, err)) << err;
+    unsigned arp = 0, na = 0;
+    for (const auto& a : bench.announcements()) {
+        if (a.out.ether_type == RTE_ETHER_TYPE_ARP) ++arp;
+        if (a.out.ether_type != RTE_ETHER_TYPE_IPV6) continue;
+        ++na;
+        EXPECT_EQ(a.iface, kExt);
+        EXPECT_EQ(mac_str(a.out.eth_src), mac_str(bench.gateway_mac(kExt)));
+        EXPECT_EQ(mac_str(a.out.eth_dst), "33:33:00:00:00:01");
+    }
+    EXPECT_EQ(arp, 2u);
+    EXPECT_EQ(na, 1u);
+    bench.stop();
+}
+
 TEST_F(FastPathNat, AnnouncesAVipThatMovesIntoASubnetOnUpdate) {
     std::string err;
     Model next = bench_.with_ports(nat_model(1, {"10.244.1.10"}));

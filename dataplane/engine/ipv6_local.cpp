@@ -1,0 +1,52 @@
+// IPv6 frames while the fast path does not forward IPv6 yet: neighbour discovery for the
+// gateway's addresses and echo replies from them. Everything else is dropped, counted as
+// ip6_not_forwarded.
+#include "dataplane/engine/icmp6_answer.hpp"
+#include "dataplane/engine/ndp.hpp"
+#include "dataplane/engine/packet_parse6.hpp"
+#include "dataplane/engine/slow_path.hpp"
+
+namespace nfgate::engine {
+
+namespace {
+
+// This port's own MAC, or an IPv6 multicast group (33:33:xx:xx:xx:xx, RFC 2464 7): a
+// solicitation goes to the target's solicited-node group.
+bool for_this_port(rte_mbuf* m, const rte_ether_addr& mac) {
+    const rte_ether_addr& dst = eth_of(m)->dst_addr;
+    return rte_is_same_ether_addr(&dst, &mac) || (dst.addr_bytes[0] == 0x33 && dst.addr_bytes[1] == 0x33);
+}
+
+// An ICMPv6 message right after the fixed header, of `type`. Neighbour discovery never
+// carries extension headers worth walking, and a duplicate address probe comes from `::`,
+// which the general parser refuses as a martian source: read_ns() checks it by RFC 4861's rules.
+bool plain_icmp6_of_type(rte_mbuf* m, uint8_t type) {
+    constexpr uint32_t at = kEthLen + kIp6Len;
+    if (rte_pktmbuf_data_len(m) < at + 1) return false;
+    const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
+    const auto* ip = reinterpret_cast<const rte_ipv6_hdr*>(p + kEthLen);
+    return ip->proto == kProtoIcmp6 && p[at] == type;
+}
+
+}  // namespace
+
+Fate on_ipv6(SlowCtx& c, rte_mbuf* m) {
+    const IfaceInfo& in = c.st.ifaces()[c.in_port];
+    if (!for_this_port(m, in.mac)) return c.drop(Reason::eth_not_for_us);
+    if (plain_icmp6_of_type(m, kIcmp6NeighbourSolicit)) {
+        Solicitation ns;
+        auto owns = [&](const Ip6& target) { return c.st.answers_nd(c.in_port, target); };
+        const Icmp6Verdict v = answer_ns(m, NdIface{in.mac, true}, owns, ns);
+        if (v == Icmp6Verdict::answered) return c.answer(Reason::nd_advert_sent);
+        return c.drop(v == Icmp6Verdict::not_for_us ? Reason::nd_not_for_us : Reason::nd_invalid);
+    }
+    PacketMeta6 pm;
+    Reason why{};
+    if (!parse_ipv6_packet(m, pm, why)) return c.drop(why);
+    if (pm.proto == kProtoIcmp6 && pm.icmp_type == kIcmp6EchoRequest && !pm.fragment && c.st.is_local6(pm.dst) &&
+        make_echo6_reply(m, in.mac) == Icmp6Verdict::answered)
+        return c.answer(Reason::echo6_reply_sent);
+    return c.drop(Reason::ip6_not_forwarded);
+}
+
+}  // namespace nfgate::engine
