@@ -27,6 +27,7 @@ namespace {
 // nft packs a concatenation of them: each member shifted in by 6 bits.
 constexpr uint32_t kTypeInteger = 4;
 constexpr uint32_t kTypeIpv4Addr = 7;
+constexpr uint32_t kTypeIpv6Addr = 8;
 constexpr uint32_t kTypeInetProto = 12;
 constexpr uint32_t kTypeInetService = 13;
 constexpr uint32_t concat(uint32_t a, uint32_t b) { return a << 6 | b; }
@@ -56,7 +57,9 @@ constexpr uint32_t kNftExprConcat = 13;
 constexpr uint32_t kNftExprNumgen = 23;
 constexpr uint32_t kNftProtoTh = 11;
 constexpr uint32_t kNftProtoIp = 12;
+constexpr uint32_t kNftProtoIp6 = 13;
 constexpr uint32_t kNftIpDaddr = 12;
+constexpr uint32_t kNftIp6Daddr = 9;
 constexpr uint32_t kNftThDport = 2;
 
 using UdataPtr = std::unique_ptr<nftnl_udata_buf, FreeWith<nftnl_udata_buf_free>>;
@@ -111,7 +114,7 @@ private:
     }
 
     nlmsghdr* header(uint16_t type, uint16_t flags) {
-        return nftnl_nlmsg_build_hdr(room(), type, NFPROTO_IPV4, flags | NLM_F_ACK, seq_++);
+        return nftnl_nlmsg_build_hdr(room(), type, six() ? NFPROTO_IPV6 : NFPROTO_IPV4, flags | NLM_F_ACK, seq_++);
     }
 
     // Closes the message just built: it becomes part of the batch under its description.
@@ -201,36 +204,40 @@ private:
         commit(verb + st.name);
     }
 
-    void describe_set(const Set& st, nftnl_set* s) {
+    bool six() const { return plan_.family == Family::ip6; }
+    uint32_t addr_type() const { return six() ? kTypeIpv6Addr : kTypeIpv4Addr; }
+    uint32_t addr_len() const { return six() ? 16 : 4; }
+
+    void describe_set(const Set& st, nftnl_set* s) const {
         uint32_t set_flags = 0;
+        const uint32_t a = addr_type(), alen = addr_len();
         switch (st.key) {
             case KeyKind::addr:
-                nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, kTypeIpv4Addr);
-                nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, a);
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, alen);
                 break;
             case KeyKind::addr_proto_port:
-                nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat(concat(kTypeIpv4Addr, kTypeInetProto), kTypeInetService));
-                nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 12);
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat(concat(a, kTypeInetProto), kTypeInetService));
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, alen + 8);
                 break;
             case KeyKind::proto_port:
                 nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat(kTypeInetProto, kTypeInetService));
                 nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 8);
                 break;
             case KeyKind::addr_pair:
-                nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat(kTypeIpv4Addr, kTypeIpv4Addr));
-                nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 8);
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat(a, a));
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 2 * alen);
                 break;
             case KeyKind::addr_port:
-                nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat(kTypeIpv4Addr, kTypeInetService));
-                nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 8);
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat(a, kTypeInetService));
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, alen + 4);
                 break;
             case KeyKind::addr_proto_port_index:
-                nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
-                                  concat(concat(concat(kTypeIpv4Addr, kTypeInetProto), kTypeInetService), kTypeInteger));
-                nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 16);
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat(concat(concat(a, kTypeInetProto), kTypeInetService), kTypeInteger));
+                nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, alen + 12);
                 set_flags |= NFT_SET_MAP;
-                nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, concat(kTypeIpv4Addr, kTypeInetService));
-                nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 8);
+                nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, concat(a, kTypeInetService));
+                nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, alen + 4);
                 set_endpoint_map_typeof(s);
                 break;
         }
@@ -247,8 +254,8 @@ private:
         } else if (st.timeout_s != 0) {
             set_flags |= NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_EVAL;
             nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, uint64_t{st.timeout_s} * 1000);
-            nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, concat(kTypeIpv4Addr, kTypeInetService));
-            nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 8);
+            nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, concat(a, kTypeInetService));
+            nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, alen + 4);
         }
         if (st.size != 0) nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, st.size);
         if (st.counter) nftnl_set_add_expr(s, nftnl_expr_alloc("counter"));  // the set owns it
@@ -257,55 +264,75 @@ private:
 
     // The typeof declaration of the endpoint map as nft records it in the set's user data: the
     // kernel ignores it, `nft list` needs it to print the integer member of the key.
-    static void set_endpoint_map_typeof(nftnl_set* s) {
+    void set_endpoint_map_typeof(nftnl_set* s) const {
+        const uint32_t proto = six() ? kNftProtoIp6 : kNftProtoIp, daddr = six() ? kNftIp6Daddr : kNftIpDaddr;
         UdataPtr ud(nftnl_udata_buf_alloc(256));
         nftnl_udata_buf* b = ud.get();
         nftnl_udata_put_u32(b, NFTNL_UDATA_SET_KEYBYTEORDER, 0);
         nftnl_udata_put_u32(b, NFTNL_UDATA_SET_DATABYTEORDER, 0);
         typeof_concat(b, NFTNL_UDATA_SET_KEY_TYPEOF,
-                      {payload_member(kNftProtoIp, kNftIpDaddr), meta_member(NFT_META_L4PROTO),
+                      {payload_member(proto, daddr), meta_member(NFT_META_L4PROTO),
                        payload_member(kNftProtoTh, kNftThDport), numgen_member()});
         typeof_concat(b, NFTNL_UDATA_SET_DATA_TYPEOF,
-                      {payload_member(kNftProtoIp, kNftIpDaddr), payload_member(kNftProtoTh, kNftThDport)});
+                      {payload_member(proto, daddr), payload_member(kNftProtoTh, kNftThDport)});
         nftnl_udata_put_u32(b, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
         nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(b), nftnl_udata_buf_len(b));
     }
 
     // Keys are laid out as the kernel's registers hold them: every member padded to 4 bytes,
     // addresses and ports in network order.
-    static size_t elem_key(const Set& st, const SetElem& e, uint8_t key[16]) {
-        std::memset(key, 0, 16);
-        uint32_t addr = htonl(e.addr);
-        uint16_t port = htons(e.port);
-        switch (st.key) {
-            case KeyKind::addr: std::memcpy(key, &addr, 4); return 4;
-            case KeyKind::addr_proto_port:
-                std::memcpy(key, &addr, 4);
-                key[4] = static_cast<uint8_t>(e.proto);
-                std::memcpy(key + 8, &port, 2);
-                return 12;
-            case KeyKind::proto_port:
-                key[0] = static_cast<uint8_t>(e.proto);
-                std::memcpy(key + 4, &port, 2);
-                return 8;
-            case KeyKind::addr_port:
-                std::memcpy(key, &addr, 4);
-                std::memcpy(key + 4, &port, 2);
-                return 8;
-            case KeyKind::addr_pair: {
-                uint32_t second = htonl(e.to.ip);
-                std::memcpy(key, &addr, 4);
-                std::memcpy(key + 4, &second, 4);
-                return 8;
-            }
-            case KeyKind::addr_proto_port_index:
-                std::memcpy(key, &addr, 4);
-                key[4] = static_cast<uint8_t>(e.proto);
-                std::memcpy(key + 8, &port, 2);
-                std::memcpy(key + 12, &e.index, 4);  // numgen's value, in host order
-                return 16;
+    struct KeyBytes {
+        uint8_t b[48] = {};
+        size_t n = 0;
+        void put(const void* p, size_t len, size_t room) {
+            std::memcpy(b + n, p, len);
+            n += room;
         }
-        return 0;
+        void addr(const Addr& a, bool six) {
+            if (six) return put(a.v6.data(), 16, 16);
+            const uint32_t be = htonl(a.v4);
+            put(&be, 4, 4);
+        }
+        void proto(Proto p) {
+            const uint8_t v = static_cast<uint8_t>(p);
+            put(&v, 1, 4);
+        }
+        void port(uint16_t host) {
+            const uint16_t be = htons(host);
+            put(&be, 2, 4);
+        }
+    };
+
+    KeyBytes elem_key(const Set& st, const SetElem& e) const {
+        KeyBytes k;
+        const bool v6 = six();
+        switch (st.key) {
+            case KeyKind::addr: k.addr(e.addr, v6); break;
+            case KeyKind::addr_proto_port:
+                k.addr(e.addr, v6);
+                k.proto(e.proto);
+                k.port(e.port);
+                break;
+            case KeyKind::proto_port:
+                k.proto(e.proto);
+                k.port(e.port);
+                break;
+            case KeyKind::addr_port:
+                k.addr(e.addr, v6);
+                k.port(e.port);
+                break;
+            case KeyKind::addr_pair:
+                k.addr(e.addr, v6);
+                k.addr(e.to.ip, v6);
+                break;
+            case KeyKind::addr_proto_port_index:
+                k.addr(e.addr, v6);
+                k.proto(e.proto);
+                k.port(e.port);
+                k.put(&e.index, 4, 4);  // numgen's value, in host order
+                break;
+        }
+        return k;
     }
 
     // A rough size of one element in a message, for cutting long lists into messages.
@@ -323,19 +350,17 @@ private:
         for (size_t i = from; i < to; ++i) {
             const SetElem& e = list[i];
             nftnl_set_elem* el = nftnl_set_elem_alloc();
-            uint8_t key[16];
-            nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, elem_key(st, e, key));
+            const KeyBytes key = elem_key(st, e);
+            nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key.b, key.n);
             if (st.verdict_map && type == NFT_MSG_NEWSETELEM) {
                 nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(NFT_GOTO));
                 nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, e.goto_chain.c_str());
             }
             if (st.key == KeyKind::addr_proto_port_index && type == NFT_MSG_NEWSETELEM) {
-                uint8_t data[8] = {};
-                uint32_t ip = htonl(e.to.ip);
-                uint16_t to_port = htons(e.to.port);
-                std::memcpy(data, &ip, 4);
-                std::memcpy(data + 4, &to_port, 2);
-                nftnl_set_elem_set(el, NFTNL_SET_ELEM_DATA, data, sizeof data);
+                KeyBytes data;
+                data.addr(e.to.ip, six());
+                data.port(e.to.port);
+                nftnl_set_elem_set(el, NFTNL_SET_ELEM_DATA, data.b, data.n);
             }
             if (st.counter && type == NFT_MSG_NEWSETELEM) nftnl_set_elem_add_expr(el, nftnl_expr_alloc("counter"));
             nftnl_set_elem_add(s.get(), el);  // the set owns it from here
@@ -362,10 +387,10 @@ private:
         }
     }
 
-    static std::string elems_text(const Set& st, const std::vector<SetElem>& list, size_t from, size_t to,
-                                  const char* verb) {
+    std::string elems_text(const Set& st, const std::vector<SetElem>& list, size_t from, size_t to,
+                           const char* verb) const {
         std::string out = std::string(verb) + " element" + (to - from > 1 ? "s " : " ") + st.name + " { ";
-        for (size_t i = from; i < to && i < from + 3; ++i) out += (i > from ? ", " : "") + elem_text(st, list[i]);
+        for (size_t i = from; i < to && i < from + 3; ++i) out += (i > from ? ", " : "") + elem_text(st, list[i], plan_.family);
         if (to - from > 3) out += ", ... (" + std::to_string(to - from) + " in this message)";
         return out + " }";
     }
@@ -374,9 +399,9 @@ private:
         RulePtr nr(nftnl_rule_alloc());
         nftnl_rule_set_str(nr.get(), NFTNL_RULE_TABLE, plan_.table.c_str());
         nftnl_rule_set_str(nr.get(), NFTNL_RULE_CHAIN, c.name.c_str());
-        for (const auto& e : r.exprs) lower_expr(e, nr.get());
+        for (const auto& e : r.exprs) lower_expr(e, nr.get(), plan_.family);
         nftnl_rule_nlmsg_build_payload(header(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND), nr.get());
-        commit("add rule to chain " + c.name + ": " + rule_text(r));
+        commit("add rule to chain " + c.name + ": " + rule_text(r, plan_.family));
     }
 
     const Plan& plan_;

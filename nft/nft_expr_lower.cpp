@@ -8,6 +8,7 @@
 
 #include <libnftnl/udata.h>
 
+#include <cstring>
 #include <memory>
 
 #include "nft/nft_handles.hpp"
@@ -15,22 +16,30 @@
 namespace nfgate::nft {
 namespace {
 
-// IPv4 header offsets of the source and destination address.
+// Header offsets of the source and destination address: IPv4, IPv6.
 constexpr uint32_t kSaddrOffset = 12;
 constexpr uint32_t kDaddrOffset = 16;
+constexpr uint32_t kSaddr6Offset = 8;
+constexpr uint32_t kDaddr6Offset = 24;
 // Transport header offsets of the source and destination port (same for TCP, UDP, SCTP).
 constexpr uint32_t kSportOffset = 0;
 constexpr uint32_t kDportOffset = 2;
 constexpr uint32_t kCtStatusDnat = 0x20;  // IPS_DST_NAT
 constexpr uint32_t kIcmpPortUnreachable = 3;
+constexpr uint32_t kIcmp6PortUnreachable = 4;  // ICMPV6_PORT_UNREACH
 constexpr uint8_t kCtDirOriginal = 0;  // IP_CT_DIR_ORIGINAL
 constexpr uint32_t kTcpFlagsOffset = 13;
 constexpr uint32_t kTcpFinSynRstAck = 0x17;
 constexpr uint32_t kTcpSyn = 0x02;
 
+// The n-th 32-bit register: a concatenation's members sit in consecutive ones, each member
+// taking as many as its bytes need (an IPv6 address four).
+constexpr uint32_t reg32(uint32_t n) { return NFT_REG32_00 + n; }
+
 class Lowering {
 public:
-    explicit Lowering(nftnl_rule* r) : r_(r) {}
+    Lowering(nftnl_rule* r, Family f)
+        : r_(r), six_(f == Family::ip6), alen_(six_ ? 16 : 4), awords_(alen_ / 4) {}
 
     nftnl_expr* add(const char* name) {
         nftnl_expr* e = nftnl_expr_alloc(name);
@@ -69,27 +78,55 @@ public:
         nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
         if (verdict) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
     }
-    void address(Field f) { payload(NFT_PAYLOAD_NETWORK_HEADER, f == Field::saddr ? kSaddrOffset : kDaddrOffset, 4, NFT_REG_1); }
+    uint32_t offset(Field f) const {
+        if (six_) return f == Field::saddr ? kSaddr6Offset : kDaddr6Offset;
+        return f == Field::saddr ? kSaddrOffset : kDaddrOffset;
+    }
+    void address(Field f, uint32_t dreg = NFT_REG_1) { payload(NFT_PAYLOAD_NETWORK_HEADER, offset(f), alen_, dreg); }
+    // The address as the packet holds it (network order), alen_ bytes.
+    void address_bytes(const Addr& a, uint8_t out[16]) const {
+        if (six_) {
+            std::memcpy(out, a.v6.data(), 16);
+        } else {
+            uint32_t be = htonl(a.v4);
+            std::memcpy(out, &be, 4);
+        }
+    }
 
-    // nft loads only the whole bytes a byte-aligned prefix covers, and masks otherwise.
+    // nft loads only the whole bytes a byte-aligned prefix covers, and masks the whole address
+    // otherwise.
     void operator()(const MatchCidr& m) {
         uint32_t op = m.negate ? NFT_CMP_NEQ : NFT_CMP_EQ;
-        uint32_t net = htonl(m.cidr.addr);
-        uint32_t off = m.field == Field::saddr ? kSaddrOffset : kDaddrOffset;
+        uint8_t net[16];
+        address_bytes(m.cidr.addr, net);
+        uint32_t off = offset(m.field);
         if (m.cidr.len % 8 == 0) {
             payload(NFT_PAYLOAD_NETWORK_HEADER, off, m.cidr.len / 8, NFT_REG_1);
-            cmp(op, &net, m.cidr.len / 8);
-        } else {
+            cmp(op, net, m.cidr.len / 8);
+        } else if (!six_) {
             payload(NFT_PAYLOAD_NETWORK_HEADER, off, 4, NFT_REG_1);
-            bitwise(htonl(m.cidr.mask()), 0);
-            cmp(op, &net, 4);
+            bitwise(htonl(m.cidr.len == 0 ? 0 : ~uint32_t{0} << (32 - m.cidr.len)), 0);
+            cmp(op, net, 4);
+        } else {
+            const uint32_t len = 16;
+            uint8_t mask[16] = {}, zero[16] = {};
+            for (uint32_t i = 0; 8 * i < m.cidr.len; ++i)
+                mask[i] = m.cidr.len >= 8 * (i + 1) ? 0xff : static_cast<uint8_t>(0xff00u >> (m.cidr.len - 8 * i));
+            payload(NFT_PAYLOAD_NETWORK_HEADER, off, len, NFT_REG_1);
+            nftnl_expr* e = add("bitwise");
+            nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+            nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+            nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+            nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+            nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+            cmp(op, net, len);
         }
     }
     void operator()(const MatchSet& m) {
         if (m.field == Field::saddr_daddr) {
-            // A concatenation as nft lays it out: each member in its own 4-byte register.
-            payload(NFT_PAYLOAD_NETWORK_HEADER, kSaddrOffset, 4, NFT_REG_1);
-            payload(NFT_PAYLOAD_NETWORK_HEADER, kDaddrOffset, 4, NFT_REG32_01);
+            // A concatenation as nft lays it out: each member in its own registers.
+            address(Field::saddr, NFT_REG_1);
+            address(Field::daddr, reg32(awords_));
         } else {
             address(m.field);
         }
@@ -140,8 +177,8 @@ public:
         cmp(NFT_CMP_EQ, &syn, 1);
     }
     void operator()(const MatchTcpFrontend& m) {
-        payload(NFT_PAYLOAD_NETWORK_HEADER, kDaddrOffset, 4, NFT_REG_1);
-        payload(NFT_PAYLOAD_TRANSPORT_HEADER, kDportOffset, 2, NFT_REG32_01);
+        address(Field::daddr);
+        payload(NFT_PAYLOAD_TRANSPORT_HEADER, kDportOffset, 2, reg32(awords_));
         lookup(m.set, NFT_REG_1, false);
     }
     void operator()(const Notrack&) { add("notrack"); }
@@ -177,9 +214,9 @@ public:
         nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
     }
     void operator()(const MatchCtFrontend& m) {
-        ct_original(NFT_CT_DST_IP, NFT_REG_1);
-        meta_load(NFT_META_L4PROTO, NFT_REG32_01);
-        ct_original(NFT_CT_PROTO_DST, NFT_REG32_02);
+        ct_original(six_ ? NFT_CT_DST_IP6 : NFT_CT_DST_IP, NFT_REG_1);
+        meta_load(NFT_META_L4PROTO, reg32(awords_));
+        ct_original(NFT_CT_PROTO_DST, reg32(awords_ + 1));
         lookup(m.set, NFT_REG_1, false);
     }
     void numgen(uint32_t mod) {
@@ -196,9 +233,9 @@ public:
     }
     // Concatenations live in consecutive 32-bit registers starting at the first one.
     void operator()(const VmapAddrProtoPort& m) {
-        payload(NFT_PAYLOAD_NETWORK_HEADER, kDaddrOffset, 4, NFT_REG_1);
-        meta_load(NFT_META_L4PROTO, NFT_REG32_01);
-        payload(NFT_PAYLOAD_TRANSPORT_HEADER, kDportOffset, 2, NFT_REG32_02);
+        address(Field::daddr);
+        meta_load(NFT_META_L4PROTO, reg32(awords_));
+        payload(NFT_PAYLOAD_TRANSPORT_HEADER, kDportOffset, 2, reg32(awords_ + 1));
         lookup(m.map, NFT_REG_1, true);
     }
     void operator()(const VmapProtoPort& m) {
@@ -216,10 +253,11 @@ public:
     // The map's data (address . port) is built in the second 16-byte register, as nft does.
     void operator()(const UpdateAffinity& m) {
         address(Field::saddr);
-        uint32_t ip = htonl(m.ip);
+        uint8_t ip[16];
+        address_bytes(m.ip, ip);
         uint16_t port = htons(m.port);
-        immediate(NFT_REG_2, &ip, 4);
-        immediate(NFT_REG32_05, &port, 2);
+        immediate(NFT_REG_2, ip, alen_);
+        immediate(reg32(4 + awords_), &port, 2);
         nftnl_expr* e = add("dynset");
         nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
         nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
@@ -230,23 +268,23 @@ public:
     // hash's input (ip saddr . th sport) in the third 16-byte register, as nft puts it. The seed
     // is sent explicitly: without one the kernel draws a random seed per rule.
     void operator()(const DnatEndpointMap& m) {
-        payload(NFT_PAYLOAD_NETWORK_HEADER, kDaddrOffset, 4, NFT_REG_1);
-        meta_load(NFT_META_L4PROTO, NFT_REG32_01);
-        payload(NFT_PAYLOAD_TRANSPORT_HEADER, kDportOffset, 2, NFT_REG32_02);
-        payload(NFT_PAYLOAD_NETWORK_HEADER, kSaddrOffset, 4, NFT_REG_3);
-        payload(NFT_PAYLOAD_TRANSPORT_HEADER, kSportOffset, 2, NFT_REG32_09);
+        address(Field::daddr);
+        meta_load(NFT_META_L4PROTO, reg32(awords_));
+        payload(NFT_PAYLOAD_TRANSPORT_HEADER, kDportOffset, 2, reg32(awords_ + 1));
+        address(Field::saddr, NFT_REG_3);
+        payload(NFT_PAYLOAD_TRANSPORT_HEADER, kSportOffset, 2, reg32(8 + awords_));
         nftnl_expr* h = add("hash");
         nftnl_expr_set_u32(h, NFTNL_EXPR_HASH_TYPE, NFT_HASH_JENKINS);
         nftnl_expr_set_u32(h, NFTNL_EXPR_HASH_SREG, NFT_REG_3);
-        nftnl_expr_set_u32(h, NFTNL_EXPR_HASH_DREG, NFT_REG32_03);
-        nftnl_expr_set_u32(h, NFTNL_EXPR_HASH_LEN, 8);
+        nftnl_expr_set_u32(h, NFTNL_EXPR_HASH_DREG, reg32(awords_ + 2));
+        nftnl_expr_set_u32(h, NFTNL_EXPR_HASH_LEN, alen_ + 4);
         nftnl_expr_set_u32(h, NFTNL_EXPR_HASH_MODULUS, m.count);
         nftnl_expr_set_u32(h, NFTNL_EXPR_HASH_SEED, 0);
         nftnl_expr* e = add("lookup");
         nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, m.map.c_str());
         nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
         nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
-        nat(NFT_REG32_01, false);
+        nat(reg32(awords_), false);
     }
     void operator()(const DnatAffinity& m) {
         address(Field::saddr);
@@ -254,12 +292,12 @@ public:
         nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, m.map.c_str());
         nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
         nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
-        nat(NFT_REG32_01, false);
+        nat(reg32(awords_), false);
     }
     void nat(uint32_t proto_reg, bool flag_proto) {
         nftnl_expr* e = add("nat");
         nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, six_ ? NFPROTO_IPV6 : NFPROTO_IPV4);
         nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
         nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, proto_reg);
         if (flag_proto) nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
@@ -270,9 +308,10 @@ public:
         nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
     }
     void operator()(const Dnat& m) {
-        uint32_t ip = htonl(m.ip);
+        uint8_t ip[16];
+        address_bytes(m.ip, ip);
         uint16_t port = htons(m.port);
-        immediate(NFT_REG_1, &ip, 4);
+        immediate(NFT_REG_1, ip, alen_);
         immediate(NFT_REG_2, &port, 2);
         nat(NFT_REG_2, true);
     }
@@ -280,7 +319,8 @@ public:
     void operator()(const Reject& m) {
         nftnl_expr* e = add("reject");
         nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, m.tcp_reset ? NFT_REJECT_TCP_RST : NFT_REJECT_ICMP_UNREACH);
-        nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, m.tcp_reset ? 0 : kIcmpPortUnreachable);
+        nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE,
+                          m.tcp_reset ? 0 : six_ ? kIcmp6PortUnreachable : kIcmpPortUnreachable);
     }
     void operator()(const Verdict& v) {
         nftnl_expr* e = add("immediate");
@@ -308,12 +348,15 @@ public:
 
 private:
     nftnl_rule* r_;
+    const bool six_;
+    const uint32_t alen_;    // address bytes
+    const uint32_t awords_;  // ... in 32-bit registers
 };
 
 }  // namespace
 
-void lower_expr(const Expr& e, nftnl_rule* r) {
-    Lowering l(r);
+void lower_expr(const Expr& e, nftnl_rule* r, Family f) {
+    Lowering l(r, f);
     std::visit(l, e);
 }
 

@@ -10,6 +10,6 @@
 
 namespace nfgate::nft {
 
-void lower_expr(const Expr& e, nftnl_rule* r);
+void lower_expr(const Expr& e, nftnl_rule* r, Family f = Family::ip);
 
 }  // namespace nfgate::nft

@@ -73,6 +73,7 @@ const char* op_verb(OpKind k) {
 Plan full_plan(const Ruleset& rs) {
     Plan p;
     p.table = rs.table;
+    p.family = rs.family;
     p.ops.push_back(Op{OpKind::add_table, nullptr, nullptr, nullptr, {}});
     p.ops.push_back(Op{OpKind::delete_table, nullptr, nullptr, nullptr, {}});
     p.ops.push_back(Op{OpKind::add_table, nullptr, nullptr, nullptr, {}});
@@ -92,6 +93,7 @@ Plan full_plan(const Ruleset& rs) {
 Plan diff_plan(const Ruleset& old, const Ruleset& now) {
     Plan p;
     p.table = now.table;
+    p.family = now.family;
     auto old_sets = by_name(old.sets);
     auto old_chains = by_name(old.chains);
     auto new_sets = by_name(now.sets);

@@ -37,6 +37,7 @@ struct Op {
 
 struct Plan {
     std::string table = kTableName;
+    Family family = Family::ip;
     std::vector<Op> ops;
 
     bool empty() const { return ops.empty(); }

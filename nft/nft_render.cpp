@@ -48,6 +48,44 @@ std::string object_name(const char* prefix, const std::string& identity, const s
 
 Verdict go(const std::string& chain) { return Verdict{Verdict::Kind::go, chain}; }
 
+// One family's half of the model, as the renderer reads it: the same code renders the `ip`
+// table from the IPv4 fields and the `ip6` table from the IPv6 ones.
+struct V4 {
+    using A = uint32_t;
+    using C = Cidr;
+    static constexpr Family family = Family::ip;
+    static constexpr uint8_t kHostLen = 32;
+    static const std::vector<A>& cluster_ips(const Service& s) { return s.cluster_ips; }
+    static const std::vector<A>& external_ips(const Service& s) { return s.external_ips; }
+    static const std::vector<A>& lb_ips(const Service& s) { return s.lb_ips; }
+    static const std::vector<C>& lb_source_ranges(const Service& s) { return s.lb_source_ranges; }
+    static const std::vector<A>& node_addresses(const Model& m) { return m.node_addresses; }
+    static const std::vector<C>& cluster_cidrs(const Model& m) { return m.cluster_cidrs; }
+    static const std::vector<C>& service_cidrs(const Model& m) { return m.service_cidrs; }
+    static const std::vector<C>& non_masquerade_cidrs(const Model& m) { return m.masquerade.non_masquerade_cidrs; }
+    static std::vector<Endpoint> chosen(const ServicePort& p) { return chosen_endpoints(p); }
+    static size_t chosen_count(const ServicePort& p) { return nfgate::chosen_count(p); }
+    static std::string text(A a) { return ip_to_string(a); }
+};
+
+struct V6 {
+    using A = Ip6;
+    using C = Cidr6;
+    static constexpr Family family = Family::ip6;
+    static constexpr uint8_t kHostLen = 128;
+    static const std::vector<A>& cluster_ips(const Service& s) { return s.cluster_ips6; }
+    static const std::vector<A>& external_ips(const Service& s) { return s.external_ips6; }
+    static const std::vector<A>& lb_ips(const Service& s) { return s.lb_ips6; }
+    static const std::vector<C>& lb_source_ranges(const Service& s) { return s.lb_source_ranges6; }
+    static const std::vector<A>& node_addresses(const Model& m) { return m.node_addresses6; }
+    static const std::vector<C>& cluster_cidrs(const Model& m) { return m.cluster_cidrs6; }
+    static const std::vector<C>& service_cidrs(const Model& m) { return m.service_cidrs6; }
+    static const std::vector<C>& non_masquerade_cidrs(const Model& m) { return m.masquerade.non_masquerade_cidrs6; }
+    static std::vector<Endpoint6> chosen(const ServicePort& p) { return chosen_endpoints6(p); }
+    static size_t chosen_count(const ServicePort& p) { return chosen_count6(p); }
+    static std::string text(const A& a) { return ip6_to_string(a); }
+};
+
 }  // namespace
 
 std::string endpoint_dnat_chain_name(uint32_t endpoints, bool masquerade) {
@@ -62,22 +100,32 @@ std::string firewall_chain_name(const Service& s, const ServicePort& p) {
     return object_name("fw", port_identity(s, p), s.ns + "-" + s.name + "-" + port_label(p));
 }
 
+namespace {
+
+template <typename F, typename E>
+std::string affinity_name(const Service& s, const ServicePort& p, const std::vector<E>& chosen, uint32_t timeout_s) {
+    std::string identity = port_identity(s, p) + "/" + std::to_string(timeout_s);
+    for (const auto& e : chosen) identity += "/" + F::text(e.ip) + ":" + std::to_string(e.port);
+    return object_name("aff", identity, s.ns + "-" + s.name + "-" + port_label(p));
+}
+
+}  // namespace
+
 std::string affinity_map_name(const Service& s, const ServicePort& p, const std::vector<Endpoint>& chosen,
                               uint32_t timeout_s) {
-    std::string identity = port_identity(s, p) + "/" + std::to_string(timeout_s);
-    for (const auto& e : chosen) identity += "/" + ip_to_string(e.ip) + ":" + std::to_string(e.port);
-    return object_name("aff", identity, s.ns + "-" + s.name + "-" + port_label(p));
+    return affinity_name<V4>(s, p, chosen, timeout_s);
 }
 
 namespace {
 
 // Clients outside the cluster are masqueraded so replies come back through the gateway;
 // externalTrafficPolicy Local keeps the client address for the backend.
+template <typename F>
 std::optional<Rule> masquerade_mark_rule(const Model& m, const Service& s) {
     Rule r;
     if (!m.masquerade.all) {
         if (s.external_traffic_policy == TrafficPolicy::local) return std::nullopt;
-        for (const auto& c : m.cluster_cidrs) {
+        for (const auto& c : F::cluster_cidrs(m)) {
             if (c.len == 0) return std::nullopt;
             r.exprs.push_back(MatchCidr{Field::saddr, c, true});
         }
@@ -91,14 +139,38 @@ std::optional<Rule> masquerade_mark_rule(const Model& m, const Service& s) {
 // A presized hash takes a full sync's elements about a quarter faster than one that grows while
 // they arrive. Twice the need, in powers of two, so the size (and with it the map, which is
 // replaced when its size changes) stays put while the cluster grows or shrinks within a factor 2.
-uint64_t endpoint_map_need(const Model& m, const Service& s) {
+namespace {
+
+template <typename F>
+uint64_t map_need(const Model& m, const Service& s) {
     if (s.affinity_client_ip) return 0;
     uint64_t need = 0;
-    uint64_t addresses = s.cluster_ips.size() + s.external_ips.size() + s.lb_ips.size();
+    uint64_t addresses = F::cluster_ips(s).size() + F::external_ips(s).size() + F::lb_ips(s).size();
     for (const auto& p : s.ports)
-        need += chosen_count(p) * (addresses + (p.node_port != 0 ? m.node_addresses.size() : 0));
+        need += F::chosen_count(p) * (addresses + (p.node_port != 0 ? F::node_addresses(m).size() : 0));
     return need;
 }
+
+template <typename F>
+uint32_t map_capacity(const Model& m) {
+    uint64_t need = 0;
+    for (const auto& s : m.services) need += map_need<F>(m, s);
+    return endpoint_map_capacity_for(need);
+}
+
+template <typename F>
+std::vector<typename F::A> hairpin_of(const Model& m, const Service& s) {
+    std::vector<typename F::A> out;
+    if (m.masquerade.all) return out;
+    for (const auto& p : s.ports)
+        for (const auto& e : F::chosen(p))
+            if (m.in_cluster(e.ip)) out.push_back(e.ip);
+    return out;
+}
+
+}  // namespace
+
+uint64_t endpoint_map_need(const Model& m, const Service& s) { return map_need<V4>(m, s); }
 
 uint32_t endpoint_map_capacity_for(uint64_t need) {
     uint64_t cap = kMinEndpointMapSize;
@@ -106,46 +178,45 @@ uint32_t endpoint_map_capacity_for(uint64_t need) {
     return static_cast<uint32_t>(std::min<uint64_t>(cap, uint64_t{1} << 31));
 }
 
-uint32_t endpoint_map_capacity(const Model& m) {
-    uint64_t need = 0;
-    for (const auto& s : m.services) need += endpoint_map_need(m, s);
-    return endpoint_map_capacity_for(need);
-}
+uint32_t endpoint_map_capacity(const Model& m) { return map_capacity<V4>(m); }
 
-std::vector<uint32_t> hairpin_addresses(const Model& m, const Service& s) {
-    std::vector<uint32_t> out;
-    if (m.masquerade.all) return out;
-    for (const auto& p : s.ports)
-        for (const auto& e : chosen_endpoints(p))
-            if (m.in_cluster(e.ip)) out.push_back(e.ip);
-    return out;
-}
+std::vector<uint32_t> hairpin_addresses(const Model& m, const Service& s) { return hairpin_of<V4>(m, s); }
 
 namespace {
 
 // The policy a Service's ClusterIPs follow: Cluster, whatever externalTrafficPolicy says.
+template <typename F>
 bool cluster_ip_masquerades(const Model& m, const Service& s) {
     Service as_cluster;
     as_cluster.external_traffic_policy = TrafficPolicy::cluster;
-    return masquerade_mark_rule(m, s.external_traffic_policy == TrafficPolicy::local ? as_cluster : s).has_value();
+    return masquerade_mark_rule<F>(m, s.external_traffic_policy == TrafficPolicy::local ? as_cluster : s).has_value();
+}
+
+template <typename F>
+std::vector<PickChain> picks_of(const Model& m, const Service& s, const ServicePort& p) {
+    size_t chosen = F::chosen_count(p);
+    if (s.affinity_client_ip || chosen == 0) return {};
+    const uint32_t n = static_cast<uint32_t>(chosen);
+    const bool external = masquerade_mark_rule<F>(m, s).has_value(), cluster = cluster_ip_masquerades<F>(m, s);
+    std::vector<PickChain> out{{n, external}};
+    if (!F::cluster_ips(s).empty() && cluster != external) out.push_back({n, cluster});
+    return out;
 }
 
 }  // namespace
 
 std::vector<PickChain> pick_chains_of(const Model& m, const Service& s, const ServicePort& p) {
-    size_t chosen = chosen_count(p);
-    if (s.affinity_client_ip || chosen == 0) return {};
-    const uint32_t n = static_cast<uint32_t>(chosen);
-    const bool external = masquerade_mark_rule(m, s).has_value(), cluster = cluster_ip_masquerades(m, s);
-    std::vector<PickChain> out{{n, external}};
-    if (!s.cluster_ips.empty() && cluster != external) out.push_back({n, cluster});
-    return out;
+    return picks_of<V4>(m, s, p);
 }
 
 namespace {
 
-// Builds the ruleset in one pass over the services; the maps collect elements as it goes.
+// Builds the ruleset of family F in one pass over the services; the maps collect elements as
+// it goes.
+template <typename F>
 class Renderer {
+    using A = typename F::A;
+
 public:
     Renderer(const Model& m, bool syn_proxy) : m_(m), syn_proxy_(syn_proxy) {}
 
@@ -162,16 +233,18 @@ public:
         init_sets();
         if (only_) {
             for (const Service* s : *only_) render_service(*s);
-            for (uint32_t ip : *hairpin_ips_) hairpin_.elems.push_back(SetElem{ip, Proto::tcp, 0, 0, {}, {ip, 0, true}});
+            if constexpr (F::family == Family::ip)
+                for (uint32_t ip : *hairpin_ips_) hairpin_.elems.push_back(SetElem{ip, Proto::tcp, 0, 0, {}, {ip, 0, true}});
         } else {
-            std::set<uint32_t> seen;
+            std::set<A> seen;
             for (const auto& s : m_.services) {
                 render_service(s);
-                for (uint32_t ip : hairpin_addresses(m_, s)) seen.insert(ip);
+                for (const A& ip : hairpin_of<F>(m_, s)) seen.insert(ip);
             }
-            for (uint32_t ip : seen) hairpin_.elems.push_back(SetElem{ip, Proto::tcp, 0, 0, {}, {ip, 0, true}});
+            for (const A& ip : seen) hairpin_.elems.push_back(SetElem{ip, Proto::tcp, 0, 0, {}, {ip, 0, true}});
         }
         Ruleset rs;
+        rs.family = F::family;
         rs.sets = {std::move(cluster_ips_), std::move(node_addrs_),     std::move(svc_ips_),
                    std::move(svc_nodeports_), std::move(svc_endpoints_), std::move(noep_ips_),
                    std::move(noep_nodeports_), std::move(hairpin_), std::move(traffic_), std::move(synproxy_)};
@@ -198,38 +271,44 @@ private:
         traffic_ = Set{kServiceTrafficSet, KeyKind::addr_proto_port, false, 0, {}};
         traffic_.counter = true;
         svc_endpoints_ = Set{kServiceEndpointsMap, KeyKind::addr_proto_port_index, false, 0, {}};
-        svc_endpoints_.size = only_ ? endpoint_map_size_ : endpoint_map_capacity(m_);
+        svc_endpoints_.size = only_ ? endpoint_map_size_ : map_capacity<F>(m_);
         noep_ips_ = Set{kNoEndpointServicesMap, KeyKind::addr_proto_port, true, 0, {}};
         noep_nodeports_ = Set{kNoEndpointNodePortsMap, KeyKind::proto_port, true, 0, {}};
         hairpin_ = Set{kHairpinSet, KeyKind::addr_pair, false, 0, {}};
         synproxy_ = synproxy_set();
-        std::set<uint32_t> seen;
-        for (uint32_t a : m_.node_addresses)
+        std::set<A> seen;
+        for (const A& a : F::node_addresses(m_))
             if (seen.insert(a).second) node_addrs_.elems.push_back(SetElem{a, Proto::tcp, 0, 0, {}, {}});
     }
 
     // A key taken twice (two Services claiming one externalIP:port) would make the kernel refuse the
     // whole batch; the first Service in model order keeps it.
-    bool add_elem(Set& set, std::set<std::tuple<uint32_t, Proto, uint16_t>>& seen, SetElem e) {
-        if (!seen.insert({e.addr, e.proto, e.port}).second) return false;
+    bool add_elem(Set& set, std::set<std::tuple<A, Proto, uint16_t>>& seen, SetElem e) {
+        if (!seen.insert({addr_of(e.addr), e.proto, e.port}).second) return false;
         set.elems.push_back(std::move(e));
         return true;
     }
 
+    static A addr_of(const Addr& a) {
+        if constexpr (F::family == Family::ip) return a.v4;
+        else return a.v6;
+    }
+
     // While the SYN proxy is on, every TCP frontend with endpoints (the others reset at once).
-    void add_synproxy(uint32_t addr, Proto proto, uint16_t port) {
+    void add_synproxy(const A& addr, Proto proto, uint16_t port) {
         if (syn_proxy_ && proto == Proto::tcp && seen_synproxy_keys_.insert({addr, proto, port}).second)
             synproxy_.elems.push_back(SetElem{addr, proto, port, 0, {}, {}});
     }
 
     // The endpoints one service address answers with, by index (see DnatEndpointMap).
-    void add_endpoints(uint32_t addr, Proto proto, uint16_t port, const std::vector<Endpoint>& chosen) {
+    template <typename E>
+    void add_endpoints(const A& addr, Proto proto, uint16_t port, const std::vector<E>& chosen) {
         for (uint32_t i = 0; i < chosen.size(); ++i)
-            svc_endpoints_.elems.push_back(SetElem{addr, proto, port, i, {}, Endpoint{chosen[i].ip, chosen[i].port, true}});
+            svc_endpoints_.elems.push_back(SetElem{addr, proto, port, i, {}, {chosen[i].ip, chosen[i].port, true}});
     }
 
     void render_service(const Service& s) {
-        for (uint32_t ip : s.cluster_ips)
+        for (const A& ip : F::cluster_ips(s))
             if (seen_cluster_ips_.insert(ip).second) cluster_ips_.elems.push_back(SetElem{ip, Proto::tcp, 0, 0, {}, {}});
         for (const auto& p : s.ports) render_port(s, p);
     }
@@ -238,12 +317,12 @@ private:
     // endpoint count and masquerade policy (no per-service chain at all); with affinity, to its
     // own chain. LoadBalancer IPs with source ranges pass a per-service firewall chain first.
     void render_port(const Service& s, const ServicePort& p) {
-        const std::vector<Endpoint> chosen = chosen_endpoints(p);
+        const auto chosen = F::chosen(p);
         bool has_endpoints = !chosen.empty();
         bool by_map = has_endpoints && !s.affinity_client_ip;
         std::string target = kRejectChain, cluster_target;
         if (by_map) {
-            const std::vector<PickChain> keys = pick_chains_of(m_, s, p);
+            const std::vector<PickChain> keys = picks_of<F>(m_, s, p);
             for (const PickChain& k : keys) pick_chains_.insert(k);
             target = endpoint_dnat_chain_name(keys.front().first, keys.front().second);
             cluster_target = endpoint_dnat_chain_name(keys.back().first, keys.back().second);
@@ -252,33 +331,33 @@ private:
             service_chains_.push_back(affinity_chain(s, p, target, chosen));
         }
         std::string lb_target = target;
-        if (has_endpoints && !s.lb_source_ranges.empty() && !s.lb_ips.empty()) {
+        if (has_endpoints && !F::lb_source_ranges(s).empty() && !F::lb_ips(s).empty()) {
             lb_target = firewall_chain_name(s, p);
             service_chains_.push_back(firewall_chain(s, lb_target, target));
         }
         Set& ips = has_endpoints ? svc_ips_ : noep_ips_;
         Set& nodeports = has_endpoints ? svc_nodeports_ : noep_nodeports_;
-        auto address = [&](uint32_t ip, const std::string& to) {
+        auto address = [&](const A& ip, const std::string& to) {
             if (!add_elem(ips, seen_ip_keys_, SetElem{ip, p.proto, p.port, 0, to, {}})) return;
             if (by_map) add_endpoints(ip, p.proto, p.port, chosen);
             if (has_endpoints) add_elem(traffic_, seen_traffic_keys_, SetElem{ip, p.proto, p.port, 0, {}, {}});
             if (has_endpoints) add_synproxy(ip, p.proto, p.port);
         };
-        for (uint32_t ip : s.cluster_ips) address(ip, cluster_target.empty() ? target : cluster_target);
-        for (uint32_t ip : s.external_ips) address(ip, target);
-        for (uint32_t ip : s.lb_ips) address(ip, lb_target);
+        for (const A& ip : F::cluster_ips(s)) address(ip, cluster_target.empty() ? target : cluster_target);
+        for (const A& ip : F::external_ips(s)) address(ip, target);
+        for (const A& ip : F::lb_ips(s)) address(ip, lb_target);
         if (p.node_port != 0 && add_elem(nodeports, seen_nodeport_keys_, SetElem{0, p.proto, p.node_port, 0, target, {}}))
             for (const auto& na : node_addrs_.elems) {
-                if (by_map) add_endpoints(na.addr, p.proto, p.node_port, chosen);
+                if (by_map) add_endpoints(addr_of(na.addr), p.proto, p.node_port, chosen);
                 if (has_endpoints) add_elem(traffic_, seen_traffic_keys_, SetElem{na.addr, p.proto, p.node_port, 0, {}, {}});
-                if (has_endpoints) add_synproxy(na.addr, p.proto, p.node_port);
+                if (has_endpoints) add_synproxy(addr_of(na.addr), p.proto, p.node_port);
             }
     }
 
     // loadBalancerSourceRanges: listed sources go on to the service, everyone else is dropped.
     Chain firewall_chain(const Service& s, const std::string& name, const std::string& svc_chain) {
         Chain c{name, std::nullopt, {}};
-        for (const auto& r : s.lb_source_ranges) {
+        for (const auto& r : F::lb_source_ranges(s)) {
             Rule rule;
             if (r.len > 0) rule.exprs.push_back(MatchCidr{Field::saddr, r, false});
             rule.exprs.push_back(go(svc_chain));
@@ -297,7 +376,7 @@ private:
         Chain c{endpoint_dnat_chain_name(n, masquerade), std::nullopt, {}};
         if (masquerade) {
             Service any;
-            c.rules.push_back(*masquerade_mark_rule(m_, any));
+            c.rules.push_back(*masquerade_mark_rule<F>(m_, any));
         }
         for (Proto p : {Proto::tcp, Proto::udp, Proto::sctp})
             c.rules.push_back(Rule{{MatchL4proto{p}, DnatEndpointMap{kServiceEndpointsMap, n}}});
@@ -306,19 +385,19 @@ private:
 
     // ClientIP affinity: a client in the service port's map goes back to its endpoint; a new
     // client gets an even choice, remembered in the map.
-    Chain affinity_chain(const Service& s, const ServicePort& p, const std::string& name,
-                         const std::vector<Endpoint>& chosen) {
+    template <typename E>
+    Chain affinity_chain(const Service& s, const ServicePort& p, const std::string& name, const std::vector<E>& chosen) {
         Chain c{name, std::nullopt, {}};
-        if (auto mark = masquerade_mark_rule(m_, s)) {
+        if (auto mark = masquerade_mark_rule<F>(m_, s)) {
             c.rules.push_back(std::move(*mark));
-        } else if (cluster_ip_masquerades(m_, s)) {
+        } else if (cluster_ip_masquerades<F>(m_, s)) {
             // externalTrafficPolicy Local: only the ClusterIPs' off-cluster clients are marked.
             Service as_cluster;
-            Rule r = *masquerade_mark_rule(m_, as_cluster);
+            Rule r = *masquerade_mark_rule<F>(m_, as_cluster);
             r.exprs.insert(r.exprs.begin(), MatchSet{Field::daddr, kClusterIpsSet});
             c.rules.push_back(std::move(r));
         }
-        std::string affinity = affinity_map_name(s, p, chosen, s.affinity_timeout_s);
+        std::string affinity = affinity_name<F>(s, p, chosen, s.affinity_timeout_s);
         affinity_sets_.push_back(Set{affinity, KeyKind::addr, false, s.affinity_timeout_s, {}});
         c.rules.push_back(Rule{{MatchL4proto{p.proto}, DnatAffinity{affinity}}});
         even_choice_rules(p.proto, chosen, affinity, c);
@@ -328,8 +407,8 @@ private:
     // An even choice with plain expressions: rule i matches with probability 1/(N-i) of what is
     // left (numgen draws again in every rule), the last one takes the rest. With affinity, the
     // choice is remembered for the client.
-    static void even_choice_rules(Proto proto, const std::vector<Endpoint>& chosen, const std::string& affinity,
-                                  Chain& c) {
+    template <typename E>
+    static void even_choice_rules(Proto proto, const std::vector<E>& chosen, const std::string& affinity, Chain& c) {
         for (size_t i = 0; i < chosen.size(); ++i) {
             Rule r;
             uint32_t left = static_cast<uint32_t>(chosen.size() - i);
@@ -352,13 +431,13 @@ private:
         synproxy_;
     std::vector<Set> affinity_sets_;
     std::vector<Chain> service_chains_;
-    std::set<uint32_t> seen_cluster_ips_;
+    std::set<A> seen_cluster_ips_;
     std::set<PickChain> pick_chains_;  // in use by the services rendered
     const std::vector<const Service*>* only_ = nullptr;
     const std::set<PickChain>* picks_ = nullptr;
     const std::set<uint32_t>* hairpin_ips_ = nullptr;
     uint32_t endpoint_map_size_ = 0;
-    std::set<std::tuple<uint32_t, Proto, uint16_t>> seen_ip_keys_, seen_nodeport_keys_, seen_traffic_keys_,
+    std::set<std::tuple<A, Proto, uint16_t>> seen_ip_keys_, seen_nodeport_keys_, seen_traffic_keys_,
         seen_synproxy_keys_;
 };
 
@@ -367,7 +446,8 @@ constexpr int32_t kDstnat = -100;
 constexpr int32_t kFilter = 0;
 constexpr int32_t kSrcnat = 100;
 
-std::vector<Chain> Renderer::base_chains() const {
+template <typename F>
+std::vector<Chain> Renderer<F>::base_chains() const {
     std::vector<Chain> out;
     Rule jump_services{{Verdict{Verdict::Kind::jump, kServicesChain}}};
     out.push_back(Chain{"prerouting", BaseHook{ChainType::nat, Hook::prerouting, kDstnat}, {jump_services}});
@@ -387,13 +467,14 @@ std::vector<Chain> Renderer::base_chains() const {
     return out;
 }
 
-Chain Renderer::postrouting_chain() const {
+template <typename F>
+Chain Renderer<F>::postrouting_chain() const {
     Chain c{"postrouting", BaseHook{ChainType::nat, Hook::postrouting, kSrcnat}, {}};
     // The bit is cleared so a packet that comes around again is not masqueraded twice.
     c.rules.push_back(Rule{{MatchMarkBit{kMasqueradeMark}, SetMarkBit{kMasqueradeMark, false}, Masquerade{}}});
     c.rules.push_back(Rule{{MatchCtDnat{}, MatchSet{Field::saddr_daddr, kHairpinSet}, Masquerade{}}});
     if (m_.masquerade.egress) {
-        for (const auto& cc : m_.cluster_cidrs) {
+        for (const auto& cc : F::cluster_cidrs(m_)) {
             Rule r;
             if (cc.len > 0) r.exprs.push_back(MatchCidr{Field::saddr, cc, false});
             r.exprs.push_back(Verdict{Verdict::Kind::jump, kPodEgressChain});
@@ -405,12 +486,13 @@ Chain Renderer::postrouting_chain() const {
 
 // Pod egress (the ip-masq-agent convention): Service traffic keeps its source (the client is
 // inside the cluster), so do traffic to nonMasqueradeCIDRs and pod-to-pod; the rest leaves as us.
-Chain Renderer::pod_egress_chain() const {
+template <typename F>
+Chain Renderer<F>::pod_egress_chain() const {
     Chain c{kPodEgressChain, std::nullopt, {}};
     Verdict ret{Verdict::Kind::ret, {}};
     c.rules.push_back(Rule{{MatchCtDnat{}, ret}});
-    std::vector<Cidr> keep = m_.masquerade.non_masquerade_cidrs;
-    for (const auto& cc : m_.cluster_cidrs)
+    std::vector<typename F::C> keep = F::non_masquerade_cidrs(m_);
+    for (const auto& cc : F::cluster_cidrs(m_))
         if (std::find(keep.begin(), keep.end(), cc) == keep.end()) keep.push_back(cc);
     for (const auto& k : keep) {
         if (k.len == 0) return c;
@@ -422,7 +504,8 @@ Chain Renderer::pod_egress_chain() const {
 
 // Traffic still addressed to a VIP after dstnat found no endpoint: reject it (TCP reset / ICMP
 // port unreachable) instead of letting it time out; unallocated service addresses are dropped.
-Chain Renderer::filter_chain(const char* name, Hook hook) const {
+template <typename F>
+Chain Renderer<F>::filter_chain(const char* name, Hook hook) const {
     Chain c{name, BaseHook{ChainType::filter, hook, kFilter}, {}};
     // Only new connections: replies are de-NATed before these hooks and may carry a VIP as
     // their destination (a connection the gateway itself opened from a local VIP address).
@@ -437,19 +520,22 @@ Chain Renderer::filter_chain(const char* name, Hook hook) const {
     c.rules.push_back(Rule{{VmapAddrProtoPort{kNoEndpointServicesMap}}});
     c.rules.push_back(Rule{{MatchSet{Field::daddr, kNodeAddressesSet}, VmapProtoPort{kNoEndpointNodePortsMap}}});
     c.rules.push_back(Rule{{MatchSet{Field::daddr, kClusterIpsSet}, go(kRejectChain)}});
-    for (const auto& sc : m_.service_cidrs)
+    for (const auto& sc : F::service_cidrs(m_))
         if (sc.len > 0) c.rules.push_back(Rule{{MatchCidr{Field::daddr, sc, false}, Verdict{Verdict::Kind::drop, {}}}});
     return c;
 }
 
 }  // namespace
 
-Ruleset render(const Model& m, bool syn_proxy) { return Renderer(m, syn_proxy).run(); }
+Ruleset render(const Model& m, bool syn_proxy, Family family) {
+    if (family == Family::ip6) return Renderer<V6>(m, syn_proxy).run();
+    return Renderer<V4>(m, syn_proxy).run();
+}
 Ruleset render(const Model& m) { return render(m, m.syn_proxy == SynProxyMode::on); }
 
 Ruleset render_services(const Model& m, const std::vector<const Service*>& services, const SharedParts& shared,
                         uint32_t endpoint_map_size, bool syn_proxy) {
-    Renderer r(m, syn_proxy);
+    Renderer<V4> r(m, syn_proxy);
     r.restrict_to(services, shared, endpoint_map_size);
     return r.run();
 }

@@ -14,7 +14,9 @@ namespace nfgate::nft {
 
 // `syn_proxy`: whether the SYN proxy is on (its set holds the TCP frontends, nft_flood_render.hpp);
 // without it, on exactly when conntrack.synProxy is `on` (`auto` starts off: the daemon decides).
-Ruleset render(const Model& m, bool syn_proxy);
+// `family`: the `ip` table from the model's IPv4 half, or the `ip6` table from its IPv6 half
+// (the same objects and rules, each address of the family).
+Ruleset render(const Model& m, bool syn_proxy, Family family = Family::ip);
 Ruleset render(const Model& m);
 
 // The size the endpoint map is declared with for this model (a power of two, at least

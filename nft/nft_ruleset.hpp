@@ -19,13 +19,39 @@ inline constexpr const char* kTableName = "nfgate";
 // The packet mark bit that asks postrouting to masquerade (kube-proxy uses the same bit).
 inline constexpr uint32_t kMasqueradeMark = 0x4000;
 
+// The table's family: `ip nfgate` serves IPv4, `ip6 nfgate` the same Services' IPv6 half,
+// rendered by the same code. Every address in a ruleset is of its family.
+enum class Family : uint8_t { ip, ip6 };
+
+// An address in a rule or an element: the model's host-order IPv4 value in an `ip` ruleset,
+// the IPv6 address as the packet holds it in an `ip6` one (the other half stays zero).
+struct Addr {
+    uint32_t v4 = 0;
+    Ip6 v6{};
+    Addr() = default;
+    Addr(uint32_t a) : v4(a) {}  // NOLINT: an IPv4 address is an Addr
+    Addr(const Ip6& a) : v6(a) {}  // NOLINT: so is an IPv6 one
+    bool operator==(const Addr&) const = default;
+    auto operator<=>(const Addr&) const = default;
+};
+
+// A prefix of the ruleset's family (len: 0..32 or 0..128).
+struct AddrCidr {
+    Addr addr;
+    uint8_t len = 0;
+    AddrCidr() = default;
+    AddrCidr(const Cidr& c) : addr(c.addr), len(c.len) {}  // NOLINT
+    AddrCidr(const Cidr6& c) : addr(c.addr), len(c.len) {}  // NOLINT
+    bool operator==(const AddrCidr&) const = default;
+};
+
 // saddr_daddr: the concatenation ip saddr . ip daddr (set lookups only).
 enum class Field : uint8_t { saddr, daddr, saddr_daddr };
 
 // ip saddr 10.0.0.0/8  |  ip saddr != 10.0.0.0/8
 struct MatchCidr {
     Field field = Field::saddr;
-    Cidr cidr;
+    AddrCidr cidr;
     bool negate = false;
     bool operator==(const MatchCidr&) const = default;
 };
@@ -103,7 +129,7 @@ struct SetMarkBit {
 // update @map { ip saddr : ip . port }: remember the endpoint chosen for this client
 struct UpdateAffinity {
     std::string map;
-    uint32_t ip = 0;
+    Addr ip;
     uint16_t port = 0;
     bool operator==(const UpdateAffinity&) const = default;
 };
@@ -124,7 +150,7 @@ struct DnatAffinity {
 };
 // dnat to ip:port
 struct Dnat {
-    uint32_t ip = 0;
+    Addr ip;
     uint16_t port = 0;
     bool operator==(const Dnat&) const = default;
 };
@@ -210,12 +236,12 @@ enum class KeyKind : uint8_t {
 };
 
 struct SetElem {
-    uint32_t addr = 0;
+    Addr addr;
     Proto proto = Proto::tcp;
     uint16_t port = 0;
     uint32_t index = 0;      // endpoint map: the numgen value
     std::string goto_chain;  // verdict maps: the verdict is "goto goto_chain"
-    Endpoint to;             // endpoint map: the value
+    BasicEndpoint<Addr> to;  // endpoint map: the value
     bool operator==(const SetElem&) const = default;
     auto operator<=>(const SetElem&) const = default;
 };
@@ -242,6 +268,7 @@ struct Set {
 
 struct Ruleset {
     std::string table = kTableName;
+    Family family = Family::ip;
     std::vector<std::string> counters;  // named counter objects (CounterRef)
     std::vector<Set> sets;
     std::vector<Chain> chains;

@@ -5,14 +5,20 @@
 namespace nfgate::nft {
 namespace {
 
-const char* field_text(Field f) {
+// "ip" or "ip6": the payload protocol of address matches, the NAT family.
+std::string fam(Family f) { return f == Family::ip6 ? "ip6" : "ip"; }
+
+std::string field_text(Field f, Family family) {
+    const std::string p = fam(family);
     switch (f) {
-        case Field::saddr: return "ip saddr";
-        case Field::daddr: return "ip daddr";
-        case Field::saddr_daddr: return "ip saddr . ip daddr";
+        case Field::saddr: return p + " saddr";
+        case Field::daddr: return p + " daddr";
+        case Field::saddr_daddr: return p + " saddr . " + p + " daddr";
     }
     return "";
 }
+
+std::string addr_text(const Addr& a, Family f) { return f == Family::ip6 ? ip6_to_string(a.v6) : ip_to_string(a.v4); }
 
 std::string hex32(uint32_t v) {
     char buf[16];
@@ -31,14 +37,22 @@ std::string verdict_text(const Verdict& v) {
     return "";
 }
 
-std::string endpoint_text(uint32_t ip, uint16_t port) { return ip_to_string(ip) + ":" + std::to_string(port); }
+// nft writes an IPv6 address with a port in brackets.
+std::string endpoint_text(const Addr& ip, uint16_t port, Family f) {
+    const std::string a = addr_text(ip, f);
+    return (f == Family::ip6 ? "[" + a + "]" : a) + ":" + std::to_string(port);
+}
 
 struct ExprText {
+    Family f = Family::ip;
+
     std::string operator()(const MatchCidr& e) const {
-        std::string v = e.cidr.len == 32 ? ip_to_string(e.cidr.addr) : cidr_to_string(e.cidr);
-        return std::string(field_text(e.field)) + (e.negate ? " != " : " ") + v;
+        const uint8_t host = f == Family::ip6 ? 128 : 32;
+        std::string v = addr_text(e.cidr.addr, f);
+        if (e.cidr.len != host) v += "/" + std::to_string(e.cidr.len);
+        return field_text(e.field, f) + (e.negate ? " != " : " ") + v;
     }
-    std::string operator()(const MatchSet& e) const { return std::string(field_text(e.field)) + " @" + e.set; }
+    std::string operator()(const MatchSet& e) const { return field_text(e.field, f) + " @" + e.set; }
     std::string operator()(const Comment& e) const { return "comment \"" + e.text + "\""; }
     std::string operator()(const MatchL4proto& e) const { return std::string("meta l4proto ") + proto_name(e.proto); }
     std::string operator()(const MatchMarkBit& e) const {
@@ -47,25 +61,26 @@ struct ExprText {
     std::string operator()(const MatchCtDnat&) const { return "ct status dnat"; }
     std::string operator()(const MatchCtNotNew&) const { return "ct state != new"; }
     std::string operator()(const MatchCtFrontend& e) const {
-        return "ct original ip daddr . meta l4proto . ct original proto-dst @" + e.set;
+        return "ct original " + fam(f) + " daddr . meta l4proto . ct original proto-dst @" + e.set;
     }
     std::string operator()(const MatchNumgen& e) const { return "numgen random mod " + std::to_string(e.mod) + " 0"; }
     std::string operator()(const VmapAddrProtoPort& e) const {
-        return "ip daddr . meta l4proto . th dport vmap @" + e.map;
+        return fam(f) + " daddr . meta l4proto . th dport vmap @" + e.map;
     }
     std::string operator()(const VmapProtoPort& e) const { return "meta l4proto . th dport vmap @" + e.map; }
     std::string operator()(const SetMarkBit& e) const {
         return e.on ? "meta mark set meta mark | " + hex32(e.bit) : "meta mark set meta mark & " + hex32(~e.bit);
     }
     std::string operator()(const UpdateAffinity& e) const {
-        return "update @" + e.map + " { ip saddr : " + ip_to_string(e.ip) + " . " + std::to_string(e.port) + " }";
+        return "update @" + e.map + " { " + fam(f) + " saddr : " + addr_text(e.ip, f) + " . " + std::to_string(e.port) + " }";
     }
     std::string operator()(const DnatEndpointMap& e) const {
-        return "dnat ip to ip daddr . meta l4proto . th dport . jhash ip saddr . th sport mod " + std::to_string(e.count) +
-               " seed 0x0 map @" + e.map;
+        const std::string p = fam(f);
+        return "dnat " + p + " to " + p + " daddr . meta l4proto . th dport . jhash " + p + " saddr . th sport mod " +
+               std::to_string(e.count) + " seed 0x0 map @" + e.map;
     }
-    std::string operator()(const DnatAffinity& e) const { return "dnat ip to ip saddr map @" + e.map; }
-    std::string operator()(const Dnat& e) const { return "dnat to " + endpoint_text(e.ip, e.port); }
+    std::string operator()(const DnatAffinity& e) const { return "dnat " + fam(f) + " to " + fam(f) + " saddr map @" + e.map; }
+    std::string operator()(const Dnat& e) const { return "dnat to " + endpoint_text(e.ip, e.port, f); }
     std::string operator()(const Masquerade&) const { return "masquerade"; }
     std::string operator()(const Reject& e) const { return e.tcp_reset ? "reject with tcp reset" : "reject"; }
     std::string operator()(const Verdict& e) const { return verdict_text(e); }
@@ -78,26 +93,27 @@ struct ExprText {
         return "ct state " + states;
     }
     std::string operator()(const MatchTcpSyn&) const { return "tcp flags & (fin|syn|rst|ack) == syn"; }
-    std::string operator()(const MatchTcpFrontend& e) const { return "ip daddr . tcp dport @" + e.set; }
+    std::string operator()(const MatchTcpFrontend& e) const { return fam(f) + " daddr . tcp dport @" + e.set; }
     std::string operator()(const Notrack&) const { return "notrack"; }
     std::string operator()(const SynProxy& e) const {
         return "synproxy mss " + std::to_string(e.mss);
     }
     std::string operator()(const LimitPerSource& e) const {
-        return "update @" + e.set + " { ip saddr limit rate over " + std::to_string(e.rate) + "/second burst " +
+        return "update @" + e.set + " { " + fam(f) + " saddr limit rate over " + std::to_string(e.rate) + "/second burst " +
                std::to_string(e.burst) + " packets }";
     }
     std::string operator()(const CounterRef& e) const { return "counter name \"" + e.name + "\""; }
 };
 
-const char* key_type_text(KeyKind k) {
+std::string key_type_text(KeyKind k, Family f) {
+    const std::string a = f == Family::ip6 ? "ipv6_addr" : "ipv4_addr";
     switch (k) {
-        case KeyKind::addr: return "ipv4_addr";
-        case KeyKind::addr_proto_port: return "ipv4_addr . inet_proto . inet_service";
+        case KeyKind::addr: return a;
+        case KeyKind::addr_proto_port: return a + " . inet_proto . inet_service";
         case KeyKind::proto_port: return "inet_proto . inet_service";
         case KeyKind::addr_proto_port_index: return "";
-        case KeyKind::addr_pair: return "ipv4_addr . ipv4_addr";
-        case KeyKind::addr_port: return "ipv4_addr . inet_service";
+        case KeyKind::addr_pair: return a + " . " + a;
+        case KeyKind::addr_port: return a + " . inet_service";
     }
     return "";
 }
@@ -134,17 +150,19 @@ std::string timeout_text(uint32_t s) {
     return out.empty() ? "0s" : out;
 }
 
-void append_set(std::string& out, const Set& s) {
+void append_set(std::string& out, const Set& s, Family f) {
     out += "\t";
     bool endpoint_map = s.key == KeyKind::addr_proto_port_index;
     bool is_map = s.verdict_map || (s.timeout_s != 0 && !s.meter) || endpoint_map;
     out += is_map ? "map " : "set ";
     out += s.name + " {\n\t\t";
     // numgen yields a plain integer, which only a typeof declaration can put in a concatenation.
-    if (endpoint_map) out += "typeof ip daddr . meta l4proto . th dport . numgen random mod 1 : ip daddr . th dport";
-    else out += std::string("type ") + key_type_text(s.key);
+    if (endpoint_map)
+        out += "typeof " + fam(f) + " daddr . meta l4proto . th dport . numgen random mod 1 : " + fam(f) + " daddr . th dport";
+    else
+        out += "type " + key_type_text(s.key, f);
     if (s.verdict_map) out += " : verdict";
-    if (s.timeout_s != 0 && !s.meter) out += " : ipv4_addr . inet_service";
+    if (s.timeout_s != 0 && !s.meter) out += " : " + key_type_text(KeyKind::addr_port, f);
     out += "\n";
     if (s.size != 0) out += "\t\tsize " + std::to_string(s.size) + "\n";
     if (s.counter) out += "\t\tcounter\n";
@@ -156,14 +174,14 @@ void append_set(std::string& out, const Set& s) {
         out += "\t\telements = { ";
         for (size_t i = 0; i < s.elems.size(); ++i) {
             if (i) out += ",\n\t\t\t     ";
-            out += elem_text(s, s.elems[i]);
+            out += elem_text(s, s.elems[i], f);
         }
         out += " }\n";
     }
     out += "\t}\n";
 }
 
-void append_chain(std::string& out, const Chain& c) {
+void append_chain(std::string& out, const Chain& c, Family f) {
     out += "\tchain " + c.name + " {\n";
     if (c.base) {
         out += "\t\ttype ";
@@ -172,34 +190,33 @@ void append_chain(std::string& out, const Chain& c) {
         out += hook_text(c.base->hook);
         out += " priority " + priority_text(*c.base) + "; policy accept;\n";
     }
-    for (const auto& r : c.rules) out += "\t\t" + rule_text(r) + "\n";
+    for (const auto& r : c.rules) out += "\t\t" + rule_text(r, f) + "\n";
     out += "\t}\n";
 }
 
 }  // namespace
 
-std::string rule_text(const Rule& r) {
+std::string rule_text(const Rule& r, Family f) {
     std::string out;
     for (const auto& e : r.exprs) {
         if (!out.empty()) out += ' ';
-        out += std::visit(ExprText{}, e);
+        out += std::visit(ExprText{f}, e);
     }
     return out;
 }
 
-std::string elem_text(const Set& set, const SetElem& e) {
+std::string elem_text(const Set& set, const SetElem& e, Family f) {
     std::string k;
+    const std::string addr = addr_text(e.addr, f);
     switch (set.key) {
-        case KeyKind::addr: k = ip_to_string(e.addr); break;
-        case KeyKind::addr_proto_port:
-            k = ip_to_string(e.addr) + " . " + proto_name(e.proto) + " . " + std::to_string(e.port);
-            break;
+        case KeyKind::addr: k = addr; break;
+        case KeyKind::addr_proto_port: k = addr + " . " + proto_name(e.proto) + " . " + std::to_string(e.port); break;
         case KeyKind::proto_port: k = std::string(proto_name(e.proto)) + " . " + std::to_string(e.port); break;
-        case KeyKind::addr_pair: k = ip_to_string(e.addr) + " . " + ip_to_string(e.to.ip); break;
-        case KeyKind::addr_port: k = ip_to_string(e.addr) + " . " + std::to_string(e.port); break;
+        case KeyKind::addr_pair: k = addr + " . " + addr_text(e.to.ip, f); break;
+        case KeyKind::addr_port: k = addr + " . " + std::to_string(e.port); break;
         case KeyKind::addr_proto_port_index:
-            k = ip_to_string(e.addr) + " . " + proto_name(e.proto) + " . " + std::to_string(e.port) + " . " +
-                std::to_string(e.index) + " : " + ip_to_string(e.to.ip) + " . " + std::to_string(e.to.port);
+            k = addr + " . " + proto_name(e.proto) + " . " + std::to_string(e.port) + " . " + std::to_string(e.index) +
+                " : " + addr_text(e.to.ip, f) + " . " + std::to_string(e.to.port);
             break;
     }
     if (set.counter) k += " counter";  // as `nft -s list` prints it: no figures
@@ -208,7 +225,7 @@ std::string elem_text(const Set& set, const SetElem& e) {
 }
 
 std::string to_nft_text(const Ruleset& rs) {
-    std::string out = "table ip " + rs.table + " {\n";
+    std::string out = "table " + fam(rs.family) + " " + rs.table + " {\n";
     bool first = true;
     for (const auto& c : rs.counters) {
         if (!first) out += "\n";
@@ -218,12 +235,12 @@ std::string to_nft_text(const Ruleset& rs) {
     for (const auto& s : rs.sets) {
         if (!first) out += "\n";
         first = false;
-        append_set(out, s);
+        append_set(out, s, rs.family);
     }
     for (const auto& c : rs.chains) {
         if (!first) out += "\n";
         first = false;
-        append_chain(out, c);
+        append_chain(out, c, rs.family);
     }
     return out + "}\n";
 }

@@ -11,7 +11,7 @@ namespace nfgate::nft {
 std::string to_nft_text(const Ruleset& rs);
 
 // Pieces, also used to describe batch messages in errors.
-std::string rule_text(const Rule& r);
-std::string elem_text(const Set& set, const SetElem& e);
+std::string rule_text(const Rule& r, Family f = Family::ip);
+std::string elem_text(const Set& set, const SetElem& e, Family f = Family::ip);
 
 }  // namespace nfgate::nft

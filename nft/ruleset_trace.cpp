@@ -100,7 +100,7 @@ private:
                 if (!matches) break;
                 if (const auto* m = std::get_if<MatchCidr>(&x)) {
                     const uint32_t a = m->field == Field::saddr ? st.p.src : st.p.dst;
-                    matches = m->cidr.contains(a) != m->negate;
+                    matches = Cidr{m->cidr.addr.v4, m->cidr.len}.contains(a) != m->negate;
                 } else if (const auto* m = std::get_if<MatchSet>(&x)) {
                     const Set* s = set(m->set);
                     matches = s != nullptr && in_set(*s, m->field, st);
@@ -158,7 +158,7 @@ private:
                     step(c, "a client @" + m->map + " remembers goes back to its endpoint; otherwise on");
                     matches = false;
                 } else if (const auto* m = std::get_if<Dnat>(&x)) {
-                    const Endpoint e{m->ip, m->port, true};
+                    const Endpoint e{m->ip.v4, m->port, true};
                     out_.candidates.push_back(e);
                     if (numgen || random_alternatives) {
                         random_alternatives = true;
@@ -177,8 +177,9 @@ private:
                         for (const auto& e : s->elems)
                             if (e.addr == st.p.dst && static_cast<uint8_t>(e.proto) == st.p.proto &&
                                 e.port == st.p.dport && e.index < m->count) {
-                                out_.candidates.push_back(e.to);
-                                if (e.index == pick) chosen = e.to;
+                                const Endpoint to{e.to.ip.v4, e.to.port, true};
+                                out_.candidates.push_back(to);
+                                if (e.index == pick) chosen = to;
                             }
                     if (!chosen) {
                         matches = false;

@@ -1,5 +1,6 @@
-// Flow table against DPDK's rte_hash (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF) on the same 16-byte
-// keys, plus Maglev table builds and SNAT port allocation.
+// Flow tables against DPDK's rte_hash (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF) on the same keys,
+// 16-byte IPv4 ones (ConntrackTable) and 40-byte IPv6 ones (ConntrackTable6, "ours6" beside
+// "rte_hash6"), plus Maglev table builds and SNAT port allocation.
 //
 // Both tables hold every flow under its two keys (original and reply), so "1M flows" is 2M keys
 // in each. Lookups go in bursts of 32 in random order; cycles per op come from the TSC beside
@@ -15,6 +16,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <unistd.h>
@@ -36,19 +38,46 @@ using namespace nfgate::ct;
 
 constexpr unsigned kBurst = 32;
 
-FlowKey flow_key(uint32_t n, bool reply) {
-    // Distinct clients towards one VIP; replies come from a backend to the client.
-    const uint32_t client = 0x0a000000u + n;
-    return reply ? make_key(0x0af40005u, client, 0x901f, static_cast<uint16_t>(n * 7), nfgate::net::kProtoTcp)
-                 : make_key(client, 0x0a60000au, static_cast<uint16_t>(n * 7), 0x5000, nfgate::net::kProtoTcp);
-}
+// The keys of flow n in each family: distinct clients towards one VIP; replies come from a
+// backend to the client.
+struct V4 {
+    using Table = ConntrackTable;
+    using Key = FlowKey;
+    static Key flow_key(uint32_t n, bool reply) {
+        const uint32_t client = 0x0a000000u + n;
+        return reply ? make_key(0x0af40005u, client, 0x901f, static_cast<uint16_t>(n * 7), nfgate::net::kProtoTcp)
+                     : make_key(client, 0x0a60000au, static_cast<uint16_t>(n * 7), 0x5000, nfgate::net::kProtoTcp);
+    }
+};
+
+struct V6 {
+    using Table = ConntrackTable6;
+    using Key = FlowKey6;
+    // 2001:db8::<n>, fd00:96::a (VIP), fd00:244::5 (backend).
+    static nfgate::net::Ip6Addr addr(uint16_t g0, uint16_t g1, uint32_t low) {
+        nfgate::net::Ip6Addr a;
+        a.b[0] = static_cast<uint8_t>(g0 >> 8);
+        a.b[1] = static_cast<uint8_t>(g0);
+        a.b[2] = static_cast<uint8_t>(g1 >> 8);
+        a.b[3] = static_cast<uint8_t>(g1);
+        for (unsigned i = 0; i < 4; i++) a.b[15 - i] = static_cast<uint8_t>(low >> (8 * i));
+        return a;
+    }
+    static Key flow_key(uint32_t n, bool reply) {
+        const auto client = addr(0x2001, 0xdb8, n);
+        return reply ? make_key6(addr(0xfd00, 0x244, 5), client, 0x901f, static_cast<uint16_t>(n * 7), nfgate::net::kProtoTcp)
+                     : make_key6(client, addr(0xfd00, 0x96, 0xa), static_cast<uint16_t>(n * 7), 0x5000, nfgate::net::kProtoTcp);
+    }
+};
 
 // Keys of N flows (both directions), plus the same keys in random order for lookups, plus keys
 // that are not in the tables.
+template <class Fam>
 struct KeySet {
-    std::vector<FlowKey> orig, reply;
-    std::vector<FlowKey> hit_order;   // random order, both directions
-    std::vector<FlowKey> miss_order;  // random order, absent
+    using Key = typename Fam::Key;
+    std::vector<Key> orig, reply;
+    std::vector<Key> hit_order;   // random order, both directions
+    std::vector<Key> miss_order;  // random order, absent
 
     explicit KeySet(uint32_t flows) {
         std::mt19937 rng(flows);
@@ -57,67 +86,73 @@ struct KeySet {
         for (uint32_t i = 0; i < flows; i++) ids[i] = i;
         std::shuffle(ids.begin(), ids.end(), rng);
         for (uint32_t id : ids) {
-            orig.push_back(flow_key(id, false));
-            reply.push_back(flow_key(id, true));
+            orig.push_back(Fam::flow_key(id, false));
+            reply.push_back(Fam::flow_key(id, true));
         }
         hit_order = orig;
         hit_order.insert(hit_order.end(), reply.begin(), reply.end());
         std::shuffle(hit_order.begin(), hit_order.end(), rng);
         const size_t misses = std::max<size_t>(hit_order.size(), 4096);
-        for (size_t i = 0; i < misses; i++) miss_order.push_back(flow_key(0x40000000u + i, (i & 1) != 0));
+        for (size_t i = 0; i < misses; i++) miss_order.push_back(Fam::flow_key(0x40000000u + i, (i & 1) != 0));
         std::shuffle(miss_order.begin(), miss_order.end(), rng);
     }
 };
 
-std::unique_ptr<ConntrackTable> make_ours(uint32_t max_flows) {
-    ConntrackTable::Config cfg;
+template <class Fam>
+std::unique_ptr<typename Fam::Table> make_ours(uint32_t max_flows) {
+    ConntrackConfig cfg;
     cfg.max_flows = max_flows;
     cfg.workers = 1;
     std::string err;
-    auto t = ConntrackTable::create(cfg, err);
+    auto t = Fam::Table::create(cfg, err);
     if (!t) std::fprintf(stderr, "bench_conntrack: %s\n", err.c_str());
     return t;
 }
 
-rte_hash* make_rte_hash(uint32_t keys, const char* name) {
+template <class Fam>
+rte_hash* make_rte_hash(uint32_t keys, const std::string& name) {
     rte_hash_parameters p{};
-    p.name = name;
+    p.name = name.c_str();
     p.entries = keys;
-    p.key_len = sizeof(FlowKey);
+    p.key_len = sizeof(typename Fam::Key);
     p.hash_func = rte_hash_crc;
     p.hash_func_init_val = 0;
     p.socket_id = 0;
     p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
     rte_hash* h = rte_hash_create(&p);
-    if (h == nullptr) std::fprintf(stderr, "bench_conntrack: rte_hash_create(%s): %s\n", name, rte_strerror(rte_errno));
+    if (h == nullptr) std::fprintf(stderr, "bench_conntrack: rte_hash_create(%s): %s\n", name.c_str(), rte_strerror(rte_errno));
     return h;
 }
 
-// Built once per size and shared by the lookup benchmarks.
+template <class Fam>
+std::string family_name() {
+    return std::is_same_v<Fam, V4> ? "" : "6";
+}
+
+// Built once per family and size and shared by the lookup benchmarks.
+template <class Fam>
 struct Loaded {
-    KeySet keys;
-    std::unique_ptr<ConntrackTable> ours;
+    KeySet<Fam> keys;
+    std::unique_ptr<typename Fam::Table> ours;
     rte_hash* theirs = nullptr;
-    std::vector<FlowEntry*> entry_of;  // flow i -> its entry (data stored in rte_hash too)
 
     explicit Loaded(uint32_t flows) : keys(flows) {
-        ours = make_ours(flows);
-        theirs = make_rte_hash(2 * flows, ("ct_lookup_" + std::to_string(flows)).c_str());
+        ours = make_ours<Fam>(flows);
+        theirs = make_rte_hash<Fam>(2 * flows, "ct_lookup" + family_name<Fam>() + "_" + std::to_string(flows));
         if (!ours || !theirs) return;
-        entry_of.resize(flows);
         for (uint32_t i = 0; i < flows; i++) {
-            const InsertResult r = ours->insert(0, FlowInit{keys.orig[i], keys.reply[i], nfgate::net::kTcpSyn}, 0);
-            entry_of[i] = r.entry;
+            const auto r = ours->insert(0, {keys.orig[i], keys.reply[i], nfgate::net::kTcpSyn}, 0);
             rte_hash_add_key_data(theirs, &keys.orig[i], r.entry);
             rte_hash_add_key_data(theirs, &keys.reply[i], r.entry);
         }
     }
 };
 
-Loaded& loaded(uint32_t flows) {
-    static std::map<uint32_t, std::unique_ptr<Loaded>> cache;
+template <class Fam>
+Loaded<Fam>& loaded(uint32_t flows) {
+    static std::map<uint32_t, std::unique_ptr<Loaded<Fam>>> cache;
     auto& slot = cache[flows];
-    if (!slot) slot = std::make_unique<Loaded>(flows);
+    if (!slot) slot = std::make_unique<Loaded<Fam>>(flows);
     return *slot;
 }
 
@@ -152,13 +187,13 @@ private:
     uint64_t best_ = UINT64_MAX;
 };
 
-template <bool kHit>
+template <class Fam, bool kHit>
 void BM_Lookup_Ours(benchmark::State& state) {
-    Loaded& l = loaded(static_cast<uint32_t>(state.range(0)));
+    auto& l = loaded<Fam>(static_cast<uint32_t>(state.range(0)));
     if (!l.ours) return state.SkipWithError("table");
     const auto& order = kHit ? l.keys.hit_order : l.keys.miss_order;
     const size_t bursts = order.size() / kBurst;
-    FlowRef out[kBurst];
+    typename Fam::Table::Ref out[kBurst];
     size_t b = 0;
     uint64_t found = 0;
     TscMeter tsc(kBurst);
@@ -173,9 +208,9 @@ void BM_Lookup_Ours(benchmark::State& state) {
     if ((found > 0) != kHit) state.SkipWithError("wrong lookup results");
 }
 
-template <bool kHit>
+template <class Fam, bool kHit>
 void BM_Lookup_RteHash(benchmark::State& state) {
-    Loaded& l = loaded(static_cast<uint32_t>(state.range(0)));
+    auto& l = loaded<Fam>(static_cast<uint32_t>(state.range(0)));
     if (!l.theirs) return state.SkipWithError("rte_hash");
     const auto& order = kHit ? l.keys.hit_order : l.keys.miss_order;
     const size_t bursts = order.size() / kBurst;
@@ -200,13 +235,14 @@ void BM_Lookup_RteHash(benchmark::State& state) {
 // Steady state at N live flows: each iteration inserts a new flow (both keys) and removes the
 // oldest (both keys). Ours recycles through the incremental sweep (4 entries examined per
 // operation, in slices every 256) and the RCU grace period, counted in the time.
+template <class Fam>
 void BM_InsertDelete_Ours(benchmark::State& state) {
     const auto flows = static_cast<uint32_t>(state.range(0));
-    KeySet keys(2 * flows);
-    auto t = make_ours(2 * flows);
+    KeySet<Fam> keys(2 * flows);
+    auto t = make_ours<Fam>(2 * flows);
     if (!t) return state.SkipWithError("table");
-    std::vector<FlowEntry*> live(flows);
-    for (uint32_t i = 0; i < flows; i++) live[i] = t->insert(0, FlowInit{keys.orig[i], keys.reply[i], nfgate::net::kTcpSyn}, 0).entry;
+    std::vector<typename Fam::Table::Entry*> live(flows);
+    for (uint32_t i = 0; i < flows; i++) live[i] = t->insert(0, {keys.orig[i], keys.reply[i], nfgate::net::kTcpSyn}, 0).entry;
     uint32_t next = flows, oldest = 0, ops = 0;
     uint64_t failed = 0;
     InsertStatus first_failure = InsertStatus::inserted;
@@ -214,7 +250,7 @@ void BM_InsertDelete_Ours(benchmark::State& state) {
     for (auto _ : state) {
         tsc.tick();
         const uint32_t k = next % (2 * flows);
-        const InsertResult r = t->insert(0, FlowInit{keys.orig[k], keys.reply[k], nfgate::net::kTcpSyn}, 0);
+        const auto r = t->insert(0, {keys.orig[k], keys.reply[k], nfgate::net::kTcpSyn}, 0);
         next++;
         if (r.status == InsertStatus::inserted) {
             t->unlink(*live[oldest]);
@@ -238,10 +274,11 @@ void BM_InsertDelete_Ours(benchmark::State& state) {
     }
 }
 
+template <class Fam>
 void BM_InsertDelete_RteHash(benchmark::State& state) {
     const auto flows = static_cast<uint32_t>(state.range(0));
-    KeySet keys(2 * flows);
-    rte_hash* h = make_rte_hash(4 * flows, ("ct_churn_" + std::to_string(flows)).c_str());
+    KeySet<Fam> keys(2 * flows);
+    rte_hash* h = make_rte_hash<Fam>(4 * flows, "ct_churn" + family_name<Fam>() + "_" + std::to_string(flows));
     if (h == nullptr) return state.SkipWithError("rte_hash");
     for (uint32_t i = 0; i < flows; i++) {
         rte_hash_add_key_data(h, &keys.orig[i], nullptr);
@@ -320,12 +357,20 @@ void BM_SnatAcquireRelease(benchmark::State& state) {
 constexpr int64_t k1k = 1024;
 constexpr int64_t k1M = 1 << 20;
 
-BENCHMARK(BM_Lookup_Ours<true>)->Name("lookup_hit/ours")->Arg(k1k)->Arg(k1M);
-BENCHMARK(BM_Lookup_RteHash<true>)->Name("lookup_hit/rte_hash")->Arg(k1k)->Arg(k1M);
-BENCHMARK(BM_Lookup_Ours<false>)->Name("lookup_miss/ours")->Arg(k1k)->Arg(k1M);
-BENCHMARK(BM_Lookup_RteHash<false>)->Name("lookup_miss/rte_hash")->Arg(k1k)->Arg(k1M);
-BENCHMARK(BM_InsertDelete_Ours)->Name("insert_delete/ours")->Arg(k1k)->Arg(k1M);
-BENCHMARK(BM_InsertDelete_RteHash)->Name("insert_delete/rte_hash")->Arg(k1k)->Arg(k1M);
+// IPv4 (ConntrackTable, 16-byte keys) and, as ours6 / rte_hash6, IPv6 (ConntrackTable6,
+// 40-byte keys) in the same run.
+BENCHMARK(BM_Lookup_Ours<V4, true>)->Name("lookup_hit/ours")->Arg(k1k)->Arg(k1M);
+BENCHMARK(BM_Lookup_RteHash<V4, true>)->Name("lookup_hit/rte_hash")->Arg(k1k)->Arg(k1M);
+BENCHMARK(BM_Lookup_Ours<V4, false>)->Name("lookup_miss/ours")->Arg(k1k)->Arg(k1M);
+BENCHMARK(BM_Lookup_RteHash<V4, false>)->Name("lookup_miss/rte_hash")->Arg(k1k)->Arg(k1M);
+BENCHMARK(BM_InsertDelete_Ours<V4>)->Name("insert_delete/ours")->Arg(k1k)->Arg(k1M);
+BENCHMARK(BM_InsertDelete_RteHash<V4>)->Name("insert_delete/rte_hash")->Arg(k1k)->Arg(k1M);
+BENCHMARK(BM_Lookup_Ours<V6, true>)->Name("lookup_hit/ours6")->Arg(k1k)->Arg(k1M);
+BENCHMARK(BM_Lookup_RteHash<V6, true>)->Name("lookup_hit/rte_hash6")->Arg(k1k)->Arg(k1M);
+BENCHMARK(BM_Lookup_Ours<V6, false>)->Name("lookup_miss/ours6")->Arg(k1k)->Arg(k1M);
+BENCHMARK(BM_Lookup_RteHash<V6, false>)->Name("lookup_miss/rte_hash6")->Arg(k1k)->Arg(k1M);
+BENCHMARK(BM_InsertDelete_Ours<V6>)->Name("insert_delete/ours6")->Arg(k1k)->Arg(k1M);
+BENCHMARK(BM_InsertDelete_RteHash<V6>)->Name("insert_delete/rte_hash6")->Arg(k1k)->Arg(k1M);
 BENCHMARK(BM_MaglevBuild)->Name("maglev_build")->Arg(10)->Arg(1000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MaglevPick)->Name("maglev_pick")->Arg(1000);
 BENCHMARK(BM_SnatAcquireRelease)->Name("snat_acquire_release");
@@ -342,10 +387,11 @@ public:
     }
     void PrintRatios() const {
         for (const auto& [name, rate] : rate_) {
-            const auto at = name.find("/ours/");
+            // lookup_hit/ours/N against lookup_hit/rte_hash/N, ours6 against rte_hash6.
+            const auto at = name.find("/ours");
             if (at == std::string::npos) continue;
             std::string other = name;
-            other.replace(at, 6, "/rte_hash/");
+            other.replace(at, 5, "/rte_hash");
             auto it = rate_.find(other);
             if (it == rate_.end() || it->second == 0) continue;
             std::printf("ratio %-28s ours / rte_hash throughput = %.2fx\n", name.c_str(), rate / it->second);

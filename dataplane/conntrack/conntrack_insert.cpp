@@ -12,12 +12,24 @@ namespace nfgate::ct {
 
 namespace {
 
-// The flow's precomputed deltas for rewriting `from` into `to` (net/nat_delta.hpp), folded.
-void checksum_deltas(const FlowKey& from, const FlowKey& to, uint16_t& ip, uint16_t& l4) {
-    const net::TupleDeltas d = net::tuple_deltas(from.proto, net::Tuple{from.src_ip, from.dst_ip, from.src_port, from.dst_port},
+// The flow's precomputed deltas for rewriting key[d] into translated(d) (net/nat_delta.hpp),
+// folded: the only part of an insert that differs per family. IPv4: the header and the L4
+// checksum; IPv6: the L4 checksum alone.
+void checksum_deltas(FlowEntry& e, Dir d) {
+    const FlowKey& from = e.key_of(d);
+    const FlowKey to = e.translated(d);
+    const net::TupleDeltas t = net::tuple_deltas(from.proto, net::Tuple{from.src_ip, from.dst_ip, from.src_port, from.dst_port},
                                                  net::Tuple{to.src_ip, to.dst_ip, to.src_port, to.dst_port});
-    ip = d.ip.folded();
-    l4 = d.l4.folded();
+    e.ip_csum_delta[static_cast<unsigned>(d)] = t.ip.folded();
+    e.l4_csum_delta[static_cast<unsigned>(d)] = t.l4.folded();
+}
+
+void checksum_deltas(FlowEntry6& e, Dir d) {
+    const FlowKey6& from = e.key_of(d);
+    const FlowKey6 to = e.translated(d);
+    const net::CsumDelta t = net::tuple6_l4_delta(from.proto, net::Tuple6{from.src_ip, from.dst_ip, from.src_port, from.dst_port},
+                                                  net::Tuple6{to.src_ip, to.dst_ip, to.src_port, to.dst_port});
+    e.l4_csum_delta[static_cast<unsigned>(d)] = t.folded();
 }
 
 constexpr unsigned kSpinsBeforeYield = 64;
@@ -26,7 +38,8 @@ constexpr unsigned kWaitRounds = 1u << 12;
 
 }  // namespace
 
-void ConntrackTable::fill_entry(FlowEntry& e, const FlowInit& f, uint32_t now) const {
+template <class E>
+void FlowTable<E>::fill_entry(E& e, const Init& f, uint32_t now) const {
     e.key[0] = f.orig;
     e.key[1] = f.reply;
     e.last_seen.store(now, std::memory_order_relaxed);
@@ -40,14 +53,14 @@ void ConntrackTable::fill_entry(FlowEntry& e, const FlowInit& f, uint32_t now) c
     e.snat_pool = f.snat_pool;
     e.snat_port = f.snat_port;
     e.created = now;
-    checksum_deltas(e.key[0], e.translated(Dir::orig), e.ip_csum_delta[0], e.l4_csum_delta[0]);
-    checksum_deltas(e.key[1], e.translated(Dir::reply), e.ip_csum_delta[1], e.l4_csum_delta[1]);
+    for (Dir d : {Dir::orig, Dir::reply}) checksum_deltas(e, d);
 }
 
 // Only reached when two workers insert the same key in the same instant. The occasional yield
 // lets a preempted racer finish when workers share a core (tests, sanitizers); on dedicated
 // lcores the pauses settle it first.
-bool ConntrackTable::wait_for_change(uint32_t pos, uint64_t w, uint64_t& now_w) const {
+template <class E>
+bool FlowTable<E>::wait_for_change(uint32_t pos, uint64_t w, uint64_t& now_w) const {
     const auto& slot = buckets_[pos / 8].slot[pos % 8];
     for (unsigned i = 0; i < kWaitRounds; i++) {
         now_w = slot.load(std::memory_order_acquire);
@@ -65,8 +78,9 @@ bool ConntrackTable::wait_for_change(uint32_t pos, uint64_t w, uint64_t& now_w) 
 // wins. Claim and re-scan are sequentially consistent, so of two racing inserts at least one
 // sees the other: the higher one withdraws when it sees the lower; the lower one, seeing the
 // higher, waits until it has withdrawn or published and scans again.
-ConntrackTable::Claim ConntrackTable::claim(const FlowKey& k, uint64_t hash, Dir d, uint32_t idx,
-                                            bool wait_for_winner, uint32_t& pos, uint32_t& winner) {
+template <class E>
+typename FlowTable<E>::Claim FlowTable<E>::claim(const Key& k, uint64_t hash, Dir d, uint32_t idx,
+                                                 bool wait_for_winner, uint32_t& pos, uint32_t& winner) {
     const uint64_t word = slot_word(hash, d, idx);
     const uint32_t b[2] = {bucket1(hash), bucket2(hash)};
     // Slot count and first free slot of a bucket.
@@ -153,7 +167,8 @@ ConntrackTable::Claim ConntrackTable::claim(const FlowKey& k, uint64_t hash, Dir
     }
 }
 
-InsertResult ConntrackTable::insert(unsigned worker, const FlowInit& f, uint32_t now) {
+template <class E>
+BasicInsertResult<E> FlowTable<E>::insert(unsigned worker, const Init& f, uint32_t now) {
     Worker& w = w_[worker];
     if ((f.orig.proto == net::kProtoTcp && !tcp_can_open(f.tcp_flags)) || f.orig == f.reply) {
         bump(w.invalid);
@@ -170,7 +185,7 @@ InsertResult ConntrackTable::insert(unsigned worker, const FlowInit& f, uint32_t
     }
     const uint32_t idx = w.free_stack[--w.free_top];
     bump(w.live);
-    FlowEntry& e = entries_[idx];
+    E& e = entries_[idx];
     fill_entry(e, f, now);
 
     const uint64_t h0 = flow_hash(f.orig);
@@ -209,7 +224,8 @@ InsertResult ConntrackTable::insert(unsigned worker, const FlowInit& f, uint32_t
     return {InsertStatus::inserted, &e};
 }
 
-void ConntrackTable::remove_word(uint64_t hash, uint64_t word) {
+template <class E>
+void FlowTable<E>::remove_word(uint64_t hash, uint64_t word) {
     const uint32_t b1 = bucket1(hash);
     for (uint32_t b : {b1, bucket2(hash)})
         for (auto& s : buckets_[b].slot) {
@@ -222,7 +238,8 @@ void ConntrackTable::remove_word(uint64_t hash, uint64_t word) {
         }
 }
 
-bool ConntrackTable::unlink(FlowEntry& e) {
+template <class E>
+bool FlowTable<E>::unlink(E& e) {
     uint8_t expect = static_cast<uint8_t>(EntryLife::live);
     if (!e.life.compare_exchange_strong(expect, static_cast<uint8_t>(EntryLife::unlinked),
                                         std::memory_order_acq_rel))
@@ -234,5 +251,11 @@ bool ConntrackTable::unlink(FlowEntry& e) {
     remove_word(h1, slot_word(h1, Dir::reply, idx));
     return true;
 }
+
+// This file's members other files call, per family (the class: conntrack_table.cpp).
+template InsertResult FlowTable<FlowEntry>::insert(unsigned, const FlowInit&, uint32_t);
+template InsertResult6 FlowTable<FlowEntry6>::insert(unsigned, const FlowInit6&, uint32_t);
+template bool FlowTable<FlowEntry>::unlink(FlowEntry&);
+template bool FlowTable<FlowEntry6>::unlink(FlowEntry6&);
 
 }  // namespace nfgate::ct

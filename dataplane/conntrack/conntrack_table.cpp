@@ -60,7 +60,8 @@ const char* tcp_state_name(TcpState s) {
     return i < kTcpStateCount ? kNames[i] : "?";
 }
 
-std::unique_ptr<ConntrackTable> ConntrackTable::create(const Config& cfg, std::string& err) {
+template <class E>
+std::unique_ptr<FlowTable<E>> FlowTable<E>::create(const Config& cfg, std::string& err) {
     if (cfg.workers == 0 || cfg.workers > RTE_MAX_LCORE) {
         err = "conntrack: workers = " + std::to_string(cfg.workers) + ": must be 1.." +
               std::to_string(RTE_MAX_LCORE);
@@ -71,7 +72,7 @@ std::unique_ptr<ConntrackTable> ConntrackTable::create(const Config& cfg, std::s
               std::to_string(cfg.workers) + " (one per worker) .. " + std::to_string(1u << 29);
         return nullptr;
     }
-    std::unique_ptr<ConntrackTable> t(new ConntrackTable());
+    std::unique_ptr<FlowTable> t(new FlowTable());
     t->max_flows_ = cfg.max_flows;
     t->workers_ = cfg.workers;
     t->timeouts_ = cfg.timeouts;
@@ -86,7 +87,7 @@ std::unique_ptr<ConntrackTable> ConntrackTable::create(const Config& cfg, std::s
     const uint64_t nbuckets = std::max<uint64_t>(slots / 8, 2);
     t->bucket_mask_ = static_cast<uint32_t>(nbuckets - 1);
     t->buckets_bytes_ = nbuckets * sizeof(Bucket);
-    t->entries_bytes_ = uint64_t{cfg.max_flows} * sizeof(FlowEntry);
+    t->entries_bytes_ = uint64_t{cfg.max_flows} * sizeof(E);
     t->lists_bytes_ = uint64_t{cfg.max_flows} * 2 * sizeof(uint32_t);
 
     t->spilled_bytes_ = nbuckets;
@@ -102,7 +103,7 @@ std::unique_ptr<ConntrackTable> ConntrackTable::create(const Config& cfg, std::s
         }
     }
     t->buckets_ = static_cast<Bucket*>(t->regions_[0].ptr);
-    t->entries_ = static_cast<FlowEntry*>(t->regions_[1].ptr);
+    t->entries_ = static_cast<E*>(t->regions_[1].ptr);
     t->spilled_ = static_cast<std::atomic<uint8_t>*>(t->regions_[3].ptr);
     std::uninitialized_default_construct_n(t->buckets_, nbuckets);
     for (uint64_t b = 0; b < nbuckets; b++) new (&t->spilled_[b]) std::atomic<uint8_t>(0);
@@ -144,51 +145,62 @@ std::unique_ptr<ConntrackTable> ConntrackTable::create(const Config& cfg, std::s
     return t;
 }
 
-ConntrackTable::~ConntrackTable() {
+template <class E>
+FlowTable<E>::~FlowTable() {
     delete[] w_;
     for (auto& r : regions_)
         if (r.base != nullptr) munmap(r.base, r.len);
     std::free(own_qsbr_);
 }
 
-void ConntrackTable::quiescent(unsigned worker) const { rte_rcu_qsbr_quiescent(qsbr_, worker); }
-void ConntrackTable::offline(unsigned worker) const { rte_rcu_qsbr_thread_offline(qsbr_, worker); }
-void ConntrackTable::online(unsigned worker) const { rte_rcu_qsbr_thread_online(qsbr_, worker); }
+template <class E>
+void FlowTable<E>::quiescent(unsigned worker) const { rte_rcu_qsbr_quiescent(qsbr_, worker); }
+template <class E>
+void FlowTable<E>::offline(unsigned worker) const { rte_rcu_qsbr_thread_offline(qsbr_, worker); }
+template <class E>
+void FlowTable<E>::online(unsigned worker) const { rte_rcu_qsbr_thread_online(qsbr_, worker); }
 
-unsigned ConntrackTable::owner_of(const FlowEntry& e) const {
+template <class E>
+unsigned FlowTable<E>::owner_of(const E& e) const {
     const auto idx = static_cast<uint32_t>(&e - entries_);
     return std::min<unsigned>(idx / partition_, workers_ - 1);
 }
 
-size_t ConntrackTable::memory_bytes() const {
+template <class E>
+size_t FlowTable<E>::memory_bytes() const {
     return buckets_bytes_ + entries_bytes_ + lists_bytes_ + spilled_bytes_ + workers_ * sizeof(Worker);
 }
 
-uint64_t ConntrackTable::spilled_keys() const {
+template <class E>
+uint64_t FlowTable<E>::spilled_keys() const {
     uint64_t n = 0;
     for (uint64_t b = 0; b <= bucket_mask_; b++) n += spilled_[b].load(std::memory_order_relaxed);
     return n;
 }
 
-uint32_t ConntrackTable::timeout_of(const FlowEntry& e) const {
+template <class E>
+uint32_t FlowTable<E>::timeout_of(const E& e) const {
     switch (e.proto()) {
         case net::kProtoTcp: {
             const unsigned s = e.state.load(std::memory_order_relaxed);
             return timeouts_.tcp[s < kTcpStateCount ? s : 0];
         }
         case net::kProtoUdp: return e.seen_reply() ? timeouts_.udp_assured : timeouts_.udp_unreplied;
-        case net::kProtoIcmp: return timeouts_.icmp;
+        case net::kProtoIcmp:
+        case net::kProtoIcmpv6: return timeouts_.icmp;  // nf_conntrack_icmpv6_timeout is 30 s too
         default: return timeouts_.other;
     }
 }
 
-bool ConntrackTable::expired(const FlowEntry& e, uint32_t now) const {
+template <class E>
+bool FlowTable<E>::expired(const E& e, uint32_t now) const {
     // Signed: another worker may have stamped last_seen with a clock a tick ahead of ours.
     const auto idle = static_cast<int32_t>(now - e.last_seen.load(std::memory_order_relaxed));
     return idle > static_cast<int32_t>(timeout_of(e));
 }
 
-ConntrackStats ConntrackTable::worker_stats(unsigned worker) const {
+template <class E>
+ConntrackStats FlowTable<E>::worker_stats(unsigned worker) const {
     const Worker& w = w_[worker];
     auto g = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
     ConntrackStats s;
@@ -209,7 +221,8 @@ ConntrackStats ConntrackTable::worker_stats(unsigned worker) const {
     return s;
 }
 
-ConntrackStats ConntrackTable::stats() const {
+template <class E>
+ConntrackStats FlowTable<E>::stats() const {
     ConntrackStats sum;
     for (unsigned i = 0; i < workers_; i++) {
         const ConntrackStats s = worker_stats(i);
@@ -230,5 +243,10 @@ ConntrackStats ConntrackTable::stats() const {
     }
     return sum;
 }
+
+// One instantiation per family; the members of conntrack_insert.cpp and conntrack_ageing.cpp
+// are instantiated there.
+template class FlowTable<FlowEntry>;
+template class FlowTable<FlowEntry6>;
 
 }  // namespace nfgate::ct

@@ -6,16 +6,21 @@ namespace nfgate::ct {
 
 namespace {
 
-bool same_keys(const FlowEntry& e, const FlowSnapshot& s) { return e.key[0] == s.key[0] && e.key[1] == s.key[1]; }
+template <class E>
+bool same_keys(const E& e, const BasicFlowSnapshot<typename E::Key>& s) {
+    return e.key[0] == s.key[0] && e.key[1] == s.key[1];
+}
 
 }  // namespace
 
-void walk_flows(const ConntrackTable& table, const std::function<bool(const FlowSnapshot&)>& visit) {
-    const FlowEntry* entries = table.entries_begin();
+template <class E>
+void walk_flows(const FlowTable<E>& table,
+                const std::function<bool(const BasicFlowSnapshot<std::type_identity_t<typename E::Key>>&)>& visit) {
+    const E* entries = table.entries_begin();
     for (uint32_t i = 0; i < table.capacity(); ++i) {
-        const FlowEntry& e = entries[i];
+        const E& e = entries[i];
         if (!e.linked()) continue;  // acquire: the plain fields below were written before
-        FlowSnapshot s;
+        BasicFlowSnapshot<typename E::Key> s;
         s.key[0] = e.key[0];
         s.key[1] = e.key[1];
         s.created = e.created;
@@ -34,5 +39,8 @@ void walk_flows(const ConntrackTable& table, const std::function<bool(const Flow
         if (!visit(s)) return;
     }
 }
+
+template void walk_flows(const ConntrackTable&, const std::function<bool(const FlowSnapshot&)>&);
+template void walk_flows(const ConntrackTable6&, const std::function<bool(const FlowSnapshot6&)>&);
 
 }  // namespace nfgate::ct

@@ -8,13 +8,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <type_traits>
 
 #include "dataplane/conntrack/conntrack_table.hpp"
 
 namespace nfgate::ct {
 
-struct FlowSnapshot {
-    FlowKey key[2];  // orig, reply (network order, as in FlowEntry)
+template <class K>
+struct BasicFlowSnapshot {
+    K key[2];  // orig, reply (network order, as in the entry)
     uint8_t state = 0;
     uint8_t flags = 0;
     uint32_t last_seen = 0;
@@ -25,7 +27,13 @@ struct FlowSnapshot {
     uint32_t timeout = 0;  // seconds of idleness the flow is allowed in its state
 };
 
-// Calls `visit` for each linked flow until it returns false.
-void walk_flows(const ConntrackTable& table, const std::function<bool(const FlowSnapshot&)>& visit);
+using FlowSnapshot = BasicFlowSnapshot<FlowKey>;
+using FlowSnapshot6 = BasicFlowSnapshot<FlowKey6>;
+
+// Calls `visit` for each linked flow until it returns false. Instantiated for ConntrackTable
+// and ConntrackTable6.
+template <class E>
+void walk_flows(const FlowTable<E>& table,
+                const std::function<bool(const BasicFlowSnapshot<std::type_identity_t<typename E::Key>>&)>& visit);
 
 }  // namespace nfgate::ct

@@ -9,9 +9,7 @@
 
 namespace nfgate::ct {
 
-enum class ConntrackTable::Claim : uint8_t { claimed, exists, busy, full };
-
-struct alignas(64) ConntrackTable::Worker {
+struct alignas(64) ConntrackWorker {
     uint32_t first = 0;  // partition [first, first + count)
     uint32_t count = 0;
     uint32_t* free_stack = nullptr;

@@ -63,13 +63,15 @@ inline FlowKey FlowKey::reversed() const { return make_key(dst_ip, src_ip, dst_p
 // 64 bits of hash from two independent CRC32C chains (SSE4.2). The table takes its bucket index
 // from the low half and the in-bucket signature from the high half, so they do not correlate.
 // Maglev and client-affinity users can take either half as a 32-bit flow hash.
+// The seeds are shared with flow_hash(FlowKey6) (flow6.hpp).
+inline constexpr uint32_t kFlowHashSeedLo = 0x9747b28cu;
+inline constexpr uint32_t kFlowHashSeedHi = 0x5bd1e995u;
+
 inline uint64_t flow_hash(const FlowKey& k) {
-    constexpr uint32_t kSeedLo = 0x9747b28cu;
-    constexpr uint32_t kSeedHi = 0x5bd1e995u;
     const uint64_t w0 = k.word(0);
     const uint64_t w1 = k.word(1);
-    const uint64_t lo = _mm_crc32_u64(_mm_crc32_u64(kSeedLo, w0), w1);
-    const uint64_t hi = _mm_crc32_u64(_mm_crc32_u64(kSeedHi, w1), w0);
+    const uint64_t lo = _mm_crc32_u64(_mm_crc32_u64(kFlowHashSeedLo, w0), w1);
+    const uint64_t hi = _mm_crc32_u64(_mm_crc32_u64(kFlowHashSeedHi, w1), w0);
     return (hi << 32) | lo;
 }
 

@@ -19,7 +19,8 @@ int proto_slot(uint8_t proto) {
     switch (proto) {
         case net::kProtoTcp: return 0;
         case net::kProtoUdp: return 1;
-        case net::kProtoIcmp: return 2;
+        case net::kProtoIcmp:
+        case net::kProtoIcmpv6: return 2;  // echo identifiers, as for ICMP
         default: return -1;
     }
 }

@@ -40,7 +40,8 @@ public:
     SnatPorts(const SnatPorts&) = delete;
     SnatPorts& operator=(const SnatPorts&) = delete;
 
-    // Worker-local. A free port (network order) of `proto` (net::kProtoTcp/Udp/Icmp) on `pool`, from
+    // Worker-local. A free port (network order) of `proto` (net::kProtoTcp/Udp/Icmp, Icmpv6 as
+    // Icmp) on `pool`, from
     // this worker's slice; false when the slice is exhausted or the protocol is not one of the
     // three (counted in exhausted()).
     bool acquire(unsigned worker, uint16_t pool, uint8_t proto, uint16_t& port_be);

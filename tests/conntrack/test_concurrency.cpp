@@ -27,16 +27,9 @@ constexpr uint32_t kKeysPerWorker = 5000;
 constexpr uint32_t kRaceKeys = 50000;
 #endif
 
-test::DnatFlow worker_flow(unsigned w, uint32_t i) { return test::dnat_flow(w * 1000000u + i, net::kProtoUdp); }
-
-std::unique_ptr<ConntrackTable> make_table(uint32_t max_flows) {
-    ConntrackTable::Config cfg;
-    cfg.max_flows = max_flows;
-    cfg.workers = 2;
-    std::string err;
-    auto t = ConntrackTable::create(cfg, err);
-    EXPECT_NE(t, nullptr) << err;
-    return t;
+template <class K>
+test::DnatFlowOf<K> worker_flow(unsigned w, uint32_t i) {
+    return test::dnat_flow<K>(w * 1000000u + i, net::kProtoUdp);
 }
 
 struct WorkerReport {
@@ -53,7 +46,9 @@ struct WorkerReport {
 // One worker: inserts, looks up and unlinks its own keys (it knows exactly which are present),
 // and looks up the other worker's keys, which may or may not be there but must never resolve to
 // a flow with a different key.
-void run_worker(ConntrackTable& t, unsigned w, const std::atomic<bool>& stop, WorkerReport& rep) {
+template <class T>
+void run_worker(T& t, unsigned w, const std::atomic<bool>& stop, WorkerReport& rep) {
+    using Key = typename T::Key;
     std::mt19937 rng(1234 + w);
     rep.present.assign(kKeysPerWorker, false);
     // A macro, not std::source_location: clang 14 (the sanitizer build) lacks it with libstdc++ 12.
@@ -65,10 +60,10 @@ void run_worker(ConntrackTable& t, unsigned w, const std::atomic<bool>& stop, Wo
     while (!stop.load(std::memory_order_relaxed)) {
         for (int op = 0; op < 32; op++, rep.ops++) {
             const uint32_t i = rng() % kKeysPerWorker;
-            const auto f = worker_flow(w, i);
-            const FlowRef o = t.lookup(f.orig);
+            const auto f = worker_flow<Key>(w, i);
+            const auto o = t.lookup(f.orig);
             if (rep.present[i]) {
-                const FlowRef r = t.lookup(f.reply);
+                const auto r = t.lookup(f.reply);
                 check(o && r && o.entry == r.entry && o.dir == Dir::orig && r.dir == Dir::reply &&
                       o.entry->key_of(Dir::orig) == f.orig);
                 if (rng() % 3 == 0) {
@@ -78,7 +73,7 @@ void run_worker(ConntrackTable& t, unsigned w, const std::atomic<bool>& stop, Wo
                 }
             } else {
                 check(!o);
-                const InsertResult ins = t.insert(w, FlowInit{f.orig, f.reply}, 0);
+                const auto ins = t.insert(w, typename T::Init{f.orig, f.reply}, 0);
                 // Full is legitimate: unlinked entries wait for the other worker's quiescent
                 // report, and on a loaded machine that worker may be descheduled for a while.
                 check(ins.status == InsertStatus::inserted || ins.status == InsertStatus::full);
@@ -88,22 +83,22 @@ void run_worker(ConntrackTable& t, unsigned w, const std::atomic<bool>& stop, Wo
                 // the model learns which went.
                 if (ins.status == InsertStatus::full)
                     for (uint32_t k = 0; k < kKeysPerWorker; ++k)
-                        if (rep.present[k] && !t.lookup(worker_flow(w, k).orig)) rep.present[k] = false;
+                        if (rep.present[k] && !t.lookup(worker_flow<Key>(w, k).orig)) rep.present[k] = false;
             }
-            const auto g = worker_flow(1 - w, rng() % kKeysPerWorker);
-            const FlowKey& k = rng() % 2 ? g.orig : g.reply;
-            const FlowRef x = t.lookup(k);
+            const auto g = worker_flow<Key>(1 - w, rng() % kKeysPerWorker);
+            const Key& k = rng() % 2 ? g.orig : g.reply;
+            const auto x = t.lookup(k);
             if (x) {
                 rep.foreign_hits++;
                 check(x.entry->key_of(x.dir) == k);
             }
         }
-        FlowKey keys[32];
-        FlowRef out[32];
+        Key keys[32];
+        typename T::Ref out[32];
         std::vector<uint32_t> idx(32);
         for (unsigned j = 0; j < 32; j++) {
             idx[j] = rng() % kKeysPerWorker;
-            keys[j] = j % 2 ? worker_flow(w, idx[j]).reply : worker_flow(1 - w, idx[j]).orig;
+            keys[j] = j % 2 ? worker_flow<Key>(w, idx[j]).reply : worker_flow<Key>(1 - w, idx[j]).orig;
         }
         const uint64_t hits = t.lookup_bulk(keys, 32, out);
         for (unsigned j = 0; j < 32; j++) {
@@ -120,12 +115,17 @@ void run_worker(ConntrackTable& t, unsigned w, const std::atomic<bool>& stop, Wo
 }
 #undef check
 
-TEST(ConntrackConcurrency, TwoWorkersAgreeWithTheModel) {
-    auto t = make_table(8 * kKeysPerWorker);
+template <class T>
+class FlowConcurrencyTest : public ::testing::Test {};
+TYPED_TEST_SUITE(FlowConcurrencyTest, test::Families, test::FamilyName);
+
+TYPED_TEST(FlowConcurrencyTest, TwoWorkersAgreeWithTheModel) {
+    using Key = typename TypeParam::Key;
+    auto t = test::make_table<TypeParam>(8 * kKeysPerWorker, 2);
     std::atomic<bool> stop{false};
     WorkerReport rep[2];
-    std::thread a(run_worker, std::ref(*t), 0u, std::cref(stop), std::ref(rep[0]));
-    std::thread b(run_worker, std::ref(*t), 1u, std::cref(stop), std::ref(rep[1]));
+    std::thread a(run_worker<TypeParam>, std::ref(*t), 0u, std::cref(stop), std::ref(rep[0]));
+    std::thread b(run_worker<TypeParam>, std::ref(*t), 1u, std::cref(stop), std::ref(rep[1]));
     // At least kRunFor and kMinOps each: a loaded machine (or ThreadSanitizer) takes longer.
     std::this_thread::sleep_for(kRunFor);
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -145,9 +145,9 @@ TEST(ConntrackConcurrency, TwoWorkersAgreeWithTheModel) {
         EXPECT_GT(rep[w].foreign_hits, 0u) << "worker " << w << " never saw the other's flows";
         uint32_t live = 0;
         for (uint32_t i = 0; i < kKeysPerWorker; i++) {
-            const auto f = worker_flow(w, i);
-            const FlowRef o = t->lookup(f.orig);
-            const FlowRef r = t->lookup(f.reply);
+            const auto f = worker_flow<Key>(w, i);
+            const auto o = t->lookup(f.orig);
+            const auto r = t->lookup(f.reply);
             ASSERT_EQ(bool(o), bool(rep[w].present[i])) << "worker " << w << " key " << i;
             ASSERT_EQ(bool(r), bool(rep[w].present[i])) << "worker " << w << " key " << i;
             if (o) {
@@ -160,16 +160,18 @@ TEST(ConntrackConcurrency, TwoWorkersAgreeWithTheModel) {
     }
 }
 
+template <class E>
 struct RaceResult {
     InsertStatus status = InsertStatus::invalid;
-    FlowEntry* entry = nullptr;
+    E* entry = nullptr;
 };
 
 // Both workers insert the same flows in the same order at the same time: every flow must end up
 // linked once, and a worker told "exists" must be handed the flow that is linked.
-TEST(ConntrackConcurrency, RacingInsertsOfTheSameFlowHaveOneWinner) {
-    auto t = make_table(4 * kRaceKeys);
-    std::vector<RaceResult> res[2];
+TYPED_TEST(FlowConcurrencyTest, RacingInsertsOfTheSameFlowHaveOneWinner) {
+    using Key = typename TypeParam::Key;
+    auto t = test::make_table<TypeParam>(4 * kRaceKeys, 2);
+    std::vector<RaceResult<typename TypeParam::Entry>> res[2];
     std::atomic<int> ready{0};
     auto racer = [&](unsigned w) {
         res[w].resize(kRaceKeys);
@@ -183,8 +185,8 @@ TEST(ConntrackConcurrency, RacingInsertsOfTheSameFlowHaveOneWinner) {
                 for (unsigned spin = 0; ready.load() < target; spin++)
                     if (spin > 10000) std::this_thread::yield();
             }
-            const auto f = test::dnat_flow(i, net::kProtoUdp);
-            const InsertResult r = t->insert(w, FlowInit{f.orig, f.reply}, 0);
+            const auto f = test::dnat_flow<Key>(i, net::kProtoUdp);
+            const auto r = t->insert(w, typename TypeParam::Init{f.orig, f.reply}, 0);
             res[w][i] = {r.status, r.entry};
         }
         t->offline(w);
@@ -194,9 +196,9 @@ TEST(ConntrackConcurrency, RacingInsertsOfTheSameFlowHaveOneWinner) {
     b.join();
     uint32_t linked = 0;
     for (uint32_t i = 0; i < kRaceKeys; i++) {
-        const auto f = test::dnat_flow(i, net::kProtoUdp);
-        const FlowRef o = t->lookup(f.orig);
-        const FlowRef r = t->lookup(f.reply);
+        const auto f = test::dnat_flow<Key>(i, net::kProtoUdp);
+        const auto o = t->lookup(f.orig);
+        const auto r = t->lookup(f.reply);
         const int winners = (res[0][i].status == InsertStatus::inserted) + (res[1][i].status == InsertStatus::inserted);
         ASSERT_LE(winners, 1) << "flow " << i << " inserted twice";
         ASSERT_EQ(bool(o), winners == 1) << "flow " << i;

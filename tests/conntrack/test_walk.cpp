@@ -10,31 +10,33 @@
 namespace nfgate::ct {
 namespace {
 
-TEST(ConntrackWalk, ListsLinkedFlowsOnceWithTheirState) {
-    ConntrackTable::Config cfg;
-    cfg.max_flows = 256;
-    std::string err;
-    auto t = ConntrackTable::create(cfg, err);
-    ASSERT_NE(t, nullptr) << err;
+template <class T>
+class FlowWalkTest : public ::testing::Test {};
+TYPED_TEST_SUITE(FlowWalkTest, test::Families, test::FamilyName);
+
+TYPED_TEST(FlowWalkTest, ListsLinkedFlowsOnceWithTheirState) {
+    using Key = typename TypeParam::Key;
+    auto t = test::make_table<TypeParam>(256);
+    ASSERT_NE(t, nullptr);
     for (uint32_t n = 1; n <= 5; ++n) {
-        const auto f = test::dnat_flow(n);
-        FlowInit in;
+        const auto f = test::dnat_flow<Key>(n);
+        typename TypeParam::Init in;
         in.orig = f.orig;
         in.reply = f.reply;
         in.tcp_flags = net::kTcpSyn;
         in.tag = n;
         ASSERT_EQ(t->insert(0, in, 100 + n).status, InsertStatus::inserted);
     }
-    const FlowRef gone = t->lookup(test::dnat_flow(3).orig);
+    const auto gone = t->lookup(test::dnat_flow<Key>(3).orig);
     ASSERT_TRUE(gone);
     ASSERT_TRUE(t->unlink(*gone.entry));
 
     std::set<uint32_t> tags;
     unsigned seen = 0;
-    walk_flows(*t, [&](const FlowSnapshot& s) {
+    walk_flows(*t, [&](const BasicFlowSnapshot<Key>& s) {
         ++seen;
         tags.insert(s.tag);
-        const auto f = test::dnat_flow(s.tag);
+        const auto f = test::dnat_flow<Key>(s.tag);
         EXPECT_EQ(s.key[0], f.orig);
         EXPECT_EQ(s.key[1], f.reply);
         EXPECT_EQ(s.state, static_cast<uint8_t>(TcpState::syn_sent));
@@ -46,7 +48,7 @@ TEST(ConntrackWalk, ListsLinkedFlowsOnceWithTheirState) {
     EXPECT_EQ(tags, (std::set<uint32_t>{1, 2, 4, 5}));
 
     unsigned visited = 0;
-    walk_flows(*t, [&](const FlowSnapshot&) { return ++visited < 2; });
+    walk_flows(*t, [&](const BasicFlowSnapshot<Key>&) { return ++visited < 2; });
     EXPECT_EQ(visited, 2u) << "the visitor stops the walk";
 }
 

@@ -31,7 +31,7 @@ std::set<std::pair<uint32_t, uint16_t>> elements_of(const Plan& p, OpKind kind) 
     std::set<std::pair<uint32_t, uint16_t>> out;
     for (const Op& op : p.ops)
         if (op.kind == kind)
-            for (const SetElem& e : op.elems) out.insert({e.addr, e.port});
+            for (const SetElem& e : op.elems) out.insert({e.addr.v4, e.port});
     return out;
 }
 
@@ -83,7 +83,7 @@ TEST(FloodPlan, UdpAndEndpointlessFrontendsAreNeverProxied) {
     for (const Set& s : on.sets)
         if (s.name == kSynProxySet) {
             std::set<std::pair<uint32_t, uint16_t>> have;
-            for (const SetElem& e : s.elems) have.insert({e.addr, e.port});
+            for (const SetElem& e : s.elems) have.insert({e.addr.v4, e.port});
             EXPECT_EQ(have, want);
         }
 }

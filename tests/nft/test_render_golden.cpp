@@ -99,7 +99,7 @@ TEST(Render, DuplicateServiceKeysKeepTheFirstService) {
     Ruleset rs = render(m);
     for (const auto& s : rs.sets) {
         std::set<std::tuple<uint32_t, Proto, uint16_t, uint32_t>> keys;
-        for (const auto& e : s.elems) EXPECT_TRUE(keys.insert({e.addr, e.proto, e.port, e.index}).second) << s.name;
+        for (const auto& e : s.elems) EXPECT_TRUE(keys.insert({e.addr.v4, e.proto, e.port, e.index}).second) << s.name;
     }
 }
 
