@@ -7,10 +7,12 @@ lets a scenario hold a TCP connection or a UDP socket (same source port) open ac
 reload.
 
 Every request ends in one outcome:
-  answer       the server's line ("pod-a 10.244.0.1:40000")
+  answer       the server's line ("pod-a 10.244.0.1:40000", "pod-a fd00:10:244::1:40000")
   reset        TCP connection refused/reset (a RST came back)
-  unreachable  ICMP port unreachable (a connected UDP socket reports ECONNREFUSED)
-  no-route     ICMP host/net unreachable
+  unreachable  ICMP / ICMPv6 port unreachable (a connected UDP socket reports ECONNREFUSED)
+  no-route     ICMP / ICMPv6 host/net unreachable
+
+Every target may be IPv4 or IPv6; the family follows the address.
   timeout      nothing came back in time
   error        anything else (the text says what)
 """
@@ -23,8 +25,22 @@ import sys
 import time
 
 IP_RECVERR = 11  # <linux/in.h>; the socket module does not name it
+IPV6_RECVERR = 25  # <linux/in6.h>
+IPV6_MTU_DISCOVER, IPV6_MTU = 23, 24
+IPV6_PMTUDISC_WANT = 1
+MSG_ERRQUEUE = 0x2000
+SO_EE_ORIGIN_ICMP6 = 3
+ICMPV6_PKT_TOOBIG = 2
 HTTP_REQUEST = b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n"
 HTTP_REQUEST_CLOSE = b"GET / HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n"
+
+
+def family_of(ip):
+    return socket.AF_INET6 if ":" in ip else socket.AF_INET
+
+
+def any_address(ip):
+    return "::" if ":" in ip else "0.0.0.0"
 
 
 def outcome_of_error(exc):
@@ -78,11 +94,11 @@ def connect_tcp(ip, port, timeout, sport=0):
     """A connected TCP socket; a fixed source port (sport) reuses one 4-tuple every time."""
     deadline = time.monotonic() + timeout
     while True:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(family_of(ip), socket.SOCK_STREAM)
         try:
             if sport:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind(("0.0.0.0", sport))
+                sock.bind((any_address(ip), sport))
             sock.settimeout(timeout)
             sock.connect((ip, port))
             return sock
@@ -130,31 +146,63 @@ def inet_checksum(data):
 
 
 def ping_once(ip, ident, seq, timeout):
-    """One ICMP echo over a raw socket (ping itself is not part of a minimal install)."""
+    """One ICMP (ICMPv6) echo over a raw socket (ping itself is not part of a minimal install)."""
+    v6 = ":" in ip
+    request_type, reply_type = (128, 129) if v6 else (8, 0)
+
     def run():
-        with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as sock:
+        proto = socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP
+        with socket.socket(family_of(ip), socket.SOCK_RAW, proto) as sock:
             payload = b"nfgate-lab"
-            header = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
-            packet = struct.pack("!BBHHH", 8, 0, inet_checksum(header + payload), ident, seq)
+            header = struct.pack("!BBHHH", request_type, 0, 0, ident, seq)
+            # The kernel fills in the ICMPv6 checksum (it covers a pseudo-header) itself.
+            checksum = 0 if v6 else inet_checksum(header + payload)
+            packet = struct.pack("!BBHHH", request_type, 0, checksum, ident, seq)
             sock.sendto(packet + payload, (ip, 0))
             deadline = time.monotonic() + timeout
             while True:
                 sock.settimeout(max(deadline - time.monotonic(), 0.001))
                 data, peer = sock.recvfrom(2048)
-                ihl = (data[0] & 0x0F) * 4
-                kind, _, _, rid, rseq = struct.unpack("!BBHHH", data[ihl:ihl + 8])
-                if kind == 0 and rid == ident and rseq == seq:
+                start = 0 if v6 else (data[0] & 0x0F) * 4  # raw ICMPv6 comes without the IP header
+                if len(data) < start + 8:
+                    continue
+                kind, _, _, rid, rseq = struct.unpack("!BBHHH", data[start:start + 8])
+                if kind == reply_type and rid == ident and rseq == seq:
                     return f"echo reply from {peer[0]}"
     return timed(run)
 
 
 def new_udp(ip, port):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = socket.socket(family_of(ip), socket.SOCK_DGRAM)
     # Without IP_RECVERR a UDP socket ignores "soft" ICMP errors (net/host unreachable), and a
     # stray packet answered by a router would pass for a silent drop.
-    sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+    if ":" in ip:
+        sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+    else:
+        sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
     sock.connect((ip, port))
     return sock
+
+
+def packet_too_big(sock, timeout):
+    """Waits for an ICMPv6 Packet Too Big on a connected IPv6 UDP socket's error queue:
+    (mtu it names, address of the router that sent it), or None when none came in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            _, ancillary, _, _ = sock.recvmsg(2048, 512, MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            time.sleep(0.01)
+            continue
+        for level, kind, data in ancillary:
+            if level != socket.IPPROTO_IPV6 or kind != IPV6_RECVERR or len(data) < 16 + 24:
+                continue
+            # struct sock_extended_err, then the offender's struct sockaddr_in6
+            errno_, origin, icmp_type, _, _, info, _ = struct.unpack("=IBBBBII", data[:16])
+            if origin == SO_EE_ORIGIN_ICMP6 and icmp_type == ICMPV6_PKT_TOOBIG:
+                offender = socket.inet_ntop(socket.AF_INET6, data[16 + 8:16 + 24])
+                return info, offender
+    return None
 
 
 def repeat(once, count, give_up_after):
@@ -181,6 +229,31 @@ class Agent:
             with new_udp(ip, port) as sock:
                 return udp_once(sock, ip, port, timeout)
         return repeat(once, count, give_up_after)
+
+    def op_pmtu(self, ip, port, size, timeout=2.0):
+        """IPv6 UDP: one datagram of `size` bytes, which a link on the way cannot carry. Expects
+        an ICMPv6 Packet Too Big (its MTU and sender) and then, sent again (fragmented by this
+        host at the learnt path MTU), an answer."""
+        with new_udp(ip, port) as sock:
+            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_WANT)
+            payload = b"x" * (size - 1) + b"\n"
+            sock.send(payload)
+            seen = packet_too_big(sock, timeout)
+            result = {"too_big": seen is not None, "mtu": seen[0] if seen else None,
+                      "from": seen[1] if seen else None,
+                      "path_mtu": sock.getsockopt(socket.IPPROTO_IPV6, IPV6_MTU)}
+            # The error is also pending on the socket (EMSGSIZE once): take it before resending.
+            try:
+                sock.recv(2048, socket.MSG_DONTWAIT)
+            except OSError:
+                pass
+
+            def again():
+                sock.settimeout(timeout)
+                sock.send(payload)
+                return sock.recv(2048).decode().strip()
+            result["again"] = timed(again, udp=True)
+            return result
 
     def op_ping(self, ip, count=1, timeout=1.0, ident=None):
         ident = (os.getpid() if ident is None else ident) & 0xFFFF

@@ -7,6 +7,9 @@ Topology (every name carries a per-run prefix, nfl<pid>-...):
   pod-a 10.244.1.10   pod-b 10.244.1.11    pod-c 10.244.1.12       switch "pods"  10.244.0.0/16
   peer 198.51.100.20                                               switch "peer"  198.51.100.0/24
 
+Every host and the gateway are dual-stack: each IPv4 address has an IPv6 twin (the table
+TWIN_NETWORKS and v6() below; e.g. 192.0.2.10 -> 2001:db8:2::10, 10.244.1.10 -> fd00:10:244::1:10).
+
 Each switch is a bridge in its own namespace. The gateway (192.0.2.1, 10.244.0.1, 198.51.100.1)
 is the only thing that differs per data path:
   kernel  namespace "gw" holds the addresses on veths and runs `nfgate` (dataplane kernel);
@@ -26,6 +29,7 @@ Every lab is torn down on exit, on a signal and on failure; a sweeper removes le
 earlier runs whose process is gone.
 """
 import atexit
+import ipaddress
 import json
 import os
 import queue
@@ -45,6 +49,42 @@ PREFIX_RE = re.compile(r"^nfl(\d+)-")
 NETNS_DIR = "/run/netns"
 DPDK_RUNTIME_DIR = "/var/run/dpdk"  # EAL's runtime files, one folder per --file-prefix
 
+# The IPv6 plan: each IPv4 network of the lab and its IPv6 twin. An address's twin keeps the
+# IPv4 host part written as it is, octet by octet, as the last groups: 192.0.2.10 ->
+# 2001:db8:2::10, 10.244.1.10 -> fd00:10:244::1:10, 10.96.0.14 -> fd00:10:96::14 (hex groups that
+# read like the IPv4 octets). configs/lab and reference.nft use the same plan.
+TWIN_NETWORKS = [
+    ("192.0.2.0/24", "2001:db8:2::/64"),        # ext segment (documentation prefix)
+    ("10.244.0.0/16", "fd00:10:244::/64"),      # pods segment = clusterCIDRs (ULA)
+    ("198.51.100.0/24", "2001:db8:100::/64"),   # peer segment (a nonMasqueradeCIDR)
+    ("10.96.0.0/16", "fd00:10:96::/112"),       # serviceCIDRs: ClusterIPs (ULA)
+    ("203.0.113.0/24", "2001:db8:113::/64"),    # VIPs routed to the gateway (LB ingress, externalIPs)
+]
+
+
+def v6(address):
+    """The IPv6 twin of a lab IPv4 address, CIDR or address/prefix length (see TWIN_NETWORKS);
+    an address that already is IPv6 is returned as it is."""
+    text, _, length = address.partition("/")
+    if ":" in text:
+        return address
+    ip4 = ipaddress.IPv4Address(text)
+    for net4_text, net6_text in TWIN_NETWORKS:
+        net4, net6 = ipaddress.IPv4Network(net4_text), ipaddress.IPv6Network(net6_text)
+        if ip4 not in net4:
+            continue
+        if length and int(length) == net4.prefixlen and ip4 == net4.network_address:
+            return str(net6)  # the network itself
+        host_octets = text.split(".")[net4.prefixlen // 8:]
+        twin = ipaddress.IPv6Address(f"{net6.network_address}".rstrip(":") + "::"
+                                     + ":".join(host_octets))
+        if not length:
+            return str(twin)
+        twin_length = 128 if int(length) == 32 else net6.prefixlen
+        return f"{twin}/{twin_length}"
+    raise ValueError(f"{address}: no IPv6 twin (not in a network of TWIN_NETWORKS)")
+
+
 # name -> (subnet, gateway address with prefix)
 SEGMENTS = {
     "ext": "192.0.2.1/24",
@@ -53,6 +93,11 @@ SEGMENTS = {
 }
 
 CLIENT_ROUTES = ["10.96.0.0/16", "203.0.113.0/24"]
+
+# The IPv6 MTU of the peer segment (the gateway's side and the peer's): forwarding a larger
+# IPv6 packet toward the peer takes an ICMPv6 Packet Too Big (scenario pmtu-v6). Only the IPv6
+# MTU (net.ipv6.conf.IF.mtu) is lowered, so IPv4 is untouched.
+PEER_MTU6 = 1280
 
 
 class Host:
@@ -71,6 +116,10 @@ class Host:
     def ip(self):
         return self.address.split("/")[0]
 
+    @property
+    def address6(self):
+        return v6(self.address)
+
 
 HOSTS = [
     Host("client", "ext", "192.0.2.10/24", [(r, "192.0.2.1") for r in CLIENT_ROUTES], agent=True),
@@ -86,6 +135,7 @@ HOSTS = [
 # the service or pod ranges, so anything the gateway should have dropped or rejected itself comes
 # back as an ICMP network unreachable instead of passing for a silent drop.
 UPSTREAM = "192.0.2.20"
+UPSTREAM6 = v6(UPSTREAM)
 
 TCP_PORT = 8080
 UDP_PORT = 5353
@@ -388,13 +438,23 @@ class Lab:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     # ---- topology -------------------------------------------------------------------------
-    def _add_ns(self, role):
+    def _add_ns(self, role, ipv6=True):
         name = self.ns(role)
         sh("ip", "netns", "add", name)
         self.namespaces.append(name)
+        if ipv6:
+            # Addresses (link-local ones too) are usable at once: no duplicate address
+            # detection, which would hold them tentative for a second or more. Scenarios count
+            # ICMPv6 errors from hosts; the default rate limit (1 s) would eat some.
+            for scope in ("all", "default"):
+                self.sysctl(role, f"net.ipv6.conf.{scope}.disable_ipv6", 0)
+                self.sysctl(role, f"net.ipv6.conf.{scope}.accept_dad", 0)
+                self.sysctl(role, f"net.ipv6.conf.{scope}.dad_transmits", 0)
+            self.sysctl(role, "net.ipv6.icmp.ratelimit", 0)
+        else:
+            self.sysctl(role, "net.ipv6.conf.all.disable_ipv6", 1)
+            self.sysctl(role, "net.ipv6.conf.default.disable_ipv6", 1)
         self.ip(role, "link", "set", "lo", "up")
-        self.sysctl(role, "net.ipv6.conf.all.disable_ipv6", 1)
-        self.sysctl(role, "net.ipv6.conf.default.disable_ipv6", 1)
         # Source ports the scenarios bind on purpose are never handed out as ephemeral ports,
         # so an unrelated connection cannot hold one when a scenario needs it.
         self.sysctl(role, "net.ipv4.ip_local_reserved_ports", FIXED_SOURCE_PORTS)
@@ -411,9 +471,12 @@ class Lab:
     def _build_topology(self):
         for segment in SEGMENTS:
             role = "sw-" + segment
-            self._add_ns(role)
+            # A switch only bridges frames: it needs no IPv6 of its own, and no multicast
+            # snooping (neighbour solicitations go to solicited-node multicast groups, which a
+            # snooping bridge without a querier may not deliver).
+            self._add_ns(role, ipv6=False)
             self._no_bridge_netfilter(role)
-            self.ip(role, "link", "add", "br0", "type", "bridge")
+            self.ip(role, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
             self.ip(role, "link", "set", "br0", "up")
         for host in HOSTS:
             self._add_host(host)
@@ -427,15 +490,19 @@ class Lab:
                 # that nfgate's TAP port joins once it exists. The segment's name is left free for
                 # nfgate's exception-path interface, which carries the port's name and address.
                 self._plug("sw-" + segment, "gw", "p-gw", "w-" + segment)
-                self.ip("gw", "link", "add", "br-" + segment, "type", "bridge")
+                self.ip("gw", "link", "add", "br-" + segment, "type", "bridge", "mcast_snooping", "0")
                 self.ip("gw", "link", "set", "w-" + segment, "master", "br-" + segment)
                 self.ip("gw", "link", "set", "br-" + segment, "up")
                 continue
             self._plug("sw-" + segment, "gw", "p-gw", segment)
             self.ip("gw", "addr", "add", address, "dev", segment)
+            self.ip("gw", "-6", "addr", "add", v6(address), "dev", segment, "nodad")
         if self.path != "dpdk":
             self.ip("gw", "route", "add", "default", "via", UPSTREAM)
+            self.ip("gw", "-6", "route", "add", "default", "via", UPSTREAM6)
             self.sysctl("gw", "net.ipv4.ip_forward", 1)
+            self.sysctl("gw", "net.ipv6.conf.all.forwarding", 1)
+            self.sysctl("gw", "net.ipv6.conf.peer.mtu", PEER_MTU6)
             # Pod-to-pod traffic leaves the interface it came in on: a redirect would teach
             # the pods to bypass the gateway, which is not what is being tested.
             self.sysctl("gw", "net.ipv4.conf.all.send_redirects", 0)
@@ -452,17 +519,27 @@ class Lab:
         self._add_ns(host.name)
         self._plug("sw-" + host.segment, host.name, "p-" + host.name, "eth0")
         self.ip(host.name, "addr", "add", host.address, "dev", "eth0")
-        self.sysctl(host.name, "net.ipv4.conf.all.accept_redirects", 0)
-        self.sysctl(host.name, "net.ipv4.conf.eth0.accept_redirects", 0)
+        self.ip(host.name, "-6", "addr", "add", host.address6, "dev", "eth0", "nodad")
+        # IPv6 has no send_redirects switch on the gateway: the hosts ignore redirects instead.
+        for family in ("ipv4", "ipv6"):
+            self.sysctl(host.name, f"net.{family}.conf.all.accept_redirects", 0)
+            self.sysctl(host.name, f"net.{family}.conf.eth0.accept_redirects", 0)
+        if host.segment == "peer":
+            self.sysctl(host.name, "net.ipv6.conf.eth0.mtu", PEER_MTU6)
         # Scenarios count ICMP errors from hosts; the default rate limit would eat some.
         self.sysctl(host.name, "net.ipv4.icmp_ratelimit", 0)
         if host.default_via:
             self.ip(host.name, "route", "add", host.default_via, "dev", "eth0", "scope", "link")
             self.ip(host.name, "route", "add", "default", "via", host.default_via, "dev", "eth0")
+            self.ip(host.name, "-6", "route", "add", v6(host.default_via), "dev", "eth0")
+            self.ip(host.name, "-6", "route", "add", "default", "via", v6(host.default_via),
+                    "dev", "eth0")
         for cidr, via in host.routes:
             self.ip(host.name, "route", "add", cidr, "via", via)
+            self.ip(host.name, "-6", "route", "add", v6(cidr), "via", v6(via))
         if host.router:
             self.sysctl(host.name, "net.ipv4.ip_forward", 1)
+            self.sysctl(host.name, "net.ipv6.conf.all.forwarding", 1)
 
     def _start_servers(self):
         for host in HOSTS:
@@ -539,6 +616,11 @@ class Lab:
         # The in-subnet externalIP as a local address, so the kernel answers ARP for it (this
         # kernel has no dummy devices; lo does the same job).
         self.ip("gw", "addr", "add", "192.0.2.100/32", "dev", "lo")
+        # Its IPv6 twin: the kernel answers neighbour solicitations only for addresses of the
+        # interface they arrive on, so it sits on ext itself; deprecated (preferred_lft 0), so
+        # the gateway never picks it as a source address (masquerade, ICMPv6 errors).
+        self.ip("gw", "-6", "addr", "add", v6("192.0.2.100") + "/128", "dev", "ext", "nodad",
+                "preferred_lft", "0")
         self.exec("gw", "nft", "-f", os.path.join(HERE, "reference.nft"))
 
     def _warm_up(self):
@@ -548,7 +630,9 @@ class Lab:
             gw = SEGMENTS[host.segment].split("/")[0]
             self.exec(host.name, sys.executable, "-c",
                       "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)"
-                      f".sendto(b'hello', ('{gw}', 9))", check=False)
+                      f".sendto(b'hello', ('{gw}', 9)); "
+                      "socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)"
+                      f".sendto(b'hello', ('{v6(gw)}', 9))", check=False)
         time.sleep(0.2)
 
     def sighup(self):

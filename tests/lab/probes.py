@@ -1,7 +1,13 @@
 """What the lab's scenarios observe and assert, from the hosts only: which backend answered,
 which source address it saw, how a request ended (answer, reset, ICMP unreachable, timeout).
 The steps (Reach, Pinned, Refused, Dropped, Pinged, NeighbourResolved) and the lab's addresses;
-the scenario list itself is scenarios.py."""
+the scenario list itself is scenarios.py.
+
+Every step works on either family: an IPv6 target makes an IPv6 request. twin() turns an IPv4
+step into its IPv6 twin through the lab's one address table (lab.v6)."""
+import copy
+
+from lab import v6
 
 BACKENDS = ("pod-a", "pod-b")
 GW_PODS = "10.244.0.1"      # the gateway's address toward the pods
@@ -9,13 +15,18 @@ GW_EXT = "192.0.2.1"        # the gateway's address toward the outside (egress m
 CLIENT = "192.0.2.10"
 POD_A, POD_C = "10.244.1.10", "10.244.1.12"
 RELOAD_VIP = "10.96.0.20"
+GW_PODS6, GW_EXT6, CLIENT6 = v6(GW_PODS), v6(GW_EXT), v6(CLIENT)
+POD_A6, POD_C6 = v6(POD_A), v6(POD_C)
+PEER6, GW_PEER6 = v6("198.51.100.20"), v6("198.51.100.1")
+FAR_VIP6 = "fd00:10:96::19"  # the IPv6-only Service "far", its endpoint the peer host
 SLOW_ANSWER = 0.5           # an answer this late took a retransmission or a stalled gateway
 REFUSE_TYPICAL = 0.2        # "immediately": a reset or an ICMP error, not a retransmit timeout
 REFUSE_WITHIN = 0.9
 
 
 def parse_answer(text):
-    """"pod-a 10.244.0.1:40000" -> ("pod-a", "10.244.0.1")."""
+    """"pod-a 10.244.0.1:40000" -> ("pod-a", "10.244.0.1"); an IPv6 peer is written
+    unbracketed: "pod-a fd00:10:244::1:40000" -> ("pod-a", "fd00:10:244::1")."""
     name, _, peer = text.partition(" ")
     return name, peer.rpartition(":")[0]
 
@@ -177,7 +188,8 @@ class Pinged:
 
 
 class NeighbourResolved:
-    """The client learnt a MAC address for `ip` through ARP (it is on the client's subnet)."""
+    """The client learnt a MAC address for `ip` through ARP, or for IPv6 through neighbour
+    discovery (it is on the client's subnet)."""
 
     def __init__(self, client, ip):
         self.client, self.ip = client, ip
@@ -186,7 +198,53 @@ class NeighbourResolved:
         entry = lab.ip(self.client, "neigh", "show", self.ip, check=False).strip()
         ok = "lladdr" in entry
         return ok, f"{self.client} neighbour {self.ip}: {entry or 'none'}" + (
-            "" if ok else " -- expected an ARP answer from the gateway")
+            "" if ok else " -- expected the gateway to answer "
+            + ("a neighbour solicitation" if ":" in self.ip else "ARP"))
+
+
+class PathMtu:
+    """IPv6: a UDP datagram of `size` bytes to ip:port, too big for a link on the way, is
+    answered by an ICMPv6 Packet Too Big naming `mtu` (from `router`, unless None: behind a
+    translated destination the sender is the gateway's business); sent again (the client
+    fragments it at the learnt path MTU) it reaches `backend`, which sees `source`. The client's
+    kernel hands a Packet Too Big to the socket only when the packet it quotes is the socket's
+    own, so behind a NAT this also shows the quoted packet translated back."""
+
+    def __init__(self, client, ip, port, size, mtu, router, backend, source):
+        self.__dict__.update(client=client, ip=ip, port=port, size=size, mtu=mtu, router=router,
+                             backend=backend, source=source)
+
+    def run(self, lab):
+        r = lab.agent(self.client).call("pmtu", budget=20, ip=self.ip, port=self.port,
+                                        size=self.size)
+        again = r["again"]
+        name, source = parse_answer(again["text"]) if again["kind"] == "answer" else (None, None)
+        problems = []
+        if not r["too_big"]:
+            problems.append("no Packet Too Big came back")
+        elif r["mtu"] != self.mtu or self.router not in (None, r["from"]):
+            problems.append(f"expected a Packet Too Big naming MTU {self.mtu}"
+                            + (f" from {self.router}" if self.router else ""))
+        if r["path_mtu"] != self.mtu:
+            problems.append(f"path MTU {r['path_mtu']}, expected {self.mtu}")
+        if (name, source) != (self.backend, self.source):
+            problems.append(f"expected the resent datagram answered by {self.backend} "
+                            f"seeing {self.source}")
+        seen = (f"Packet Too Big mtu {r['mtu']} from {r['from']}" if r["too_big"]
+                else "no Packet Too Big")
+        text = (f"{self.client} -> udp [{self.ip}]:{self.port} {self.size} bytes: {seen}, path MTU "
+                f"{r['path_mtu']}; resent: {again['kind']} {again['text']}".rstrip())
+        return not problems, text + (" -- " + "; ".join(problems) if problems else "")
+
+
+def twin(step):
+    """The IPv6 twin of an IPv4 step: the same step with its target (and the source address a
+    backend should see) replaced by their IPv6 twins."""
+    other = copy.copy(step)
+    other.ip = v6(step.ip)
+    if getattr(step, "source", None):
+        other.source = v6(step.source)
+    return other
 
 
 def run_steps(lab, steps):

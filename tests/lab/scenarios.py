@@ -7,12 +7,17 @@ unreachable, timeout). Nothing here knows how the gateway does it, so the same l
 kernel path, the fast path and the hand-written reference ruleset.
 
 Addresses and Services come from configs/lab (see the comment in its cluster/services.yaml).
+Every scenario made of steps has an IPv6 twin, named NAME-v6, made from the same steps by
+probes.twin() (the lab's one IPv4 -> IPv6 address table); "dualstack-service" and "pmtu-v6" are
+IPv6-only additions.
 The steps are in probes.py; scenarios that are functions in scenarios_reload.py,
 scenarios_operate.py, scenarios_flood.py and scenarios_limit.py.
 """
-from lab import TCP_PORT, UDP_PORT
-from probes import (CLIENT, GW_EXT, GW_PODS, POD_A, POD_C, Dropped, NeighbourResolved, Pinged, Pinned, Reach,
-                    Refused, run_steps)
+import os
+
+from lab import PEER_MTU6, TCP_PORT, UDP_PORT, v6
+from probes import (CLIENT, FAR_VIP6, GW_EXT, GW_PEER6, GW_PODS, GW_PODS6, PEER6, POD_A, POD_A6, POD_C, POD_C6, Dropped,
+                    NeighbourResolved, PathMtu, Pinged, Pinned, Reach, Refused, run_steps, twin)
 from scenarios_operate import (bgp_announce, gateway_own_services, kernel_capture_refused, nfgatectl_answers,
                                nfgatectl_capture, nfgatectl_trace, once_and_cleanup, restart_keeps_serving)
 from scenarios_reload import masquerade_all, reload_add_service, reload_rejected, reload_remove_endpoint
@@ -106,6 +111,7 @@ SCENARIOS = [
                                      Refused("pod-a", "udp", "192.0.2.20", 5999)]),
     Scenario("gateway-answers-ping", "the gateway answers ping on its addresses",
              [Pinged("client", GW_EXT), Pinged("pod-a", GW_PODS)]),
+    # The IPv6 twins and the IPv6-only scenarios (see ipv6_scenarios() below) come here.
     Scenario("reload-remove-endpoint", "a reload removing pod-b: new flows avoid it, a TCP "
              "connection to pod-a survives, a UDP flow on pod-b moves at once",
              check=reload_remove_endpoint, needs_daemon=True),
@@ -142,3 +148,44 @@ SCENARIOS = [
     Scenario("kernel-once-and-cleanup", "nfgate --once applies the rules and exits, --cleanup "
              "removes them all", check=once_and_cleanup, needs_daemon=True, paths=("kernel",)),
 ]
+
+
+# Where the IPv6 scenarios run: the reference ruleset only, for now; the kernel and dpdk paths
+# join when they serve IPv6. NFGATE_LAB_IPV6_PATHS=reference,kernel tries them on a path early.
+IPV6_PATHS = os.environ.get("NFGATE_LAB_IPV6_PATHS", "reference").split(",")
+
+
+def ipv6_words(text):
+    return text.replace("ARP", "neighbour discovery").replace("192.0.2.0/28", "2001:db8:2::10/124")
+
+
+def ipv6_scenarios(ipv4_scenarios):
+    """Every IPv4 scenario made of steps, twinned onto IPv6, plus the IPv6-only ones."""
+    twins = [Scenario(s.name + "-v6", ipv6_words(s.shows) + " (IPv6)", [twin(step) for step in s.steps],
+                      paths=IPV6_PATHS)
+             for s in ipv4_scenarios if s.steps]
+    return twins + [
+        Scenario("dualstack-service", "one dual-stack Service (web-np) answers on its IPv4 and IPv6 "
+                 "ClusterIPs and NodePorts, each family reaching the pods' address of that family",
+                 [Reach("client", "tcp", "10.96.0.11", 80, source=GW_PODS),
+                  Reach("client", "tcp", v6("10.96.0.11"), 80, source=GW_PODS6),
+                  Reach("client", "udp", "10.96.0.11", 53, source=GW_PODS),
+                  Reach("client", "udp", v6("10.96.0.11"), 53, source=GW_PODS6),
+                  Reach("client", "tcp", GW_EXT, 30080, source=GW_PODS),
+                  Reach("client", "tcp", v6(GW_EXT), 30080, source=GW_PODS6),
+                  Reach("pod-c", "tcp", "10.96.0.11", 80, source=POD_C),
+                  Reach("pod-c", "tcp", v6("10.96.0.11"), 80, source=POD_C6)],
+                 paths=IPV6_PATHS),
+        Scenario("pmtu-v6", f"an IPv6 packet larger than the peer link's MTU ({PEER_MTU6}) gets "
+                 "an ICMPv6 Packet Too Big from the gateway (routed as it is, and translated back "
+                 "for a ClusterIP whose endpoint is behind that link); resent in fragments it arrives",
+                 [PathMtu("pod-a", PEER6, UDP_PORT, size=1400, mtu=PEER_MTU6, router=GW_PODS6,
+                          backend="peer", source=POD_A6),
+                  PathMtu("client", FAR_VIP6, 53, size=1400, mtu=PEER_MTU6, router=None,
+                          backend="peer", source=GW_PEER6)],
+                 paths=IPV6_PATHS),
+    ]
+
+
+_first_check = next(i for i, s in enumerate(SCENARIOS) if s.check)
+SCENARIOS[_first_check:_first_check] = ipv6_scenarios(SCENARIOS[:_first_check])

@@ -15,6 +15,8 @@ MAX_HEADER = 8192
 
 
 def answer_for(name, peer):
+    # IPv6 peers are written the same way, unbracketed: "pod-a fd00:10:244::1:40000" (the
+    # port is what follows the last colon).
     return f"{name} {peer[0]}:{peer[1]}\n"
 
 
@@ -74,15 +76,25 @@ def main():
     parser.add_argument("--udp", type=int, default=5353)
     args = parser.parse_args()
 
-    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    tcp.bind(("0.0.0.0", args.tcp))
-    tcp.listen(512)
-    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(("0.0.0.0", args.udp))
-
-    threading.Thread(target=run_tcp, args=(tcp, args.name), daemon=True).start()
-    threading.Thread(target=run_udp, args=(udp, args.name), daemon=True).start()
+    # One socket per family and protocol (the IPv6 ones IPv6-only), so an IPv4 peer is
+    # reported as plain IPv4, never as an IPv4-mapped IPv6 address.
+    for family, any_address in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+        try:
+            tcp = socket.socket(family, socket.SOCK_STREAM)
+            udp = socket.socket(family, socket.SOCK_DGRAM)
+            if family == socket.AF_INET6:
+                for sock in (tcp, udp):
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            tcp.bind((any_address, args.tcp))
+            tcp.listen(512)
+            udp.bind((any_address, args.udp))
+        except OSError:
+            if family == socket.AF_INET:
+                raise
+            continue  # a namespace without IPv6 serves IPv4 only
+        threading.Thread(target=run_tcp, args=(tcp, args.name), daemon=True).start()
+        threading.Thread(target=run_udp, args=(udp, args.name), daemon=True).start()
     print("ready", flush=True)
     # The lab stops us by closing stdin or by a signal; either ends the process.
     sys.stdin.read()
