@@ -9,6 +9,7 @@
 #include "nft/conntrack_flush.hpp"
 #include "nft/local_routes.hpp"
 #include "nft/model_changes.hpp"
+#include "nft/ndp_proxy.hpp"
 #include "nft/netlink.hpp"
 #include "nft/nft_batch.hpp"
 #include "nft/nft_flood_render.hpp"
@@ -33,6 +34,7 @@ struct KernelPath::State {
     } shared[2];
     std::vector<Cidr> routes;
     std::vector<Cidr6> routes6;
+    std::vector<NdpProxy> ndp;  // proxy neighbour entries of in-subnet IPv6 VIPs
     Seal seal;             // the plan operations' chain and rule (ruleset_seal.hpp)
     bool sealed = false;   // the kernel's seal names what `model` renders to
     bool adopted = false;  // the first apply found its ruleset sealed and changed nothing
@@ -339,7 +341,17 @@ bool KernelPath::update_routes(const Model& m, bool first, std::string& err) {
     if (first && !list_local_routes(found6, err)) return false;
     const std::vector<Cidr6>& had6 = first ? found6 : st.routes6;
     if (!update_local_routes(minus(routes6, had6), minus(had6, routes6), err)) return false;
+    // The single addresses (externalIPs, LB IPs) inside an interface's prefix: proxied.
+    std::vector<Ip6> vips;
+    for (const Cidr6& c : routes6)
+        if (c.len == 128) vips.push_back(c.addr);
     st.routes6 = std::move(routes6);
+    std::vector<NdpProxy> ndp, found_ndp;
+    if (!ndp_proxies_for(vips, ndp, err)) return false;
+    if (first && !list_ndp_proxies(found_ndp, err)) return false;
+    const std::vector<NdpProxy>& had_ndp = first ? found_ndp : st.ndp;
+    if (!update_ndp_proxies(minus(ndp, had_ndp), minus(had_ndp, ndp), err)) return false;
+    st.ndp = std::move(ndp);
     return true;
 }
 
@@ -353,7 +365,8 @@ bool KernelPath::cleanup(std::string& err) {
         err = "cleanup: " + err;
         return false;
     }
-    return remove_all_local_routes(err);
+    std::vector<NdpProxy> proxies;
+    return remove_all_local_routes(err) && list_ndp_proxies(proxies, err) && update_ndp_proxies({}, proxies, err);
 }
 
 }  // namespace nfgate::nft

@@ -150,9 +150,9 @@ SCENARIOS = [
 ]
 
 
-# Where the IPv6 scenarios run: the reference ruleset only, for now; the kernel and dpdk paths
-# join when they serve IPv6. NFGATE_LAB_IPV6_PATHS=reference,kernel tries them on a path early.
-IPV6_PATHS = os.environ.get("NFGATE_LAB_IPV6_PATHS", "reference").split(",")
+# Where the IPv6 scenarios run: the reference ruleset and the kernel path; the fast path joins
+# when it forwards IPv6. NFGATE_LAB_IPV6_PATHS=reference,kernel,dpdk tries them there early.
+IPV6_PATHS = os.environ.get("NFGATE_LAB_IPV6_PATHS", "reference,kernel").split(",")
 
 
 def ipv6_words(text):
