@@ -133,6 +133,26 @@ std::vector<Cidr6> local_route_prefixes6(const Model& m) {
 
 namespace {
 
+// IPv6 takes no route through a device that is down (IPv4 does): in a fresh network namespace
+// lo starts down, and nothing else there may have raised it yet.
+bool lo_up(mnl_socket* nl, int lo, std::string& err) {
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_NEWLINK;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+    ifi->ifi_family = AF_UNSPEC;
+    ifi->ifi_index = lo;
+    ifi->ifi_flags = IFF_UP;
+    ifi->ifi_change = IFF_UP;
+    return talk(nl, nlh, Cidr{}, "bringing lo up for", err);
+}
+
+bool ready_for(mnl_socket*, int, const std::vector<Cidr>&, std::string&) { return true; }
+bool ready_for(mnl_socket* nl, int lo, const std::vector<Cidr6>& add, std::string& err) {
+    return add.empty() || lo_up(nl, lo, err);
+}
+
 template <typename C>
 bool update_routes(const std::vector<C>& add, const std::vector<C>& remove, std::string& err) {
     if (add.empty() && remove.empty()) return true;
@@ -145,6 +165,7 @@ bool update_routes(const std::vector<C>& add, const std::vector<C>& remove, std:
     if (!nl) return false;
     for (const auto& c : remove)
         if (!route(nl.get(), RTM_DELROUTE, c, lo, err)) return false;
+    if (!ready_for(nl.get(), lo, add, err)) return false;
     for (const auto& c : add)
         if (!route(nl.get(), RTM_NEWROUTE, c, lo, err)) return false;
     return true;

@@ -77,10 +77,13 @@ int main(int argc, char** argv) {
     }
     nfgate::Model model = loaded.model;
 
+    // A dual-stack cluster has a second table for its IPv6 half: rendered and counted too.
+    const bool dual = model.has_ipv6();
     t0 = Clock::now();
     nfgate::nft::Ruleset rs = nfgate::nft::render(model);
+    nfgate::nft::Ruleset rs6 = dual ? nfgate::nft::render(model, false, nfgate::nft::Family::ip6) : nfgate::nft::Ruleset{};
     double render_ms = ms_since(t0);
-    if (!text_out.empty()) std::ofstream(text_out) << nfgate::nft::to_nft_text(rs);
+    if (!text_out.empty()) std::ofstream(text_out) << nfgate::nft::to_nft_text(rs) << (dual ? nfgate::nft::to_nft_text(rs6) : "");
 
     std::string err;
     std::vector<double> full, incr;
@@ -105,13 +108,15 @@ int main(int argc, char** argv) {
         }
     }
     size_t rules = 0, elems = 0;
-    for (const auto& c : rs.chains) rules += c.rules.size();
-    for (const auto& s : rs.sets) elems += s.elems.size();
+    for (const auto* r : {&rs, &rs6}) {
+        for (const auto& c : r->chains) rules += c.rules.size();
+        for (const auto& s : r->sets) elems += s.elems.size();
+    }
     std::printf(
         "{\"services\": %zu, \"chains\": %zu, \"rules\": %zu, \"set_elements\": %zu, \"load_ms\": %.1f, "
         "\"render_ms\": %.2f, \"full_apply_ms\": %.1f, \"one_endpoint_change_ms\": %.2f, \"one_endpoint_change_max_ms\": %.2f, "
         "\"repeats\": %d, \"endpoint_changes\": %zu}\n",
-        model.services.size(), rs.chains.size(), rules, elems, load_ms, render_ms, median(full), median(incr),
+        model.services.size(), rs.chains.size() + rs6.chains.size(), rules, elems, load_ms, render_ms, median(full), median(incr),
         incr.empty() ? 0.0 : *std::max_element(incr.begin(), incr.end()), repeat, incr.size());
     nfgate::nft::KernelPath::cleanup(err);
     return 0;

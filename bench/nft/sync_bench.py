@@ -35,6 +35,7 @@ def main():
     ap.add_argument("source")
     ap.add_argument("--sizes", default=os.environ.get("NFGATE_NFT_BENCH_SIZES", "1000,10000,50000"))
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--dual-stack", action="store_true", help="every Service with an IPv6 ClusterIP and slice too")
     a = ap.parse_args()
     bench = os.path.join(a.build, "bench", "nft", "nft_sync_bench")
     daemon = next((p for p in (os.path.join(a.build, "nfgate"), os.path.join(a.build, "control", "daemon", "nfgate"))
@@ -45,7 +46,7 @@ def main():
         for n in [int(s) for s in a.sizes.split(",") if s]:
             d = os.path.join(work, "c%d" % n)
             subprocess.run([sys.executable, gen, "--services", str(n), "--endpoints", "10", "--out", d,
-                            "--dataplane", "kernel"], check=True, stdout=subprocess.DEVNULL)
+                            "--dataplane", "kernel"] + (["--dual-stack"] if a.dual_stack else []), check=True, stdout=subprocess.DEVNULL)
             gw = os.path.join(d, "gateway.yaml")
             text = os.path.join(d, "ruleset.nft")
             r = subprocess.run([bench, "--config", gw, "--text-out", text, "--repeat", str(a.runs)],

@@ -54,8 +54,9 @@ std::string model_summary(const Model& m) {
     for (const auto& s : m.services)
         for (const auto& p : s.ports) {
             ++ports;
-            endpoints += p.endpoints.size();
+            endpoints += p.endpoints.size() + p.endpoints6.size();
             ready += p.ready_count();
+            for (const auto& e : p.endpoints6) ready += e.ready ? 1 : 0;
         }
     return std::to_string(m.services.size()) + " Services, " + std::to_string(ports) + " ports, " +
            std::to_string(endpoints) + " endpoints (" + std::to_string(ready) + " ready)";
