@@ -11,19 +11,11 @@
 #include <memory>
 #include <vector>
 
+#include "nft/rtnl_socket.hpp"
+
 namespace nfgate::nft {
 namespace {
 
-using SocketPtr = std::unique_ptr<mnl_socket, decltype([](mnl_socket* s) { mnl_socket_close(s); })>;
-
-SocketPtr open_rtnl(std::string& err) {
-    SocketPtr nl(mnl_socket_open(NETLINK_ROUTE));
-    if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
-        err = std::string("local routes: opening the rtnetlink socket: ") + std::strerror(errno);
-        return nullptr;
-    }
-    return nl;
-}
 
 // What differs between the families: the address family, how the destination is written and
 // read, how a prefix is named in an error.
@@ -161,7 +153,7 @@ bool update_routes(const std::vector<C>& add, const std::vector<C>& remove, std:
         err = "local routes: no loopback device";
         return false;
     }
-    SocketPtr nl = open_rtnl(err);
+    RtnlSocket nl = open_rtnl("local routes", err);
     if (!nl) return false;
     for (const auto& c : remove)
         if (!route(nl.get(), RTM_DELROUTE, c, lo, err)) return false;
@@ -173,7 +165,7 @@ bool update_routes(const std::vector<C>& add, const std::vector<C>& remove, std:
 
 template <typename C>
 bool list_routes(std::vector<C>& out, std::string& err) {
-    SocketPtr nl = open_rtnl(err);
+    RtnlSocket nl = open_rtnl("local routes", err);
     if (!nl) return false;
     char buf[MNL_SOCKET_BUFFER_SIZE];
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf);

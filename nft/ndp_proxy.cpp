@@ -12,21 +12,13 @@
 #include <fstream>
 #include <memory>
 
+#include "nft/rtnl_socket.hpp"
+
 #include "nft/local_routes.hpp"  // kRouteProtocol
 
 namespace nfgate::nft {
 namespace {
 
-using SocketPtr = std::unique_ptr<mnl_socket, decltype([](mnl_socket* s) { mnl_socket_close(s); })>;
-
-SocketPtr open_rtnl(std::string& err) {
-    SocketPtr nl(mnl_socket_open(NETLINK_ROUTE));
-    if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
-        err = std::string("neighbour proxies: opening the rtnetlink socket: ") + std::strerror(errno);
-        return nullptr;
-    }
-    return nl;
-}
 
 // Sends a dump request and feeds every answer to `cb`.
 bool dump(mnl_socket* nl, nlmsghdr* nlh, mnl_cb_t cb, void* data, const char* what, std::string& err) {
@@ -132,7 +124,7 @@ bool proxy_ndp_on(int ifindex, std::string& err) {
 bool ndp_proxies_for(const std::vector<Ip6>& vips, std::vector<NdpProxy>& out, std::string& err) {
     out.clear();
     if (vips.empty()) return true;
-    SocketPtr nl = open_rtnl(err);
+    RtnlSocket nl = open_rtnl("neighbour proxies", err);
     if (!nl) return false;
     char buf[MNL_SOCKET_BUFFER_SIZE];
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
@@ -150,7 +142,7 @@ bool ndp_proxies_for(const std::vector<Ip6>& vips, std::vector<NdpProxy>& out, s
 
 bool update_ndp_proxies(const std::vector<NdpProxy>& add, const std::vector<NdpProxy>& remove, std::string& err) {
     if (add.empty() && remove.empty()) return true;
-    SocketPtr nl = open_rtnl(err);
+    RtnlSocket nl = open_rtnl("neighbour proxies", err);
     if (!nl) return false;
     for (const auto& p : remove)
         if (!proxy(nl.get(), RTM_DELNEIGH, p, err)) return false;
@@ -161,7 +153,7 @@ bool update_ndp_proxies(const std::vector<NdpProxy>& add, const std::vector<NdpP
 
 bool list_ndp_proxies(std::vector<NdpProxy>& out, std::string& err) {
     out.clear();
-    SocketPtr nl = open_rtnl(err);
+    RtnlSocket nl = open_rtnl("neighbour proxies", err);
     if (!nl) return false;
     char buf[MNL_SOCKET_BUFFER_SIZE];
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf);

@@ -123,10 +123,21 @@ void read_ports(Reporter& r, YNode spec, ServiceType type, const Model& gw, Serv
     }
 }
 
-std::string in_cidrs6(const std::vector<Cidr6>& cidrs) {
+std::string in_cidrs(const std::vector<Cidr6>& cidrs) {
     std::string s;
     for (const auto& c : cidrs) s += (s.empty() ? "" : ", ") + cidr6_to_string(c);
     return s;
+}
+
+std::string addr_text(uint32_t ip) { return ip_to_string(ip); }
+std::string addr_text(const Ip6& ip) { return ip6_to_string(ip); }
+
+// A ClusterIP must lie in one of the serviceCIDRs of its family (when any are declared).
+template <typename C, typename A>
+bool in_service_cidrs(Reporter& r, YNode n, const FieldPath& f, const std::vector<C>& cidrs, const A& ip) {
+    if (cidrs.empty() || std::any_of(cidrs.begin(), cidrs.end(), [&](const C& c) { return c.contains(ip); })) return true;
+    r.error(n.line(), f, addr_text(ip) + " is outside serviceCIDRs (want an address in " + in_cidrs(cidrs) + ")");
+    return false;
 }
 
 // spec.ipFamilies (as the API server filled it: one or two of IPv4/IPv6) and
@@ -177,15 +188,8 @@ bool read_cluster_ips(Reporter& r, YNode spec, const Model& gw, ServiceSource& o
         std::vector<uint32_t> v4;
         std::vector<Ip6> v6;
         if (!read_ip_any(r, n, f, v4, v6)) return;
-        for (uint32_t ip : v4) {
-            if (!gw.service_cidrs.empty() && std::none_of(gw.service_cidrs.begin(), gw.service_cidrs.end(),
-                                                          [&](const Cidr& c) { return c.contains(ip); })) {
-                r.error(n.line(), f, ip_to_string(ip) + " is outside serviceCIDRs (want an address in " +
-                                         in_cidrs(gw.service_cidrs) + ")");
-                return;
-            }
-            out.svc.cluster_ips.push_back(ip);
-        }
+        for (uint32_t ip : v4)
+            if (in_service_cidrs(r, n, f, gw.service_cidrs, ip)) out.svc.cluster_ips.push_back(ip);
         for (const Ip6& ip : v6) {
             if (!serve6) {
                 ipv6_left_out = true;
@@ -193,13 +197,7 @@ bool read_cluster_ips(Reporter& r, YNode spec, const Model& gw, ServiceSource& o
                                        " left out: the gateway has no IPv6 address (nodeAddresses or interfaces)");
                 return;
             }
-            if (!gw.service_cidrs6.empty() && std::none_of(gw.service_cidrs6.begin(), gw.service_cidrs6.end(),
-                                                           [&](const Cidr6& c) { return c.contains(ip); })) {
-                r.error(n.line(), f, ip6_to_string(ip) + " is outside serviceCIDRs (want an address in " +
-                                         in_cidrs6(gw.service_cidrs6) + ")");
-                return;
-            }
-            out.svc.cluster_ips6.push_back(ip);
+            if (in_service_cidrs(r, n, f, gw.service_cidrs6, ip)) out.svc.cluster_ips6.push_back(ip);
         }
     };
     if (multi.is_seq() && multi.size() > 0) {
