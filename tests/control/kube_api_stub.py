@@ -194,7 +194,7 @@ def make_handler(state, page):
                     "message": message, "reason": reason, "code": code}
 
         def do_GET(self):
-            print("GET " + self.path, flush=True)
+            say("GET " + self.path)
             if self.headers.get("Authorization") != "Bearer " + state.token:
                 return self.send_json(401, self.status(401, "Unauthorized", "Unauthorized"))
             if not acceptable(self.headers.get("Accept")):
@@ -296,6 +296,17 @@ def make_handler(state, page):
     return Handler
 
 
+_OUT = threading.Lock()
+
+
+def say(line):
+    """One line on stdout, whole: request lines (server threads) and command answers (main
+    thread) must never interleave, or the test reading them loses a "done"."""
+    with _OUT:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--state", required=True)
@@ -313,11 +324,11 @@ def main():
     ctx.load_cert_chain(a.cert, a.key)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    print("listening", flush=True)
+    say("listening")
     for line in sys.stdin:
         if line.strip():
             state.command(json.loads(line))
-            print("done", flush=True)
+            say("done")
     server.shutdown()
 
 
