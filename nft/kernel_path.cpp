@@ -234,7 +234,11 @@ bool KernelPath::write_ip6(const Model* was, const Model& m, std::string& err) {
     State& st = *state_;
     const bool want = serves_ipv6(m);
     if (!want) {
-        if ((st.ip6_table || was == nullptr) && !drop_table(Family::ip6, err)) return false;
+        // On the first apply, one an earlier run left goes; a host without IPv6 may refuse even
+        // to look, which is fine when nothing IPv6 is wanted.
+        std::string ignored;
+        if (st.ip6_table && !drop_table(Family::ip6, err)) return false;
+        if (was == nullptr) drop_table(Family::ip6, ignored);
     } else if (st.ip6_table && was != nullptr) {
         if (!run_plan(diff_plan(render(*was, st.syn_proxy, Family::ip6), render(m, st.syn_proxy, Family::ip6)), err))
             return false;
@@ -337,6 +341,16 @@ bool KernelPath::update_routes(const Model& m, bool first, std::string& err) {
     const std::vector<Cidr>& had = first ? found : st.routes;
     if (!update_local_routes(minus(routes, had), minus(had, routes), err)) return false;
     st.routes = std::move(routes);
+    // A host without IPv6 (ipv6.disable=1) refuses IPv6 route and neighbour requests: a model
+    // without an IPv6 half needs none, so their failure only counts when it has one.
+    std::string err6;
+    if (update_routes6(m, first, err6) || !serves_ipv6(m)) return true;
+    err = err6;
+    return false;
+}
+
+bool KernelPath::update_routes6(const Model& m, bool first, std::string& err) {
+    State& st = *state_;
     std::vector<Cidr6> routes6 = local_route_prefixes6(m), found6;
     if (first && !list_local_routes(found6, err)) return false;
     const std::vector<Cidr6>& had6 = first ? found6 : st.routes6;
@@ -361,12 +375,16 @@ bool KernelPath::cleanup(std::string& err) {
         err = "cleanup: " + err;
         return false;
     }
-    if (!drop_table(Family::ip, err) || !drop_table(Family::ip6, err)) {
+    if (!drop_table(Family::ip, err)) {
         err = "cleanup: " + err;
         return false;
     }
+    // The IPv6 pieces as far as the host has IPv6 (a host booted without it refuses to look).
+    std::string ignored;
     std::vector<NdpProxy> proxies;
-    return remove_all_local_routes(err) && list_ndp_proxies(proxies, err) && update_ndp_proxies({}, proxies, err);
+    drop_table(Family::ip6, ignored);
+    if (list_ndp_proxies(proxies, ignored)) update_ndp_proxies({}, proxies, ignored);
+    return remove_all_local_routes(err);
 }
 
 }  // namespace nfgate::nft

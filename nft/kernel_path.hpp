@@ -47,6 +47,7 @@ private:
     void count_all(const Model& m);
     bool apply_changes(const Model& m, const ServiceChanges& changes, std::string& err);
     bool update_routes(const Model& m, bool first, std::string& err);
+    bool update_routes6(const Model& m, bool first, std::string& err);
     bool first_apply(const Model& m, std::string& err);
     bool run_unsealing(Plan plan, std::string& err);
     bool write_ip6(const Model* was, const Model& m, std::string& err);
