@@ -54,7 +54,6 @@ struct V4 {
     using A = uint32_t;
     using C = Cidr;
     static constexpr Family family = Family::ip;
-    static constexpr uint8_t kHostLen = 32;
     static const std::vector<A>& cluster_ips(const Service& s) { return s.cluster_ips; }
     static const std::vector<A>& external_ips(const Service& s) { return s.external_ips; }
     static const std::vector<A>& lb_ips(const Service& s) { return s.lb_ips; }
@@ -72,7 +71,6 @@ struct V6 {
     using A = Ip6;
     using C = Cidr6;
     static constexpr Family family = Family::ip6;
-    static constexpr uint8_t kHostLen = 128;
     static const std::vector<A>& cluster_ips(const Service& s) { return s.cluster_ips6; }
     static const std::vector<A>& external_ips(const Service& s) { return s.external_ips6; }
     static const std::vector<A>& lb_ips(const Service& s) { return s.lb_ips6; }

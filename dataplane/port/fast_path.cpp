@@ -170,11 +170,16 @@ void DpdkFastPath::announce(const Announcements& a) {
         rte_pktmbuf_free(m);
         return false;
     };
-    for (const auto& [iface, addr] : a.arp)
-        if (!send(iface, [&](rte_mbuf* m) { engine::build_garp(m, ifaces[iface], addr); return true; })) return;
-    for (const auto& [iface, addr] : a.nd)
-        if (!send(iface, [&](rte_mbuf* m) { return engine::build_unsolicited_na(m, engine::NdIface{ifaces[iface].mac, true}, addr); }))
-            return;
+    for (const auto& one : a.arp) {
+        const auto& info = ifaces[one.first];
+        const uint32_t addr = one.second;
+        if (!send(one.first, [&](rte_mbuf* m) { engine::build_garp(m, info, addr); return true; })) return;
+    }
+    for (const auto& one : a.nd) {
+        const engine::NdIface nd{ifaces[one.first].mac, true};
+        const Ip6& addr = one.second;
+        if (!send(one.first, [&](rte_mbuf* m) { return engine::build_unsolicited_na(m, nd, addr); })) return;
+    }
 }
 
 bool DpdkFastPath::bring_up(const Model& m, std::string& err) {
