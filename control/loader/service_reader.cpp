@@ -1,5 +1,6 @@
 #include "control/loader/service_reader.hpp"
 
+#include <set>
 #include <unordered_map>
 
 #include <algorithm>
@@ -301,14 +302,11 @@ void read_source_ranges(Reporter& r, YNode spec, Service& svc) {
 // is one VIP: the data paths get each address once, in the first list that names it.
 template <typename Addr>
 void drop_repeated(std::initializer_list<std::vector<Addr>*> lists) {
-    std::vector<Addr> seen;
+    std::set<Addr> seen;
     for (auto* list : lists) {
         std::vector<Addr> kept;
-        for (const Addr& ip : *list) {
-            if (std::find(seen.begin(), seen.end(), ip) != seen.end()) continue;
-            seen.push_back(ip);
-            kept.push_back(ip);
-        }
+        for (const Addr& ip : *list)
+            if (seen.insert(ip).second) kept.push_back(ip);
         *list = std::move(kept);
     }
 }
