@@ -34,21 +34,9 @@ std::string text(const Cidr6& c) { return cidr6_to_string(c); }
 // (deletes of a route already gone are fine, adds replace).
 template <typename C>
 bool talk(mnl_socket* nl, nlmsghdr* nlh, const C& c, const char* verb, std::string& err) {
-    static uint32_t seq = 1;
-    nlh->nlmsg_seq = seq++;
-    if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-        err = std::string("local routes: sending: ") + std::strerror(errno);
-        return false;
-    }
-    char buf[MNL_SOCKET_BUFFER_SIZE];
-    ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof buf);
-    if (n < 0 || mnl_cb_run(buf, n, nlh->nlmsg_seq, mnl_socket_get_portid(nl), nullptr, nullptr) < 0) {
-        if (errno == ENOENT && nlh->nlmsg_type == RTM_DELROUTE) return true;
-        err = std::string("local routes: ") + verb + " local route " + text(c) + " dev lo: " +
-              std::strerror(errno);
-        return false;
-    }
-    return true;
+    if (rtnl_request(nl, nlh) || (errno == ENOENT && nlh->nlmsg_type == RTM_DELROUTE)) return true;
+    err = std::string("local routes: ") + verb + " local route " + text(c) + " dev lo: " + std::strerror(errno);
+    return false;
 }
 
 template <typename C>
@@ -170,29 +158,10 @@ bool list_routes(std::vector<C>& out, std::string& err) {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = RTM_GETROUTE;
-    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    nlh->nlmsg_seq = 1;
     auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
     rtm->rtm_family = family_of(C{});
-    if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) {
-        err = std::string("local routes: listing routes: ") + std::strerror(errno);
-        return false;
-    }
     Found<C> found;
-    uint32_t portid = mnl_socket_get_portid(nl.get());
-    for (;;) {
-        ssize_t n = mnl_socket_recvfrom(nl.get(), buf, sizeof buf);
-        if (n < 0) {
-            err = std::string("local routes: listing routes: ") + std::strerror(errno);
-            return false;
-        }
-        int r = mnl_cb_run(buf, n, 1, portid, collect_route<C>, &found);
-        if (r == MNL_CB_STOP) break;
-        if (r < 0) {
-            err = std::string("local routes: listing routes: ") + std::strerror(errno);
-            return false;
-        }
-    }
+    if (!rtnl_dump(nl.get(), nlh, collect_route<C>, &found, "local routes", "listing routes", err)) return false;
     std::sort(found.routes.begin(), found.routes.end());
     out = std::move(found.routes);
     return true;

@@ -20,27 +20,6 @@ namespace nfgate::nft {
 namespace {
 
 
-// Sends a dump request and feeds every answer to `cb`.
-bool dump(mnl_socket* nl, nlmsghdr* nlh, mnl_cb_t cb, void* data, const char* what, std::string& err) {
-    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    nlh->nlmsg_seq = 1;
-    if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-        err = std::string("neighbour proxies: ") + what + ": " + std::strerror(errno);
-        return false;
-    }
-    char buf[MNL_SOCKET_BUFFER_SIZE];
-    const uint32_t portid = mnl_socket_get_portid(nl);
-    for (;;) {
-        ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof buf);
-        int r = n < 0 ? -1 : mnl_cb_run(buf, n, 1, portid, cb, data);
-        if (r == MNL_CB_STOP) return true;
-        if (r < 0) {
-            err = std::string("neighbour proxies: ") + what + ": " + std::strerror(errno);
-            return false;
-        }
-    }
-}
-
 struct Prefixes {
     std::vector<std::pair<int, Cidr6>> list;  // (ifindex, prefix)
 };
@@ -82,8 +61,6 @@ bool proxy(mnl_socket* nl, uint16_t type, const NdpProxy& p, std::string& err) {
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = type;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (type == RTM_NEWNEIGH ? NLM_F_CREATE | NLM_F_REPLACE : 0);
-    static uint32_t seq = 1;
-    nlh->nlmsg_seq = ++seq;
     auto* nd = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
     nd->ndm_family = AF_INET6;
     nd->ndm_ifindex = p.ifindex;
@@ -91,9 +68,7 @@ bool proxy(mnl_socket* nl, uint16_t type, const NdpProxy& p, std::string& err) {
     nd->ndm_state = NUD_PERMANENT;
     mnl_attr_put(nlh, NDA_DST, 16, p.addr.data());
     if (type == RTM_NEWNEIGH) mnl_attr_put_u8(nlh, NDA_PROTOCOL, kRouteProtocol);
-    char rbuf[MNL_SOCKET_BUFFER_SIZE];
-    ssize_t n = mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0 ? -1 : mnl_socket_recvfrom(nl, rbuf, sizeof rbuf);
-    if (n >= 0 && mnl_cb_run(rbuf, n, nlh->nlmsg_seq, mnl_socket_get_portid(nl), nullptr, nullptr) >= 0) return true;
+    if (rtnl_request(nl, nlh)) return true;
     if (errno == ENOENT && type == RTM_DELNEIGH) return true;
     char name[IF_NAMESIZE] = "?";
     if_indextoname(static_cast<unsigned>(p.ifindex), name);
@@ -131,7 +106,7 @@ bool ndp_proxies_for(const std::vector<Ip6>& vips, std::vector<NdpProxy>& out, s
     nlh->nlmsg_type = RTM_GETADDR;
     static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)))->ifa_family = AF_INET6;
     Prefixes prefixes;
-    if (!dump(nl.get(), nlh, collect_prefix, &prefixes, "listing interface addresses", err)) return false;
+    if (!rtnl_dump(nl.get(), nlh, collect_prefix, &prefixes, "neighbour proxies", "listing interface addresses", err)) return false;
     for (const Ip6& vip : vips)
         for (const auto& [ifindex, prefix] : prefixes.list)
             if (prefix.contains(vip)) out.push_back(NdpProxy{ifindex, vip});
@@ -161,7 +136,7 @@ bool list_ndp_proxies(std::vector<NdpProxy>& out, std::string& err) {
     auto* nd = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
     nd->ndm_family = AF_INET6;
     nd->ndm_flags = NTF_PROXY;
-    if (!dump(nl.get(), nlh, collect_proxy, &out, "listing proxy entries", err)) return false;
+    if (!rtnl_dump(nl.get(), nlh, collect_proxy, &out, "neighbour proxies", "listing proxy entries", err)) return false;
     std::sort(out.begin(), out.end());
     return true;
 }
