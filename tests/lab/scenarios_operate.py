@@ -101,9 +101,17 @@ def nfgatectl_capture(lab):
     ctl = subprocess.Popen(lab.nfgatectl_argv("capture", "--interface", "ext", "--count", str(want), "--write", path,
                                               "--timeout", "20"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     details = []
-    time.sleep(0.3)  # armed by now: the request is answered only when the packets came
-    step_ok, text = Reach("client", "tcp", "10.96.0.10", 80, count=4, every_backend=False).run(lab)
-    details.append("traffic: " + text)
+    # The request is armed once the daemon has read it, which a loaded machine may take a while
+    # to do: one connection at a time (its frames alternate between the two directions) until
+    # the capture has its packets, so frames of the same connection are on both sides of it.
+    step_ok, sent = True, 0
+    time.sleep(0.3)
+    while ctl.poll() is None and sent < 20:
+        ok_one, text = Reach("client", "tcp", "10.96.0.10", 80, count=1, every_backend=False).run(lab)
+        step_ok &= ok_one
+        sent += 1
+        time.sleep(0.1)
+    details.append(f"traffic: {sent} connection(s) one after another, all answered: {step_ok}; last: {text}")
     try:
         out, err = ctl.communicate(timeout=40)
     except subprocess.TimeoutExpired:
@@ -121,6 +129,8 @@ def nfgatectl_capture(lab):
     ok &= bool(read_ok)
     details.append(f"tcpdump -r: {len(lines)} packets ({len(to_vip)} to the VIP as received, {len(from_vip)} "
                    f"from it as sent)" + ("" if read_ok else f" -- expected {want} of both kinds; {r.stderr.strip()}"))
+    if not read_ok:
+        details += ["  " + l for l in lines[:want]]
     return ok and step_ok, details
 
 
