@@ -222,6 +222,7 @@ private:
         switch (f) {
             case Fate::forward: s_.fwd_lane[n_fwd_++] = static_cast<uint8_t>(lane); break;
             case Fate::answer: io_.tx(slow_.in_port, s_.lanes[lane].m); break;
+            case Fate::routed: io_.tx(slow_.out_port, s_.lanes[lane].m); break;
             case Fate::drop: io_.drop(s_.lanes[lane].m); break;
             case Fate::kernel: {
                 const Reason r = w_.exceptions.push(slow_.in_port, s_.lanes[lane].m, slow_.now_ns);

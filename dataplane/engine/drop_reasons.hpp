@@ -89,7 +89,10 @@ namespace nfgate::engine {
     X(nd_advert_sent)               /* a neighbour solicitation for a gateway address answered (not a drop) */         \
     X(nd_not_for_us)                /* a neighbour solicitation for an address the gateway does not answer for */      \
     X(nd_invalid)                   /* a neighbour discovery message RFC 4861 7.1 says to discard */                   \
-    X(echo6_reply_sent)             /* an ICMPv6 echo request to a gateway address answered (not a drop) */
+    X(echo6_reply_sent)             /* an ICMPv6 echo request to a gateway address answered (not a drop) */         \
+    X(nd_learned)                   /* a neighbour advertisement consumed into the IPv6 neighbour table */            \
+    X(ip6_link_local)               /* from or to a link-local address: never forwarded off its link (RFC 4291) */     \
+    X(ip6_fragment_not_tracked)     /* IPv6 fragment of TCP/UDP/echo: not translated yet, dropped */
 
 enum class Reason : uint8_t {
 #define NFGATE_REASON_ENUM(name) name,

@@ -17,6 +17,7 @@
 #include "dataplane/engine/fragment_table.hpp"
 #include "dataplane/engine/frontend_traffic.hpp"
 #include "dataplane/engine/neighbour_table.hpp"
+#include "dataplane/engine/neighbour_table6.hpp"
 #include "dataplane/engine/neighbour_wait.hpp"
 #include "dataplane/engine/next_hop_cache.hpp"
 #include "dataplane/engine/packet_parse.hpp"
@@ -32,6 +33,9 @@ struct EngineConfig {
     uint32_t max_flows = 1u << 20;  // conntrack.maxFlows
     unsigned workers = 1;
     std::vector<uint32_t> snat_addresses;  // host order: the interface addresses, in interface order
+    // Each interface's global IPv6 address (zero: none), in interface order. Without any, the
+    // fast path keeps no IPv6 flow table and forwards no IPv6.
+    std::vector<Ip6> snat_addresses6;
     uint16_t snat_port_min = 1024;
     uint16_t snat_port_max = 65535;
     // The fast path's QSBR variable (reader id = worker index), also guarding flow entries.
@@ -50,6 +54,17 @@ public:
     ct::ConntrackTable& flows() { return *flows_; }
     const ct::ConntrackTable& flows() const { return *flows_; }
     ct::SnatPorts& snat() { return *snat_; }
+    // The IPv6 flow table (nullptr: the gateway has no IPv6 address to forward from), its SNAT
+    // ports (pool i: interface i's global IPv6 address) and the IPv6 neighbours.
+    ct::ConntrackTable6* flows6() { return flows6_.get(); }
+    const ct::ConntrackTable6* flows6() const { return flows6_.get(); }
+    ct::SnatPorts& snat6() { return *snat6_; }
+    int snat6_pool_of(const Ip6& a) const {
+        for (size_t i = 0; i < snat6_addrs_.size(); ++i)
+            if (snat6_addrs_[i] == a) return static_cast<int>(i);
+        return -1;
+    }
+    NeighbourTable6& neighbours6() { return neighbours6_; }
     NeighbourTable& neighbours() { return neighbours_; }
     AffinityTable& affinity() { return affinity_; }
     unsigned workers() const { return workers_; }
@@ -63,10 +78,15 @@ public:
 
 private:
     EngineShared() = default;
+    static bool create_ipv6(EngineShared& s, const EngineConfig& cfg, std::string& err);
 
     unsigned workers_ = 1;
     std::unique_ptr<ct::SnatPorts> snat_;  // before flows_: the table returns ports to it
     std::unique_ptr<ct::ConntrackTable> flows_;
+    std::vector<Ip6> snat6_addrs_;
+    std::unique_ptr<ct::SnatPorts> snat6_;
+    std::unique_ptr<ct::ConntrackTable6> flows6_;
+    NeighbourTable6 neighbours6_;
     NeighbourTable neighbours_;
     AffinityTable affinity_;
     std::atomic<bool> syn_proxy_{false};
@@ -101,6 +121,7 @@ struct WorkerContext {
     WorkerStats stats;
     FrontendCounters frontends;
     ArpRequestLimiter arp_limiter;
+    ArpRequestLimiter nd_limiter;  // neighbour solicitations, keyed by a fold of the IPv6 target
     NeighbourWait waiting;  // packets whose next hop's MAC is being asked for
     uint32_t neighbours_aged_s = 0;  // worker 0: the second the neighbour table was last aged
     NextHopCache next_hops;

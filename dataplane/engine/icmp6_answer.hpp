@@ -48,4 +48,9 @@ bool icmp6_error_allowed(const rte_ether_addr& eth_dst, const uint8_t* ip6, uint
 // first segment holds. `answered`, `not_answerable` (2.4 (e)), `malformed` or `no_room`.
 Icmp6Verdict make_icmp6_error(rte_mbuf* m, const Icmp6Error& e, const Ip6& src, const rte_ether_addr& iface_mac);
 
+// TCP reset answering the segment at `tcp` (carried by `m` over IPv6, `seg_len` bytes of TCP
+// header and data) from the address it was sent to, as RFC 793 has a closed port answer; the
+// IPv6 header is rewritten without extension headers. False when `m` cannot hold it.
+bool make_tcp_reset6(rte_mbuf* m, const uint8_t* tcp, uint32_t seg_len, const rte_ether_addr& iface_mac);
+
 }  // namespace nfgate::engine

@@ -1,6 +1,6 @@
-// IPv6 frames while the fast path does not forward IPv6 yet: neighbour discovery for the
-// gateway's addresses and echo replies from them. Everything else is dropped, counted as
-// ip6_not_forwarded.
+// IPv6 frames addressed to the gateway itself: neighbour discovery (answers for its addresses
+// and in-subnet VIPs, and what solicitations and advertisements teach the neighbour table) and
+// echo replies from its addresses. Everything else goes on to ipv6_flow.cpp.
 #include "dataplane/engine/icmp6_answer.hpp"
 #include "dataplane/engine/ndp.hpp"
 #include "dataplane/engine/packet_parse6.hpp"
@@ -37,16 +37,36 @@ Fate on_ipv6(SlowCtx& c, rte_mbuf* m) {
         Solicitation ns;
         auto owns = [&](const Ip6& target) { return c.st.answers_nd(c.in_port, target); };
         const Icmp6Verdict v = answer_ns(m, NdIface{in.mac, true}, owns, ns);
+        // RFC 4861 7.2.3: a solicitation with a source link-layer address option updates the
+        // sender's entry; it is created only when the solicitation is for the gateway.
+        if (ns.has_source_mac && !ns.src.is_zero() && (v == Icmp6Verdict::answered || v == Icmp6Verdict::not_for_us)) {
+            if (v == Icmp6Verdict::answered)
+                c.worker.shared.neighbours6().learn(ns.src, ns.source_mac);
+            else
+                c.worker.shared.neighbours6().refresh(ns.src, ns.source_mac);
+        }
         if (v == Icmp6Verdict::answered) return c.answer(Reason::nd_advert_sent);
         return c.drop(v == Icmp6Verdict::not_for_us ? Reason::nd_not_for_us : Reason::nd_invalid);
+    }
+    if (plain_icmp6_of_type(m, kIcmp6NeighbourAdvert)) {
+        // RFC 4861 7.2.5: the advertisement answers a solicitation of ours (or announces a
+        // change); its target link-layer address is the neighbour's.
+        Advertisement na;
+        if (read_na(m, na) != Icmp6Verdict::read || !na.has_target_mac) return c.drop(Reason::nd_invalid);
+        if (na.solicited)
+            c.worker.shared.neighbours6().learn(na.target, na.target_mac);
+        else
+            c.worker.shared.neighbours6().refresh(na.target, na.target_mac);
+        return c.drop(Reason::nd_learned);
     }
     PacketMeta6 pm;
     Reason why{};
     if (!parse_ipv6_packet(m, pm, why)) return c.drop(why);
-    if (pm.proto == kProtoIcmp6 && pm.icmp_type == kIcmp6EchoRequest && !pm.fragment && c.st.is_local6(pm.dst) &&
-        make_echo6_reply(m, in.mac) == Icmp6Verdict::answered)
-        return c.answer(Reason::echo6_reply_sent);
-    return c.drop(Reason::ip6_not_forwarded);
+    if (pm.proto == kProtoIcmp6 && pm.icmp_type == kIcmp6EchoRequest && !pm.fragment && c.st.is_local6(pm.dst)) {
+        return make_echo6_reply(m, in.mac) == Icmp6Verdict::answered ? c.answer(Reason::echo6_reply_sent)
+                                                                     : c.drop(Reason::icmp_untracked);
+    }
+    return on_ipv6_packet(c, m, pm);
 }
 
 }  // namespace nfgate::engine

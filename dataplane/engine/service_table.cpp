@@ -62,6 +62,10 @@ public:
             std::unordered_set<uint32_t> seen;
             v.erase(std::remove_if(v.begin(), v.end(), [&](uint32_t ip) { return !seen.insert(ip).second; }), v.end());
         }
+        std::vector<const ServicePortEntry*> bases;
+        bases.reserve(st_->ports_.size());
+        for (const auto& e : st_->ports_) bases.push_back(e.get());
+        if (!st_->v6_.build(m_, bases, err_)) return nullptr;
         st_->service_cidrs_ = m_.service_cidrs;
         st_->cluster_cidrs_ = m_.cluster_cidrs;
         st_->non_masq_ = m_.masquerade.non_masquerade_cidrs;

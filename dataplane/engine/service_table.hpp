@@ -17,6 +17,7 @@
 #include "dataplane/engine/flat_map.hpp"
 #include "dataplane/engine/frontend_traffic.hpp"
 #include "dataplane/engine/routes.hpp"
+#include "dataplane/engine/service_table6.hpp"
 #include "dataplane/engine/source_limiter.hpp"
 #include "dataplane/lb/maglev.hpp"
 
@@ -137,6 +138,8 @@ public:
     }
 
     const RouteTable& routes() const { return routes_; }
+    // The IPv6 frontends, backends, prefixes and routes (service_table6.hpp).
+    const ServiceTable6& v6() const { return v6_; }
     // Distinct for every snapshot built in this process (caches keyed on a snapshot compare it).
     uint64_t generation() const { return generation_; }
     const std::vector<IfaceInfo>& ifaces() const { return ifaces_; }
@@ -174,6 +177,7 @@ private:
     std::vector<IfaceInfo> ifaces_;
     std::vector<Ip6> local6_;                    // interface and node IPv6 addresses
     std::vector<std::vector<Ip6>> nd_by_port_;  // answered by neighbour discovery, per port
+    ServiceTable6 v6_;
     uint64_t generation_ = 0;
 };
 

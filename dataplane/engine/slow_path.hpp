@@ -17,8 +17,10 @@ namespace nfgate::engine {
 
 // forward: route the (possibly rewritten) packet, folding `ip_delta` and the TTL decrement into
 // the IP checksum; answer: the mbuf holds a reply to send out the input port; drop: free it.
-// kernel: to the gateway's own kernel through the worker's ExceptionQueue.
-enum class Fate : uint8_t { forward, answer, drop, kernel };
+// kernel: to the gateway's own kernel through the worker's ExceptionQueue. routed: the packet
+// is complete, Ethernet header included, to send out SlowCtx::out_port (the IPv6 path routes
+// its packets itself).
+enum class Fate : uint8_t { forward, answer, drop, kernel, routed };
 
 struct SlowCtx {
     WorkerContext& worker;
@@ -27,6 +29,7 @@ struct SlowCtx {
     uint64_t now_ns;
     uint32_t now_s;
     BurstCounters& counters;
+    uint16_t out_port = 0;  // Fate::routed
 
     Fate drop(Reason r) {
         counters.count(r);
@@ -43,8 +46,14 @@ struct SlowCtx {
 // Frames that are not a well-formed IPv4 packet: ARP, other EtherTypes, parse failures.
 Fate on_not_ipv4(SlowCtx& c, rte_mbuf* m, L3Kind kind, Reason parse_error);
 
-// IPv6 frames (ipv6_local.cpp): neighbour discovery and echo for the gateway's addresses.
+// IPv6 frames (ipv6_local.cpp): neighbour discovery and echo for the gateway's addresses;
+// everything else goes to on_ipv6_packet().
 Fate on_ipv6(SlowCtx& c, rte_mbuf* m);
+
+// A parsed IPv6 packet that is not for neighbour discovery or a gateway echo (ipv6_flow.cpp):
+// tracked, translated and routed; Fate::routed when it leaves by SlowCtx::out_port.
+struct PacketMeta6;
+Fate on_ipv6_packet(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm);
 
 // IPv4 packets that take no part in the flow table: expiring TTL, fragments, ICMP errors,
 // ICMP other than echo, protocols without ports.

@@ -1,0 +1,329 @@
+// The fast path's IPv6 forwarding, packet by packet: the IPv6 flow table (ConntrackTable6) for
+// established flows, and on a miss the same decisions as IPv4's new_flow.cpp over the
+// snapshot's IPv6 half (service_table6.hpp): Service frontends to a Maglev-chosen IPv6
+// endpoint (NAT66, masquerade by the same rules), pod egress masquerade, inbound connections to
+// pods tracked untranslated, plain routing of the rest; then hop limit, route and neighbour
+// (solicited when unknown).
+//
+// Not here yet: the SYN proxy and per-Service counters for IPv6 frontends, ICMPv6 errors about
+// translated flows (dropped when they quote one, routed untouched otherwise), IPv6 fragments of
+// tracked protocols (dropped, counted), Packet Too Big (the fast path keeps no per-port MTU).
+#include <cstring>
+
+#include "dataplane/engine/icmp6_answer.hpp"
+#include "dataplane/engine/miss_decision.hpp"
+#include "dataplane/engine/nat_rewrite.hpp"
+#include "dataplane/engine/ndp.hpp"
+#include "dataplane/engine/packet_parse6.hpp"
+#include "dataplane/engine/slow_path.hpp"
+
+namespace nfgate::engine {
+
+namespace {
+
+constexpr unsigned kSnatAttempts = 8;
+// Affinity entries are keyed by a 32-bit client: IPv6 ones live beside IPv4's under another id.
+constexpr uint32_t kAffinityIdV6 = 0x36000000u;
+
+// An IPv6 address folded to 32 bits: the key of the per-source limiter, the affinity table and
+// the solicitation pacing, whose keys are IPv4-sized (a collision only shares a budget).
+uint32_t fold(const Ip6& a) {
+    uint64_t h, l;
+    std::memcpy(&h, a.data(), 8);
+    std::memcpy(&l, a.data() + 8, 8);
+    const uint64_t x = (h ^ l) * 0x9e3779b97f4a7c15ull;
+    return static_cast<uint32_t>(x >> 32);
+}
+
+bool trackable(const PacketMeta6& pm) {
+    return pm.proto == net::kProtoTcp || pm.proto == net::kProtoUdp ||
+           (pm.proto == net::kProtoIcmpv6 &&
+            (pm.icmp_type == net::kIcmp6EchoRequest || pm.icmp_type == net::kIcmp6EchoReply));
+}
+
+void rewrite6(PacketMeta6& pm, const ct::FlowEntry6& e, ct::Dir d) {
+    const ct::FlowKey6 t = e.translated(d);
+    std::memcpy(pm.ip->src_addr, t.src_ip.data(), 16);
+    std::memcpy(pm.ip->dst_addr, t.dst_ip.data(), 16);
+    write_l4_ports(pm.proto, pm.l4, pm.l4_len, t.src_port, t.dst_port, e.l4_delta(d));
+    pm.src = t.src_ip;
+    pm.dst = t.dst_ip;
+}
+
+// The next hop's MAC is not known: the packet is given up and its mbuf asks for it (one
+// solicitation per target and second), from the egress port's address.
+Fate solicit(SlowCtx& c, rte_mbuf* m, uint16_t port, const Ip6& target) {
+    c.counters.count(Reason::neighbour_unresolved);
+    const Ip6* src = c.st.v6().address_of(port);
+    if (src == nullptr || !c.worker.nd_limiter.should_request(fold(target), c.now_ns) ||
+        !build_ns(m, NdIface{c.st.ifaces()[port].mac}, *src, target))
+        return Fate::drop;
+    c.out_port = port;
+    return Fate::routed;
+}
+
+// Hop limit, route, neighbour and Ethernet header (RFC 8200 3: the hop limit goes down by one
+// at every node that forwards).
+Fate route6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
+    NextHop6 nh;
+    if (!c.st.v6().route(pm.dst, nh)) return c.drop(Reason::no_route);
+    --pm.ip->hop_limits;
+    const Ip6& hop = ServiceTable6::neighbour_of(pm.dst, nh);
+    rte_ether_addr mac;
+    if (!c.worker.shared.neighbours6().lookup(hop, mac)) return solicit(c, m, nh.port, hop);
+    auto* eth = eth_of(m);
+    eth->dst_addr = mac;
+    eth->src_addr = c.st.ifaces()[nh.port].mac;
+    c.out_port = nh.port;
+    return Fate::routed;
+}
+
+// RFC 4443 3.3: a packet whose hop limit would reach zero is answered with Time Exceeded from
+// the input interface's address.
+Fate hop_limit_exceeded(SlowCtx& c, rte_mbuf* m) {
+    const Ip6* src = c.st.v6().address_of(c.in_port);
+    if (src != nullptr && make_icmp6_error(m, kHopLimitExceeded6, *src, c.st.ifaces()[c.in_port].mac) == Icmp6Verdict::answered)
+        return c.answer(Reason::ttl_exceeded_sent);
+    return c.drop(Reason::ttl_expired);
+}
+
+// A Service without endpoints, or an allocated ClusterIP on a port no Service serves: TCP
+// reset, otherwise ICMPv6 port unreachable, from the address the client used.
+Fate reject6(SlowCtx& c, rte_mbuf* m, const PacketMeta6& pm) {
+    const rte_ether_addr& mac = c.st.ifaces()[c.in_port].mac;
+    if (pm.proto == net::kProtoTcp) {
+        if (pm.tcp_flags & net::kTcpRst) return c.drop(Reason::tcp_invalid_no_syn);
+        return make_tcp_reset6(m, pm.l4, pm.l4_len, mac) ? c.answer(Reason::reset_sent) : c.drop(Reason::reject_not_sent);
+    }
+    return make_icmp6_error(m, kPortUnreachable6, pm.dst, mac) == Icmp6Verdict::answered
+               ? c.answer(Reason::port_unreachable_sent)
+               : c.drop(Reason::reject_not_sent);
+}
+
+// The SNAT pool of the address of the port that leads to `toward`; -1 without a route or an
+// address there.
+int egress_pool6(SlowCtx& c, const Ip6& toward, Ip6& addr) {
+    NextHop6 nh;
+    if (!c.st.v6().route(toward, nh)) return -1;
+    const Ip6* a = c.st.v6().address_of(nh.port);
+    if (a == nullptr) return -1;
+    addr = *a;
+    return c.worker.shared.snat6_pool_of(addr);
+}
+
+ct::FlowEntry6* insert_flow6(SlowCtx& c, ct::FlowInit6& fi, int pool, Reason& why) {
+    ct::ConntrackTable6& flows = *c.worker.shared.flows6();
+    ct::SnatPorts& snat = c.worker.shared.snat6();
+    const uint8_t proto = fi.orig.proto;
+    for (unsigned attempt = 0; attempt < kSnatAttempts; ++attempt) {
+        uint16_t port = 0;
+        if (pool >= 0) {
+            if (!snat.acquire(c.worker.id, static_cast<uint16_t>(pool), proto, port)) {
+                why = Reason::snat_ports_exhausted;
+                return nullptr;
+            }
+            fi.reply.dst_port = port;
+            if (proto == net::kProtoIcmpv6) fi.reply.src_port = port;
+            fi.snat_pool = static_cast<uint16_t>(pool);
+            fi.snat_port = port;
+        }
+        const ct::InsertResult6 r = flows.insert(c.worker.id, fi, c.now_s);
+        if (r.status == ct::InsertStatus::inserted) {
+            ++c.counters.flows_created;
+            return r.entry;
+        }
+        if (pool >= 0) snat.release(c.worker.id, static_cast<uint16_t>(pool), proto, port);
+        switch (r.status) {
+            case ct::InsertStatus::exists: return r.entry;
+            case ct::InsertStatus::clash:
+                if (pool >= 0) continue;
+                why = Reason::flow_clash;
+                return nullptr;
+            case ct::InsertStatus::full: why = Reason::flow_table_full; return nullptr;
+            case ct::InsertStatus::busy: why = Reason::flow_insert_busy; return nullptr;
+            default: why = Reason::tcp_invalid_no_syn; return nullptr;
+        }
+    }
+    why = Reason::flow_clash;
+    return nullptr;
+}
+
+// Affinity pins the client (folded) to a backend remembered by its folded address and port.
+const Backend6& choose_backend6(SlowCtx& c, const ServicePort6& p, const Ip6& client, const ct::FlowKey6& orig) {
+    const ServicePortEntry& base = *p.base;
+    AffinityTable& aff = c.worker.shared.affinity();
+    const uint32_t id = base.id ^ kAffinityIdV6;
+    if (base.affinity_client_ip) {
+        uint32_t ip32 = 0;
+        uint16_t port = 0;
+        if (aff.find(fold(client), id, c.now_s, ip32, port))
+            for (const Backend6& b : p.backends)
+                if (b.port == port && fold(b.ip) == ip32) {
+                    aff.remember(fold(client), id, ip32, port, c.now_s, base.affinity_timeout_s);
+                    return b;
+                }
+    }
+    const Backend6& b = p.backends[p.maglev.pick(static_cast<uint32_t>(ct::flow_hash(orig)))];
+    if (base.affinity_client_ip) aff.remember(fold(client), id, fold(b.ip), b.port, c.now_s, base.affinity_timeout_s);
+    return b;
+}
+
+Fate new_service_flow6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, const ServiceMatch6& sm) {
+    const ServicePort6& p = *sm.port;
+    const ServicePortEntry& base = *p.base;
+    const uint8_t flags = pm.tcp_flags & (net::kTcpSyn | net::kTcpAck | net::kTcpRst | net::kTcpFin);
+    const bool external = sm.kind != VipKind::cluster_ip;
+    const bool mid_stream = pm.proto == net::kProtoTcp && flags != net::kTcpSyn;
+    if (mid_stream && !(flags == net::kTcpAck && base.etp_local && external)) return c.drop(Reason::tcp_invalid_no_syn);
+    if (sm.kind == VipKind::lb_ip && !p.source_ranges.empty()) {
+        bool allowed = false;
+        for (const Cidr6& r : p.source_ranges) allowed |= r.contains(pm.src);
+        if (!allowed) return c.drop(Reason::source_range_denied);
+    }
+    if (p.backends.empty()) return reject6(c, m, pm);
+    if (c.st.source_limit().on() && !c.worker.sources.admit(fold(pm.src), c.now_ns, c.st.source_limit()))
+        return c.drop(Reason::new_flow_rate_limited);
+
+    const ct::FlowKey6 orig = ct::make_key6(pm.src, pm.dst, pm.sport, pm.dport, pm.proto);
+    const Backend6& b = choose_backend6(c, p, pm.src, orig);
+    const ServiceTable6& t = c.st.v6();
+    const bool snat = c.st.masquerade_all() || (!t.in_cluster(pm.src) && !(base.etp_local && external)) || b.ip == pm.src;
+    if (mid_stream && snat) return c.drop(Reason::tcp_invalid_no_syn);
+    Ip6 snat_addr;
+    const int pool = egress_pool6(c, b.ip, snat_addr);
+    if (pool < 0 && snat) return c.drop(Reason::no_route);
+
+    ct::FlowInit6 fi;
+    fi.orig = orig;
+    fi.reply = ct::make_key6(b.ip, snat ? snat_addr : pm.src, rte_cpu_to_be_16(b.port), pm.sport, pm.proto);
+    fi.tcp_flags = pm.tcp_flags;
+    fi.tag = service_flow_tag(0);
+    Reason why{};
+    ct::FlowEntry6* e = insert_flow6(c, fi, snat ? pool : -1, why);
+    if (e == nullptr) return c.drop(why);
+    rewrite6(pm, *e, ct::Dir::orig);
+    ++c.counters.forwarded_nat;
+    if (mid_stream) c.counters.count(Reason::tcp_picked_up);
+    return route6(c, m, pm);
+}
+
+Fate new_masquerade_flow6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
+    if (pm.proto == net::kProtoTcp && !tcp_opens(pm.tcp_flags)) return c.drop(Reason::tcp_invalid_no_syn);
+    Ip6 snat_addr;
+    const int pool = egress_pool6(c, pm.dst, snat_addr);
+    if (pool < 0) return c.drop(Reason::no_route);
+    ct::FlowInit6 fi;
+    fi.orig = ct::make_key6(pm.src, pm.dst, pm.sport, pm.dport, pm.proto);
+    fi.reply = ct::make_key6(pm.dst, snat_addr, pm.dport, pm.sport, pm.proto);
+    fi.tcp_flags = pm.tcp_flags;
+    Reason why{};
+    ct::FlowEntry6* e = insert_flow6(c, fi, pool, why);
+    if (e == nullptr) return c.drop(why);
+    rewrite6(pm, *e, ct::Dir::orig);
+    ++c.counters.forwarded_nat;
+    return route6(c, m, pm);
+}
+
+// Outside -> pod, routed untouched, tracked so its replies are not taken for pod egress.
+Fate new_passthrough_flow6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
+    if (pm.proto == net::kProtoUdp || (pm.proto == net::kProtoTcp && tcp_opens(pm.tcp_flags))) {
+        ct::FlowInit6 fi;
+        fi.orig = ct::make_key6(pm.src, pm.dst, pm.sport, pm.dport, pm.proto);
+        fi.reply = fi.orig.reversed();
+        fi.tcp_flags = pm.tcp_flags;
+        fi.tag = kFlowPassthrough;
+        Reason why{};
+        if (insert_flow6(c, fi, -1, why) == nullptr) c.counters.count(why);
+    }
+    ++c.counters.forwarded_plain;
+    return route6(c, m, pm);
+}
+
+Fate flow_miss6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
+    const ServiceTable6& t = c.st.v6();
+    if (c.st.is_local6(pm.src) || t.is_service_address(pm.src)) return c.drop(Reason::martian_source);
+    const bool icmp = pm.proto == net::kProtoIcmpv6;
+    if (!icmp) {
+        const ServiceMatch6 sm = t.lookup(pm.dst, pm.proto, rte_be_to_cpu_16(pm.dport));
+        if (sm.port != nullptr) return new_service_flow6(c, m, pm, sm);
+    }
+    // The gateway's own address (a nodePort matched above), no flow of its own: its kernel's.
+    if (c.st.is_local6(pm.dst)) return c.to_kernel(icmp ? Reason::icmp_untracked : Reason::local_delivery_unsupported);
+    if (t.is_service_address(pm.dst)) {
+        if (t.is_cluster_ip(pm.dst) && !icmp) return reject6(c, m, pm);
+        return c.drop(icmp ? Reason::icmp_untracked : Reason::local_delivery_unsupported);
+    }
+    if (t.in_service_cidrs(pm.dst)) return c.drop(Reason::unallocated_cluster_ip);
+    if (t.egress_masquerade(pm.src, pm.dst, false) && (!icmp || pm.icmp_type == net::kIcmp6EchoRequest))
+        return new_masquerade_flow6(c, m, pm);
+    if (!icmp && t.egress_masquerade(pm.dst, pm.src, false)) return new_passthrough_flow6(c, m, pm);
+    ++c.counters.forwarded_plain;
+    return route6(c, m, pm);
+}
+
+// The flow's backend must still serve the service port the client addressed (as for IPv4).
+bool udp_backend_serves(const ServiceTable6& t, const ct::FlowEntry6& e) {
+    const ct::FlowKey6& o = e.key_of(ct::Dir::orig);
+    const ct::FlowKey6& r = e.key_of(ct::Dir::reply);
+    const ServiceMatch6 sm = t.lookup(o.dst_ip, net::kProtoUdp, rte_be_to_cpu_16(o.dst_port));
+    return sm.port != nullptr && sm.port->is_serving(r.src_ip, rte_be_to_cpu_16(r.src_port));
+}
+
+// A tracked packet: false when the flow is to be made again (a SYN reopening a closed
+// connection, a UDP flow whose backend stopped serving); the verdict in `f` otherwise.
+bool established6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, ct::FlowRef6 ref, Fate& f) {
+    ct::ConntrackTable6& flows = *c.worker.shared.flows6();
+    ct::FlowEntry6& e = *ref.entry;
+    const ct::Dir d = ref.dir;
+    if (e.proto() == net::kProtoTcp && d == ct::Dir::orig &&
+        (pm.tcp_flags & (net::kTcpSyn | net::kTcpAck | net::kTcpRst)) == net::kTcpSyn &&
+        (e.tcp_state() == ct::TcpState::time_wait || e.tcp_state() == ct::TcpState::close)) {
+        flows.unlink(e);
+        return false;
+    }
+    if (ct::ConntrackTable6::track(e, d, pm.tcp_flags, c.now_s) == ct::TcpVerdict::invalid) {
+        f = c.drop(Reason::tcp_invalid_state);
+        return true;
+    }
+    if (e.proto() == net::kProtoUdp && flow_kind(e.tag) == kFlowService && !udp_backend_serves(c.st.v6(), e)) {
+        flows.unlink(e);
+        return false;
+    }
+    rewrite6(pm, e, d);
+    ++(flow_kind(e.tag) == kFlowPassthrough ? c.counters.forwarded_plain : c.counters.forwarded_nat);
+    f = route6(c, m, pm);
+    return true;
+}
+
+}  // namespace
+
+Fate on_ipv6_packet(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
+    ct::ConntrackTable6* flows = c.worker.shared.flows6();
+    if (flows == nullptr) return c.drop(Reason::ip6_not_forwarded);
+    // RFC 4291 2.5.6: link-local addresses never leave their link; a router without multicast
+    // routing forwards no group traffic.
+    if (net::ip6_is_link_local(pm.src) || net::ip6_is_link_local(pm.dst)) return c.drop(Reason::ip6_link_local);
+    if (net::ip6_is_multicast(pm.dst)) return c.drop(Reason::ip_not_unicast);
+    const ServiceTable6& t = c.st.v6();
+    const bool local = c.st.is_local6(pm.dst);
+    Reason why{};
+    if (!routing_header_allows(pm, local || t.is_service_address(pm.dst), why)) return c.drop(why);
+    if (pm.segments_left != 0 || !trackable(pm)) {
+        // Routed by address only (other protocols, ICMPv6 errors, a routing header's waypoint),
+        // never to a Service address; the gateway's own are its kernel's.
+        if (local) return c.to_kernel(pm.proto == net::kProtoIcmpv6 ? Reason::icmp_untracked : Reason::local_delivery_unsupported);
+        if (t.is_service_address(pm.dst) || t.in_service_cidrs(pm.dst))
+            return c.drop(pm.proto == net::kProtoIcmpv6 ? Reason::icmp_untracked : Reason::unsupported_protocol);
+        if (pm.hop_limit <= 1) return hop_limit_exceeded(c, m);
+        ++c.counters.forwarded_plain;
+        return route6(c, m, pm);
+    }
+    if (pm.fragment) return c.drop(Reason::ip6_fragment_not_tracked);
+    if (pm.hop_limit <= 1 && !local) return hop_limit_exceeded(c, m);
+    const ct::FlowRef6 ref = flows->lookup(ct::make_key6(pm.src, pm.dst, pm.sport, pm.dport, pm.proto));
+    Fate f = Fate::drop;
+    if (ref && established6(c, m, pm, ref, f)) return f;
+    return flow_miss6(c, m, pm);
+}
+
+}  // namespace nfgate::engine

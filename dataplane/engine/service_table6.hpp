@@ -1,0 +1,134 @@
+// The IPv6 half of a ServiceTable snapshot: IPv6 frontends (ClusterIPs, externalIPs, LB IPs,
+// IPv6 nodeAddress:nodePort) and their IPv6 backends with a Maglev table each, the IPv6 address
+// sets and CIDRs a miss is decided by, the connected IPv6 prefixes and IPv6 routes. Each family
+// is chosen from on its own, as kube-proxy runs one proxier per family; a service port's other
+// settings (affinity, externalTrafficPolicy, name) are its IPv4 entry's (`base`), one for both.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dataplane/lb/maglev.hpp"
+#include "model/ip6.hpp"
+#include "model/model.hpp"
+
+namespace nfgate::engine {
+
+struct ServicePortEntry;
+enum class VipKind : uint8_t;
+
+struct Backend6 {
+    Ip6 ip;
+    uint16_t port = 0;
+    bool operator==(const Backend6&) const = default;
+    auto operator<=>(const Backend6&) const = default;
+};
+
+struct ServicePort6 {
+    const ServicePortEntry* base = nullptr;  // the same service port's shared settings
+    std::vector<Backend6> backends;  // chosen_endpoints6(), sorted
+    std::vector<Backend6> serving;   // keeps_flows(), sorted
+    lb::Maglev maglev;               // slot -> index into backends
+    std::vector<Cidr6> source_ranges;
+
+    const Backend6* find_backend(const Ip6& ip, uint16_t port) const { return find(backends, ip, port); }
+    bool is_serving(const Ip6& ip, uint16_t port) const { return find(serving, ip, port) != nullptr; }
+    static const Backend6* find(const std::vector<Backend6>& v, const Ip6& ip, uint16_t port) {
+        const Backend6 want{ip, port};
+        const auto it = std::lower_bound(v.begin(), v.end(), want);
+        return it != v.end() && *it == want ? &*it : nullptr;
+    }
+};
+
+struct ServiceMatch6 {
+    const ServicePort6* port = nullptr;
+    VipKind kind{};
+};
+
+struct NextHop6 {
+    uint16_t port = 0;
+    Ip6 gateway;  // all zero: the destination is on the link
+};
+
+class ServiceTable6 {
+public:
+    // Fills the table from `m`'s IPv6 fields; `bases[i]` is the entry of the i-th service port
+    // of the model (Services in order, their ports in order). False with `err` set.
+    bool build(const Model& m, const std::vector<const ServicePortEntry*>& bases, std::string& err);
+
+    ServiceMatch6 lookup(const Ip6& ip, uint8_t proto, uint16_t port) const {
+        if (frontends_.empty()) return {};
+        const auto it = frontends_.find(Key{ip, proto, port});
+        return it == frontends_.end() ? ServiceMatch6{} : it->second;
+    }
+    bool is_service_address(const Ip6& ip) const { return addr_kinds_.count(ip) != 0; }
+    bool is_cluster_ip(const Ip6& ip) const {
+        const auto it = addr_kinds_.find(ip);
+        return it != addr_kinds_.end() && it->second;
+    }
+    bool in_service_cidrs(const Ip6& ip) const { return any_contains(service_cidrs_, ip); }
+    bool in_cluster(const Ip6& ip) const { return any_contains(cluster_cidrs_, ip); }
+    bool egress_masquerade(const Ip6& src, const Ip6& dst, bool dst_local) const {
+        return masquerade_egress_ && in_cluster(src) && !any_contains(non_masq_, dst) && !dst_local;
+    }
+
+    // Longest prefix first: the connected prefixes of the interfaces and the IPv6 routes.
+    bool route(const Ip6& dst, NextHop6& nh) const {
+        for (const Route& r : routes_)
+            if (r.to.contains(dst)) {
+                nh.port = r.port;
+                nh.gateway = r.via;
+                return true;
+            }
+        return false;
+    }
+    static const Ip6& neighbour_of(const Ip6& dst, const NextHop6& nh) { return nh.gateway.is_zero() ? dst : nh.gateway; }
+
+    // The global address of `port` (its first IPv6 address that is not link-local): the source
+    // of masqueraded flows leaving by it and of its neighbour solicitations. nullptr: none.
+    const Ip6* address_of(uint16_t port) const {
+        return port < port_addr_.size() && !port_addr_[port].is_zero() ? &port_addr_[port] : nullptr;
+    }
+
+private:
+    struct Key {
+        Ip6 ip;
+        uint8_t proto;
+        uint16_t port;
+        bool operator==(const Key&) const = default;
+    };
+    struct KeyHash {
+        size_t operator()(const Key& k) const;
+    };
+    struct IpHash {
+        size_t operator()(const Ip6& a) const;
+    };
+    struct Route {
+        Cidr6 to;
+        Ip6 via;
+        uint16_t port;
+    };
+
+    static bool any_contains(const std::vector<Cidr6>& v, const Ip6& ip) {
+        for (const Cidr6& c : v)
+            if (c.contains(ip)) return true;
+        return false;
+    }
+    bool build_routes(const Model& m, std::string& err);
+    bool add_port(const Service& svc, const ServicePort& sp, const ServicePortEntry* base, std::string& err);
+
+    std::vector<std::unique_ptr<ServicePort6>> ports_;
+    std::unordered_map<Key, ServiceMatch6, KeyHash> frontends_;
+    std::unordered_map<Ip6, bool, IpHash> addr_kinds_;  // service address -> is a ClusterIP
+    std::vector<Cidr6> service_cidrs_, cluster_cidrs_, non_masq_;
+    bool masquerade_egress_ = false;
+    std::vector<Route> routes_;  // longest prefix first
+    std::vector<Ip6> port_addr_;
+    std::vector<Ip6> node_addresses_;
+};
+
+}  // namespace nfgate::engine

@@ -1,0 +1,290 @@
+// IPv6 forwarding through the real burst function: a ClusterIP, a nodePort and pod egress over
+// NAT66 with the IPv6 flow table, replies translated back, next hops solicited and learnt,
+// Services without endpoints rejected, the hop limit, link-local and fragments. Checksums of
+// what leaves are recomputed by DPDK.
+#include <gtest/gtest.h>
+
+#include <rte_ip.h>
+
+#include <set>
+#include <string>
+
+#include "dataplane/engine/ndp.hpp"
+#include "tests/engine/engine_lab.hpp"
+#include "tests/engine/ip6_frames.hpp"
+
+namespace nfgate::test {
+namespace {
+
+using engine::Ip6;
+using engine::Reason;
+
+const Ip6 kGwExt6 = ip6("2001:db8:1::1");
+const Ip6 kGwPods6 = ip6("fd00:10:244::1");
+const Ip6 kClient6 = ip6("2001:db8:1::99");
+const Ip6 kRouter6 = ip6("2001:db8:1::fe");
+const Ip6 kVip6 = ip6("fd00:10:96::10");
+const Ip6 kEmptyVip6 = ip6("fd00:10:96::20");
+const Ip6 kPodA = ip6("fd00:10:244::a");
+const Ip6 kPodB = ip6("fd00:10:244::b");
+const Ip6 kPodC = ip6("fd00:10:244::c");  // a plain pod, no Service's
+const rte_ether_addr kPodMac6{{0x02, 0, 0, 0, 0x6d, 0x01}};
+
+Model dual_stack_model() {
+    Model m = lab_model();
+    m.interfaces[kExt].addresses6 = {IfAddr6{kGwExt6, 64}};
+    m.interfaces[kPods].addresses6 = {IfAddr6{kGwPods6, 64}};
+    m.node_addresses6 = {kGwExt6};
+    m.cluster_cidrs6 = {Cidr6{ip6("fd00:10:244::"), 64}};
+    m.service_cidrs6 = {Cidr6{ip6("fd00:10:96::"), 112}};
+    m.masquerade.non_masquerade_cidrs6 = {Cidr6{ip6("fd00:10:244::"), 64}};
+    m.routes6 = {Route6{Cidr6{Ip6{}, 0}, kRouter6}};
+    for (Service& s : m.services) {
+        if (s.name == "web") {
+            s.cluster_ips6 = {kVip6};
+            for (const Ip6& a : {kPodA, kPodB}) s.ports[0].endpoints6.push_back(Endpoint6{a, 8080});
+        }
+        if (s.name == "empty") s.cluster_ips6 = {kEmptyVip6};
+    }
+    return m;
+}
+
+struct Lab6 : Lab {
+    Lab6() : Lab(dual_stack_model()) {}
+    void know_neighbours() {
+        auto& n = shared->neighbours6();
+        n.learn(kClient6, kClientMac);
+        n.learn(kRouter6, kRouterMac);
+        for (const Ip6& p : {kPodA, kPodB, kPodC}) n.learn(p, kPodMac6);
+    }
+};
+
+std::vector<uint8_t> frame(Pkt6 p, uint16_t port) {
+    p.eth_dst = port == kExt ? kExtMac : kPodsMac;
+    p.eth_src = port == kExt ? kClientMac : kPodMac6;
+    return serialize6(p);
+}
+
+Pkt6 tcp6(const Ip6& s, uint16_t sp, const Ip6& d, uint16_t dp, uint8_t flags) {
+    Pkt6 p = Pkt6::tcp("::1", sp, "::1", dp, flags);
+    p.src = s;
+    p.dst = d;
+    return p;
+}
+
+Pkt6 udp6(const Ip6& s, uint16_t sp, const Ip6& d, uint16_t dp) {
+    Pkt6 p = Pkt6::udp("::1", sp, "::1", dp);
+    p.src = s;
+    p.dst = d;
+    return p;
+}
+
+// What left, with its ports and the upper-layer checksum checked.
+struct Seen {
+    uint16_t port = 0;
+    Out6 o;
+    uint16_t sport = 0, dport = 0;
+    uint8_t tcp_flags = 0;
+    bool l4_csum_ok = false;
+};
+
+Seen only_sent(Lab& lab) {
+    Seen s;
+    if (lab.io.sent.size() != 1) {
+        ADD_FAILURE() << lab.io.sent.size() << " frames sent, want 1";
+        return s;
+    }
+    const rte_mbuf* m = lab.io.sent[0].m;
+    s.port = lab.io.sent[0].port;
+    s.o = parse_out6(m);
+    if (s.o.payload.size() >= 4) {
+        s.sport = static_cast<uint16_t>(s.o.payload[0] << 8 | s.o.payload[1]);
+        s.dport = static_cast<uint16_t>(s.o.payload[2] << 8 | s.o.payload[3]);
+    }
+    if (s.o.next_header == 6 && s.o.payload.size() >= 14) s.tcp_flags = s.o.payload[13];
+    const size_t at = s.o.next_header == 6 ? 16 : s.o.next_header == 17 ? 6 : 2;
+    if (s.o.payload.size() == s.o.payload_len && s.o.payload.size() >= at + 2) {
+        std::vector<uint8_t> l4 = s.o.payload;
+        const uint16_t field = static_cast<uint16_t>(l4[at] << 8 | l4[at + 1]);
+        l4[at] = l4[at + 1] = 0;
+        const uint16_t want = reference_l4_checksum6(s.o.src, s.o.dst, s.o.next_header, l4.data(), l4.size());
+        const uint16_t host = rte_be_to_cpu_16(want);
+        // One's complement has two zeros: an incremental update may leave either.
+        s.l4_csum_ok = field == host || (host == 0 && field == 0xffff) || (host == 0xffff && field == 0);
+    }
+    return s;
+}
+
+TEST(EngineIpv6Forward, AClusterIpIsTranslatedToAnEndpointAndTheReplyBack) {
+    Lab6 lab;
+    lab.know_neighbours();
+    lab.send(kExt, frame(tcp6(kClient6, 40000, kVip6, 80, 0x02), kExt));
+    const Seen out = only_sent(lab);
+    EXPECT_EQ(out.port, kPods);
+    EXPECT_TRUE(out.o.dst == kPodA || out.o.dst == kPodB) << ip6_str(out.o.dst);
+    EXPECT_EQ(out.dport, 8080);
+    EXPECT_EQ(out.o.src, kGwPods6) << "a client outside the cluster is masqueraded";
+    EXPECT_NE(out.sport, 0);
+    EXPECT_EQ(out.o.hop_limit, 63);
+    EXPECT_EQ(mac_str(out.o.eth_dst), mac_str(kPodMac6));
+    EXPECT_EQ(mac_str(out.o.eth_src), mac_str(kPodsMac));
+    EXPECT_TRUE(out.l4_csum_ok);
+    EXPECT_EQ(lab.shared->flows6()->stats().inserted, 1u);
+
+    lab.send(kPods, frame(tcp6(out.o.dst, 8080, kGwPods6, out.sport, 0x12), kPods));
+    const Seen back = only_sent(lab);
+    EXPECT_EQ(back.port, kExt);
+    EXPECT_EQ(back.o.src, kVip6);
+    EXPECT_EQ(back.sport, 80);
+    EXPECT_EQ(back.o.dst, kClient6);
+    EXPECT_EQ(back.dport, 40000);
+    EXPECT_EQ(back.tcp_flags, 0x12);
+    EXPECT_EQ(mac_str(back.o.eth_dst), mac_str(kClientMac));
+    EXPECT_TRUE(back.l4_csum_ok);
+
+    // The same connection goes on to the same endpoint.
+    lab.send(kExt, frame(tcp6(kClient6, 40000, kVip6, 80, 0x10), kExt));
+    const Seen again = only_sent(lab);
+    EXPECT_EQ(again.o.dst, out.o.dst);
+    EXPECT_EQ(again.sport, out.sport);
+    EXPECT_EQ(lab.shared->flows6()->stats().inserted, 1u);
+}
+
+TEST(EngineIpv6Forward, ConnectionsSpreadOverTheEndpointsAndAPodKeepsItsSource) {
+    Lab6 lab;
+    lab.know_neighbours();
+    std::set<std::string> seen;
+    for (uint16_t sport = 41000; sport < 41064; ++sport) {
+        lab.send(kPods, frame(tcp6(kPodC, sport, kVip6, 80, 0x02), kPods));
+        const Seen out = only_sent(lab);
+        EXPECT_EQ(out.o.src, kPodC) << "kube-proxy keeps an in-cluster client's address";
+        EXPECT_EQ(out.sport, sport);
+        seen.insert(ip6_str(out.o.dst));
+    }
+    EXPECT_EQ(seen.size(), 2u);
+}
+
+TEST(EngineIpv6Forward, ANodePortOnTheIpv6NodeAddress) {
+    Lab6 lab;
+    lab.know_neighbours();
+    lab.send(kExt, frame(tcp6(kClient6, 40001, kGwExt6, 30080, 0x02), kExt));
+    const Seen out = only_sent(lab);
+    EXPECT_EQ(out.port, kPods);
+    EXPECT_EQ(out.dport, 8080);
+    EXPECT_TRUE(out.l4_csum_ok);
+}
+
+TEST(EngineIpv6Forward, PodEgressIsMasqueradedAndItsRepliesReturn) {
+    Lab6 lab;
+    lab.know_neighbours();
+    const Ip6 far = ip6("2001:db8:99::1");
+    lab.send(kPods, frame(udp6(kPodC, 5000, far, 53), kPods));
+    const Seen out = only_sent(lab);
+    EXPECT_EQ(out.port, kExt);
+    EXPECT_EQ(out.o.src, kGwExt6);
+    EXPECT_EQ(out.o.dst, far);
+    EXPECT_EQ(mac_str(out.o.eth_dst), mac_str(kRouterMac)) << "the default route's next hop";
+    EXPECT_TRUE(out.l4_csum_ok);
+    Pkt6 reply = udp6(far, 53, kGwExt6, out.sport);
+    lab.send(kExt, frame(reply, kExt));
+    const Seen back = only_sent(lab);
+    EXPECT_EQ(back.port, kPods);
+    EXPECT_EQ(back.o.dst, kPodC);
+    EXPECT_EQ(back.dport, 5000);
+    EXPECT_TRUE(back.l4_csum_ok);
+    // Pod to pod is not masqueraded (nonMasqueradeCIDRs).
+    lab.send(kPods, frame(udp6(kPodC, 5001, kPodA, 53), kPods));
+    EXPECT_EQ(only_sent(lab).o.src, kPodC);
+}
+
+TEST(EngineIpv6Forward, AnUnknownNextHopIsSolicitedAndLearntFromItsAdvertisement) {
+    Lab6 lab;
+    lab.shared->neighbours6().learn(kClient6, kClientMac);
+    lab.send(kPods, frame(udp6(kPodC, 5000, kClient6, 7), kPods));  // the pod is unknown: fine, it is the client
+    Seen out = only_sent(lab);
+    EXPECT_EQ(out.o.dst, kClient6);
+    lab.send(kExt, frame(udp6(kClient6, 7, kPodA, 9), kExt));
+    out = only_sent(lab);
+    EXPECT_EQ(out.port, kPods);
+    ASSERT_GE(out.o.payload.size(), 24u);
+    EXPECT_EQ(out.o.payload[0], engine::kIcmp6NeighbourSolicit);
+    EXPECT_EQ(Ip6::from(out.o.payload.data() + 8), kPodA);
+    EXPECT_EQ(out.o.src, kGwPods6);
+    EXPECT_EQ(lab.reason(Reason::neighbour_unresolved), 1u);
+
+    Frame6 na;
+    na.eth_src = kPodMac6;
+    na.eth_dst = kPodsMac;
+    na.src = kPodA;
+    na.dst = kGwPods6;
+    na.payload = nd_body(engine::kIcmp6NeighbourAdvert, kPodA, 0x60, lladdr_option(2, kPodMac6));  // S, O
+    lab.send(kPods, serialize6(na));
+    EXPECT_TRUE(lab.io.sent.empty());
+    EXPECT_EQ(lab.reason(Reason::nd_learned), 1u);
+    lab.send(kExt, frame(udp6(kClient6, 7, kPodA, 9), kExt));
+    out = only_sent(lab);
+    EXPECT_EQ(out.o.dst, kPodA);
+    EXPECT_EQ(mac_str(out.o.eth_dst), mac_str(kPodMac6));
+}
+
+TEST(EngineIpv6Forward, AServiceWithoutEndpointsRejects) {
+    Lab6 lab;
+    lab.know_neighbours();
+    lab.send(kExt, frame(tcp6(kClient6, 40002, kEmptyVip6, 80, 0x02), kExt));
+    Seen out = only_sent(lab);
+    EXPECT_EQ(out.port, kExt);
+    EXPECT_EQ(out.o.src, kEmptyVip6);
+    EXPECT_EQ(out.o.dst, kClient6);
+    EXPECT_EQ(out.tcp_flags, 0x14) << "RST+ACK";
+    EXPECT_TRUE(out.l4_csum_ok);
+    EXPECT_EQ(lab.reason(Reason::reset_sent), 1u);
+    lab.send(kExt, frame(udp6(kClient6, 40003, kEmptyVip6, 5353), kExt));
+    out = only_sent(lab);
+    ASSERT_FALSE(out.o.payload.empty());
+    EXPECT_EQ(out.o.payload[0], engine::kIcmp6DestUnreachable);
+    EXPECT_EQ(out.o.payload[1], engine::kIcmp6CodePortUnreachable);
+    EXPECT_TRUE(out.o.icmp6_csum_ok);
+    // An allocated IPv6 ClusterIP on another port: rejected too; an unallocated one: dropped.
+    lab.send(kExt, frame(tcp6(kClient6, 40004, kVip6, 81, 0x02), kExt));
+    EXPECT_EQ(only_sent(lab).tcp_flags, 0x14);
+    lab.send(kExt, frame(tcp6(kClient6, 40005, ip6("fd00:10:96::99"), 80, 0x02), kExt));
+    EXPECT_TRUE(lab.io.sent.empty());
+    EXPECT_EQ(lab.reason(Reason::unallocated_cluster_ip), 1u);
+}
+
+TEST(EngineIpv6Forward, HopLimitLinkLocalAndFragments) {
+    Lab6 lab;
+    lab.know_neighbours();
+    Pkt6 last_hop = tcp6(kClient6, 40006, kVip6, 80, 0x02);
+    last_hop.hop_limit = 1;
+    lab.send(kExt, frame(last_hop, kExt));
+    const Seen out = only_sent(lab);
+    EXPECT_EQ(out.port, kExt);
+    EXPECT_EQ(out.o.src, kGwExt6);
+    ASSERT_FALSE(out.o.payload.empty());
+    EXPECT_EQ(out.o.payload[0], engine::kIcmp6TimeExceeded);
+    EXPECT_EQ(lab.reason(Reason::ttl_exceeded_sent), 1u);
+    EXPECT_EQ(lab.shared->flows6()->stats().inserted, 0u);
+
+    lab.send(kExt, frame(tcp6(ip6("fe80::1"), 40007, kVip6, 80, 0x02), kExt));
+    EXPECT_TRUE(lab.io.sent.empty());
+    EXPECT_EQ(lab.reason(Reason::ip6_link_local), 1u);
+
+    Pkt6 frag = udp6(kClient6, 40008, kPodA, 9);
+    frag.ext = {Ext6::fragment(0, true)};
+    frag.payload.assign(64, 'x');
+    lab.send(kExt, frame(frag, kExt));
+    EXPECT_TRUE(lab.io.sent.empty());
+    EXPECT_EQ(lab.reason(Reason::ip6_fragment_not_tracked), 1u);
+}
+
+TEST(EngineIpv6Forward, WithoutIpv6AddressesNothingIsForwarded) {
+    Lab lab;
+    EXPECT_EQ(lab.shared->flows6(), nullptr);
+    lab.send(kExt, frame(tcp6(kClient6, 40000, kVip6, 80, 0x02), kExt));
+    EXPECT_TRUE(lab.io.sent.empty());
+    EXPECT_EQ(lab.reason(Reason::ip6_not_forwarded), 1u);
+}
+
+}  // namespace
+}  // namespace nfgate::test
