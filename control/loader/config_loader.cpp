@@ -185,14 +185,6 @@ LoadResult assemble(LoadedSources&& sources) {
     try {
         Model m = std::move(sources.gateway);
         assemble_services(sources.objects, res.errors, res.notices, m);
-        size_t dual = 0;
-        for (const Service& svc : m.services)
-            dual += !svc.cluster_ips6.empty() || !svc.external_ips6.empty() || !svc.lb_ips6.empty();
-        // Dual stack lands in slices: the kernel path serves both families, the fast path not yet.
-        if (dual > 0 && m.dataplane == DataplaneKind::dpdk)
-            res.notices.push_back(Diag{"", 0, "", "",
-                                       std::to_string(dual) + " Service(s) have IPv6 addresses: read and checked, "
-                                       "not forwarded yet (the fast path serves IPv4 only in this build)"});
         if (res.ok()) res.model = std::move(m);
     } catch (const std::exception& e) {
         res.errors.push_back(Diag{"", 0, "", "", std::string("cannot assemble: ") + e.what()});

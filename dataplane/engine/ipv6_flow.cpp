@@ -5,12 +5,13 @@
 // pods tracked untranslated, plain routing of the rest; then hop limit, route and neighbour
 // (solicited when unknown).
 //
-// Not here yet: the SYN proxy and per-Service counters for IPv6 frontends, ICMPv6 errors about
-// translated flows (dropped when they quote one, routed untouched otherwise), IPv6 fragments of
+// ICMPv6 errors about a translated flow are translated back (icmp6_error_nat.hpp).
+// Not here yet: the SYN proxy and per-Service counters for IPv6 frontends, IPv6 fragments of
 // tracked protocols (dropped, counted), Packet Too Big (the fast path keeps no per-port MTU).
 #include <cstring>
 
 #include "dataplane/engine/icmp6_answer.hpp"
+#include "dataplane/engine/icmp6_error_nat.hpp"
 #include "dataplane/engine/miss_decision.hpp"
 #include "dataplane/engine/nat_rewrite.hpp"
 #include "dataplane/engine/ndp.hpp"
@@ -308,6 +309,13 @@ Fate on_ipv6_packet(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
     const bool local = c.st.is_local6(pm.dst);
     Reason why{};
     if (!routing_header_allows(pm, local || t.is_service_address(pm.dst), why)) return c.drop(why);
+    if (pm.proto == net::kProtoIcmpv6 && icmp6_is_error(pm.icmp_type) && pm.segments_left == 0 && !pm.fragment &&
+        translate_icmp6_error(*flows, pm)) {
+        // About a translated flow: on to its peer (no error about an error when it cannot go).
+        if (pm.hop_limit <= 1) return c.drop(Reason::ttl_expired);
+        ++c.counters.forwarded_nat;
+        return route6(c, m, pm);
+    }
     if (pm.segments_left != 0 || !trackable(pm)) {
         // Routed by address only (other protocols, ICMPv6 errors, a routing header's waypoint),
         // never to a Service address; the gateway's own are its kernel's.

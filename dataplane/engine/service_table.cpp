@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -66,6 +67,9 @@ public:
         bases.reserve(st_->ports_.size());
         for (const auto& e : st_->ports_) bases.push_back(e.get());
         if (!st_->v6_.build(m_, bases, err_)) return nullptr;
+        add_vips6();
+        st_->nd_sorted_ = st_->nd_by_port_;
+        for (auto& v : st_->nd_sorted_) std::sort(v.begin(), v.end());
         st_->service_cidrs_ = m_.service_cidrs;
         st_->cluster_cidrs_ = m_.cluster_cidrs;
         st_->non_masq_ = m_.masquerade.non_masquerade_cidrs;
@@ -105,6 +109,23 @@ private:
                         st_->nd_by_port_[i].push_back(ip);
                         break;
                     }
+    }
+
+    // The Services' IPv6 addresses inside an interface's prefix are answered there too (a VIP
+    // in the link's subnet is reached by neighbour discovery, as IPv4 VIPs by ARP); each once.
+    void add_vips6() {
+        for (size_t i = 0; i < m_.interfaces.size(); ++i) {
+            auto& answered = st_->nd_by_port_[i];
+            std::set<Ip6> seen(answered.begin(), answered.end());
+            for (const Service& svc : m_.services)
+                for (const auto* list : {&svc.cluster_ips6, &svc.external_ips6, &svc.lb_ips6})
+                    for (const Ip6& ip : *list)
+                        for (const IfAddr6& a : m_.interfaces[i].addresses6)
+                            if (a.subnet().contains(ip)) {
+                                if (seen.insert(ip).second) answered.push_back(ip);
+                                break;
+                            }
+        }
     }
 
     // An address is answered on every interface whose subnet holds it.

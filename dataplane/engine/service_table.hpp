@@ -117,13 +117,13 @@ public:
     // Every address answered on `port` (host order), for gratuitous announcements.
     const std::vector<uint32_t>& arp_addresses(uint16_t port) const { return arp_by_port_[port]; }
 
-    // IPv6: the gateway's own addresses (interfaces' and nodeAddresses), and the ones neighbour
-    // discovery answers for on `port` (those inside one of its prefixes). A handful per port:
-    // a scan beats a hash.
+    // IPv6: the gateway's own addresses (interfaces' and nodeAddresses; a handful: a scan beats
+    // a hash), and the ones neighbour discovery answers for on `port`: those and the Services'
+    // addresses inside one of its prefixes.
     bool is_local6(const Ip6& ip) const { return std::find(local6_.begin(), local6_.end(), ip) != local6_.end(); }
     bool answers_nd(uint16_t port, const Ip6& ip) const {
-        const auto& own = nd_by_port_[port];
-        return std::find(own.begin(), own.end(), ip) != own.end();
+        const auto& own = nd_sorted_[port];
+        return std::binary_search(own.begin(), own.end(), ip);
     }
     // Every IPv6 address answered on `port`, for unsolicited advertisements.
     const std::vector<Ip6>& nd_addresses(uint16_t port) const { return nd_by_port_[port]; }
@@ -177,6 +177,7 @@ private:
     std::vector<IfaceInfo> ifaces_;
     std::vector<Ip6> local6_;                    // interface and node IPv6 addresses
     std::vector<std::vector<Ip6>> nd_by_port_;  // answered by neighbour discovery, per port
+    std::vector<std::vector<Ip6>> nd_sorted_;   // the same, sorted: a VIP subnet may hold thousands
     ServiceTable6 v6_;
     uint64_t generation_ = 0;
 };

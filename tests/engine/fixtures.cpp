@@ -118,8 +118,8 @@ void parse_fixtures(std::vector<Fixture>& f) {
                                       Reason::ip_bad_checksum, {}}}});
     f.push_back({"truncated_ip", {{kExt, frame(Frame(good.begin(), good.begin() + 30)), {}, Reason::ip_truncated, {}}}});
     f.push_back({"non_ip_ethertype", {{kExt, frame(with_byte(good, 12, 0x86)), {}, Reason::eth_unsupported_type, {}}}});
-    // IPv6 is parsed (packet_parse6.hpp) but not forwarded yet (ipv6_local.cpp answers neighbour
-    // discovery and echo for the gateway's own addresses only).
+    // IPv6 on a gateway without an IPv6 address of its own: parsed, not forwarded (there is no
+    // IPv6 flow table; test_ipv6_forward.cpp forwards on a dual-stack one).
     Pkt6 v6 = Pkt6::udp("2001:db8:100::7", 1000, "2001:db8:96::10", 53);
     v6.eth_src = kRouterMac;
     v6.eth_dst = kExtMac;

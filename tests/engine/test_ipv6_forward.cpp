@@ -6,6 +6,7 @@
 
 #include <rte_ip.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -25,6 +26,7 @@ const Ip6 kClient6 = ip6("2001:db8:1::99");
 const Ip6 kRouter6 = ip6("2001:db8:1::fe");
 const Ip6 kVip6 = ip6("fd00:10:96::10");
 const Ip6 kEmptyVip6 = ip6("fd00:10:96::20");
+const Ip6 kExternal6 = ip6("2001:db8:1::50");  // in the ext prefix: answered by neighbour discovery
 const Ip6 kPodA = ip6("fd00:10:244::a");
 const Ip6 kPodB = ip6("fd00:10:244::b");
 const Ip6 kPodC = ip6("fd00:10:244::c");  // a plain pod, no Service's
@@ -42,6 +44,7 @@ Model dual_stack_model() {
     for (Service& s : m.services) {
         if (s.name == "web") {
             s.cluster_ips6 = {kVip6};
+            s.external_ips6 = {kExternal6};
             for (const Ip6& a : {kPodA, kPodB}) s.ports[0].endpoints6.push_back(Endpoint6{a, 8080});
         }
         if (s.name == "empty") s.cluster_ips6 = {kEmptyVip6};
@@ -276,6 +279,63 @@ TEST(EngineIpv6Forward, HopLimitLinkLocalAndFragments) {
     lab.send(kExt, frame(frag, kExt));
     EXPECT_TRUE(lab.io.sent.empty());
     EXPECT_EQ(lab.reason(Reason::ip6_fragment_not_tracked), 1u);
+}
+
+TEST(EngineIpv6Forward, AnErrorAboutATranslatedFlowIsTranslatedBack) {
+    Lab6 lab;
+    lab.know_neighbours();
+    lab.send(kExt, frame(tcp6(kClient6, 40010, kVip6, 80, 0x02), kExt));
+    const Seen out = only_sent(lab);
+    // The endpoint answers with port unreachable quoting the packet it got (as translated).
+    const auto* ip = rte_pktmbuf_mtod_offset(lab.io.sent[0].m, const uint8_t*, sizeof(rte_ether_hdr));
+    const std::vector<uint8_t> quoted(ip, ip + 40 + out.o.payload_len);
+    Frame6 err;
+    err.eth_src = kPodMac6;
+    err.eth_dst = kPodsMac;
+    err.src = out.o.dst;
+    err.dst = out.o.src;
+    err.hop_limit = 64;
+    err.payload = icmp6_body(engine::kIcmp6DestUnreachable, engine::kIcmp6CodePortUnreachable, 0, quoted);
+    lab.send(kPods, serialize6(err));
+    const Seen back = only_sent(lab);
+    EXPECT_EQ(back.port, kExt);
+    EXPECT_EQ(back.o.src, kVip6) << "from the address the client used";
+    EXPECT_EQ(back.o.dst, kClient6);
+    EXPECT_TRUE(back.o.icmp6_csum_ok);
+    ASSERT_GE(back.o.payload.size(), 8u + 40 + 4);
+    const uint8_t* q = back.o.payload.data() + 8;
+    EXPECT_EQ(Ip6::from(q + 8), kClient6) << "the quoted packet as the client sent it";
+    EXPECT_EQ(Ip6::from(q + 24), kVip6);
+    EXPECT_EQ(q[40] << 8 | q[41], 40010);
+    EXPECT_EQ(q[42] << 8 | q[43], 80);
+    // Its quoted TCP checksum is right again for the untranslated addresses.
+    std::vector<uint8_t> l4(q + 40, q + 40 + out.o.payload_len);
+    const uint16_t field = static_cast<uint16_t>(l4[16] << 8 | l4[17]);
+    l4[16] = l4[17] = 0;
+    EXPECT_EQ(field, rte_be_to_cpu_16(reference_l4_checksum6(kClient6, kVip6, 6, l4.data(), l4.size())));
+}
+
+TEST(EngineIpv6Forward, AnExternalIpInTheLinkPrefixIsAnsweredByNeighbourDiscovery) {
+    Lab6 lab;
+    Frame6 ns;
+    ns.eth_src = kClientMac;
+    ns.eth_dst = engine::multicast_mac(engine::solicited_node(kExternal6));
+    ns.src = kClient6;
+    ns.dst = engine::solicited_node(kExternal6);
+    ns.payload = nd_body(engine::kIcmp6NeighbourSolicit, kExternal6, 0, lladdr_option(1, kClientMac));
+    lab.send(kExt, serialize6(ns));
+    const Seen na = only_sent(lab);
+    ASSERT_FALSE(na.o.payload.empty());
+    EXPECT_EQ(na.o.payload[0], engine::kIcmp6NeighbourAdvert);
+    EXPECT_EQ(lab.reason(Reason::nd_advert_sent), 1u);
+    // ... and the solicitation taught the gateway the client's MAC.
+    rte_ether_addr mac;
+    ASSERT_TRUE(lab.shared->neighbours6().lookup(kClient6, mac));
+    EXPECT_EQ(mac_str(mac), mac_str(kClientMac));
+    const auto& announced = lab.st->nd_addresses(kExt);
+    EXPECT_NE(std::find(announced.begin(), announced.end(), kExternal6), announced.end());
+    EXPECT_EQ(std::find(lab.st->nd_addresses(kPods).begin(), lab.st->nd_addresses(kPods).end(), kExternal6),
+              lab.st->nd_addresses(kPods).end());
 }
 
 TEST(EngineIpv6Forward, WithoutIpv6AddressesNothingIsForwarded) {
