@@ -5,6 +5,7 @@
 //                deltas (misses call out to the new-flow path)
 //   4. forward:  route, neighbour, L2 rewrite, TTL, tx
 // Established flows are the straight line; every other case is a call-out in slow_path.hpp.
+// IPv6 packets of trackable flows take the same stages in lanes of their own (burst6.hpp).
 #pragma once
 
 #include <rte_prefetch.h>
@@ -89,8 +90,10 @@ public:
         classify(pkts);
         const uint64_t hits = w_.flows.lookup_bulk(s_.keys, n_keys_, s_.refs);
         rewrite(hits);
+        if (n_keys6_ != 0) rewrite6();
         later_fragments();
         forward();
+        if (n_fwd6_ != 0) forward6();
     }
 
 private:
@@ -106,6 +109,7 @@ private:
             lane.ip_delta = net::CsumDelta{};
             Reason why{};
             const L3Kind kind = classify_l2(lane.m, why);
+            if (kind == L3Kind::ipv6 && classify6(i, in_mac)) continue;
             if (kind == L3Kind::ipv4 && !rte_is_same_ether_addr(&eth_of(lane.m)->dst_addr, &in_mac)) {
                 slow_.counters.count(Reason::eth_not_for_us);
                 io_.drop(lane.m);
@@ -315,6 +319,11 @@ private:
         io_.drop(lane.m);
     }
 
+    // The IPv6 lanes, the same stages over the IPv6 flow table (burst6.hpp).
+    bool classify6(unsigned i, const rte_ether_addr& in_mac);
+    void rewrite6();
+    void forward6();
+
     WorkerContext& w_;
     BurstScratch& s_;
     const ServiceTable& st_;
@@ -323,10 +332,18 @@ private:
     unsigned n_keys_ = 0;
     unsigned n_fwd_ = 0;
     unsigned n_later_frags_ = 0;
+    unsigned n_keys6_ = 0;
+    unsigned n_fwd6_ = 0;
     uint8_t later_frag_lane_[BurstScratch::kChunk];
 };
 
 }  // namespace burst_detail
+
+}  // namespace nfgate::engine
+
+#include "dataplane/engine/burst6.hpp"
+
+namespace nfgate::engine {
 
 // Processes one received burst on `in_port`; the contract is in worker.hpp.
 template <PacketIo Io>

@@ -21,6 +21,7 @@
 #include "dataplane/engine/neighbour_wait.hpp"
 #include "dataplane/engine/next_hop_cache.hpp"
 #include "dataplane/engine/packet_parse.hpp"
+#include "dataplane/engine/packet_parse6.hpp"
 #include "dataplane/engine/source_limiter.hpp"
 #include "dataplane/engine/syn_cookie.hpp"
 #include "dataplane/engine/worker_stats.hpp"
@@ -108,6 +109,12 @@ struct BurstScratch {
     uint8_t key_lane[kChunk];  // key index -> lane index
     uint8_t fwd_lane[kChunk];  // packets to route, in order
     Lane lanes[kChunk];
+    // The IPv6 lanes (burst6.hpp): their meta by lane index, their keys and hits.
+    PacketMeta6 pm6[kChunk];
+    ct::FlowKey6 keys6[kChunk];
+    ct::FlowRef6 refs6[kChunk];
+    uint8_t key6_lane[kChunk];
+    uint8_t fwd6_lane[kChunk];
 };
 
 struct WorkerContext {

@@ -63,9 +63,11 @@ Fate solicit(SlowCtx& c, rte_mbuf* m, uint16_t port, const Ip6& target) {
     return Fate::routed;
 }
 
+}  // namespace
+
 // Hop limit, route, neighbour and Ethernet header (RFC 8200 3: the hop limit goes down by one
 // at every node that forwards).
-Fate route6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
+Fate route_ipv6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, bool* resolved) {
     NextHop6 nh;
     if (!c.st.v6().route(pm.dst, nh)) return c.drop(Reason::no_route);
     --pm.ip->hop_limits;
@@ -76,8 +78,13 @@ Fate route6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
     eth->dst_addr = mac;
     eth->src_addr = c.st.ifaces()[nh.port].mac;
     c.out_port = nh.port;
+    if (resolved != nullptr) *resolved = true;
     return Fate::routed;
 }
+
+namespace {
+
+Fate route6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) { return route_ipv6(c, m, pm, nullptr); }
 
 // RFC 4443 3.3: a packet whose hop limit would reach zero is answered with Time Exceeded from
 // the input interface's address.
@@ -270,37 +277,49 @@ bool udp_backend_serves(const ServiceTable6& t, const ct::FlowEntry6& e) {
     return sm.port != nullptr && sm.port->is_serving(r.src_ip, rte_be_to_cpu_16(r.src_port));
 }
 
-// A tracked packet: false when the flow is to be made again (a SYN reopening a closed
-// connection, a UDP flow whose backend stopped serving); the verdict in `f` otherwise.
-bool established6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, ct::FlowRef6 ref, Fate& f) {
+}  // namespace
+
+Hit6 on_ipv6_hit(SlowCtx& c, PacketMeta6& pm, ct::FlowRef6 ref) {
     ct::ConntrackTable6& flows = *c.worker.shared.flows6();
     ct::FlowEntry6& e = *ref.entry;
     const ct::Dir d = ref.dir;
+    // Linux takes a SYN that reopens a closed connection as a new one: chosen again.
     if (e.proto() == net::kProtoTcp && d == ct::Dir::orig &&
         (pm.tcp_flags & (net::kTcpSyn | net::kTcpAck | net::kTcpRst)) == net::kTcpSyn &&
         (e.tcp_state() == ct::TcpState::time_wait || e.tcp_state() == ct::TcpState::close)) {
         flows.unlink(e);
-        return false;
+        return Hit6::remake;
     }
     if (ct::ConntrackTable6::track(e, d, pm.tcp_flags, c.now_s) == ct::TcpVerdict::invalid) {
-        f = c.drop(Reason::tcp_invalid_state);
-        return true;
+        c.counters.count(Reason::tcp_invalid_state);
+        return Hit6::dropped;
     }
+    // A UDP flow whose backend stopped serving is balanced again (as for IPv4).
     if (e.proto() == net::kProtoUdp && flow_kind(e.tag) == kFlowService && !udp_backend_serves(c.st.v6(), e)) {
         flows.unlink(e);
-        return false;
+        return Hit6::remake;
     }
     rewrite6(pm, e, d);
     ++(flow_kind(e.tag) == kFlowPassthrough ? c.counters.forwarded_plain : c.counters.forwarded_nat);
-    f = route6(c, m, pm);
-    return true;
+    return Hit6::forward;
 }
 
-}  // namespace
+Fate on_ipv6_miss(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
+    if (pm.proto == net::kProtoIcmpv6 && pm.icmp_type == net::kIcmp6EchoRequest && c.st.is_local6(pm.dst)) {
+        return make_echo6_reply(m, c.st.ifaces()[c.in_port].mac) == Icmp6Verdict::answered
+                   ? c.answer(Reason::echo6_reply_sent)
+                   : c.drop(Reason::icmp_untracked);
+    }
+    return flow_miss6(c, m, pm);
+}
 
 Fate on_ipv6_packet(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
     ct::ConntrackTable6* flows = c.worker.shared.flows6();
     if (flows == nullptr) return c.drop(Reason::ip6_not_forwarded);
+    // Ping of a gateway address, from anywhere on its links.
+    if (pm.proto == net::kProtoIcmpv6 && pm.icmp_type == net::kIcmp6EchoRequest && !pm.fragment &&
+        c.st.is_local6(pm.dst))
+        return on_ipv6_miss(c, m, pm);
     // RFC 4291 2.5.6: link-local addresses never leave their link; a router without multicast
     // routing forwards no group traffic.
     if (net::ip6_is_link_local(pm.src) || net::ip6_is_link_local(pm.dst)) return c.drop(Reason::ip6_link_local);
@@ -329,9 +348,14 @@ Fate on_ipv6_packet(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
     if (pm.fragment) return c.drop(Reason::ip6_fragment_not_tracked);
     if (pm.hop_limit <= 1 && !local) return hop_limit_exceeded(c, m);
     const ct::FlowRef6 ref = flows->lookup(ct::make_key6(pm.src, pm.dst, pm.sport, pm.dport, pm.proto));
-    Fate f = Fate::drop;
-    if (ref && established6(c, m, pm, ref, f)) return f;
-    return flow_miss6(c, m, pm);
+    if (ref) {
+        switch (on_ipv6_hit(c, pm, ref)) {
+            case Hit6::forward: return route6(c, m, pm);
+            case Hit6::dropped: return Fate::drop;
+            case Hit6::remake: break;
+        }
+    }
+    return on_ipv6_miss(c, m, pm);
 }
 
 }  // namespace nfgate::engine

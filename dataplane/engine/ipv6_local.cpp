@@ -62,7 +62,9 @@ Fate on_ipv6(SlowCtx& c, rte_mbuf* m) {
     PacketMeta6 pm;
     Reason why{};
     if (!parse_ipv6_packet(m, pm, why)) return c.drop(why);
-    if (pm.proto == kProtoIcmp6 && pm.icmp_type == kIcmp6EchoRequest && !pm.fragment && c.st.is_local6(pm.dst)) {
+    if (c.worker.shared.flows6() == nullptr && pm.proto == kProtoIcmp6 && pm.icmp_type == kIcmp6EchoRequest &&
+        !pm.fragment && c.st.is_local6(pm.dst)) {
+        // No IPv6 flow table (nothing to forward): the gateway's addresses still answer ping.
         return make_echo6_reply(m, in.mac) == Icmp6Verdict::answered ? c.answer(Reason::echo6_reply_sent)
                                                                      : c.drop(Reason::icmp_untracked);
     }

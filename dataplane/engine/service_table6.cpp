@@ -25,6 +25,18 @@ lb::MaglevBackend maglev_id(const Backend6& b) {
 
 }  // namespace
 
+ServiceTable6::Route::Route(const Cidr6& c, const Ip6& v, uint16_t p) : to(c), via(v), port(p) {
+    Ip6 ones;
+    ones.b.fill(0xff);
+    const Ip6 mask = ip6_prefix(ones, c.len);
+    std::memcpy(&mask_hi, mask.data(), 8);
+    std::memcpy(&mask_lo, mask.data() + 8, 8);
+    std::memcpy(&net_hi, c.addr.data(), 8);
+    std::memcpy(&net_lo, c.addr.data() + 8, 8);
+    net_hi &= mask_hi;
+    net_lo &= mask_lo;
+}
+
 size_t ServiceTable6::KeyHash::operator()(const Key& k) const {
     return fnv64(&k.port, 2, fnv64(&k.proto, 1, fnv64(k.ip.data(), 16)));
 }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -78,8 +79,11 @@ public:
 
     // Longest prefix first: the connected prefixes of the interfaces and the IPv6 routes.
     bool route(const Ip6& dst, NextHop6& nh) const {
+        uint64_t hi, lo;
+        std::memcpy(&hi, dst.data(), 8);
+        std::memcpy(&lo, dst.data() + 8, 8);
         for (const Route& r : routes_)
-            if (r.to.contains(dst)) {
+            if ((hi & r.mask_hi) == r.net_hi && (lo & r.mask_lo) == r.net_lo) {
                 nh.port = r.port;
                 nh.gateway = r.via;
                 return true;
@@ -107,10 +111,13 @@ private:
     struct IpHash {
         size_t operator()(const Ip6& a) const;
     };
+    // A prefix as two masked 64-bit halves, in the address's byte order: two ANDs a route.
     struct Route {
+        Route(const Cidr6& c, const Ip6& v, uint16_t p);
         Cidr6 to;
         Ip6 via;
         uint16_t port;
+        uint64_t mask_hi, mask_lo, net_hi, net_lo;
     };
 
     static bool any_contains(const std::vector<Cidr6>& v, const Ip6& ip) {

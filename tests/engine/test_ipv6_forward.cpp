@@ -167,6 +167,30 @@ TEST(EngineIpv6Forward, ConnectionsSpreadOverTheEndpointsAndAPodKeepsItsSource) 
     EXPECT_EQ(seen.size(), 2u);
 }
 
+TEST(EngineIpv6Forward, ABurstOfConnectionsStaysOnItsEndpoints) {
+    Lab6 lab;
+    lab.know_neighbours();
+    std::vector<std::vector<uint8_t>> syns;
+    for (uint16_t sport = 42000; sport < 42032; ++sport) syns.push_back(frame(tcp6(kClient6, sport, kVip6, 80, 0x02), kExt));
+    lab.send(kExt, syns);
+    ASSERT_EQ(lab.io.sent.size(), 32u);
+    std::vector<std::pair<Ip6, uint16_t>> first;
+    for (const Sent& s : lab.io.sent) {
+        const Out6 o = parse_out6(s.m);
+        first.emplace_back(o.dst, static_cast<uint16_t>(o.payload.at(0) << 8 | o.payload.at(1)));
+    }
+    lab.send(kExt, syns);  // retransmitted: one bulk lookup, every one a hit, in order, to the same endpoint
+    ASSERT_EQ(lab.io.sent.size(), 32u);
+    for (size_t k = 0; k < 32; ++k) {
+        const Out6 o = parse_out6(lab.io.sent[k].m);
+        EXPECT_EQ(o.dst, first[k].first) << k;
+        EXPECT_EQ(o.payload.at(0) << 8 | o.payload.at(1), first[k].second) << k;
+        EXPECT_EQ(o.hop_limit, 63);
+        EXPECT_EQ(lab.io.sent[k].port, kPods);
+    }
+    EXPECT_EQ(lab.shared->flows6()->stats().inserted, 32u);
+}
+
 TEST(EngineIpv6Forward, ANodePortOnTheIpv6NodeAddress) {
     Lab6 lab;
     lab.know_neighbours();

@@ -1,0 +1,101 @@
+// The IPv6 lanes of the burst function (burst.hpp): IPv6 packets of trackable flows (TCP, UDP,
+// ICMPv6 echo, unfragmented, no routing header to follow, hop limit left) to this port's MAC take
+// the same stages as IPv4 — classified here, looked up in one bulk lookup of the IPv6 flow
+// table, rewritten with the flow's precomputed checksum delta, and routed with the previous
+// packet's next hop reused while destinations repeat. Everything else (neighbour discovery,
+// ICMPv6 errors, fragments, multicast, link-local) goes to on_ipv6() in ipv6_local.cpp, and
+// the lanes' misses to on_ipv6_miss() in ipv6_flow.cpp.
+#pragma once
+
+#include <cstring>
+
+#include "dataplane/engine/burst.hpp"
+#include "dataplane/engine/icmp6_wire.hpp"
+
+namespace nfgate::engine::burst_detail {
+
+// Whether `m` (IPv6 to this port's MAC) is a neighbour discovery message, which on_ipv6()
+// reads before any parsing (a duplicate address probe comes from ::).
+inline bool is_nd_message(const rte_mbuf* m) {
+    constexpr uint32_t at = kEthLen + kIp6Len;
+    if (m->data_len <= at) return false;
+    const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
+    const uint8_t type = p[at];
+    return p[kEthLen + 6] == net::kProtoIcmpv6 && type >= 133 && type <= 137;  // RS, RA, NS, NA, redirect
+}
+
+template <class Io>
+bool Burst<Io>::classify6(unsigned i, const rte_ether_addr& in_mac) {
+    const ct::ConntrackTable6* flows = w_.shared.flows6();
+    rte_mbuf* m = s_.lanes[i].m;
+    if (flows == nullptr || !rte_is_same_ether_addr(&eth_of(m)->dst_addr, &in_mac) || is_nd_message(m)) return false;
+    PacketMeta6& pm = s_.pm6[i];
+    pm = PacketMeta6{};
+    Reason why{};
+    if (!parse_ipv6_packet(m, pm, why)) {
+        dispatch(slow_.drop(why), i);
+        return true;
+    }
+    const bool trackable = pm.proto == net::kProtoTcp || pm.proto == net::kProtoUdp ||
+                           (pm.proto == net::kProtoIcmpv6 &&
+                            (pm.icmp_type == net::kIcmp6EchoRequest || pm.icmp_type == net::kIcmp6EchoReply));
+    if (!trackable || pm.fragment || pm.segments_left != 0 || pm.hop_limit <= 1 || net::ip6_is_link_local(pm.src) ||
+        net::ip6_is_link_local(pm.dst) || net::ip6_is_multicast(pm.dst)) {
+        dispatch(on_ipv6_packet(slow_, m, pm), i);
+        return true;
+    }
+    s_.keys6[n_keys6_] = ct::make_key6(pm.src, pm.dst, pm.sport, pm.dport, pm.proto);
+    s_.key6_lane[n_keys6_++] = static_cast<uint8_t>(i);
+    return true;
+}
+
+template <class Io>
+void Burst<Io>::rewrite6() {
+    const uint64_t hits = w_.shared.flows6()->lookup_bulk(s_.keys6, n_keys6_, s_.refs6);
+    for (unsigned k = 0; k < n_keys6_; ++k) {
+        const unsigned i = s_.key6_lane[k];
+        PacketMeta6& pm = s_.pm6[i];
+        if (hits >> k & 1) {
+            switch (on_ipv6_hit(slow_, pm, s_.refs6[k])) {
+                case Hit6::forward: s_.fwd6_lane[n_fwd6_++] = static_cast<uint8_t>(i); continue;
+                case Hit6::dropped: io_.drop(s_.lanes[i].m); continue;
+                case Hit6::remake: break;
+            }
+        }
+        dispatch(on_ipv6_miss(slow_, s_.lanes[i].m, pm), i);
+    }
+}
+
+// Established IPv6 packets toward the same destination as the one before take its port and
+// MAC; otherwise route_ipv6() routes them (and asks for a next hop it does not know).
+template <class Io>
+void Burst<Io>::forward6() {
+    bool have = false;
+    Ip6 last_dst;
+    uint16_t port = 0;
+    rte_ether_addr mac{};
+    for (unsigned f = 0; f < n_fwd6_; ++f) {
+        const unsigned i = s_.fwd6_lane[f];
+        rte_mbuf* m = s_.lanes[i].m;
+        PacketMeta6& pm = s_.pm6[i];
+        if (have && pm.dst == last_dst) {
+            --pm.ip->hop_limits;
+            auto* eth = eth_of(m);
+            eth->dst_addr = mac;
+            eth->src_addr = st_.ifaces()[port].mac;
+            io_.tx(port, m);
+            continue;
+        }
+        bool resolved = false;
+        const Fate fate = route_ipv6(slow_, m, pm, &resolved);
+        if (resolved) {
+            have = true;
+            last_dst = pm.dst;
+            port = slow_.out_port;
+            mac = eth_of(m)->dst_addr;
+        }
+        dispatch(fate, i);
+    }
+}
+
+}  // namespace nfgate::engine::burst_detail
