@@ -122,6 +122,9 @@ struct Interface {
     std::string device;  // dpdk devargs ("net_tap0,iface=nfg-ext")
     IfAddr address;             // addr 0: no IPv4 address
     std::vector<IfAddr6> addresses6;
+    // The link's IPv6 MTU (Linux's net.ipv6.conf.IF.mtu): an IPv6 packet longer than this is not
+    // sent on it but answered with Packet Too Big, IPv6 routers never fragment (RFC 8200 5).
+    uint16_t ipv6_mtu = 1500;
     bool operator==(const Interface&) const = default;
 };
 

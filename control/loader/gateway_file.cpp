@@ -75,7 +75,7 @@ void read_interfaces(Reporter& r, YNode n, const FieldPath& f, Model& m) {
             if (item.is_null()) r.error(item.line(), p, "want a mapping with name, device, address");
             return;
         }
-        reject_unknown_keys(r, item, p, {"name", "device", "address", "addresses"});
+        reject_unknown_keys(r, item, p, {"name", "device", "address", "addresses", "ipv6MTU"});
         Interface ifc;
         FieldPath name_path = p.child("name");
         if (require(r, item.get("name"), item.line(), name_path, "a name such as ext") &&
@@ -87,6 +87,9 @@ void read_interfaces(Reporter& r, YNode n, const FieldPath& f, Model& m) {
         }
         read_string(r, item.get("device"), p.child("device"), ifc.device);
         read_interface_addresses(r, item, p, ifc);
+        uint64_t mtu = 0;
+        // RFC 8200 5: every IPv6 link carries at least 1280-byte packets.
+        if (read_uint(r, item.get("ipv6MTU"), p.child("ipv6MTU"), 1280, 65535, mtu)) ifc.ipv6_mtu = static_cast<uint16_t>(mtu);
         m.interfaces.push_back(std::move(ifc));
     });
 }

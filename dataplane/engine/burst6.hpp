@@ -73,12 +73,13 @@ void Burst<Io>::forward6() {
     bool have = false;
     Ip6 last_dst;
     uint16_t port = 0;
+    uint32_t mtu = 0;
     rte_ether_addr mac{};
     for (unsigned f = 0; f < n_fwd6_; ++f) {
         const unsigned i = s_.fwd6_lane[f];
         rte_mbuf* m = s_.lanes[i].m;
         PacketMeta6& pm = s_.pm6[i];
-        if (have && pm.dst == last_dst) {
+        if (have && pm.dst == last_dst && kIp6Len + pm.payload_len <= mtu) {
             --pm.ip->hop_limits;
             auto* eth = eth_of(m);
             eth->dst_addr = mac;
@@ -92,6 +93,7 @@ void Burst<Io>::forward6() {
             have = true;
             last_dst = pm.dst;
             port = slow_.out_port;
+            mtu = st_.v6().mtu(port);
             mac = eth_of(m)->dst_addr;
         }
         dispatch(fate, i);

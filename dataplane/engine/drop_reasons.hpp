@@ -92,7 +92,7 @@ namespace nfgate::engine {
     X(echo6_reply_sent)             /* an ICMPv6 echo request to a gateway address answered (not a drop) */         \
     X(nd_learned)                   /* a neighbour advertisement consumed into the IPv6 neighbour table */            \
     X(ip6_link_local)               /* from or to a link-local address: never forwarded off its link (RFC 4291) */     \
-    X(ip6_fragment_not_tracked)     /* IPv6 fragment of TCP/UDP/echo: not translated yet, dropped */
+    X(packet_too_big_sent)          /* IPv6 longer than the egress link's ipv6MTU: answered with Packet Too Big */
 
 enum class Reason : uint8_t {
 #define NFGATE_REASON_ENUM(name) name,

@@ -15,6 +15,7 @@
 #include "dataplane/net/checksum.hpp"
 #include "dataplane/engine/exception_queue.hpp"
 #include "dataplane/engine/fragment_table.hpp"
+#include "dataplane/engine/fragment_table6.hpp"
 #include "dataplane/engine/frontend_traffic.hpp"
 #include "dataplane/engine/neighbour_table.hpp"
 #include "dataplane/engine/neighbour_table6.hpp"
@@ -135,6 +136,7 @@ struct WorkerContext {
     SourceLimiter sources;  // conntrack.newFlowsPerSource
     ExceptionQueue exceptions;  // to the gateway's kernel; unattached: such frames are dropped
     FragmentTable fragments;  // per worker: RSS keeps a datagram's fragments on one queue
+    FragmentTable6 fragments6;
     BurstScratch scratch;
 };
 

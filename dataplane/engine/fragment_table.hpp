@@ -27,25 +27,17 @@
 
 namespace nfgate::engine {
 
-class FragmentTable {
+// The table over a datagram identity `K` (with hash()) and the addresses `T` its first fragment
+// left with; one per family (FragmentTable here, FragmentTable6 in fragment_table6.hpp).
+template <class K, class T>
+class BasicFragmentTable {
 public:
     static constexpr unsigned kWays = 4;            // entries per set; a full set evicts its oldest
-    static constexpr unsigned kSets = 256;          // 1024 datagrams in flight per worker, 32 KiB
+    static constexpr unsigned kSets = 256;          // 1024 datagrams in flight per worker
     static constexpr uint64_t kTimeoutNs = 2'000'000'000;
 
-    // The identity of one datagram as it arrived (network order).
-    struct Key {
-        uint32_t src = 0, dst = 0;
-        uint16_t ip_id = 0;
-        uint8_t proto = 0;
-
-        bool operator==(const Key&) const = default;
-    };
-
-    // Addresses the datagram's first fragment left with (network order).
-    struct Translation {
-        uint32_t src = 0, dst = 0;
-    };
+    using Key = K;
+    using Translation = T;
 
     // Records `t` for `k`; returns false when a live entry of another datagram had to be evicted.
     bool remember(const Key& k, const Translation& t, uint64_t now_ns) {
@@ -74,10 +66,6 @@ public:
         return nullptr;
     }
 
-    static Key key_of(const rte_ipv4_hdr* ip) {
-        return Key{ip->src_addr, ip->dst_addr, ip->packet_id, ip->next_proto_id};
-    }
-
     // Forgets every entry (tests; a worker that restarts).
     void clear() {
         for (Slot& s : slots_) s = Slot{};
@@ -93,14 +81,31 @@ private:
 
     Slot* set_of(const Key& k) { return &slots_[index(k) * kWays]; }
     const Slot* set_of(const Key& k) const { return &slots_[index(k) * kWays]; }
-
-    static unsigned index(const Key& k) {
-        uint64_t h = (uint64_t{k.src} << 32 | k.dst) ^ (uint64_t{k.ip_id} << 8 | k.proto);
-        h *= 0x9e3779b97f4a7c15ull;
-        return static_cast<unsigned>(h >> 56) % kSets;
-    }
+    static unsigned index(const Key& k) { return static_cast<unsigned>((k.hash() * 0x9e3779b97f4a7c15ull) >> 56) % kSets; }
 
     Slot slots_[kSets * kWays];
+};
+
+// The identity of one IPv4 datagram as it arrived (network order).
+struct FragmentKey {
+    uint32_t src = 0, dst = 0;
+    uint16_t ip_id = 0;
+    uint8_t proto = 0;
+
+    bool operator==(const FragmentKey&) const = default;
+    uint64_t hash() const { return (uint64_t{src} << 32 | dst) ^ (uint64_t{ip_id} << 8 | proto); }
+};
+
+// Addresses an IPv4 datagram's first fragment left with (network order).
+struct FragmentAddrs {
+    uint32_t src = 0, dst = 0;
+};
+
+class FragmentTable : public BasicFragmentTable<FragmentKey, FragmentAddrs> {
+public:
+    static Key key_of(const rte_ipv4_hdr* ip) {
+        return Key{ip->src_addr, ip->dst_addr, ip->packet_id, ip->next_proto_id};
+    }
 };
 
 // Rewrites a later fragment (no L4 header) to the first fragment's addresses; the IP header

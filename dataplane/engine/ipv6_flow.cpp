@@ -5,13 +5,15 @@
 // pods tracked untranslated, plain routing of the rest; then hop limit, route and neighbour
 // (solicited when unknown).
 //
-// ICMPv6 errors about a translated flow are translated back (icmp6_error_nat.hpp).
-// Not here yet: the SYN proxy and per-Service counters for IPv6 frontends, IPv6 fragments of
-// tracked protocols (dropped, counted), Packet Too Big (the fast path keeps no per-port MTU).
+// ICMPv6 errors about a translated flow are translated back (icmp6_error_nat.hpp), fragments
+// of translated TCP/UDP follow their first fragment (fragment_table6.hpp), a packet longer than
+// the egress link's ipv6MTU is answered with Packet Too Big.
+// Not here yet: the SYN proxy and per-Service counters for IPv6 frontends.
 #include <cstring>
 
 #include "dataplane/engine/icmp6_answer.hpp"
 #include "dataplane/engine/icmp6_error_nat.hpp"
+#include "dataplane/engine/fragment_table6.hpp"
 #include "dataplane/engine/miss_decision.hpp"
 #include "dataplane/engine/nat_rewrite.hpp"
 #include "dataplane/engine/ndp.hpp"
@@ -63,6 +65,21 @@ Fate solicit(SlowCtx& c, rte_mbuf* m, uint16_t port, const Ip6& target) {
     return Fate::routed;
 }
 
+// RFC 8200 5 / RFC 4443 3.2: a packet longer than the egress link's MTU is answered with
+// Packet Too Big from the input interface's address. The packet may be translated already:
+// the error then goes back as any error about that flow (icmp6_error_nat.hpp), to the client
+// with the quote it sent, as Linux's NAT does with the error its forward path makes.
+Fate packet_too_big(SlowCtx& c, rte_mbuf* m, uint32_t mtu) {
+    const Ip6* src = c.st.v6().address_of(c.in_port);
+    if (src == nullptr ||
+        make_icmp6_error(m, packet_too_big6(mtu), *src, c.st.ifaces()[c.in_port].mac) != Icmp6Verdict::answered)
+        return c.drop(Reason::reject_not_sent);
+    PacketMeta6 err;
+    Reason why{};
+    if (parse_ipv6_packet(m, err, why)) translate_icmp6_error(*c.worker.shared.flows6(), err);
+    return c.answer(Reason::packet_too_big_sent);
+}
+
 }  // namespace
 
 // Hop limit, route, neighbour and Ethernet header (RFC 8200 3: the hop limit goes down by one
@@ -70,6 +87,8 @@ Fate solicit(SlowCtx& c, rte_mbuf* m, uint16_t port, const Ip6& target) {
 Fate route_ipv6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, bool* resolved) {
     NextHop6 nh;
     if (!c.st.v6().route(pm.dst, nh)) return c.drop(Reason::no_route);
+    const uint32_t mtu = c.st.v6().mtu(nh.port);
+    if (too_big_for_link(kIp6Len + pm.payload_len, mtu)) return packet_too_big(c, m, mtu);
     --pm.ip->hop_limits;
     const Ip6& hop = ServiceTable6::neighbour_of(pm.dst, nh);
     rte_ether_addr mac;
@@ -313,6 +332,44 @@ Fate on_ipv6_miss(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
     return flow_miss6(c, m, pm);
 }
 
+namespace {
+
+// A packet of a trackable flow: looked up, then as a hit or a miss.
+Fate tracked(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, const ct::ConntrackTable6& flows) {
+    const ct::FlowRef6 ref = flows.lookup(ct::make_key6(pm.src, pm.dst, pm.sport, pm.dport, pm.proto));
+    if (ref) {
+        switch (on_ipv6_hit(c, pm, ref)) {
+            case Hit6::forward: return route6(c, m, pm);
+            case Hit6::dropped: return Fate::drop;
+            case Hit6::remake: break;
+        }
+    }
+    return on_ipv6_miss(c, m, pm);
+}
+
+// A fragment after the first: the addresses its first fragment left with, or routed as it is
+// when that one was not translated. To a translated address without its first fragment it
+// cannot go on.
+Fate later_fragment6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
+    const ServiceTable6& t = c.st.v6();
+    if (const FragmentAddrs6* a = c.worker.fragments6.find(FragmentKey6{pm.src, pm.dst, pm.frag_id, pm.proto}, c.now_ns)) {
+        if (pm.hop_limit <= 1) return hop_limit_exceeded(c, m);
+        std::memcpy(pm.ip->src_addr, a->src.data(), 16);
+        std::memcpy(pm.ip->dst_addr, a->dst.data(), 16);
+        pm.src = a->src;
+        pm.dst = a->dst;
+        ++c.counters.forwarded_nat;
+        return route6(c, m, pm);
+    }
+    if (c.st.is_local6(pm.dst) || t.is_service_address(pm.dst) || t.in_service_cidrs(pm.dst))
+        return c.drop(Reason::fragment_without_first);
+    if (pm.hop_limit <= 1) return hop_limit_exceeded(c, m);
+    ++c.counters.forwarded_plain;
+    return route6(c, m, pm);
+}
+
+}  // namespace
+
 Fate on_ipv6_packet(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
     ct::ConntrackTable6* flows = c.worker.shared.flows6();
     if (flows == nullptr) return c.drop(Reason::ip6_not_forwarded);
@@ -328,6 +385,7 @@ Fate on_ipv6_packet(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
     const bool local = c.st.is_local6(pm.dst);
     Reason why{};
     if (!routing_header_allows(pm, local || t.is_service_address(pm.dst), why)) return c.drop(why);
+    if (pm.later_fragment) return later_fragment6(c, m, pm);
     if (pm.proto == net::kProtoIcmpv6 && icmp6_is_error(pm.icmp_type) && pm.segments_left == 0 && !pm.fragment &&
         translate_icmp6_error(*flows, pm)) {
         // About a translated flow: on to its peer (no error about an error when it cannot go).
@@ -345,17 +403,22 @@ Fate on_ipv6_packet(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
         ++c.counters.forwarded_plain;
         return route6(c, m, pm);
     }
-    if (pm.fragment) return c.drop(Reason::ip6_fragment_not_tracked);
     if (pm.hop_limit <= 1 && !local) return hop_limit_exceeded(c, m);
-    const ct::FlowRef6 ref = flows->lookup(ct::make_key6(pm.src, pm.dst, pm.sport, pm.dport, pm.proto));
-    if (ref) {
-        switch (on_ipv6_hit(c, pm, ref)) {
-            case Hit6::forward: return route6(c, m, pm);
-            case Hit6::dropped: return Fate::drop;
-            case Hit6::remake: break;
-        }
+    if (!pm.fragment) return tracked(c, m, pm, *flows);
+    if (pm.proto != net::kProtoTcp && pm.proto != net::kProtoUdp) {
+        // A fragmented ping cannot be keyed by its identifier in later fragments.
+        if (local) return c.to_kernel(Reason::icmp_untracked);
+        if (t.is_service_address(pm.dst) || t.in_service_cidrs(pm.dst)) return c.drop(Reason::fragment_of_nat_flow);
+        ++c.counters.forwarded_plain;
+        return route6(c, m, pm);
     }
-    return on_ipv6_miss(c, m, pm);
+    // The first fragment holds the ports: it takes the flow path, and the addresses it leaves
+    // with are kept for the later ones.
+    const FragmentKey6 k{pm.src, pm.dst, pm.frag_id, pm.proto};
+    const Fate f = tracked(c, m, pm, *flows);
+    if (f == Fate::routed && !c.worker.fragments6.remember(k, FragmentAddrs6{pm.src, pm.dst}, c.now_ns))
+        c.counters.count(Reason::fragment_table_evicted);
+    return f;
 }
 
 }  // namespace nfgate::engine

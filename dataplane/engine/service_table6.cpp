@@ -105,6 +105,7 @@ bool ServiceTable6::add_port(const Service& svc, const ServicePort& sp, const Se
 
 bool ServiceTable6::build_routes(const Model& m, std::string& err) {
     port_addr_.assign(m.interfaces.size(), Ip6{});
+    for (const Interface& ifc : m.interfaces) mtu_.push_back(ifc.ipv6_mtu);
     node_addresses_ = m.node_addresses6;
     for (size_t i = 0; i < m.interfaces.size(); ++i)
         for (const IfAddr6& a : m.interfaces[i].addresses6) {

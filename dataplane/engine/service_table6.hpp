@@ -94,6 +94,9 @@ public:
 
     // The global address of `port` (its first IPv6 address that is not link-local): the source
     // of masqueraded flows leaving by it and of its neighbour solicitations. nullptr: none.
+    // The IPv6 MTU of `port`'s link (interfaces[].ipv6MTU).
+    uint32_t mtu(uint16_t port) const { return port < mtu_.size() ? mtu_[port] : 1280; }
+
     const Ip6* address_of(uint16_t port) const {
         return port < port_addr_.size() && !port_addr_[port].is_zero() ? &port_addr_[port] : nullptr;
     }
@@ -135,6 +138,7 @@ private:
     bool masquerade_egress_ = false;
     std::vector<Route> routes_;  // longest prefix first
     std::vector<Ip6> port_addr_;
+    std::vector<uint32_t> mtu_;
     std::vector<Ip6> node_addresses_;
 };
 

@@ -200,7 +200,7 @@ TEST_F(DualStack, InterfacesTakeAddressesOfBothFamilies) {
     const std::string dpdk = "dataplane: dpdk\neal: [--no-huge]\nmanifests: [m.yaml]\n";
     LoadResult r = load("", dpdk + R"(interfaces:
 - {name: ext, device: net_null0, addresses: [192.0.2.1/24, "2001:db8:1::1/64"]}
-- {name: pods, device: net_null1, address: "fd00:10:244::1/56"}
+- {name: pods, device: net_null1, address: "fd00:10:244::1/56", ipv6MTU: 1280}
 routes:
 - {to: 0.0.0.0/0, via: 192.0.2.254}
 - {to: "::/0", via: "2001:db8:1::fe"}
@@ -211,6 +211,8 @@ routes:
     ASSERT_EQ(r.model.interfaces[0].addresses6.size(), 1u);
     EXPECT_EQ(r.model.interfaces[0].addresses6[0].len, 64);
     EXPECT_EQ(r.model.interfaces[1].address.addr, 0u) << "an IPv6-only interface";
+    EXPECT_EQ(r.model.interfaces[0].ipv6_mtu, 1500) << "the default";
+    EXPECT_EQ(r.model.interfaces[1].ipv6_mtu, 1280);
     ASSERT_EQ(r.model.routes6.size(), 1u);
     EXPECT_EQ(r.model.routes6[0].via, ip6("2001:db8:1::fe"));
     EXPECT_EQ(r.model.routes.size(), 1u);
@@ -232,6 +234,9 @@ routes:
     EXPECT_TRUE(has(r.errors, "2001:db8:2::fe is not inside any interface subnet")) << all(r.errors);
     r = load("", dpdk + "interfaces:\n- {name: ext, device: net_null0}\n");
     EXPECT_TRUE(has(r.errors, "interfaces[0].address")) << all(r.errors);
+    r = load("", dpdk + "interfaces:\n- {name: ext, device: net_null0, address: 192.0.2.1/24, ipv6MTU: 1000}\n");
+    EXPECT_TRUE(has(r.errors, "interfaces[0].ipv6MTU")) << all(r.errors);
+    EXPECT_TRUE(has(r.errors, "1000 is out of range (want 1280-65535)")) << all(r.errors);
 }
 
 }  // namespace

@@ -279,7 +279,7 @@ TEST(EngineIpv6Forward, AServiceWithoutEndpointsRejects) {
     EXPECT_EQ(lab.reason(Reason::unallocated_cluster_ip), 1u);
 }
 
-TEST(EngineIpv6Forward, HopLimitLinkLocalAndFragments) {
+TEST(EngineIpv6Forward, HopLimitAndLinkLocal) {
     Lab6 lab;
     lab.know_neighbours();
     Pkt6 last_hop = tcp6(kClient6, 40006, kVip6, 80, 0x02);
@@ -297,12 +297,65 @@ TEST(EngineIpv6Forward, HopLimitLinkLocalAndFragments) {
     EXPECT_TRUE(lab.io.sent.empty());
     EXPECT_EQ(lab.reason(Reason::ip6_link_local), 1u);
 
-    Pkt6 frag = udp6(kClient6, 40008, kPodA, 9);
-    frag.ext = {Ext6::fragment(0, true)};
-    frag.payload.assign(64, 'x');
-    lab.send(kExt, frame(frag, kExt));
+}
+
+TEST(EngineIpv6Forward, FragmentsOfATranslatedFlowFollowTheFirst) {
+    Lab6 lab;
+    lab.know_neighbours();
+    Pkt6 first = tcp6(kClient6, 40008, kVip6, 80, 0x02);
+    first.ext = {Ext6::fragment(0, true, 0xabcd0001)};
+    first.payload.assign(60, 'x');  // 20 + 60: a multiple of 8, as a fragment with M set must be
+    lab.send(kExt, frame(first, kExt));
+    const Seen out = only_sent(lab);
+    EXPECT_EQ(out.port, kPods);
+    EXPECT_TRUE(out.o.dst == kPodA || out.o.dst == kPodB);
+    EXPECT_EQ(out.o.src, kGwPods6);
+    Pkt6 later = tcp6(kClient6, 0, kVip6, 0, 0);
+    later.ext = {Ext6::fragment(10, false, 0xabcd0001)};
+    later.l4_header = false;
+    later.payload.assign(40, 'y');
+    lab.send(kExt, frame(later, kExt));
+    const Seen next = only_sent(lab);
+    EXPECT_EQ(next.port, kPods);
+    EXPECT_EQ(next.o.src, out.o.src);
+    EXPECT_EQ(next.o.dst, out.o.dst);
+    EXPECT_EQ(next.o.hop_limit, 63);
+    // A later fragment to the VIP whose first fragment never came has nowhere to go.
+    later.ext = {Ext6::fragment(10, false, 0xabcd0002)};
+    lab.send(kExt, frame(later, kExt));
     EXPECT_TRUE(lab.io.sent.empty());
-    EXPECT_EQ(lab.reason(Reason::ip6_fragment_not_tracked), 1u);
+    EXPECT_EQ(lab.reason(Reason::fragment_without_first), 1u);
+}
+
+TEST(EngineIpv6Forward, APacketTooBigForTheLinkIsAnsweredAboutWhatTheClientSent) {
+    Model m = dual_stack_model();
+    m.interfaces[kPods].ipv6_mtu = 1280;
+    Lab lab(m);
+    auto& n = lab.shared->neighbours6();
+    n.learn(kClient6, kClientMac);
+    for (const Ip6& p : {kPodA, kPodB}) n.learn(p, kPodMac6);
+    Pkt6 big = tcp6(kClient6, 40020, kVip6, 80, 0x02);
+    big.payload.assign(1300, 'z');  // 40 + 20 + 1300 > 1280
+    lab.send(kExt, frame(big, kExt));
+    const Seen ptb = only_sent(lab);
+    EXPECT_EQ(ptb.port, kExt);
+    EXPECT_EQ(ptb.o.src, kGwExt6);
+    EXPECT_EQ(ptb.o.dst, kClient6);
+    EXPECT_TRUE(ptb.o.icmp6_csum_ok);
+    ASSERT_GE(ptb.o.payload.size(), 8u + 40 + 4);
+    EXPECT_EQ(ptb.o.payload[0], engine::kIcmp6PacketTooBig);
+    EXPECT_EQ(ptb.o.payload[4] << 24 | ptb.o.payload[5] << 16 | ptb.o.payload[6] << 8 | ptb.o.payload[7], 1280);
+    const uint8_t* q = ptb.o.payload.data() + 8;
+    EXPECT_EQ(Ip6::from(q + 8), kClient6) << "the quote as the client sent it, not as translated";
+    EXPECT_EQ(Ip6::from(q + 24), kVip6);
+    EXPECT_EQ(q[42] << 8 | q[43], 80);
+    EXPECT_LE(ptb.o.payload_len + 40u, 1280u);
+    EXPECT_EQ(lab.reason(Reason::packet_too_big_sent), 1u);
+    // What fits goes through.
+    big.payload.assign(1200, 'z');
+    big.sport = 40021;
+    lab.send(kExt, frame(big, kExt));
+    EXPECT_EQ(only_sent(lab).port, kPods);
 }
 
 TEST(EngineIpv6Forward, AnErrorAboutATranslatedFlowIsTranslatedBack) {

@@ -150,11 +150,8 @@ SCENARIOS = [
 ]
 
 
-# Where the IPv6 scenarios run: every path (NFGATE_LAB_IPV6_PATHS narrows it). Path MTU is not
-# on the fast path yet: it keeps no per-port MTU to answer Packet Too Big by, and does not
-# translate IPv6 fragments.
+# Where the IPv6 scenarios run: every path (NFGATE_LAB_IPV6_PATHS narrows it).
 IPV6_PATHS = os.environ.get("NFGATE_LAB_IPV6_PATHS", "reference,kernel,dpdk").split(",")
-PMTU6_PATHS = [p for p in IPV6_PATHS if p != "dpdk"]
 
 
 def ipv6_words(text):
@@ -185,7 +182,7 @@ def ipv6_scenarios(ipv4_scenarios):
                           backend="peer", source=POD_A6),
                   PathMtu("client", FAR_VIP6, 53, size=1400, mtu=PEER_MTU6, router=None,
                           backend="peer", source=GW_PEER6)],
-                 paths=PMTU6_PATHS),
+                 paths=IPV6_PATHS),
     ]
 
 
