@@ -119,14 +119,13 @@ void WorkerDriver::feed(const Workload& w, uint16_t port, const uint32_t* tags, 
     st.packets += n;
 }
 
-void WorkerDriver::collect(const Workload& w, bool warm_up, RunStats& st, std::vector<uint32_t>* seen_dst) {
+void WorkerDriver::collect(const Workload& w, bool warm_up, RunStats& st) {
     rte_mbuf* out[64];
     for (uint16_t p = 0; p < 2; ++p) {
         unsigned n;
         while ((n = rte_ring_dequeue_burst(ports_.tx[p][id_], reinterpret_cast<void**>(out), 64, nullptr)) > 0) {
             for (unsigned i = 0; i < n; ++i) {
-                check(w, p, rte_pktmbuf_mtod(out[i], const uint8_t*), rte_pktmbuf_data_len(out[i]), warm_up, st,
-                      seen_dst);
+                check(w, p, rte_pktmbuf_mtod(out[i], const uint8_t*), rte_pktmbuf_data_len(out[i]), warm_up, st);
             }
             rte_pktmbuf_free_bulk(out, n);
         }
@@ -134,7 +133,10 @@ void WorkerDriver::collect(const Workload& w, bool warm_up, RunStats& st, std::v
 }
 
 void WorkerDriver::check(const Workload& w, uint16_t port, const uint8_t* frame, uint32_t len, bool warm_up,
-                         RunStats& st, std::vector<uint32_t>* seen_dst) {
+                         RunStats& st) {
+    if (len >= sizeof(rte_ether_hdr) &&
+        reinterpret_cast<const rte_ether_hdr*>(frame)->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6))
+        return check6(w, port, frame, len, st);
     Parsed p;
     if (!parse_frame(frame, len, p)) return fail(st, "unparsable frame out of port " + std::to_string(port));
     if (p.ether_type == RTE_ETHER_TYPE_ARP) {
@@ -145,7 +147,7 @@ void WorkerDriver::check(const Workload& w, uint16_t port, const uint8_t* frame,
         return fail(st, "unexpected ARP op " + std::to_string(p.arp_op) + " for " + ip_to_string(p.arp_tip));
     }
     ++st.outputs;
-    if (p.tag >= w.size() || seen_[p.tag]) return fail(st, "duplicate or unknown tag " + std::to_string(p.tag));
+    if (p.tag >= w.expect.size() || seen_[p.tag]) return fail(st, "duplicate or unknown tag " + std::to_string(p.tag));
     seen_[p.tag] = 1;
     const Expect& e = w.expect[p.tag];
     // The message is built only for a failure: this runs for every packet.
@@ -173,7 +175,48 @@ void WorkerDriver::check(const Workload& w, uint16_t port, const uint8_t* frame,
     const rte_ether_addr want_mac = neighbour_mac(next_hop);
     if (!rte_is_same_ether_addr(&p.dst_mac, &want_mac) || !rte_is_same_ether_addr(&p.src_mac, &ports_.mac[port]))
         return fail(st, what() + ": MACs " + mac_text(p.src_mac) + " -> " + mac_text(p.dst_mac));
-    if (seen_dst) (*seen_dst)[p.tag] = p.dst;
+    if (seen_dst_) (*seen_dst_)[p.tag] = p.dst;
+}
+
+void WorkerDriver::check6(const Workload& w, uint16_t port, const uint8_t* frame, uint32_t len, RunStats& st) {
+    Parsed6 p;
+    if (!parse_frame6(frame, len, p)) return fail(st, "unparsable IPv6 frame out of port " + std::to_string(port));
+    if (p.proto == kIcmp6) {
+        // The harness made every neighbour known: a solicitation means the engine looked up
+        // another address than the one it should route to, or lost what it was taught.
+        if (p.icmp_type == kIcmp6NeighbourSolicit)
+            return fail(st, "neighbour solicitation for " + ip6_text(p.nd_target) + " out of port " + std::to_string(port));
+        return fail(st, "ICMPv6 type " + std::to_string(p.icmp_type) + " from " + ip6_text(p.src) + " to " +
+                            ip6_text(p.dst) + " out of port " + std::to_string(port));
+    }
+    ++st.outputs;
+    if (p.tag >= w.expect6.size() || seen_[p.tag]) return fail(st, "duplicate or unknown tag " + std::to_string(p.tag));
+    seen_[p.tag] = 1;
+    const Expect6& e = w.expect6[p.tag];
+    auto what = [&] {
+        return "tag " + std::to_string(p.tag) + ": got [" + ip6_text(p.src) + "]:" + std::to_string(p.sport) + " -> [" +
+               ip6_text(p.dst) + "]:" + std::to_string(p.dport);
+    };
+    if (port != e.out_port) return fail(st, what() + " out of port " + std::to_string(port));
+    if (!p.checksum_ok) return fail(st, what() + ": bad checksum");
+    if (p.proto != e.proto) return fail(st, what() + ": protocol " + std::to_string(p.proto));
+    bool tuple_ok = p.src == e.src && p.sport == e.sport && p.dport == e.dport;
+    Ip6 next_hop = e.next_hop;
+    if (e.check == Check::any_backend) {
+        tuple_ok &= net6::is_backend(p.dst);
+        next_hop = p.dst;
+    } else {
+        tuple_ok &= e.check == Check::exact && p.dst == e.dst;
+    }
+    if (!tuple_ok)
+        return fail(st, what() + ", want [" + ip6_text(e.src) + "]:" + std::to_string(e.sport) + " -> [" +
+                            (e.check == Check::any_backend ? std::string("an LB endpoint") : ip6_text(e.dst)) +
+                            "]:" + std::to_string(e.dport));
+    if (p.hop_limit != 63 || p.tcp_flags != e.tcp_flags) return fail(st, what() + ": hop limit/flags changed wrongly");
+    const rte_ether_addr want_mac = neighbour_mac6(next_hop);
+    if (!rte_is_same_ether_addr(&p.dst_mac, &want_mac) || !rte_is_same_ether_addr(&p.src_mac, &ports_.mac[port]))
+        return fail(st, what() + ": MACs " + mac_text(p.src_mac) + " -> " + mac_text(p.dst_mac));
+    if (seen_dst6_) (*seen_dst6_)[p.tag] = p.dst;
 }
 
 void WorkerDriver::answer_arp(uint16_t port, const Parsed& request) {
@@ -189,6 +232,20 @@ void WorkerDriver::answer_arp(uint16_t port, const Parsed& request) {
 }
 
 RunStats WorkerDriver::run(const Workload& w, bool warm_up, std::vector<uint32_t>* seen_dst) {
+    seen_dst_ = seen_dst;
+    RunStats st = run_checked(w, warm_up);
+    seen_dst_ = nullptr;
+    return st;
+}
+
+RunStats WorkerDriver::run(const Workload& w, bool warm_up, std::vector<Ip6>* seen_dst6) {
+    seen_dst6_ = seen_dst6;
+    RunStats st = run_checked(w, warm_up);
+    seen_dst6_ = nullptr;
+    return st;
+}
+
+RunStats WorkerDriver::run_checked(const Workload& w, bool warm_up) {
     RunStats st;
     seen_.assign(w.size(), 0);
     rte_rcu_qsbr_thread_register(qsv_, id_);
@@ -198,7 +255,7 @@ RunStats WorkerDriver::run(const Workload& w, bool warm_up, std::vector<uint32_t
         tags.resize(b.count);
         for (uint32_t i = 0; i < b.count; ++i) tags[i] = b.first + i;
         feed(w, b.port, tags.data(), b.count, !warm_up, st);
-        collect(w, warm_up, st, seen_dst);
+        collect(w, warm_up, st);
     }
     // Neighbours are learnt from the ARP replies this driver injects, but with two workers the
     // gateway may ask only once (its ARP requests are rate limited and its neighbour table is
@@ -208,7 +265,7 @@ RunStats WorkerDriver::run(const Workload& w, bool warm_up, std::vector<uint32_t
     while (warm_up && rte_get_tsc_cycles() < give_up) {
         for (const auto& [port, req] : arp_requests_) answer_arp(port, req);
         arp_requests_.clear();
-        collect(w, warm_up, st, seen_dst);
+        collect(w, warm_up, st);
         bool retried = false;
         for (const Burst& b : w.bursts) {
             tags.clear();
@@ -217,7 +274,7 @@ RunStats WorkerDriver::run(const Workload& w, bool warm_up, std::vector<uint32_t
             if (tags.empty()) continue;
             retried = true;
             feed(w, b.port, tags.data(), static_cast<unsigned>(tags.size()), false, st);
-            collect(w, warm_up, st, seen_dst);
+            collect(w, warm_up, st);
         }
         if (!retried) break;
         rte_delay_us_sleep(2000);

@@ -12,7 +12,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
-#include "bench/harness/workload.hpp"
+#include "bench/harness/workload6.hpp"
 #include "dataplane/engine/worker.hpp"
 #include "dataplane/port/tsc_clock.hpp"
 #include "dataplane/port/worker_loop.hpp"
@@ -60,12 +60,16 @@ public:
     // answered and packets without an answer are fed again (a few rounds), untimed; the
     // destination each output had is stored in `seen_dst` (per tag) when given.
     RunStats run(const Workload& w, bool warm_up, std::vector<uint32_t>* seen_dst = nullptr);
+    // The same for an IPv6 workload. Its neighbours must be known beforehand
+    // (NeighbourTable6::learn): a neighbour solicitation from the gateway is a failure.
+    RunStats run(const Workload& w, bool warm_up, std::vector<Ip6>* seen_dst6);
 
 private:
     void feed(const Workload& w, uint16_t port, const uint32_t* tags, unsigned n, bool timed, RunStats& st);
-    void collect(const Workload& w, bool warm_up, RunStats& st, std::vector<uint32_t>* seen_dst);
-    void check(const Workload& w, uint16_t port, const uint8_t* frame, uint32_t len, bool warm_up, RunStats& st,
-               std::vector<uint32_t>* seen_dst);
+    RunStats run_checked(const Workload& w, bool warm_up);
+    void collect(const Workload& w, bool warm_up, RunStats& st);
+    void check(const Workload& w, uint16_t port, const uint8_t* frame, uint32_t len, bool warm_up, RunStats& st);
+    void check6(const Workload& w, uint16_t port, const uint8_t* frame, uint32_t len, RunStats& st);
     void answer_arp(uint16_t port, const Parsed& request);
     void fail(RunStats& st, const std::string& what);
 
@@ -82,6 +86,8 @@ private:
     const std::atomic<const engine::ServiceTable*>* table_ = nullptr;
     rte_rcu_qsbr* qsv_ = nullptr;
     std::vector<uint8_t> seen_;
+    std::vector<uint32_t>* seen_dst_ = nullptr;  // the current run's, when it wants them
+    std::vector<Ip6>* seen_dst6_ = nullptr;
     std::vector<std::pair<uint16_t, Parsed>> arp_requests_;
 };
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Draws bench/results/*.png with gnuplot from whatever result files exist:
 
-  throughput_mpps_vs_flows.png   established-flow Mpps (median, min-max bars) vs flows, per worker count
+  throughput_mpps_vs_flows.png   established-flow Mpps (median, min-max bars) vs flows, per family and worker count
   throughput_cycles_per_packet.png  cycles per packet of every throughput series
   nft_sync_vs_services.png       kernel-path sync time vs number of Services
   micro_benchmarks.png           time per iteration of the Google Benchmark micro benchmarks
@@ -41,18 +41,21 @@ def throughput_plots(results, out):
         return []
     made = []
     est = {}
+    families = {"established": ("v4", "IPv4"), "established-v6": ("v6", "IPv6")}
     for s in data["series"]:
-        if s["profile"] == "established" and s["mpps"]:
+        if s["profile"] in families and s["mpps"]:
             m = s["mpps"]
-            est.setdefault(s["workers"], []).append((s["flows"], m["median"], m["min"], m["max"]))
+            key = (families[s["profile"]][0], s["workers"])
+            est.setdefault(key, []).append((s["flows"], m["median"], m["min"], m["max"]))
     if est:
-        files = {"w%d" % w: sorted(rows) for w, rows in est.items()}
-        plots = ", ".join('"{w%d}" using 1:2:3:4 with yerrorlines title "%d worker%s"' % (w, w, "s" if w > 1 else "")
-                          for w in sorted(est))
+        files = {"%s_w%d" % k: sorted(rows) for k, rows in est.items()}
+        names = dict(families.values())
+        plots = ", ".join('"{%s_w%d}" using 1:2:3:4 with yerrorlines title "%s, %d worker%s"'
+                          % (f, w, names[f], w, "s" if w > 1 else "") for f, w in sorted(est))
         png = os.path.join(out, "throughput_mpps_vs_flows.png")
         gnuplot('set terminal png size 900,560\nset output "%s"\nset logscale x 2\nset format x "%%.0s%%c"\n'
                 'set xlabel "established flows"\nset ylabel "Mpps (worker cycles only)"\n'
-                'set title "nfgate fast path: established-flow NAT, 64-byte frames"\nset grid\n'
+                'set title "nfgate fast path: established-flow NAT, 64-byte (IPv4) and 82-byte (IPv6) frames"\nset grid\n'
                 'set yrange [0:*]\nplot %s\n' % (png, plots), files)
         made.append(png)
     rows = []

@@ -88,7 +88,10 @@ std::string markdown(const ReportMeta& meta, const std::vector<Series>& all) {
     std::snprintf(rate, sizeof rate, "%.3f GHz", meta.tsc_hz / 1e9);
     return md + "\nmedian (min–max) of " + std::to_string(meta.runs) + " runs; TSC " + rate +
            "; cycles and rates count only the worker's per-burst work (process_burst + TX flush + one ageing "
-           "slice per 100 us, as the loaded worker loop); bursts the OS interrupted (longer than 100 us) are checked but left out of the timing.\n";
+           "slice per 100 us, as the loaded worker loop); bursts the OS interrupted (longer than 100 us) are checked but left out of the timing. "
+           "Frames: 60 bytes (64 on the wire) for IPv4, 78 bytes (82 on the wire: Ethernet, IPv6, TCP, the 4-byte tag) for the "
+           "-v6 profiles, IMIX sizes for mixed-imix; the IPv4 profiles run on an IPv4-only gateway, the -v6 ones on the same "
+           "gateway dual-stack.\n";
 }
 
 }  // namespace nfgate::bench

@@ -5,9 +5,11 @@
 // Profiles (each with 1 and 2 workers; with 2, both run at once on the two CPUs and share one
 // flow table): established 64-byte flows in random order, both directions, at several table
 // sizes; a new-connection storm (full handshake + close through DNAT); an IMIX mix of
-// established traffic, new connections and pings. Every frame that comes out is checked
-// (addresses, ports, MACs, TTL, checksums); any loss or mistranslation fails the run and the
-// exit status. Writes DIR/throughput.json and DIR/throughput.md.
+// established traffic, new connections and pings. established-v6 and conn-storm-v6 are the
+// first two over IPv6, on the gateway made dual-stack (NAT66 to IPv6 endpoints, 78-byte
+// frames, the smallest IPv6 TCP frame that holds the tag). Every frame that comes out is checked
+// (addresses, ports, MACs, TTL or hop limit, checksums); any loss or mistranslation fails the
+// run and the exit status. Writes DIR/throughput.json and DIR/throughput.md.
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_launch.h>
@@ -16,8 +18,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -35,15 +39,21 @@
 namespace nfgate::bench {
 namespace {
 
+constexpr const char* kProfiles[] = {"established", "established-v6", "conn-storm", "conn-storm-v6", "mixed-imix"};
+
 struct Options {
     unsigned runs = 5;
     std::string out = "bench/results";
     bool quick = false;
-    std::string only;      // one profile (established, conn-storm, mixed-imix); empty: all
+    std::string only;      // one profile (see kProfiles); empty: all
     unsigned workers = 0;  // 1 or 2; 0: both
 };
 
-Model bench_model() {
+// The IPv4 profiles run on an IPv4-only gateway, as they always have; the -v6 ones on the same
+// gateway made dual-stack. A dual-stack engine also keeps an IPv6 flow table and ages a slice
+// of it in every housekeeping call, which is timed: kept out of the IPv4 rows so they measure
+// what they measured before.
+Model bench_model(bool dual_stack) {
     using namespace net;
     Model m;
     m.dataplane = DataplaneKind::dpdk;
@@ -68,8 +78,75 @@ Model bench_model() {
     storm.lb_ips = {kStormVip};
     storm.ports[0].endpoints = {{kStormBackend, kBackendPort, true}};
     m.services = {lb, storm};
+    if (!dual_stack) return m;
+    // The IPv6 half: the pods' /48 holds every endpoint, the LB IPs are routed to the gateway
+    // as the IPv4 ones are, ETP Local keeps the client's address.
+    m.interfaces[kExt].addresses6 = {IfAddr6{net6::kGwExt, net6::kExtLen}};
+    m.interfaces[kPods].addresses6 = {IfAddr6{net6::kGwPods, net6::kPodsLen}};
+    m.node_addresses6 = {net6::kGwExt};
+    m.cluster_cidrs6 = {Cidr6{net6::kPodsNet, net6::kPodsLen}};
+    m.service_cidrs6 = {Cidr6{net6::kServiceNet, 112}};
+    m.masquerade.non_masquerade_cidrs6 = m.cluster_cidrs6;
+    m.routes6 = {Route6{Cidr6{Ip6{}, 0}, net6::kRouter}};
+    Service& lb6 = m.services[0];
+    lb6.cluster_ips6 = {net6::kLbClusterIp};
+    lb6.lb_ips6 = {net6::kLbVip};
+    for (unsigned i = 0; i < kBackends; ++i) lb6.ports[0].endpoints6.push_back(Endpoint6{net6::backend(i), kBackendPort, true});
+    Service& storm6 = m.services[1];
+    storm6.cluster_ips6 = {net6::kStormClusterIp};
+    storm6.lb_ips6 = {net6::kStormVip};
+    storm6.ports[0].endpoints6 = {Endpoint6{net6::kStormBackend, kBackendPort, true}};
     return m;
 }
+
+// IPv4 neighbours are learnt from the ARP replies the drivers inject in warm-up; the IPv6 ones
+// are taught up front, at the MACs neighbour_mac6() derives, so no IPv6 packet waits on
+// neighbour discovery.
+bool know_ipv6_neighbours(engine::EngineShared& shared, std::string& err) {
+    std::vector<Ip6> all = {net6::kRouter, net6::kStormBackend};
+    for (unsigned i = 0; i < net::kBackends; ++i) all.push_back(net6::backend(i));
+    for (const Ip6& ip : all)
+        if (!shared.neighbours6().learn(ip, neighbour_mac6(ip))) {
+            err = "IPv6 neighbour table: no room for " + ip6_text(ip);
+            return false;
+        }
+    return true;
+}
+
+// What the established and storm profiles need of an address family.
+struct V4 {
+    using FlowT = Flow;
+    using Addr = uint32_t;
+    static constexpr const char* kSuffix = "";
+    static constexpr bool kDualStack = false;
+    static std::vector<Flow> flows(uint32_t n, unsigned space, unsigned w) { return make_flows(n, space, w); }
+    static Workload syn(const std::vector<Flow>& f) { return handshake_syn(f, port::kBurstSize); }
+    static Workload synack(const std::vector<Flow>& f) { return handshake_synack(f, port::kBurstSize); }
+    static Workload ack(const std::vector<Flow>& f) { return handshake_ack(f, port::kBurstSize); }
+    static Workload established(const std::vector<Flow>& f, std::mt19937_64& rng) {
+        return bench::established(f, port::kBurstSize, rng);
+    }
+    static Workload storm(uint32_t conns, unsigned space, unsigned w) {
+        return connection_storm(conns, space, w, port::kBurstSize);
+    }
+};
+
+struct V6 {
+    using FlowT = Flow6;
+    using Addr = Ip6;
+    static constexpr const char* kSuffix = "-v6";
+    static constexpr bool kDualStack = true;
+    static std::vector<Flow6> flows(uint32_t n, unsigned space, unsigned w) { return make_flows6(n, space, w); }
+    static Workload syn(const std::vector<Flow6>& f) { return handshake_syn6(f, port::kBurstSize); }
+    static Workload synack(const std::vector<Flow6>& f) { return handshake_synack6(f, port::kBurstSize); }
+    static Workload ack(const std::vector<Flow6>& f) { return handshake_ack6(f, port::kBurstSize); }
+    static Workload established(const std::vector<Flow6>& f, std::mt19937_64& rng) {
+        return established6(f, port::kBurstSize, rng);
+    }
+    static Workload storm(uint32_t conns, unsigned space, unsigned w) {
+        return connection_storm6(conns, space, w, port::kBurstSize);
+    }
+};
 
 // One fast path's engine state for `workers` workers, as FastPath builds it.
 struct EngineSet {
@@ -89,7 +166,7 @@ std::unique_ptr<EngineSet> make_engine(const Model& base, unsigned workers, uint
     engine::EngineConfig cfg = engine::EngineConfig::from_model(m);
     cfg.qsbr = es->qsbr->get();
     es->shared = engine::EngineShared::create(cfg, err);
-    if (!es->shared) return nullptr;
+    if (!es->shared || (m.has_ipv6() && !know_ipv6_neighbours(*es->shared, err))) return nullptr;
     const rte_ether_addr macs[2] = {ports.mac[0], ports.mac[1]};
     auto table = engine::build_service_table(m, macs, err);
     if (!table) return nullptr;
@@ -125,11 +202,13 @@ void on_workers(unsigned workers, const std::function<void(unsigned)>& job) {
 
 class Harness {
 public:
-    Harness(const Options& o, HarnessPorts& ports, rte_mempool* pool) : opt_(o), ports_(ports), model_(bench_model()) {
+    Harness(const Options& o, HarnessPorts& ports, rte_mempool* pool) : opt_(o), ports_(ports), model4_(bench_model(false)), model6_(bench_model(true)) {
         for (unsigned w = 0; w < kMaxWorkers; ++w) drivers_.push_back(std::make_unique<WorkerDriver>(w, ports, pool));
     }
 
+    template <class F>
     void established(unsigned workers, uint32_t flows);
+    template <class F>
     void storm(unsigned workers, uint32_t conns_per_worker);
     void mixed(unsigned workers, uint32_t flows, uint32_t packets_per_worker);
 
@@ -142,15 +221,16 @@ public:
     bool failed() const { return failed_; }
 
 private:
-    bool setup(Series& s, unsigned workers, uint64_t max_flows);
-    bool establish(Series& s, unsigned workers, std::vector<std::vector<Flow>>& flows);
+    bool setup(Series& s, unsigned workers, uint64_t max_flows, bool dual_stack);
+    template <class F>
+    bool establish(Series& s, unsigned workers, std::vector<std::vector<typename F::FlowT>>& flows);
     bool judge(Series& s, const std::vector<RunStats>& st, const char* phase);
     void record(Series& s, const std::vector<RunStats>& st, const std::vector<const Workload*>& w);
     void finish(Series& s);
 
     const Options& opt_;
     HarnessPorts& ports_;
-    Model model_;
+    Model model4_, model6_;
     std::vector<std::unique_ptr<WorkerDriver>> drivers_;
     std::unique_ptr<EngineSet> engine_;
     std::vector<Series> results_;
@@ -159,11 +239,11 @@ private:
     std::mt19937_64 rng_{20260101};
 };
 
-bool Harness::setup(Series& s, unsigned workers, uint64_t max_flows) {
+bool Harness::setup(Series& s, unsigned workers, uint64_t max_flows, bool dual_stack) {
     engine_.reset();
     passes_ = 1;
     std::string err;
-    engine_ = make_engine(model_, workers, pow2_at_least(max_flows), ports_, err);
+    engine_ = make_engine(dual_stack ? model6_ : model4_, workers, pow2_at_least(max_flows), ports_, err);
     if (!engine_) {
         s.failed = true;
         s.errors.push_back("engine set-up: " + err);
@@ -228,30 +308,32 @@ void Harness::finish(Series& s) {
 }
 
 // SYN, SYN/ACK, ACK for every flow, untimed; learns each flow's backend from the SYN's answer.
-bool Harness::establish(Series& s, unsigned workers, std::vector<std::vector<Flow>>& flows) {
+template <class F>
+bool Harness::establish(Series& s, unsigned workers, std::vector<std::vector<typename F::FlowT>>& flows) {
     std::vector<RunStats> st(workers);
-    std::vector<std::vector<uint32_t>> dst(workers);
+    std::vector<std::vector<typename F::Addr>> dst(workers);
     on_workers(workers, [&](unsigned w) {
-        Workload syn = handshake_syn(flows[w], port::kBurstSize);
-        dst[w].assign(syn.size(), 0);
+        Workload syn = F::syn(flows[w]);
+        dst[w].assign(syn.size(), typename F::Addr{});
         st[w] = drivers_[w]->run(syn, true, &dst[w]);
         for (size_t i = 0; i < flows[w].size(); ++i) flows[w][i].backend = dst[w][i];
     });
     if (!judge(s, st, "handshake SYN")) return false;
-    on_workers(workers, [&](unsigned w) { st[w] = drivers_[w]->run(handshake_synack(flows[w], port::kBurstSize), true); });
+    on_workers(workers, [&](unsigned w) { st[w] = drivers_[w]->run(F::synack(flows[w]), true); });
     if (!judge(s, st, "handshake SYN/ACK")) return false;
-    on_workers(workers, [&](unsigned w) { st[w] = drivers_[w]->run(handshake_ack(flows[w], port::kBurstSize), true); });
+    on_workers(workers, [&](unsigned w) { st[w] = drivers_[w]->run(F::ack(flows[w]), true); });
     return judge(s, st, "handshake ACK");
 }
 
+template <class F>
 void Harness::established(unsigned workers, uint32_t flows) {
-    Series s{"established", workers, flows, {}, {}, {}, {}, {}, {}, false, {}};
-    if (!setup(s, workers, 2ull * flows)) return finish(s);
-    std::vector<std::vector<Flow>> f(workers);
-    for (unsigned w = 0; w < workers; ++w) f[w] = make_flows(flows / workers, 1, w);
-    if (!establish(s, workers, f)) return finish(s);
+    Series s{std::string("established") + F::kSuffix, workers, flows, {}, {}, {}, {}, {}, {}, false, {}};
+    if (!setup(s, workers, 2ull * flows, F::kDualStack)) return finish(s);
+    std::vector<std::vector<typename F::FlowT>> f(workers);
+    for (unsigned w = 0; w < workers; ++w) f[w] = F::flows(flows / workers, 1, w);
+    if (!establish<F>(s, workers, f)) return finish(s);
     std::vector<Workload> load(workers);
-    for (unsigned w = 0; w < workers; ++w) load[w] = bench::established(f[w], port::kBurstSize, rng_);
+    for (unsigned w = 0; w < workers; ++w) load[w] = F::established(f[w], rng_);
     // Small tables are fed several passes per run so every run times at least ~1M packets.
     const unsigned passes = std::max(1u, (1u << 20) / (2 * flows / workers));
     passes_ = passes;
@@ -277,15 +359,16 @@ void Harness::established(unsigned workers, uint32_t flows) {
     finish(s);
 }
 
+template <class F>
 void Harness::storm(unsigned workers, uint32_t conns) {
-    Series s{"conn-storm", workers, 0, {}, {}, {}, {}, {}, {}, false, {}};
-    if (!setup(s, workers, 2ull * conns * workers * (opt_.runs + 1))) return finish(s);
+    Series s{std::string("conn-storm") + F::kSuffix, workers, 0, {}, {}, {}, {}, {}, {}, false, {}};
+    if (!setup(s, workers, 2ull * conns * workers * (opt_.runs + 1), F::kDualStack)) return finish(s);
     std::vector<RunStats> st(workers);
-    on_workers(workers, [&](unsigned w) { st[w] = drivers_[w]->run(connection_storm(64, 14, w, port::kBurstSize), true); });
+    on_workers(workers, [&](unsigned w) { st[w] = drivers_[w]->run(F::storm(64, 14, w), true); });
     if (!judge(s, st, "storm warm-up")) return finish(s);
     for (unsigned r = 0; r < opt_.runs && !s.failed; ++r) {
         std::vector<Workload> load(workers);
-        for (unsigned w = 0; w < workers; ++w) load[w] = connection_storm(conns, 2 + r, w, port::kBurstSize);
+        for (unsigned w = 0; w < workers; ++w) load[w] = F::storm(conns, 2 + r, w);
         on_workers(workers, [&](unsigned w) { st[w] = drivers_[w]->run(load[w], false); });
         if (!judge(s, st, "storm run")) break;
         std::vector<const Workload*> wl;
@@ -297,10 +380,10 @@ void Harness::storm(unsigned workers, uint32_t conns) {
 
 void Harness::mixed(unsigned workers, uint32_t flows, uint32_t packets) {
     Series s{"mixed-imix", workers, flows, {}, {}, {}, {}, {}, {}, false, {}};
-    if (!setup(s, workers, 2ull * (flows + packets / 10 * workers * opt_.runs))) return finish(s);
+    if (!setup(s, workers, 2ull * (flows + packets / 10 * workers * opt_.runs), false)) return finish(s);
     std::vector<std::vector<Flow>> f(workers);
     for (unsigned w = 0; w < workers; ++w) f[w] = make_flows(flows / workers, 8, w);
-    if (!establish(s, workers, f)) return finish(s);
+    if (!establish<V4>(s, workers, f)) return finish(s);
     for (unsigned r = 0; r < opt_.runs && !s.failed; ++r) {
         std::vector<Workload> load(workers);
         for (unsigned w = 0; w < workers; ++w) load[w] = bench::mixed(f[w], packets, 9 + r, w, port::kBurstSize, rng_);
@@ -325,11 +408,18 @@ bool parse_options(int argc, char** argv, Options& o) {
             o.out = argv[++i];
         } else if (a == "--only" && i + 1 < argc) {
             o.only = argv[++i];
+            if (std::find_if(std::begin(kProfiles), std::end(kProfiles), [&](const char* p) { return o.only == p; }) ==
+                std::end(kProfiles)) {
+                std::fprintf(stderr, "%s: unknown profile %s\n", argv[0], o.only.c_str());
+                return false;
+            }
         } else if (a == "--workers" && i + 1 < argc) {
             o.workers = static_cast<unsigned>(std::atoi(argv[++i]));
         } else {
-            std::fprintf(stderr, "usage: %s [--runs N] [--out DIR] [--quick] [--only established|conn-storm|mixed-imix] "
-                                 "[--workers 1|2]\n", argv[0]);
+            std::string profiles;
+            for (const char* p : kProfiles) profiles += (profiles.empty() ? "" : "|") + std::string(p);
+            std::fprintf(stderr, "usage: %s [--runs N] [--out DIR] [--quick] [--only %s] [--workers 1|2]\n", argv[0],
+                         profiles.c_str());
             return false;
         }
     }
@@ -375,8 +465,12 @@ int main(int argc, char** argv) {
         if (opt.workers != 0 && opt.workers != workers) continue;
         if (want("established"))
             for (uint32_t n : sizes)
-                if (workers == 1 || n == sizes.front() || n == sizes.back()) h.established(workers, n);
-        if (want("conn-storm")) h.storm(workers, storm_conns);
+                if (workers == 1 || n == sizes.front() || n == sizes.back()) h.established<V4>(workers, n);
+        if (want("established-v6"))
+            for (uint32_t n : sizes)
+                if (workers == 1 || n == sizes.front() || n == sizes.back()) h.established<V6>(workers, n);
+        if (want("conn-storm")) h.storm<V4>(workers, storm_conns);
+        if (want("conn-storm-v6")) h.storm<V6>(workers, storm_conns);
         if (want("mixed-imix")) h.mixed(workers, 65536, mixed_packets);
     }
     const ReportMeta meta{static_cast<double>(rte_get_tsc_hz()), opt.runs, cpu_model()};

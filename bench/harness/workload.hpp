@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "bench/harness/frames.hpp"
+#include "bench/harness/frames6.hpp"
+#include "model/ip6.hpp"
 
 namespace nfgate::bench {
 
@@ -41,6 +43,17 @@ struct Expect {
     Check check = Check::exact;
 };
 
+// The same for an IPv6 frame (workload6.hpp builds them).
+struct Expect6 {
+    Ip6 src, dst;
+    uint16_t sport = 0, dport = 0;
+    Ip6 next_hop;  // the frame must go to neighbour_mac6(next_hop)
+    uint8_t proto = kTcp;
+    uint8_t tcp_flags = 0;
+    uint8_t out_port = 0;
+    Check check = Check::exact;
+};
+
 struct Burst {
     uint16_t port;
     uint32_t first, count;  // range of Workload::packets
@@ -50,7 +63,10 @@ struct Workload {
     std::vector<uint8_t> arena;
     std::vector<uint32_t> offset;  // per packet (= per tag): where its frame starts in arena
     std::vector<uint16_t> length;
-    std::vector<Expect> expect;    // per tag
+    // Per tag, what must come out. A workload is of one family: IPv4 frames fill `expect`,
+    // IPv6 ones `expect6`, and an output whose family has no entry for its tag is wrong.
+    std::vector<Expect> expect;
+    std::vector<Expect6> expect6;
     std::vector<Burst> bursts;
     uint64_t connections = 0;      // full connections the workload opens and closes (storm)
     uint64_t bytes = 0;
@@ -58,6 +74,7 @@ struct Workload {
     uint32_t size() const { return static_cast<uint32_t>(offset.size()); }
     // Appends one frame; its tag is its index. Returns the tag.
     uint32_t add(FrameSpec spec, const Expect& e);
+    uint32_t add6(FrameSpec6 spec, const Expect6& e);  // workload6.cpp
     // Cuts [first, size()) into bursts of at most `burst` packets entering `port`.
     void close_bursts(uint32_t first, uint16_t port, unsigned burst);
 };
