@@ -7,10 +7,12 @@
 // the lanes' misses to on_ipv6_miss() in ipv6_flow.cpp.
 #pragma once
 
+#include <cstddef>
 #include <cstring>
 
 #include "dataplane/engine/burst.hpp"
 #include "dataplane/engine/icmp6_wire.hpp"
+#include "dataplane/engine/ipv6_hit.hpp"
 
 namespace nfgate::engine::burst_detail {
 
@@ -22,6 +24,17 @@ inline bool is_nd_message(const rte_mbuf* m) {
     const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
     const uint8_t type = p[at];
     return p[kEthLen + 6] == net::kProtoIcmpv6 && type >= 133 && type <= 137;  // RS, RA, NS, NA, redirect
+}
+
+// The key as three stores: both addresses as they are, then ports, protocol and padding as
+// one 64-bit word (narrower stores there would stall the hash's 8-byte load of that word).
+static_assert(offsetof(ct::FlowKey6, src_port) == 32 && offsetof(ct::FlowKey6, proto) == 36,
+              "store_key6 writes the last word of FlowKey6 at once");
+inline void store_key6(ct::FlowKey6& k, const PacketMeta6& pm) {
+    std::memcpy(k.src_ip.data(), pm.src.data(), 16);
+    std::memcpy(k.dst_ip.data(), pm.dst.data(), 16);
+    const uint64_t w = uint64_t{pm.sport} | uint64_t{pm.dport} << 16 | uint64_t{pm.proto} << 32;
+    std::memcpy(reinterpret_cast<char*>(&k) + 32, &w, 8);
 }
 
 template <class Io>
@@ -44,7 +57,7 @@ bool Burst<Io>::classify6(unsigned i, const rte_ether_addr& in_mac) {
         dispatch(on_ipv6_packet(slow_, m, pm), i);
         return true;
     }
-    s_.keys6[n_keys6_] = ct::make_key6(pm.src, pm.dst, pm.sport, pm.dport, pm.proto);
+    store_key6(s_.keys6[n_keys6_], pm);
     s_.key6_lane[n_keys6_++] = static_cast<uint8_t>(i);
     return true;
 }
@@ -66,36 +79,30 @@ void Burst<Io>::rewrite6() {
     }
 }
 
-// Established IPv6 packets toward the same destination as the one before take its port and
-// MAC; otherwise route_ipv6() routes them (and asks for a next hop it does not know).
+// Established IPv6 packets take the port and MAC their destination last went to (the worker's
+// NextHopCache6, dropped whenever routes or neighbours change); otherwise route_ipv6() routes
+// them (and asks for a next hop it does not know). The link's MTU is checked either way.
 template <class Io>
 void Burst<Io>::forward6() {
-    bool have = false;
-    Ip6 last_dst;
-    uint16_t port = 0;
-    uint32_t mtu = 0;
-    rte_ether_addr mac{};
+    NextHopCache6& cache = w_.next_hops6;
+    cache.sync(st_.generation(), w_.shared.neighbours6().version());
     for (unsigned f = 0; f < n_fwd6_; ++f) {
         const unsigned i = s_.fwd6_lane[f];
         rte_mbuf* m = s_.lanes[i].m;
         PacketMeta6& pm = s_.pm6[i];
-        if (have && pm.dst == last_dst && kIp6Len + pm.payload_len <= mtu) {
+        const NextHopCache6::Entry* c = cache.find(pm.dst);
+        if (c != nullptr && kIp6Len + pm.payload_len <= st_.v6().mtu(c->port)) [[likely]] {
             --pm.ip->hop_limits;
             auto* eth = eth_of(m);
-            eth->dst_addr = mac;
-            eth->src_addr = st_.ifaces()[port].mac;
-            io_.tx(port, m);
+            eth->dst_addr = c->mac;
+            eth->src_addr = st_.ifaces()[c->port].mac;
+            io_.tx(c->port, m);
             continue;
         }
         bool resolved = false;
+        const Ip6 dst = pm.dst;
         const Fate fate = route_ipv6(slow_, m, pm, &resolved);
-        if (resolved) {
-            have = true;
-            last_dst = pm.dst;
-            port = slow_.out_port;
-            mtu = st_.v6().mtu(port);
-            mac = eth_of(m)->dst_addr;
-        }
+        if (resolved) cache.remember(dst, slow_.out_port, eth_of(m)->dst_addr);
         dispatch(fate, i);
     }
 }

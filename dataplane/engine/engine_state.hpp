@@ -133,6 +133,7 @@ struct WorkerContext {
     NeighbourWait waiting;  // packets whose next hop's MAC is being asked for
     uint32_t neighbours_aged_s = 0;  // worker 0: the second the neighbour table was last aged
     NextHopCache next_hops;
+    NextHopCache6 next_hops6;
     SourceLimiter sources;  // conntrack.newFlowsPerSource
     ExceptionQueue exceptions;  // to the gateway's kernel; unattached: such frames are dropped
     FragmentTable fragments;  // per worker: RSS keeps a datagram's fragments on one queue

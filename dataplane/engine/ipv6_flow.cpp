@@ -13,6 +13,7 @@
 
 #include "dataplane/engine/icmp6_answer.hpp"
 #include "dataplane/engine/icmp6_error_nat.hpp"
+#include "dataplane/engine/ipv6_hit.hpp"
 #include "dataplane/engine/fragment_table6.hpp"
 #include "dataplane/engine/miss_decision.hpp"
 #include "dataplane/engine/nat_rewrite.hpp"
@@ -42,15 +43,6 @@ bool trackable(const PacketMeta6& pm) {
     return pm.proto == net::kProtoTcp || pm.proto == net::kProtoUdp ||
            (pm.proto == net::kProtoIcmpv6 &&
             (pm.icmp_type == net::kIcmp6EchoRequest || pm.icmp_type == net::kIcmp6EchoReply));
-}
-
-void rewrite6(PacketMeta6& pm, const ct::FlowEntry6& e, ct::Dir d) {
-    const ct::FlowKey6 t = e.translated(d);
-    std::memcpy(pm.ip->src_addr, t.src_ip.data(), 16);
-    std::memcpy(pm.ip->dst_addr, t.dst_ip.data(), 16);
-    write_l4_ports(pm.proto, pm.l4, pm.l4_len, t.src_port, t.dst_port, e.l4_delta(d));
-    pm.src = t.src_ip;
-    pm.dst = t.dst_ip;
 }
 
 // The next hop's MAC is not known: the packet is given up and its mbuf asks for it (one
@@ -288,40 +280,7 @@ Fate flow_miss6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
     return route6(c, m, pm);
 }
 
-// The flow's backend must still serve the service port the client addressed (as for IPv4).
-bool udp_backend_serves(const ServiceTable6& t, const ct::FlowEntry6& e) {
-    const ct::FlowKey6& o = e.key_of(ct::Dir::orig);
-    const ct::FlowKey6& r = e.key_of(ct::Dir::reply);
-    const ServiceMatch6 sm = t.lookup(o.dst_ip, net::kProtoUdp, rte_be_to_cpu_16(o.dst_port));
-    return sm.port != nullptr && sm.port->is_serving(r.src_ip, rte_be_to_cpu_16(r.src_port));
-}
-
 }  // namespace
-
-Hit6 on_ipv6_hit(SlowCtx& c, PacketMeta6& pm, ct::FlowRef6 ref) {
-    ct::ConntrackTable6& flows = *c.worker.shared.flows6();
-    ct::FlowEntry6& e = *ref.entry;
-    const ct::Dir d = ref.dir;
-    // Linux takes a SYN that reopens a closed connection as a new one: chosen again.
-    if (e.proto() == net::kProtoTcp && d == ct::Dir::orig &&
-        (pm.tcp_flags & (net::kTcpSyn | net::kTcpAck | net::kTcpRst)) == net::kTcpSyn &&
-        (e.tcp_state() == ct::TcpState::time_wait || e.tcp_state() == ct::TcpState::close)) {
-        flows.unlink(e);
-        return Hit6::remake;
-    }
-    if (ct::ConntrackTable6::track(e, d, pm.tcp_flags, c.now_s) == ct::TcpVerdict::invalid) {
-        c.counters.count(Reason::tcp_invalid_state);
-        return Hit6::dropped;
-    }
-    // A UDP flow whose backend stopped serving is balanced again (as for IPv4).
-    if (e.proto() == net::kProtoUdp && flow_kind(e.tag) == kFlowService && !udp_backend_serves(c.st.v6(), e)) {
-        flows.unlink(e);
-        return Hit6::remake;
-    }
-    rewrite6(pm, e, d);
-    ++(flow_kind(e.tag) == kFlowPassthrough ? c.counters.forwarded_plain : c.counters.forwarded_nat);
-    return Hit6::forward;
-}
 
 Fate on_ipv6_miss(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
     if (pm.proto == net::kProtoIcmpv6 && pm.icmp_type == net::kIcmp6EchoRequest && c.st.is_local6(pm.dst)) {

@@ -10,13 +10,18 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
+
+#include "model/ip6.hpp"
 
 namespace nfgate::engine {
 
-class NextHopCache {
+// Over a destination address `A` (IPv4: network-order uint32_t; IPv6: Ip6), one per family.
+template <class A>
+class BasicNextHopCache {
 public:
     struct Entry {
-        uint32_t dst = 0;    // network order
+        A dst{};
         uint32_t epoch = 0;  // 0: never filled
         rte_ether_addr mac{};
         uint16_t port = 0;
@@ -33,24 +38,33 @@ public:
         }
     }
 
-    const Entry* find(uint32_t dst_be) const {
-        const Entry& e = entries_[slot(dst_be)];
-        return e.epoch == epoch_ && e.dst == dst_be ? &e : nullptr;
+    const Entry* find(const A& dst) const {
+        const Entry& e = entries_[slot(dst)];
+        return e.epoch == epoch_ && e.dst == dst ? &e : nullptr;
     }
 
-    void remember(uint32_t dst_be, uint16_t port, const rte_ether_addr& mac) {
-        entries_[slot(dst_be)] = Entry{dst_be, epoch_, mac, port};
+    void remember(const A& dst, uint16_t port, const rte_ether_addr& mac) {
+        entries_[slot(dst)] = Entry{dst, epoch_, mac, port};
     }
 
 private:
     static constexpr unsigned kSlots = 1024;  // power of two
 
     static uint32_t slot(uint32_t dst_be) { return (dst_be * 2654435761u) >> 22 & (kSlots - 1); }
+    static uint32_t slot(const Ip6& dst) {
+        uint64_t h, l;
+        std::memcpy(&h, dst.data(), 8);
+        std::memcpy(&l, dst.data() + 8, 8);
+        return static_cast<uint32_t>(((h ^ l) * 0x9e3779b97f4a7c15ull) >> 54) & (kSlots - 1);
+    }
 
     std::array<Entry, kSlots> entries_{};
     uint64_t table_generation_ = ~uint64_t{0};
     uint64_t neighbour_version_ = ~uint64_t{0};
     uint32_t epoch_ = 1;
 };
+
+using NextHopCache = BasicNextHopCache<uint32_t>;
+using NextHopCache6 = BasicNextHopCache<Ip6>;
 
 }  // namespace nfgate::engine

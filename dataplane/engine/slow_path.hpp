@@ -55,13 +55,10 @@ Fate on_ipv6(SlowCtx& c, rte_mbuf* m);
 struct PacketMeta6;
 Fate on_ipv6_packet(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm);
 
-// The pieces of it the burst's IPv6 lanes (burst6.hpp) run on their own, after a bulk lookup:
-// a flow-table hit (forward: rewritten, to route; remake: the flow was unlinked, take the miss
-// path; dropped: counted), a miss (answers, new flows, plain routing; routed or answered
-// itself), and the route (hop limit, route, neighbour, Ethernet header; `resolved` set when the
-// packet itself leaves, not a solicitation for its next hop).
-enum class Hit6 : uint8_t { forward, remake, dropped };
-Hit6 on_ipv6_hit(SlowCtx& c, PacketMeta6& pm, ct::FlowRef6 ref);
+// The pieces of it the burst's IPv6 lanes (burst6.hpp) run on their own after a bulk lookup
+// (a hit is ipv6_hit.hpp): a miss (answers, new flows, plain routing; routed or answered
+// itself), and the route (MTU, hop limit, route, neighbour, Ethernet header; `resolved` set when
+// the packet itself leaves, not a solicitation for its next hop).
 Fate on_ipv6_miss(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm);
 Fate route_ipv6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, bool* resolved = nullptr);
 

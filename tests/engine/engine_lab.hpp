@@ -34,6 +34,24 @@ Pkt from_pod(Pkt p);
 Pkt backend_reply(const Out& o, uint8_t flags);
 
 Model lab_model();
+
+// The same gateway dual-stack: ext 2001:db8:1::1/64 (also the IPv6 node address), pods
+// fd00:10:244::1/64, ::/0 via kRouter6; web on kVip6 (and the in-prefix externalIP kExternal6)
+// to kPodA6/kPodB6:8080, empty on kEmptyVip6.
+inline const Ip6 kGwExt6 = Ip6{{0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
+inline const Ip6 kGwPods6 = Ip6{{0xfd, 0, 0, 0x10, 0x02, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
+inline const Ip6 kClient6 = Ip6{{0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x99}};
+inline const Ip6 kRouter6 = Ip6{{0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xfe}};
+inline const Ip6 kExternal6 = Ip6{{0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x50}};
+inline const Ip6 kVip6 = Ip6{{0xfd, 0, 0, 0x10, 0, 0x96, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10}};
+inline const Ip6 kEmptyVip6 = Ip6{{0xfd, 0, 0, 0x10, 0, 0x96, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20}};
+inline const Ip6 kPodA6 = Ip6{{0xfd, 0, 0, 0x10, 0x02, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0a}};
+inline const Ip6 kPodB6 = Ip6{{0xfd, 0, 0, 0x10, 0x02, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0b}};
+inline const Ip6 kPodC6 = Ip6{{0xfd, 0, 0, 0x10, 0x02, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0c}};  // no Service's
+inline const rte_ether_addr kPodMac6{{0x02, 0, 0, 0, 0x6d, 0x01}};
+Model dual_stack_lab_model();
+// Teaches the IPv6 neighbours: client and router on ext, the three pods on pods.
+void learn_lab_neighbours6(engine::NeighbourTable6& n);
 // Teaches `n` the lab's neighbours: the router and a client on ext, every endpoint and two
 // plain pods on pods (what a running gateway would have learnt by ARP).
 void learn_lab_neighbours(engine::NeighbourTable& n, const Model& m, uint32_t now_s);

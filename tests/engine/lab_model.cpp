@@ -102,6 +102,32 @@ Model lab_model() {
     return m;
 }
 
+Model dual_stack_lab_model() {
+    Model m = lab_model();
+    m.interfaces[kExt].addresses6 = {IfAddr6{kGwExt6, 64}};
+    m.interfaces[kPods].addresses6 = {IfAddr6{kGwPods6, 64}};
+    m.node_addresses6 = {kGwExt6};
+    m.cluster_cidrs6 = {Cidr6{ip6_prefix(kGwPods6, 64), 64}};
+    m.service_cidrs6 = {Cidr6{ip6_prefix(kVip6, 112), 112}};
+    m.masquerade.non_masquerade_cidrs6 = {Cidr6{ip6_prefix(kGwPods6, 64), 64}};
+    m.routes6 = {Route6{Cidr6{Ip6{}, 0}, kRouter6}};
+    for (Service& s : m.services) {
+        if (s.name == "web") {
+            s.cluster_ips6 = {kVip6};
+            s.external_ips6 = {kExternal6};
+            for (const Ip6& a : {kPodA6, kPodB6}) s.ports[0].endpoints6.push_back(Endpoint6{a, 8080});
+        }
+        if (s.name == "empty") s.cluster_ips6 = {kEmptyVip6};
+    }
+    return m;
+}
+
+void learn_lab_neighbours6(engine::NeighbourTable6& n) {
+    n.learn(kClient6, kClientMac);
+    n.learn(kRouter6, kRouterMac);
+    for (const Ip6& p : {kPodA6, kPodB6, kPodC6}) n.learn(p, kPodMac6);
+}
+
 void learn_lab_neighbours(engine::NeighbourTable& n, const Model& m, uint32_t now_s) {
     n.learn(ip("192.0.2.254"), kRouterMac, kExt, now_s);
     n.learn(ip("192.0.2.77"), kClientMac, kExt, now_s);

@@ -20,46 +20,15 @@ namespace {
 using engine::Ip6;
 using engine::Reason;
 
-const Ip6 kGwExt6 = ip6("2001:db8:1::1");
-const Ip6 kGwPods6 = ip6("fd00:10:244::1");
-const Ip6 kClient6 = ip6("2001:db8:1::99");
-const Ip6 kRouter6 = ip6("2001:db8:1::fe");
-const Ip6 kVip6 = ip6("fd00:10:96::10");
-const Ip6 kEmptyVip6 = ip6("fd00:10:96::20");
-const Ip6 kExternal6 = ip6("2001:db8:1::50");  // in the ext prefix: answered by neighbour discovery
-const Ip6 kPodA = ip6("fd00:10:244::a");
-const Ip6 kPodB = ip6("fd00:10:244::b");
-const Ip6 kPodC = ip6("fd00:10:244::c");  // a plain pod, no Service's
-const rte_ether_addr kPodMac6{{0x02, 0, 0, 0, 0x6d, 0x01}};
+const Ip6 kPodA = kPodA6;
+const Ip6 kPodB = kPodB6;
+const Ip6 kPodC = kPodC6;
 
-Model dual_stack_model() {
-    Model m = lab_model();
-    m.interfaces[kExt].addresses6 = {IfAddr6{kGwExt6, 64}};
-    m.interfaces[kPods].addresses6 = {IfAddr6{kGwPods6, 64}};
-    m.node_addresses6 = {kGwExt6};
-    m.cluster_cidrs6 = {Cidr6{ip6("fd00:10:244::"), 64}};
-    m.service_cidrs6 = {Cidr6{ip6("fd00:10:96::"), 112}};
-    m.masquerade.non_masquerade_cidrs6 = {Cidr6{ip6("fd00:10:244::"), 64}};
-    m.routes6 = {Route6{Cidr6{Ip6{}, 0}, kRouter6}};
-    for (Service& s : m.services) {
-        if (s.name == "web") {
-            s.cluster_ips6 = {kVip6};
-            s.external_ips6 = {kExternal6};
-            for (const Ip6& a : {kPodA, kPodB}) s.ports[0].endpoints6.push_back(Endpoint6{a, 8080});
-        }
-        if (s.name == "empty") s.cluster_ips6 = {kEmptyVip6};
-    }
-    return m;
-}
+Model dual_stack_model() { return dual_stack_lab_model(); }
 
 struct Lab6 : Lab {
     Lab6() : Lab(dual_stack_model()) {}
-    void know_neighbours() {
-        auto& n = shared->neighbours6();
-        n.learn(kClient6, kClientMac);
-        n.learn(kRouter6, kRouterMac);
-        for (const Ip6& p : {kPodA, kPodB, kPodC}) n.learn(p, kPodMac6);
-    }
+    void know_neighbours() { learn_lab_neighbours6(shared->neighbours6()); }
 };
 
 std::vector<uint8_t> frame(Pkt6 p, uint16_t port) {

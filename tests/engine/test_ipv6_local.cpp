@@ -13,16 +13,9 @@ namespace {
 using engine::Ip6;
 using engine::Reason;
 
-const Ip6 kGwExt6 = ip6("2001:db8:1::1");
-const Ip6 kGwPods6 = ip6("fd00:10:244::1");
 const Ip6 kHost6 = ip6("2001:db8:1::99");
 
-Model dual_stack_model() {
-    Model m = lab_model();
-    m.interfaces[kExt].addresses6 = {IfAddr6{kGwExt6, 64}};
-    m.interfaces[kPods].addresses6 = {IfAddr6{kGwPods6, 64}};
-    return m;
-}
+Model dual_stack_model() { return dual_stack_lab_model(); }
 
 // A host on ext asks for `target` as Linux does: to its solicited-node group, with its MAC.
 Frame6 ns_for(const Ip6& target, const Ip6& src = kHost6) {

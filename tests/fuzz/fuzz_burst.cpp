@@ -164,6 +164,15 @@ void check_output(const test::Sent& s, bool inputs_had_good_checksums) {
     if (m->nb_segs != 1 || m->data_len != m->pkt_len) finding("transmitted frame not one whole segment", m->nb_segs);
     if (m->pkt_len < RTE_ETHER_HDR_LEN) finding("transmitted frame shorter than an Ethernet header", m->pkt_len);
     auto* frame = rte_pktmbuf_mtod(m, uint8_t*);
+    if (load16(frame + 12) == RTE_ETHER_TYPE_IPV6) {
+        // An IPv6 frame leaves whole: its payload length is what the frame holds (ND, echo
+        // replies, errors and forwarded packets alike).
+        if (m->pkt_len < RTE_ETHER_HDR_LEN + 40) finding("transmitted IPv6 frame shorter than its header", m->pkt_len);
+        if (load16(frame + RTE_ETHER_HDR_LEN + 4) + 40u + RTE_ETHER_HDR_LEN != m->pkt_len)
+            finding("transmitted IPv6 payload length is not the frame's", load16(frame + RTE_ETHER_HDR_LEN + 4), m->pkt_len);
+        ++g_frames_out;
+        return;
+    }
     if (load16(frame + 12) != RTE_ETHER_TYPE_IPV4) return;
     Ipv4View v;
     if (!view_ipv4(frame, m->pkt_len, v)) finding("transmitted IPv4 frame with incoherent header", m->pkt_len);
@@ -235,7 +244,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     });
     g->pool = rte_pktmbuf_pool_create("fuzz_burst", kPoolSize, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     if (g->pool == nullptr) finding("mbuf pool");
-    g->model = test::lab_model();
+    g->model = test::dual_stack_lab_model();  // IPv6 forwarding, NAT66 and neighbour discovery too
     g->model.new_flows_per_source = 200;  // the per-source limit in the path, reachable by a burst
     g->model.new_flows_per_source_burst = 64;
     engine::EngineConfig cfg = engine::EngineConfig::from_model(g->model);
@@ -252,6 +261,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     g->st = engine::build_service_table(g->model, std::span<const rte_ether_addr>(macs, 2), err);
     if (!g->st) finding(("build_service_table: " + err).c_str());
     test::learn_lab_neighbours(g->shared->neighbours(), g->model, static_cast<uint32_t>(g->now_ns / 1'000'000'000));
+    test::learn_lab_neighbours6(g->shared->neighbours6());
     return 0;
 }
 
