@@ -13,6 +13,7 @@
 #include <map>
 #include <string>
 
+#include "nft/conntrack_dump.hpp"
 #include "nft/kernel_path.hpp"
 #include "tests/nft/fixtures.hpp"
 
@@ -172,6 +173,34 @@ TEST_F(Traffic6, AServiceWithoutReadyEndpointsResetsAtOnce) {
 
 TEST_F(Traffic6, APodReachesItselfThroughItsOwnService) {
     EXPECT_EQ(fetch("fd00:10:96::10", 80, "fd00:10:244::2"), "pod-a") << "hairpin: masqueraded back to the pod";
+}
+
+// `nfgatectl flows` on the kernel path reads this dump: the IPv6 connection shows with its
+// IPv6 tuples (client -> ClusterIP, endpoint -> client), beside the IPv4 one in the same dump.
+TEST_F(Traffic6, TheConntrackDumpListsBothFamilies) {
+    ASSERT_EQ(fetch("fd00:10:96::10", 80), "pod-a");
+    ASSERT_EQ(fetch("10.96.0.20", 80), "pod-a4");
+    bool six = false, four = false;
+    std::string err;
+    ASSERT_TRUE(dump_kernel_flows([&](const TrackedFlow& f) {
+        if (f.proto != 6) return true;
+        // Earlier tests' connections linger (TIME_WAIT): this one is the gateway's own.
+        if (f.ipv6 && f.orig.src6 == v6("fd00:10:244::1") && f.orig.dst6 == v6("fd00:10:96::10") && f.orig.dport == 80) {
+            six = true;
+            EXPECT_EQ(f.reply.src6, v6("fd00:10:244::2"));
+            EXPECT_EQ(f.reply.sport, 8080);
+            EXPECT_EQ(f.reply.dport, f.orig.sport);
+            EXPECT_EQ(f.orig.src, 0u) << "an IPv6 flow has no IPv4 address";
+            EXPECT_FALSE(f.state.empty());
+        }
+        if (!f.ipv6 && f.orig.dst == testing::ip("10.96.0.20") && f.orig.dport == 80) {
+            four = true;
+            EXPECT_EQ(f.reply.src, testing::ip("10.244.0.2"));
+        }
+        return true;
+    }, err)) << err;
+    EXPECT_TRUE(six) << "the IPv6 connection is listed";
+    EXPECT_TRUE(four) << "the IPv4 one too";
 }
 
 // A change to one Service takes the incremental way (only its elements change) in the ip6 table too.
