@@ -14,6 +14,7 @@
 #include <string>
 
 #include "nft/conntrack_dump.hpp"
+#include "nft/flood_figures.hpp"
 #include "nft/kernel_path.hpp"
 #include "tests/nft/fixtures.hpp"
 
@@ -201,6 +202,25 @@ TEST_F(Traffic6, TheConntrackDumpListsBothFamilies) {
     }, err)) << err;
     EXPECT_TRUE(six) << "the IPv6 connection is listed";
     EXPECT_TRUE(four) << "the IPv4 one too";
+}
+
+// The SYN-flood figures count half-open connections to IPv6 frontends too: a SYN toward an
+// endpoint nobody answers for stays in SYN_SENT.
+TEST_F(Traffic6, HalfOpenConnectionsToAnIPv6FrontendAreCounted) {
+    Model m = lab_model();
+    Service silent = m.services[1];
+    silent.name = "silent";
+    silent.cluster_ips6 = {v6("fd00:10:96::50")};
+    silent.ports[0].endpoints6 = {ep6("fd00:10:244::9")};
+    m.services.push_back(silent);
+    std::string err;
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    FloodFigures before;
+    ASSERT_TRUE(read_flood_figures(m, before, err)) << err;
+    EXPECT_EQ(fetch("fd00:10:96::50", 80), "");
+    FloodFigures after;
+    ASSERT_TRUE(read_flood_figures(m, after, err)) << err;
+    EXPECT_EQ(after.half_open, before.half_open + 1);
 }
 
 // A change to one Service takes the incremental way (only its elements change) in the ip6 table too.
