@@ -26,11 +26,17 @@ const char* tcp_state_name(uint8_t s) {
     return s < sizeof names / sizeof names[0] ? names[s] : "UNKNOWN";
 }
 
-FlowTuple tuple(const nf_conntrack* ct, bool orig, uint8_t proto) {
+FlowTuple tuple(const nf_conntrack* ct, bool orig, bool ipv6, uint8_t proto) {
     FlowTuple t;
-    t.src = ntohl(nfct_get_attr_u32(ct, orig ? ATTR_ORIG_IPV4_SRC : ATTR_REPL_IPV4_SRC));
-    t.dst = ntohl(nfct_get_attr_u32(ct, orig ? ATTR_ORIG_IPV4_DST : ATTR_REPL_IPV4_DST));
-    if (proto == IPPROTO_ICMP) {
+    if (ipv6) {
+        // 16 bytes in network order, as model/ip6.hpp keeps them.
+        t.src6 = Ip6::from(nfct_get_attr(ct, orig ? ATTR_ORIG_IPV6_SRC : ATTR_REPL_IPV6_SRC));
+        t.dst6 = Ip6::from(nfct_get_attr(ct, orig ? ATTR_ORIG_IPV6_DST : ATTR_REPL_IPV6_DST));
+    } else {
+        t.src = ntohl(nfct_get_attr_u32(ct, orig ? ATTR_ORIG_IPV4_SRC : ATTR_REPL_IPV4_SRC));
+        t.dst = ntohl(nfct_get_attr_u32(ct, orig ? ATTR_ORIG_IPV4_DST : ATTR_REPL_IPV4_DST));
+    }
+    if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
         t.sport = t.dport = ntohs(nfct_get_attr_u16(ct, ATTR_ICMP_ID));  // one id both ways
     } else {
         t.sport = ntohs(nfct_get_attr_u16(ct, orig ? ATTR_ORIG_PORT_SRC : ATTR_REPL_PORT_SRC));
@@ -41,13 +47,17 @@ FlowTuple tuple(const nf_conntrack* ct, bool orig, uint8_t proto) {
 
 int on_entry(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* data) {
     auto* st = static_cast<DumpState*>(data);
-    if (nfct_get_attr_u8(ct, ATTR_L3PROTO) != AF_INET) return NFCT_CB_CONTINUE;
+    const uint8_t family = nfct_get_attr_u8(ct, ATTR_L3PROTO);
+    if (family != AF_INET && family != AF_INET6) return NFCT_CB_CONTINUE;
+    const bool ipv6 = family == AF_INET6;
     const uint8_t proto = nfct_get_attr_u8(ct, ATTR_L4PROTO);
-    if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_ICMP) return NFCT_CB_CONTINUE;
+    const int icmp = ipv6 ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP};
+    if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != icmp) return NFCT_CB_CONTINUE;
     TrackedFlow f;
     f.proto = proto;
-    f.orig = tuple(ct, true, proto);
-    f.reply = tuple(ct, false, proto);
+    f.ipv6 = ipv6;
+    f.orig = tuple(ct, true, ipv6, proto);
+    f.reply = tuple(ct, false, ipv6, proto);
     const uint32_t status = nfct_attr_is_set(ct, ATTR_STATUS) ? nfct_get_attr_u32(ct, ATTR_STATUS) : 0;
     if (proto == IPPROTO_TCP && nfct_attr_is_set(ct, ATTR_TCP_STATE))
         f.state = tcp_state_name(nfct_get_attr_u8(ct, ATTR_TCP_STATE));
@@ -85,7 +95,8 @@ bool dump_kernel_flows(const std::function<bool(const TrackedFlow&)>& visit, std
     if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
         st.now_ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
     nfct_callback_register(h.get(), NFCT_T_ALL, on_entry, &st);
-    uint32_t family = AF_INET;
+    // Both families in one dump: the kernel filters a dump by family only when one is named.
+    uint32_t family = AF_UNSPEC;
     const int rc = nfct_query(h.get(), NFCT_Q_DUMP, &family);
     nfct_callback_unregister(h.get());
     if (rc < 0 && !st.stopped) {

@@ -9,8 +9,8 @@
 
 namespace nfgate::nft {
 
-// Calls `visit` for every IPv4 TCP/UDP/ICMP entry of the current network namespace until it
-// returns false. False with `err` when the table cannot be read.
+// Calls `visit` for every TCP/UDP entry, and every ICMP (IPv4) or ICMPv6 (IPv6) one, of both
+// families in the current network namespace until it returns false. False with `err` when the table cannot be read.
 bool dump_kernel_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err);
 
 }  // namespace nfgate::nft

@@ -37,8 +37,14 @@ std::string read_text(const char* path) {
     return text.str();
 }
 
+// The TCP frontends of each family (address, port).
+struct TcpFrontends {
+    std::set<std::pair<uint32_t, uint16_t>> v4;
+    std::set<std::pair<Ip6, uint16_t>> v6;
+};
+
 struct HalfOpenCount {
-    const std::set<std::pair<uint32_t, uint16_t>>* frontends;
+    const TcpFrontends* frontends;
     uint64_t count = 0;
 };
 
@@ -49,13 +55,17 @@ int count_half_open(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* d
         return NFCT_CB_CONTINUE;
     const uint8_t state = nfct_get_attr_u8(ct, ATTR_TCP_STATE);
     if (state != TCP_CONNTRACK_SYN_SENT && state != TCP_CONNTRACK_SYN_RECV) return NFCT_CB_CONTINUE;
-    const uint32_t dst = ntohl(nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST));
     const uint16_t dport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
-    if (c->frontends->count({dst, dport})) ++c->count;
+    if (nfct_get_attr_u8(ct, ATTR_L3PROTO) == AF_INET6) {
+        if (c->frontends->v6.count({Ip6::from(nfct_get_attr(ct, ATTR_ORIG_IPV6_DST)), dport})) ++c->count;
+        return NFCT_CB_CONTINUE;
+    }
+    const uint32_t dst = ntohl(nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST));
+    if (c->frontends->v4.count({dst, dport})) ++c->count;
     return NFCT_CB_CONTINUE;
 }
 
-bool dump_half_open(const std::set<std::pair<uint32_t, uint16_t>>& frontends, uint64_t& out, std::string& err) {
+bool dump_half_open(const TcpFrontends& frontends, uint64_t& out, std::string& err) {
     std::unique_ptr<nfct_handle, decltype(&nfct_close)> h(nfct_open(CONNTRACK, 0), &nfct_close);
     if (!h) {
         err = std::string("conntrack: opening the netlink handle: ") + std::strerror(errno);
@@ -63,7 +73,8 @@ bool dump_half_open(const std::set<std::pair<uint32_t, uint16_t>>& frontends, ui
     }
     HalfOpenCount c{&frontends};
     nfct_callback_register(h.get(), NFCT_T_ALL, count_half_open, &c);
-    uint32_t family = AF_INET;
+    // Both families in one dump (the IPv6 Services' flows are tracked in the same table).
+    uint32_t family = AF_UNSPEC;
     const int rc = nfct_query(h.get(), NFCT_Q_DUMP, &family);
     nfct_callback_unregister(h.get());
     if (rc < 0) {
@@ -125,9 +136,12 @@ std::optional<uint64_t> read_named_counter(const std::string& name, std::string&
 
 bool read_flood_figures(const Model& m, FloodFigures& out, std::string& err) {
     out = {};
-    std::set<std::pair<uint32_t, uint16_t>> tcp;
-    for (const Frontend& f : frontends(m))
-        if (f.proto == Proto::tcp) tcp.insert({f.ip, f.port});
+    TcpFrontends tcp;
+    for (const Frontend& f : all_frontends(m)) {
+        if (f.proto != Proto::tcp) continue;
+        if (f.ipv6) tcp.v6.insert({f.ip6, f.port});
+        else tcp.v4.insert({f.ip, f.port});
+    }
     const bool dumped = dump_half_open(tcp, out.half_open, err);
     const std::string synproxy = read_text("/proc/net/stat/synproxy");
     out.syn_received = sum_proc_stat_column(synproxy, "syn_received").value_or(0);

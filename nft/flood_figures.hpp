@@ -14,7 +14,7 @@
 namespace nfgate::nft {
 
 struct FloodFigures {
-    uint64_t half_open = 0;       // TCP entries in SYN_SENT/SYN_RECV whose original destination is a frontend
+    uint64_t half_open = 0;       // TCP entries in SYN_SENT/SYN_RECV whose original destination is a frontend (either family)
     uint64_t syn_received = 0;    // SYNs the proxy answered with a cookie
     uint64_t cookie_valid = 0;    // ACKs with a valid cookie: connections the proxy opened
     uint64_t cookie_invalid = 0;  // ACKs with a bad or expired cookie

@@ -16,17 +16,42 @@ uint64_t frontend_key(uint8_t proto, uint32_t ip, uint16_t port) {
 Json optional_json(const std::optional<uint64_t>& v) { return v ? Json(*v) : Json(nullptr); }
 Json optional_json(const std::optional<uint32_t>& v) { return v ? Json(*v) : Json(nullptr); }
 
-Json tuple_json(const FlowTuple& t) {
-    return Json{{"src", endpoint_str(t.src, t.sport)}, {"dst", endpoint_str(t.dst, t.dport)}};
+// The tuple's source and destination in the flow's family.
+std::string src_str(const FlowTuple& t, bool ipv6) {
+    return ipv6 ? endpoint_str(t.src6, t.sport) : endpoint_str(t.src, t.sport);
+}
+std::string dst_str(const FlowTuple& t, bool ipv6) {
+    return ipv6 ? endpoint_str(t.dst6, t.dport) : endpoint_str(t.dst, t.dport);
 }
 
-// "ip" or "ip:port" into the filter's optional fields.
-bool parse_endpoint(const std::string& s, std::optional<uint32_t>& ip, std::optional<uint16_t>& port) {
-    const size_t colon = s.find(':');
-    uint32_t a;
-    if (!parse_ipv4(std::string_view(s).substr(0, colon), a)) return false;
-    ip = a;
-    if (colon == std::string::npos) return true;
+Json tuple_json(const FlowTuple& t, bool ipv6) {
+    return Json{{"src", src_str(t, ipv6)}, {"dst", dst_str(t, ipv6)}};
+}
+
+// "ip" or "ip:port" into the filter's optional fields; with `ip6`, also "ipv6" or "[ipv6]:port"
+// (the port after the brackets, as in a URL: a bare IPv6 address has colons of its own).
+bool parse_endpoint(const std::string& s, std::optional<uint32_t>& ip, std::optional<uint16_t>& port,
+                    std::optional<Ip6>* ip6 = nullptr) {
+    size_t colon = s.find(':');
+    if (ip6 != nullptr && (s.starts_with('[') || s.find(':', colon + 1) != std::string::npos)) {
+        Ip6 a;
+        if (!s.starts_with('[')) {
+            if (!parse_ipv6(s, a)) return false;
+            *ip6 = a;
+            return true;
+        }
+        const size_t close = s.find(']');
+        if (close == std::string::npos || !parse_ipv6(std::string_view(s).substr(1, close - 1), a)) return false;
+        *ip6 = a;
+        if (close + 1 == s.size()) return true;
+        if (s[close + 1] != ':') return false;
+        colon = close + 1;
+    } else {
+        uint32_t a;
+        if (!parse_ipv4(std::string_view(s).substr(0, colon), a)) return false;
+        ip = a;
+        if (colon == std::string::npos) return true;
+    }
     unsigned p = 0;
     const char* b = s.data() + colon + 1;
     const char* e = s.data() + s.size();
@@ -36,15 +61,34 @@ bool parse_endpoint(const std::string& s, std::optional<uint32_t>& ip, std::opti
     return true;
 }
 
+// Each endpoint in one list: where new connections go (chosen_endpoints: ready ones, or the
+// serving terminating ones when none is ready), ready ones the zone preference leaves out, and
+// the rest.
+template <typename E>
+void split_endpoints(const std::vector<E>& all, const std::vector<E>& picked, Json& chosen, Json& not_ready,
+                     Json& other_zone) {
+    size_t next = 0;  // picked is a subsequence of all
+    for (const auto& e : all) {
+        const bool is_chosen = next < picked.size() && picked[next] == e;
+        next += is_chosen ? 1 : 0;
+        (is_chosen ? chosen : e.ready ? other_zone : not_ready).push_back(endpoint_str(e.ip, e.port));
+    }
+}
+
 }  // namespace
 
 std::string endpoint_str(uint32_t ip, uint16_t port) { return ip_to_string(ip) + ":" + std::to_string(port); }
+
+std::string endpoint_str(const Ip6& ip, uint16_t port) {
+    return "[" + ip6_to_string(ip) + "]:" + std::to_string(port);
+}
 
 const char* proto_upper(uint8_t proto) {
     switch (proto) {
         case 1: return "ICMP";
         case 6: return "TCP";
         case 17: return "UDP";
+        case 58: return "ICMPv6";
         case 132: return "SCTP";
     }
     return "OTHER";
@@ -86,17 +130,10 @@ Json services_json(const Model& m, std::span<const Frontend> fronts, std::span<c
         const Frontend& f = fronts[i];
         const Service& svc = m.services[f.service];
         const ServicePort& p = svc.ports[f.port_index];
-        // Each endpoint in one list: where new connections go (chosen_endpoints: ready ones, or the
-        // serving terminating ones when none is ready), ready ones the zone preference leaves
-        // out, and the rest.
+        // An IPv6 frontend sends new connections to the IPv6 slices' endpoints only.
         Json chosen = Json::array(), not_ready = Json::array(), other_zone = Json::array();
-        const std::vector<Endpoint> picked = chosen_endpoints(p);
-        size_t next = 0;  // picked is a subsequence of p.endpoints
-        for (const auto& e : p.endpoints) {
-            const bool is_chosen = next < picked.size() && picked[next] == e;
-            next += is_chosen ? 1 : 0;
-            (is_chosen ? chosen : e.ready ? other_zone : not_ready).push_back(endpoint_str(e.ip, e.port));
-        }
+        if (f.ipv6) split_endpoints(p.endpoints6, chosen_endpoints6(p), chosen, not_ready, other_zone);
+        else split_endpoints(p.endpoints, chosen_endpoints(p), chosen, not_ready, other_zone);
         const FrontendFigures none;
         const FrontendFigures& fig = i < figures.size() ? figures[i] : none;
         out.push_back({
@@ -104,7 +141,7 @@ Json services_json(const Model& m, std::span<const Frontend> fronts, std::span<c
             {"name", svc.name},
             {"port_name", p.name},
             {"kind", frontend_kind_name(f.kind)},
-            {"vip", ip_to_string(f.ip)},
+            {"vip", f.ipv6 ? ip6_to_string(f.ip6) : ip_to_string(f.ip)},
             {"port", f.port},
             {"protocol", proto_upper(static_cast<uint8_t>(f.proto))},
             {"endpoints", std::move(chosen)},
@@ -215,15 +252,16 @@ bool parse_flow_filter(const Json& args, FlowFilter& out, std::string& err) {
         out.service = it->get<std::string>();
     }
     if (auto it = args.find("endpoint"); it != args.end() && !it->is_null()) {
-        if (!it->is_string() || !parse_endpoint(it->get<std::string>(), out.endpoint_ip, out.endpoint_port)) {
-            err = "endpoint: want IP or IP:PORT";
+        if (!it->is_string() ||
+            !parse_endpoint(it->get<std::string>(), out.endpoint_ip, out.endpoint_port, &out.endpoint_ip6)) {
+            err = "endpoint: want IP or IP:PORT ([IPV6]:PORT)";
             return false;
         }
     }
     if (auto it = args.find("client"); it != args.end() && !it->is_null()) {
         std::optional<uint16_t> unused;
-        if (!it->is_string() || !parse_endpoint(it->get<std::string>(), out.client_ip, unused)) {
-            err = "client: want an IPv4 address";
+        if (!it->is_string() || !parse_endpoint(it->get<std::string>(), out.client_ip, unused, &out.client_ip6)) {
+            err = "client: want an IPv4 or IPv6 address";
             return false;
         }
     }
@@ -238,11 +276,13 @@ bool parse_flow_filter(const Json& args, FlowFilter& out, std::string& err) {
 }
 
 FrontendIndex::FrontendIndex(const Model&, std::span<const Frontend> fronts) {
-    sorted_.reserve(fronts.size());
-    for (size_t i = 0; i < fronts.size(); ++i)
-        sorted_.emplace_back(frontend_key(static_cast<uint8_t>(fronts[i].proto), fronts[i].ip, fronts[i].port),
-                             static_cast<int>(i));
+    for (size_t i = 0; i < fronts.size(); ++i) {
+        const Frontend& f = fronts[i];
+        if (f.ipv6) sorted6_.push_back({{static_cast<uint8_t>(f.proto), f.ip6, f.port}, static_cast<int>(i)});
+        else sorted_.emplace_back(frontend_key(static_cast<uint8_t>(f.proto), f.ip, f.port), static_cast<int>(i));
+    }
     std::sort(sorted_.begin(), sorted_.end());
+    std::sort(sorted6_.begin(), sorted6_.end());
 }
 
 int FrontendIndex::find(uint8_t proto, uint32_t ip, uint16_t port) const {
@@ -251,36 +291,53 @@ int FrontendIndex::find(uint8_t proto, uint32_t ip, uint16_t port) const {
     return it != sorted_.end() && it->first == k ? it->second : -1;
 }
 
+int FrontendIndex::find(uint8_t proto, const Ip6& ip, uint16_t port) const {
+    const Key6 k{proto, ip, port};
+    auto it = std::lower_bound(sorted6_.begin(), sorted6_.end(), std::pair<Key6, int>{k, -1});
+    return it != sorted6_.end() && it->first == k ? it->second : -1;
+}
+
+int FrontendIndex::find(const TrackedFlow& f) const {
+    return f.ipv6 ? find(f.proto, f.orig.dst6, f.orig.dport) : find(f.proto, f.orig.dst, f.orig.dport);
+}
+
 FlowListing::FlowListing(const Model& m, std::span<const Frontend> fronts, const FlowFilter& filter, bool services_only)
     : model_(m), fronts_(fronts), index_(m, fronts), filter_(filter), services_only_(services_only) {}
 
 bool FlowListing::add(const TrackedFlow& f) {
-    const int fi = index_.find(f.proto, f.orig.dst, f.orig.dport);
+    const int fi = index_.find(f);
     if (fi < 0 && (services_only_ || !filter_.service.empty())) return true;
     const Service* svc = fi >= 0 ? &model_.services[fronts_[fi].service] : nullptr;
     if (!filter_.service.empty() && svc->key() != filter_.service) return true;
-    // The backend is where replies come from; the client as the gateway saw it.
-    if (filter_.endpoint_ip && (f.reply.src != *filter_.endpoint_ip ||
-                                (filter_.endpoint_port && f.reply.sport != *filter_.endpoint_port)))
-        return true;
-    if (filter_.client_ip && f.orig.src != *filter_.client_ip) return true;
+    // The backend is where replies come from; the client as the gateway saw it. An address of
+    // one family keeps only that family's flows.
+    if (filter_.endpoint_ip || filter_.endpoint_ip6) {
+        const bool same = f.ipv6 ? filter_.endpoint_ip6 && f.reply.src6 == *filter_.endpoint_ip6
+                                 : filter_.endpoint_ip && f.reply.src == *filter_.endpoint_ip;
+        if (!same || (filter_.endpoint_port && f.reply.sport != *filter_.endpoint_port)) return true;
+    }
+    if (filter_.client_ip || filter_.client_ip6) {
+        const bool same = f.ipv6 ? filter_.client_ip6 && f.orig.src6 == *filter_.client_ip6
+                                 : filter_.client_ip && f.orig.src == *filter_.client_ip;
+        if (!same) return true;
+    }
     if (filter_.limit != 0 && flows_.size() >= filter_.limit) {
         truncated_ = true;  // one more matched: the listing is cut, stop walking
         return false;
     }
     // Replies addressed elsewhere than the client: the gateway translated the source (SNAT).
-    const bool snat = f.reply.dst != f.orig.src || f.reply.dport != f.orig.sport;
+    const bool snat = (f.ipv6 ? f.reply.dst6 != f.orig.src6 : f.reply.dst != f.orig.src) || f.reply.dport != f.orig.sport;
     Json j{
         {"protocol", proto_upper(f.proto)},
         {"state", f.state},
-        {"client", endpoint_str(f.orig.src, f.orig.sport)},
-        {"frontend", endpoint_str(f.orig.dst, f.orig.dport)},
-        {"backend", endpoint_str(f.reply.src, f.reply.sport)},
-        {"snat", snat ? Json(endpoint_str(f.reply.dst, f.reply.dport)) : Json(nullptr)},
+        {"client", src_str(f.orig, f.ipv6)},
+        {"frontend", dst_str(f.orig, f.ipv6)},
+        {"backend", src_str(f.reply, f.ipv6)},
+        {"snat", snat ? Json(dst_str(f.reply, f.ipv6)) : Json(nullptr)},
         {"service", svc ? Json(svc->key()) : Json(nullptr)},
         {"port_name", svc ? Json(svc->ports[fronts_[fi].port_index].name) : Json(nullptr)},
-        {"original", tuple_json(f.orig)},
-        {"reply", tuple_json(f.reply)},
+        {"original", tuple_json(f.orig, f.ipv6)},
+        {"reply", tuple_json(f.reply, f.ipv6)},
         {"age", optional_json(f.age_s)},
         {"timeout", optional_json(f.timeout_s)},
         {"packets", optional_json(f.packets)},

@@ -7,12 +7,14 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "dataplane/counters.hpp"
 #include "model/frontends.hpp"
+#include "model/ip6.hpp"
 #include "model/model.hpp"
 #include "model/trace_result.hpp"
 #include "model/tracked_flow.hpp"
@@ -45,9 +47,10 @@ struct FrontendFigures {
     std::optional<uint64_t> bytes;
 };
 
-// One element per frontend (each VIP:port and each node address:nodePort of every Service port):
-// namespace, name, port_name, kind, vip, port, protocol, endpoints ("ip:port" new connections go
-// to: chosen_endpoints()), endpoints_not_ready (neither ready nor in use: not ready, terminating
+// One element per frontend (each VIP:port and each node address:nodePort of every Service port,
+// of either family: all_frontends()): namespace, name, port_name, kind, vip, port, protocol,
+// endpoints ("ip:port" new connections go to: chosen_endpoints(); "[ipv6]:port" for an IPv6
+// frontend: chosen_endpoints6()), endpoints_not_ready (neither ready nor in use: not ready, terminating
 // while ready ones exist, or no longer serving), endpoints_other_zone (ready, left out by the
 // gateway's zone preference), flows, connections, packets, bytes.
 Json services_json(const Model& m, std::span<const Frontend> fronts, std::span<const FrontendFigures> figures);
@@ -57,27 +60,36 @@ Json services_json(const Model& m, std::span<const Frontend> fronts, std::span<c
 // table's capacity.
 Json counters_json(const fastpath::Counters& c);
 
-// Which flows a listing keeps; empty fields keep everything.
+// Which flows a listing keeps; empty fields keep everything. An address of one family keeps
+// only flows of that family.
 struct FlowFilter {
     std::string service;            // "ns/name"
     std::optional<uint32_t> endpoint_ip;
     std::optional<uint16_t> endpoint_port;
     std::optional<uint32_t> client_ip;
     size_t limit = 0;               // 0: no limit
+    std::optional<Ip6> endpoint_ip6;  // "endpoint" given as an IPv6 address or [IPV6]:PORT
+    std::optional<Ip6> client_ip6;
 };
 
 // Reads {"service","endpoint","client","limit"} from a request; false with err on a bad value.
+// Addresses of either family: "10.244.1.10", "10.244.1.10:8080", "fd00::10", "[fd00::10]:8080".
 bool parse_flow_filter(const Json& args, FlowFilter& out, std::string& err);
 
-// Finds the Service port a flow belongs to by its original destination.
+// Finds the Service port a flow belongs to by its original destination, among the frontends
+// of both families that `fronts` holds.
 class FrontendIndex {
 public:
     FrontendIndex(const Model& m, std::span<const Frontend> fronts);
     // Index into the frontends, or -1 when the flow is not to a Service of the model.
     int find(uint8_t proto, uint32_t ip, uint16_t port) const;
+    int find(uint8_t proto, const Ip6& ip, uint16_t port) const;
+    int find(const TrackedFlow& f) const;  // by the flow's family and original destination
 
 private:
+    using Key6 = std::tuple<uint8_t, Ip6, uint16_t>;  // proto, address, port
     std::vector<std::pair<uint64_t, int>> sorted_;  // (key, frontend index), sorted by key
+    std::vector<std::pair<Key6, int>> sorted6_;     // the IPv6 frontends, the same way
 };
 
 // Appends the flow to `out` as JSON if it passes the filter and belongs to a Service (with
@@ -103,6 +115,7 @@ bool parse_trace_args(const Json& args, TracePacket& out, std::string& err);
 Json trace_json(const TracePacket& p, const std::string& dataplane, const TraceResult& r);
 
 std::string endpoint_str(uint32_t ip, uint16_t port);  // "10.244.1.2:8080"
-const char* proto_upper(uint8_t proto);                 // "TCP", "UDP", "ICMP", or the number
+std::string endpoint_str(const Ip6& ip, uint16_t port);  // "[fd00:10:244:1::2]:8080"
+const char* proto_upper(uint8_t proto);                 // "TCP", "UDP", "ICMP", "ICMPv6", "SCTP" or "OTHER"
 
 }  // namespace nfgate::api

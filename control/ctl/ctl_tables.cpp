@@ -67,12 +67,16 @@ void print_status(std::ostream& out, const Json& r) {
 
 void print_services(std::ostream& out, const Json& r) {
     std::vector<Row> rows;
-    for (const auto& s : r)
+    for (const auto& s : r) {
+        // An IPv6 VIP in brackets, as the endpoints are written: its own colons would swallow the port.
+        const std::string vip = cell(s["vip"]);
+        const std::string frontend = (vip.find(':') != std::string::npos ? "[" + vip + "]" : vip) + ":" + cell(s["port"]);
         rows.push_back({cell(s["namespace"]) + "/" + cell(s["name"]) +
                             (cell(s["port_name"]).empty() ? "" : ":" + cell(s["port_name"])),
-                        cell(s["kind"]), cell(s["vip"]) + ":" + cell(s["port"]), cell(s["protocol"]),
+                        cell(s["kind"]), frontend, cell(s["protocol"]),
                         cell(s["endpoints"]), cell(s["flows"]), cell(s["connections"]), cell(s["packets"]),
                         cell(s["bytes"])});
+    }
     print_table(out, {"SERVICE", "KIND", "FRONTEND", "PROTO", "ENDPOINTS", "FLOWS", "CONNS", "PACKETS", "BYTES"}, rows);
 }
 

@@ -32,7 +32,7 @@ const std::map<std::string, Command>& commands() {
         {"status", {{}, 0, "status"}},
         {"services", {{}, 0, "services"}},
         {"flows", {{"service", "endpoint", "client", "limit"}, 0,
-                   "flows [--service NS/NAME] [--endpoint IP[:PORT]] [--client IP] [--limit N]"}},
+                   "flows [--service NS/NAME] [--endpoint IP[:PORT] | [IPV6]:PORT] [--client IP] [--limit N]"}},
         {"counters", {{}, 0, "counters"}},
         {"trace", {{}, 3, "trace PROTO SRC:SPORT DST:DPORT"}},
         {"capture", {{"interface", "count", "write", "direction", "timeout"}, 0,
@@ -90,8 +90,8 @@ int main(int argc, char** argv) {
          "the daemon's control socket (control.socket)")
         ("output,o", po::value<std::string>()->default_value("table"), "table | json")
         ("service", po::value<std::string>(), "flows: only this Service (NAMESPACE/NAME)")
-        ("endpoint", po::value<std::string>(), "flows: only flows to this backend (IP or IP:PORT)")
-        ("client", po::value<std::string>(), "flows: only flows from this client IP")
+        ("endpoint", po::value<std::string>(), "flows: only flows to this backend (IP or IP:PORT; IPv6: [IP]:PORT)")
+        ("client", po::value<std::string>(), "flows: only flows from this client IP (IPv4 or IPv6)")
         ("limit", po::value<size_t>(), "flows: at most N flows")
         ("interface", po::value<std::string>(), "capture: the port (interfaces[].name)")
         ("count", po::value<size_t>(), "capture: how many packets")

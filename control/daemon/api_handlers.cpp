@@ -42,13 +42,13 @@ api::DaemonStatus DaemonApi::status() const {
 
 api::Json DaemonApi::services() const {
     const Model& m = *controller_.current();
-    const std::vector<Frontend> fronts = frontends(m);
+    const std::vector<Frontend> fronts = all_frontends(m);
     std::vector<api::FrontendFigures> figures(fronts.size());
     // Flows per frontend: one walk of the data path's flow table by original destination.
     api::FrontendIndex index(m, fronts);
     std::string err;
     if (dp_.list_flows([&](const TrackedFlow& f) {
-            const int i = index.find(f.proto, f.orig.dst, f.orig.dport);
+            const int i = index.find(f);
             if (i >= 0) {
                 auto& flows = figures[static_cast<size_t>(i)].flows;
                 flows = flows.value_or(0) + 1;
@@ -56,7 +56,7 @@ api::Json DaemonApi::services() const {
             return true;
         }, err))
         for (auto& fig : figures) fig.flows = fig.flows.value_or(0);
-    // Connections, packets and bytes: the data path's own counters per frontend.
+    // Connections, packets and bytes: the data path's own counters per IPv4 frontend.
     std::vector<FrontendTraffic> traffic;
     if (dp_.frontend_traffic(traffic, err)) {
         const std::vector<FrontendTraffic> per = traffic_by_frontend(fronts, traffic);
@@ -105,7 +105,7 @@ api::Json DaemonApi::flows(const api::Json& args) const {
     std::string err;
     if (!api::parse_flow_filter(args, filter, err)) throw Failure{err};
     const Model& m = *controller_.current();
-    const std::vector<Frontend> fronts = frontends(m);
+    const std::vector<Frontend> fronts = all_frontends(m);
     api::FlowListing listing(m, fronts, filter, true);
     if (!dp_.list_flows([&](const TrackedFlow& f) { return listing.add(f); }, err)) throw Failure{err};
     return listing.take();

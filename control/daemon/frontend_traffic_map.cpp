@@ -32,6 +32,9 @@ std::vector<FrontendTraffic> traffic_by_frontend(std::span<const Frontend> front
     for (size_t i = 0; i < fronts.size(); ++i) {
         const Frontend& f = fronts[i];
         out[i].ip = f.ip, out[i].port = f.port, out[i].proto = f.proto;
+        // Traffic is counted per IPv4 frontend only (FrontendTraffic has no IPv6 address): an
+        // IPv6 frontend's figures stay empty rather than borrow its IPv4 twin's.
+        if (f.ipv6) continue;
         exact.emplace(Key{static_cast<uint8_t>(f.proto), f.ip, f.port}, i);
         if (f.kind == FrontendKind::node_port) any_node.emplace(Key{static_cast<uint8_t>(f.proto), 0, f.port}, i);
     }

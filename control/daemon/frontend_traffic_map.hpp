@@ -13,7 +13,8 @@ namespace nfgate::daemon {
 
 // One element per element of `fronts`, in its order: the traffic counted for that frontend
 // (figures empty where the data path counted none). An entry with ip 0 (a NodePort counted per
-// port across node addresses) goes to the first node address's frontend of that port.
+// port across node addresses) goes to the first node address's frontend of that port. IPv6
+// frontends get none.
 std::vector<FrontendTraffic> traffic_by_frontend(std::span<const Frontend> fronts, std::span<const FrontendTraffic> t);
 
 // Per Service port (namespace/name, port name or number, protocol): the sum over its frontends.

@@ -49,6 +49,7 @@ KernelFigures read_kernel_figures() {
     std::stringstream text;
     text << dev.rdbuf();
     k.interfaces = parse_proc_net_dev(text.str());
+    // The namespace's one conntrack table: IPv4 and IPv6 entries alike.
     k.conntrack_count = read_number("/proc/sys/net/netfilter/nf_conntrack_count");
     k.conntrack_max = read_number("/proc/sys/net/netfilter/nf_conntrack_max");
     return k;

@@ -1,6 +1,7 @@
 #include "dataplane/fast_path.hpp"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include <rte_eal.h>
@@ -331,7 +332,17 @@ fastpath::Counters DpdkFastPath::read_counters() const {
         c.flows_in_use = fs.live;
         c.half_open_flows = fs.half_open;
         c.early_dropped = fs.early_dropped;
+        // conntrack.maxFlows, what the operator set: the IPv6 table (when the gateway has an IPv6
+        // address) preallocates as many again, but each family runs out on its own, so the sum
+        // would let one family's full table hide at half the gauge. With both families' flows
+        // in flows_in_use, flows_in_use / flow_capacity errs towards early, never late.
         c.flow_capacity = engine_->flows().capacity();
+        if (const ct::ConntrackTable6* t6 = engine_->flows6()) {
+            const ct::ConntrackStats fs6 = t6->stats();
+            c.flows_in_use += fs6.live;
+            c.half_open_flows += fs6.half_open;
+            c.early_dropped += fs6.early_dropped;
+        }
         c.syn_proxy = engine_->syn_proxy();
     }
     return c;
@@ -356,6 +367,35 @@ FlowTuple host_tuple(const ct::FlowKey& k) {
                      rte_be_to_cpu_16(k.dst_port)};
 }
 
+// Ports in host order, addresses as they are (FlowTuple keeps IPv6 in network order).
+FlowTuple host_tuple(const ct::FlowKey6& k) {
+    FlowTuple t;
+    t.src6 = k.src_ip;
+    t.dst6 = k.dst_ip;
+    t.sport = rte_be_to_cpu_16(k.src_port);
+    t.dport = rte_be_to_cpu_16(k.dst_port);
+    return t;
+}
+
+// One flow of either table as the listing shows it; `now` in the table's clock (seconds).
+template <class Snapshot>
+TrackedFlow tracked_flow(const Snapshot& s, uint32_t now) {
+    TrackedFlow f;
+    f.proto = s.key[0].proto;
+    f.ipv6 = std::is_same_v<Snapshot, ct::FlowSnapshot6>;
+    f.orig = host_tuple(s.key[0]);
+    f.reply = host_tuple(s.key[1]);
+    if (f.proto == net::kProtoTcp)
+        f.state = ct::tcp_state_name(static_cast<ct::TcpState>(s.state));
+    else
+        f.state = (s.flags & ct::kFlowSeenReply) ? "REPLIED" : "UNREPLIED";
+    f.age_s = now >= s.created ? now - s.created : 0;
+    // Same rule as the table's ageing: the timeout counts from the last valid packet.
+    const uint32_t idle = now >= s.last_seen ? now - s.last_seen : 0;
+    f.timeout_s = idle < s.timeout ? s.timeout - idle : 0;
+    return f;
+}
+
 bool DpdkFastPath::list_flows(const std::function<bool(const TrackedFlow&)>& visit, std::string& err) const {
     if (stopped_ || !engine_) {
         err = "fast path: stopped";
@@ -363,21 +403,12 @@ bool DpdkFastPath::list_flows(const std::function<bool(const TrackedFlow&)>& vis
     }
     // The table's clock: whole seconds of the workers' TscClock.
     const uint32_t now = static_cast<uint32_t>(clock_.ns(rte_rdtsc()) / 1'000'000'000);
-    ct::walk_flows(engine_->flows(), [&](const ct::FlowSnapshot& s) {
-        TrackedFlow f;
-        f.proto = s.key[0].proto;
-        f.orig = host_tuple(s.key[0]);
-        f.reply = host_tuple(s.key[1]);
-        if (f.proto == net::kProtoTcp)
-            f.state = ct::tcp_state_name(static_cast<ct::TcpState>(s.state));
-        else
-            f.state = (s.flags & ct::kFlowSeenReply) ? "REPLIED" : "UNREPLIED";
-        f.age_s = now >= s.created ? now - s.created : 0;
-        // Same rule as the table's ageing: the timeout counts from the last valid packet.
-        const uint32_t idle = now >= s.last_seen ? now - s.last_seen : 0;
-        f.timeout_s = idle < s.timeout ? s.timeout - idle : 0;
-        return visit(f);
-    });
+    // IPv4 first, then the IPv6 table (none when the gateway has no IPv6 address); a visit
+    // that returns false ends the whole listing.
+    bool more = true;
+    ct::walk_flows(engine_->flows(), [&](const ct::FlowSnapshot& s) { return more = visit(tracked_flow(s, now)); });
+    if (more && engine_->flows6() != nullptr)
+        ct::walk_flows(*engine_->flows6(), [&](const ct::FlowSnapshot6& s) { return visit(tracked_flow(s, now)); });
     return true;
 }
 

@@ -164,6 +164,187 @@ TEST(ApiAnswers, FlowFilterArgumentsAreChecked) {
     EXPECT_FALSE(api::parse_flow_filter(Json{{"limit", -1}}, f, err));
 }
 
+Ip6 ip6(const char* s) {
+    Ip6 v;
+    EXPECT_TRUE(parse_ipv6(s, v)) << s;
+    return v;
+}
+
+// two_services() with web dual-stack: an IPv6 ClusterIP and LB IP, IPv6 endpoints, and an IPv6
+// node address for its NodePort.
+Model dual_stack_services() {
+    Model m = two_services();
+    m.node_addresses6 = {ip6("2001:db8:1::1")};
+    Service& web = m.services[1];
+    web.cluster_ips6 = {ip6("fd00:96::10")};
+    web.lb_ips6 = {ip6("2001:db8:7::7")};
+    web.ports[0].endpoints6 = {{ip6("fd00:244:1::10"), 8080, true}, {ip6("fd00:244:1::11"), 8080, false}};
+    return m;
+}
+
+TEST(ApiAnswers, ServicesListIpv6FrontendsBesideTheIpv4Ones) {
+    const Model m = dual_stack_services();
+    EXPECT_EQ(frontends(m).size(), 4u) << "frontends() stays IPv4: the IPv4 rules and counters are keyed by it";
+    const auto fronts = all_frontends(m);
+    ASSERT_EQ(fronts.size(), 7u);  // dns ClusterIP; web's three IPv4 ones, then its three IPv6 ones
+    EXPECT_FALSE(fronts[3].ipv6);
+    EXPECT_TRUE(fronts[4].ipv6 && fronts[5].ipv6 && fronts[6].ipv6);
+    std::vector<api::FrontendFigures> figures(fronts.size());
+    figures[4].flows = 2;
+    const Json j = api::services_json(m, fronts, figures);
+    ASSERT_EQ(j.size(), 7u);
+    for (const auto& e : j)
+        for (const char* key : {"namespace", "name", "vip", "port", "protocol", "endpoints", "flows", "packets"})
+            EXPECT_TRUE(e.contains(key)) << key << " missing in " << e.dump();
+    EXPECT_EQ(j[1]["endpoints"], Json::array({"10.244.1.10:8080"})) << "the IPv4 frontend keeps the IPv4 endpoints";
+    EXPECT_EQ(j[4]["name"], "web");
+    EXPECT_EQ(j[4]["kind"], "ClusterIP");
+    EXPECT_EQ(j[4]["vip"], "fd00:96::10");
+    EXPECT_EQ(j[4]["port"], 80);
+    EXPECT_EQ(j[4]["endpoints"], Json::array({"[fd00:244:1::10]:8080"}));
+    EXPECT_EQ(j[4]["endpoints_not_ready"], Json::array({"[fd00:244:1::11]:8080"}));
+    EXPECT_EQ(j[4]["flows"], 2);
+    EXPECT_TRUE(j[4]["packets"].is_null()) << "no per-frontend traffic for IPv6: null, not 0";
+    EXPECT_EQ(j[5]["kind"], "LoadBalancerIP");
+    EXPECT_EQ(j[5]["vip"], "2001:db8:7::7");
+    EXPECT_EQ(j[6]["kind"], "NodePort");
+    EXPECT_EQ(j[6]["vip"], "2001:db8:1::1");
+    EXPECT_EQ(j[6]["port"], 30080);
+}
+
+TrackedFlow flow6(const char* client, uint16_t cport, const char* vip, uint16_t vport, const char* backend,
+                  uint16_t bport, const char* snat = nullptr) {
+    TrackedFlow f;
+    f.proto = 6;
+    f.ipv6 = true;
+    f.orig.src6 = ip6(client);
+    f.orig.dst6 = ip6(vip);
+    f.orig.sport = cport;
+    f.orig.dport = vport;
+    f.reply.src6 = ip6(backend);
+    f.reply.dst6 = ip6(snat ? snat : client);
+    f.reply.sport = bport;
+    f.reply.dport = cport;
+    f.state = "ESTABLISHED";
+    return f;
+}
+
+TEST(ApiAnswers, FrontendIndexFindsFlowsOfEitherFamily) {
+    const Model m = dual_stack_services();
+    const auto fronts = all_frontends(m);
+    const api::FrontendIndex index(m, fronts);
+    EXPECT_EQ(index.find(flow("203.0.113.9", 40000, "10.96.0.10", 80, "10.244.1.10", 8080)), 1);
+    EXPECT_EQ(index.find(flow6("2001:db8:9::9", 40000, "fd00:96::10", 80, "fd00:244:1::10", 8080)), 4);
+    EXPECT_EQ(index.find(flow6("2001:db8:9::9", 40000, "2001:db8:1::1", 30080, "fd00:244:1::10", 8080)), 6);
+    EXPECT_EQ(index.find(flow6("2001:db8:9::9", 40000, "fd00:96::10", 81, "fd00:244:1::10", 8080)), -1);
+    TrackedFlow udp = flow6("2001:db8:9::9", 40000, "fd00:96::10", 80, "fd00:244:1::10", 8080);
+    udp.proto = 17;
+    EXPECT_EQ(index.find(udp), -1) << "the protocol is part of the frontend";
+    // An IPv6 flow whose address bytes read as an IPv4 frontend's is still IPv6.
+    TrackedFlow confusable = flow6("::1", 40000, "::a60:a", 80, "::1", 8080);
+    confusable.orig.dst = ip("10.96.0.10");
+    EXPECT_EQ(index.find(confusable), -1);
+}
+
+TEST(ApiAnswers, FlowListingShowsIpv6FlowsUnderTheirService) {
+    const Model m = dual_stack_services();
+    const auto fronts = all_frontends(m);
+    const std::vector<TrackedFlow> flows = {
+        flow("203.0.113.9", 40000, "10.96.0.10", 80, "10.244.1.10", 8080, "10.244.0.1"),
+        flow6("2001:db8:9::9", 40001, "fd00:96::10", 80, "fd00:244:1::10", 8080, "fd00:244::1"),
+        flow6("fd00:244:3::3", 40002, "2001:db8:7::7", 80, "fd00:244:1::11", 8080),
+        flow6("fd00:244:3::3", 40003, "2001:db8:ff::1", 443, "2001:db8:ff::1", 443),  // not a Service
+    };
+    auto list = [&](const api::FlowFilter& f) {
+        api::FlowListing l(m, fronts, f, true);
+        for (const auto& fl : flows)
+            if (!l.add(fl)) break;
+        return l.take();
+    };
+    const Json all = list({});
+    ASSERT_EQ(all["flows"].size(), 3u) << all.dump();
+    const Json& v6 = all["flows"][1];
+    EXPECT_EQ(v6["service"], "lab/web");
+    EXPECT_EQ(v6["port_name"], "http");
+    EXPECT_EQ(v6["protocol"], "TCP");
+    EXPECT_EQ(v6["client"], "[2001:db8:9::9]:40001");
+    EXPECT_EQ(v6["frontend"], "[fd00:96::10]:80");
+    EXPECT_EQ(v6["backend"], "[fd00:244:1::10]:8080");
+    EXPECT_EQ(v6["snat"], "[fd00:244::1]:40001");
+    EXPECT_EQ(v6["original"], (Json{{"src", "[2001:db8:9::9]:40001"}, {"dst", "[fd00:96::10]:80"}}));
+    EXPECT_EQ(v6["reply"], (Json{{"src", "[fd00:244:1::10]:8080"}, {"dst", "[fd00:244::1]:40001"}}));
+    EXPECT_TRUE(all["flows"][2]["snat"].is_null()) << "a pod client keeps its IPv6 address";
+    EXPECT_EQ(all["flows"][2]["frontend"], "[2001:db8:7::7]:80");
+    // The same keys as an IPv4 flow: scripts read both the same way.
+    std::vector<std::string> keys4, keys6;
+    for (auto it = all["flows"][0].begin(); it != all["flows"][0].end(); ++it) keys4.push_back(it.key());
+    for (auto it = v6.begin(); it != v6.end(); ++it) keys6.push_back(it.key());
+    EXPECT_EQ(keys4, keys6);
+
+    api::FlowFilter by_endpoint;
+    by_endpoint.endpoint_ip6 = ip6("fd00:244:1::11");
+    ASSERT_EQ(list(by_endpoint)["flows"].size(), 1u);
+    EXPECT_EQ(list(by_endpoint)["flows"][0]["client"], "[fd00:244:3::3]:40002");
+    by_endpoint.endpoint_port = 9090;
+    EXPECT_EQ(list(by_endpoint)["flows"].size(), 0u);
+    api::FlowFilter by_client;
+    by_client.client_ip6 = ip6("2001:db8:9::9");
+    EXPECT_EQ(list(by_client)["flows"].size(), 1u);
+    api::FlowFilter by_client4;
+    by_client4.client_ip = ip("203.0.113.9");
+    EXPECT_EQ(list(by_client4)["flows"].size(), 1u) << "an IPv4 client keeps only IPv4 flows";
+    api::FlowFilter by_service;
+    by_service.service = "lab/web";
+    EXPECT_EQ(list(by_service)["flows"].size(), 3u);
+    by_service.service = "kube-system/dns";
+    EXPECT_EQ(list(by_service)["flows"].size(), 0u);
+    api::FlowListing everything(m, fronts, {}, false);
+    for (const auto& fl : flows) everything.add(fl);
+    const Json unattributed = everything.take()["flows"][3];
+    EXPECT_TRUE(unattributed["service"].is_null());
+    EXPECT_EQ(unattributed["frontend"], "[2001:db8:ff::1]:443");
+}
+
+TEST(ApiAnswers, FlowListingNamesIcmpv6Echo) {
+    const Model m = dual_stack_services();
+    const auto fronts = all_frontends(m);
+    TrackedFlow ping = flow6("2001:db8:9::9", 7, "2001:db8:ff::1", 7, "2001:db8:ff::1", 7);
+    ping.proto = 58;
+    ping.state = "REPLIED";
+    api::FlowListing l(m, fronts, {}, false);
+    l.add(ping);
+    const Json j = l.take();
+    ASSERT_EQ(j["flows"].size(), 1u);
+    EXPECT_EQ(j["flows"][0]["protocol"], "ICMPv6");
+    EXPECT_EQ(j["flows"][0]["client"], "[2001:db8:9::9]:7");
+}
+
+TEST(ApiAnswers, FlowFilterTakesIpv6Addresses) {
+    api::FlowFilter f;
+    std::string err;
+    ASSERT_TRUE(api::parse_flow_filter(Json{{"endpoint", "[fd00:244:1::10]:8080"}, {"client", "2001:db8:9::9"}}, f, err))
+        << err;
+    EXPECT_EQ(*f.endpoint_ip6, ip6("fd00:244:1::10"));
+    EXPECT_EQ(*f.endpoint_port, 8080);
+    EXPECT_FALSE(f.endpoint_ip);
+    EXPECT_EQ(*f.client_ip6, ip6("2001:db8:9::9"));
+    EXPECT_FALSE(f.client_ip);
+    ASSERT_TRUE(api::parse_flow_filter(Json{{"endpoint", "fd00:244:1::10"}}, f, err)) << err;
+    EXPECT_EQ(*f.endpoint_ip6, ip6("fd00:244:1::10"));
+    EXPECT_FALSE(f.endpoint_port);
+    ASSERT_TRUE(api::parse_flow_filter(Json{{"endpoint", "[::1]"}}, f, err)) << err;
+    EXPECT_EQ(*f.endpoint_ip6, ip6("::1"));
+    ASSERT_TRUE(api::parse_flow_filter(Json{{"endpoint", "10.244.1.10:8080"}}, f, err)) << err;
+    EXPECT_EQ(*f.endpoint_ip, ip("10.244.1.10"));
+    EXPECT_FALSE(f.endpoint_ip6);
+    for (const char* bad : {"[fd00::1]:99999", "[fd00::1", "[fd00::1]8080", "fd00::1::2", "[10.0.0.1]:80", "[fd00::1]:"}) {
+        EXPECT_FALSE(api::parse_flow_filter(Json{{"endpoint", bad}}, f, err)) << bad;
+        EXPECT_NE(err.find("[IPV6]:PORT"), std::string::npos) << err;
+    }
+    EXPECT_FALSE(api::parse_flow_filter(Json{{"client", "fd00::zz"}}, f, err));
+    EXPECT_NE(err.find("IPv6"), std::string::npos) << err;
+}
+
 class SocketDir : public ::testing::Test {
 protected:
     void SetUp() override {

@@ -134,6 +134,47 @@ TEST(Metrics, TrafficLandsOnItsFrontends) {
     EXPECT_EQ(t.find("nfgate_service_packets_total"), std::string::npos);
 }
 
+// The data paths count traffic per IPv4 frontend only: a dual-stack Service's IPv6 frontends
+// (listed after the IPv4 ones of the port) get no figures, not their IPv4 twins'.
+TEST(Metrics, Ipv6FrontendsGetNoTraffic) {
+    Model m = one_service();
+    Ip6 vip6, node6;
+    ASSERT_TRUE(parse_ipv6("fd00:10:96::10", vip6));
+    ASSERT_TRUE(parse_ipv6("2001:db8:2::1", node6));
+    m.services[0].cluster_ips6 = {vip6};
+    m.node_addresses6 = {node6};
+    const std::vector<Frontend> fronts = all_frontends(m);
+    ASSERT_EQ(fronts.size(), 5u);  // the three IPv4 ones, then the IPv6 ClusterIP and NodePort
+    const auto per = daemon::traffic_by_frontend(fronts, some_traffic());
+    ASSERT_EQ(per.size(), 5u);
+    EXPECT_EQ(per[0].connections, 3u);
+    EXPECT_EQ(per[1].connections, 2u) << "the per-port NodePort count stays on the first IPv4 node address";
+    for (size_t i = 3; i < 5; ++i) {
+        EXPECT_FALSE(per[i].connections.has_value()) << i;
+        EXPECT_FALSE(per[i].packets.has_value()) << i;
+        EXPECT_FALSE(per[i].bytes.has_value()) << i;
+    }
+    // Summed per Service port, the IPv6 frontends add nothing.
+    const auto rows = daemon::traffic_by_service_port(m, fronts, per);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].connections, 5u);
+    EXPECT_EQ(rows[0].packets, 14u);
+}
+
+// Without IPv4 node addresses the IPv6 NodePort frontend is the port's only one: a per-port
+// count (ip 0, an IPv4 figure) is not put on it.
+TEST(Metrics, PerPortNodePortCountSkipsIpv6NodeAddresses) {
+    Model m = one_service();
+    Ip6 node6;
+    ASSERT_TRUE(parse_ipv6("2001:db8:2::1", node6));
+    m.node_addresses = {};
+    m.node_addresses6 = {node6};
+    const std::vector<Frontend> fronts = all_frontends(m);
+    ASSERT_EQ(fronts.size(), 2u);  // the IPv4 ClusterIP, the IPv6 NodePort
+    const auto per = daemon::traffic_by_frontend(fronts, some_traffic());
+    EXPECT_FALSE(per[1].connections.has_value());
+}
+
 TEST(Metrics, PromtoolAcceptsTheText) {
     if (std::system("command -v promtool >/dev/null 2>&1") != 0)
         GTEST_SKIP() << "promtool not installed (Debian package prometheus; ./nfgate.sh installs it)";

@@ -13,6 +13,8 @@
 #include <map>
 #include <string>
 
+#include "nft/conntrack_dump.hpp"
+#include "nft/flood_figures.hpp"
 #include "nft/kernel_path.hpp"
 #include "tests/nft/fixtures.hpp"
 
@@ -172,6 +174,53 @@ TEST_F(Traffic6, AServiceWithoutReadyEndpointsResetsAtOnce) {
 
 TEST_F(Traffic6, APodReachesItselfThroughItsOwnService) {
     EXPECT_EQ(fetch("fd00:10:96::10", 80, "fd00:10:244::2"), "pod-a") << "hairpin: masqueraded back to the pod";
+}
+
+// `nfgatectl flows` on the kernel path reads this dump: the IPv6 connection shows with its
+// IPv6 tuples (client -> ClusterIP, endpoint -> client), beside the IPv4 one in the same dump.
+TEST_F(Traffic6, TheConntrackDumpListsBothFamilies) {
+    ASSERT_EQ(fetch("fd00:10:96::10", 80), "pod-a");
+    ASSERT_EQ(fetch("10.96.0.20", 80), "pod-a4");
+    bool six = false, four = false;
+    std::string err;
+    ASSERT_TRUE(dump_kernel_flows([&](const TrackedFlow& f) {
+        if (f.proto != 6) return true;
+        // Earlier tests' connections linger (TIME_WAIT): this one is the gateway's own.
+        if (f.ipv6 && f.orig.src6 == v6("fd00:10:244::1") && f.orig.dst6 == v6("fd00:10:96::10") && f.orig.dport == 80) {
+            six = true;
+            EXPECT_EQ(f.reply.src6, v6("fd00:10:244::2"));
+            EXPECT_EQ(f.reply.sport, 8080);
+            EXPECT_EQ(f.reply.dport, f.orig.sport);
+            EXPECT_EQ(f.orig.src, 0u) << "an IPv6 flow has no IPv4 address";
+            EXPECT_FALSE(f.state.empty());
+        }
+        if (!f.ipv6 && f.orig.dst == testing::ip("10.96.0.20") && f.orig.dport == 80) {
+            four = true;
+            EXPECT_EQ(f.reply.src, testing::ip("10.244.0.2"));
+        }
+        return true;
+    }, err)) << err;
+    EXPECT_TRUE(six) << "the IPv6 connection is listed";
+    EXPECT_TRUE(four) << "the IPv4 one too";
+}
+
+// The SYN-flood figures count half-open connections to IPv6 frontends too: a SYN toward an
+// endpoint nobody answers for stays in SYN_SENT.
+TEST_F(Traffic6, HalfOpenConnectionsToAnIPv6FrontendAreCounted) {
+    Model m = lab_model();
+    Service silent = m.services[1];
+    silent.name = "silent";
+    silent.cluster_ips6 = {v6("fd00:10:96::50")};
+    silent.ports[0].endpoints6 = {ep6("fd00:10:244::9")};
+    m.services.push_back(silent);
+    std::string err;
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    FloodFigures before;
+    ASSERT_TRUE(read_flood_figures(m, before, err)) << err;
+    EXPECT_EQ(fetch("fd00:10:96::50", 80), "");
+    FloodFigures after;
+    ASSERT_TRUE(read_flood_figures(m, after, err)) << err;
+    EXPECT_EQ(after.half_open, before.half_open + 1);
 }
 
 // A change to one Service takes the incremental way (only its elements change) in the ip6 table too.
