@@ -42,7 +42,7 @@ bool Burst<Io>::classify6(unsigned i, const rte_ether_addr& in_mac) {
     const ct::ConntrackTable6* flows = w_.shared.flows6();
     rte_mbuf* m = s_.lanes[i].m;
     if (flows == nullptr || !rte_is_same_ether_addr(&eth_of(m)->dst_addr, &in_mac) || is_nd_message(m)) return false;
-    PacketMeta6& pm = s_.pm6[i];
+    PacketMeta6& pm = w_.v6->scratch.pm[i];
     pm = PacketMeta6{};
     Reason why{};
     if (!parse_ipv6_packet(m, pm, why)) {
@@ -57,20 +57,22 @@ bool Burst<Io>::classify6(unsigned i, const rte_ether_addr& in_mac) {
         dispatch(on_ipv6_packet(slow_, m, pm), i);
         return true;
     }
-    store_key6(s_.keys6[n_keys6_], pm);
-    s_.key6_lane[n_keys6_++] = static_cast<uint8_t>(i);
+    Worker6::Scratch& s6 = w_.v6->scratch;
+    store_key6(s6.keys[n_keys6_], pm);
+    s6.key_lane[n_keys6_++] = static_cast<uint8_t>(i);
     return true;
 }
 
 template <class Io>
 void Burst<Io>::rewrite6() {
-    const uint64_t hits = w_.shared.flows6()->lookup_bulk(s_.keys6, n_keys6_, s_.refs6);
+    Worker6::Scratch& s6 = w_.v6->scratch;
+    const uint64_t hits = w_.shared.flows6()->lookup_bulk(s6.keys, n_keys6_, s6.refs);
     for (unsigned k = 0; k < n_keys6_; ++k) {
-        const unsigned i = s_.key6_lane[k];
-        PacketMeta6& pm = s_.pm6[i];
+        const unsigned i = s6.key_lane[k];
+        PacketMeta6& pm = w_.v6->scratch.pm[i];
         if (hits >> k & 1) {
-            switch (on_ipv6_hit(slow_, pm, s_.refs6[k])) {
-                case Hit6::forward: s_.fwd6_lane[n_fwd6_++] = static_cast<uint8_t>(i); continue;
+            switch (on_ipv6_hit(slow_, pm, s6.refs[k])) {
+                case Hit6::forward: s6.fwd_lane[n_fwd6_++] = static_cast<uint8_t>(i); continue;
                 case Hit6::dropped: io_.drop(s_.lanes[i].m); continue;
                 case Hit6::remake: break;
             }
@@ -84,12 +86,13 @@ void Burst<Io>::rewrite6() {
 // them (and asks for a next hop it does not know). The link's MTU is checked either way.
 template <class Io>
 void Burst<Io>::forward6() {
-    NextHopCache6& cache = w_.next_hops6;
+    Worker6::Scratch& s6 = w_.v6->scratch;
+    NextHopCache6& cache = w_.v6->next_hops;
     cache.sync(st_.generation(), w_.shared.neighbours6().version());
     for (unsigned f = 0; f < n_fwd6_; ++f) {
-        const unsigned i = s_.fwd6_lane[f];
+        const unsigned i = s6.fwd_lane[f];
         rte_mbuf* m = s_.lanes[i].m;
-        PacketMeta6& pm = s_.pm6[i];
+        PacketMeta6& pm = w_.v6->scratch.pm[i];
         const NextHopCache6::Entry* c = cache.find(pm.dst);
         if (c != nullptr && kIp6Len + pm.payload_len <= st_.v6().mtu(c->port)) [[likely]] {
             --pm.ip->hop_limits;

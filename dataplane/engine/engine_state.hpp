@@ -110,16 +110,28 @@ struct BurstScratch {
     uint8_t key_lane[kChunk];  // key index -> lane index
     uint8_t fwd_lane[kChunk];  // packets to route, in order
     Lane lanes[kChunk];
-    // The IPv6 lanes (burst6.hpp): their meta by lane index, their keys and hits.
-    PacketMeta6 pm6[kChunk];
-    ct::FlowKey6 keys6[kChunk];
-    ct::FlowRef6 refs6[kChunk];
-    uint8_t key6_lane[kChunk];
-    uint8_t fwd6_lane[kChunk];
+};
+
+// What a worker keeps for IPv6 alone, allocated only when the gateway forwards IPv6 (it has an
+// IPv6 flow table): an IPv4-only worker's state stays on as few pages as before.
+struct Worker6 {
+    // The burst's IPv6 lanes (burst6.hpp): their meta by lane index, their keys and hits.
+    struct Scratch {
+        PacketMeta6 pm[BurstScratch::kChunk];
+        ct::FlowKey6 keys[BurstScratch::kChunk];
+        ct::FlowRef6 refs[BurstScratch::kChunk];
+        uint8_t key_lane[BurstScratch::kChunk];
+        uint8_t fwd_lane[BurstScratch::kChunk];  // established packets to route, in order
+    };
+    Scratch scratch;
+    NextHopCache6 next_hops;
+    FragmentTable6 fragments;
+    ArpRequestLimiter nd_limiter;  // neighbour solicitations, keyed by a fold of the IPv6 target
 };
 
 struct WorkerContext {
-    WorkerContext(EngineShared& s, unsigned worker_id) : shared(s), flows(s.flows()), id(worker_id) {}
+    WorkerContext(EngineShared& s, unsigned worker_id)
+        : shared(s), flows(s.flows()), id(worker_id), v6(s.flows6() != nullptr ? std::make_unique<Worker6>() : nullptr) {}
     WorkerContext(const WorkerContext&) = delete;
     WorkerContext& operator=(const WorkerContext&) = delete;
 
@@ -129,16 +141,14 @@ struct WorkerContext {
     WorkerStats stats;
     FrontendCounters frontends;
     ArpRequestLimiter arp_limiter;
-    ArpRequestLimiter nd_limiter;  // neighbour solicitations, keyed by a fold of the IPv6 target
     NeighbourWait waiting;  // packets whose next hop's MAC is being asked for
     uint32_t neighbours_aged_s = 0;  // worker 0: the second the neighbour table was last aged
     NextHopCache next_hops;
-    NextHopCache6 next_hops6;
     SourceLimiter sources;  // conntrack.newFlowsPerSource
     ExceptionQueue exceptions;  // to the gateway's kernel; unattached: such frames are dropped
     FragmentTable fragments;  // per worker: RSS keeps a datagram's fragments on one queue
-    FragmentTable6 fragments6;
     BurstScratch scratch;
+    std::unique_ptr<Worker6> v6;  // IPv6 forwarding only (EngineShared::flows6())
 };
 
 }  // namespace nfgate::engine

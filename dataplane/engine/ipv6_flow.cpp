@@ -50,7 +50,7 @@ bool trackable(const PacketMeta6& pm) {
 Fate solicit(SlowCtx& c, rte_mbuf* m, uint16_t port, const Ip6& target) {
     c.counters.count(Reason::neighbour_unresolved);
     const Ip6* src = c.st.v6().address_of(port);
-    if (src == nullptr || !c.worker.nd_limiter.should_request(fold(target), c.now_ns) ||
+    if (src == nullptr || !c.worker.v6->nd_limiter.should_request(fold(target), c.now_ns) ||
         !build_ns(m, NdIface{c.st.ifaces()[port].mac}, *src, target))
         return Fate::drop;
     c.out_port = port;
@@ -311,7 +311,7 @@ Fate tracked(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, const ct::ConntrackTable6
 // cannot go on.
 Fate later_fragment6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
     const ServiceTable6& t = c.st.v6();
-    if (const FragmentAddrs6* a = c.worker.fragments6.find(FragmentKey6{pm.src, pm.dst, pm.frag_id, pm.proto}, c.now_ns)) {
+    if (const FragmentAddrs6* a = c.worker.v6->fragments.find(FragmentKey6{pm.src, pm.dst, pm.frag_id, pm.proto}, c.now_ns)) {
         if (pm.hop_limit <= 1) return hop_limit_exceeded(c, m);
         std::memcpy(pm.ip->src_addr, a->src.data(), 16);
         std::memcpy(pm.ip->dst_addr, a->dst.data(), 16);
@@ -375,7 +375,7 @@ Fate on_ipv6_packet(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
     // with are kept for the later ones.
     const FragmentKey6 k{pm.src, pm.dst, pm.frag_id, pm.proto};
     const Fate f = tracked(c, m, pm, *flows);
-    if (f == Fate::routed && !c.worker.fragments6.remember(k, FragmentAddrs6{pm.src, pm.dst}, c.now_ns))
+    if (f == Fate::routed && !c.worker.v6->fragments.remember(k, FragmentAddrs6{pm.src, pm.dst}, c.now_ns))
         c.counters.count(Reason::fragment_table_evicted);
     return f;
 }
