@@ -4,6 +4,8 @@
 
 #include <rte_tcp.h>
 
+#include "dataplane/engine/tcp_reset.hpp"
+
 namespace nfgate::engine {
 
 namespace {
@@ -132,21 +134,7 @@ bool make_tcp_reset6(rte_mbuf* m, const uint8_t* tcp_in, uint32_t seg_len, const
     constexpr uint32_t kFrame = kEthLen + kIp6Len + sizeof(rte_tcp_hdr);
     if (m->nb_segs != 1 || uint32_t{m->buf_len} - m->data_off < kFrame || seg_len < sizeof(rte_tcp_hdr)) return false;
     const auto* in = reinterpret_cast<const rte_tcp_hdr*>(tcp_in);
-    const uint32_t data = seg_len - std::min<uint32_t>(seg_len, (in->data_off >> 4) * 4u);
-    rte_tcp_hdr rst{};
-    rst.src_port = in->dst_port;
-    rst.dst_port = in->src_port;
-    // RFC 793: a reset takes its sequence number from the segment's ACK field if it has one,
-    // otherwise it is zero and acknowledges the sequence number plus the segment's length.
-    if (in->tcp_flags & net::kTcpAck) {
-        rst.sent_seq = in->recv_ack;
-        rst.tcp_flags = net::kTcpRst;
-    } else {
-        const uint32_t len = data + ((in->tcp_flags & net::kTcpSyn) ? 1 : 0) + ((in->tcp_flags & net::kTcpFin) ? 1 : 0);
-        rst.recv_ack = rte_cpu_to_be_32(rte_be_to_cpu_32(in->sent_seq) + len);
-        rst.tcp_flags = net::kTcpRst | net::kTcpAck;
-    }
-    rst.data_off = 5 << 4;
+    const rte_tcp_hdr rst = tcp_reset_answering(*in, seg_len - std::min<uint32_t>(seg_len, (in->data_off >> 4) * 4u));
     auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, kEthLen);
     const Ip6 src = Ip6::from(ip->dst_addr);
     const Ip6 dst = Ip6::from(ip->src_addr);

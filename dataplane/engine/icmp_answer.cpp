@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/engine/tcp_reset.hpp"
 #include "dataplane/net/checksum.hpp"
 
 namespace nfgate::engine {
@@ -97,22 +98,7 @@ bool make_tcp_reset(rte_mbuf* m, const PacketMeta& pm, const IfaceInfo& in_iface
     if (m->nb_segs != 1 || !answerable_source(pm.src)) return false;
     const auto* in = reinterpret_cast<const rte_tcp_hdr*>(pm.l4);
     const uint32_t ihl = static_cast<uint32_t>(pm.l4 - reinterpret_cast<uint8_t*>(pm.ip));
-    const uint32_t seg_len = pm.l3_len - ihl - ((in->data_off >> 4) * 4u) +
-                             ((in->tcp_flags & net::kTcpSyn) ? 1 : 0) + ((in->tcp_flags & net::kTcpFin) ? 1 : 0);
-    rte_tcp_hdr rst{};
-    rst.src_port = in->dst_port;
-    rst.dst_port = in->src_port;
-    // RFC 793: "If the incoming segment has an ACK field, the reset takes its sequence number
-    // from the ACK field of the segment, otherwise the reset has sequence number zero and the
-    // ACK field is set to the sum of the sequence number and segment length".
-    if (in->tcp_flags & net::kTcpAck) {
-        rst.sent_seq = in->recv_ack;
-        rst.tcp_flags = net::kTcpRst;
-    } else {
-        rst.recv_ack = rte_cpu_to_be_32(rte_be_to_cpu_32(in->sent_seq) + seg_len);
-        rst.tcp_flags = net::kTcpRst | net::kTcpAck;
-    }
-    rst.data_off = 5 << 4;
+    const rte_tcp_hdr rst = tcp_reset_answering(*in, pm.l3_len - ihl - ((in->data_off >> 4) * 4u));
     auto* ip = pm.ip;
     auto* tcp = reinterpret_cast<rte_tcp_hdr*>(ip + 1);
     *tcp = rst;

@@ -14,6 +14,7 @@
 #include "dataplane/engine/icmp6_answer.hpp"
 #include "dataplane/engine/icmp6_error_nat.hpp"
 #include "dataplane/engine/ipv6_hit.hpp"
+#include "dataplane/engine/flow_insert.hpp"
 #include "dataplane/engine/fragment_table6.hpp"
 #include "dataplane/engine/miss_decision.hpp"
 #include "dataplane/engine/nat_rewrite.hpp"
@@ -25,7 +26,6 @@ namespace nfgate::engine {
 
 namespace {
 
-constexpr unsigned kSnatAttempts = 8;
 // Affinity entries are keyed by a 32-bit client: IPv6 ones live beside IPv4's under another id.
 constexpr uint32_t kAffinityIdV6 = 0x36000000u;
 
@@ -131,40 +131,7 @@ int egress_pool6(SlowCtx& c, const Ip6& toward, Ip6& addr) {
 }
 
 ct::FlowEntry6* insert_flow6(SlowCtx& c, ct::FlowInit6& fi, int pool, Reason& why) {
-    ct::ConntrackTable6& flows = *c.worker.shared.flows6();
-    ct::SnatPorts& snat = c.worker.shared.snat6();
-    const uint8_t proto = fi.orig.proto;
-    for (unsigned attempt = 0; attempt < kSnatAttempts; ++attempt) {
-        uint16_t port = 0;
-        if (pool >= 0) {
-            if (!snat.acquire(c.worker.id, static_cast<uint16_t>(pool), proto, port)) {
-                why = Reason::snat_ports_exhausted;
-                return nullptr;
-            }
-            fi.reply.dst_port = port;
-            if (proto == net::kProtoIcmpv6) fi.reply.src_port = port;
-            fi.snat_pool = static_cast<uint16_t>(pool);
-            fi.snat_port = port;
-        }
-        const ct::InsertResult6 r = flows.insert(c.worker.id, fi, c.now_s);
-        if (r.status == ct::InsertStatus::inserted) {
-            ++c.counters.flows_created;
-            return r.entry;
-        }
-        if (pool >= 0) snat.release(c.worker.id, static_cast<uint16_t>(pool), proto, port);
-        switch (r.status) {
-            case ct::InsertStatus::exists: return r.entry;
-            case ct::InsertStatus::clash:
-                if (pool >= 0) continue;
-                why = Reason::flow_clash;
-                return nullptr;
-            case ct::InsertStatus::full: why = Reason::flow_table_full; return nullptr;
-            case ct::InsertStatus::busy: why = Reason::flow_insert_busy; return nullptr;
-            default: why = Reason::tcp_invalid_no_syn; return nullptr;
-        }
-    }
-    why = Reason::flow_clash;
-    return nullptr;
+    return insert_flow_into(c, *c.worker.shared.flows6(), c.worker.shared.snat6(), fi, pool, why);
 }
 
 // Affinity pins the client (folded) to a backend remembered by its folded address and port.

@@ -6,6 +6,7 @@
 #include "dataplane/conntrack/snat_ports.hpp"
 #include "dataplane/engine/backend_pick.hpp"
 #include "dataplane/engine/nat_rewrite.hpp"
+#include "dataplane/engine/flow_insert.hpp"
 #include "dataplane/engine/fragment_table.hpp"
 #include "dataplane/engine/icmp_answer.hpp"
 #include "dataplane/engine/miss_decision.hpp"
@@ -15,10 +16,6 @@
 namespace nfgate::engine {
 
 namespace {
-
-// A clashing reply tuple means the SNAT port is taken for that peer by another flow: a few more
-// ports are tried before the packet is refused.
-constexpr unsigned kSnatAttempts = 8;
 
 // "A Service with no ready endpoints rejects": TCP reset, otherwise ICMP port unreachable
 // from the address the client used.
@@ -32,44 +29,8 @@ Fate reject(SlowCtx& c, rte_mbuf* m, const PacketMeta& pm) {
     return ok ? c.answer(Reason::port_unreachable_sent) : c.drop(Reason::reject_not_sent);
 }
 
-// Inserts `fi`, taking a SNAT port from `pool` first when pool >= 0. nullptr with `why` set
-// when the flow cannot be created; `fresh` false when another packet of the burst (or another
-// worker) created it first.
 ct::FlowEntry* insert_flow(SlowCtx& c, ct::FlowInit& fi, int pool, Reason& why, bool* fresh = nullptr) {
-    ct::SnatPorts& snat = c.worker.shared.snat();
-    const uint8_t proto = fi.orig.proto;
-    for (unsigned attempt = 0; attempt < kSnatAttempts; ++attempt) {
-        uint16_t port = 0;
-        if (pool >= 0) {
-            if (!snat.acquire(c.worker.id, static_cast<uint16_t>(pool), proto, port)) {
-                why = Reason::snat_ports_exhausted;
-                return nullptr;
-            }
-            fi.reply.dst_port = port;
-            if (proto == net::kProtoIcmp) fi.reply.src_port = port;  // echo id stands for both ports
-            fi.snat_pool = static_cast<uint16_t>(pool);
-            fi.snat_port = port;
-        }
-        const ct::InsertResult r = c.worker.flows.insert(c.worker.id, fi, c.now_s);
-        if (fresh != nullptr) *fresh = r.status == ct::InsertStatus::inserted;
-        if (r.status == ct::InsertStatus::inserted) {
-            ++c.counters.flows_created;
-            return r.entry;
-        }
-        if (pool >= 0) snat.release(c.worker.id, static_cast<uint16_t>(pool), proto, port);
-        switch (r.status) {
-            case ct::InsertStatus::exists: return r.entry;
-            case ct::InsertStatus::clash:
-                if (pool >= 0) continue;
-                why = Reason::flow_clash;
-                return nullptr;
-            case ct::InsertStatus::full: why = Reason::flow_table_full; return nullptr;
-            case ct::InsertStatus::busy: why = Reason::flow_insert_busy; return nullptr;
-            default: why = Reason::tcp_invalid_no_syn; return nullptr;
-        }
-    }
-    why = Reason::flow_clash;
-    return nullptr;
+    return insert_flow_into(c, c.worker.flows, c.worker.shared.snat(), fi, pool, why, fresh);
 }
 
 // Pool of the gateway address on the interface that leads to `toward` (host order); -1 when
