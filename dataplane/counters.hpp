@@ -60,8 +60,8 @@ struct WorkerCounters {
 struct Counters {
     std::vector<PortCounters> ports;      // gateway file order
     std::vector<WorkerCounters> workers;  // worker index order
-    uint64_t flows_in_use = 0;            // flow table entries not free
-    uint64_t flow_capacity = 0;           // conntrack.maxFlows, preallocated at start
+    uint64_t flows_in_use = 0;            // entries not free, the IPv4 and the IPv6 table together
+    uint64_t flow_capacity = 0;           // conntrack.maxFlows, preallocated at start (per family)
     uint64_t half_open_flows = 0;         // TCP flows in SYN_SENT/SYN_RECV at the last ageing sweep
     uint64_t early_dropped = 0;           // unanswered flows given up to make room in a full table
     bool syn_proxy = false;               // SYNs to Service frontends answered with cookies now

@@ -6,16 +6,20 @@
 #include <string>
 #include <vector>
 
+#include "model/ip6.hpp"
+
 namespace nfgate {
 
 struct BgpPeer {
-    uint32_t address = 0;  // host order
+    uint32_t address = 0;  // host order; 0 for an IPv6 peer
     uint32_t asn = 0;
     uint16_t port = 179;
     std::string password;  // TCP MD5 signature; empty: none
     uint16_t hold_time = 0;  // seconds; 0: BIRD's default (240)
     bool bfd = false;
+    Ip6 address6;  // an IPv6 peer's address (all zero for an IPv4 peer)
     bool operator==(const BgpPeer&) const = default;
+    bool ipv6() const { return address == 0; }
 };
 
 // Which addresses of a Service are announced (`announce`).

@@ -115,6 +115,7 @@ bool BirdSpeaker::command(const std::string& socket, const std::string& cmd, Bir
 
 bool BirdSpeaker::write_files(std::string& err) const {
     return write_file(paths_.routes, bird_routes(announced_), err) &&
+           write_file(paths_.routes6, bird_routes6(announced6_), err) &&
            write_file(paths_.config, bird_config(settings_, paths_), err);
 }
 
@@ -191,6 +192,7 @@ bool BirdSpeaker::apply(const Model& m, std::string& err) {
     if (!settings_.enabled) paths_ = bird_paths(m.control.socket);  // fixed while BIRD runs
     settings_ = m.bgp;
     announced_ = announced_prefixes(m);
+    announced6_ = announced_prefixes6(m);
     if (!write_files(err)) return false;
     if (!first) return reconfigure(err);
     if (!spawn(err)) {
@@ -220,6 +222,7 @@ void BirdSpeaker::stop() {
     if (pid_ <= 0) return;
     std::string err;
     announced_.clear();
+    announced6_.clear();
     // Withdraw first, so the peers stop sending before the session goes; then `down`.
     if (write_files(err) && reconfigure(err)) std::this_thread::sleep_for(kWithdrawWait);
     else log::line(log::Level::warning, "bgp: withdrawing before exit: " + err);

@@ -42,6 +42,7 @@ public:
     bool running() const { return pid_ > 0; }
     uint64_t restarts() const { return restarts_; }
     const std::vector<Cidr>& announced() const { return announced_; }
+    const std::vector<Cidr6>& announced6() const { return announced6_; }
     const BirdPaths& paths() const { return paths_; }
 
     // The sessions as BIRD reports them now (empty with `err` when it cannot be asked).
@@ -62,6 +63,7 @@ private:
     BgpSettings settings_;
     BirdPaths paths_;
     std::vector<Cidr> announced_;
+    std::vector<Cidr6> announced6_;
     pid_t pid_ = -1;
     uint64_t restarts_ = 0;
     std::chrono::seconds backoff_{1};

@@ -5,6 +5,7 @@ namespace nfgate::daemon {
 api::Json bgp_json(const bgp::BirdSpeaker& speaker, int64_t now_unix) {
     api::Json announced = api::Json::array();
     for (const Cidr& c : speaker.announced()) announced.push_back(cidr_to_string(c));
+    for (const Cidr6& c : speaker.announced6()) announced.push_back(cidr6_to_string(c));
     std::string err;
     api::Json sessions = api::Json::array();
     for (const bgp::BgpSession& s : speaker.sessions(err)) {
@@ -28,7 +29,7 @@ metrics::BgpFigures bgp_figures(const bgp::BirdSpeaker& speaker) {
     std::string err;
     for (const bgp::BgpSession& s : speaker.sessions(err))
         f.sessions.push_back({s.peer.empty() ? s.protocol : s.peer, s.established(), s.exported});
-    f.announced = speaker.announced().size();
+    f.announced = speaker.announced().size() + speaker.announced6().size();
     f.speaker_running = speaker.running();
     f.speaker_restarts = speaker.restarts();
     return f;

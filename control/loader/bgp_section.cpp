@@ -14,8 +14,16 @@ void read_peer(Reporter& r, YNode item, const FieldPath& p, BgpSettings& bgp) {
     reject_unknown_keys(r, item, p, {"address", "asn", "port", "password", "holdTime", "bfd"});
     BgpPeer peer;
     const FieldPath addr = p.child("address"), asn = p.child("asn");
-    bool ok = require(r, item.get("address"), item.line(), addr, "the peer's IPv4 address, e.g. 192.0.2.254") &&
-              read_ipv4(r, item.get("address"), addr, peer.address);
+    std::vector<uint32_t> v4;
+    std::vector<Ip6> v6;
+    bool ok = require(r, item.get("address"), item.line(), addr, "the peer's address, e.g. 192.0.2.254 or \"2001:db8::fe\"") &&
+              read_ip_any(r, item.get("address"), addr, v4, v6) && v4.size() + v6.size() == 1;
+    if (ok && !v4.empty() && v4[0] == 0) {
+        r.error(item.get("address").line(), addr, "0.0.0.0 is no peer's address");
+        ok = false;
+    }
+    if (ok && !v4.empty()) peer.address = v4[0];
+    if (ok && !v6.empty()) peer.address6 = v6[0];
     uint64_t v = 0;
     ok = require(r, item.get("asn"), item.line(), asn, "the peer's AS number, 1-4294967295") &&
          read_uint(r, item.get("asn"), asn, 1, kMaxAsn, v) && ok;
@@ -29,8 +37,9 @@ void read_peer(Reporter& r, YNode item, const FieldPath& p, BgpSettings& bgp) {
     read_bool(r, item.get("bfd"), p.child("bfd"), peer.bfd);
     if (!ok) return;
     for (const BgpPeer& other : bgp.peers)
-        if (other.address == peer.address) {
-            r.error(item.get("address").line(), addr, ip_to_string(peer.address) + " is a peer twice (want one entry per peer)");
+        if (other.address == peer.address && other.address6 == peer.address6) {
+            const std::string text = peer.ipv6() ? ip6_to_string(peer.address6) : ip_to_string(peer.address);
+            r.error(item.get("address").line(), addr, text + " is a peer twice (want one entry per peer)");
             return;
         }
     bgp.peers.push_back(std::move(peer));

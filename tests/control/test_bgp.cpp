@@ -131,12 +131,56 @@ TEST(BgpAnnounce, VipsOfServicesWithAReadyEndpointOnly) {
     EXPECT_TRUE(announced_prefixes(announcing_model()).size() == 2 && announced_prefixes(m).empty());
 }
 
+Ip6 ip6(const char* s) {
+    Ip6 v;
+    EXPECT_TRUE(parse_ipv6(s, v)) << s;
+    return v;
+}
+
+// IPv6 VIPs go to IPv6 peers, by the same rules: a Service's IPv6 addresses while it has a
+// ready IPv6 endpoint (its IPv4 endpoints do not count for them), the IPv6 serviceCIDRs.
+TEST(BgpAnnounce, Ipv6VipsByTheirOwnEndpoints) {
+    Model m = announcing_model();
+    m.service_cidrs6 = {Cidr6{ip6("fd00:10:96::"), 112}};
+    Service& web = m.services[1];
+    web.lb_ips6 = {ip6("2001:db8:18::10")};
+    web.cluster_ips6 = {ip6("fd00:10:96::10")};
+    EXPECT_TRUE(announced_prefixes6(m).empty()) << "no IPv6 endpoint yet";
+    web.ports[0].endpoints6 = {Endpoint6{ip6("fd00:10:244::10"), 8080, true}};
+    EXPECT_EQ(announced_prefixes6(m), (std::vector<Cidr6>{{ip6("2001:db8:18::10"), 128}}));
+    m.bgp.announce = BgpAnnounce{false, false, true, true};
+    EXPECT_EQ(announced_prefixes6(m),
+              (std::vector<Cidr6>{{ip6("fd00:10:96::"), 112}, {ip6("fd00:10:96::10"), 128}}));
+    EXPECT_EQ(announced_prefixes(m).size(), 2u) << "the IPv4 half as before";
+    EXPECT_EQ(bird_routes6(announced_prefixes6(m)).find("route fd00:10:96::10/128 blackhole;") != std::string::npos, true);
+}
+
+TEST(BgpSection, Ipv6Peers) {
+    TempConfig cfg;
+    LoadResult r = load_config(cfg.write("a.yaml", "nodeAddresses: [192.0.2.1]\n"
+                                                   "bgp:\n  asn: 64512\n"
+                                                   "  peers:\n    - { address: 192.0.2.254, asn: 64500 }\n"
+                                                   "    - { address: \"2001:db8:2::fe\", asn: 64500 }\n"));
+    ASSERT_TRUE(r.ok()) << r.errors[0].str();
+    ASSERT_EQ(r.model.bgp.peers.size(), 2u);
+    EXPECT_FALSE(r.model.bgp.peers[0].ipv6());
+    EXPECT_TRUE(r.model.bgp.peers[1].ipv6());
+    EXPECT_EQ(r.model.bgp.peers[1].address6, ip6("2001:db8:2::fe"));
+    EXPECT_EQ(peer_protocol(r.model.bgp.peers[1]), "peer_2001_db8_2__fe");
+    LoadResult twice = load_config(cfg.write("b.yaml", "bgp:\n  asn: 1\n  routerId: 10.0.0.1\n  peers:\n"
+                                                       "    - { address: \"2001:db8::1\", asn: 2 }\n"
+                                                       "    - { address: \"2001:db8::1\", asn: 3 }\n"));
+    ASSERT_FALSE(twice.ok());
+    EXPECT_NE(twice.errors[0].str().find("2001:db8::1 is a peer twice"), std::string::npos) << twice.errors[0].str();
+}
+
 TEST(BirdFiles, PathsSitBesideTheControlSocket) {
     const BirdPaths p = bird_paths("/run/nfgate/gw1.sock");
     EXPECT_EQ(p.config, "/run/nfgate/gw1.bird.conf");
     EXPECT_EQ(p.routes, "/run/nfgate/gw1.bird.routes.conf");
     EXPECT_EQ(p.socket, "/run/nfgate/gw1.bird.ctl");
     EXPECT_EQ(p.pid, "/run/nfgate/gw1.bird.pid");
+    EXPECT_EQ(p.routes6, "/run/nfgate/gw1.bird.routes6.conf");
     EXPECT_EQ(bird_paths("/tmp/x.d/ctl").socket, "/tmp/x.d/ctl.bird.ctl");
 }
 
@@ -146,7 +190,8 @@ BgpSettings two_peers() {
     b.asn = 64512;
     b.router_id = ip("192.0.2.1");
     b.peers = {BgpPeer{ip("192.0.2.254"), 64500, 179, "", 0, false},
-               BgpPeer{ip("192.0.2.253"), 64501, 1179, "s3cret", 9, true}};
+               BgpPeer{ip("192.0.2.253"), 64501, 1179, "s3cret", 9, true},
+               BgpPeer{0, 64502, 179, "", 0, false, ip6("2001:db8:2::fe")}};
     return b;
 }
 
@@ -157,7 +202,10 @@ TEST(BirdFiles, BirdParsesTheConfiguration) {
     const BirdPaths p = bird_paths(dir.path("nfgate.sock"));
     std::ofstream(p.config) << bird_config(two_peers(), p);
     std::ofstream(p.routes) << bird_routes({{ip("203.0.113.10"), 32}, {ip("10.96.0.0"), 16}});
+    std::ofstream(p.routes6) << bird_routes6({{ip6("2001:db8:18::10"), 128}, {ip6("fd00:10:96::"), 112}});
     const std::string text = bird_config(two_peers(), p);
+    EXPECT_NE(text.find("neighbor 2001:db8:2::fe port 179 as 64502;"), std::string::npos) << text;
+    EXPECT_NE(text.find("ipv6 { import none; export where proto = \"nfgate_vips6\""), std::string::npos) << text;
     EXPECT_NE(text.find("neighbor 192.0.2.253 port 1179 as 64501;"), std::string::npos) << text;
     EXPECT_NE(text.find("password \"s3cret\";"), std::string::npos);
     EXPECT_NE(text.find("protocol bfd"), std::string::npos);
@@ -231,6 +279,9 @@ TEST(BirdSpeakerRun, StartsReconfiguresRestartsAndStops) {
     m.bgp.peers[0].address = ip("127.0.0.2");
     m.bgp.peers[1].address = ip("127.0.0.3");
     m.bgp.peers[1].bfd = false;
+    m.bgp.peers[2].address6 = ip6("::1");  // an IPv6 peer, on loopback too
+    m.services[1].lb_ips6 = {ip6("2001:db8:18::10")};
+    m.services[1].ports[0].endpoints6 = {Endpoint6{ip6("fd00:10:244::10"), 8080, true}};
     BirdSpeaker speaker;
     std::string err;
     ASSERT_TRUE(speaker.apply(m, err)) << err;
@@ -244,9 +295,12 @@ TEST(BirdSpeakerRun, StartsReconfiguresRestartsAndStops) {
         return r.text();
     };
     EXPECT_NE(routes().find("203.0.113.10/32"), std::string::npos) << routes();
+    BirdReply r6;
+    ASSERT_TRUE(BirdSpeaker::command(speaker.paths().socket, "show route protocol nfgate_vips6", r6, err)) << err;
+    EXPECT_NE(r6.text().find("2001:db8:18::10/128"), std::string::npos) << r6.text();
     auto sessions = speaker.sessions(err);
-    ASSERT_EQ(sessions.size(), 2u) << err;
-    EXPECT_EQ(sessions[0].peer_asn + sessions[1].peer_asn, 64500u + 64501u);
+    ASSERT_EQ(sessions.size(), 3u) << err;
+    EXPECT_EQ(sessions[0].peer_asn + sessions[1].peer_asn + sessions[2].peer_asn, 64500u + 64501u + 64502u);
 
     m.services[0].ports[0].endpoints[0].ready = true;  // idle gets a ready endpoint
     m.services[1].ports[0].endpoints[1].ready = false;  // web loses its last

@@ -153,7 +153,7 @@ def bird_routes(text):
     routes, last = {}, None
     for line in text.splitlines():
         words = line.split()
-        if words and "/" in words[0] and words[0][0].isdigit():
+        if words and "/" in words[0] and (words[0][0].isdigit() or ":" in words[0]):
             last = words[0]
             routes[last] = None
         if last and "via" in words:

@@ -137,6 +137,10 @@ SCENARIOS = [
     Scenario("bgp-announce", "a reload that adds bgp: the upstream router learns the VIPs over BGP from "
              "nfgate's BIRD; one that removes it withdraws them", check=bgp_announce, needs_daemon=True,
              paths=("kernel", "dpdk")),
+    # The fast path's exception path runs its TAPs without IPv6: an IPv6 session has no way there.
+    Scenario("bgp-announce-v6", "the same over an IPv6 session: the router learns the IPv6 VIPs as /128s "
+             "next hop the gateway's IPv6 address, and loses them again", check=lambda lab: bgp_announce(lab, 6),
+             needs_daemon=True, paths=("kernel",)),
     Scenario("nfgatectl-answers", "nfgatectl flows/services/counters agree with a connection the lab "
              "holds", check=nfgatectl_answers, needs_daemon=True, paths=("kernel", "dpdk")),
     Scenario("nfgatectl-trace", "nfgatectl trace names what a connection will meet (on the fast path: "

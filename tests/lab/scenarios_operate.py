@@ -174,18 +174,24 @@ def kernel_capture_refused(lab):
 BGP_VIPS = {"192.0.2.100/32", "203.0.113.10/32", "203.0.113.11/32", "203.0.113.12/32", "203.0.113.20/32"}
 
 
-def bgp_announce(lab):
+def bgp_announce(lab, family=4):
     """BGP through nfgate's BIRD, switched on by a reload: the upstream router (the outside host,
     running BIRD) learns every LB IP and externalIP of the Services with ready endpoints, next hop
     the gateway (on the fast path the session runs through the exception path); switched off by a
-    reload, everything is withdrawn."""
+    reload, everything is withdrawn. `family` 6: the same over an IPv6 session, the IPv6 twins of
+    the VIPs as /128s."""
+    from lab import v6
     if shutil.which("bird") is None:
         return False, ["bird (Debian bird2) is not installed: ./nfgate.sh installs it"]
+    twin = (lambda a: a) if family == 4 else v6
+    vips = BGP_VIPS if family == 4 else {v6(p.split("/")[0]) + "/128" for p in BGP_VIPS}
+    withdrawn = "203.0.113.11/32" if family == 4 else v6("203.0.113.11") + "/128"
+    gw, router_addr = twin(GW_EXT), twin("192.0.2.20")
     conf, sock = os.path.join(lab.workdir, "router-bird.conf"), os.path.join(lab.workdir, "router-bird.ctl")
     with open(conf, "w") as f:
         f.write('router id 192.0.2.20;\nprotocol device { }\n'
-                "protocol bgp lab { local as 64500; neighbor 192.0.2.1 as 64512; hold time 9;\n"
-                "  ipv4 { import all; export none; }; }\n")
+                f"protocol bgp lab {{ local as 64500; neighbor {gw} as 64512; hold time 9;\n"
+                f"  ipv{family} {{ import all; export none; }}; }}\n")
     router = subprocess.Popen(["ip", "netns", "exec", lab.ns("outside"), "bird", "-f", "-c", conf, "-s", sock,
                                "-P", os.path.join(lab.workdir, "router-bird.pid")],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -208,13 +214,13 @@ def bgp_announce(lab):
         original = f.read()
     try:
         with open(lab.config_path, "w") as f:
-            f.write(original + "bgp:\n  asn: 64512\n  peers: [{address: 192.0.2.20, asn: 64500, holdTime: 9}]\n")
+            f.write(original + f"bgp:\n  asn: 64512\n  peers: [{{address: \"{router_addr}\", asn: 64500, holdTime: 9}}]\n")
         line = lab.reload()
-        got = wait_for(BGP_VIPS, 40)
-        step_ok = line == "nfgate: reloaded" and set(got) == BGP_VIPS and set(got.values()) == {GW_EXT}
+        got = wait_for(vips, 40)
+        step_ok = line == "nfgate: reloaded" and set(got) == vips and set(got.values()) == {gw}
         ok &= step_ok
         details.append(f"reload with bgp: {line!r}; the router learnt {got}" +
-                       ("" if step_ok else f" -- expected {sorted(BGP_VIPS)} via {GW_EXT}"))
+                       ("" if step_ok else f" -- expected {sorted(vips)} via {gw}"))
         rc, out, err = lab.nfgatectl("-o", "json", "bgp")
         sessions = json.loads(out)["sessions"] if rc == 0 else []
         ctl_ok = len(sessions) == 1 and sessions[0]["state"] == "Established"
@@ -230,19 +236,19 @@ def bgp_announce(lab):
             with open(slices, "w") as f:
                 f.write("\n---\n".join(docs))
             line = lab.reload()
-            got = wait_for(BGP_VIPS - {"203.0.113.11/32"}, 15)
-            step_ok = line == "nfgate: reloaded" and set(got) == BGP_VIPS - {"203.0.113.11/32"}
+            got = wait_for(vips - {withdrawn}, 15)
+            step_ok = line == "nfgate: reloaded" and set(got) == vips - {withdrawn}
             ok &= step_ok
             details.append(f"web-local's last ready endpoint gone: the router keeps {sorted(got)}" +
-                           ("" if step_ok else " -- expected 203.0.113.11/32 withdrawn, the rest kept"))
+                           ("" if step_ok else f" -- expected {withdrawn} withdrawn, the rest kept"))
         finally:
             with open(slices, "w") as f:
                 f.write(slices_text)
         line = lab.reload()
-        got = wait_for(BGP_VIPS, 15)
-        step_ok = set(got) == BGP_VIPS
+        got = wait_for(vips, 15)
+        step_ok = set(got) == vips
         ok &= step_ok
-        details.append(f"ready again: {len(got)} routes" + ("" if step_ok else " -- expected 203.0.113.11/32 back"))
+        details.append(f"ready again: {len(got)} routes" + ("" if step_ok else f" -- expected {withdrawn} back"))
     finally:
         with open(lab.config_path, "w") as f:
             f.write(original)
