@@ -41,9 +41,9 @@ Fate on_ipv6(SlowCtx& c, rte_mbuf* m) {
         // sender's entry; it is created only when the solicitation is for the gateway.
         if (ns.has_source_mac && !ns.src.is_zero() && (v == Icmp6Verdict::answered || v == Icmp6Verdict::not_for_us)) {
             if (v == Icmp6Verdict::answered)
-                c.worker.shared.neighbours6().learn(ns.src, ns.source_mac);
+                c.worker.shared.neighbours6().learn(ns.src, ns.source_mac, c.now_s);
             else
-                c.worker.shared.neighbours6().refresh(ns.src, ns.source_mac);
+                c.worker.shared.neighbours6().refresh(ns.src, ns.source_mac, c.now_s);
         }
         if (v == Icmp6Verdict::answered) return c.answer(Reason::nd_advert_sent);
         return c.drop(v == Icmp6Verdict::not_for_us ? Reason::nd_not_for_us : Reason::nd_invalid);
@@ -54,9 +54,9 @@ Fate on_ipv6(SlowCtx& c, rte_mbuf* m) {
         Advertisement na;
         if (read_na(m, na) != Icmp6Verdict::read || !na.has_target_mac) return c.drop(Reason::nd_invalid);
         if (na.solicited)
-            c.worker.shared.neighbours6().learn(na.target, na.target_mac);
+            c.worker.shared.neighbours6().learn(na.target, na.target_mac, c.now_s);
         else
-            c.worker.shared.neighbours6().refresh(na.target, na.target_mac);
+            c.worker.shared.neighbours6().refresh(na.target, na.target_mac, c.now_s);
         return c.drop(Reason::nd_learned);
     }
     PacketMeta6 pm;

@@ -7,8 +7,10 @@
 // cannot be claimed with one compare-and-swap, so writers (rare: a neighbour is learnt once and
 // refreshed now and then) take a spinlock, and each slot is a sequence lock: readers take no
 // lock, read address and MAC between two reads of the slot's sequence and retry when a writer
-// was in between. Entries are not aged yet: a slot keeps its address, its MAC is refreshed
-// whenever the neighbour advertises or solicits again.
+// was in between. Entries are not aged out; a neighbour's MAC is refreshed whenever it
+// advertises or solicits again. When a new neighbour's probe window is full, the neighbour in
+// it heard from longest ago gives up its slot, so a flood of solicitations from made-up sources
+// cannot keep a real next hop from being learnt.
 #pragma once
 
 #include <rte_ether.h>
@@ -54,10 +56,12 @@ public:
         return false;
     }
 
-    // Records `ip` at `mac`. False when its probe window is full.
-    bool learn(const Ip6& ip, const rte_ether_addr& mac) { return write(ip, mac, true); }
+    // Records `ip` at `mac`, heard at `now_s`; in a full probe window it takes the slot of the
+    // neighbour heard from longest ago (`evicted` counts those).
+    bool learn(const Ip6& ip, const rte_ether_addr& mac, uint32_t now_s = 0) { return write(ip, mac, true, now_s); }
     // Updates `ip` only when it is already known.
-    void refresh(const Ip6& ip, const rte_ether_addr& mac) { write(ip, mac, false); }
+    void refresh(const Ip6& ip, const rte_ether_addr& mac, uint32_t now_s = 0) { write(ip, mac, false, now_s); }
+    uint64_t evicted() const { return evicted_.load(std::memory_order_relaxed); }
 
     // Moves on whenever a neighbour's MAC is set or changes.
     uint64_t version() const { return version_.load(std::memory_order_acquire); }
@@ -67,6 +71,7 @@ private:
         std::atomic<uint32_t> seq{0};
         std::atomic<uint64_t> hi{0}, lo{0};
         std::atomic<uint64_t> mac{0};  // the MAC in its low 6 bytes with bit 63 set; 0: never used
+        uint32_t heard_s = 0;          // the writers' only (under the lock)
     };
     static constexpr uint64_t kUsed = uint64_t{1} << 63;
 
@@ -79,40 +84,53 @@ private:
         return static_cast<uint32_t>(x >> 40) & (kSlots - 1);
     }
 
-    bool write(const Ip6& ip, const rte_ether_addr& mac, bool add) {
+    bool write(const Ip6& ip, const rte_ether_addr& mac, bool add, uint32_t now_s) {
         uint64_t hi, lo, w = kUsed;
         split(ip, hi, lo);
         std::memcpy(&w, mac.addr_bytes, RTE_ETHER_ADDR_LEN);
         while (lock_.test_and_set(std::memory_order_acquire)) rte_pause();
-        bool done = false;
+        Slot* target = nullptr;
+        Slot* oldest = nullptr;
+        bool same = false;
         for (uint32_t i = home(hi, lo), n = 0; n < kMaxProbe; i = (i + 1) & (kSlots - 1), ++n) {
             Slot& s = slots_[i];
             const bool empty = s.mac.load(std::memory_order_relaxed) == 0;
-            const bool same = !empty && s.hi.load(std::memory_order_relaxed) == hi && s.lo.load(std::memory_order_relaxed) == lo;
-            if (!same && !(empty && add)) {
-                if (empty) break;
-                continue;
+            if (!empty && s.hi.load(std::memory_order_relaxed) == hi && s.lo.load(std::memory_order_relaxed) == lo) {
+                target = &s;
+                same = true;
+                break;
             }
-            if (!same || s.mac.load(std::memory_order_relaxed) != w) {
-                const uint32_t seq = s.seq.load(std::memory_order_relaxed);
-                s.seq.store(seq + 1, std::memory_order_relaxed);
+            if (empty) {  // the end of the chain: the neighbour is not there
+                if (add) target = &s;
+                break;
+            }
+            if (oldest == nullptr || s.heard_s < oldest->heard_s) oldest = &s;
+        }
+        if (target == nullptr && add && oldest != nullptr) {
+            target = oldest;  // a full window: the one heard from longest ago goes
+            evicted_.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (target != nullptr) {
+            if (!same || target->mac.load(std::memory_order_relaxed) != w) {
+                const uint32_t seq = target->seq.load(std::memory_order_relaxed);
+                target->seq.store(seq + 1, std::memory_order_relaxed);
                 std::atomic_thread_fence(std::memory_order_release);
-                s.hi.store(hi, std::memory_order_relaxed);
-                s.lo.store(lo, std::memory_order_relaxed);
-                s.mac.store(w, std::memory_order_relaxed);
-                s.seq.store(seq + 2, std::memory_order_release);
+                target->hi.store(hi, std::memory_order_relaxed);
+                target->lo.store(lo, std::memory_order_relaxed);
+                target->mac.store(w, std::memory_order_relaxed);
+                target->seq.store(seq + 2, std::memory_order_release);
                 version_.fetch_add(1, std::memory_order_release);
             }
-            done = true;
-            break;
+            target->heard_s = now_s;
         }
         lock_.clear(std::memory_order_release);
-        return done;
+        return target != nullptr;
     }
 
     std::unique_ptr<Slot[]> slots_;
     std::atomic_flag lock_ = ATOMIC_FLAG_INIT;
     std::atomic<uint64_t> version_{0};
+    std::atomic<uint64_t> evicted_{0};
 };
 
 }  // namespace nfgate::engine
