@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstring>
 #include <span>
+#include <utility>
 
 #include "dataplane/conntrack/conntrack_table.hpp"
 #include "dataplane/engine/arp.hpp"
@@ -42,23 +43,25 @@ inline void forward_ip_csum(rte_ipv4_hdr* ip, net::CsumDelta addr_delta) {
     ip->hdr_checksum = net::csum_apply(ip->hdr_checksum, addr_delta);
 }
 
-// Sends the worker's parked packets whose next hop is now known and drops those that waited too
-// long (neighbour_wait.hpp). The burst calls it; the worker loop's housekeeping too, so a wait
-// runs out even when no traffic arrives.
+// Sends the worker's parked packets (both families) whose next hop is now known and drops
+// those that waited too long (neighbour_wait.hpp). The burst calls it; the worker loop's
+// housekeeping too, so a wait runs out even when no traffic arrives.
+inline bool any_waiting(const WorkerContext& w) { return !w.waiting.empty() || (w.v6 != nullptr && !w.v6->waiting.empty()); }
+
 template <class Io>
 void release_waiting(WorkerContext& w, const ServiceTable& st, Io& io, uint64_t now_ns, BurstCounters& counters) {
-    w.waiting.release(
-        w.shared.neighbours(), now_ns,
-        [&](uint16_t port, const rte_ether_addr& mac, rte_mbuf* m) {
-            auto* eth = eth_of(m);
-            eth->dst_addr = mac;
-            eth->src_addr = st.ifaces()[port].mac;
-            io.tx(port, m);
-        },
-        [&](rte_mbuf* m) {
-            counters.count(Reason::neighbour_queue_timeout);
-            io.drop(m);
-        });
+    const auto send = [&](uint16_t port, const rte_ether_addr& mac, rte_mbuf* m) {
+        auto* eth = eth_of(m);
+        eth->dst_addr = mac;
+        eth->src_addr = st.ifaces()[port].mac;
+        io.tx(port, m);
+    };
+    const auto expire = [&](rte_mbuf* m) {
+        counters.count(Reason::neighbour_queue_timeout);
+        io.drop(m);
+    };
+    w.waiting.release(w.shared.neighbours(), now_ns, send, expire);
+    if (w.v6 != nullptr) w.v6->waiting.release(w.shared.neighbours6(), now_ns, send, expire);
 }
 
 namespace burst_detail {
@@ -227,6 +230,9 @@ private:
             case Fate::forward: s_.fwd_lane[n_fwd_++] = static_cast<uint8_t>(lane); break;
             case Fate::answer: io_.tx(slow_.in_port, s_.lanes[lane].m); break;
             case Fate::routed: io_.tx(slow_.out_port, s_.lanes[lane].m); break;
+            case Fate::parked:
+                if (slow_.solicitation != nullptr) io_.tx(slow_.out_port, std::exchange(slow_.solicitation, nullptr));
+                break;
             case Fate::drop: io_.drop(s_.lanes[lane].m); break;
             case Fate::kernel: {
                 const Reason r = w_.exceptions.push(slow_.in_port, s_.lanes[lane].m, slow_.now_ns);
@@ -241,7 +247,7 @@ private:
     // default router): each level is looked up only when it changes, and a destination seen in
     // an earlier burst comes from the worker's next-hop cache.
     void forward() {
-        if (!w_.waiting.empty()) [[unlikely]]
+        if (any_waiting(w_)) [[unlikely]]
             release_waiting(w_, st_, io_, slow_.now_ns, slow_.counters);
         if (n_fwd_ == 0) return;
         w_.next_hops.sync(st_.generation(), w_.shared.neighbours().version());

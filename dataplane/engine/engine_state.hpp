@@ -127,6 +127,7 @@ struct Worker6 {
     NextHopCache6 next_hops;
     FragmentTable6 fragments;
     ArpRequestLimiter nd_limiter;  // neighbour solicitations, keyed by a fold of the IPv6 target
+    NeighbourWait6 waiting;        // packets whose next hop's MAC is being solicited
 };
 
 struct WorkerContext {

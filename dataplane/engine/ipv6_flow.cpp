@@ -45,15 +45,26 @@ bool trackable(const PacketMeta6& pm) {
             (pm.icmp_type == net::kIcmp6EchoRequest || pm.icmp_type == net::kIcmp6EchoReply));
 }
 
-// The next hop's MAC is not known: the packet is given up and its mbuf asks for it (one
-// solicitation per target and second), from the egress port's address.
+// The next hop's MAC is not known: the packet, complete but for its Ethernet header, waits in
+// the worker's NeighbourWait6 while a solicitation from the egress port's address (one per
+// target and second) asks for it; without room to wait it is given up and its mbuf carries the
+// solicitation instead.
 Fate solicit(SlowCtx& c, rte_mbuf* m, uint16_t port, const Ip6& target) {
-    c.counters.count(Reason::neighbour_unresolved);
     const Ip6* src = c.st.v6().address_of(port);
-    if (src == nullptr || !c.worker.v6->nd_limiter.should_request(fold(target), c.now_ns) ||
-        !build_ns(m, NdIface{c.st.ifaces()[port].mac}, *src, target))
-        return Fate::drop;
+    const bool ask = src != nullptr && c.worker.v6->nd_limiter.should_request(fold(target), c.now_ns);
+    const NdIface iface{c.st.ifaces()[port].mac};
     c.out_port = port;
+    if (c.worker.v6->waiting.park(target, port, m, c.now_ns)) {
+        rte_mbuf* ns = ask ? rte_pktmbuf_alloc(m->pool) : nullptr;
+        if (ns != nullptr && !build_ns(ns, iface, *src, target)) {
+            rte_pktmbuf_free(ns);
+            ns = nullptr;
+        }
+        c.solicitation = ns;
+        return Fate::parked;
+    }
+    c.counters.count(Reason::neighbour_unresolved);
+    if (!ask || !build_ns(m, iface, *src, target)) return Fate::drop;
     return Fate::routed;
 }
 
@@ -342,7 +353,7 @@ Fate on_ipv6_packet(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
     // with are kept for the later ones.
     const FragmentKey6 k{pm.src, pm.dst, pm.frag_id, pm.proto};
     const Fate f = tracked(c, m, pm, *flows);
-    if (f == Fate::routed && !c.worker.v6->fragments.remember(k, FragmentAddrs6{pm.src, pm.dst}, c.now_ns))
+    if ((f == Fate::routed || f == Fate::parked) && !c.worker.v6->fragments.remember(k, FragmentAddrs6{pm.src, pm.dst}, c.now_ns))
         c.counters.count(Reason::fragment_table_evicted);
     return f;
 }

@@ -2,7 +2,8 @@
 // unresolved neighbour (unres_qlen) so the first packet to a new host is not lost to the ARP
 // exchange (which would cost a TCP SYN a one-second retransmit). A parked packet is complete but
 // for its Ethernet addresses (NAT, TTL and checksums are done); the worker sends it as soon as
-// the neighbour table knows the hop, or drops it after kWaitNs.
+// the neighbour table knows the hop, or drops it after kWaitNs. One template for both families:
+// IPv4 waits for ARP (hops in host order), IPv6 for neighbour discovery.
 #pragma once
 
 #include <rte_ether.h>
@@ -12,26 +13,27 @@
 #include <array>
 #include <cstdint>
 
-#include "dataplane/engine/neighbour_table.hpp"
+#include "model/ip6.hpp"
 
 namespace nfgate::engine {
 
-class NeighbourWait {
+template <class Addr>
+class BasicNeighbourWait {
 public:
     static constexpr unsigned kHops = 16;   // neighbours waited for at once
     static constexpr unsigned kPerHop = 4;  // packets per neighbour
     static constexpr uint64_t kWaitNs = 1'000'000'000;
 
-    NeighbourWait() = default;
-    NeighbourWait(const NeighbourWait&) = delete;
-    NeighbourWait& operator=(const NeighbourWait&) = delete;
-    ~NeighbourWait() {
+    BasicNeighbourWait() = default;
+    BasicNeighbourWait(const BasicNeighbourWait&) = delete;
+    BasicNeighbourWait& operator=(const BasicNeighbourWait&) = delete;
+    ~BasicNeighbourWait() {
         for (Hop& h : hops_)
             for (unsigned i = 0; i < h.count; ++i) rte_pktmbuf_free(h.pkts[i]);
     }
 
-    // Takes `m` to wait for `hop` (host order) on `port`; false leaves it to the caller (no room).
-    bool park(uint32_t hop, uint16_t port, rte_mbuf* m, uint64_t now_ns) {
+    // Takes `m` to wait for `hop` on `port`; false leaves it to the caller (no room).
+    bool park(const Addr& hop, uint16_t port, rte_mbuf* m, uint64_t now_ns) {
         Hop* free_hop = nullptr;
         for (Hop& h : hops_) {
             if (h.count != 0 && h.ip == hop && h.port == port) {
@@ -52,8 +54,8 @@ public:
 
     // Sends the packets whose hop the table now knows (`send(port, mac, m)`) and gives up those
     // that waited too long (`expire(m)`). Looks only when the table changed or a wait ran out.
-    template <class Send, class Expire>
-    void release(const NeighbourTable& table, uint64_t now_ns, Send&& send, Expire&& expire) {
+    template <class Table, class Send, class Expire>
+    void release(const Table& table, uint64_t now_ns, Send&& send, Expire&& expire) {
         const uint64_t version = table.version();
         if (waiting_ == 0 || (version == seen_version_ && now_ns < deadline_ns_)) return;
         seen_version_ = version;
@@ -77,7 +79,7 @@ public:
 
 private:
     struct Hop {
-        uint32_t ip = 0;
+        Addr ip{};
         uint16_t port = 0;
         uint8_t count = 0;  // 0: free
         uint64_t deadline_ns = 0;
@@ -88,5 +90,8 @@ private:
     uint64_t seen_version_ = UINT64_MAX;
     uint64_t deadline_ns_ = UINT64_MAX;  // the earliest wait that runs out
 };
+
+using NeighbourWait = BasicNeighbourWait<uint32_t>;
+using NeighbourWait6 = BasicNeighbourWait<Ip6>;
 
 }  // namespace nfgate::engine

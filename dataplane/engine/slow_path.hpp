@@ -20,7 +20,8 @@ namespace nfgate::engine {
 // kernel: to the gateway's own kernel through the worker's ExceptionQueue. routed: the packet
 // is complete, Ethernet header included, to send out SlowCtx::out_port (the IPv6 path routes
 // its packets itself).
-enum class Fate : uint8_t { forward, answer, drop, kernel, routed };
+// parked: the worker keeps the packet until its next hop is known (neighbour_wait.hpp).
+enum class Fate : uint8_t { forward, answer, drop, kernel, routed, parked };
 
 struct SlowCtx {
     WorkerContext& worker;
@@ -29,7 +30,8 @@ struct SlowCtx {
     uint64_t now_ns;
     uint32_t now_s;
     BurstCounters& counters;
-    uint16_t out_port = 0;  // Fate::routed
+    uint16_t out_port = 0;  // Fate::routed; Fate::parked: the port `solicitation` leaves by
+    rte_mbuf* solicitation = nullptr;  // Fate::parked: asks for the next hop (may be none)
 
     Fate drop(Reason r) {
         counters.count(r);

@@ -17,7 +17,7 @@ namespace nfgate::engine {
 template <PacketIo Io>
 void worker_tick(WorkerContext& ctx, const ServiceTable& st, Io& io, uint64_t now_ns, rte_mempool* pool) {
     BurstCounters bc;
-    if (!ctx.waiting.empty()) release_waiting(ctx, st, io, now_ns, bc);
+    if (any_waiting(ctx)) release_waiting(ctx, st, io, now_ns, bc);
     const uint32_t now_s = static_cast<uint32_t>(now_ns / 1'000'000'000);
     if (ctx.id == 0 && now_s != ctx.neighbours_aged_s) {
         ctx.neighbours_aged_s = now_s;

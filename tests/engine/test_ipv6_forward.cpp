@@ -61,15 +61,10 @@ struct Seen {
     bool l4_csum_ok = false;
 };
 
-Seen only_sent(Lab& lab) {
+Seen see(const Sent& sent) {
     Seen s;
-    if (lab.io.sent.size() != 1) {
-        ADD_FAILURE() << lab.io.sent.size() << " frames sent, want 1";
-        return s;
-    }
-    const rte_mbuf* m = lab.io.sent[0].m;
-    s.port = lab.io.sent[0].port;
-    s.o = parse_out6(m);
+    s.port = sent.port;
+    s.o = parse_out6(sent.m);
     if (s.o.payload.size() >= 4) {
         s.sport = static_cast<uint16_t>(s.o.payload[0] << 8 | s.o.payload[1]);
         s.dport = static_cast<uint16_t>(s.o.payload[2] << 8 | s.o.payload[3]);
@@ -86,6 +81,14 @@ Seen only_sent(Lab& lab) {
         s.l4_csum_ok = field == host || (host == 0 && field == 0xffff) || (host == 0xffff && field == 0);
     }
     return s;
+}
+
+Seen only_sent(Lab& lab) {
+    if (lab.io.sent.size() != 1) {
+        ADD_FAILURE() << lab.io.sent.size() << " frames sent, want 1";
+        return Seen{};
+    }
+    return see(lab.io.sent[0]);
 }
 
 TEST(EngineIpv6Forward, AClusterIpIsTranslatedToAnEndpointAndTheReplyBack) {
@@ -194,21 +197,24 @@ TEST(EngineIpv6Forward, PodEgressIsMasqueradedAndItsRepliesReturn) {
     EXPECT_EQ(only_sent(lab).o.src, kPodC);
 }
 
-TEST(EngineIpv6Forward, AnUnknownNextHopIsSolicitedAndLearntFromItsAdvertisement) {
+TEST(EngineIpv6Forward, AnUnknownNextHopIsSolicitedAndThePacketWaitsForTheAdvertisement) {
     Lab6 lab;
     lab.shared->neighbours6().learn(kClient6, kClientMac);
     lab.send(kPods, frame(udp6(kPodC, 5000, kClient6, 7), kPods));  // the pod is unknown: fine, it is the client
     Seen out = only_sent(lab);
     EXPECT_EQ(out.o.dst, kClient6);
-    lab.send(kExt, frame(udp6(kClient6, 7, kPodA, 9), kExt));
+    // Two packets to a pod not known yet: one solicitation goes out, both packets wait.
+    lab.send(kExt, {frame(udp6(kClient6, 7, kPodA, 9), kExt), frame(udp6(kClient6, 7, kPodA, 9), kExt)});
     out = only_sent(lab);
     EXPECT_EQ(out.port, kPods);
     ASSERT_GE(out.o.payload.size(), 24u);
     EXPECT_EQ(out.o.payload[0], engine::kIcmp6NeighbourSolicit);
     EXPECT_EQ(Ip6::from(out.o.payload.data() + 8), kPodA);
     EXPECT_EQ(out.o.src, kGwPods6);
-    EXPECT_EQ(lab.reason(Reason::neighbour_unresolved), 1u);
+    EXPECT_EQ(lab.io.dropped, 0u);
+    EXPECT_EQ(lab.reason(Reason::neighbour_unresolved), 0u);
 
+    // The advertisement teaches the gateway the pod's MAC, and the waiting packets leave.
     Frame6 na;
     na.eth_src = kPodMac6;
     na.eth_dst = kPodsMac;
@@ -216,12 +222,38 @@ TEST(EngineIpv6Forward, AnUnknownNextHopIsSolicitedAndLearntFromItsAdvertisement
     na.dst = kGwPods6;
     na.payload = nd_body(engine::kIcmp6NeighbourAdvert, kPodA, 0x60, lladdr_option(2, kPodMac6));  // S, O
     lab.send(kPods, serialize6(na));
-    EXPECT_TRUE(lab.io.sent.empty());
     EXPECT_EQ(lab.reason(Reason::nd_learned), 1u);
+    ASSERT_EQ(lab.io.sent.size(), 2u);
+    for (const Sent& sent : lab.io.sent) {
+        const Seen s = see(sent);
+        EXPECT_EQ(s.port, kPods);
+        EXPECT_EQ(s.o.dst, kPodA);
+        EXPECT_EQ(s.o.hop_limit, 63);
+        EXPECT_EQ(mac_str(s.o.eth_dst), mac_str(kPodMac6));
+        EXPECT_TRUE(s.l4_csum_ok);
+    }
     lab.send(kExt, frame(udp6(kClient6, 7, kPodA, 9), kExt));
     out = only_sent(lab);
     EXPECT_EQ(out.o.dst, kPodA);
     EXPECT_EQ(mac_str(out.o.eth_dst), mac_str(kPodMac6));
+}
+
+TEST(EngineIpv6Forward, APacketWaitingForAnUnansweredSolicitationIsDroppedAfterASecond) {
+    Lab6 lab;
+    lab.send(kExt, frame(udp6(kClient6, 7, kPodA, 9), kExt));
+    EXPECT_EQ(only_sent(lab).o.payload[0], engine::kIcmp6NeighbourSolicit);
+    lab.tick();
+    EXPECT_EQ(lab.io.dropped, 0u);
+    lab.advance(1);
+    lab.tick();
+    EXPECT_EQ(lab.io.dropped, 1u);
+    EXPECT_EQ(lab.reason(Reason::neighbour_queue_timeout), 1u);
+    // More than a neighbour's share waits: the rest is dropped and counted.
+    std::vector<std::vector<uint8_t>> many(6, frame(udp6(kClient6, 7, kPodB, 9), kExt));
+    lab.send(kExt, many);
+    EXPECT_EQ(lab.io.sent.size(), 1u);  // the solicitation
+    EXPECT_EQ(lab.io.dropped, 6u - engine::NeighbourWait6::kPerHop);
+    EXPECT_EQ(lab.reason(Reason::neighbour_unresolved), 6u - engine::NeighbourWait6::kPerHop);
 }
 
 TEST(EngineIpv6Forward, AServiceWithoutEndpointsRejects) {
