@@ -71,7 +71,7 @@ void Burst<Io>::rewrite6() {
         const unsigned i = s6.key_lane[k];
         PacketMeta6& pm = w_.v6->scratch.pm[i];
         if (hits >> k & 1) {
-            switch (on_ipv6_hit(slow_, pm, s6.refs[k])) {
+            switch (on_ipv6_hit(slow_, s_.lanes[i].m, pm, s6.refs[k])) {
                 case Hit6::forward: s6.fwd_lane[n_fwd6_++] = static_cast<uint8_t>(i); continue;
                 case Hit6::dropped: io_.drop(s_.lanes[i].m); continue;
                 case Hit6::remake: break;

@@ -4,7 +4,7 @@
 
 #include <rte_tcp.h>
 
-#include "dataplane/engine/tcp_reset.hpp"
+#include "dataplane/engine/tcp_answer.hpp"
 
 namespace nfgate::engine {
 
@@ -142,6 +142,24 @@ bool make_tcp_reset6(rte_mbuf* m, const uint8_t* tcp_in, uint32_t seg_len, const
     ip->proto = net::kProtoTcp;
     auto* tcp = reinterpret_cast<rte_tcp_hdr*>(ip + 1);
     *tcp = rst;
+    tcp->cksum = rte_ipv6_udptcp_cksum(ip, tcp);
+    turn_around_l2(m, iface_mac);
+    set_frame_len(m, kFrame);
+    return true;
+}
+
+bool make_cookie_syn_ack6(rte_mbuf* m, const uint8_t* tcp_in, const rte_ether_addr& iface_mac, uint32_t cookie,
+                          uint16_t mss) {
+    constexpr uint32_t kFrame = kEthLen + kIp6Len + sizeof(CookieSynAck);
+    if (m->nb_segs != 1 || uint32_t{m->buf_len} - m->data_off < kFrame) return false;
+    const CookieSynAck a = cookie_syn_ack_answering(*reinterpret_cast<const rte_tcp_hdr*>(tcp_in), cookie, mss);
+    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, kEthLen);
+    const Ip6 src = Ip6::from(ip->dst_addr);
+    const Ip6 dst = Ip6::from(ip->src_addr);
+    fill_ip6(ip, sizeof(CookieSynAck), kAnswerHopLimit, src, dst);
+    ip->proto = net::kProtoTcp;
+    std::memcpy(ip + 1, &a, sizeof a);
+    auto* tcp = reinterpret_cast<rte_tcp_hdr*>(ip + 1);
     tcp->cksum = rte_ipv6_udptcp_cksum(ip, tcp);
     turn_around_l2(m, iface_mac);
     set_frame_len(m, kFrame);

@@ -53,4 +53,10 @@ Icmp6Verdict make_icmp6_error(rte_mbuf* m, const Icmp6Error& e, const Ip6& src, 
 // IPv6 header is rewritten without extension headers. False when `m` cannot hold it.
 bool make_tcp_reset6(rte_mbuf* m, const uint8_t* tcp, uint32_t seg_len, const rte_ether_addr& iface_mac);
 
+// Overwrites `m` (a SYN whose TCP header is at `tcp`) with the SYN proxy's answer: the SYN-ACK
+// carrying `cookie` and an MSS option of `mss`, back to the sender (extension headers dropped).
+// False when `m` cannot hold it.
+bool make_cookie_syn_ack6(rte_mbuf* m, const uint8_t* tcp, const rte_ether_addr& iface_mac, uint32_t cookie,
+                          uint16_t mss);
+
 }  // namespace nfgate::engine

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "dataplane/engine/tcp_reset.hpp"
+#include "dataplane/engine/tcp_answer.hpp"
 #include "dataplane/net/checksum.hpp"
 
 namespace nfgate::engine {
@@ -113,24 +113,8 @@ bool make_tcp_reset(rte_mbuf* m, const PacketMeta& pm, const IfaceInfo& in_iface
 
 bool make_cookie_syn_ack(rte_mbuf* m, const PacketMeta& pm, const IfaceInfo& in_iface, uint32_t cookie, uint16_t mss) {
     if (m->nb_segs != 1 || !answerable_source(pm.src)) return false;
-    const auto* in = reinterpret_cast<const rte_tcp_hdr*>(pm.l4);
-    struct SynAck {
-        rte_tcp_hdr tcp;
-        uint8_t mss_option[4];
-    } a{};
-    static_assert(sizeof(SynAck) == 24);
-    a.tcp.src_port = in->dst_port;
-    a.tcp.dst_port = in->src_port;
-    a.tcp.sent_seq = rte_cpu_to_be_32(cookie);
-    a.tcp.recv_ack = rte_cpu_to_be_32(rte_be_to_cpu_32(in->sent_seq) + 1);
-    a.tcp.data_off = 6 << 4;
-    a.tcp.tcp_flags = net::kTcpSyn | net::kTcpAck;
-    a.tcp.rx_win = RTE_BE16(65535);  // no window scaling: a cookie carries no room for it
-    a.mss_option[0] = net::kTcpOptMss;
-    a.mss_option[1] = 4;
-    a.mss_option[2] = static_cast<uint8_t>(mss >> 8);
-    a.mss_option[3] = static_cast<uint8_t>(mss);
-    constexpr uint16_t kTotal = sizeof(rte_ipv4_hdr) + sizeof(SynAck);
+    const CookieSynAck a = cookie_syn_ack_answering(*reinterpret_cast<const rte_tcp_hdr*>(pm.l4), cookie, mss);
+    constexpr uint16_t kTotal = sizeof(rte_ipv4_hdr) + sizeof(CookieSynAck);
     if (kEthLen + kTotal > static_cast<uint32_t>(m->buf_len - m->data_off)) return false;
     auto* ip = pm.ip;
     std::memcpy(ip + 1, &a, sizeof a);

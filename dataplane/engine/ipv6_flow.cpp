@@ -8,7 +8,7 @@
 // ICMPv6 errors about a translated flow are translated back (icmp6_error_nat.hpp), fragments
 // of translated TCP/UDP follow their first fragment (fragment_table6.hpp), a packet longer than
 // the egress link's ipv6MTU is answered with Packet Too Big.
-// Not here yet: the SYN proxy and per-Service counters for IPv6 frontends.
+// Not here yet: per-Service counters for IPv6 frontends.
 #include <cstring>
 
 #include "dataplane/engine/icmp6_answer.hpp"
@@ -21,6 +21,7 @@
 #include "dataplane/engine/ndp.hpp"
 #include "dataplane/engine/packet_parse6.hpp"
 #include "dataplane/engine/slow_path.hpp"
+#include "dataplane/engine/syn_proxy_miss.hpp"
 
 namespace nfgate::engine {
 
@@ -141,8 +142,15 @@ int egress_pool6(SlowCtx& c, const Ip6& toward, Ip6& addr) {
     return c.worker.shared.snat6_pool_of(addr);
 }
 
-ct::FlowEntry6* insert_flow6(SlowCtx& c, ct::FlowInit6& fi, int pool, Reason& why) {
-    return insert_flow_into(c, *c.worker.shared.flows6(), c.worker.shared.snat6(), fi, pool, why);
+ct::FlowEntry6* insert_flow6(SlowCtx& c, ct::FlowInit6& fi, int pool, Reason& why, bool* fresh = nullptr) {
+    return insert_flow_into(c, *c.worker.shared.flows6(), c.worker.shared.snat6(), fi, pool, why, fresh);
+}
+
+Fate answer_with_cookie6(SlowCtx& c, rte_mbuf* m, const PacketMeta6& pm) {
+    uint16_t mss = 0;
+    const uint32_t cookie = cookie_for_syn(c, pm, mss);
+    return make_cookie_syn_ack6(m, pm.l4, c.st.ifaces()[c.in_port].mac, cookie, mss) ? c.answer(Reason::syn_cookie_sent)
+                                                                                    : c.drop(Reason::reject_not_sent);
 }
 
 // Affinity pins the client (folded) to a backend remembered by its folded address and port.
@@ -168,7 +176,9 @@ const Backend6& choose_backend6(SlowCtx& c, const ServicePort6& p, const Ip6& cl
 Fate new_service_flow6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, const ServiceMatch6& sm) {
     const ServicePort6& p = *sm.port;
     const ServicePortEntry& base = *p.base;
-    const uint8_t flags = pm.tcp_flags & (net::kTcpSyn | net::kTcpAck | net::kTcpRst | net::kTcpFin);
+    const CookieAck proxied = cookie_ack(c, pm);
+    const uint8_t flags =
+        proxied.valid ? net::kTcpSyn : pm.tcp_flags & (net::kTcpSyn | net::kTcpAck | net::kTcpRst | net::kTcpFin);
     const bool external = sm.kind != VipKind::cluster_ip;
     const bool mid_stream = pm.proto == net::kProtoTcp && flags != net::kTcpSyn;
     if (mid_stream && !(flags == net::kTcpAck && base.etp_local && external)) return c.drop(Reason::tcp_invalid_no_syn);
@@ -178,6 +188,7 @@ Fate new_service_flow6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, const ServiceMa
         if (!allowed) return c.drop(Reason::source_range_denied);
     }
     if (p.backends.empty()) return reject6(c, m, pm);
+    if (answers_with_cookie(c, pm)) return answer_with_cookie6(c, m, pm);
     if (c.st.source_limit().on() && !c.worker.sources.admit(fold(pm.src), c.now_ns, c.st.source_limit()))
         return c.drop(Reason::new_flow_rate_limited);
 
@@ -193,11 +204,17 @@ Fate new_service_flow6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, const ServiceMa
     ct::FlowInit6 fi;
     fi.orig = orig;
     fi.reply = ct::make_key6(b.ip, snat ? snat_addr : pm.src, rte_cpu_to_be_16(b.port), pm.sport, pm.proto);
-    fi.tcp_flags = pm.tcp_flags;
+    fi.tcp_flags = proxied.valid ? net::kTcpSyn : pm.tcp_flags;
     fi.tag = service_flow_tag(0);
+    if (proxied.valid) {
+        fi.flags = ct::kFlowSynProxy | ct::kFlowSynProxyPending;
+        fi.seq_shift = proxied.cookie;
+    }
     Reason why{};
-    ct::FlowEntry6* e = insert_flow6(c, fi, snat ? pool : -1, why);
+    bool fresh = true;
+    ct::FlowEntry6* e = insert_flow6(c, fi, snat ? pool : -1, why, &fresh);
     if (e == nullptr) return c.drop(why);
+    if (proxied.valid && !proxied_open(c, *c.worker.shared.flows6(), *e, fresh, m, pm, proxied, why)) return c.drop(why);
     rewrite6(pm, *e, ct::Dir::orig);
     ++c.counters.forwarded_nat;
     if (mid_stream) c.counters.count(Reason::tcp_picked_up);
@@ -275,7 +292,7 @@ namespace {
 Fate tracked(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, const ct::ConntrackTable6& flows) {
     const ct::FlowRef6 ref = flows.lookup(ct::make_key6(pm.src, pm.dst, pm.sport, pm.dport, pm.proto));
     if (ref) {
-        switch (on_ipv6_hit(c, pm, ref)) {
+        switch (on_ipv6_hit(c, m, pm, ref)) {
             case Hit6::forward: return route6(c, m, pm);
             case Hit6::dropped: return Fate::drop;
             case Hit6::remake: break;

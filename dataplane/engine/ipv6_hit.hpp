@@ -10,11 +10,12 @@
 #include "dataplane/engine/nat_rewrite.hpp"
 #include "dataplane/engine/packet_parse6.hpp"
 #include "dataplane/engine/slow_path.hpp"
+#include "dataplane/engine/syn_proxy.hpp"
 
 namespace nfgate::engine {
 
-// forward: rewritten, to route; remake: the flow was unlinked, take the miss path; dropped:
-// counted, to free.
+// forward: rewritten (or, from the SYN proxy, turned into the ACK back to the backend), to
+// route; remake: the flow was unlinked, take the miss path; dropped: counted, to free.
 enum class Hit6 : uint8_t { forward, remake, dropped };
 
 // The packet leaves as the flow's other key reversed: its destination is that key's source.
@@ -35,7 +36,26 @@ inline bool udp_backend_serves(const ServiceTable6& t, const ct::FlowEntry6& e) 
     return sm.port != nullptr && sm.port->is_serving(r.src_ip, rte_be_to_cpu_16(r.src_port));
 }
 
-inline Hit6 on_ipv6_hit(SlowCtx& c, PacketMeta6& pm, ct::FlowRef6 ref) {
+// A flow the SYN proxy opened, before its state is tracked: false when the packet is done with
+// here (dropped, counted; or the backend's SYN-ACK turned into the ACK back to it, the state
+// machine seeing both, `forward` set).
+inline bool syn_proxy_step6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, ct::FlowEntry6& e, ct::Dir d, bool& forward) {
+    switch (syn_proxy_segment(e, d, m, pm)) {
+        case ProxyStep::translate: return true;
+        case ProxyStep::handshake_done:
+            ct::ConntrackTable6::track(e, ct::Dir::reply, net::kTcpSyn | net::kTcpAck, c.now_s);
+            ct::ConntrackTable6::track(e, ct::Dir::orig, net::kTcpAck, c.now_s);
+            ++c.counters.forwarded_nat;
+            forward = true;
+            return false;
+        case ProxyStep::pending: c.counters.count(Reason::syn_proxy_pending); break;
+        case ProxyStep::refused: c.counters.count(Reason::syn_proxy_refused); break;
+    }
+    forward = false;
+    return false;
+}
+
+inline Hit6 on_ipv6_hit(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, ct::FlowRef6 ref) {
     ct::FlowEntry6& e = *ref.entry;
     const ct::Dir d = ref.dir;
     // Linux takes a SYN that reopens a closed connection as a new one: chosen again.
@@ -44,6 +64,10 @@ inline Hit6 on_ipv6_hit(SlowCtx& c, PacketMeta6& pm, ct::FlowRef6 ref) {
         (e.tcp_state() == ct::TcpState::time_wait || e.tcp_state() == ct::TcpState::close)) [[unlikely]] {
         c.worker.shared.flows6()->unlink(e);
         return Hit6::remake;
+    }
+    if (e.flags.load(std::memory_order_relaxed) & ct::kFlowSynProxy) [[unlikely]] {
+        bool forward = false;
+        if (!syn_proxy_step6(c, m, pm, e, d, forward)) return forward ? Hit6::forward : Hit6::dropped;
     }
     if (ct::ConntrackTable6::track(e, d, pm.tcp_flags, c.now_s) == ct::TcpVerdict::invalid) [[unlikely]] {
         c.counters.count(Reason::tcp_invalid_state);

@@ -11,7 +11,7 @@
 #include "dataplane/engine/icmp_answer.hpp"
 #include "dataplane/engine/miss_decision.hpp"
 #include "dataplane/engine/slow_path.hpp"
-#include "dataplane/engine/syn_proxy.hpp"
+#include "dataplane/engine/syn_proxy_miss.hpp"
 
 namespace nfgate::engine {
 
@@ -51,34 +51,11 @@ const Backend& choose_backend(SlowCtx& c, const ServicePortEntry& p, uint32_t cl
     return b;
 }
 
-// The SYN proxy's side of a TCP miss (syn_proxy.hpp): a SYN while the proxy is on is answered
-// with a cookie; an ACK that returns a valid cookie (checked whether the proxy is on or not, so
-// handshakes in flight when it goes off still complete) stands for the client's SYN.
-struct CookieAck {
-    bool valid = false;
-    uint32_t client_isn = 0, cookie = 0;
-    uint16_t mss = 0;
-};
-
-bool answers_with_cookie(const SlowCtx& c, const PacketMeta& pm) {
-    return pm.proto == net::kProtoTcp && c.worker.shared.syn_proxy() &&
-           (pm.tcp_flags & (net::kTcpSyn | net::kTcpAck | net::kTcpRst | net::kTcpFin)) == net::kTcpSyn;
-}
-
 Fate answer_with_cookie(SlowCtx& c, rte_mbuf* m, const PacketMeta& pm) {
-    const uint8_t mss_class = cookie_mss_class(tcp_mss_option(pm));
-    const uint32_t client_isn = rte_be_to_cpu_32(reinterpret_cast<const rte_tcp_hdr*>(pm.l4)->sent_seq);
-    const uint32_t cookie = make_cookie(c.worker.shared.cookie_key(), cookie_tuple(pm), client_isn, c.now_s, mss_class);
-    return make_cookie_syn_ack(m, pm, c.st.ifaces()[c.in_port], cookie, kCookieMss[mss_class])
-               ? c.answer(Reason::syn_cookie_sent)
-               : c.drop(Reason::reject_not_sent);
-}
-
-CookieAck cookie_ack(const SlowCtx& c, const PacketMeta& pm) {
-    CookieAck a;
-    if (pm.proto == net::kProtoTcp)
-        a.valid = returns_cookie(c.worker.shared.cookie_key(), pm, c.now_s, a.client_isn, a.cookie, a.mss);
-    return a;
+    uint16_t mss = 0;
+    const uint32_t cookie = cookie_for_syn(c, pm, mss);
+    return make_cookie_syn_ack(m, pm, c.st.ifaces()[c.in_port], cookie, mss) ? c.answer(Reason::syn_cookie_sent)
+                                                                           : c.drop(Reason::reject_not_sent);
 }
 
 Fate new_service_flow(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, const ServiceMatch& sm, net::CsumDelta& ip_delta) {
@@ -116,16 +93,7 @@ Fate new_service_flow(SlowCtx& c, rte_mbuf* m, PacketMeta& pm, const ServiceMatc
     bool fresh = true;
     ct::FlowEntry* e = insert_flow(c, fi, snat ? pool : -1, why, &fresh);
     if (e == nullptr) return c.drop(why);
-    if (proxied.valid) {
-        // A second segment returning the cookie (data right behind the handshake's ACK, in the
-        // same burst) finds the flow made: it waits like any segment before the backend answers.
-        if (!fresh) return c.drop(Reason::syn_proxy_pending);
-        if (!ack_to_backend_syn(m, pm, proxied.client_isn, proxied.mss)) {
-            c.worker.flows.unlink(*e);
-            return c.drop(Reason::syn_proxy_pending);
-        }
-        c.counters.count(Reason::syn_proxy_opened);
-    }
+    if (proxied.valid && !proxied_open(c, c.worker.flows, *e, fresh, m, pm, proxied, why)) return c.drop(why);
     rewrite_flow(pm, *e, ct::Dir::orig, ip_delta);
     ++c.counters.forwarded_nat;
     if (mid_stream) c.counters.count(Reason::tcp_picked_up);

@@ -7,7 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
+
+#include "model/ip6.hpp"
 
 namespace nfgate::engine {
 
@@ -59,6 +62,12 @@ struct CookieTuple {
     uint16_t client_port, vip_port;
 };
 
+// The same for an IPv6 connection.
+struct CookieTuple6 {
+    Ip6 client_ip, vip;
+    uint16_t client_port, vip_port;
+};
+
 inline constexpr unsigned kCookieSlotShift = 6;  // 64-second slots; a cookie lives 64-128 s
 
 // The MSS class is hashed too, so a client cannot pick another one by changing the low bits.
@@ -70,16 +79,27 @@ inline uint32_t cookie_hash(const SipKey& key, const CookieTuple& t, uint32_t cl
     return static_cast<uint32_t>(siphash24(key, words, 3));
 }
 
-inline uint32_t make_cookie(const SipKey& key, const CookieTuple& t, uint32_t client_isn, uint32_t now_s,
-                            uint8_t mss_class) {
+inline uint32_t cookie_hash(const SipKey& key, const CookieTuple6& t, uint32_t client_isn, uint32_t slot,
+                            uint32_t mss_class) {
+    uint64_t words[6];
+    std::memcpy(&words[0], t.client_ip.data(), 16);
+    std::memcpy(&words[2], t.vip.data(), 16);
+    words[4] = uint64_t{t.client_port} | uint64_t{t.vip_port} << 16 | uint64_t{client_isn} << 32;
+    words[5] = uint64_t{slot} << 2 | mss_class;
+    return static_cast<uint32_t>(siphash24(key, words, 6));
+}
+
+template <class Tuple>
+uint32_t make_cookie(const SipKey& key, const Tuple& t, uint32_t client_isn, uint32_t now_s, uint8_t mss_class) {
     const uint32_t cls = mss_class & 3u;
     return (cookie_hash(key, t, client_isn, now_s >> kCookieSlotShift, cls) & ~3u) | cls;
 }
 
 // True when `cookie` (the ACK's ack - 1) was made for this connection and client ISN (the ACK's
 // seq - 1) in this slot or the one before; `mss` is then the class's value.
-inline bool check_cookie(const SipKey& key, const CookieTuple& t, uint32_t client_isn, uint32_t cookie,
-                         uint32_t now_s, uint16_t& mss) {
+template <class Tuple>
+bool check_cookie(const SipKey& key, const Tuple& t, uint32_t client_isn, uint32_t cookie, uint32_t now_s,
+                  uint16_t& mss) {
     const uint32_t slot = now_s >> kCookieSlotShift;
     for (uint32_t s : {slot, slot - 1}) {
         if (((cookie_hash(key, t, client_isn, s, cookie & 3u) ^ cookie) & ~3u) == 0) {

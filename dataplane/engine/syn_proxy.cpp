@@ -16,11 +16,19 @@ namespace {
 constexpr uint8_t kAnswerTtl = 64;
 constexpr uint32_t kEthLen = sizeof(rte_ether_hdr);
 
-rte_tcp_hdr* tcp_of(const PacketMeta& pm) { return reinterpret_cast<rte_tcp_hdr*>(pm.l4); }
+// Each family's part: where the TCP header is, how many bytes of it the packet holds, and how
+// a rewritten segment's IP header and checksums are finished. The TCP steps below are written
+// once over both.
+template <class Meta>
+rte_tcp_hdr* tcp_of(const Meta& pm) { return reinterpret_cast<rte_tcp_hdr*>(pm.l4); }
 
-uint32_t ip_header_len(const PacketMeta& pm) {
+template <class Meta>
+uint32_t ip_header_len(const Meta& pm) {
     return static_cast<uint32_t>(pm.l4 - reinterpret_cast<uint8_t*>(pm.ip));
 }
+
+uint32_t tcp_bytes(const PacketMeta& pm) { return pm.l3_len - ip_header_len(pm); }
+uint32_t tcp_bytes(const PacketMeta6& pm) { return pm.l4_len; }
 
 // New TCP segment length `tcp_len` (header only: no payload is kept): lengths, TTL and both
 // checksums from scratch.
@@ -38,6 +46,39 @@ void finish_segment(rte_mbuf* m, PacketMeta& pm, uint32_t tcp_len) {
     tcp->cksum = rte_ipv4_udptcp_cksum(pm.ip, tcp);
 }
 
+// IPv6: the segment moves up behind the fixed header (extension headers go: the checksum and
+// the hop-by-hop or destination options belonged to the segment that came in), hop limit as a
+// fresh packet, payload length and the TCP checksum from scratch.
+void finish_segment(rte_mbuf* m, PacketMeta6& pm, uint32_t tcp_len) {
+    auto* at = reinterpret_cast<uint8_t*>(pm.ip + 1);
+    if (pm.l4 != at) std::memmove(at, pm.l4, tcp_len);
+    pm.l4 = at;
+    pm.ip->proto = net::kProtoTcp;
+    pm.ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(tcp_len));
+    pm.ip->hop_limits = kAnswerTtl;
+    pm.payload_len = pm.l4_len = static_cast<uint16_t>(tcp_len);
+    pm.ext_count = 0;
+    pm.hop_limit = kAnswerTtl;
+    const uint32_t total = sizeof(rte_ipv6_hdr) + tcp_len;
+    m->data_len = static_cast<uint16_t>(kEthLen + total);
+    m->pkt_len = kEthLen + total;
+    auto* tcp = tcp_of(pm);
+    tcp->cksum = 0;
+    tcp->cksum = rte_ipv6_udptcp_cksum(pm.ip, tcp);
+}
+
+void swap_addresses(PacketMeta& pm) {
+    std::swap(pm.src, pm.dst);
+    pm.ip->src_addr = pm.src;
+    pm.ip->dst_addr = pm.dst;
+}
+
+void swap_addresses(PacketMeta6& pm) {
+    std::swap(pm.src, pm.dst);
+    std::memcpy(pm.ip->src_addr, pm.src.data(), 16);
+    std::memcpy(pm.ip->dst_addr, pm.dst.data(), 16);
+}
+
 // Adds `shift` to a 32-bit sequence field (network order), the TCP checksum following.
 uint32_t shifted(rte_tcp_hdr* tcp, uint32_t old_be, uint32_t shift) {
     const uint32_t new_be = rte_cpu_to_be_32(rte_be_to_cpu_32(old_be) + shift);
@@ -47,7 +88,8 @@ uint32_t shifted(rte_tcp_hdr* tcp, uint32_t old_be, uint32_t shift) {
     return new_be;
 }
 
-void shift_sequence(PacketMeta& pm, ct::Dir d, uint32_t shift) {
+template <class Meta>
+void shift_sequence(Meta& pm, ct::Dir d, uint32_t shift) {
     auto* tcp = tcp_of(pm);
     if (d == ct::Dir::orig) {
         if (pm.tcp_flags & net::kTcpAck) tcp->recv_ack = shifted(tcp, tcp->recv_ack, shift);
@@ -58,18 +100,15 @@ void shift_sequence(PacketMeta& pm, ct::Dir d, uint32_t shift) {
 
 // The backend's SYN-ACK turned around into the ACK that completes its handshake: back to the
 // backend from the address it answered, sequence = its ack (client ISN + 1), ack = its ISN + 1.
-void syn_ack_to_backend_ack(rte_mbuf* m, PacketMeta& pm) {
+template <class Meta>
+void syn_ack_to_backend_ack(rte_mbuf* m, Meta& pm) {
     auto* tcp = tcp_of(pm);
     const uint32_t backend_isn = rte_be_to_cpu_32(tcp->sent_seq);
     const rte_be32_t our_seq = tcp->recv_ack;
-    const rte_be32_t backend_ip = pm.ip->src_addr;
-    const rte_be16_t backend_port = tcp->src_port;
-    pm.ip->src_addr = pm.ip->dst_addr;
-    pm.ip->dst_addr = backend_ip;
-    tcp->src_port = tcp->dst_port;
-    tcp->dst_port = backend_port;
-    std::swap(pm.src, pm.dst);
+    swap_addresses(pm);
     std::swap(pm.sport, pm.dport);
+    tcp->src_port = pm.sport;
+    tcp->dst_port = pm.dport;
     tcp->sent_seq = our_seq;
     tcp->recv_ack = rte_cpu_to_be_32(backend_isn + 1);
     tcp->data_off = 5 << 4;
@@ -80,12 +119,11 @@ void syn_ack_to_backend_ack(rte_mbuf* m, PacketMeta& pm) {
     finish_segment(m, pm, sizeof(rte_tcp_hdr));
 }
 
-}  // namespace
-
-uint16_t tcp_mss_option(const PacketMeta& pm) {
+template <class Meta>
+uint16_t mss_option_of(const Meta& pm) {
     const auto* tcp = tcp_of(pm);
     const uint32_t hdr = (tcp->data_off >> 4) * 4u;
-    const uint32_t room = pm.l3_len - ip_header_len(pm);
+    const uint32_t room = tcp_bytes(pm);
     const uint32_t end = hdr < room ? hdr : room;
     const uint8_t* o = pm.l4;
     for (uint32_t i = sizeof(rte_tcp_hdr); i < end;) {
@@ -101,8 +139,9 @@ uint16_t tcp_mss_option(const PacketMeta& pm) {
     return 0;
 }
 
-bool returns_cookie(const SipKey& key, const PacketMeta& pm, uint32_t now_s, uint32_t& client_isn, uint32_t& cookie,
-                    uint16_t& mss) {
+template <class Meta>
+bool cookie_returned(const SipKey& key, const Meta& pm, uint32_t now_s, uint32_t& client_isn, uint32_t& cookie,
+                     uint16_t& mss) {
     if ((pm.tcp_flags & (net::kTcpSyn | net::kTcpRst | net::kTcpFin | net::kTcpAck)) != net::kTcpAck) return false;
     const auto* tcp = tcp_of(pm);
     client_isn = rte_be_to_cpu_32(tcp->sent_seq) - 1;
@@ -110,7 +149,8 @@ bool returns_cookie(const SipKey& key, const PacketMeta& pm, uint32_t now_s, uin
     return check_cookie(key, cookie_tuple(pm), client_isn, cookie, now_s, mss);
 }
 
-bool ack_to_backend_syn(rte_mbuf* m, PacketMeta& pm, uint32_t client_isn, uint16_t mss) {
+template <class Meta>
+bool turn_ack_into_syn(rte_mbuf* m, Meta& pm, uint32_t client_isn, uint16_t mss) {
     constexpr uint32_t kSynLen = sizeof(rte_tcp_hdr) + 4;
     if (m->nb_segs != 1 || kEthLen + ip_header_len(pm) + kSynLen > static_cast<uint32_t>(m->buf_len - m->data_off))
         return false;
@@ -127,7 +167,8 @@ bool ack_to_backend_syn(rte_mbuf* m, PacketMeta& pm, uint32_t client_isn, uint16
     return true;
 }
 
-ProxyStep syn_proxy_segment(ct::FlowEntry& e, ct::Dir d, rte_mbuf* m, PacketMeta& pm) {
+template <class Entry, class Meta>
+ProxyStep proxy_segment(Entry& e, ct::Dir d, rte_mbuf* m, Meta& pm) {
     if (!(e.flags.load(std::memory_order_acquire) & ct::kFlowSynProxyPending)) {
         shift_sequence(pm, d, e.seq_shift.load(std::memory_order_relaxed));
         return ProxyStep::translate;
@@ -151,6 +192,34 @@ ProxyStep syn_proxy_segment(ct::FlowEntry& e, ct::Dir d, rte_mbuf* m, PacketMeta
     }
     shift_sequence(pm, d, shift);
     return ProxyStep::translate;
+}
+
+}  // namespace
+
+uint16_t tcp_mss_option(const PacketMeta& pm) { return mss_option_of(pm); }
+uint16_t tcp_mss_option(const PacketMeta6& pm) { return mss_option_of(pm); }
+
+bool returns_cookie(const SipKey& key, const PacketMeta& pm, uint32_t now_s, uint32_t& client_isn, uint32_t& cookie,
+                    uint16_t& mss) {
+    return cookie_returned(key, pm, now_s, client_isn, cookie, mss);
+}
+bool returns_cookie(const SipKey& key, const PacketMeta6& pm, uint32_t now_s, uint32_t& client_isn, uint32_t& cookie,
+                    uint16_t& mss) {
+    return cookie_returned(key, pm, now_s, client_isn, cookie, mss);
+}
+
+bool ack_to_backend_syn(rte_mbuf* m, PacketMeta& pm, uint32_t client_isn, uint16_t mss) {
+    return turn_ack_into_syn(m, pm, client_isn, mss);
+}
+bool ack_to_backend_syn(rte_mbuf* m, PacketMeta6& pm, uint32_t client_isn, uint16_t mss) {
+    return turn_ack_into_syn(m, pm, client_isn, mss);
+}
+
+ProxyStep syn_proxy_segment(ct::FlowEntry& e, ct::Dir d, rte_mbuf* m, PacketMeta& pm) {
+    return proxy_segment(e, d, m, pm);
+}
+ProxyStep syn_proxy_segment(ct::FlowEntry6& e, ct::Dir d, rte_mbuf* m, PacketMeta6& pm) {
+    return proxy_segment(e, d, m, pm);
 }
 
 }  // namespace nfgate::engine

@@ -15,7 +15,8 @@
 // shift = backend ISN - cookie (client -> backend: ack += shift; backend -> client: seq -= shift).
 // A spoofed SYN flood therefore costs one hash and one answer per SYN and fills no table.
 // The cookie handshake carries no window scaling, SACK or timestamps, so connections opened
-// while the proxy is on run without them.
+// while the proxy is on run without them. Both families take the same steps; IPv6 segments the
+// proxy rewrites leave without extension headers.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -24,26 +25,32 @@
 
 #include "dataplane/conntrack/conntrack_table.hpp"
 #include "dataplane/engine/packet_parse.hpp"
+#include "dataplane/engine/packet_parse6.hpp"
 #include "dataplane/engine/syn_cookie.hpp"
 
 namespace nfgate::engine {
 
 // The MSS option of a TCP segment; 0 when it has none (or a malformed option list).
 uint16_t tcp_mss_option(const PacketMeta& pm);
+uint16_t tcp_mss_option(const PacketMeta6& pm);
 
 // The cookie tuple of a client's packet to a frontend.
 inline CookieTuple cookie_tuple(const PacketMeta& pm) { return CookieTuple{pm.src, pm.dst, pm.sport, pm.dport}; }
+inline CookieTuple6 cookie_tuple(const PacketMeta6& pm) { return CookieTuple6{pm.src, pm.dst, pm.sport, pm.dport}; }
 
 // A bare ACK (no SYN, RST or FIN) that may return a cookie: true and `client_isn`/`mss` set when
 // its ack - 1 is a valid cookie for it.
 bool returns_cookie(const SipKey& key, const PacketMeta& pm, uint32_t now_s, uint32_t& client_isn, uint32_t& cookie,
                     uint16_t& mss);
+bool returns_cookie(const SipKey& key, const PacketMeta6& pm, uint32_t now_s, uint32_t& client_isn, uint32_t& cookie,
+                    uint16_t& mss);
 
 // The client's ACK turned in place into the SYN that opens the backend connection: sequence
 // number `client_isn`, one MSS option, no payload; addresses and ports still the client's (the
-// flow's NAT rewrites them next). IPv4 and TCP checksums complete. False when the mbuf cannot
-// hold the option.
+// flow's NAT rewrites them next). IP header and TCP checksum complete. False when the mbuf
+// cannot hold the option.
 bool ack_to_backend_syn(rte_mbuf* m, PacketMeta& pm, uint32_t client_isn, uint16_t mss);
+bool ack_to_backend_syn(rte_mbuf* m, PacketMeta6& pm, uint32_t client_isn, uint16_t mss);
 
 // What a packet of a flow the proxy opened needs (see syn_proxy_segment).
 enum class ProxyStep : uint8_t {
@@ -56,5 +63,6 @@ enum class ProxyStep : uint8_t {
 // For a flow with kFlowSynProxy: completes the backend handshake on its SYN-ACK (the packet is
 // rewritten into the ACK to the backend), and shifts the sequence numbers of the rest.
 ProxyStep syn_proxy_segment(ct::FlowEntry& e, ct::Dir d, rte_mbuf* m, PacketMeta& pm);
+ProxyStep syn_proxy_segment(ct::FlowEntry6& e, ct::Dir d, rte_mbuf* m, PacketMeta6& pm);
 
 }  // namespace nfgate::engine

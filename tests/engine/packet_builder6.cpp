@@ -112,11 +112,13 @@ std::vector<uint8_t> serialize6(const Pkt6& p) {
         rte_tcp_hdr t{};
         t.src_port = rte_cpu_to_be_16(p.sport);
         t.dst_port = rte_cpu_to_be_16(p.dport);
-        t.sent_seq = rte_cpu_to_be_32(1000);
-        t.data_off = 5 << 4;
+        t.sent_seq = rte_cpu_to_be_32(p.seq);
+        t.recv_ack = rte_cpu_to_be_32(p.ack);
+        t.data_off = static_cast<uint8_t>((5 + p.tcp_options.size() / 4) << 4);
         t.tcp_flags = p.tcp_flags;
         t.rx_win = rte_cpu_to_be_16(65535);
         put_bytes(l4, &t, sizeof t);
+        put_bytes(l4, p.tcp_options.data(), p.tcp_options.size());
     } else if (p.l4_header && p.proto == 17) {
         rte_udp_hdr u{};
         u.src_port = rte_cpu_to_be_16(p.sport);

@@ -37,6 +37,8 @@ struct Pkt6 {
     uint8_t proto = 6;  // the upper layer, after `ext`
     uint16_t sport = 0, dport = 0;  // ICMPv6 echo: identifier in sport
     uint8_t tcp_flags = 0x02;
+    uint32_t seq = 1000, ack = 0;
+    std::vector<uint8_t> tcp_options;  // whole 32-bit words
     uint8_t hop_limit = 64;
     uint8_t icmp_type = 128, icmp_code = 0;
     std::vector<Ext6> ext;          // in packet order

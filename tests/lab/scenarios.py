@@ -187,6 +187,10 @@ def ipv6_scenarios(ipv4_scenarios):
                   PathMtu("client", FAR_VIP6, 53, size=1400, mtu=PEER_MTU6, router=None,
                           backend="peer", source=GW_PEER6)],
                  paths=IPV6_PATHS),
+        Scenario("syn-proxy-flood-v6", "conntrack.synProxy on: connections to an IPv6 ClusterIP open "
+                 "through SYN cookies while a spoofed IPv6 SYN flood leaves no flow behind",
+                 check=lambda lab: scenarios_flood.syn_proxy_serves(lab, Reach, vip=v6("10.96.0.10"), flood=3000),
+                 needs_daemon=True, paths=("dpdk",)),
     ]
 
 

@@ -6,28 +6,38 @@ import subprocess
 import sys
 import time
 
-# Sent from the client namespace through a raw socket: SYNs from addresses nobody owns (CGNAT
-# space, not a martian), each from its own address and port, to a ClusterIP; with a fourth
-# argument, all from that one address.
+# Sent from the client namespace through a raw socket: SYNs from addresses nobody owns (IPv4:
+# CGNAT space, not a martian; IPv6: documentation space outside the lab's prefixes), each from
+# its own address and port, to a ClusterIP; with a fourth argument, all from that one address.
 FLOOD_SCRIPT = r"""
 import random, socket, struct, sys, time
 count, dst, dport = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-fixed = socket.inet_aton(sys.argv[4]) if len(sys.argv) > 4 else None
+six = ":" in dst
+family = socket.AF_INET6 if six else socket.AF_INET
+fixed = socket.inet_pton(family, sys.argv[4]) if len(sys.argv) > 4 else None
 def csum(b):
     if len(b) % 2: b += b"\0"
     s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
     while s >> 16: s = (s & 0xffff) + (s >> 16)
     return ~s & 0xffff
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-d = socket.inet_aton(dst)
+def spoofed():
+    if six:
+        return socket.inet_pton(family, "2001:db8:6464:%x::%x" % (random.randrange(65536), random.randrange(1, 65535)))
+    return socket.inet_aton("100.64.%d.%d" % (random.randrange(256), random.randrange(1, 255)))
+s = socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_RAW)  # IPv6 too: the header is ours
+d = socket.inet_pton(family, dst)
 sent, start = 0, time.time()
 for i in range(count):
-    src = fixed or socket.inet_aton("100.64.%d.%d" % (random.randrange(256), random.randrange(1, 255)))
+    src = fixed or spoofed()
     sport, seq = random.randrange(1024, 65535), random.getrandbits(32)
     tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, 0x02, 64240, 0, 0)
-    tcp = tcp[:16] + struct.pack("!H", csum(src + d + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)) + tcp[18:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, i & 0xffff, 0, 64, 6, 0, src, d)
-    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    pseudo = src + d + (struct.pack("!IxxxB", len(tcp), 6) if six else struct.pack("!BBH", 0, 6, len(tcp)))
+    tcp = tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
+    if six:
+        ip = struct.pack("!IHBB16s16s", 0x60000000, len(tcp), 6, 64, src, d)
+    else:
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, i & 0xffff, 0, 64, 6, 0, src, d)
+        ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
     s.sendto(ip + tcp, (dst, 0))
     sent += 1
     if i % 200 == 199: time.sleep(0.01)  # ~15-20 kpps: what the TAP lab carries
@@ -72,10 +82,10 @@ def start_flood(lab, count, dst="10.96.0.10", dport=80, source=None):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def syn_proxy_serves(lab, reach_cls):
-    """conntrack.synProxy: on (a reload): connections to a ClusterIP open through SYN cookies
-    and carry data; 5 000 spoofed SYNs leave no flow behind (no half-open entry, nothing
-    given up) while a new stream of connections keeps being served."""
+def syn_proxy_serves(lab, reach_cls, vip="10.96.0.10", flood=5000):
+    """conntrack.synProxy: on (a reload): connections to a ClusterIP (`vip`, either family)
+    open through SYN cookies and carry data; `flood` spoofed SYNs leave no flow behind (no
+    half-open entry, nothing given up) while a new stream of connections keeps being served."""
     details, ok = [], True
     cfg = ConntrackKeys(lab)
     if cfg.missing:
@@ -94,7 +104,7 @@ def syn_proxy_serves(lab, reach_cls):
         ok &= line == "nfgate: reloaded" and active is True
         details.append(f"SIGHUP (synProxy: on): {line!r}, proxy active: {active}")
         before = counters(lab)
-        step_ok, text = reach_cls("client", "tcp", "10.96.0.10", 80, count=20).run(lab)
+        step_ok, text = reach_cls("client", "tcp", vip, 80, count=20).run(lab)
         after = counters(lab)
         cookies = after["drops"]["syn_cookie_sent"] - before["drops"]["syn_cookie_sent"]
         opened = after["drops"]["syn_proxy_opened"] - before["drops"]["syn_proxy_opened"]
@@ -104,20 +114,20 @@ def syn_proxy_serves(lab, reach_cls):
                        f"opened by them" + ("" if proxied else " -- expected at least 20 of each"))
 
         flows_before = after["flows_in_use"]
-        flood = start_flood(lab, 5000)
-        step_ok, text = reach_cls("client", "tcp", "10.96.0.10", 80, count=20).run(lab)
-        out, err = flood.communicate(timeout=60)
+        flooding = start_flood(lab, flood, dst=vip)
+        step_ok, text = reach_cls("client", "tcp", vip, 80, count=20).run(lab)
+        out, err = flooding.communicate(timeout=60)
         time.sleep(0.3)
         end = counters(lab)
         flood_cookies = end["drops"]["syn_cookie_sent"] - after["drops"]["syn_cookie_sent"]
         grown = end["flows_in_use"] - flows_before
-        flood_ok = flood.returncode == 0 and flood_cookies >= 4000 and grown <= 40 and \
+        flood_ok = flooding.returncode == 0 and flood_cookies >= flood * 4 // 5 and grown <= 40 and \
             end["drops"]["flow_table_full"] == before["drops"]["flow_table_full"]
         ok &= step_ok and flood_ok
         details.append(f"spoofed SYN flood (sent, seconds: {out.strip() or err.strip()}): {flood_cookies} answered "
                        f"with cookies, flow table grew by {grown} (the 20 real connections' flows at most), "
                        f"half-open flows {end.get('half_open_flows')}; connections meanwhile: {text}"
-                       + ("" if flood_ok else " -- expected >= 4000 cookies and no flow per spoofed SYN"))
+                       + ("" if flood_ok else f" -- expected >= {flood * 4 // 5} cookies and no flow per spoofed SYN"))
     finally:
         cfg.restore()
     line, active = set_mode("off")
