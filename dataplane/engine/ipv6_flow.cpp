@@ -32,13 +32,7 @@ constexpr uint32_t kAffinityIdV6 = 0x36000000u;
 
 // An IPv6 address folded to 32 bits: the key of the per-source limiter, the affinity table and
 // the solicitation pacing, whose keys are IPv4-sized (a collision only shares a budget).
-uint32_t fold(const Ip6& a) {
-    uint64_t h, l;
-    std::memcpy(&h, a.data(), 8);
-    std::memcpy(&l, a.data() + 8, 8);
-    const uint64_t x = (h ^ l) * 0x9e3779b97f4a7c15ull;
-    return static_cast<uint32_t>(x >> 32);
-}
+uint32_t fold(const Ip6& a) { return static_cast<uint32_t>(net::ip6_spread(a) >> 32); }
 
 bool trackable(const PacketMeta6& pm) {
     return pm.proto == net::kProtoTcp || pm.proto == net::kProtoUdp ||
@@ -96,7 +90,7 @@ Fate route_ipv6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, bool* resolved) {
     --pm.ip->hop_limits;
     const Ip6& hop = ServiceTable6::neighbour_of(pm.dst, nh);
     rte_ether_addr mac;
-    if (!c.worker.shared.neighbours6().lookup(hop, mac)) return solicit(c, m, nh.port, hop);
+    if (!c.worker.shared.neighbours6().lookup(hop, mac, c.now_s)) return solicit(c, m, nh.port, hop);
     auto* eth = eth_of(m);
     eth->dst_addr = mac;
     eth->src_addr = c.st.ifaces()[nh.port].mac;

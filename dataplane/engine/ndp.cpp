@@ -179,6 +179,13 @@ bool build_ns(rte_mbuf* m, const NdIface& iface, const Ip6& src, const Ip6& targ
     return true;
 }
 
+bool build_probe_ns(rte_mbuf* m, const NdIface& iface, const Ip6& src, const Ip6& target, const rte_ether_addr& mac) {
+    uint8_t* frame = reset_to_nd_frame(m);
+    if (frame == nullptr) return false;
+    write_nd_frame(frame, mac, iface.mac, src, target, kIcmp6NeighbourSolicit, 0, target, kOptSourceLinkAddr);
+    return true;
+}
+
 bool build_unsolicited_na(rte_mbuf* m, const NdIface& iface, const Ip6& addr) {
     uint8_t* frame = reset_to_nd_frame(m);
     if (frame == nullptr) return false;

@@ -92,6 +92,10 @@ Icmp6Verdict read_na(rte_mbuf* m, Advertisement& na);
 // `target`. False when `m` cannot hold it.
 bool build_ns(rte_mbuf* m, const NdIface& iface, const Ip6& src, const Ip6& target);
 
+// Overwrites `m` with a unicast NS from `src` to `target` at its cached `mac`: the probe of
+// neighbour unreachability detection (RFC 4861 7.3.3). False when `m` cannot hold it.
+bool build_probe_ns(rte_mbuf* m, const NdIface& iface, const Ip6& src, const Ip6& target, const rte_ether_addr& mac);
+
 // Overwrites `m` with an unsolicited NA announcing `addr` at `iface`'s MAC to all nodes
 // (RFC 4861 7.2.6), for when a port comes up or a VIP moves in. False when `m` cannot hold it.
 bool build_unsolicited_na(rte_mbuf* m, const NdIface& iface, const Ip6& addr);

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "model/ip6.hpp"
+#include "dataplane/net/ipv6_addr.hpp"
 
 namespace nfgate::engine {
 
@@ -51,12 +51,7 @@ private:
     static constexpr unsigned kSlots = 1024;  // power of two
 
     static uint32_t slot(uint32_t dst_be) { return (dst_be * 2654435761u) >> 22 & (kSlots - 1); }
-    static uint32_t slot(const Ip6& dst) {
-        uint64_t h, l;
-        std::memcpy(&h, dst.data(), 8);
-        std::memcpy(&l, dst.data() + 8, 8);
-        return static_cast<uint32_t>(((h ^ l) * 0x9e3779b97f4a7c15ull) >> 54) & (kSlots - 1);
-    }
+    static uint32_t slot(const Ip6& dst) { return static_cast<uint32_t>(net::ip6_spread(dst) >> 54) & (kSlots - 1); }
 
     std::array<Entry, kSlots> entries_{};
     uint64_t table_generation_ = ~uint64_t{0};

@@ -50,8 +50,8 @@ inline const Ip6 kPodB6 = Ip6{{0xfd, 0, 0, 0x10, 0x02, 0x44, 0, 0, 0, 0, 0, 0, 0
 inline const Ip6 kPodC6 = Ip6{{0xfd, 0, 0, 0x10, 0x02, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0c}};  // no Service's
 inline const rte_ether_addr kPodMac6{{0x02, 0, 0, 0, 0x6d, 0x01}};
 Model dual_stack_lab_model();
-// Teaches the IPv6 neighbours: client and router on ext, the three pods on pods.
-void learn_lab_neighbours6(engine::NeighbourTable6& n);
+// Teaches the IPv6 neighbours, heard at `now_s`: client and router on ext, the three pods on pods.
+void learn_lab_neighbours6(engine::NeighbourTable6& n, uint32_t now_s);
 // Teaches `n` the lab's neighbours: the router and a client on ext, every endpoint and two
 // plain pods on pods (what a running gateway would have learnt by ARP).
 void learn_lab_neighbours(engine::NeighbourTable& n, const Model& m, uint32_t now_s);

@@ -122,10 +122,10 @@ Model dual_stack_lab_model() {
     return m;
 }
 
-void learn_lab_neighbours6(engine::NeighbourTable6& n) {
-    n.learn(kClient6, kClientMac);
-    n.learn(kRouter6, kRouterMac);
-    for (const Ip6& p : {kPodA6, kPodB6, kPodC6}) n.learn(p, kPodMac6);
+void learn_lab_neighbours6(engine::NeighbourTable6& n, uint32_t now_s) {
+    n.learn(kClient6, kClientMac, now_s);
+    n.learn(kRouter6, kRouterMac, now_s);
+    for (const Ip6& p : {kPodA6, kPodB6, kPodC6}) n.learn(p, kPodMac6, now_s);
 }
 
 void learn_lab_neighbours(engine::NeighbourTable& n, const Model& m, uint32_t now_s) {

@@ -29,7 +29,7 @@ Model dual_stack_model() { return dual_stack_lab_model(); }
 
 struct Lab6 : Lab {
     Lab6() : Lab(dual_stack_model()) {}
-    void know_neighbours() { learn_lab_neighbours6(shared->neighbours6()); }
+    void know_neighbours() { learn_lab_neighbours6(shared->neighbours6(), static_cast<uint32_t>(now_ns() / 1000000000)); }
 };
 
 std::vector<uint8_t> frame(Pkt6 p, uint16_t port) {
@@ -423,36 +423,6 @@ TEST(EngineIpv6Forward, WithoutIpv6AddressesNothingIsForwarded) {
     lab.send(kExt, frame(tcp6(kClient6, 40000, kVip6, 80, 0x02), kExt));
     EXPECT_TRUE(lab.io.sent.empty());
     EXPECT_EQ(lab.reason(Reason::ip6_not_forwarded), 1u);
-}
-
-}  // namespace
-}  // namespace nfgate::test
-
-namespace nfgate::test {
-namespace {
-
-// A flood of made-up neighbours (solicitations from forged sources) cannot fill the table for
-// good: a new neighbour takes the slot of the one heard from longest ago in its probe window.
-TEST(NeighbourTable6, AFullWindowGivesUpTheNeighbourHeardFromLongestAgo) {
-    auto table = std::make_unique<engine::NeighbourTable6>();
-    auto addr = [](uint32_t i) {
-        Ip6 a = kPodA6;
-        a.b[12] = static_cast<uint8_t>(i >> 24);
-        a.b[13] = static_cast<uint8_t>(i >> 16);
-        a.b[14] = static_cast<uint8_t>(i >> 8);
-        a.b[15] = static_cast<uint8_t>(i);
-        return a;
-    };
-    constexpr uint32_t kMany = 3 * engine::NeighbourTable6::kSlots;
-    for (uint32_t i = 0; i < kMany; ++i) ASSERT_TRUE(table->learn(addr(i), kPodMac6, 1000 + i)) << i;
-    EXPECT_GE(table->evicted(), kMany - engine::NeighbourTable6::kSlots);
-    rte_ether_addr mac;
-    unsigned recent = 0;
-    for (uint32_t i = kMany - 64; i < kMany; ++i) recent += table->lookup(addr(i), mac);
-    EXPECT_EQ(recent, 64u) << "the newest neighbours are all there";
-    EXPECT_FALSE(table->lookup(addr(0), mac)) << "the first one heard went long ago";
-    table->refresh(addr(1), kClientMac, 99999);
-    EXPECT_FALSE(table->lookup(addr(1), mac)) << "a refresh never adds";
 }
 
 }  // namespace

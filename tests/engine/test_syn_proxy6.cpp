@@ -91,7 +91,7 @@ std::vector<uint8_t> from_backend(const Seg& syn, uint8_t flags, uint32_t seq, u
 class SynProxy6 : public ::testing::Test {
 protected:
     SynProxy6() : lab(dual_stack_lab_model()) {
-        learn_lab_neighbours6(lab.shared->neighbours6());
+        learn_lab_neighbours6(lab.shared->neighbours6(), static_cast<uint32_t>(lab.now_ns() / 1000000000));
         lab.shared->set_syn_proxy(true);
     }
 

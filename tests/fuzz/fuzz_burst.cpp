@@ -261,7 +261,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     g->st = engine::build_service_table(g->model, std::span<const rte_ether_addr>(macs, 2), err);
     if (!g->st) finding(("build_service_table: " + err).c_str());
     test::learn_lab_neighbours(g->shared->neighbours(), g->model, static_cast<uint32_t>(g->now_ns / 1'000'000'000));
-    test::learn_lab_neighbours6(g->shared->neighbours6());
+    test::learn_lab_neighbours6(g->shared->neighbours6(), static_cast<uint32_t>(g->now_ns / 1000000000));
     return 0;
 }
 
