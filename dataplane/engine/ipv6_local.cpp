@@ -57,6 +57,8 @@ Fate on_ipv6(SlowCtx& c, rte_mbuf* m) {
             c.worker.shared.neighbours6().learn(na.target, na.target_mac, c.now_s);
         else
             c.worker.shared.neighbours6().refresh(na.target, na.target_mac, c.now_s);
+        // The kernel behind the exception path solicits its own next hops: it hears the answers.
+        if (c.worker.exceptions.attached()) return Fate::kernel;
         return c.drop(Reason::nd_learned);
     }
     PacketMeta6 pm;

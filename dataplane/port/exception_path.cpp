@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/ipv6.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <net/route.h>
@@ -32,6 +33,36 @@ sockaddr in4(uint32_t host) {
 }
 
 std::string sys_error(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+void set_ipv6_conf(const std::string& ifname, const char* key, const char* value) {
+    std::ofstream("/proc/sys/net/ipv6/conf/" + ifname + "/" + key) << value << "\n";
+}
+
+// IPv6 on the TAP `ifname` as the gateway's kernel needs it behind the fast path: its addresses
+// (the fast path answers neighbour solicitations for them, so no duplicate address detection),
+// no router advertisements taken, no autoconfiguration, no router solicitations, no link-local
+// address of its own (the kernel's traffic leaves from the port's global addresses). The
+// kernel resolves its next hops itself: the fast path hands it the advertisements.
+bool add_ipv6_addresses(const std::string& ifname, const std::vector<IfAddr6>& addrs, std::string& err) {
+    for (const char* key : {"accept_ra", "autoconf", "accept_dad", "dad_transmits", "router_solicitations"})
+        set_ipv6_conf(ifname, key, "0");
+    set_ipv6_conf(ifname, "addr_gen_mode", "1");
+    set_ipv6_conf(ifname, "disable_ipv6", "0");
+    const int s = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    bool ok = s >= 0;
+    const unsigned index = if_nametoindex(ifname.c_str());
+    for (const IfAddr6& a : addrs) {
+        if (!ok) break;
+        in6_ifreq r{};
+        std::memcpy(&r.ifr6_addr, a.addr.data(), 16);
+        r.ifr6_prefixlen = a.len;
+        r.ifr6_ifindex = static_cast<int>(index);
+        ok = ::ioctl(s, SIOCSIFADDR, &r) == 0 || errno == EEXIST;
+        if (!ok) err = sys_error("exception interface " + ifname + ": address " + ip6_to_string(a.addr));
+    }
+    if (s >= 0) ::close(s);
+    return ok;
+}
 
 // The TAP `name` with `mac`, `addr`, up. Returns its fd, or -1 with `err`.
 int make_tap(const Interface& ifc, const rte_ether_addr& mac, std::string& err) {
@@ -74,8 +105,13 @@ int make_tap(const Interface& ifc, const rte_ether_addr& mac, std::string& err) 
         return -1;
     }
     ::close(s);
-    // The ports speak IPv4 only: keep the kernel's IPv6 chatter (router solicitations, MLD) off them.
-    std::ofstream("/proc/sys/net/ipv6/conf/" + ifc.name + "/disable_ipv6") << "1\n";
+    if (ifc.addresses6.empty()) {
+        // An IPv4-only port: keep the kernel's IPv6 chatter (router solicitations, MLD) off it.
+        set_ipv6_conf(ifc.name, "disable_ipv6", "1");
+    } else if (!add_ipv6_addresses(ifc.name, ifc.addresses6, err)) {
+        ::close(fd);
+        return -1;
+    }
     return fd;
 }
 
@@ -101,6 +137,29 @@ bool add_route(const Model& m, const Route& r, std::string& err) {
     return ok;
 }
 
+// The same for an IPv6 route: by the interface whose prefix holds its next hop (connected
+// routes come with the addresses).
+bool add_route6(const Model& m, const Route6& r, std::string& err) {
+    in6_rtmsg rt{};
+    std::memcpy(&rt.rtmsg_dst, r.to.addr.data(), 16);
+    rt.rtmsg_dst_len = r.to.len;
+    rt.rtmsg_flags = RTF_UP;
+    rt.rtmsg_metric = 1;
+    for (const Interface& ifc : m.interfaces)
+        for (const IfAddr6& a : ifc.addresses6)
+            if (!r.via.is_zero() && a.subnet().contains(r.via)) rt.rtmsg_ifindex = static_cast<int>(if_nametoindex(ifc.name.c_str()));
+    if (!r.via.is_zero()) {
+        std::memcpy(&rt.rtmsg_gateway, r.via.data(), 16);
+        rt.rtmsg_flags |= RTF_GATEWAY;
+    }
+    if (r.to.len == 128) rt.rtmsg_flags |= RTF_HOST;
+    const int s = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    const bool ok = s >= 0 && (::ioctl(s, SIOCADDRT, &rt) == 0 || errno == EEXIST);
+    if (!ok) err = sys_error("exception path: route " + cidr6_to_string(r.to) + " via " + ip6_to_string(r.via));
+    if (s >= 0) ::close(s);
+    return ok;
+}
+
 }  // namespace
 
 bool ExceptionPath::open(const Model& m, const std::vector<rte_ether_addr>& macs, unsigned workers,
@@ -116,6 +175,11 @@ bool ExceptionPath::open(const Model& m, const std::vector<rte_ether_addr>& macs
     }
     for (const Route& r : m.routes)
         if (!add_route(m, r, err)) {
+            close();
+            return false;
+        }
+    for (const Route6& r : m.routes6)
+        if (!add_route6(m, r, err)) {
             close();
             return false;
         }

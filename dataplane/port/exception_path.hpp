@@ -1,5 +1,5 @@
 // The fast path's exception path: one kernel TAP interface per port, named after the port
-// (`interfaces[].name`) and carrying its MAC and address, plus the gateway file's routes, so
+// (`interfaces[].name`) and carrying its MAC and addresses, plus the gateway file's routes, so
 // the gateway's own kernel (sshd, BIRD, DNS replies, ICMP errors about its own traffic) works on
 // the ports DPDK owns. Workers put such frames on their ExceptionQueue rings; a mover thread
 // writes them to the TAP, and reads what the kernel sends there into mbufs that worker 0
@@ -31,7 +31,8 @@ public:
     ExceptionPath& operator=(const ExceptionPath&) = delete;
     ~ExceptionPath() { close(); }
 
-    // Creates the TAP interfaces (name, MAC, address, up, IPv6 off), installs the model's routes
+    // Creates the TAP interfaces (name, MAC, addresses, up; IPv6 off on a port without IPv6
+    // addresses), installs the model's routes of both families
     // through them and one ring per worker. False with `err` naming what failed; nothing is left.
     bool open(const Model& m, const std::vector<rte_ether_addr>& macs, unsigned workers, rte_mempool* pool,
               std::string& err);

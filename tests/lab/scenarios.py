@@ -44,6 +44,9 @@ class Scenario:
 
 SPREAD = (0.35, 0.65)
 
+# Where the IPv6 scenarios run: every path (NFGATE_LAB_IPV6_PATHS narrows it).
+IPV6_PATHS = os.environ.get("NFGATE_LAB_IPV6_PATHS", "reference,kernel,dpdk").split(",")
+
 SCENARIOS = [
     Scenario("clusterip-tcp-spread", "ClusterIP TCP spreads evenly over ready endpoints only",
              [Reach("client", "tcp", "10.96.0.10", 80, count=200, spread=SPREAD)]),
@@ -132,15 +135,17 @@ SCENARIOS = [
     # Last: it stops the daemon.
     Scenario("gateway-own-services", "the gateway's own kernel serves TCP/UDP on its node address and "
              "hears ICMP errors about its own traffic (fast path: the exception path)", check=gateway_own_services),
+    Scenario("gateway-own-services-v6", "the same over IPv6: the gateway's kernel serves on its IPv6 node "
+             "address and hears ICMPv6 errors about its own traffic", check=lambda lab: gateway_own_services(lab, 6),
+             paths=IPV6_PATHS),
     Scenario("restart-keeps-serving", "a daemon restart (kernel path) loses neither a held connection nor "
              "any of a stream of new ones", check=restart_keeps_serving, needs_daemon=True, paths=("kernel",)),
     Scenario("bgp-announce", "a reload that adds bgp: the upstream router learns the VIPs over BGP from "
              "nfgate's BIRD; one that removes it withdraws them", check=bgp_announce, needs_daemon=True,
              paths=("kernel", "dpdk")),
-    # The fast path's exception path runs its TAPs without IPv6: an IPv6 session has no way there.
     Scenario("bgp-announce-v6", "the same over an IPv6 session: the router learns the IPv6 VIPs as /128s "
              "next hop the gateway's IPv6 address, and loses them again", check=lambda lab: bgp_announce(lab, 6),
-             needs_daemon=True, paths=("kernel",)),
+             needs_daemon=True, paths=("kernel", "dpdk")),
     Scenario("nfgatectl-answers", "nfgatectl flows/services/counters agree with a connection the lab "
              "holds", check=nfgatectl_answers, needs_daemon=True, paths=("kernel", "dpdk")),
     Scenario("nfgatectl-trace", "nfgatectl trace names what a connection will meet (on the fast path: "
@@ -154,8 +159,6 @@ SCENARIOS = [
 ]
 
 
-# Where the IPv6 scenarios run: every path (NFGATE_LAB_IPV6_PATHS narrows it).
-IPV6_PATHS = os.environ.get("NFGATE_LAB_IPV6_PATHS", "reference,kernel,dpdk").split(",")
 
 
 def ipv6_words(text):

@@ -8,8 +8,8 @@ import subprocess
 import time
 
 from lab import bird_routes
-from probes import (ANSWER_TIMEOUT, CLIENT, GW_EXT, POD_A, RELOAD_VIP, Reach, describe, parse_answer, request,
-                    run_steps)
+from probes import (ANSWER_TIMEOUT, CLIENT, CLIENT6, GW_EXT, GW_EXT6, POD_A, RELOAD_VIP, Reach, describe, parse_answer,
+                    request, run_steps)
 from scenarios_reload import cluster_file, hold_flow
 
 def nfgatectl_answers(lab):
@@ -61,24 +61,27 @@ def nfgatectl_answers(lab):
 GW_OWN_TCP, GW_OWN_UDP = 2222, 2223  # the gateway's own servers: not NodePorts
 
 
-def gateway_own_services(lab):
+def gateway_own_services(lab, family=4):
     """The gateway's own kernel serves on its node address (on the fast path through the
     exception path): a TCP/UDP server in the gateway namespace answers the client, and an ICMP
-    port unreachable about the kernel's own UDP reaches it (a connected socket sees ECONNREFUSED)."""
+    port unreachable about the kernel's own UDP reaches it (a connected socket sees ECONNREFUSED).
+    `family` 6: the same over IPv6 (the kernel resolves the client by neighbour discovery)."""
     import sys
     from lab import HERE, LineProcess
+    gw, client = (GW_EXT, CLIENT) if family == 4 else (GW_EXT6, CLIENT6)
     server = LineProcess(["ip", "netns", "exec", lab.ns("gw"), sys.executable, os.path.join(HERE, "servers.py"),
                           "--name", "gateway", "--tcp", str(GW_OWN_TCP), "--udp", str(GW_OWN_UDP)],
-                         os.path.join(lab.workdir, "servers-gateway.log"), stdin=subprocess.PIPE)
+                         os.path.join(lab.workdir, f"servers-gateway{family}.log"), stdin=subprocess.PIPE)
     try:
         if server.wait_line(lambda l: l == "ready", 10) is None:
             return False, ["the gateway's own server did not start: " + server.output()]
         ok, details = run_steps(lab, [
-            Reach("client", "tcp", GW_EXT, GW_OWN_TCP, count=5, backends=["gateway"], source=CLIENT),
-            Reach("client", "udp", GW_EXT, GW_OWN_UDP, count=5, backends=["gateway"], source=CLIENT)])
+            Reach("client", "tcp", gw, GW_OWN_TCP, count=5, backends=["gateway"], source=client),
+            Reach("client", "udp", gw, GW_OWN_UDP, count=5, backends=["gateway"], source=client)])
+        af = "AF_INET" if family == 4 else "AF_INET6"
         probe = ("import socket\n"
-                 "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)\n"
-                 f"s.connect(('{CLIENT}', 9))\n"
+                 f"s = socket.socket(socket.{af}, socket.SOCK_DGRAM); s.settimeout(3)\n"
+                 f"s.connect(('{client}', 9))\n"
                  "for _ in range(3):\n"
                  "    try:\n"
                  "        s.send(b'x'); s.recv(100); print('answered'); break\n"
@@ -86,7 +89,7 @@ def gateway_own_services(lab):
                  "    except socket.timeout: pass\n"
                  "else: print('timeout')\n")
         out = lab.exec("gw", sys.executable, "-c", probe, check=False).strip()
-        details.append(f"the gateway's UDP to {CLIENT}:9 (nobody listens): {out}" +
+        details.append(f"the gateway's UDP to {client}:9 (nobody listens): {out}" +
                        ("" if out == "refused" else " -- expected the client's port unreachable to reach the kernel"))
         return ok and out == "refused", details
     finally:
