@@ -49,10 +49,7 @@ bool Burst<Io>::classify6(unsigned i, const rte_ether_addr& in_mac) {
         dispatch(slow_.drop(why), i);
         return true;
     }
-    const bool trackable = pm.proto == net::kProtoTcp || pm.proto == net::kProtoUdp ||
-                           (pm.proto == net::kProtoIcmpv6 &&
-                            (pm.icmp_type == net::kIcmp6EchoRequest || pm.icmp_type == net::kIcmp6EchoReply));
-    if (!trackable || pm.fragment || pm.segments_left != 0 || pm.hop_limit <= 1 || net::ip6_is_link_local(pm.src) ||
+    if (!ipv6_trackable(pm) || pm.fragment || pm.segments_left != 0 || pm.hop_limit <= 1 || net::ip6_is_link_local(pm.src) ||
         net::ip6_is_link_local(pm.dst) || net::ip6_is_multicast(pm.dst)) {
         dispatch(on_ipv6_packet(slow_, m, pm), i);
         return true;

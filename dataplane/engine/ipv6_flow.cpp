@@ -34,12 +34,6 @@ constexpr uint32_t kAffinityIdV6 = 0x36000000u;
 // the solicitation pacing, whose keys are IPv4-sized (a collision only shares a budget).
 uint32_t fold(const Ip6& a) { return static_cast<uint32_t>(net::ip6_spread(a) >> 32); }
 
-bool trackable(const PacketMeta6& pm) {
-    return pm.proto == net::kProtoTcp || pm.proto == net::kProtoUdp ||
-           (pm.proto == net::kProtoIcmpv6 &&
-            (pm.icmp_type == net::kIcmp6EchoRequest || pm.icmp_type == net::kIcmp6EchoReply));
-}
-
 // The next hop's MAC is not known: the packet, complete but for its Ethernet header, waits in
 // the worker's NeighbourWait6 while a solicitation from the egress port's address (one per
 // target and second) asks for it; without room to wait it is given up and its mbuf carries the
@@ -247,7 +241,8 @@ Fate new_passthrough_flow6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
     return route6(c, m, pm);
 }
 
-Fate flow_miss6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
+// `local`: the destination is one of the gateway's addresses.
+Fate flow_miss6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, bool local) {
     const ServiceTable6& t = c.st.v6();
     if (c.st.is_local6(pm.src) || t.is_service_address(pm.src)) return c.drop(Reason::martian_source);
     const bool icmp = pm.proto == net::kProtoIcmpv6;
@@ -256,7 +251,7 @@ Fate flow_miss6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
         if (sm.port != nullptr) return new_service_flow6(c, m, pm, sm);
     }
     // The gateway's own address (a nodePort matched above), no flow of its own: its kernel's.
-    if (c.st.is_local6(pm.dst)) return c.to_kernel(icmp ? Reason::icmp_untracked : Reason::local_delivery_unsupported);
+    if (local) return c.to_kernel(icmp ? Reason::icmp_untracked : Reason::local_delivery_unsupported);
     if (t.is_service_address(pm.dst)) {
         if (t.is_cluster_ip(pm.dst) && !icmp) return reject6(c, m, pm);
         return c.drop(icmp ? Reason::icmp_untracked : Reason::local_delivery_unsupported);
@@ -272,12 +267,13 @@ Fate flow_miss6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
 }  // namespace
 
 Fate on_ipv6_miss(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
-    if (pm.proto == net::kProtoIcmpv6 && pm.icmp_type == net::kIcmp6EchoRequest && c.st.is_local6(pm.dst)) {
+    const bool local = c.st.is_local6(pm.dst);
+    if (local && pm.proto == net::kProtoIcmpv6 && pm.icmp_type == net::kIcmp6EchoRequest) {
         return make_echo6_reply(m, c.st.ifaces()[c.in_port].mac) == Icmp6Verdict::answered
                    ? c.answer(Reason::echo6_reply_sent)
                    : c.drop(Reason::icmp_untracked);
     }
-    return flow_miss6(c, m, pm);
+    return flow_miss6(c, m, pm, local);
 }
 
 namespace {
@@ -341,7 +337,7 @@ Fate on_ipv6_packet(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
         ++c.counters.forwarded_nat;
         return route6(c, m, pm);
     }
-    if (pm.segments_left != 0 || !trackable(pm)) {
+    if (pm.segments_left != 0 || !ipv6_trackable(pm)) {
         // Routed by address only (other protocols, ICMPv6 errors, a routing header's waypoint),
         // never to a Service address; the gateway's own are its kernel's.
         if (local) return c.to_kernel(pm.proto == net::kProtoIcmpv6 ? Reason::icmp_untracked : Reason::local_delivery_unsupported);

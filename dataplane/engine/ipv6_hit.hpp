@@ -14,6 +14,13 @@
 
 namespace nfgate::engine {
 
+// Whether the IPv6 flow table keys the packet: TCP, UDP, ICMPv6 echo.
+inline bool ipv6_trackable(const PacketMeta6& pm) {
+    return pm.proto == net::kProtoTcp || pm.proto == net::kProtoUdp ||
+           (pm.proto == net::kProtoIcmpv6 &&
+            (pm.icmp_type == net::kIcmp6EchoRequest || pm.icmp_type == net::kIcmp6EchoReply));
+}
+
 // forward: rewritten (or, from the SYN proxy, turned into the ACK back to the backend), to
 // route; remake: the flow was unlinked, take the miss path; dropped: counted, to free.
 enum class Hit6 : uint8_t { forward, remake, dropped };
