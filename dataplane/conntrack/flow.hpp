@@ -63,7 +63,7 @@ inline FlowKey FlowKey::reversed() const { return make_key(dst_ip, src_ip, dst_p
 // 64 bits of hash from two independent CRC32C chains (SSE4.2). The table takes its bucket index
 // from the low half and the in-bucket signature from the high half, so they do not correlate.
 // Maglev and client-affinity users can take either half as a 32-bit flow hash.
-// The seeds are shared with flow_hash(FlowKey6) (flow6.hpp).
+// The low seed is shared with flow_hash(FlowKey6) (flow6.hpp).
 inline constexpr uint32_t kFlowHashSeedLo = 0x9747b28cu;
 inline constexpr uint32_t kFlowHashSeedHi = 0x5bd1e995u;
 
