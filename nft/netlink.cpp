@@ -96,10 +96,33 @@ bool drain(mnl_socket* nl, const Batch& b, uint32_t& acks, Errors& errors) {
     return true;
 }
 
+BatchClock& clock_of_batches() {
+    static BatchClock c;
+    return c;
+}
+
+uint64_t now_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 bool send_on(mnl_socket* nl, const Batch& b, std::string& err) {
     int fd = mnl_socket_get_fd(nl);
     force_buffer(fd, SO_SNDBUFFORCE, b.buf.size() + (64 << 10));
     force_buffer(fd, SO_RCVBUFFORCE, size_t{b.acks_expected} * kAckBudget);
+    const uint64_t sent_ns = now_ns();
+    // Counted however it ends: a refused batch cost the kernel its work too.
+    struct Count {
+        uint64_t t0;
+        size_t bytes;
+        ~Count() {
+            BatchClock& c = clock_of_batches();
+            ++c.batches;
+            c.bytes += bytes;
+            c.kernel_ns += now_ns() - t0;
+        }
+    } count{sent_ns, b.buf.size()};
     if (mnl_socket_sendto(nl, b.buf.data(), b.buf.size()) < 0) {
         err = "sending the nftables batch (" + std::to_string(b.buf.size()) + " bytes): " + std::strerror(errno);
         return false;
@@ -158,14 +181,24 @@ mnl_socket* open_socket(std::string& err) {
 
 }  // namespace
 
+// Batches go one at a time; the clock is read under the same lock.
+static std::mutex& batch_lock() {
+    static std::mutex m;
+    return m;
+}
+
+BatchClock batch_clock() {
+    std::lock_guard<std::mutex> lock(batch_lock());
+    return clock_of_batches();
+}
+
 uint32_t next_batch_seq(uint32_t messages) {
     static std::atomic<uint32_t> next{static_cast<uint32_t>(time(nullptr))};
     return next.fetch_add(messages + 1);
 }
 
 bool send_batch(const Batch& b, std::string& err) {
-    static std::mutex one_at_a_time;
-    std::lock_guard<std::mutex> lock(one_at_a_time);
+    std::lock_guard<std::mutex> lock(batch_lock());
     mnl_socket* nl = open_socket(err);
     if (!nl) return false;
     if (send_on(nl, b, err)) return true;

@@ -1,5 +1,7 @@
 // Kernel path sync timings at the library level: load a generated cluster, then time render,
-// the first full apply, and an incremental apply after one endpoint change. Runs inside a
+// the first full apply, and an incremental apply after one endpoint change, each beside its
+// floor: the kernel's part of it (its batches from the send to the last acknowledgement,
+// nft/netlink.hpp BatchClock). Runs inside a
 // private network namespace of its own (never the host's ruleset). Prints one JSON object;
 // writes the `nft -f` text of the same ruleset to --text-out for the nft peer.
 //   nft_sync_bench --config DIR/gateway.yaml [--text-out FILE] [--repeat N]
@@ -16,6 +18,7 @@
 
 #include "control/loader/config_loader.hpp"
 #include "nft/kernel_path.hpp"
+#include "nft/netlink.hpp"
 #include "nft/nft_render.hpp"
 #include "nft/nft_text.hpp"
 
@@ -86,25 +89,32 @@ int main(int argc, char** argv) {
     if (!text_out.empty()) std::ofstream(text_out) << nfgate::nft::to_nft_text(rs) << (dual ? nfgate::nft::to_nft_text(rs6) : "");
 
     std::string err;
-    std::vector<double> full, incr;
+    std::vector<double> full, full_kernel, incr, incr_kernel;
+    auto kernel_ms = [](const nfgate::nft::BatchClock& before) {
+        return static_cast<double>(nfgate::nft::batch_clock().kernel_ns - before.kernel_ns) / 1e6;
+    };
     for (int r = 0; r < repeat; ++r) {
         nfgate::nft::KernelPath kp;
         t0 = Clock::now();
+        nfgate::nft::BatchClock before = nfgate::nft::batch_clock();
         if (!kp.apply(model, err)) {
             std::fprintf(stderr, "full apply: %s\n", err.c_str());
             return 1;
         }
         full.push_back(ms_since(t0));
+        full_kernel.push_back(kernel_ms(before));
         nfgate::Model changed = model;
         for (int k = 0; k < kChangesPerRound; ++k) {
             size_t which = static_cast<size_t>(k) * 7919 + static_cast<size_t>(r);
             if (!change_one_endpoint(changed, which, static_cast<uint32_t>(r * kChangesPerRound + k + 1))) break;
             t0 = Clock::now();
+            before = nfgate::nft::batch_clock();
             if (!kp.apply(changed, err)) {
                 std::fprintf(stderr, "incremental apply: %s\n", err.c_str());
                 return 1;
             }
             incr.push_back(ms_since(t0));
+            incr_kernel.push_back(kernel_ms(before));
         }
     }
     size_t rules = 0, elems = 0;
@@ -114,10 +124,11 @@ int main(int argc, char** argv) {
     }
     std::printf(
         "{\"services\": %zu, \"chains\": %zu, \"rules\": %zu, \"set_elements\": %zu, \"load_ms\": %.1f, "
-        "\"render_ms\": %.2f, \"full_apply_ms\": %.1f, \"one_endpoint_change_ms\": %.2f, \"one_endpoint_change_max_ms\": %.2f, "
-        "\"repeats\": %d, \"endpoint_changes\": %zu}\n",
-        model.services.size(), rs.chains.size() + rs6.chains.size(), rules, elems, load_ms, render_ms, median(full), median(incr),
-        incr.empty() ? 0.0 : *std::max_element(incr.begin(), incr.end()), repeat, incr.size());
+        "\"render_ms\": %.2f, \"full_apply_ms\": %.1f, \"full_apply_kernel_ms\": %.1f, \"one_endpoint_change_ms\": %.2f, "
+        "\"one_endpoint_change_kernel_ms\": %.2f, \"one_endpoint_change_max_ms\": %.2f, \"repeats\": %d, \"endpoint_changes\": %zu}\n",
+        model.services.size(), rs.chains.size() + rs6.chains.size(), rules, elems, load_ms, render_ms, median(full),
+        median(full_kernel), median(incr), median(incr_kernel), incr.empty() ? 0.0 : *std::max_element(incr.begin(), incr.end()),
+        repeat, incr.size());
     nfgate::nft::KernelPath::cleanup(err);
     return 0;
 }
