@@ -1,6 +1,9 @@
 #include "nft/nft_text.hpp"
 
+#include <charconv>
 #include <cstdio>
+#include <cstring>
+#include <string_view>
 
 namespace nfgate::nft {
 namespace {
@@ -150,6 +153,81 @@ std::string timeout_text(uint32_t s) {
     return out.empty() ? "0s" : out;
 }
 
+// An element as text, appended in place: a 10k-Service ruleset has a quarter of a million of
+// them, and the seal's fingerprint (ruleset_seal.hpp) writes them all on every start. The key
+// is put together in a small buffer and appended once.
+class ElemBuf {
+public:
+    void str(std::string_view v) {
+        std::memcpy(p_, v.data(), v.size());
+        p_ += v.size();
+    }
+    void num(unsigned v) { p_ = std::to_chars(p_, buf_ + sizeof buf_, v).ptr; }
+    void addr(const Addr& a, Family f) {
+        if (f == Family::ip6) {
+            str(ip6_to_string(a.v6));
+            return;
+        }
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            num((a.v4 >> shift) & 0xff);
+            if (shift != 0) *p_++ = '.';
+        }
+    }
+    void append_to(std::string& out) const { out.append(buf_, static_cast<size_t>(p_ - buf_)); }
+
+private:
+    char buf_[256];  // the longest key: two IPv6 addresses, three numbers, a protocol name
+    char* p_ = buf_;
+};
+
+void append_elem_text(std::string& out, const Set& set, const SetElem& e, Family f) {
+    ElemBuf b;
+    switch (set.key) {
+        case KeyKind::addr: b.addr(e.addr, f); break;
+        case KeyKind::addr_proto_port:
+            b.addr(e.addr, f);
+            b.str(" . ");
+            b.str(proto_name(e.proto));
+            b.str(" . ");
+            b.num(e.port);
+            break;
+        case KeyKind::proto_port:
+            b.str(proto_name(e.proto));
+            b.str(" . ");
+            b.num(e.port);
+            break;
+        case KeyKind::addr_pair:
+            b.addr(e.addr, f);
+            b.str(" . ");
+            b.addr(e.to.ip, f);
+            break;
+        case KeyKind::addr_port:
+            b.addr(e.addr, f);
+            b.str(" . ");
+            b.num(e.port);
+            break;
+        case KeyKind::addr_proto_port_index:
+            b.addr(e.addr, f);
+            b.str(" . ");
+            b.str(proto_name(e.proto));
+            b.str(" . ");
+            b.num(e.port);
+            b.str(" . ");
+            b.num(e.index);
+            b.str(" : ");
+            b.addr(e.to.ip, f);
+            b.str(" . ");
+            b.num(e.to.port);
+            break;
+    }
+    if (set.counter) b.str(" counter");  // as `nft -s list` prints it: no figures
+    b.append_to(out);
+    if (set.verdict_map) {
+        out += " : goto ";
+        out += e.goto_chain;
+    }
+}
+
 void append_set(std::string& out, const Set& s, Family f) {
     out += "\t";
     bool endpoint_map = s.key == KeyKind::addr_proto_port_index;
@@ -174,7 +252,7 @@ void append_set(std::string& out, const Set& s, Family f) {
         out += "\t\telements = { ";
         for (size_t i = 0; i < s.elems.size(); ++i) {
             if (i) out += ",\n\t\t\t     ";
-            out += elem_text(s, s.elems[i], f);
+            append_elem_text(out, s, s.elems[i], f);
         }
         out += " }\n";
     }
@@ -207,20 +285,7 @@ std::string rule_text(const Rule& r, Family f) {
 
 std::string elem_text(const Set& set, const SetElem& e, Family f) {
     std::string k;
-    const std::string addr = addr_text(e.addr, f);
-    switch (set.key) {
-        case KeyKind::addr: k = addr; break;
-        case KeyKind::addr_proto_port: k = addr + " . " + proto_name(e.proto) + " . " + std::to_string(e.port); break;
-        case KeyKind::proto_port: k = std::string(proto_name(e.proto)) + " . " + std::to_string(e.port); break;
-        case KeyKind::addr_pair: k = addr + " . " + addr_text(e.to.ip, f); break;
-        case KeyKind::addr_port: k = addr + " . " + std::to_string(e.port); break;
-        case KeyKind::addr_proto_port_index:
-            k = addr + " . " + proto_name(e.proto) + " . " + std::to_string(e.port) + " . " + std::to_string(e.index) +
-                " : " + addr_text(e.to.ip, f) + " . " + std::to_string(e.to.port);
-            break;
-    }
-    if (set.counter) k += " counter";  // as `nft -s list` prints it: no figures
-    if (set.verdict_map) k += " : goto " + e.goto_chain;
+    append_elem_text(k, set, e, f);
     return k;
 }
 
