@@ -10,9 +10,10 @@
 //  - no mbuf leaks: the pool's in-use count stays bounded (what the engine may hold is bounded).
 //
 // Input: records of [control][length lo][length hi][frame bytes]. control bit 0: arrives on the
-// pods port (else ext); bit 1: the harness fixes the frame's IPv4/L4 checksums first (and a bare
-// TCP ACK whose ack is kCookieMagic gets the valid SYN cookie + 1 for it, so the fuzzer reaches
-// the SYN proxy's cookie path without knowing the key or the clock); bits 2-4:
+// pods port (else ext); bit 1: the harness fixes the frame's IPv4/L4 checksums first, or the TCP
+// checksum of an IPv6 segment right behind the fixed header (and a bare TCP ACK whose ack is
+// kCookieMagic gets the valid SYN cookie + 1 for it, either family, so the fuzzer reaches the
+// SYN proxy's cookie path without knowing the key or the clock); bits 2-4:
 // advance the clock before the frame (0, 1 ms, 100 ms, 1 s, 10 s, 61 s, 130 s, 601 s); bit 5:
 // the burst ends after this frame; bit 6: run the worker's timed chores (tick, ageing) first;
 // bit 7: switch the SYN proxy (on <-> off) before the frame.
@@ -33,6 +34,7 @@
 
 #include "dataplane/engine/worker.hpp"
 #include "dataplane/net/checksum.hpp"
+#include "dataplane/net/checksum6.hpp"
 #include "tests/engine/engine_lab.hpp"
 
 namespace {
@@ -130,19 +132,41 @@ uint16_t raw16(const uint8_t* p) {
     return v;
 }
 
+// Writes `ack` (host order) as a TCP header's acknowledgement number.
+void store_ack(uint8_t* tcp, uint32_t ack) {
+    store16(tcp + 8, static_cast<uint16_t>(ack >> 16));
+    store16(tcp + 10, static_cast<uint16_t>(ack));
+}
+
 void fill_cookie(const Ipv4View& v, uint32_t now_s) {
     uint8_t* tcp = v.ip + v.ihl;
     if (v.proto != 6 || v.fragment || v.total - v.ihl < 20 || (tcp[13] & 0x17) != 0x10 || load32(tcp + 8) != kCookieMagic)
         return;
     const engine::CookieTuple t{raw32(v.ip + 12), raw32(v.ip + 16), raw16(tcp), raw16(tcp + 2)};
     const uint32_t isn = load32(tcp + 4) - 1;
-    const uint32_t cookie = engine::make_cookie(kFuzzCookieKey, t, isn, now_s, 0);
-    const uint32_t ack = cookie + 1;
-    store16(tcp + 8, static_cast<uint16_t>(ack >> 16));
-    store16(tcp + 10, static_cast<uint16_t>(ack));
+    store_ack(tcp, engine::make_cookie(kFuzzCookieKey, t, isn, now_s, 0) + 1);
+}
+
+// IPv6 with TCP right behind the fixed header: a returned cookie filled in, the checksum fixed.
+void fix_ipv6_tcp(uint8_t* frame, size_t len, uint32_t now_s) {
+    constexpr size_t kEth = 14, kIp6 = 40;
+    if (len < kEth + kIp6 + 20 || load16(frame + 12) != RTE_ETHER_TYPE_IPV6) return;
+    uint8_t* ip = frame + kEth;
+    const size_t plen = load16(ip + 4);
+    if (ip[6] != 6 || plen < 20 || kEth + kIp6 + plen > len) return;
+    uint8_t* tcp = ip + kIp6;
+    const engine::Ip6 src = engine::Ip6::from(ip + 8), dst = engine::Ip6::from(ip + 24);
+    if ((tcp[13] & 0x17) == 0x10 && load32(tcp + 8) == kCookieMagic) {
+        const engine::CookieTuple6 t{src, dst, raw16(tcp), raw16(tcp + 2)};
+        store_ack(tcp, engine::make_cookie(kFuzzCookieKey, t, load32(tcp + 4) - 1, now_s, 0) + 1);
+    }
+    store16(tcp + 16, 0);
+    const uint16_t c = net::ip6_l4_checksum(src, dst, 6, tcp, static_cast<uint32_t>(plen));
+    std::memcpy(tcp + 16, &c, 2);
 }
 
 void fix_checksums(uint8_t* frame, size_t len, uint32_t now_s) {
+    fix_ipv6_tcp(frame, len, now_s);
     Ipv4View v;
     if (!view_ipv4(frame, len, v)) return;
     fill_cookie(v, now_s);
