@@ -28,7 +28,7 @@ struct Frontend {
 };
 
 // In model order: Service by Service, port by port, ClusterIPs, externalIPs, LB IPs, NodePorts.
-// IPv4 only: what the IPv4 rules and counters are keyed by.
+// IPv4 only: what the IPv4 rules are keyed by.
 std::vector<Frontend> frontends(const Model& m);
 
 // Both families, for listings that name a Service port's every address: per port its IPv4
