@@ -28,7 +28,7 @@ struct Frontend {
 };
 
 // In model order: Service by Service, port by port, ClusterIPs, externalIPs, LB IPs, NodePorts.
-// IPv4 only: what the IPv4 rules and counters are keyed by.
+// IPv4 only: what the IPv4 rules are keyed by.
 std::vector<Frontend> frontends(const Model& m);
 
 // Both families, for listings that name a Service port's every address: per port its IPv4
@@ -38,11 +38,15 @@ std::vector<Frontend> all_frontends(const Model& m);
 
 // What a data path counted for one frontend since it appeared: new connections, and packets and
 // bytes of its connections in both directions. A figure the data path does not count is empty.
+// An IPv6 frontend's figures carry `ipv6` and its address in `ip6` (`ip` stays 0); an all-zero
+// `ip6` is every IPv6 node address, as `ip` 0 is every IPv4 one.
 struct FrontendTraffic {
     uint32_t ip = 0;  // host order; 0: every node address (a NodePort counted per port)
     uint16_t port = 0;
     Proto proto = Proto::tcp;
     std::optional<uint64_t> connections, packets, bytes;
+    bool ipv6 = false;
+    Ip6 ip6{};
 };
 
 }  // namespace nfgate

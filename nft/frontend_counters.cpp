@@ -39,17 +39,21 @@ int take_counter(nftnl_expr* e, void* data) {
     return 0;
 }
 
-// Keys as nft lays out a concatenation: every member in a 4-byte register, in network order.
-bool decode_key(const uint8_t* key, uint32_t len, bool proto_port, ElementCount& c) {
-    const uint32_t want = proto_port ? 8 : 12;
-    if (len != want) return false;
+// Keys as nft lays out a concatenation: every member in 4-byte registers, in network order
+// (an IPv6 address takes four).
+bool decode_key(const uint8_t* key, uint32_t len, bool proto_port, bool ipv6, ElementCount& c) {
+    const uint32_t addr_len = proto_port ? 0 : ipv6 ? 16 : 4;
+    if (len != addr_len + 8) return false;
     const uint8_t* p = key;
-    if (!proto_port) {
+    c.ipv6 = ipv6;
+    if (ipv6) {
+        if (!proto_port) c.ip6 = Ip6::from(p);
+    } else if (!proto_port) {
         uint32_t ip;
         std::memcpy(&ip, p, 4);
         c.ip = ntohl(ip);
-        p += 4;
     }
+    p += addr_len;
     c.proto = static_cast<Proto>(p[0]);
     uint16_t port;
     std::memcpy(&port, p + 4, 2);
@@ -59,17 +63,21 @@ bool decode_key(const uint8_t* key, uint32_t len, bool proto_port, ElementCount&
 
 }  // namespace
 
-bool dump_element_counters(const std::string& set, bool proto_port, std::vector<ElementCount>& out, std::string& err) {
+bool dump_element_counters(const std::string& set, bool proto_port, std::vector<ElementCount>& out, std::string& err,
+                           Family family) {
+    const bool ipv6 = family == Family::ip6;
     std::vector<char> req(MNL_SOCKET_BUFFER_SIZE);
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(req.data(), NFT_MSG_GETSETELEM, NFPROTO_IPV4, NLM_F_DUMP | NLM_F_ACK,
-                                          static_cast<uint32_t>(time(nullptr)));
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(req.data(), NFT_MSG_GETSETELEM, ipv6 ? NFPROTO_IPV6 : NFPROTO_IPV4,
+                                          NLM_F_DUMP | NLM_F_ACK, static_cast<uint32_t>(time(nullptr)));
     SetPtr s(nftnl_set_alloc());
     nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTableName);
     nftnl_set_set_str(s.get(), NFTNL_SET_NAME, set.c_str());
     nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
     std::string qerr;
     if (query(nlh, parse_elems, s.get(), MNL_SOCKET_BUFFER_SIZE * 4, qerr) < 0) {
-        err = "dump set " + set + ": " + (qerr.empty() ? std::strerror(errno) : qerr);
+        const int e = errno;  // kept for the caller (ENOENT: no such table or set)
+        err = std::string("dump set ") + (ipv6 ? "ip6 " : "ip ") + set + ": " + (qerr.empty() ? std::strerror(e) : qerr);
+        errno = e;
         return false;
     }
     IterPtr it(nftnl_set_elems_iter_create(s.get()));
@@ -77,7 +85,7 @@ bool dump_element_counters(const std::string& set, bool proto_port, std::vector<
         uint32_t len = 0;
         const auto* key = static_cast<const uint8_t*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len));
         ElementCount c;
-        if (key == nullptr || !decode_key(key, len, proto_port, c)) continue;
+        if (key == nullptr || !decode_key(key, len, proto_port, ipv6, c)) continue;
         nftnl_set_elem_expr_foreach(e, take_counter, &c);
         out.push_back(c);
     }
@@ -92,20 +100,39 @@ void KernelTraffic::Running::see(uint64_t p, uint64_t b) {
     last_bytes = b;
 }
 
+namespace {
+
+// The three counted sets of one family's table.
+bool dump_family(Family f, std::vector<ElementCount>& ips, std::vector<ElementCount>& nodeports,
+                 std::vector<ElementCount>& traffic, std::string& err) {
+    return dump_element_counters(kServiceIpsMap, false, ips, err, f) &&
+           dump_element_counters(kServiceNodePortsMap, true, nodeports, err, f) &&
+           dump_element_counters(kServiceTrafficSet, false, traffic, err, f);
+}
+
+}  // namespace
+
 bool KernelTraffic::read(std::vector<FrontendTraffic>& out, std::string& err) {
     std::vector<ElementCount> ips, nodeports, traffic;
-    if (!dump_element_counters(kServiceIpsMap, false, ips, err) ||
-        !dump_element_counters(kServiceNodePortsMap, true, nodeports, err) ||
-        !dump_element_counters(kServiceTrafficSet, false, traffic, err))
+    if (!dump_family(Family::ip, ips, nodeports, traffic, err)) return false;
+    // The ip6 table exists only while the model has an IPv6 half: without it, no IPv6 figures.
+    // A table has all three sets or none: ENOENT comes from the first dump, before any element.
+    std::string err6;
+    if (!dump_family(Family::ip6, ips, nodeports, traffic, err6) && errno != ENOENT) {
+        err = err6;
         return false;
+    }
+    auto key = [](const ElementCount& c) { return Key{c.ipv6, c.ip, c.ip6, static_cast<uint8_t>(c.proto), c.port}; };
     for (const auto* list : {&ips, &nodeports})
-        for (const ElementCount& c : *list) connections_[{c.ip, static_cast<uint8_t>(c.proto), c.port}].see(c.packets, c.bytes);
-    for (const ElementCount& c : traffic) traffic_[{c.ip, static_cast<uint8_t>(c.proto), c.port}].see(c.packets, c.bytes);
+        for (const ElementCount& c : *list) connections_[key(c)].see(c.packets, c.bytes);
+    for (const ElementCount& c : traffic) traffic_[key(c)].see(c.packets, c.bytes);
     auto row = [](const Key& k) {
         FrontendTraffic t;
-        t.ip = std::get<0>(k);
-        t.proto = static_cast<Proto>(std::get<1>(k));
-        t.port = std::get<2>(k);
+        t.ipv6 = std::get<0>(k);
+        t.ip = std::get<1>(k);
+        t.ip6 = std::get<2>(k);
+        t.proto = static_cast<Proto>(std::get<3>(k));
+        t.port = std::get<4>(k);
         return t;
     };
     for (const auto& [k, r] : connections_) {

@@ -56,7 +56,7 @@ api::Json DaemonApi::services() const {
             return true;
         }, err))
         for (auto& fig : figures) fig.flows = fig.flows.value_or(0);
-    // Connections, packets and bytes: the data path's own counters per IPv4 frontend.
+    // Connections, packets and bytes: the data path's own counters per frontend, both families.
     std::vector<FrontendTraffic> traffic;
     if (dp_.frontend_traffic(traffic, err)) {
         const std::vector<FrontendTraffic> per = traffic_by_frontend(fronts, traffic);

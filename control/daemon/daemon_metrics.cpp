@@ -49,7 +49,7 @@ metrics::Snapshot make_snapshot(const Model& m, const api::DaemonStatus& status,
                                  *kernel->new_flows_rate_limited);
     }
     if (!traffic.empty()) {
-        const std::vector<Frontend> fronts = frontends(m);
+        const std::vector<Frontend> fronts = all_frontends(m);  // both families' traffic
         s.service_traffic = traffic_by_service_port(m, fronts, traffic_by_frontend(fronts, traffic));
     }
     s.sync_duration = syncs;

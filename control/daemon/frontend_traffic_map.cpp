@@ -12,7 +12,12 @@ namespace nfgate::daemon {
 
 namespace {
 
-using Key = std::tuple<uint8_t, uint32_t, uint16_t>;  // proto, ip, port
+// proto, family (IPv6), IPv4 address, IPv6 address, port: one frontend of either family
+using Key = std::tuple<uint8_t, bool, uint32_t, Ip6, uint16_t>;
+
+Key key_of(Proto proto, bool ipv6, uint32_t ip, const Ip6& ip6, uint16_t port) {
+    return Key{static_cast<uint8_t>(proto), ipv6, ipv6 ? 0 : ip, ipv6 ? ip6 : Ip6{}, port};
+}
 
 void add(std::optional<uint64_t>& to, const std::optional<uint64_t>& v) {
     if (v) to = to.value_or(0) + *v;
@@ -32,15 +37,16 @@ std::vector<FrontendTraffic> traffic_by_frontend(std::span<const Frontend> front
     for (size_t i = 0; i < fronts.size(); ++i) {
         const Frontend& f = fronts[i];
         out[i].ip = f.ip, out[i].port = f.port, out[i].proto = f.proto;
-        // Traffic is counted per IPv4 frontend only (FrontendTraffic has no IPv6 address): an
-        // IPv6 frontend's figures stay empty rather than borrow its IPv4 twin's.
-        if (f.ipv6) continue;
-        exact.emplace(Key{static_cast<uint8_t>(f.proto), f.ip, f.port}, i);
-        if (f.kind == FrontendKind::node_port) any_node.emplace(Key{static_cast<uint8_t>(f.proto), 0, f.port}, i);
+        out[i].ipv6 = f.ipv6, out[i].ip6 = f.ip6;
+        // Each family's figures go to that family's frontends only: an IPv6 frontend never
+        // borrows its IPv4 twin's, nor an IPv6 NodePort the IPv4 node addresses'.
+        exact.emplace(key_of(f.proto, f.ipv6, f.ip, f.ip6, f.port), i);
+        if (f.kind == FrontendKind::node_port) any_node.emplace(key_of(f.proto, f.ipv6, 0, Ip6{}, f.port), i);
     }
     for (const FrontendTraffic& x : t) {
-        const auto& index = x.ip == 0 ? any_node : exact;
-        const auto it = index.find(Key{static_cast<uint8_t>(x.proto), x.ip, x.port});
+        const bool any = x.ipv6 ? x.ip6.is_zero() : x.ip == 0;
+        const auto& index = any ? any_node : exact;
+        const auto it = index.find(key_of(x.proto, x.ipv6, x.ip, x.ip6, x.port));
         if (it != index.end()) add(out[it->second], x);
     }
     return out;

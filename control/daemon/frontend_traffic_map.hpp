@@ -12,9 +12,9 @@
 namespace nfgate::daemon {
 
 // One element per element of `fronts`, in its order: the traffic counted for that frontend
-// (figures empty where the data path counted none). An entry with ip 0 (a NodePort counted per
-// port across node addresses) goes to the first node address's frontend of that port. IPv6
-// frontends get none.
+// (figures empty where the data path counted none), IPv4 and IPv6 frontends alike. An entry with
+// ip 0 (a NodePort counted per port across node addresses; for IPv6 an all-zero ip6) goes to the
+// first node address's frontend of that port in its family.
 std::vector<FrontendTraffic> traffic_by_frontend(std::span<const Frontend> fronts, std::span<const FrontendTraffic> t);
 
 // Per Service port (namespace/name, port name or number, protocol): the sum over its frontends.

@@ -64,15 +64,25 @@ private:
 // go to the back of the free list and fresh ones are used first, so a slot comes back to another
 // frontend as late as possible (its late packets from flows of the old frontend stay rare).
 // A frontend: its service port (a 64-bit hash of "namespace/name:port/proto") and where it is
-// reached (address << 16 | port).
+// reached. IPv4: address = ip << 16 | port, which never sets bit 63, and ip6_hi = ip6_lo = 0.
+// IPv6: address = kFrontendIpv6 | port and the address itself in ip6_hi/ip6_lo (its two
+// 8-byte halves as they sit in the packet). The IPv6 address is kept whole rather than folded
+// into `address`: a fold of 128 bits into 48 could give two IPv6 frontends one slot, and bit 63
+// keeps every IPv6 key apart from every IPv4 one.
+inline constexpr uint64_t kFrontendIpv6 = uint64_t{1} << 63;
+
 struct FrontendKey {
     uint64_t service_port = 0;
     uint64_t address = 0;
+    uint64_t ip6_hi = 0, ip6_lo = 0;
     bool operator==(const FrontendKey&) const = default;
 };
 
 struct FrontendKeyHash {
-    size_t operator()(const FrontendKey& k) const { return k.service_port ^ (k.address * 0x9e3779b97f4a7c15ull); }
+    size_t operator()(const FrontendKey& k) const {
+        const uint64_t v6 = (k.ip6_hi ^ k.ip6_lo * 0xbf58476d1ce4e5b9ull) * 0x94d049bb133111ebull;
+        return k.service_port ^ (k.address * 0x9e3779b97f4a7c15ull) ^ v6;
+    }
 };
 
 class FrontendSlots {

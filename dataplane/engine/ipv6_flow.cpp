@@ -8,7 +8,6 @@
 // ICMPv6 errors about a translated flow are translated back (icmp6_error_nat.hpp), fragments
 // of translated TCP/UDP follow their first fragment (fragment_table6.hpp), a packet longer than
 // the egress link's ipv6MTU is answered with Packet Too Big.
-// Not here yet: per-Service counters for IPv6 frontends.
 #include <cstring>
 
 #include "dataplane/engine/icmp6_answer.hpp"
@@ -193,7 +192,7 @@ Fate new_service_flow6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, const ServiceMa
     fi.orig = orig;
     fi.reply = ct::make_key6(b.ip, snat ? snat_addr : pm.src, rte_cpu_to_be_16(b.port), pm.sport, pm.proto);
     fi.tcp_flags = proxied.valid ? net::kTcpSyn : pm.tcp_flags;
-    fi.tag = service_flow_tag(0);
+    fi.tag = service_flow_tag(sm.slot);
     if (proxied.valid) {
         fi.flags = ct::kFlowSynProxy | ct::kFlowSynProxyPending;
         fi.seq_shift = proxied.cookie;
@@ -206,6 +205,8 @@ Fate new_service_flow6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, const ServiceMa
     rewrite6(pm, *e, ct::Dir::orig);
     ++c.counters.forwarded_nat;
     if (mid_stream) c.counters.count(Reason::tcp_picked_up);
+    c.worker.frontends.connection(sm.slot);
+    c.worker.frontends.packet(sm.slot, sizeof(rte_ipv6_hdr) + pm.payload_len);
     return route6(c, m, pm);
 }
 

@@ -88,6 +88,7 @@ inline Hit6 on_ipv6_hit(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, ct::FlowRef6 r
     }
     rewrite6(pm, e, d);
     ++(flow_kind(e.tag) == kFlowPassthrough ? c.counters.forwarded_plain : c.counters.forwarded_nat);
+    c.worker.frontends.packet(flow_slot(e.tag), sizeof(rte_ipv6_hdr) + pm.payload_len);
     return Hit6::forward;
 }
 

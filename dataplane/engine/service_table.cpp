@@ -66,7 +66,7 @@ public:
         std::vector<const ServicePortEntry*> bases;
         bases.reserve(st_->ports_.size());
         for (const auto& e : st_->ports_) bases.push_back(e.get());
-        if (!st_->v6_.build(m_, bases, err_)) return nullptr;
+        if (!st_->v6_.build(m_, bases, slots_, err_)) return nullptr;
         add_vips6();
         st_->nd_sorted_ = st_->nd_by_port_;
         for (auto& v : st_->nd_sorted_) std::sort(v.begin(), v.end());

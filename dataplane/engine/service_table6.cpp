@@ -61,7 +61,8 @@ size_t ServiceTable6::IpHash::operator()(const Ip6& a) const {
     return x ^ (x >> 31);
 }
 
-bool ServiceTable6::build(const Model& m, const std::vector<const ServicePortEntry*>& bases, std::string& err) {
+bool ServiceTable6::build(const Model& m, const std::vector<const ServicePortEntry*>& bases, FrontendSlots& slots,
+                          std::string& err) {
     if (!build_routes(m, err)) return false;
     service_cidrs_ = m.service_cidrs6;
     cluster_cidrs_ = m.cluster_cidrs6;
@@ -73,7 +74,7 @@ bool ServiceTable6::build(const Model& m, const std::vector<const ServicePortEnt
         const bool v6 = !svc.cluster_ips6.empty() || !svc.external_ips6.empty() || !svc.lb_ips6.empty();
         for (size_t p = 0; p < svc.ports.size(); ++p, ++next) {
             if (!v6) continue;
-            if (!add_port(svc, svc.ports[p], bases.at(next), err)) {
+            if (!add_port(svc, svc.ports[p], bases.at(next), slots, err)) {
                 err = "services[" + std::to_string(s) + "] (" + svc.key() + ").ports[" + std::to_string(p) + "]: " + err;
                 return false;
             }
@@ -85,7 +86,8 @@ bool ServiceTable6::build(const Model& m, const std::vector<const ServicePortEnt
     return true;
 }
 
-bool ServiceTable6::add_port(const Service& svc, const ServicePort& sp, const ServicePortEntry* base, std::string& err) {
+bool ServiceTable6::add_port(const Service& svc, const ServicePort& sp, const ServicePortEntry* base,
+                             FrontendSlots& slots, std::string& err) {
     auto e = std::make_unique<ServicePort6>();
     e->base = base;
     for (const Endpoint6& ep : chosen_endpoints6(sp)) e->backends.push_back(Backend6{ep.ip, ep.port});
@@ -109,8 +111,16 @@ bool ServiceTable6::add_port(const Service& svc, const ServicePort& sp, const Se
         }
     }
     const uint8_t proto = static_cast<uint8_t>(sp.proto);
+    // A key two Services claim stays the first one's (as emplace keeps it), and only it is
+    // counted. The slot's key: FrontendKey (frontend_traffic.hpp), bit 63 marking IPv6.
     auto add = [&](const Ip6& ip, uint16_t port, VipKind kind) {
-        frontends_.emplace(Key{ip, proto, port}, ServiceMatch6{e.get(), kind});
+        const auto [it, added] = frontends_.emplace(Key{ip, proto, port}, ServiceMatch6{e.get(), kind});
+        if (!added) return;
+        FrontendKey key{base->name_hash, kFrontendIpv6 | port};
+        std::memcpy(&key.ip6_hi, ip.data(), 8);
+        std::memcpy(&key.ip6_lo, ip.data() + 8, 8);
+        it->second.slot = slots.take(key);
+        listed_.push_back(FrontendEntry6{e.get(), kind, it->second.slot, ip, port, proto});
     };
     for (const Ip6& ip : svc.cluster_ips6) add(ip, sp.port, VipKind::cluster_ip);
     for (const Ip6& ip : svc.external_ips6) add(ip, sp.port, VipKind::external_ip);

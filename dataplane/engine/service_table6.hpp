@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dataplane/engine/frontend_traffic.hpp"
 #include "dataplane/lb/maglev.hpp"
 #include "model/ip6.hpp"
 #include "model/model.hpp"
@@ -48,6 +49,17 @@ struct ServicePort6 {
 struct ServiceMatch6 {
     const ServicePort6* port = nullptr;
     VipKind kind{};
+    uint16_t slot = 0;  // the frontend's FrontendSlots slot (0: not counted), as ServiceMatch's
+};
+
+// One IPv6 address:port a service port is reached on, with the slot its traffic is counted in.
+struct FrontendEntry6 {
+    const ServicePort6* entry = nullptr;
+    VipKind kind{};
+    uint16_t slot = 0;
+    Ip6 ip;
+    uint16_t port = 0;  // the Service port, or the nodePort
+    uint8_t proto = 0;
 };
 
 struct NextHop6 {
@@ -58,8 +70,10 @@ struct NextHop6 {
 class ServiceTable6 {
 public:
     // Fills the table from `m`'s IPv6 fields; `bases[i]` is the entry of the i-th service port
-    // of the model (Services in order, their ports in order). False with `err` set.
-    bool build(const Model& m, const std::vector<const ServicePortEntry*>& bases, std::string& err);
+    // of the model (Services in order, their ports in order). Each frontend takes its counter
+    // slot from `slots` (the IPv4 frontends' round). False with `err` set.
+    bool build(const Model& m, const std::vector<const ServicePortEntry*>& bases, FrontendSlots& slots,
+               std::string& err);
 
     ServiceMatch6 lookup(const Ip6& ip, uint8_t proto, uint16_t port) const {
         if (frontends_.empty()) return {};
@@ -90,6 +104,9 @@ public:
             }
         return false;
     }
+    // Every IPv6 frontend, in model order, with its slot (the per-frontend traffic is read by it).
+    const std::vector<FrontendEntry6>& frontends() const { return listed_; }
+
     static const Ip6& neighbour_of(const Ip6& dst, const NextHop6& nh) { return nh.gateway.is_zero() ? dst : nh.gateway; }
 
     // The global address of `port` (its first IPv6 address that is not link-local): the source
@@ -129,10 +146,12 @@ private:
         return false;
     }
     bool build_routes(const Model& m, std::string& err);
-    bool add_port(const Service& svc, const ServicePort& sp, const ServicePortEntry* base, std::string& err);
+    bool add_port(const Service& svc, const ServicePort& sp, const ServicePortEntry* base, FrontendSlots& slots,
+                  std::string& err);
 
     std::vector<std::unique_ptr<ServicePort6>> ports_;
     std::unordered_map<Key, ServiceMatch6, KeyHash> frontends_;
+    std::vector<FrontendEntry6> listed_;  // the same frontends, in model order
     std::unordered_map<Ip6, bool, IpHash> addr_kinds_;  // service address -> is a ClusterIP
     std::vector<Cidr6> service_cidrs_, cluster_cidrs_, non_masq_;
     bool masquerade_egress_ = false;

@@ -274,6 +274,12 @@ std::vector<FrontendTraffic> DpdkFastPath::frontend_traffic() const {
         out.push_back(FrontendTraffic{f.ip, f.port, static_cast<Proto>(f.entry->proto),
                                       t.connections, t.packets, t.bytes});
     }
+    for (const engine::FrontendEntry6& f : st.v6().frontends()) {
+        if (f.slot == 0) continue;
+        const engine::FrontendTotals t = frontend_sum(f.slot) - frontend_base_[f.slot];
+        out.push_back(FrontendTraffic{0, f.port, static_cast<Proto>(f.proto), t.connections, t.packets, t.bytes,
+                                      true, f.ip});
+    }
     return out;
 }
 

@@ -134,35 +134,69 @@ TEST(Metrics, TrafficLandsOnItsFrontends) {
     EXPECT_EQ(t.find("nfgate_service_packets_total"), std::string::npos);
 }
 
-// The data paths count traffic per IPv4 frontend only: a dual-stack Service's IPv6 frontends
-// (listed after the IPv4 ones of the port) get no figures, not their IPv4 twins'.
-TEST(Metrics, Ipv6FrontendsGetNoTraffic) {
+FrontendTraffic traffic6(const Ip6& ip, uint16_t port, std::optional<uint64_t> connections,
+                         std::optional<uint64_t> packets, std::optional<uint64_t> bytes) {
+    FrontendTraffic t;
+    t.ipv6 = true;
+    t.ip6 = ip;
+    t.port = port;
+    t.connections = connections, t.packets = packets, t.bytes = bytes;
+    return t;
+}
+
+// A dual-stack Service: its IPv6 frontends (listed after the IPv4 ones of the port) get the
+// figures counted for their IPv6 address, never their IPv4 twins', nor the IPv4 ones theirs.
+TEST(Metrics, Ipv6FrontendsGetTheirOwnTraffic) {
     Model m = one_service();
-    Ip6 vip6, node6;
+    Ip6 vip6, node6, node6b, other6;
     ASSERT_TRUE(parse_ipv6("fd00:10:96::10", vip6));
     ASSERT_TRUE(parse_ipv6("2001:db8:2::1", node6));
+    ASSERT_TRUE(parse_ipv6("2001:db8:2::2", node6b));
+    ASSERT_TRUE(parse_ipv6("fd00:10:96::99", other6));
     m.services[0].cluster_ips6 = {vip6};
-    m.node_addresses6 = {node6};
+    m.node_addresses6 = {node6, node6b};
     const std::vector<Frontend> fronts = all_frontends(m);
-    ASSERT_EQ(fronts.size(), 5u);  // the three IPv4 ones, then the IPv6 ClusterIP and NodePort
-    const auto per = daemon::traffic_by_frontend(fronts, some_traffic());
-    ASSERT_EQ(per.size(), 5u);
-    EXPECT_EQ(per[0].connections, 3u);
-    EXPECT_EQ(per[1].connections, 2u) << "the per-port NodePort count stays on the first IPv4 node address";
-    for (size_t i = 3; i < 5; ++i) {
-        EXPECT_FALSE(per[i].connections.has_value()) << i;
-        EXPECT_FALSE(per[i].packets.has_value()) << i;
-        EXPECT_FALSE(per[i].bytes.has_value()) << i;
-    }
-    // Summed per Service port, the IPv6 frontends add nothing.
+    ASSERT_EQ(fronts.size(), 6u);  // the three IPv4 ones, then the IPv6 ClusterIP and two NodePorts
+    ASSERT_TRUE(fronts[3].ipv6 && fronts[3].ip6 == vip6);
+    std::vector<FrontendTraffic> t = some_traffic();
+    t.push_back(traffic6(vip6, 80, 4, 20, 2000));
+    t.push_back(traffic6(Ip6{}, 30080, 6, {}, {}));   // the kernel path's per-port NodePort count
+    t.push_back(traffic6(node6b, 30080, {}, 9, 900));  // packets per IPv6 node address
+    t.push_back(traffic6(other6, 80, 1, 1, 1));        // not a frontend of the model: ignored
+    // An IPv6 figure whose address is the IPv4 ClusterIP's bytes would be a family mix-up.
+    t.push_back(traffic6(Ip6::from("\0\0\0\0\0\0\0\0\0\0\0\0\x0a\x60\0\x0a"), 80, 100, 100, 100));
+    const auto per = daemon::traffic_by_frontend(fronts, t);
+    ASSERT_EQ(per.size(), 6u);
+    EXPECT_EQ(per[0].connections, 3u) << "the IPv4 ClusterIP keeps its own figures";
+    EXPECT_EQ(per[0].bytes, 1000u);
+    EXPECT_EQ(per[1].connections, 2u) << "the IPv4 per-port NodePort count stays on the first IPv4 node address";
+    EXPECT_EQ(per[3].connections, 4u);
+    EXPECT_EQ(per[3].packets, 20u);
+    EXPECT_EQ(per[3].bytes, 2000u);
+    EXPECT_TRUE(per[3].ipv6 && per[3].ip6 == vip6) << "each row names its frontend";
+    EXPECT_EQ(per[4].connections, 6u) << "the IPv6 per-port count goes to the first IPv6 node address";
+    EXPECT_FALSE(per[4].packets.has_value());
+    EXPECT_FALSE(per[5].connections.has_value());
+    EXPECT_EQ(per[5].packets, 9u);
+    EXPECT_EQ(per[5].bytes, 900u);
+    // Summed per Service port: both families.
     const auto rows = daemon::traffic_by_service_port(m, fronts, per);
     ASSERT_EQ(rows.size(), 1u);
-    EXPECT_EQ(rows[0].connections, 5u);
-    EXPECT_EQ(rows[0].packets, 14u);
+    EXPECT_EQ(rows[0].connections, 5u + 4 + 6);
+    EXPECT_EQ(rows[0].packets, 14u + 20 + 9);
+    EXPECT_EQ(rows[0].bytes, 1400u + 2000 + 900);
+    // And in the exposition text the metrics rows show.
+    const std::string text = metrics::render(daemon::make_snapshot(m, {}, 0, std::nullopt, nullptr, {}, t));
+    EXPECT_NE(text.find("nfgate_service_connections_total{service=\"lab/web\",port=\"80\",protocol=\"TCP\"} 15\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("nfgate_service_bytes_total{service=\"lab/web\",port=\"80\",protocol=\"TCP\"} 4300\n"),
+              std::string::npos)
+        << text;
 }
 
 // Without IPv4 node addresses the IPv6 NodePort frontend is the port's only one: a per-port
-// count (ip 0, an IPv4 figure) is not put on it.
+// count (ip 0, an IPv4 figure) is not put on it; an IPv6 per-port count is.
 TEST(Metrics, PerPortNodePortCountSkipsIpv6NodeAddresses) {
     Model m = one_service();
     Ip6 node6;
@@ -173,6 +207,9 @@ TEST(Metrics, PerPortNodePortCountSkipsIpv6NodeAddresses) {
     ASSERT_EQ(fronts.size(), 2u);  // the IPv4 ClusterIP, the IPv6 NodePort
     const auto per = daemon::traffic_by_frontend(fronts, some_traffic());
     EXPECT_FALSE(per[1].connections.has_value());
+    std::vector<FrontendTraffic> t = some_traffic();
+    t.push_back(traffic6(Ip6{}, 30080, 2, {}, {}));
+    EXPECT_EQ(daemon::traffic_by_frontend(fronts, t)[1].connections, 2u);
 }
 
 TEST(Metrics, PromtoolAcceptsTheText) {

@@ -140,6 +140,9 @@ TEST_F(SynProxy6, AValidCookieOpensTheBackendAndTheConnectionRunsShifted) {
     const uint32_t cookie = handshake_with_gateway();
     const Seg syn = open_backend(cookie);
     EXPECT_EQ(lab.reason(Reason::syn_proxy_opened), 1u);
+    const uint16_t slot = lab.st->v6().lookup(kVip6, 6, 80).slot;
+    ASSERT_NE(slot, 0);
+    EXPECT_EQ(lab.worker_->frontends.read(slot).connections, 1u) << "the proxied connection counts for its frontend";
 
     lab.send(kExt, from_client(kAck | kPsh, kIsn + 1, cookie + 1, {'x'}));  // before the backend answered
     EXPECT_TRUE(lab.io.sent.empty());

@@ -148,6 +148,9 @@ SCENARIOS = [
              needs_daemon=True, paths=("kernel", "dpdk")),
     Scenario("nfgatectl-answers", "nfgatectl flows/services/counters agree with a connection the lab "
              "holds", check=nfgatectl_answers, needs_daemon=True, paths=("kernel", "dpdk")),
+    Scenario("nfgatectl-answers-v6", "the same for a connection to the Service's IPv6 ClusterIP: its IPv6 "
+             "row counts it", check=lambda lab: nfgatectl_answers(lab, 6), needs_daemon=True,
+             paths=("kernel", "dpdk")),
     Scenario("nfgatectl-trace", "nfgatectl trace names what a connection will meet (on the fast path: "
              "the very endpoint)", check=nfgatectl_trace, needs_daemon=True, paths=("kernel", "dpdk")),
     Scenario("nfgatectl-capture", "nfgatectl capture writes a port's next packets as pcap that tcpdump reads",

@@ -7,19 +7,23 @@ import shutil
 import subprocess
 import time
 
-from lab import bird_routes
+from lab import bird_routes, v6
 from probes import (ANSWER_TIMEOUT, CLIENT, CLIENT6, GW_EXT, GW_EXT6, POD_A, RELOAD_VIP, Reach, describe, parse_answer,
                     request, run_steps)
 from scenarios_reload import cluster_file, hold_flow
 
-def nfgatectl_answers(lab):
+def nfgatectl_answers(lab, family=4):
     """nfgatectl agrees with traffic the lab made: a held TCP connection to lab/reload is listed by
     `flows` (client, backend, ESTABLISHED), counted by `services` (flows, connections, packets,
-    bytes), and `counters` saw packets."""
+    bytes), and `counters` saw packets. `family` 6: the same over the Service's IPv6 ClusterIP,
+    listed and counted on its IPv6 row."""
+    twin = (lambda a: a) if family == 4 else v6
+    at = (lambda a, p: f"{a}:{p}") if family == 4 else (lambda a, p: f"[{a}]:{p}")
+    vip, client_ip, pod_a = twin(RELOAD_VIP), twin(CLIENT), twin(POD_A)
     client, details = lab.agent("client"), []
-    held = hold_flow(client, "tcp_open", "ctl", "pod-a")
+    held = hold_flow(client, "tcp_open", "ctl", "pod-a", vip=vip)
     if not held:
-        return False, ["could not hold a TCP connection to pod-a through 10.96.0.20:80"]
+        return False, [f"could not hold a TCP connection to pod-a through {at(vip, 80)}"]
     try:
         def ask(*args):
             rc, out, err = lab.nfgatectl("-o", "json", *args)
@@ -28,21 +32,22 @@ def nfgatectl_answers(lab):
             return json.loads(out)
 
         ok = True
-        flows = ask("flows", "--service", "lab/reload", "--client", CLIENT)["flows"]
-        mine = [f for f in flows if f["client"] == f"{CLIENT}:{held['sport']}"]
-        flow_ok = (len(mine) == 1 and mine[0]["backend"] == f"{POD_A}:8080" and mine[0]["state"] == "ESTABLISHED"
-                   and mine[0]["frontend"] == f"{RELOAD_VIP}:80")
+        flows = ask("flows", "--service", "lab/reload", "--client", client_ip)["flows"]
+        mine = [f for f in flows if f["client"] == at(client_ip, held["sport"])]
+        flow_ok = (len(mine) == 1 and mine[0]["backend"] == at(pod_a, 8080) and mine[0]["state"] == "ESTABLISHED"
+                   and mine[0]["frontend"] == at(vip, 80))
         ok &= flow_ok
-        details.append(f"flows of lab/reload from {CLIENT}: {len(flows)}, the held one: "
+        details.append(f"flows of lab/reload from {client_ip}: {len(flows)}, the held one: "
                        f"{mine[0] if mine else None}" + ("" if flow_ok else " -- expected it, ESTABLISHED to pod-a"))
-        rows = [r for r in ask("services") if r["vip"] == RELOAD_VIP and r["port"] == 80]
+        rows = [r for r in ask("services") if r["vip"] == vip and r["port"] == 80]
+        header = 40 if family == 4 else 60  # IP and TCP headers, the least a packet of the handshake has
         svc_ok = (len(rows) == 1 and rows[0]["namespace"] == "lab" and rows[0]["name"] == "reload"
-                  and f"{POD_A}:8080" in rows[0]["endpoints"] and (rows[0]["flows"] or 0) >= 1
+                  and at(pod_a, 8080) in rows[0]["endpoints"] and (rows[0]["flows"] or 0) >= 1
                   # the held connection's handshake at least, counted by the data path itself
                   and (rows[0]["connections"] or 0) >= 1 and (rows[0]["packets"] or 0) >= 3
-                  and (rows[0]["bytes"] or 0) >= 3 * 40)
+                  and (rows[0]["bytes"] or 0) >= 3 * header)
         ok &= svc_ok
-        details.append(f"services row for {RELOAD_VIP}:80: {rows}" + ("" if svc_ok else " -- expected "
+        details.append(f"services row for {at(vip, 80)}: {rows}" + ("" if svc_ok else " -- expected "
                        "lab/reload with pod-a, at least the held flow, its connection and handshake packets"))
         counters = ask("counters")
         seen = sum(p["rx_packets"] for p in counters["ports"])

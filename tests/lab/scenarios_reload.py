@@ -17,12 +17,12 @@ def swap_reload_manifest(lab, variant):
     shutil.copyfile(source, cluster_file(lab, "reload.yaml"))
 
 
-def hold_flow(agent, op, id, backend, tries=40):
-    """Opens flows until one lands on `backend`; returns that flow's first answer or None."""
+def hold_flow(agent, op, id, backend, tries=40, vip=RELOAD_VIP):
+    """Opens flows to `vip` until one lands on `backend`; returns that flow's first answer or None."""
     misses = 0
     for _ in range(tries):
         port = 80 if op == "tcp_open" else 53
-        result = agent.call(op, id=id, ip=RELOAD_VIP, port=port)
+        result = agent.call(op, id=id, ip=vip, port=port)
         if result["kind"] != "answer":
             misses += 1
             if misses >= GIVE_UP_AFTER:

@@ -15,6 +15,7 @@
 
 #include "nft/conntrack_dump.hpp"
 #include "nft/flood_figures.hpp"
+#include "nft/frontend_counters.hpp"
 #include "nft/kernel_path.hpp"
 #include "tests/nft/fixtures.hpp"
 
@@ -237,6 +238,60 @@ TEST_F(Traffic6, AnEndpointChangeTakesEffect) {
     EXPECT_EQ(fetch("fd00:10:96::10", 80), "refused") << "scaled to zero: rejected";
 }
 
+// What KernelTraffic reported for one frontend: connections (the nat hook's maps), packets and
+// bytes (the filter hooks' set), each from its own row. `ip` all zero: a per-port NodePort count.
+struct Figures {
+    uint64_t connections = 0, packets = 0, bytes = 0;
+};
+
+Figures figures_of(const std::vector<FrontendTraffic>& all, const Ip6& ip, uint16_t port) {
+    Figures f;
+    for (const FrontendTraffic& t : all)
+        if (t.ipv6 && t.ip6 == ip && t.port == port && t.proto == Proto::tcp) {
+            f.connections += t.connections.value_or(0);
+            f.packets += t.packets.value_or(0);
+            f.bytes += t.bytes.value_or(0);
+        }
+    return f;
+}
+
+// The ip6 table's element counters, read as the ip table's: new connections per IPv6 frontend,
+// packets and bytes of both directions; an IPv6 NodePort's connections per port, its packets
+// per node address. The IPv4 frontends' figures stay apart.
+TEST_F(Traffic6, FrontendCountersCountIPv6Frontends) {
+    Model m = lab_model();
+    for (Service& s : m.services)
+        if (s.name == "one") s.ports[0].node_port = 30080;
+    std::string err;
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    KernelTraffic traffic;
+    std::vector<FrontendTraffic> before, after;
+    ASSERT_TRUE(traffic.read(before, err)) << err;
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(fetch("fd00:10:96::10", 80), "pod-a");
+    // pod-a calling its own Service's NodePort: hairpin, masqueraded back to it.
+    EXPECT_EQ(fetch("fd00:10:244::1", 30080, "fd00:10:244::2"), "pod-a");
+    ASSERT_TRUE(traffic.read(after, err)) << err;
+
+    const Ip6 vip = v6("fd00:10:96::10");
+    const Figures b = figures_of(before, vip, 80), a = figures_of(after, vip, 80);
+    EXPECT_EQ(a.connections - b.connections, 3u);
+    // Per connection at least SYN, SYN-ACK, ACK, the 5-byte answer, FINs both ways.
+    EXPECT_GE(a.packets - b.packets, 3u * 6);
+    EXPECT_GE(a.bytes - b.bytes, (a.packets - b.packets) * 60) << "an IPv6 and a TCP header a packet at least";
+
+    EXPECT_EQ(figures_of(after, Ip6{}, 30080).connections - figures_of(before, Ip6{}, 30080).connections, 1u)
+        << "the NodePort's connection, counted per port";
+    const Ip6 node = v6("fd00:10:244::1");
+    EXPECT_GE(figures_of(after, node, 30080).packets - figures_of(before, node, 30080).packets, 6u)
+        << "its packets, counted per node address";
+
+    const Ip6 other = v6("fd00:10:96::20");
+    EXPECT_EQ(figures_of(after, other, 80).packets, figures_of(before, other, 80).packets)
+        << "a frontend nobody called counts nothing";
+    for (const FrontendTraffic& t : after)
+        EXPECT_TRUE(t.ipv6 || t.ip6.is_zero()) << "an IPv4 row carries no IPv6 address";
+}
+
 TEST_F(Traffic6, AModelWithoutAnIPv6HalfRemovesTheIp6Table) {
     Model m = lab_model();
     m.node_addresses6.clear();
@@ -247,6 +302,12 @@ TEST_F(Traffic6, AModelWithoutAnIPv6HalfRemovesTheIp6Table) {
     ASSERT_TRUE(kp.apply(m, err)) << err;
     EXPECT_NE(run("nft list table ip6 nfgate"), 0);
     EXPECT_EQ(fetch("10.96.0.20", 80), "pod-a4");
+    // Without the ip6 table the counters are the ip table's alone, read without an error.
+    KernelTraffic traffic;
+    std::vector<FrontendTraffic> rows;
+    ASSERT_TRUE(traffic.read(rows, err)) << err;
+    EXPECT_FALSE(rows.empty());
+    for (const FrontendTraffic& t : rows) EXPECT_FALSE(t.ipv6);
 }
 
 }  // namespace
