@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import time
 
-from lab import bird_routes
+from lab import bird_routes, v6
 from probes import (ANSWER_TIMEOUT, CLIENT, CLIENT6, GW_EXT, GW_EXT6, POD_A, RELOAD_VIP, Reach, describe, parse_answer,
                     request, run_steps)
 from scenarios_reload import cluster_file, hold_flow
@@ -140,29 +140,41 @@ def nfgatectl_capture(lab):
 POD_IPS = {"pod-a": "10.244.1.10", "pod-b": "10.244.1.11"}
 
 
-def nfgatectl_trace(lab):
+def nfgatectl_trace(lab, family=4):
     """nfgatectl trace names the Service, its endpoints and the masquerade for a client's
     connection to a ClusterIP, and the endpoint it names is the one the same connection then
-    reaches (fast path: Maglev; kernel path: the kernel's jhash of the client address and port)."""
+    reaches (fast path: Maglev; kernel path: the kernel's jhash of the client address and port).
+    family=6: the same over the IPv6 twins, written [addr]:port."""
     sport = 40002 + (os.getpid() * 7 + int(time.time())) % 98  # reserved: never ephemeral (lab.py)
-    rc, out, err = lab.nfgatectl("-o", "json", "trace", "tcp", f"{CLIENT}:{sport}", "10.96.0.10:80")
+    twin = (lambda a: a) if family == 4 else v6
+    at = (lambda a, p: f"{a}:{p}") if family == 4 else (lambda a, p: f"[{a}]:{p}")
+    vip = twin("10.96.0.10")
+    pods = {name: twin(ip) for name, ip in POD_IPS.items()}
+    rc, out, err = lab.nfgatectl("-o", "json", "trace", "tcp", at(twin(CLIENT), sport), at(vip, 80))
     if rc != 0:
         return False, [f"nfgatectl trace: exit {rc}: {err.strip()}"]
     t = json.loads(out)
-    ready = sorted(f"{ip}:8080" for ip in POD_IPS.values())
+    ready = sorted(at(ip, 8080) for ip in pods.values())
     ok = (t["verdict"] == "forward" and t["service"] == "lab/web" and sorted(t["candidates"]) == ready
           and t["masquerade"])
     details = [f"trace: verdict {t['verdict']}, service {t['service']}, among {t['candidates']}, chosen "
                f"{t['chosen']}, masquerade {t['masquerade']}" + ("" if ok else f" -- expected lab/web over {ready}, "
                                                                           "masqueraded")]
-    results = lab.agent("client").tcp("10.96.0.10", 80, count=1, timeout=ANSWER_TIMEOUT, sport=sport)
+    results = lab.agent("client").tcp(vip, 80, count=1, timeout=ANSWER_TIMEOUT, sport=sport)
     got = results[0]
     answered = got["kind"] == "answer"
-    backend = POD_IPS.get(parse_answer(got["text"])[0]) if answered else None
-    same = answered and t["chosen"] == f"{backend}:8080"
+    name = parse_answer(got["text"])[0] if answered else None
+    backend = pods.get(name) if answered else None
+    same = answered and t["chosen"] == at(backend, 8080)
     ok &= same
     details.append(f"the connection from port {sport} reached {backend}" +
                    ("" if same else f" -- expected the traced {t['chosen']}"))
+    if family == 6:
+        rc, out, err = lab.nfgatectl("trace", "tcp", at(twin(CLIENT), sport), "10.96.0.10:80")
+        mixed = rc == 1 and "different families" in err
+        ok &= mixed
+        details.append(f"a mixed-family pair: exit {rc}: {err.strip()}" + ("" if mixed else " -- expected exit 1 "
+                                                                                          "naming the families"))
     return ok, details
 
 
