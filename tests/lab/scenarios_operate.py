@@ -312,7 +312,7 @@ print("ok", ok[0], "failed", len(failed), "; ".join(failed[:3]), flush=True)
 def restart_keeps_serving(lab):
     """The daemon restarted (SIGTERM, then a new nfgate): the kernel keeps the ruleset while no
     daemon runs, the stopping daemon seals it and the new one adopts it unchanged (rule handles
-    equal), so a held connection and a stream of new connections (one every 20 ms) lose nothing."""
+    equal, in the ip and the ip6 table), so a held connection and a stream of new connections (one every 20 ms) lose nothing."""
     import sys
     client, details = lab.agent("client"), []
     held = hold_flow(client, "tcp_open", "restart", "pod-a")
@@ -324,14 +324,19 @@ def restart_keeps_serving(lab):
         stream.stdout.readline()
         time.sleep(0.5)
         handles = lab.exec("gw", "nft", "-a", "list", "chain", "ip", "nfgate", "services", check=False)
+        handles6 = lab.exec("gw", "nft", "-a", "list", "chain", "ip6", "nfgate", "services", check=False)
         t0 = time.monotonic()
         lab.restart_daemon()
         took = time.monotonic() - t0
         adopted = "kernel path: adopted the ruleset an earlier run left" in lab.daemon.output()
         same = handles and handles == lab.exec("gw", "nft", "-a", "list", "chain", "ip", "nfgate", "services",
                                                check=False)
-        details.append("the new daemon adopted the sealed ruleset (log line, same rule handles)" if adopted and same
-                       else f"adopted line: {adopted}, same handles: {bool(same)} -- expected both")
+        same6 = handles6 and handles6 == lab.exec("gw", "nft", "-a", "list", "chain", "ip6", "nfgate", "services",
+                                                  check=False)
+        same = same and same6
+        details.append("the new daemon adopted the sealed ip and ip6 tables (log line, same rule handles)"
+                       if adopted and same else
+                       f"adopted line: {adopted}, same handles: {bool(same)} (ip6: {bool(same6)}) -- expected both")
         time.sleep(0.5)
         stream.stdin.close()
         tally = stream.stdout.readline().strip()
