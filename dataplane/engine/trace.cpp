@@ -153,25 +153,25 @@ void service_flow6(const ServiceTable& st, const AffinityTable& aff, const Trace
     r.verdict = "forward";
 }
 
-TraceResult trace_new_flow6(const ServiceTable& st, const AffinityTable& aff, const TracePacket& p, uint32_t now_s) {
-    TraceResult r;
-    const MissDecision6 d = decide_miss6(st, p.src6, p.dst6, p.proto, p.dport, 0);
-    switch (d.kind) {
-        case MissKind::service: service_flow6(st, aff, p, now_s, d.match, r); break;
+// A miss that is not a Service flow, in either family: `dst` is the destination's text,
+// `route` the way toward it (empty: none), `snat` the address masquerade would take (empty:
+// none there). True when the packet leaves masqueraded (the caller records the address).
+bool other_miss(TraceResult& r, MissKind kind, Reason reason, const std::string& dst, uint16_t dport,
+                const std::string& route, const std::string& snat) {
+    switch (kind) {
+        case MissKind::service: break;
         case MissKind::dropped:
-            r.steps.push_back({"classification", "not a Service frontend: " + std::string(reason_name(d.reason))});
-            drop(r, d.reason);
+            r.steps.push_back({"classification", "not a Service frontend: " + std::string(reason_name(reason))});
+            drop(r, reason);
             break;
         case MissKind::to_kernel:
-            r.steps.push_back({"classification", ip6_to_string(p.dst6) + " is the gateway's own address, no NodePort on " +
-                                                     std::to_string(p.dport)});
+            r.steps.push_back({"classification", dst + " is the gateway's own address, no NodePort on " + std::to_string(dport)});
             r.verdict = "local";
-            r.reason = "to the gateway's kernel (exception path; dropped as " + std::string(reason_name(d.reason)) +
+            r.reason = "to the gateway's kernel (exception path; dropped as " + std::string(reason_name(reason)) +
                        " where none runs)";
             break;
         case MissKind::rejected:
-            r.steps.push_back({"classification", ip6_to_string(p.dst6) + " is a ClusterIP, no Service on port " +
-                                                     std::to_string(p.dport)});
+            r.steps.push_back({"classification", dst + " is a ClusterIP, no Service on port " + std::to_string(dport)});
             r.verdict = "reject";
             r.reason = "allocated ClusterIP, unserved port";
             break;
@@ -181,31 +181,41 @@ TraceResult trace_new_flow6(const ServiceTable& st, const AffinityTable& aff, co
             break;
         case MissKind::egress_masquerade:
         case MissKind::passthrough:
-        case MissKind::forward: {
-            Ip6 addr;
-            std::string how;
-            NextHop6 nh;
-            const bool routed = st.v6().route(p.dst6, nh);
-            const bool has_addr = egress_address6(st, p.dst6, addr, how);
-            r.steps.push_back({"route", routed ? "to " + ip6_to_string(p.dst6) + " out interface " + std::to_string(nh.port)
-                                               : "no route to " + ip6_to_string(p.dst6)});
-            if (!routed || (d.kind == MissKind::egress_masquerade && !has_addr)) {
+        case MissKind::forward:
+            r.steps.push_back({"route", !route.empty() ? "to " + dst + " out " + route : "no route to " + dst});
+            if (route.empty() || (kind == MissKind::egress_masquerade && snat.empty())) {
                 drop(r, Reason::no_route);
                 break;
             }
-            if (d.kind == MissKind::egress_masquerade) {
-                r.steps.push_back({"source NAT", "pod egress outside nonMasqueradeCIDRs: masquerade to " + ip6_to_string(addr)});
-                r.snat6 = addr;
-                r.masquerade = true;
-            } else {
-                r.steps.push_back({"source NAT", d.kind == MissKind::passthrough
-                                                     ? "none (a connection from outside to a pod: tracked, untranslated)"
-                                                     : "none (routed untouched)"});
-            }
             r.verdict = "forward";
+            if (kind == MissKind::egress_masquerade) {
+                r.steps.push_back({"source NAT", "pod egress outside nonMasqueradeCIDRs: masquerade to " + snat});
+                r.masquerade = true;
+                return true;
+            }
+            r.steps.push_back({"source NAT", kind == MissKind::passthrough
+                                                 ? "none (a connection from outside to a pod: tracked, untranslated)"
+                                                 : "none (routed untouched)"});
             break;
-        }
     }
+    return false;
+}
+
+TraceResult trace_new_flow6(const ServiceTable& st, const AffinityTable& aff, const TracePacket& p, uint32_t now_s) {
+    TraceResult r;
+    const MissDecision6 d = decide_miss6(st, p.src6, p.dst6, p.proto, p.dport, 0);
+    if (d.kind == MissKind::service) {
+        service_flow6(st, aff, p, now_s, d.match, r);
+        return r;
+    }
+    NextHop6 nh;
+    Ip6 addr;
+    std::string how;
+    const bool routed = st.v6().route(p.dst6, nh);
+    const bool has_addr = egress_address6(st, p.dst6, addr, how);
+    if (other_miss(r, d.kind, d.reason, ip6_to_string(p.dst6), p.dport, routed ? "interface " + std::to_string(nh.port) : "",
+                   has_addr ? ip6_to_string(addr) : ""))
+        r.snat6 = addr;
     return r;
 }
 
@@ -215,54 +225,15 @@ TraceResult trace_new_flow(const ServiceTable& st, const AffinityTable& aff, con
     if (p.ipv6) return trace_new_flow6(st, aff, p, now_s);
     TraceResult r;
     const MissDecision d = decide_miss(st, p.src, p.dst, p.proto, p.dport, 0);
-    switch (d.kind) {
-        case MissKind::service: service_flow(st, aff, p, now_s, d.match, r); break;
-        case MissKind::dropped:
-            r.steps.push_back({"classification", "not a Service frontend: " + std::string(reason_name(d.reason))});
-            drop(r, d.reason);
-            break;
-        case MissKind::to_kernel:
-            r.steps.push_back({"classification", ip_to_string(p.dst) + " is the gateway's own address, no NodePort on " +
-                                                     std::to_string(p.dport)});
-            r.verdict = "local";
-            r.reason = "to the gateway's kernel (exception path; dropped as " + std::string(reason_name(d.reason)) +
-                       " where none runs)";
-            break;
-        case MissKind::rejected:
-            r.steps.push_back({"classification", ip_to_string(p.dst) + " is a ClusterIP, no Service on port " +
-                                                     std::to_string(p.dport)});
-            r.verdict = "reject";
-            r.reason = "allocated ClusterIP, unserved port";
-            break;
-        case MissKind::echo_to_gateway:
-            r.verdict = "local";
-            r.reason = "echo answered by the worker";
-            break;
-        case MissKind::egress_masquerade:
-        case MissKind::passthrough:
-        case MissKind::forward: {
-            uint32_t addr = 0;
-            std::string how;
-            const bool routed = egress_address(st, p.dst, addr, how);
-            r.steps.push_back({"route", routed ? "to " + ip_to_string(p.dst) + " out " + how
-                                               : "no route to " + ip_to_string(p.dst)});
-            if (!routed) {
-                drop(r, Reason::no_route);
-                break;
-            }
-            if (d.kind == MissKind::egress_masquerade) {
-                r.steps.push_back({"source NAT", "pod egress outside nonMasqueradeCIDRs: masquerade to " + ip_to_string(addr)});
-                r.snat = addr;
-                r.masquerade = true;
-            } else {
-                r.steps.push_back({"source NAT", d.kind == MissKind::passthrough
-                                                     ? "none (a connection from outside to a pod: tracked, untranslated)"
-                                                     : "none (routed untouched)"});
-            }
-            r.verdict = "forward";
-            break;
-        }
+    if (d.kind == MissKind::service) {
+        service_flow(st, aff, p, now_s, d.match, r);
+        return r;
     }
+    uint32_t addr = 0;
+    std::string how;
+    const bool routed = egress_address(st, p.dst, addr, how);
+    if (other_miss(r, d.kind, d.reason, ip_to_string(p.dst), p.dport, routed ? how : "", routed ? ip_to_string(addr) : ""))
+        r.snat = addr;
     return r;
 }
 
