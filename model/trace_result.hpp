@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "model/ip6.hpp"
 #include "model/model.hpp"
 
 namespace nfgate {
@@ -15,6 +16,9 @@ struct TracePacket {
     uint8_t proto = 6;  // IPPROTO_TCP / UDP
     uint32_t src = 0, dst = 0;  // host order
     uint16_t sport = 0, dport = 0;
+    // The IPv6 family: src6/dst6 stand in for src/dst (which stay zero).
+    bool ipv6 = false;
+    Ip6 src6, dst6;
 };
 
 struct TraceStep {
@@ -31,6 +35,10 @@ struct TraceResult {
     std::optional<Endpoint> chosen;    // the one picked, where the path's choice is determined
     std::optional<uint32_t> snat;      // the source the packet leaves with, when known
     bool masquerade = false;           // the source is replaced by the gateway's address
+    // The same for an IPv6 packet (candidates, chosen and snat stay empty then).
+    std::vector<Endpoint6> candidates6;
+    std::optional<Endpoint6> chosen6;
+    std::optional<Ip6> snat6;
 };
 
 }  // namespace nfgate

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "model/ip6.hpp"
+
 namespace nfgate::nft {
 
 inline uint32_t rol32(uint32_t v, unsigned s) { return (v << s) | (v >> (32 - s)); }
@@ -51,6 +53,16 @@ inline uint32_t endpoint_index(uint32_t saddr_host, uint16_t sport_host, uint32_
                             uint8_t(saddr_host),       uint8_t(sport_host >> 8),  uint8_t(sport_host),
                             0, 0};
     return static_cast<uint32_t>((uint64_t{kernel_jhash(key, 8, 0)} * n) >> 32);
+}
+
+// `jhash ip6 saddr . th sport mod n seed 0x0`: the address's four registers and the port's,
+// twenty bytes hashed.
+inline uint32_t endpoint_index(const Ip6& saddr, uint16_t sport_host, uint32_t n) {
+    uint8_t key[20] = {};
+    for (int i = 0; i < 16; ++i) key[i] = saddr.b[i];
+    key[16] = uint8_t(sport_host >> 8);
+    key[17] = uint8_t(sport_host);
+    return static_cast<uint32_t>((uint64_t{kernel_jhash(key, 20, 0)} * n) >> 32);
 }
 
 }  // namespace nfgate::nft

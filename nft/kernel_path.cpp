@@ -32,17 +32,21 @@ struct KernelPath::State {
         uint64_t map_need = 0;                 // sum of endpoint_map_need over the Services
         uint32_t map_capacity = 0;             // endpoint_map_capacity_for(map_need)
     } shared[2];
+    // Per family, the table's seal (ruleset_seal.hpp).
+    struct Sealing {
+        Seal seal;            // the plan operations' chain and rule
+        bool sealed = false;  // the table's seal names what `model` renders to
+    } sealing[2];
     std::vector<Cidr> routes;
     std::vector<Cidr6> routes6;
     std::vector<NdpProxy> ndp;  // proxy neighbour entries of in-subnet IPv6 VIPs
-    Seal seal;             // the plan operations' chain and rule (ruleset_seal.hpp)
-    bool sealed = false;   // the kernel's seal names what `model` renders to
-    bool adopted = false;  // the first apply found its ruleset sealed and changed nothing
+    bool adopted = false;  // the first apply found both tables sealed and changed nothing
     bool syn_proxy = false;  // the SYN proxy's set holds the frontends
     TcpLoose loose;
     bool ip6_table = false;  // the `ip6 nfgate` table is written (the model has an IPv6 half)
 
     Shared& of(Family f) { return shared[f == Family::ip6 ? 1 : 0]; }
+    Sealing& seal_of(Family f) { return sealing[f == Family::ip6 ? 1 : 0]; }
 };
 
 KernelPath::KernelPath() : state_(std::make_unique<State>()) {}
@@ -172,7 +176,7 @@ bool KernelPath::apply_changes(const Model& m, const ServiceChanges& changes, st
         new_part[i] = render_services(m, changes.after, created, sh.map_capacity, st.syn_proxy, f);
         plans[i] = diff_plan(old_part[i], new_part[i]);
     }
-    if (!run_unsealing(std::move(plans[0]), err) || !run_plan(plans[1], err)) return false;
+    if (!run_unsealing(std::move(plans[0]), err) || !run_unsealing(std::move(plans[1]), err)) return false;
     std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, changes.before, m, changes.after);
     std::vector<StaleUdpFlow6> stale6 = stale_udp_flows6(*st.model, changes.before, m, changes.after);
     bool routes_same = routed_ips(changes.before) == routed_ips(changes.after);
@@ -189,12 +193,30 @@ bool KernelPath::apply_changes(const Model& m, const ServiceChanges& changes, st
 
 // An incremental batch also breaks the seal, in the same transaction: from now on only this
 // run knows what the table holds.
+// Each table (the plan's family) has its seal.
 bool KernelPath::run_unsealing(Plan plan, std::string& err) {
-    State& st = *state_;
     if (plan.empty()) return true;
-    if (st.sealed) st.seal.append(plan, "", false);
+    State::Sealing& sh = state_->seal_of(plan.family);
+    if (sh.sealed) sh.seal.append(plan, "", false);
     if (!run_plan(plan, err)) return false;
-    st.sealed = false;
+    sh.sealed = false;
+    return true;
+}
+
+// A table written whole: adopted as it is when its seal names `rs`'s fingerprint, otherwise
+// replaced by `rs`, sealed in the same batch. The same for the ip and the ip6 table.
+bool KernelPath::write_sealed(const Ruleset& rs, bool& adopted, std::string& err) {
+    State::Sealing& sh = state_->seal_of(rs.family);
+    const std::string fingerprint = ruleset_fingerprint(rs);
+    std::string found;
+    if (!read_seal(rs.family, found, err)) return false;
+    adopted = found == fingerprint;
+    if (!adopted) {
+        Plan plan = full_plan(rs);
+        sh.seal.append(plan, fingerprint, true);
+        if (!run_plan(plan, err)) return false;
+    }
+    sh.sealed = true;
     return true;
 }
 
@@ -207,20 +229,12 @@ bool KernelPath::first_apply(const Model& m, std::string& err) {
     st.syn_proxy = false;
     // A daemon killed while its proxy held nf_conntrack_tcp_loose at 0 left a note of the value.
     if (!st.loose.recover(err)) return false;
-    const Ruleset rs = render(m, false);
-    const std::string fingerprint = ruleset_fingerprint(rs);
-    std::string found;
-    if (!read_seal(found, err)) return false;
-    st.adopted = found == fingerprint;
-    if (!st.adopted) {
-        Plan plan = full_plan(rs);
-        st.seal.append(plan, fingerprint, true);
-        if (!run_plan(plan, err)) return false;
-    }
-    st.sealed = true;
-    // The ip6 table is written whole (or removed, when a run before left one the model does not
-    // want), in a batch of its own after the ip one. (Not yet: adopting a sealed ip6 table.)
-    if (!write_ip6(nullptr, m, err)) return false;
+    bool adopted = false, adopted6 = true;
+    if (!write_sealed(render(m, false), adopted, err)) return false;
+    // The ip6 table is adopted or written whole the same way (or removed, when a run before left
+    // one the model does not want), in a batch of its own after the ip one.
+    if (!write_ip6(nullptr, m, err, &adopted6)) return false;
+    st.adopted = adopted && adopted6;
     st.model = m;
     count_all(m);
     if (!update_routes(m, true, err)) return false;
@@ -230,19 +244,21 @@ bool KernelPath::first_apply(const Model& m, std::string& err) {
 // The ip6 table when settings all Services depend on changed (or on the first apply, `was`
 // null): the difference between whole renderings, or the table written or removed when the
 // model gains or loses its IPv6 half.
-bool KernelPath::write_ip6(const Model* was, const Model& m, std::string& err) {
+bool KernelPath::write_ip6(const Model* was, const Model& m, std::string& err, bool* adopted) {
     State& st = *state_;
     const bool want = serves_ipv6(m);
+    bool ignored_adoption = false;
     if (!want) {
         // On the first apply, one an earlier run left goes; a host without IPv6 may refuse even
         // to look, which is fine when nothing IPv6 is wanted.
         std::string ignored;
         if (st.ip6_table && !drop_table(Family::ip6, err)) return false;
         if (was == nullptr) drop_table(Family::ip6, ignored);
+        st.seal_of(Family::ip6).sealed = false;
     } else if (st.ip6_table && was != nullptr) {
-        if (!run_plan(diff_plan(render(*was, st.syn_proxy, Family::ip6), render(m, st.syn_proxy, Family::ip6)), err))
+        if (!run_unsealing(diff_plan(render(*was, st.syn_proxy, Family::ip6), render(m, st.syn_proxy, Family::ip6)), err))
             return false;
-    } else if (!run_plan(full_plan(render(m, st.syn_proxy, Family::ip6)), err)) {
+    } else if (!write_sealed(render(m, st.syn_proxy, Family::ip6), adopted != nullptr ? *adopted : ignored_adoption, err)) {
         return false;
     }
     st.ip6_table = want;
@@ -251,11 +267,18 @@ bool KernelPath::write_ip6(const Model* was, const Model& m, std::string& err) {
 
 bool KernelPath::seal(std::string& err) {
     State& st = *state_;
-    if (!st.model || st.sealed) return true;
-    Plan plan;
-    st.seal.append(plan, ruleset_fingerprint(render(*st.model, st.syn_proxy)), false);
-    if (!run_plan(plan, err)) return false;
-    st.sealed = true;
+    if (!st.model) return true;
+    for (Family f : kFamilies) {
+        State::Sealing& sh = st.seal_of(f);
+        if (sh.sealed || (f == Family::ip6 && !st.ip6_table)) continue;
+        const Ruleset rs = render(*st.model, st.syn_proxy, f);
+        Plan plan;
+        plan.table = rs.table;
+        plan.family = f;
+        sh.seal.append(plan, ruleset_fingerprint(rs), false);
+        if (!run_plan(plan, err)) return false;
+        sh.sealed = true;
+    }
     return true;
 }
 
@@ -284,7 +307,7 @@ bool KernelPath::set_syn_proxy(bool on, std::string& err) {
     Plan plan, plan6;
     frontends(all, plan);
     frontends(all6, plan6);
-    if (!run_unsealing(std::move(plan), err) || !run_plan(plan6, err)) {
+    if (!run_unsealing(std::move(plan), err) || !run_unsealing(std::move(plan6), err)) {
         std::string ignored;  // the refusal is what the caller needs to hear
         if (on) st.loose.restore(ignored);
         return false;

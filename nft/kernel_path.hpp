@@ -50,7 +50,8 @@ private:
     bool update_routes6(const Model& m, bool first, std::string& err);
     bool first_apply(const Model& m, std::string& err);
     bool run_unsealing(Plan plan, std::string& err);
-    bool write_ip6(const Model* was, const Model& m, std::string& err);
+    bool write_sealed(const Ruleset& rs, bool& adopted, std::string& err);
+    bool write_ip6(const Model* was, const Model& m, std::string& err, bool* adopted = nullptr);
     std::unique_ptr<State> state_;
 };
 

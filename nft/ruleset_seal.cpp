@@ -52,10 +52,11 @@ std::string ruleset_fingerprint(const Ruleset& rs) {
     return std::string("nfgate ruleset ") + hex;
 }
 
-bool read_seal(std::string& fingerprint, std::string& err) {
+bool read_seal(Family family, std::string& fingerprint, std::string& err) {
     fingerprint.clear();
     std::vector<char> req(MNL_SOCKET_BUFFER_SIZE);
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(req.data(), NFT_MSG_GETRULE, NFPROTO_IPV4, NLM_F_DUMP | NLM_F_ACK,
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(req.data(), NFT_MSG_GETRULE, family == Family::ip6 ? NFPROTO_IPV6 : NFPROTO_IPV4,
+                                          NLM_F_DUMP | NLM_F_ACK,
                                           static_cast<uint32_t>(time(nullptr)));
     RulePtr r(nftnl_rule_alloc());
     nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, kTableName);

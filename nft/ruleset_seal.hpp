@@ -19,9 +19,9 @@ inline constexpr const char* kSealChain = "nfgate-seal";
 // "nfgate ruleset <16 hex digits>": FNV-1a over the `nft -f` text of `rs`.
 std::string ruleset_fingerprint(const Ruleset& rs);
 
-// The fingerprint the kernel's table carries; empty when it has no table, no seal chain or no
-// sealed rule. False only when the kernel cannot be asked.
-bool read_seal(std::string& fingerprint, std::string& err);
+// The fingerprint the kernel's table of `family` carries; empty when it has no table, no seal
+// chain or no sealed rule. False only when the kernel cannot be asked.
+bool read_seal(Family family, std::string& fingerprint, std::string& err);
 
 // The seal chain and its rule, referred to by the plan operations below (keep it alive).
 struct Seal {

@@ -15,12 +15,22 @@ constexpr int kMaxDepth = 16;  // jump/goto nesting; the rendered ruleset uses t
 
 enum class Outcome { next, accept, drop, reject, ret };
 
+struct State;
+std::string addr_text(const State& st, const Addr& a);
+std::string endpoint_text(const State& st, const Addr& a, uint16_t port);
+
 struct State {
     TracePacket p;
+    Addr src, dst;  // p's addresses in the ruleset's family
     uint32_t mark = 0;
     bool dnat = false;
-    std::optional<Endpoint> picked;  // the endpoint map's choice, computed as the kernel does
+    bool picked = false;  // the endpoint map chose the destination, computed as the kernel does
 };
+
+std::string addr_text(const State& st, const Addr& a) { return st.p.ipv6 ? ip6_to_string(a.v6) : ip_to_string(a.v4); }
+std::string endpoint_text(const State& st, const Addr& a, uint16_t port) {
+    return st.p.ipv6 ? "[" + ip6_to_string(a.v6) + "]:" + std::to_string(port) : ip_to_string(a.v4) + ":" + std::to_string(port);
+}
 
 class Walker {
 public:
@@ -56,8 +66,8 @@ private:
 
     static bool in_set(const Set& s, Field f, const State& st) {
         for (const auto& e : s.elems) {
-            if (f == Field::saddr_daddr ? (e.addr == st.p.src && e.to.ip == st.p.dst)
-                                        : e.addr == (f == Field::saddr ? st.p.src : st.p.dst))
+            if (f == Field::saddr_daddr ? (e.addr == st.src && e.to.ip == st.dst)
+                                        : e.addr == (f == Field::saddr ? st.src : st.dst))
                 return true;
         }
         return false;
@@ -67,7 +77,7 @@ private:
         const Set* s = set(map);
         if (s == nullptr) return nullptr;
         for (const auto& e : s->elems)
-            if ((!with_addr || e.addr == st.p.dst) && static_cast<uint8_t>(e.proto) == st.p.proto && e.port == st.p.dport)
+            if ((!with_addr || e.addr == st.dst) && static_cast<uint8_t>(e.proto) == st.p.proto && e.port == st.p.dport)
                 return &e;
         return nullptr;
     }
@@ -84,9 +94,20 @@ private:
         return o;
     }
 
-    void dnat_to(State& st, const Endpoint& e) {
-        st.p.dst = e.ip;
-        st.p.dport = e.port;
+    // The endpoint `to` names, listed among the candidates of the packet's family.
+    void candidate(const State& st, const Addr& ip, uint16_t port) {
+        if (st.p.ipv6) out_.candidates6.push_back(Endpoint6{ip.v6, port, true});
+        else out_.candidates.push_back(Endpoint{ip.v4, port, true});
+    }
+    size_t candidate_count(const State& st) const {
+        return st.p.ipv6 ? out_.candidates6.size() : out_.candidates.size();
+    }
+
+    static void dnat_to(State& st, const Addr& ip, uint16_t port) {
+        st.dst = ip;
+        st.p.dst = ip.v4;
+        st.p.dst6 = ip.v6;
+        st.p.dport = port;
         st.dnat = true;
     }
 
@@ -99,8 +120,10 @@ private:
             for (const Expr& x : r.exprs) {
                 if (!matches) break;
                 if (const auto* m = std::get_if<MatchCidr>(&x)) {
-                    const uint32_t a = m->field == Field::saddr ? st.p.src : st.p.dst;
-                    matches = Cidr{m->cidr.addr.v4, m->cidr.len}.contains(a) != m->negate;
+                    const Addr& a = m->field == Field::saddr ? st.src : st.dst;
+                    const bool in = st.p.ipv6 ? Cidr6{m->cidr.addr.v6, m->cidr.len}.contains(a.v6)
+                                              : Cidr{m->cidr.addr.v4, m->cidr.len}.contains(a.v4);
+                    matches = in != m->negate;
                 } else if (const auto* m = std::get_if<MatchSet>(&x)) {
                     const Set* s = set(m->set);
                     matches = s != nullptr && in_set(*s, m->field, st);
@@ -122,10 +145,10 @@ private:
                     const Set* s = set(m->set);
                     matches = s != nullptr && st.p.proto == static_cast<uint8_t>(Proto::tcp) &&
                               std::any_of(s->elems.begin(), s->elems.end(), [&](const SetElem& e) {
-                                  return e.addr == st.p.dst && e.port == st.p.dport;
+                                  return e.addr == st.dst && e.port == st.p.dport;
                               });
                 } else if (const auto* m = std::get_if<LimitPerSource>(&x)) {
-                    step(c, "dropped here once " + ip_to_string(st.p.src) + " opens more than " +
+                    step(c, "dropped here once " + addr_text(st, st.src) + " opens more than " +
                                 std::to_string(m->rate) + " connections a second (burst " + std::to_string(m->burst) + ")");
                     matches = false;
                 } else if (std::holds_alternative<Notrack>(x) || std::holds_alternative<SynProxy>(x) ||
@@ -158,8 +181,7 @@ private:
                     step(c, "a client @" + m->map + " remembers goes back to its endpoint; otherwise on");
                     matches = false;
                 } else if (const auto* m = std::get_if<Dnat>(&x)) {
-                    const Endpoint e{m->ip.v4, m->port, true};
-                    out_.candidates.push_back(e);
+                    candidate(st, m->ip, m->port);
                     if (numgen || random_alternatives) {
                         random_alternatives = true;
                         if (numgen) {
@@ -168,27 +190,27 @@ private:
                             continue;
                         }
                     }
-                    dnat_to(st, e);
+                    dnat_to(st, m->ip, m->port);
                     result = Outcome::accept;
                 } else if (const auto* m = std::get_if<DnatEndpointMap>(&x)) {
-                    const uint32_t pick = endpoint_index(st.p.src, st.p.sport, m->count);
-                    std::optional<Endpoint> chosen;
+                    const uint32_t pick = st.p.ipv6 ? endpoint_index(st.src.v6, st.p.sport, m->count)
+                                                    : endpoint_index(st.src.v4, st.p.sport, m->count);
+                    std::optional<BasicEndpoint<Addr>> chosen;
                     if (const Set* s = set(m->map))
                         for (const auto& e : s->elems)
-                            if (e.addr == st.p.dst && static_cast<uint8_t>(e.proto) == st.p.proto &&
+                            if (e.addr == st.dst && static_cast<uint8_t>(e.proto) == st.p.proto &&
                                 e.port == st.p.dport && e.index < m->count) {
-                                const Endpoint to{e.to.ip.v4, e.to.port, true};
-                                out_.candidates.push_back(to);
-                                if (e.index == pick) chosen = to;
+                                candidate(st, e.to.ip, e.to.port);
+                                if (e.index == pick) chosen = e.to;
                             }
                     if (!chosen) {
                         matches = false;
                     } else {
-                        note = "dnat to " + ip_to_string(chosen->ip) + ":" + std::to_string(chosen->port) + ", " +
-                               std::to_string(pick) + " of " + std::to_string(out_.candidates.size()) +
+                        note = "dnat to " + endpoint_text(st, chosen->ip, chosen->port) + ", " +
+                               std::to_string(pick) + " of " + std::to_string(candidate_count(st)) +
                                " by the hash of the client's address and port (the same on every gateway)";
-                        dnat_to(st, *chosen);
-                        st.picked = chosen;
+                        dnat_to(st, chosen->ip, chosen->port);
+                        st.picked = true;
                         result = Outcome::accept;
                     }
                 } else if (std::holds_alternative<Masquerade>(x)) {
@@ -229,11 +251,17 @@ private:
     TraceResult& out_;
 };
 
-bool is_local(const Model& m, uint32_t ip) {
-    if (std::find(m.node_addresses.begin(), m.node_addresses.end(), ip) != m.node_addresses.end()) return true;
+template <typename A>
+bool listed(const std::vector<A>& v, const A& a) { return std::find(v.begin(), v.end(), a) != v.end(); }
+
+// The gateway's own addresses: node addresses, and externalIPs and LB IPs held as local routes
+// (local_routes.cpp), of the packet's family.
+bool is_local(const Model& m, const State& st) {
+    if (st.p.ipv6 ? listed(m.node_addresses6, st.dst.v6) : listed(m.node_addresses, st.dst.v4)) return true;
     for (const auto& s : m.services)
-        for (const auto* list : {&s.external_ips, &s.lb_ips})  // local routes (local_routes.cpp)
-            if (std::find(list->begin(), list->end(), ip) != list->end()) return true;
+        if (st.p.ipv6 ? listed(s.external_ips6, st.dst.v6) || listed(s.lb_ips6, st.dst.v6)
+                      : listed(s.external_ips, st.dst.v4) || listed(s.lb_ips, st.dst.v4))
+            return true;
     return false;
 }
 
@@ -241,8 +269,10 @@ bool is_local(const Model& m, uint32_t ip) {
 
 TraceResult trace_ruleset(const Model& m, const Ruleset& rs, const TracePacket& p) {
     TraceResult out;
-    for (const Frontend& f : frontends(m))
-        if (f.ip == p.dst && f.port == p.dport && static_cast<uint8_t>(f.proto) == p.proto) {
+    State st{p, p.ipv6 ? Addr(p.src6) : Addr(p.src), p.ipv6 ? Addr(p.dst6) : Addr(p.dst), 0, false, false};
+    for (const Frontend& f : all_frontends(m))
+        if (f.ipv6 == p.ipv6 && (p.ipv6 ? f.ip6 == p.dst6 : f.ip == p.dst) && f.port == p.dport &&
+            static_cast<uint8_t>(f.proto) == p.proto) {
             const Service& s = m.services[f.service];
             out.service = s.key();
             out.steps.push_back({"frontend", std::string(frontend_kind_name(f.kind)) + " of Service " + s.key() +
@@ -254,17 +284,16 @@ TraceResult trace_ruleset(const Model& m, const Ruleset& rs, const TracePacket& 
     if (p.proto == static_cast<uint8_t>(Proto::tcp))
         for (const Set& s : rs.sets)
             if (s.name == kSynProxySet &&
-                std::any_of(s.elems.begin(), s.elems.end(), [&](const SetElem& e) { return e.addr == p.dst && e.port == p.dport; }))
+                std::any_of(s.elems.begin(), s.elems.end(), [&](const SetElem& e) { return e.addr == st.dst && e.port == p.dport; }))
                 out.steps.push_back({"chain " + std::string(kRawPreroutingChain),
                                      "SYN proxy on: the SYN is answered with a SYN cookie and tracked by nobody; a client "
                                      "ACK with a valid cookie makes the gateway open the connection itself (nat output, "
                                      "as below)"});
-    State st{p, 0, false, std::nullopt};
     Walker w(rs, out);
     if (!w.hook(ChainType::nat, Hook::prerouting, st)) return out;
-    const bool local = is_local(m, st.p.dst);
-    out.steps.push_back({"routing", ip_to_string(st.p.dst) + (local ? " is the gateway's own: input"
-                                                                     : " is routed onward: forward")});
+    const bool local = is_local(m, st);
+    out.steps.push_back({"routing", addr_text(st, st.dst) + (local ? " is the gateway's own: input"
+                                                                   : " is routed onward: forward")});
     if (!w.hook(ChainType::filter, local ? Hook::input : Hook::forward, st)) return out;
     if (local) {
         out.verdict = "local";
@@ -273,9 +302,15 @@ TraceResult trace_ruleset(const Model& m, const Ruleset& rs, const TracePacket& 
     }
     if (!w.hook(ChainType::nat, Hook::postrouting, st)) return out;
     out.verdict = "forward";
-    if (!out.candidates.empty() && !st.dnat) out.candidates.clear();
-    if (st.dnat && st.picked) out.chosen = st.picked;
-    else if (st.dnat && out.candidates.size() == 1) out.chosen = out.candidates.front();
+    if (!st.dnat) {
+        out.candidates.clear();
+        out.candidates6.clear();
+    }
+    const size_t n = p.ipv6 ? out.candidates6.size() : out.candidates.size();
+    if (st.dnat && (st.picked || n == 1)) {
+        if (p.ipv6) out.chosen6 = Endpoint6{st.dst.v6, st.p.dport, true};
+        else out.chosen = Endpoint{st.dst.v4, st.p.dport, true};
+    }
     return out;
 }
 

@@ -12,6 +12,7 @@
 
 namespace nfgate::nft {
 
+// `rs` is the rendering of the packet's family: render(m, ..., Family::ip6) for an IPv6 one.
 TraceResult trace_ruleset(const Model& m, const Ruleset& rs, const TracePacket& p);
 
 }  // namespace nfgate::nft

@@ -201,21 +201,33 @@ bool parse_trace_args(const Json& args, TracePacket& out, std::string& err) {
         err = "PROTO \"" + proto + "\": want tcp or udp";
         return false;
     }
-    std::optional<uint32_t> ip;
-    std::optional<uint16_t> port;
-    if (!parse_endpoint(args.value("source", std::string()), ip, port) || !port) {
-        err = "SRC:SPORT \"" + args.value("source", std::string()) + "\": want an IPv4 address and a port";
+    // Each side is IPv4 "a.b.c.d:port" or IPv6 "[addr]:port"; both of one family.
+    std::optional<uint32_t> ip[2];
+    std::optional<Ip6> ip6[2];
+    std::optional<uint16_t> port[2];
+    const char* names[2] = {"SRC:SPORT", "DST:DPORT"};
+    const std::string text[2] = {args.value("source", std::string()), args.value("destination", std::string())};
+    for (int i = 0; i < 2; ++i)
+        if (!parse_endpoint(text[i], ip[i], port[i], &ip6[i]) || !port[i]) {
+            err = std::string(names[i]) + " \"" + text[i] + "\": want an IPv4 address and a port (a.b.c.d:PORT) or an "
+                  "IPv6 address in brackets and a port ([ADDR]:PORT)";
+            return false;
+        }
+    if (ip6[0].has_value() != ip6[1].has_value()) {
+        err = "SRC:SPORT \"" + text[0] + "\" and DST:DPORT \"" + text[1] +
+              "\" are of different families: want both IPv4 or both IPv6";
         return false;
     }
-    out.src = *ip;
-    out.sport = *port;
-    port.reset();
-    if (!parse_endpoint(args.value("destination", std::string()), ip, port) || !port) {
-        err = "DST:DPORT \"" + args.value("destination", std::string()) + "\": want an IPv4 address and a port";
-        return false;
+    out.ipv6 = ip6[0].has_value();
+    if (out.ipv6) {
+        out.src6 = *ip6[0];
+        out.dst6 = *ip6[1];
+    } else {
+        out.src = *ip[0];
+        out.dst = *ip[1];
     }
-    out.dst = *ip;
-    out.dport = *port;
+    out.sport = *port[0];
+    out.dport = *port[1];
     return true;
 }
 
@@ -223,18 +235,23 @@ Json trace_json(const TracePacket& p, const std::string& dataplane, const TraceR
     Json steps = Json::array(), candidates = Json::array();
     for (const auto& s : r.steps) steps.push_back({{"stage", s.stage}, {"detail", s.detail}});
     for (const auto& e : r.candidates) candidates.push_back(endpoint_str(e.ip, e.port));
+    for (const auto& e : r.candidates6) candidates.push_back(endpoint_str(e.ip, e.port));
+    Json chosen = r.chosen    ? Json(endpoint_str(r.chosen->ip, r.chosen->port))
+                  : r.chosen6 ? Json(endpoint_str(r.chosen6->ip, r.chosen6->port))
+                              : Json(nullptr);
+    Json snat = r.snat ? Json(ip_to_string(*r.snat)) : r.snat6 ? Json(ip6_to_string(*r.snat6)) : Json(nullptr);
     return Json{{"protocol", proto_upper(p.proto)},
-                {"source", endpoint_str(p.src, p.sport)},
-                {"destination", endpoint_str(p.dst, p.dport)},
+                {"source", p.ipv6 ? endpoint_str(p.src6, p.sport) : endpoint_str(p.src, p.sport)},
+                {"destination", p.ipv6 ? endpoint_str(p.dst6, p.dport) : endpoint_str(p.dst, p.dport)},
                 {"dataplane", dataplane},
                 {"steps", std::move(steps)},
                 {"verdict", r.verdict},
                 {"reason", r.reason},
                 {"service", r.service.empty() ? Json(nullptr) : Json(r.service)},
                 {"candidates", std::move(candidates)},
-                {"chosen", r.chosen ? Json(endpoint_str(r.chosen->ip, r.chosen->port)) : Json(nullptr)},
+                {"chosen", std::move(chosen)},
                 {"masquerade", r.masquerade},
-                {"snat", r.snat ? Json(ip_to_string(*r.snat)) : Json(nullptr)}};
+                {"snat", std::move(snat)}};
 }
 
 bool parse_flow_filter(const Json& args, FlowFilter& out, std::string& err) {

@@ -61,9 +61,10 @@ public:
     bool frontend_traffic(std::vector<FrontendTraffic>& out, std::string& err) const override {
         return traffic_.read(out, err);
     }
-    // Walks the ruleset this model renders to: what apply() installed for it.
+    // Walks the ruleset this model renders to: what apply() installed for it (an IPv6 packet:
+    // the `ip6 nfgate` table).
     TraceResult trace(const Model& m, const TracePacket& p) const override {
-        return nft::trace_ruleset(m, nft::render(m, kernel_.syn_proxy()), p);
+        return nft::trace_ruleset(m, nft::render(m, kernel_.syn_proxy(), p.ipv6 ? nft::Family::ip6 : nft::Family::ip), p);
     }
 
 private:

@@ -16,6 +16,7 @@
 #include "dataplane/engine/flow_insert.hpp"
 #include "dataplane/engine/fragment_table6.hpp"
 #include "dataplane/engine/miss_decision.hpp"
+#include "dataplane/engine/miss_decision6.hpp"
 #include "dataplane/engine/nat_rewrite.hpp"
 #include "dataplane/engine/ndp.hpp"
 #include "dataplane/engine/packet_parse6.hpp"
@@ -26,12 +27,7 @@ namespace nfgate::engine {
 
 namespace {
 
-// Affinity entries are keyed by a 32-bit client: IPv6 ones live beside IPv4's under another id.
-constexpr uint32_t kAffinityIdV6 = 0x36000000u;
-
-// An IPv6 address folded to 32 bits: the key of the per-source limiter, the affinity table and
-// the solicitation pacing, whose keys are IPv4-sized (a collision only shares a budget).
-uint32_t fold(const Ip6& a) { return static_cast<uint32_t>(net::ip6_spread(a) >> 32); }
+uint32_t fold(const Ip6& a) { return fold6(a); }
 
 // The next hop's MAC is not known: the packet, complete but for its Ethernet header, waits in
 // the worker's NeighbourWait6 while a solicitation from the egress port's address (one per
@@ -145,17 +141,11 @@ const Backend6& choose_backend6(SlowCtx& c, const ServicePort6& p, const Ip6& cl
     const ServicePortEntry& base = *p.base;
     AffinityTable& aff = c.worker.shared.affinity();
     const uint32_t id = base.id ^ kAffinityIdV6;
-    if (base.affinity_client_ip) {
-        uint32_t ip32 = 0;
-        uint16_t port = 0;
-        if (aff.find(fold(client), id, c.now_s, ip32, port))
-            for (const Backend6& b : p.backends)
-                if (b.port == port && fold(b.ip) == ip32) {
-                    aff.remember(fold(client), id, ip32, port, c.now_s, base.affinity_timeout_s);
-                    return b;
-                }
+    if (const Backend6* pinned = pinned_backend6(aff, p, client, c.now_s)) {
+        aff.remember(fold(client), id, fold(pinned->ip), pinned->port, c.now_s, base.affinity_timeout_s);
+        return *pinned;
     }
-    const Backend6& b = p.backends[p.maglev.pick(static_cast<uint32_t>(ct::flow_hash(orig)))];
+    const Backend6& b = hashed_backend6(p, orig);
     if (base.affinity_client_ip) aff.remember(fold(client), id, fold(b.ip), b.port, c.now_s, base.affinity_timeout_s);
     return b;
 }
@@ -169,11 +159,7 @@ Fate new_service_flow6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, const ServiceMa
     const bool external = sm.kind != VipKind::cluster_ip;
     const bool mid_stream = pm.proto == net::kProtoTcp && flags != net::kTcpSyn;
     if (mid_stream && !(flags == net::kTcpAck && base.etp_local && external)) return c.drop(Reason::tcp_invalid_no_syn);
-    if (sm.kind == VipKind::lb_ip && !p.source_ranges.empty()) {
-        bool allowed = false;
-        for (const Cidr6& r : p.source_ranges) allowed |= r.contains(pm.src);
-        if (!allowed) return c.drop(Reason::source_range_denied);
-    }
+    if (!source_range_allows6(sm, pm.src)) return c.drop(Reason::source_range_denied);
     if (p.backends.empty()) return reject6(c, m, pm);
     if (answers_with_cookie(c, pm)) return answer_with_cookie6(c, m, pm);
     if (c.st.source_limit().on() && !c.worker.sources.admit(fold(pm.src), c.now_ns, c.st.source_limit()))
@@ -181,8 +167,7 @@ Fate new_service_flow6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, const ServiceMa
 
     const ct::FlowKey6 orig = ct::make_key6(pm.src, pm.dst, pm.sport, pm.dport, pm.proto);
     const Backend6& b = choose_backend6(c, p, pm.src, orig);
-    const ServiceTable6& t = c.st.v6();
-    const bool snat = c.st.masquerade_all() || (!t.in_cluster(pm.src) && !(base.etp_local && external)) || b.ip == pm.src;
+    const bool snat = service_needs_snat6(c.st, sm, pm.src, b.ip);
     if (mid_stream && snat) return c.drop(Reason::tcp_invalid_no_syn);
     Ip6 snat_addr;
     const int pool = egress_pool6(c, b.ip, snat_addr);
@@ -242,40 +227,28 @@ Fate new_passthrough_flow6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
     return route6(c, m, pm);
 }
 
-// `local`: the destination is one of the gateway's addresses.
-Fate flow_miss6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, bool local) {
-    const ServiceTable6& t = c.st.v6();
-    if (c.st.is_local6(pm.src) || t.is_service_address(pm.src)) return c.drop(Reason::martian_source);
-    const bool icmp = pm.proto == net::kProtoIcmpv6;
-    if (!icmp) {
-        const ServiceMatch6 sm = t.lookup(pm.dst, pm.proto, rte_be_to_cpu_16(pm.dport));
-        if (sm.port != nullptr) return new_service_flow6(c, m, pm, sm);
+Fate flow_miss6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
+    const MissDecision6 d = decide_miss6(c.st, pm.src, pm.dst, pm.proto, rte_be_to_cpu_16(pm.dport), pm.icmp_type);
+    switch (d.kind) {
+        case MissKind::echo_to_gateway:
+            return make_echo6_reply(m, c.st.ifaces()[c.in_port].mac) == Icmp6Verdict::answered
+                       ? c.answer(Reason::echo6_reply_sent)
+                       : c.drop(Reason::icmp_untracked);
+        case MissKind::service: return new_service_flow6(c, m, pm, d.match);
+        case MissKind::dropped: return c.drop(d.reason);
+        case MissKind::to_kernel: return c.to_kernel(d.reason);
+        case MissKind::rejected: return reject6(c, m, pm);
+        case MissKind::egress_masquerade: return new_masquerade_flow6(c, m, pm);
+        case MissKind::passthrough: return new_passthrough_flow6(c, m, pm);
+        case MissKind::forward: break;
     }
-    // The gateway's own address (a nodePort matched above), no flow of its own: its kernel's.
-    if (local) return c.to_kernel(icmp ? Reason::icmp_untracked : Reason::local_delivery_unsupported);
-    if (t.is_service_address(pm.dst)) {
-        if (t.is_cluster_ip(pm.dst) && !icmp) return reject6(c, m, pm);
-        return c.drop(icmp ? Reason::icmp_untracked : Reason::local_delivery_unsupported);
-    }
-    if (t.in_service_cidrs(pm.dst)) return c.drop(Reason::unallocated_cluster_ip);
-    if (t.egress_masquerade(pm.src, pm.dst, false) && (!icmp || pm.icmp_type == net::kIcmp6EchoRequest))
-        return new_masquerade_flow6(c, m, pm);
-    if (!icmp && t.egress_masquerade(pm.dst, pm.src, false)) return new_passthrough_flow6(c, m, pm);
     ++c.counters.forwarded_plain;
     return route6(c, m, pm);
 }
 
 }  // namespace
 
-Fate on_ipv6_miss(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
-    const bool local = c.st.is_local6(pm.dst);
-    if (local && pm.proto == net::kProtoIcmpv6 && pm.icmp_type == net::kIcmp6EchoRequest) {
-        return make_echo6_reply(m, c.st.ifaces()[c.in_port].mac) == Icmp6Verdict::answered
-                   ? c.answer(Reason::echo6_reply_sent)
-                   : c.drop(Reason::icmp_untracked);
-    }
-    return flow_miss6(c, m, pm, local);
-}
+Fate on_ipv6_miss(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) { return flow_miss6(c, m, pm); }
 
 namespace {
 

@@ -4,6 +4,7 @@
 
 #include "dataplane/conntrack/flow.hpp"
 #include "dataplane/engine/miss_decision.hpp"
+#include "dataplane/engine/miss_decision6.hpp"
 
 namespace nfgate::engine {
 
@@ -85,27 +86,92 @@ void service_flow(const ServiceTable& st, const AffinityTable& aff, const TraceP
     r.verdict = "forward";
 }
 
-}  // namespace
+std::string endpoint_text(const Ip6& ip, uint16_t port) {
+    std::string s = "[";
+    s += ip6_to_string(ip);
+    s += "]:";
+    s += std::to_string(port);
+    return s;
+}
 
-TraceResult trace_new_flow(const ServiceTable& st, const AffinityTable& aff, const TracePacket& p, uint32_t now_s) {
-    TraceResult r;
-    const MissDecision d = decide_miss(st, p.src, p.dst, p.proto, p.dport, 0);
-    switch (d.kind) {
-        case MissKind::service: service_flow(st, aff, p, now_s, d.match, r); break;
+// The IPv6 twin of egress_address: the global address of the port that leads to `dst`.
+bool egress_address6(const ServiceTable& st, const Ip6& dst, Ip6& addr, std::string& how) {
+    NextHop6 nh;
+    if (!st.v6().route(dst, nh)) return false;
+    const Ip6* a = st.v6().address_of(nh.port);
+    if (a == nullptr) return false;
+    addr = *a;
+    how = "interface " + std::to_string(nh.port) + (nh.gateway.is_zero() ? " (on link)" : " via " + ip6_to_string(nh.gateway));
+    return true;
+}
+
+void service_flow6(const ServiceTable& st, const AffinityTable& aff, const TracePacket& p, uint32_t now_s,
+                   const ServiceMatch6& sm, TraceResult& r) {
+    const ServicePort6& e = *sm.port;
+    r.service = e.base->name.substr(0, e.base->name.find(':'));
+    r.steps.push_back({"service lookup", std::string(kind_text(sm.kind)) + " " + endpoint_text(p.dst6, p.dport) + " is " +
+                                             e.base->name});
+    if (!source_range_allows6(sm, p.src6)) {
+        r.steps.push_back({"admission", std::string(reason_name(Reason::source_range_denied))});
+        return drop(r, Reason::source_range_denied);
+    }
+    std::string list;
+    for (const Backend6& b : e.backends) {
+        r.candidates6.push_back(Endpoint6{b.ip, b.port, true});
+        list += (list.empty() ? "" : ", ") + endpoint_text(b.ip, b.port);
+    }
+    r.steps.push_back({"endpoints", std::to_string(e.backends.size()) + " ready" + (list.empty() ? "" : ": " + list)});
+    if (e.backends.empty()) {
+        r.verdict = "reject";
+        r.reason = p.proto == 6 ? "no ready endpoint: TCP reset" : "no ready endpoint: ICMPv6 port unreachable";
+        return;
+    }
+    const Backend6* pinned = pinned_backend6(aff, e, p.src6, now_s);
+    const ct::FlowKey6 key =
+        ct::make_key6(p.src6, p.dst6, rte_cpu_to_be_16(p.sport), rte_cpu_to_be_16(p.dport), p.proto);
+    const Backend6& b = pinned != nullptr ? *pinned : hashed_backend6(e, key);
+    r.chosen6 = Endpoint6{b.ip, b.port, true};
+    r.steps.push_back({"backend choice", pinned != nullptr
+                                             ? "ClientIP affinity pins " + ip6_to_string(p.src6) + " to " + endpoint_text(b.ip, b.port)
+                                             : "Maglev slot for 5-tuple hash " +
+                                                   std::to_string(static_cast<uint32_t>(ct::flow_hash(key))) + " -> " +
+                                                   endpoint_text(b.ip, b.port) +
+                                                   (e.base->affinity_client_ip ? " (then remembered for ClientIP affinity)" : "")});
+    const bool snat = service_needs_snat6(st, sm, p.src6, b.ip);
+    Ip6 addr;
+    std::string how;
+    if (!egress_address6(st, b.ip, addr, how)) {
+        r.steps.push_back({"route", "no route to " + ip6_to_string(b.ip)});
+        if (snat) return drop(r, Reason::no_route);
+    }
+    r.steps.push_back({"source NAT", snat ? "masquerade to " + ip6_to_string(addr) + " (" + how + ")"
+                                          : "client address kept (in-cluster client or externalTrafficPolicy: Local)"});
+    if (snat) {
+        r.snat6 = addr;
+        r.masquerade = true;
+    }
+    r.verdict = "forward";
+}
+
+// A miss that is not a Service flow, in either family: `dst` is the destination's text,
+// `route` the way toward it (empty: none), `snat` the address masquerade would take (empty:
+// none there). True when the packet leaves masqueraded (the caller records the address).
+bool other_miss(TraceResult& r, MissKind kind, Reason reason, const std::string& dst, uint16_t dport,
+                const std::string& route, const std::string& snat) {
+    switch (kind) {
+        case MissKind::service: break;
         case MissKind::dropped:
-            r.steps.push_back({"classification", "not a Service frontend: " + std::string(reason_name(d.reason))});
-            drop(r, d.reason);
+            r.steps.push_back({"classification", "not a Service frontend: " + std::string(reason_name(reason))});
+            drop(r, reason);
             break;
         case MissKind::to_kernel:
-            r.steps.push_back({"classification", ip_to_string(p.dst) + " is the gateway's own address, no NodePort on " +
-                                                     std::to_string(p.dport)});
+            r.steps.push_back({"classification", dst + " is the gateway's own address, no NodePort on " + std::to_string(dport)});
             r.verdict = "local";
-            r.reason = "to the gateway's kernel (exception path; dropped as " + std::string(reason_name(d.reason)) +
+            r.reason = "to the gateway's kernel (exception path; dropped as " + std::string(reason_name(reason)) +
                        " where none runs)";
             break;
         case MissKind::rejected:
-            r.steps.push_back({"classification", ip_to_string(p.dst) + " is a ClusterIP, no Service on port " +
-                                                     std::to_string(p.dport)});
+            r.steps.push_back({"classification", dst + " is a ClusterIP, no Service on port " + std::to_string(dport)});
             r.verdict = "reject";
             r.reason = "allocated ClusterIP, unserved port";
             break;
@@ -115,29 +181,59 @@ TraceResult trace_new_flow(const ServiceTable& st, const AffinityTable& aff, con
             break;
         case MissKind::egress_masquerade:
         case MissKind::passthrough:
-        case MissKind::forward: {
-            uint32_t addr = 0;
-            std::string how;
-            const bool routed = egress_address(st, p.dst, addr, how);
-            r.steps.push_back({"route", routed ? "to " + ip_to_string(p.dst) + " out " + how
-                                               : "no route to " + ip_to_string(p.dst)});
-            if (!routed) {
+        case MissKind::forward:
+            r.steps.push_back({"route", !route.empty() ? "to " + dst + " out " + route : "no route to " + dst});
+            if (route.empty() || (kind == MissKind::egress_masquerade && snat.empty())) {
                 drop(r, Reason::no_route);
                 break;
             }
-            if (d.kind == MissKind::egress_masquerade) {
-                r.steps.push_back({"source NAT", "pod egress outside nonMasqueradeCIDRs: masquerade to " + ip_to_string(addr)});
-                r.snat = addr;
-                r.masquerade = true;
-            } else {
-                r.steps.push_back({"source NAT", d.kind == MissKind::passthrough
-                                                     ? "none (a connection from outside to a pod: tracked, untranslated)"
-                                                     : "none (routed untouched)"});
-            }
             r.verdict = "forward";
+            if (kind == MissKind::egress_masquerade) {
+                r.steps.push_back({"source NAT", "pod egress outside nonMasqueradeCIDRs: masquerade to " + snat});
+                r.masquerade = true;
+                return true;
+            }
+            r.steps.push_back({"source NAT", kind == MissKind::passthrough
+                                                 ? "none (a connection from outside to a pod: tracked, untranslated)"
+                                                 : "none (routed untouched)"});
             break;
-        }
     }
+    return false;
+}
+
+TraceResult trace_new_flow6(const ServiceTable& st, const AffinityTable& aff, const TracePacket& p, uint32_t now_s) {
+    TraceResult r;
+    const MissDecision6 d = decide_miss6(st, p.src6, p.dst6, p.proto, p.dport, 0);
+    if (d.kind == MissKind::service) {
+        service_flow6(st, aff, p, now_s, d.match, r);
+        return r;
+    }
+    NextHop6 nh;
+    Ip6 addr;
+    std::string how;
+    const bool routed = st.v6().route(p.dst6, nh);
+    const bool has_addr = egress_address6(st, p.dst6, addr, how);
+    if (other_miss(r, d.kind, d.reason, ip6_to_string(p.dst6), p.dport, routed ? "interface " + std::to_string(nh.port) : "",
+                   has_addr ? ip6_to_string(addr) : ""))
+        r.snat6 = addr;
+    return r;
+}
+
+}  // namespace
+
+TraceResult trace_new_flow(const ServiceTable& st, const AffinityTable& aff, const TracePacket& p, uint32_t now_s) {
+    if (p.ipv6) return trace_new_flow6(st, aff, p, now_s);
+    TraceResult r;
+    const MissDecision d = decide_miss(st, p.src, p.dst, p.proto, p.dport, 0);
+    if (d.kind == MissKind::service) {
+        service_flow(st, aff, p, now_s, d.match, r);
+        return r;
+    }
+    uint32_t addr = 0;
+    std::string how;
+    const bool routed = egress_address(st, p.dst, addr, how);
+    if (other_miss(r, d.kind, d.reason, ip_to_string(p.dst), p.dport, routed ? how : "", routed ? ip_to_string(addr) : ""))
+        r.snat = addr;
     return r;
 }
 

@@ -417,5 +417,48 @@ TEST_F(SocketDir, LiveSocketIsRefusedStaleOneReplacedOtherFilesKept) {
     EXPECT_TRUE(std::filesystem::exists(path_)) << "a file that is not a socket is never removed";
 }
 
+TEST(ApiAnswers, TraceTakesEitherFamilyButNotAMixedPair) {
+    TracePacket p;
+    std::string err;
+    ASSERT_TRUE(api::parse_trace_args(Json{{"protocol", "tcp"}, {"source", "198.51.100.7:40000"},
+                                           {"destination", "10.96.0.10:80"}}, p, err)) << err;
+    EXPECT_FALSE(p.ipv6);
+    EXPECT_EQ(p.src, ip("198.51.100.7"));
+    EXPECT_EQ(p.dport, 80);
+    ASSERT_TRUE(api::parse_trace_args(Json{{"protocol", "udp"}, {"source", "[2001:db8::7]:40000"},
+                                           {"destination", "[fd00:10:96::1]:53"}}, p, err)) << err;
+    EXPECT_TRUE(p.ipv6);
+    EXPECT_EQ(p.proto, 17);
+    EXPECT_EQ(p.src6, ip6("2001:db8::7"));
+    EXPECT_EQ(p.dst6, ip6("fd00:10:96::1"));
+    EXPECT_EQ(p.sport, 40000);
+    EXPECT_EQ(p.dport, 53);
+    EXPECT_EQ(p.src, 0u);
+
+    TracePacket refused;
+    EXPECT_FALSE(api::parse_trace_args(Json{{"protocol", "tcp"}, {"source", "[2001:db8::7]:40000"},
+                                            {"destination", "10.96.0.10:80"}}, refused, err));
+    EXPECT_NE(err.find("different families"), std::string::npos) << err;
+    for (const char* bad : {"2001:db8::7", "[2001:db8::7]", "[2001:db8::7]:0", "2001:db8::7:80"}) {
+        EXPECT_FALSE(api::parse_trace_args(Json{{"protocol", "tcp"}, {"source", bad}, {"destination", "[fd00::1]:80"}}, refused, err))
+            << bad;
+        EXPECT_NE(err.find("[ADDR]:PORT"), std::string::npos) << err;
+    }
+
+    // The answer writes IPv6 endpoints as the rest of nfgatectl does: [addr]:port.
+    TraceResult r;
+    r.verdict = "forward";
+    r.candidates6 = {Endpoint6{ip6("fd00:10:244::1:10"), 8080}, Endpoint6{ip6("fd00:10:244::1:11"), 8080}};
+    r.chosen6 = r.candidates6[1];
+    r.masquerade = true;
+    r.snat6 = ip6("fd00:10:244::1");
+    const Json j = api::trace_json(p, "dpdk", r);
+    EXPECT_EQ(j["source"], "[2001:db8::7]:40000");
+    EXPECT_EQ(j["destination"], "[fd00:10:96::1]:53");
+    EXPECT_EQ(j["candidates"], (Json{"[fd00:10:244::1:10]:8080", "[fd00:10:244::1:11]:8080"}));
+    EXPECT_EQ(j["chosen"], "[fd00:10:244::1:11]:8080");
+    EXPECT_EQ(j["snat"], "fd00:10:244::1");
+}
+
 }  // namespace
 }  // namespace nfgate

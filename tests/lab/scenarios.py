@@ -153,6 +153,9 @@ SCENARIOS = [
              paths=("kernel", "dpdk")),
     Scenario("nfgatectl-trace", "nfgatectl trace names what a connection will meet (on the fast path: "
              "the very endpoint)", check=nfgatectl_trace, needs_daemon=True, paths=("kernel", "dpdk")),
+    Scenario("nfgatectl-trace6", "nfgatectl trace of an IPv6 connection ([addr]:port) names what it will "
+             "meet, the very endpoint on both paths; a mixed-family pair is refused",
+             check=lambda lab: nfgatectl_trace(lab, family=6), needs_daemon=True, paths=("kernel", "dpdk")),
     Scenario("nfgatectl-capture", "nfgatectl capture writes a port's next packets as pcap that tcpdump reads",
              check=nfgatectl_capture, needs_daemon=True, paths=("dpdk",)),
     Scenario("nfgatectl-capture-kernel", "on the kernel path nfgatectl capture points at tcpdump",

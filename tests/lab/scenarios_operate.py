@@ -145,29 +145,41 @@ def nfgatectl_capture(lab):
 POD_IPS = {"pod-a": "10.244.1.10", "pod-b": "10.244.1.11"}
 
 
-def nfgatectl_trace(lab):
+def nfgatectl_trace(lab, family=4):
     """nfgatectl trace names the Service, its endpoints and the masquerade for a client's
     connection to a ClusterIP, and the endpoint it names is the one the same connection then
-    reaches (fast path: Maglev; kernel path: the kernel's jhash of the client address and port)."""
+    reaches (fast path: Maglev; kernel path: the kernel's jhash of the client address and port).
+    family=6: the same over the IPv6 twins, written [addr]:port."""
     sport = 40002 + (os.getpid() * 7 + int(time.time())) % 98  # reserved: never ephemeral (lab.py)
-    rc, out, err = lab.nfgatectl("-o", "json", "trace", "tcp", f"{CLIENT}:{sport}", "10.96.0.10:80")
+    twin = (lambda a: a) if family == 4 else v6
+    at = (lambda a, p: f"{a}:{p}") if family == 4 else (lambda a, p: f"[{a}]:{p}")
+    vip = twin("10.96.0.10")
+    pods = {name: twin(ip) for name, ip in POD_IPS.items()}
+    rc, out, err = lab.nfgatectl("-o", "json", "trace", "tcp", at(twin(CLIENT), sport), at(vip, 80))
     if rc != 0:
         return False, [f"nfgatectl trace: exit {rc}: {err.strip()}"]
     t = json.loads(out)
-    ready = sorted(f"{ip}:8080" for ip in POD_IPS.values())
+    ready = sorted(at(ip, 8080) for ip in pods.values())
     ok = (t["verdict"] == "forward" and t["service"] == "lab/web" and sorted(t["candidates"]) == ready
           and t["masquerade"])
     details = [f"trace: verdict {t['verdict']}, service {t['service']}, among {t['candidates']}, chosen "
                f"{t['chosen']}, masquerade {t['masquerade']}" + ("" if ok else f" -- expected lab/web over {ready}, "
                                                                           "masqueraded")]
-    results = lab.agent("client").tcp("10.96.0.10", 80, count=1, timeout=ANSWER_TIMEOUT, sport=sport)
+    results = lab.agent("client").tcp(vip, 80, count=1, timeout=ANSWER_TIMEOUT, sport=sport)
     got = results[0]
     answered = got["kind"] == "answer"
-    backend = POD_IPS.get(parse_answer(got["text"])[0]) if answered else None
-    same = answered and t["chosen"] == f"{backend}:8080"
+    name = parse_answer(got["text"])[0] if answered else None
+    backend = pods.get(name) if answered else None
+    same = answered and t["chosen"] == at(backend, 8080)
     ok &= same
     details.append(f"the connection from port {sport} reached {backend}" +
                    ("" if same else f" -- expected the traced {t['chosen']}"))
+    if family == 6:
+        rc, out, err = lab.nfgatectl("trace", "tcp", at(twin(CLIENT), sport), "10.96.0.10:80")
+        mixed = rc == 1 and "different families" in err
+        ok &= mixed
+        details.append(f"a mixed-family pair: exit {rc}: {err.strip()}" + ("" if mixed else " -- expected exit 1 "
+                                                                                          "naming the families"))
     return ok, details
 
 
@@ -305,7 +317,7 @@ print("ok", ok[0], "failed", len(failed), "; ".join(failed[:3]), flush=True)
 def restart_keeps_serving(lab):
     """The daemon restarted (SIGTERM, then a new nfgate): the kernel keeps the ruleset while no
     daemon runs, the stopping daemon seals it and the new one adopts it unchanged (rule handles
-    equal), so a held connection and a stream of new connections (one every 20 ms) lose nothing."""
+    equal, in the ip and the ip6 table), so a held connection and a stream of new connections (one every 20 ms) lose nothing."""
     import sys
     client, details = lab.agent("client"), []
     held = hold_flow(client, "tcp_open", "restart", "pod-a")
@@ -317,14 +329,19 @@ def restart_keeps_serving(lab):
         stream.stdout.readline()
         time.sleep(0.5)
         handles = lab.exec("gw", "nft", "-a", "list", "chain", "ip", "nfgate", "services", check=False)
+        handles6 = lab.exec("gw", "nft", "-a", "list", "chain", "ip6", "nfgate", "services", check=False)
         t0 = time.monotonic()
         lab.restart_daemon()
         took = time.monotonic() - t0
         adopted = "kernel path: adopted the ruleset an earlier run left" in lab.daemon.output()
         same = handles and handles == lab.exec("gw", "nft", "-a", "list", "chain", "ip", "nfgate", "services",
                                                check=False)
-        details.append("the new daemon adopted the sealed ruleset (log line, same rule handles)" if adopted and same
-                       else f"adopted line: {adopted}, same handles: {bool(same)} -- expected both")
+        same6 = handles6 and handles6 == lab.exec("gw", "nft", "-a", "list", "chain", "ip6", "nfgate", "services",
+                                                  check=False)
+        same = same and same6
+        details.append("the new daemon adopted the sealed ip and ip6 tables (log line, same rule handles)"
+                       if adopted and same else
+                       f"adopted line: {adopted}, same handles: {bool(same)} (ip6: {bool(same6)}) -- expected both")
         time.sleep(0.5)
         stream.stdin.close()
         tally = stream.stdout.readline().strip()

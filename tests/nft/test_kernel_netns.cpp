@@ -360,6 +360,49 @@ TEST_F(KernelTest, ARestartAdoptsTheRulesetItSealedAndReplacesAnyOther) {
     EXPECT_NE(with_handles(), resealed);
 }
 
+// The ip6 table is sealed and adopted by the same code as the ip one (KernelPath::write_sealed).
+TEST_F(KernelTest, ARestartAdoptsTheSealedIp6TableAndReplacesAnUnsealedOne) {
+    const Model m = dual_stack_model();
+    Model m2 = m;
+    m2.services[2].ports[0].endpoints6.pop_back();  // shop/web: one IPv6 endpoint of two goes
+    auto handles6 = [] { return sh("nft -a list table ip6 nfgate").out; };
+    std::string err;
+    {
+        KernelPath first;
+        ASSERT_TRUE(first.apply(m, err)) << err;
+        EXPECT_FALSE(first.adopted());
+    }
+    const std::string sealed = handles6();
+    EXPECT_NE(sealed.find("comment \"nfgate ruleset "), std::string::npos) << sealed;
+    {
+        KernelPath same;  // same configuration: both tables adopted, nothing sent
+        ASSERT_TRUE(same.apply(m, err)) << err;
+        EXPECT_TRUE(same.adopted());
+        EXPECT_EQ(handles6(), sealed);
+        ASSERT_TRUE(same.apply(m2, err)) << err;  // an IPv6 endpoint goes: the ip6 seal breaks
+        EXPECT_EQ(handles6().find("comment \"nfgate ruleset "), std::string::npos) << handles6();
+    }  // no clean stop
+    {
+        KernelPath after_crash;  // the ip6 table is unsealed: replaced whole, what m2 renders to
+        ASSERT_TRUE(after_crash.apply(m2, err)) << err;
+        EXPECT_FALSE(after_crash.adopted());
+        const std::string replaced = listing("ip6");
+        ASSERT_TRUE(after_crash.apply(m, err)) << err;
+        ASSERT_TRUE(after_crash.seal(err)) << err;  // a clean stop seals both tables
+        KernelPath fresh;
+        ASSERT_TRUE(KernelPath::cleanup(err)) << err;
+        ASSERT_TRUE(fresh.apply(m2, err)) << err;
+        EXPECT_EQ(replaced, listing("ip6"));
+        ASSERT_TRUE(fresh.apply(m, err)) << err;
+        ASSERT_TRUE(fresh.seal(err)) << err;
+    }
+    const std::string resealed = handles6();
+    KernelPath restarted;
+    ASSERT_TRUE(restarted.apply(m, err)) << err;
+    EXPECT_TRUE(restarted.adopted());
+    EXPECT_EQ(handles6(), resealed);
+}
+
 std::string tcp_loose() { return sh("cat /proc/sys/net/netfilter/nf_conntrack_tcp_loose").out; }
 
 // conntrack.synProxy on: a clean stop switches the proxy off (the sysctl gets its value back) and
