@@ -182,15 +182,16 @@ private:
 
 void append_elem_text(std::string& out, const Set& set, const SetElem& e, Family f) {
     ElemBuf b;
+    const auto addr_proto_port = [&] {
+        b.addr(e.addr, f);
+        b.str(" . ");
+        b.str(proto_name(e.proto));
+        b.str(" . ");
+        b.num(e.port);
+    };
     switch (set.key) {
         case KeyKind::addr: b.addr(e.addr, f); break;
-        case KeyKind::addr_proto_port:
-            b.addr(e.addr, f);
-            b.str(" . ");
-            b.str(proto_name(e.proto));
-            b.str(" . ");
-            b.num(e.port);
-            break;
+        case KeyKind::addr_proto_port: addr_proto_port(); break;
         case KeyKind::proto_port:
             b.str(proto_name(e.proto));
             b.str(" . ");
@@ -207,11 +208,7 @@ void append_elem_text(std::string& out, const Set& set, const SetElem& e, Family
             b.num(e.port);
             break;
         case KeyKind::addr_proto_port_index:
-            b.addr(e.addr, f);
-            b.str(" . ");
-            b.str(proto_name(e.proto));
-            b.str(" . ");
-            b.num(e.port);
+            addr_proto_port();
             b.str(" . ");
             b.num(e.index);
             b.str(" : ");
