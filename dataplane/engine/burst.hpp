@@ -180,18 +180,12 @@ private:
 
     // A flow the SYN proxy opened (syn_proxy.hpp), before its state is tracked: false when the
     // packet is done with here (dropped, or the backend's SYN-ACK turned into the ACK back to it
-    // and queued to forward: the state machine sees both).
+    // and queued to forward).
     bool syn_proxy_step(ct::FlowEntry& e, ct::Dir d, Lane& lane, unsigned i) {
-        switch (syn_proxy_segment(e, d, lane.m, lane.pm)) {
-            case ProxyStep::translate: return true;
-            case ProxyStep::handshake_done:
-                ct::ConntrackTable::track(e, ct::Dir::reply, net::kTcpSyn | net::kTcpAck, slow_.now_s);
-                ct::ConntrackTable::track(e, ct::Dir::orig, net::kTcpAck, slow_.now_s);
-                ++slow_.counters.forwarded_nat;
-                s_.fwd_lane[n_fwd_++] = static_cast<uint8_t>(i);
-                return false;
-            case ProxyStep::pending: slow_.counters.count(Reason::syn_proxy_pending); break;
-            case ProxyStep::refused: slow_.counters.count(Reason::syn_proxy_refused); break;
+        switch (syn_proxy_hit<ct::ConntrackTable>(e, d, lane.m, lane.pm, slow_.now_s, slow_.counters)) {
+            case ProxyHit::go_on: return true;
+            case ProxyHit::forward_as_is: s_.fwd_lane[n_fwd_++] = static_cast<uint8_t>(i); return false;
+            case ProxyHit::drop: break;
         }
         io_.drop(lane.m);
         return false;

@@ -43,25 +43,6 @@ inline bool udp_backend_serves(const ServiceTable6& t, const ct::FlowEntry6& e) 
     return sm.port != nullptr && sm.port->is_serving(r.src_ip, rte_be_to_cpu_16(r.src_port));
 }
 
-// A flow the SYN proxy opened, before its state is tracked: false when the packet is done with
-// here (dropped, counted; or the backend's SYN-ACK turned into the ACK back to it, the state
-// machine seeing both, `forward` set).
-inline bool syn_proxy_step6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, ct::FlowEntry6& e, ct::Dir d, bool& forward) {
-    switch (syn_proxy_segment(e, d, m, pm)) {
-        case ProxyStep::translate: return true;
-        case ProxyStep::handshake_done:
-            ct::ConntrackTable6::track(e, ct::Dir::reply, net::kTcpSyn | net::kTcpAck, c.now_s);
-            ct::ConntrackTable6::track(e, ct::Dir::orig, net::kTcpAck, c.now_s);
-            ++c.counters.forwarded_nat;
-            forward = true;
-            return false;
-        case ProxyStep::pending: c.counters.count(Reason::syn_proxy_pending); break;
-        case ProxyStep::refused: c.counters.count(Reason::syn_proxy_refused); break;
-    }
-    forward = false;
-    return false;
-}
-
 inline Hit6 on_ipv6_hit(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, ct::FlowRef6 ref) {
     ct::FlowEntry6& e = *ref.entry;
     const ct::Dir d = ref.dir;
@@ -73,8 +54,11 @@ inline Hit6 on_ipv6_hit(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, ct::FlowRef6 r
         return Hit6::remake;
     }
     if (e.flags.load(std::memory_order_relaxed) & ct::kFlowSynProxy) [[unlikely]] {
-        bool forward = false;
-        if (!syn_proxy_step6(c, m, pm, e, d, forward)) return forward ? Hit6::forward : Hit6::dropped;
+        switch (syn_proxy_hit<ct::ConntrackTable6>(e, d, m, pm, c.now_s, c.counters)) {
+            case ProxyHit::go_on: break;
+            case ProxyHit::forward_as_is: return Hit6::forward;
+            case ProxyHit::drop: return Hit6::dropped;
+        }
     }
     if (ct::ConntrackTable6::track(e, d, pm.tcp_flags, c.now_s) == ct::TcpVerdict::invalid) [[unlikely]] {
         c.counters.count(Reason::tcp_invalid_state);

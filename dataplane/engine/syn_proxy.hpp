@@ -27,6 +27,7 @@
 #include "dataplane/engine/packet_parse.hpp"
 #include "dataplane/engine/packet_parse6.hpp"
 #include "dataplane/engine/syn_cookie.hpp"
+#include "dataplane/engine/worker_stats.hpp"
 
 namespace nfgate::engine {
 
@@ -64,5 +65,27 @@ enum class ProxyStep : uint8_t {
 // rewritten into the ACK to the backend), and shifts the sequence numbers of the rest.
 ProxyStep syn_proxy_segment(ct::FlowEntry& e, ct::Dir d, rte_mbuf* m, PacketMeta& pm);
 ProxyStep syn_proxy_segment(ct::FlowEntry6& e, ct::Dir d, rte_mbuf* m, PacketMeta6& pm);
+
+// A hit on a flow the proxy opened, before its state is tracked, for either family's table:
+// `go_on` (sequence shifted: track and translate as usual), `forward_as_is` (the backend's
+// SYN-ACK turned into the ACK back to it, the state machine told of both: route it without
+// NAT) or `drop` (counted).
+enum class ProxyHit : uint8_t { go_on, forward_as_is, drop };
+
+template <class Table, class Meta>
+ProxyHit syn_proxy_hit(typename Table::Entry& e, ct::Dir d, rte_mbuf* m, Meta& pm, uint32_t now_s,
+                       BurstCounters& counters) {
+    switch (syn_proxy_segment(e, d, m, pm)) {
+        case ProxyStep::translate: return ProxyHit::go_on;
+        case ProxyStep::handshake_done:
+            Table::track(e, ct::Dir::reply, net::kTcpSyn | net::kTcpAck, now_s);
+            Table::track(e, ct::Dir::orig, net::kTcpAck, now_s);
+            ++counters.forwarded_nat;
+            return ProxyHit::forward_as_is;
+        case ProxyStep::pending: counters.count(Reason::syn_proxy_pending); break;
+        case ProxyStep::refused: counters.count(Reason::syn_proxy_refused); break;
+    }
+    return ProxyHit::drop;
+}
 
 }  // namespace nfgate::engine
