@@ -12,6 +12,14 @@ std::string ip6_to_string(const Ip6& a) {
     return buf;
 }
 
+std::string endpoint_str(const Ip6& ip, uint16_t port) {
+    std::string s = "[";
+    s += ip6_to_string(ip);
+    s += "]:";
+    s += std::to_string(port);
+    return s;
+}
+
 std::string cidr6_to_string(const Cidr6& c) { return ip6_to_string(c.addr) + "/" + std::to_string(c.len); }
 
 bool parse_ipv6(std::string_view s, Ip6& out) {

@@ -69,6 +69,7 @@ struct IfAddr6 {
 // RFC 5952 text ("2001:db8::1"), and the reverse. The parsers take what inet_pton(AF_INET6)
 // takes; a prefix is "addr/len" with len 0..128 (host bits must be clear for a CIDR).
 std::string ip6_to_string(const Ip6& a);
+std::string endpoint_str(const Ip6& ip, uint16_t port);  // "[fd00:10:244:1::2]:8080"
 std::string cidr6_to_string(const Cidr6& c);
 bool parse_ipv6(std::string_view s, Ip6& out);
 bool parse_cidr6(std::string_view s, Cidr6& out);

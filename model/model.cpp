@@ -18,6 +18,8 @@ std::string ip_to_string(uint32_t ip) {
            std::to_string((ip >> 8) & 0xff) + "." + std::to_string(ip & 0xff);
 }
 
+std::string endpoint_str(uint32_t ip, uint16_t port) { return ip_to_string(ip) + ":" + std::to_string(port); }
+
 std::string cidr_to_string(const Cidr& c) { return ip_to_string(c.addr) + "/" + std::to_string(c.len); }
 
 bool parse_ipv4(std::string_view s, uint32_t& out) {

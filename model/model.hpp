@@ -230,6 +230,7 @@ struct Model {
 
 // Text helpers shared by every part (errors, logs, rendering).
 std::string ip_to_string(uint32_t ip);
+std::string endpoint_str(uint32_t ip, uint16_t port);  // "10.244.1.2:8080"
 std::string cidr_to_string(const Cidr& c);
 bool parse_ipv4(std::string_view s, uint32_t& out);
 bool parse_cidr(std::string_view s, Cidr& out);     // host bits must be clear

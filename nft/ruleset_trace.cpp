@@ -15,10 +15,6 @@ constexpr int kMaxDepth = 16;  // jump/goto nesting; the rendered ruleset uses t
 
 enum class Outcome { next, accept, drop, reject, ret };
 
-struct State;
-std::string addr_text(const State& st, const Addr& a);
-std::string endpoint_text(const State& st, const Addr& a, uint16_t port);
-
 struct State {
     TracePacket p;
     Addr src, dst;  // p's addresses in the ruleset's family
@@ -29,7 +25,7 @@ struct State {
 
 std::string addr_text(const State& st, const Addr& a) { return st.p.ipv6 ? ip6_to_string(a.v6) : ip_to_string(a.v4); }
 std::string endpoint_text(const State& st, const Addr& a, uint16_t port) {
-    return st.p.ipv6 ? "[" + ip6_to_string(a.v6) + "]:" + std::to_string(port) : ip_to_string(a.v4) + ":" + std::to_string(port);
+    return st.p.ipv6 ? endpoint_str(a.v6, port) : endpoint_str(a.v4, port);
 }
 
 class Walker {

@@ -77,12 +77,6 @@ void split_endpoints(const std::vector<E>& all, const std::vector<E>& picked, Js
 
 }  // namespace
 
-std::string endpoint_str(uint32_t ip, uint16_t port) { return ip_to_string(ip) + ":" + std::to_string(port); }
-
-std::string endpoint_str(const Ip6& ip, uint16_t port) {
-    return "[" + ip6_to_string(ip) + "]:" + std::to_string(port);
-}
-
 const char* proto_upper(uint8_t proto) {
     switch (proto) {
         case 1: return "ICMP";

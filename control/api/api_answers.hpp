@@ -114,8 +114,6 @@ private:
 bool parse_trace_args(const Json& args, TracePacket& out, std::string& err);
 Json trace_json(const TracePacket& p, const std::string& dataplane, const TraceResult& r);
 
-std::string endpoint_str(uint32_t ip, uint16_t port);  // "10.244.1.2:8080"
-std::string endpoint_str(const Ip6& ip, uint16_t port);  // "[fd00:10:244:1::2]:8080"
 const char* proto_upper(uint8_t proto);                 // "TCP", "UDP", "ICMP", "ICMPv6", "SCTP" or "OTHER"
 
 }  // namespace nfgate::api

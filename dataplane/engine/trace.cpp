@@ -10,7 +10,16 @@ namespace nfgate::engine {
 
 namespace {
 
-std::string endpoint_text(uint32_t ip, uint16_t port) { return ip_to_string(ip) + ":" + std::to_string(port); }
+// The backends as the trace lists them: into `out` (candidates or candidates6), and as text.
+template <class Backends, class Endpoints>
+std::string list_endpoints(const Backends& backends, Endpoints& out) {
+    std::string list;
+    for (const auto& b : backends) {
+        out.push_back({b.ip, b.port, true});
+        list += (list.empty() ? "" : ", ") + endpoint_str(b.ip, b.port);
+    }
+    return list;
+}
 
 const char* kind_text(VipKind k) {
     switch (k) {
@@ -40,7 +49,7 @@ void service_flow(const ServiceTable& st, const AffinityTable& aff, const TraceP
                   const ServiceMatch& sm, TraceResult& r) {
     const ServicePortEntry& e = *sm.port;
     r.service = e.name.substr(0, e.name.find(':'));
-    r.steps.push_back({"service lookup", std::string(kind_text(sm.kind)) + " " + endpoint_text(p.dst, p.dport) + " is " +
+    r.steps.push_back({"service lookup", std::string(kind_text(sm.kind)) + " " + endpoint_str(p.dst, p.dport) + " is " +
                                              e.name});
     Reason why{};
     // A trace stands for a connection's first packet: a SYN for TCP.
@@ -48,11 +57,7 @@ void service_flow(const ServiceTable& st, const AffinityTable& aff, const TraceP
         r.steps.push_back({"admission", std::string(reason_name(why))});
         return drop(r, why);
     }
-    std::string list;
-    for (const Backend& b : e.backends) {
-        r.candidates.push_back(Endpoint{b.ip, b.port, true});
-        list += (list.empty() ? "" : ", ") + endpoint_text(b.ip, b.port);
-    }
+    const std::string list = list_endpoints(e.backends, r.candidates);
     r.steps.push_back({"endpoints", std::to_string(e.backends.size()) + " ready" + (list.empty() ? "" : ": " + list)});
     if (e.backends.empty()) {
         r.verdict = "reject";
@@ -66,9 +71,9 @@ void service_flow(const ServiceTable& st, const AffinityTable& aff, const TraceP
     const Backend& b = pinned != nullptr ? *pinned : hashed_backend(e, hash);
     r.chosen = Endpoint{b.ip, b.port, true};
     r.steps.push_back({"backend choice", pinned != nullptr
-                                             ? "ClientIP affinity pins " + ip_to_string(p.src) + " to " + endpoint_text(b.ip, b.port)
+                                             ? "ClientIP affinity pins " + ip_to_string(p.src) + " to " + endpoint_str(b.ip, b.port)
                                              : "Maglev slot for 5-tuple hash " + std::to_string(hash) + " -> " +
-                                                   endpoint_text(b.ip, b.port) +
+                                                   endpoint_str(b.ip, b.port) +
                                                    (e.affinity_client_ip ? " (then remembered for ClientIP affinity)" : "")});
     const bool snat = service_needs_snat(st, sm, p.src, b.ip);
     uint32_t addr = 0;
@@ -86,14 +91,6 @@ void service_flow(const ServiceTable& st, const AffinityTable& aff, const TraceP
     r.verdict = "forward";
 }
 
-std::string endpoint_text(const Ip6& ip, uint16_t port) {
-    std::string s = "[";
-    s += ip6_to_string(ip);
-    s += "]:";
-    s += std::to_string(port);
-    return s;
-}
-
 // The IPv6 twin of egress_address: the global address of the port that leads to `dst`.
 bool egress_address6(const ServiceTable& st, const Ip6& dst, Ip6& addr, std::string& how) {
     NextHop6 nh;
@@ -109,17 +106,13 @@ void service_flow6(const ServiceTable& st, const AffinityTable& aff, const Trace
                    const ServiceMatch6& sm, TraceResult& r) {
     const ServicePort6& e = *sm.port;
     r.service = e.base->name.substr(0, e.base->name.find(':'));
-    r.steps.push_back({"service lookup", std::string(kind_text(sm.kind)) + " " + endpoint_text(p.dst6, p.dport) + " is " +
+    r.steps.push_back({"service lookup", std::string(kind_text(sm.kind)) + " " + endpoint_str(p.dst6, p.dport) + " is " +
                                              e.base->name});
     if (!source_range_allows6(sm, p.src6)) {
         r.steps.push_back({"admission", std::string(reason_name(Reason::source_range_denied))});
         return drop(r, Reason::source_range_denied);
     }
-    std::string list;
-    for (const Backend6& b : e.backends) {
-        r.candidates6.push_back(Endpoint6{b.ip, b.port, true});
-        list += (list.empty() ? "" : ", ") + endpoint_text(b.ip, b.port);
-    }
+    const std::string list = list_endpoints(e.backends, r.candidates6);
     r.steps.push_back({"endpoints", std::to_string(e.backends.size()) + " ready" + (list.empty() ? "" : ": " + list)});
     if (e.backends.empty()) {
         r.verdict = "reject";
@@ -132,10 +125,10 @@ void service_flow6(const ServiceTable& st, const AffinityTable& aff, const Trace
     const Backend6& b = pinned != nullptr ? *pinned : hashed_backend6(e, key);
     r.chosen6 = Endpoint6{b.ip, b.port, true};
     r.steps.push_back({"backend choice", pinned != nullptr
-                                             ? "ClientIP affinity pins " + ip6_to_string(p.src6) + " to " + endpoint_text(b.ip, b.port)
+                                             ? "ClientIP affinity pins " + ip6_to_string(p.src6) + " to " + endpoint_str(b.ip, b.port)
                                              : "Maglev slot for 5-tuple hash " +
                                                    std::to_string(static_cast<uint32_t>(ct::flow_hash(key))) + " -> " +
-                                                   endpoint_text(b.ip, b.port) +
+                                                   endpoint_str(b.ip, b.port) +
                                                    (e.base->affinity_client_ip ? " (then remembered for ClientIP affinity)" : "")});
     const bool snat = service_needs_snat6(st, sm, p.src6, b.ip);
     Ip6 addr;
@@ -208,14 +201,13 @@ TraceResult trace_new_flow6(const ServiceTable& st, const AffinityTable& aff, co
         service_flow6(st, aff, p, now_s, d.match, r);
         return r;
     }
+    // One route lookup: the way out, and the masquerade address of the port it leaves by.
     NextHop6 nh;
-    Ip6 addr;
-    std::string how;
     const bool routed = st.v6().route(p.dst6, nh);
-    const bool has_addr = egress_address6(st, p.dst6, addr, how);
+    const Ip6* addr = routed ? st.v6().address_of(nh.port) : nullptr;
     if (other_miss(r, d.kind, d.reason, ip6_to_string(p.dst6), p.dport, routed ? "interface " + std::to_string(nh.port) : "",
-                   has_addr ? ip6_to_string(addr) : ""))
-        r.snat6 = addr;
+                   addr != nullptr ? ip6_to_string(*addr) : ""))
+        r.snat6 = *addr;
     return r;
 }
 
