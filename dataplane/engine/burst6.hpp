@@ -42,7 +42,8 @@ bool Burst<Io>::classify6(unsigned i, const rte_ether_addr& in_mac) {
     const ct::ConntrackTable6* flows = w_.shared.flows6();
     rte_mbuf* m = s_.lanes[i].m;
     if (flows == nullptr || !rte_is_same_ether_addr(&eth_of(m)->dst_addr, &in_mac) || is_nd_message(m)) return false;
-    PacketMeta6& pm = w_.v6->scratch.pm[i];
+    Worker6::Scratch& s6 = w_.v6->scratch;
+    PacketMeta6& pm = s6.pm[i];
     pm = PacketMeta6{};
     Reason why{};
     if (!parse_ipv6_packet(m, pm, why)) {
@@ -54,7 +55,6 @@ bool Burst<Io>::classify6(unsigned i, const rte_ether_addr& in_mac) {
         dispatch(on_ipv6_packet(slow_, m, pm), i);
         return true;
     }
-    Worker6::Scratch& s6 = w_.v6->scratch;
     store_key6(s6.keys[n_keys6_], pm);
     s6.key_lane[n_keys6_++] = static_cast<uint8_t>(i);
     return true;
@@ -66,7 +66,7 @@ void Burst<Io>::rewrite6() {
     const uint64_t hits = w_.shared.flows6()->lookup_bulk(s6.keys, n_keys6_, s6.refs);
     for (unsigned k = 0; k < n_keys6_; ++k) {
         const unsigned i = s6.key_lane[k];
-        PacketMeta6& pm = w_.v6->scratch.pm[i];
+        PacketMeta6& pm = s6.pm[i];
         if (hits >> k & 1) {
             switch (on_ipv6_hit(slow_, s_.lanes[i].m, pm, s6.refs[k])) {
                 case Hit6::forward: s6.fwd_lane[n_fwd6_++] = static_cast<uint8_t>(i); continue;
@@ -89,7 +89,7 @@ void Burst<Io>::forward6() {
     for (unsigned f = 0; f < n_fwd6_; ++f) {
         const unsigned i = s6.fwd_lane[f];
         rte_mbuf* m = s_.lanes[i].m;
-        PacketMeta6& pm = w_.v6->scratch.pm[i];
+        PacketMeta6& pm = s6.pm[i];
         const NextHopCache6::Entry* c = cache.find(pm.dst);
         if (c != nullptr && kIp6Len + pm.payload_len <= st_.v6().mtu(c->port)) [[likely]] {
             --pm.ip->hop_limits;

@@ -27,15 +27,13 @@ namespace nfgate::engine {
 
 namespace {
 
-uint32_t fold(const Ip6& a) { return fold6(a); }
-
 // The next hop's MAC is not known: the packet, complete but for its Ethernet header, waits in
 // the worker's NeighbourWait6 while a solicitation from the egress port's address (one per
 // target and second) asks for it; without room to wait it is given up and its mbuf carries the
 // solicitation instead.
 Fate solicit(SlowCtx& c, rte_mbuf* m, uint16_t port, const Ip6& target) {
     const Ip6* src = c.st.v6().address_of(port);
-    const bool ask = src != nullptr && c.worker.v6->nd_limiter.should_request(fold(target), c.now_ns);
+    const bool ask = src != nullptr && c.worker.v6->nd_limiter.should_request(fold6(target), c.now_ns);
     const NdIface iface{c.st.ifaces()[port].mac};
     c.out_port = port;
     if (c.worker.v6->waiting.park(target, port, m, c.now_ns)) {
@@ -142,11 +140,11 @@ const Backend6& choose_backend6(SlowCtx& c, const ServicePort6& p, const Ip6& cl
     AffinityTable& aff = c.worker.shared.affinity();
     const uint32_t id = base.id ^ kAffinityIdV6;
     if (const Backend6* pinned = pinned_backend6(aff, p, client, c.now_s)) {
-        aff.remember(fold(client), id, fold(pinned->ip), pinned->port, c.now_s, base.affinity_timeout_s);
+        aff.remember(fold6(client), id, fold6(pinned->ip), pinned->port, c.now_s, base.affinity_timeout_s);
         return *pinned;
     }
     const Backend6& b = hashed_backend6(p, orig);
-    if (base.affinity_client_ip) aff.remember(fold(client), id, fold(b.ip), b.port, c.now_s, base.affinity_timeout_s);
+    if (base.affinity_client_ip) aff.remember(fold6(client), id, fold6(b.ip), b.port, c.now_s, base.affinity_timeout_s);
     return b;
 }
 
@@ -162,7 +160,7 @@ Fate new_service_flow6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm, const ServiceMa
     if (!source_range_allows6(sm, pm.src)) return c.drop(Reason::source_range_denied);
     if (p.backends.empty()) return reject6(c, m, pm);
     if (answers_with_cookie(c, pm)) return answer_with_cookie6(c, m, pm);
-    if (c.st.source_limit().on() && !c.worker.sources.admit(fold(pm.src), c.now_ns, c.st.source_limit()))
+    if (c.st.source_limit().on() && !c.worker.sources.admit(fold6(pm.src), c.now_ns, c.st.source_limit()))
         return c.drop(Reason::new_flow_rate_limited);
 
     const ct::FlowKey6 orig = ct::make_key6(pm.src, pm.dst, pm.sport, pm.dport, pm.proto);
