@@ -6,6 +6,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "nft/affinity_sweep.hpp"
 #include "nft/conntrack_flush.hpp"
 #include "nft/local_routes.hpp"
 #include "nft/model_changes.hpp"
@@ -179,6 +180,7 @@ bool KernelPath::apply_changes(const Model& m, const ServiceChanges& changes, st
     if (!run_unsealing(std::move(plans[0]), err) || !run_unsealing(std::move(plans[1]), err)) return false;
     std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, changes.before, m, changes.after);
     std::vector<StaleUdpFlow6> stale6 = stale_udp_flows6(*st.model, changes.before, m, changes.after);
+    const std::vector<AffinityKeep> pins = shrunk_affinity_maps(changes.before, changes.after);
     bool routes_same = routed_ips(changes.before) == routed_ips(changes.after);
     adopt_services(*st.model, m, changes);
     for (Family f : kFamilies) {
@@ -186,8 +188,9 @@ bool KernelPath::apply_changes(const Model& m, const ServiceChanges& changes, st
         add_delta(st.of(f).pick_users, picks[i]);
         add_delta(st.of(f).hairpin_users, hairpin[i]);
     }
-    size_t deleted = 0;
+    size_t deleted = 0, unpinned = 0;
     if (!flush_udp_flows(stale, deleted, err) || !flush_udp_flows(stale6, deleted, err)) return false;
+    if (!sweep_affinity(pins, unpinned, err)) return false;
     return routes_same || update_routes(m, false, err);
 }
 
@@ -344,10 +347,12 @@ bool KernelPath::apply(const Model& m, std::string& err) {
     if (!write_ip6(&*st.model, m, err)) return false;
     std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, all_services(*st.model), m, all_services(m));
     std::vector<StaleUdpFlow6> stale6 = stale_udp_flows6(*st.model, all_services(*st.model), m, all_services(m));
+    const std::vector<AffinityKeep> pins = shrunk_affinity_maps(all_services(*st.model), all_services(m));
     st.model = m;
     count_all(m);
-    size_t deleted = 0;
+    size_t deleted = 0, unpinned = 0;
     if (!flush_udp_flows(stale, deleted, err) || !flush_udp_flows(stale6, deleted, err)) return false;
+    if (!sweep_affinity(pins, unpinned, err)) return false;
     return update_routes(m, false, err);
 }
 

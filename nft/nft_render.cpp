@@ -98,20 +98,8 @@ std::string firewall_chain_name(const Service& s, const ServicePort& p) {
     return object_name("fw", port_identity(s, p), s.ns + "-" + s.name + "-" + port_label(p));
 }
 
-namespace {
-
-template <typename F, typename E>
-std::string affinity_name(const Service& s, const ServicePort& p, const std::vector<E>& chosen, uint32_t timeout_s) {
-    std::string identity = port_identity(s, p) + "/" + std::to_string(timeout_s);
-    for (const auto& e : chosen) identity += "/" + F::text(e.ip) + ":" + std::to_string(e.port);
-    return object_name("aff", identity, s.ns + "-" + s.name + "-" + port_label(p));
-}
-
-}  // namespace
-
-std::string affinity_map_name(const Service& s, const ServicePort& p, const std::vector<Endpoint>& chosen,
-                              uint32_t timeout_s) {
-    return affinity_name<V4>(s, p, chosen, timeout_s);
+std::string affinity_map_name(const Service& s, const ServicePort& p, uint32_t timeout_s) {
+    return object_name("aff", port_identity(s, p) + "/" + std::to_string(timeout_s), s.ns + "-" + s.name + "-" + port_label(p));
 }
 
 namespace {
@@ -405,7 +393,7 @@ private:
             r.exprs.insert(r.exprs.begin(), MatchSet{Field::daddr, kClusterIpsSet});
             c.rules.push_back(std::move(r));
         }
-        std::string affinity = affinity_name<F>(s, p, chosen, s.affinity_timeout_s);
+        std::string affinity = affinity_map_name(s, p, s.affinity_timeout_s);
         affinity_sets_.push_back(Set{affinity, KeyKind::addr, false, s.affinity_timeout_s, {}});
         c.rules.push_back(Rule{{MatchL4proto{p.proto}, DnatAffinity{affinity}}});
         even_choice_rules(p.proto, chosen, affinity, c);

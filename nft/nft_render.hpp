@@ -68,10 +68,10 @@ std::string firewall_chain_name(const Service& s, const ServicePort& p);
 // packet for masquerade first when `masquerade`.
 std::string endpoint_dnat_chain_name(uint32_t endpoints, bool masquerade);
 // Per service port: its affinity chain (ClientIP affinity only) and firewall chain (source ranges).
-// The affinity map's name also hashes the chosen endpoints and the timeout: when they change the
-// map is replaced, so no client stays pinned to an endpoint that is gone.
-std::string affinity_map_name(const Service& s, const ServicePort& p, const std::vector<Endpoint>& chosen,
-                              uint32_t timeout_s);
+// The affinity map's name hashes the port's identity and the timeout, not the endpoints: an
+// endpoint change keeps the map and the pins to endpoints that stay (affinity_sweep.hpp takes
+// away the others); a new timeout replaces the map.
+std::string affinity_map_name(const Service& s, const ServicePort& p, uint32_t timeout_s);
 
 // The fixed objects every ruleset has.
 inline constexpr const char* kServicesChain = "services";

@@ -277,6 +277,49 @@ TEST_F(Traffic, ClientIpAffinityPinsTheClient) {
     EXPECT_NE(seen.begin()->first, "");
 }
 
+// What the kernel holds in a map of the ip nfgate table, as `nft list map` prints it.
+std::string map_listing(const std::string& map) {
+    std::string out;
+    if (FILE* f = popen(("nft list map ip nfgate " + map + " 2>&1").c_str(), "r")) {
+        char buf[256];
+        while (fgets(buf, sizeof buf, f)) out += buf;
+        pclose(f);
+    }
+    return out;
+}
+
+// kube-proxy's affinity: an endpoint change keeps a pinned client on its endpoint while that
+// endpoint stays, and moves it, for good, once the endpoint leaves.
+TEST_F(Traffic, ClientIpAffinityOutlivesAnEndpointChangeButNotItsEndpoint) {
+    KernelPath kp;
+    std::string err;
+    Model m = lab_model();
+    Service& sticky = m.services.back();
+    ASSERT_EQ(sticky.name, "sticky");
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    int e;
+    const std::string pinned = fetch("10.96.0.40", 80, 1000, e);
+    ASSERT_TRUE(pinned == "pod-a" || pinned == "pod-b") << "errno " << e;
+    const std::string pinned_ip = pinned == "pod-a" ? "10.244.0.2" : "10.244.0.3";
+    const std::string other_ip = pinned == "pod-a" ? "10.244.0.3" : "10.244.0.2";
+    const std::string other = pinned == "pod-a" ? "pod-b" : "pod-a";
+    const std::string map = affinity_map_name(sticky, sticky.ports[0], 60);
+    ASSERT_NE(map_listing(map).find(pinned_ip + " . 8080"), std::string::npos) << map_listing(map);
+
+    // A third endpoint (nobody listens there): the map and the pin stay.
+    sticky.ports[0].endpoints.push_back(testing::ep(other_ip.c_str(), 8081));
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    EXPECT_NE(map_listing(map).find(pinned_ip + " . 8080"), std::string::npos) << map_listing(map);
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(fetch("10.96.0.40", 80, 1000, e), pinned) << "connection " << i;
+
+    // The pinned endpoint leaves: its pin goes with it, and the client is pinned anew.
+    sticky.ports[0].endpoints = {testing::ep(other_ip.c_str(), 8080)};
+    ASSERT_TRUE(kp.apply(m, err)) << err;
+    EXPECT_EQ(map_listing(map).find(pinned_ip + " . 8080"), std::string::npos) << map_listing(map);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(fetch("10.96.0.40", 80, 1000, e), other) << "connection " << i;
+    EXPECT_NE(map_listing(map).find(other_ip + " . 8080"), std::string::npos) << map_listing(map);
+}
+
 // Connects from inside the pod namespace, from `src`, and returns what the server said ("" when
 // nothing came back within two seconds).
 std::string fetch_from_pod(const char* src, const char* ip, uint16_t port) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "nft/affinity_sweep.hpp"
 #include "nft/nft_batch.hpp"
 #include "nft/nft_plan.hpp"
 #include "nft/nft_render.hpp"
@@ -138,12 +139,9 @@ TEST(Plan, AffinityChangeReplacesTheMapAfterFlushingItsChain) {
     cart.affinity_timeout_s = 1200;
     Ruleset a = render(before), b = render(after);
     Plan p = diff_plan(a, b);
-    std::vector<Endpoint> ready;
-    for (const auto& e : cart.ports[0].endpoints)
-        if (e.ready) ready.push_back(e);
     std::string chain = service_chain_name(cart, cart.ports[0]);
-    std::string old_map = affinity_map_name(cart, cart.ports[0], ready, 600);
-    std::string new_map = affinity_map_name(cart, cart.ports[0], ready, 1200);
+    std::string old_map = affinity_map_name(cart, cart.ports[0], 600);
+    std::string new_map = affinity_map_name(cart, cart.ports[0], 1200);
     ASSERT_NE(old_map, new_map);
     size_t flush = index_of(p, OpKind::flush_chain, chain);
     size_t del = index_of(p, OpKind::delete_set, old_map), add = index_of(p, OpKind::add_set, new_map);
@@ -152,6 +150,40 @@ TEST(Plan, AffinityChangeReplacesTheMapAfterFlushingItsChain) {
     EXPECT_LT(flush, del);
     EXPECT_LT(add, first_rule);
     for (const auto& l : p.describe()) EXPECT_TRUE(mentions(l, "shop-cart")) << l;
+}
+
+// An endpoint change keeps an affinity Service's map (clients pinned to endpoints that stay keep
+// them); only the pins of the endpoint that left are to be taken away, which the sweep is told.
+TEST(Plan, EndpointChangeKeepsTheAffinityMap) {
+    Model before = testing::all_features();
+    Model after = before;
+    Service& cart = find(after, "cart");
+    cart.ports[0].endpoints.erase(cart.ports[0].endpoints.begin());  // 10.244.4.1 leaves
+    cart.ports[0].endpoints.push_back(testing::ep("10.244.4.9", 8443));
+    const Ruleset a = render(before), b = render(after);
+    Plan p = diff_plan(a, b);
+    const std::string map = affinity_map_name(cart, cart.ports[0], 600);
+    EXPECT_EQ(index_of(p, OpKind::delete_set, map), p.ops.size());
+    EXPECT_EQ(index_of(p, OpKind::add_set, map), p.ops.size());
+    EXPECT_LT(index_of(p, OpKind::flush_chain, service_chain_name(cart, cart.ports[0])), p.ops.size());
+
+    const Service& was = find(before, "cart");
+    const std::vector<AffinityKeep> shrunk = shrunk_affinity_maps({&was}, {&cart});
+    ASSERT_EQ(shrunk.size(), 1u);
+    EXPECT_EQ(shrunk[0].map, map);
+    EXPECT_EQ(shrunk[0].family, Family::ip);
+    ASSERT_EQ(shrunk[0].keep.size(), 2u);  // 10.244.4.3 and the new one, not the unready one
+    EXPECT_EQ(shrunk[0].keep[0].ip, Addr(testing::ip("10.244.4.3")));
+    EXPECT_EQ(shrunk[0].keep[1].ip, Addr(testing::ip("10.244.4.9")));
+
+    // Only gaining an endpoint takes no pin away.
+    Service grown = was;
+    grown.ports[0].endpoints.push_back(testing::ep("10.244.4.9", 8443));
+    EXPECT_TRUE(shrunk_affinity_maps({&was}, {&grown}).empty());
+    // A new timeout is a new map: nothing to sweep in it.
+    Service retimed = cart;
+    retimed.affinity_timeout_s = 1200;
+    EXPECT_TRUE(shrunk_affinity_maps({&was}, {&retimed}).empty());
 }
 
 TEST(Batch, EveryMessageIsDescribedAndAsksForAnAck) {
