@@ -225,7 +225,7 @@ void append_elem_text(std::string& out, const Set& set, const SetElem& e, Family
     }
 }
 
-void append_set(std::string& out, const Set& s, Family f) {
+void append_set(std::string& out, const Set& s, Family f, bool with_elements) {
     out += "\t";
     bool endpoint_map = s.key == KeyKind::addr_proto_port_index;
     bool is_map = s.verdict_map || (s.timeout_s != 0 && !s.meter) || endpoint_map;
@@ -245,7 +245,7 @@ void append_set(std::string& out, const Set& s, Family f) {
         out += "\t\tflags dynamic,timeout\n";
         out += "\t\ttimeout " + timeout_text(s.timeout_s) + "\n";
     }
-    if (!s.elems.empty()) {
+    if (with_elements && !s.elems.empty()) {
         out += "\t\telements = { ";
         for (size_t i = 0; i < s.elems.size(); ++i) {
             if (i) out += ",\n\t\t\t     ";
@@ -286,7 +286,9 @@ std::string elem_text(const Set& set, const SetElem& e, Family f) {
     return k;
 }
 
-std::string to_nft_text(const Ruleset& rs) {
+namespace {
+
+std::string ruleset_text(const Ruleset& rs, bool with_elements) {
     std::string out = "table " + fam(rs.family) + " " + rs.table + " {\n";
     bool first = true;
     for (const auto& c : rs.counters) {
@@ -297,7 +299,7 @@ std::string to_nft_text(const Ruleset& rs) {
     for (const auto& s : rs.sets) {
         if (!first) out += "\n";
         first = false;
-        append_set(out, s, rs.family);
+        append_set(out, s, rs.family, with_elements);
     }
     for (const auto& c : rs.chains) {
         if (!first) out += "\n";
@@ -306,5 +308,11 @@ std::string to_nft_text(const Ruleset& rs) {
     }
     return out + "}\n";
 }
+
+}  // namespace
+
+std::string to_nft_text(const Ruleset& rs) { return ruleset_text(rs, true); }
+
+std::string to_nft_text_without_elements(const Ruleset& rs) { return ruleset_text(rs, false); }
 
 }  // namespace nfgate::nft

@@ -9,6 +9,9 @@
 namespace nfgate::nft {
 
 std::string to_nft_text(const Ruleset& rs);
+// The same without the sets' elements (their declarations stay), for a reader that takes the
+// elements another way: the seal's fingerprint hashes them field by field (ruleset_seal.cpp).
+std::string to_nft_text_without_elements(const Ruleset& rs);
 
 // Pieces, also used to describe batch messages in errors.
 std::string rule_text(const Rule& r, Family f = Family::ip);

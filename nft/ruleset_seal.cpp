@@ -39,16 +39,53 @@ int take_rule(const nlmsghdr* nlh, void* data) {
     return MNL_CB_OK;
 }
 
+// A 64-bit hash fed a word at a time (FNV-1a's structure over 64-bit words, with a
+// multiply-xorshift step): stable across runs and builds (no std::hash, no padding bytes).
+struct WordHash {
+    uint64_t h = 1469598103934665603ull;
+    void word(uint64_t w) {
+        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 29;
+    }
+    void bytes(const void* p, size_t n) {
+        const auto* b = static_cast<const unsigned char*>(p);
+        word(n);
+        for (; n >= 8; n -= 8, b += 8) {
+            uint64_t w;
+            std::memcpy(&w, b, 8);
+            word(w);
+        }
+        uint64_t tail = 0;
+        std::memcpy(&tail, b, n);
+        word(tail);
+    }
+    void text(const std::string& s) { bytes(s.data(), s.size()); }
+    void addr(const Addr& a) {
+        word(a.v4);
+        bytes(a.v6.data(), 16);
+    }
+};
+
 }  // namespace
 
+// The declarations and rules as `nft -f` text, the elements (nearly all of a big ruleset) field
+// by field: the same fingerprint for the same ruleset, at a fraction of the text's cost.
 std::string ruleset_fingerprint(const Ruleset& rs) {
-    uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : to_nft_text(rs)) {
-        h ^= c;
-        h *= 1099511628211ull;
+    WordHash f;
+    f.text(to_nft_text_without_elements(rs));
+    for (const Set& s : rs.sets) {
+        f.text(s.name);
+        f.word(s.elems.size());
+        for (const SetElem& e : s.elems) {
+            f.addr(e.addr);
+            f.word(uint64_t{static_cast<uint8_t>(e.proto)} << 48 | uint64_t{e.port} << 32 | e.index);
+            f.text(e.goto_chain);
+            f.addr(e.to.ip);
+            f.word(e.to.port);
+        }
     }
     char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(f.h));
     return std::string("nfgate ruleset ") + hex;
 }
 

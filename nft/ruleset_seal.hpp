@@ -16,7 +16,8 @@ namespace nfgate::nft {
 
 inline constexpr const char* kSealChain = "nfgate-seal";
 
-// "nfgate ruleset <16 hex digits>": FNV-1a over the `nft -f` text of `rs`.
+// "nfgate ruleset <16 hex digits>": a 64-bit hash of the `nft -f` text of `rs` without its elements,
+// then over every element field by field.
 std::string ruleset_fingerprint(const Ruleset& rs);
 
 // The fingerprint the kernel's table of `family` carries; empty when it has no table, no seal

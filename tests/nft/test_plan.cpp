@@ -8,6 +8,7 @@
 #include "nft/nft_batch.hpp"
 #include "nft/nft_plan.hpp"
 #include "nft/nft_render.hpp"
+#include "nft/ruleset_seal.hpp"
 #include "tests/nft/fixtures.hpp"
 
 namespace nfgate::nft {
@@ -184,6 +185,36 @@ TEST(Plan, EndpointChangeKeepsTheAffinityMap) {
     Service retimed = cart;
     retimed.affinity_timeout_s = 1200;
     EXPECT_TRUE(shrunk_affinity_maps({&was}, {&retimed}).empty());
+}
+
+// The seal's fingerprint is the rendering's: equal for equal rulesets, different when any field
+// of any element or any rule differs.
+TEST(Seal, FingerprintFollowsTheRulesetToItsElements) {
+    const Ruleset rs = render(testing::all_features());
+    const std::string fp = ruleset_fingerprint(rs);
+    EXPECT_EQ(fp, ruleset_fingerprint(render(testing::all_features())));
+    EXPECT_EQ(fp.rfind("nfgate ruleset ", 0), 0u);
+    size_t changed = 0;
+    for (size_t si = 0; si < rs.sets.size(); ++si) {
+        if (rs.sets[si].elems.empty()) continue;
+        auto differs = [&](auto&& edit) {
+            Ruleset other = rs;
+            edit(other.sets[si].elems.back());
+            return ruleset_fingerprint(other) != fp;
+        };
+        EXPECT_TRUE(differs([](SetElem& e) { e.port ^= 1; })) << rs.sets[si].name;
+        EXPECT_TRUE(differs([](SetElem& e) { e.addr.v4 ^= 1; e.addr.v6.b[15] ^= 1; })) << rs.sets[si].name;
+        EXPECT_TRUE(differs([](SetElem& e) { e.to.port ^= 1; })) << rs.sets[si].name;
+        EXPECT_TRUE(differs([](SetElem& e) { e.goto_chain += "x"; })) << rs.sets[si].name;
+        EXPECT_TRUE(differs([](SetElem& e) { e.index ^= 1; })) << rs.sets[si].name;
+        ++changed;
+    }
+    EXPECT_GT(changed, 3u);
+    Ruleset fewer = rs;
+    auto chain = std::find_if(fewer.chains.begin(), fewer.chains.end(), [](const Chain& c) { return !c.rules.empty(); });
+    ASSERT_NE(chain, fewer.chains.end());
+    chain->rules.pop_back();
+    EXPECT_NE(ruleset_fingerprint(fewer), fp);
 }
 
 TEST(Batch, EveryMessageIsDescribedAndAsksForAnAck) {
