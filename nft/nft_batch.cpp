@@ -343,30 +343,34 @@ private:
         return b;
     }
 
-    // Elements [from, to) of `list` as one message at the batch's end (not committed).
+    // Elements [from, to) of `list` as one message at the batch's end (not committed). The
+    // message is what nftnl_set_elems_nlmsg_build_payload() makes of a set holding them, built
+    // through one element object refilled for each (no allocation per element).
     nlmsghdr* elems_message(const Set& st, const std::vector<SetElem>& list, size_t from, size_t to, uint16_t type,
                             uint16_t flags) {
-        SetPtr s = set_object(st.name);
+        nlmsghdr* nlh = header(type, flags);
+        mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, st.name.c_str());
+        mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, plan_.table.c_str());
+        if (from == to) return nlh;
+        const bool adding = type == NFT_MSG_NEWSETELEM;
+        ElemPtr el(nftnl_set_elem_alloc());
+        if (st.verdict_map && adding) nftnl_set_elem_set_u32(el.get(), NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(NFT_GOTO));
+        if (st.counter && adding) nftnl_set_elem_add_expr(el.get(), nftnl_expr_alloc("counter"));  // the element owns it
+        nlattr* elements = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
         for (size_t i = from; i < to; ++i) {
             const SetElem& e = list[i];
-            nftnl_set_elem* el = nftnl_set_elem_alloc();
             const KeyBytes key = elem_key(st, e);
-            nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key.b, key.n);
-            if (st.verdict_map && type == NFT_MSG_NEWSETELEM) {
-                nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(NFT_GOTO));
-                nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, e.goto_chain.c_str());
-            }
-            if (st.key == KeyKind::addr_proto_port_index && type == NFT_MSG_NEWSETELEM) {
+            nftnl_set_elem_set(el.get(), NFTNL_SET_ELEM_KEY, key.b, key.n);
+            if (st.verdict_map && adding) nftnl_set_elem_set_str(el.get(), NFTNL_SET_ELEM_CHAIN, e.goto_chain.c_str());
+            if (st.key == KeyKind::addr_proto_port_index && adding) {
                 KeyBytes data;
                 data.addr(e.to.ip, six());
                 data.port(e.to.port);
-                nftnl_set_elem_set(el, NFTNL_SET_ELEM_DATA, data.b, data.n);
+                nftnl_set_elem_set(el.get(), NFTNL_SET_ELEM_DATA, data.b, data.n);
             }
-            if (st.counter && type == NFT_MSG_NEWSETELEM) nftnl_set_elem_add_expr(el, nftnl_expr_alloc("counter"));
-            nftnl_set_elem_add(s.get(), el);  // the set owns it from here
+            nftnl_set_elem_nlmsg_build(nlh, el.get(), static_cast<int>(i - from + 1));
         }
-        nlmsghdr* nlh = header(type, flags);
-        nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
+        mnl_attr_nest_end(nlh, elements);
         return nlh;
     }
 
