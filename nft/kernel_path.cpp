@@ -141,10 +141,16 @@ void KernelPath::count_all(const Model& m) {
     for (Family f : kFamilies) {
         State::Shared& sh = st.of(f);
         sh = {};
+        std::vector<Addr> hairpin;  // every service's hairpin addresses, repeated: counted below
         for (const auto& s : m.services) {
             count_picks(m, s, sh.pick_users, 1, f);
-            count_hairpin(m, s, sh.hairpin_users, 1, f);
+            for (const Addr& ip : hairpin_addresses(m, s, f)) hairpin.push_back(ip);
             sh.map_need += endpoint_map_need(m, s, f);
+        }
+        std::sort(hairpin.begin(), hairpin.end());
+        for (size_t i = 0, j = 0; i < hairpin.size(); i = j) {
+            while (j < hairpin.size() && hairpin[j] == hairpin[i]) ++j;
+            sh.hairpin_users.emplace_hint(sh.hairpin_users.end(), hairpin[i], static_cast<long>(j - i));
         }
         sh.map_capacity = endpoint_map_capacity_for(sh.map_need);
     }

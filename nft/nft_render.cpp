@@ -182,11 +182,18 @@ std::vector<Addr> hairpin_addresses(const Model& m, const Service& s, Family f) 
 namespace {
 
 // The policy a Service's ClusterIPs follow: Cluster, whatever externalTrafficPolicy says.
+// Whether masquerade_mark_rule<F> gives a rule for a Service of `policy`, without building it.
 template <typename F>
-bool cluster_ip_masquerades(const Model& m, const Service& s) {
-    Service as_cluster;
-    as_cluster.external_traffic_policy = TrafficPolicy::cluster;
-    return masquerade_mark_rule<F>(m, s.external_traffic_policy == TrafficPolicy::local ? as_cluster : s).has_value();
+bool marks_masquerade(const Model& m, TrafficPolicy policy) {
+    if (m.masquerade.all) return true;
+    if (policy == TrafficPolicy::local) return false;
+    const auto& cidrs = F::cluster_cidrs(m);
+    return std::none_of(cidrs.begin(), cidrs.end(), [](const auto& c) { return c.len == 0; });
+}
+
+template <typename F>
+bool cluster_ip_masquerades(const Model& m, const Service&) {
+    return marks_masquerade<F>(m, TrafficPolicy::cluster);
 }
 
 template <typename F>
@@ -194,7 +201,7 @@ std::vector<PickChain> picks_of(const Model& m, const Service& s, const ServiceP
     size_t chosen = F::chosen_count(p);
     if (s.affinity_client_ip || chosen == 0) return {};
     const uint32_t n = static_cast<uint32_t>(chosen);
-    const bool external = masquerade_mark_rule<F>(m, s).has_value(), cluster = cluster_ip_masquerades<F>(m, s);
+    const bool external = marks_masquerade<F>(m, s.external_traffic_policy), cluster = cluster_ip_masquerades<F>(m, s);
     std::vector<PickChain> out{{n, external}};
     if (!F::cluster_ips(s).empty() && cluster != external) out.push_back({n, cluster});
     return out;
@@ -232,12 +239,11 @@ public:
             for (const Service* s : *only_) render_service(*s);
             for (const Addr& ip : *hairpin_ips_) hairpin_.elems.push_back(SetElem{ip, Proto::tcp, 0, 0, {}, {ip, 0, true}});
         } else {
-            std::set<A> seen;
-            for (const auto& s : m_.services) {
-                render_service(s);
-                for (const A& ip : hairpin_of<F>(m_, s)) seen.insert(ip);
-            }
-            for (const A& ip : seen) hairpin_.elems.push_back(SetElem{ip, Proto::tcp, 0, 0, {}, {ip, 0, true}});
+            for (const auto& s : m_.services) render_service(s);
+            // hairpin_of() of every service, gathered by render_port from the endpoints it chose.
+            std::sort(hairpin_seen_.begin(), hairpin_seen_.end());
+            hairpin_seen_.erase(std::unique(hairpin_seen_.begin(), hairpin_seen_.end()), hairpin_seen_.end());
+            for (const A& ip : hairpin_seen_) hairpin_.elems.push_back(SetElem{ip, Proto::tcp, 0, 0, {}, {ip, 0, true}});
         }
         Ruleset rs;
         rs.family = F::family;
@@ -314,6 +320,9 @@ private:
     // own chain. LoadBalancer IPs with source ranges pass a per-service firewall chain first.
     void render_port(const Service& s, const ServicePort& p) {
         const auto chosen = F::chosen(p);
+        if (!only_ && !m_.masquerade.all)
+            for (const auto& e : chosen)
+                if (m_.in_cluster(e.ip)) hairpin_seen_.push_back(e.ip);
         bool has_endpoints = !chosen.empty();
         bool by_map = has_endpoints && !s.affinity_client_ip;
         std::string target = kRejectChain, cluster_target;
@@ -428,6 +437,7 @@ private:
     std::vector<Set> affinity_sets_;
     std::vector<Chain> service_chains_;
     std::set<A> seen_cluster_ips_;
+    std::vector<A> hairpin_seen_;  // whole renderings: hairpin_of() of every service, repeated
     std::set<PickChain> pick_chains_;  // in use by the services rendered
     const std::vector<const Service*>* only_ = nullptr;
     const std::set<PickChain>* picks_ = nullptr;
