@@ -29,7 +29,7 @@ struct KernelPath::State {
     // Per family (the ip table, the ip6 table), what all Services share:
     struct Shared {
         std::map<PickChain, long> pick_users;  // service ports sending traffic to each shared chain
-        std::map<Addr, long> hairpin_users;    // ready endpoint entries with each hairpin address
+        std::unordered_map<Addr, long, AddrHash> hairpin_users;  // ready endpoint entries with each hairpin address
         uint64_t map_need = 0;                 // sum of endpoint_map_need over the Services
         uint32_t map_capacity = 0;             // endpoint_map_capacity_for(map_need)
     } shared[2];
@@ -141,16 +141,10 @@ void KernelPath::count_all(const Model& m) {
     for (Family f : kFamilies) {
         State::Shared& sh = st.of(f);
         sh = {};
-        std::vector<Addr> hairpin;  // every service's hairpin addresses, repeated: counted below
         for (const auto& s : m.services) {
             count_picks(m, s, sh.pick_users, 1, f);
-            for (const Addr& ip : hairpin_addresses(m, s, f)) hairpin.push_back(ip);
+            count_hairpin(m, s, sh.hairpin_users, 1, f);
             sh.map_need += endpoint_map_need(m, s, f);
-        }
-        std::sort(hairpin.begin(), hairpin.end());
-        for (size_t i = 0, j = 0; i < hairpin.size(); i = j) {
-            while (j < hairpin.size() && hairpin[j] == hairpin[i]) ++j;
-            sh.hairpin_users.emplace_hint(sh.hairpin_users.end(), hairpin[i], static_cast<long>(j - i));
         }
         sh.map_capacity = endpoint_map_capacity_for(sh.map_need);
     }

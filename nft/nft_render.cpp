@@ -1,6 +1,7 @@
 #include "nft/nft_render.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 #include <set>
 #include <tuple>
 
@@ -239,11 +240,8 @@ public:
             for (const Service* s : *only_) render_service(*s);
             for (const Addr& ip : *hairpin_ips_) hairpin_.elems.push_back(SetElem{ip, Proto::tcp, 0, 0, {}, {ip, 0, true}});
         } else {
+            // render_port adds hairpin_of() of every service, each address the first time.
             for (const auto& s : m_.services) render_service(s);
-            // hairpin_of() of every service, gathered by render_port from the endpoints it chose.
-            std::sort(hairpin_seen_.begin(), hairpin_seen_.end());
-            hairpin_seen_.erase(std::unique(hairpin_seen_.begin(), hairpin_seen_.end()), hairpin_seen_.end());
-            for (const A& ip : hairpin_seen_) hairpin_.elems.push_back(SetElem{ip, Proto::tcp, 0, 0, {}, {ip, 0, true}});
         }
         Ruleset rs;
         rs.family = F::family;
@@ -322,7 +320,8 @@ private:
         const auto chosen = F::chosen(p);
         if (!only_ && !m_.masquerade.all)
             for (const auto& e : chosen)
-                if (m_.in_cluster(e.ip)) hairpin_seen_.push_back(e.ip);
+                if (m_.in_cluster(e.ip) && hairpin_seen_.insert(e.ip).second)
+                    hairpin_.elems.push_back(SetElem{e.ip, Proto::tcp, 0, 0, {}, {e.ip, 0, true}});
         bool has_endpoints = !chosen.empty();
         bool by_map = has_endpoints && !s.affinity_client_ip;
         std::string target = kRejectChain, cluster_target;
@@ -437,7 +436,7 @@ private:
     std::vector<Set> affinity_sets_;
     std::vector<Chain> service_chains_;
     std::set<A> seen_cluster_ips_;
-    std::vector<A> hairpin_seen_;  // whole renderings: hairpin_of() of every service, repeated
+    std::unordered_set<A, AddrHash> hairpin_seen_;  // whole renderings: the hairpin set's addresses
     std::set<PickChain> pick_chains_;  // in use by the services rendered
     const std::vector<const Service*>* only_ = nullptr;
     const std::set<PickChain>* picks_ = nullptr;

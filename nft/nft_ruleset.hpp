@@ -35,6 +35,19 @@ struct Addr {
     auto operator<=>(const Addr&) const = default;
 };
 
+// A hash of either family's address (or of an Addr), for unordered containers of the control
+// plane's bookkeeping: the address words folded with a multiply.
+struct AddrHash {
+    size_t operator()(uint32_t a) const noexcept { return (uint64_t{a} * 0x9e3779b97f4a7c15ull) >> 16; }
+    size_t operator()(const Ip6& a) const noexcept {
+        uint64_t w[2];
+        static_assert(sizeof w == sizeof a.b);
+        __builtin_memcpy(w, a.b.data(), 16);
+        return ((w[0] * 0x9e3779b97f4a7c15ull) ^ w[1]) * 0xc2b2ae3d27d4eb4full >> 16;
+    }
+    size_t operator()(const Addr& a) const noexcept { return (*this)(a.v4) ^ (*this)(a.v6); }
+};
+
 // A prefix of the ruleset's family (len: 0..32 or 0..128).
 struct AddrCidr {
     Addr addr;
