@@ -1,11 +1,11 @@
 #include "nft/nft_render.hpp"
 
 #include <algorithm>
-#include <unordered_set>
 #include <set>
 #include <tuple>
 
 #include "model/endpoint_choice.hpp"
+#include "nft/flat_addr_set.hpp"
 #include "nft/nft_flood_render.hpp"
 
 namespace nfgate::nft {
@@ -320,7 +320,7 @@ private:
         const auto chosen = F::chosen(p);
         if (!only_ && !m_.masquerade.all)
             for (const auto& e : chosen)
-                if (m_.in_cluster(e.ip) && hairpin_seen_.insert(e.ip).second)
+                if (m_.in_cluster(e.ip) && hairpin_seen_.insert(e.ip))
                     hairpin_.elems.push_back(SetElem{e.ip, Proto::tcp, 0, 0, {}, {e.ip, 0, true}});
         bool has_endpoints = !chosen.empty();
         bool by_map = has_endpoints && !s.affinity_client_ip;
@@ -436,7 +436,7 @@ private:
     std::vector<Set> affinity_sets_;
     std::vector<Chain> service_chains_;
     std::set<A> seen_cluster_ips_;
-    std::unordered_set<A, AddrHash> hairpin_seen_;  // whole renderings: the hairpin set's addresses
+    FlatAddrSet<A> hairpin_seen_;  // whole renderings: the hairpin set's addresses
     std::set<PickChain> pick_chains_;  // in use by the services rendered
     const std::vector<const Service*>* only_ = nullptr;
     const std::set<PickChain>* picks_ = nullptr;
