@@ -5,7 +5,7 @@
 #include <tuple>
 
 #include "model/endpoint_choice.hpp"
-#include "nft/flat_addr_set.hpp"
+#include "nft/flat_set.hpp"
 #include "nft/nft_flood_render.hpp"
 
 namespace nfgate::nft {
@@ -221,6 +221,18 @@ namespace {
 template <typename F>
 class Renderer {
     using A = typename F::A;
+    // A key of the frontend maps: address (0 for a nodePort), protocol, port.
+    struct Frontend {
+        A addr{};
+        Proto proto{};
+        uint16_t port = 0;
+        bool operator==(const Frontend&) const = default;
+    };
+    struct FrontendHash {
+        size_t operator()(const Frontend& k) const {
+            return AddrHash{}(k.addr) ^ AddrHash{}((uint32_t{k.port} << 8 | static_cast<uint8_t>(k.proto)) + 1);
+        }
+    };
 
 public:
     Renderer(const Model& m, bool syn_proxy) : m_(m), syn_proxy_(syn_proxy) {}
@@ -283,8 +295,8 @@ private:
 
     // A key taken twice (two Services claiming one externalIP:port) would make the kernel refuse the
     // whole batch; the first Service in model order keeps it.
-    bool add_elem(Set& set, std::set<std::tuple<A, Proto, uint16_t>>& seen, SetElem e) {
-        if (!seen.insert({addr_of(e.addr), e.proto, e.port}).second) return false;
+    bool add_elem(Set& set, FlatSet<Frontend, FrontendHash>& seen, SetElem e) {
+        if (!seen.insert(Frontend{addr_of(e.addr), e.proto, e.port})) return false;
         set.elems.push_back(std::move(e));
         return true;
     }
@@ -296,7 +308,7 @@ private:
 
     // While the SYN proxy is on, every TCP frontend with endpoints (the others reset at once).
     void add_synproxy(const A& addr, Proto proto, uint16_t port) {
-        if (syn_proxy_ && proto == Proto::tcp && seen_synproxy_keys_.insert({addr, proto, port}).second)
+        if (syn_proxy_ && proto == Proto::tcp && seen_synproxy_keys_.insert(Frontend{addr, proto, port}))
             synproxy_.elems.push_back(SetElem{addr, proto, port, 0, {}, {}});
     }
 
@@ -309,7 +321,7 @@ private:
 
     void render_service(const Service& s) {
         for (const A& ip : F::cluster_ips(s))
-            if (seen_cluster_ips_.insert(ip).second) cluster_ips_.elems.push_back(SetElem{ip, Proto::tcp, 0, 0, {}, {}});
+            if (seen_cluster_ips_.insert(ip)) cluster_ips_.elems.push_back(SetElem{ip, Proto::tcp, 0, 0, {}, {}});
         for (const auto& p : s.ports) render_port(s, p);
     }
 
@@ -435,15 +447,14 @@ private:
         synproxy_;
     std::vector<Set> affinity_sets_;
     std::vector<Chain> service_chains_;
-    std::set<A> seen_cluster_ips_;
-    FlatAddrSet<A> hairpin_seen_;  // whole renderings: the hairpin set's addresses
+    FlatSet<A, AddrHash> seen_cluster_ips_;
+    FlatSet<A, AddrHash> hairpin_seen_;  // whole renderings: the hairpin set's addresses
     std::set<PickChain> pick_chains_;  // in use by the services rendered
     const std::vector<const Service*>* only_ = nullptr;
     const std::set<PickChain>* picks_ = nullptr;
     const std::set<Addr>* hairpin_ips_ = nullptr;
     uint32_t endpoint_map_size_ = 0;
-    std::set<std::tuple<A, Proto, uint16_t>> seen_ip_keys_, seen_nodeport_keys_, seen_traffic_keys_,
-        seen_synproxy_keys_;
+    FlatSet<Frontend, FrontendHash> seen_ip_keys_, seen_nodeport_keys_, seen_traffic_keys_, seen_synproxy_keys_;
 };
 
 // Priorities as nft names them: dstnat -100, filter 0, srcnat 100.
