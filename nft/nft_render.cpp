@@ -139,10 +139,15 @@ uint64_t map_need(const Model& m, const Service& s) {
 }
 
 template <typename F>
-uint32_t map_capacity(const Model& m) {
+uint64_t total_map_need(const Model& m) {
     uint64_t need = 0;
     for (const auto& s : m.services) need += map_need<F>(m, s);
-    return endpoint_map_capacity_for(need);
+    return need;
+}
+
+template <typename F>
+uint32_t map_capacity(const Model& m) {
+    return endpoint_map_capacity_for(total_map_need<F>(m));
 }
 
 template <typename F>
@@ -283,7 +288,13 @@ private:
         traffic_ = Set{kServiceTrafficSet, KeyKind::addr_proto_port, false, 0, {}};
         traffic_.counter = true;
         svc_endpoints_ = Set{kServiceEndpointsMap, KeyKind::addr_proto_port_index, false, 0, {}};
-        svc_endpoints_.size = only_ ? endpoint_map_size_ : map_capacity<F>(m_);
+        if (only_) {
+            svc_endpoints_.size = endpoint_map_size_;
+        } else {  // a whole rendering: the map's elements are known in number, no regrowth
+            const uint64_t need = total_map_need<F>(m_);
+            svc_endpoints_.size = endpoint_map_capacity_for(need);
+            svc_endpoints_.elems.reserve(need);
+        }
         noep_ips_ = Set{kNoEndpointServicesMap, KeyKind::addr_proto_port, true, 0, {}};
         noep_nodeports_ = Set{kNoEndpointNodePortsMap, KeyKind::proto_port, true, 0, {}};
         hairpin_ = Set{kHairpinSet, KeyKind::addr_pair, false, 0, {}};
