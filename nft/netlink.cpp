@@ -32,7 +32,10 @@ void force_buffer(int fd, int opt, size_t want) {
 
 std::string describe(const Batch& b, uint32_t seq) {
     uint32_t i = seq - b.first_seq;
-    if (i < b.what.size()) return b.what[i];
+    if (i < b.what.size()) {
+        const std::string more = b.detail ? b.detail(i) : std::string();
+        return more.empty() ? b.what[i] : b.what[i] + ": " + more;
+    }
     return "message " + std::to_string(seq);
 }
 

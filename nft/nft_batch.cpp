@@ -104,6 +104,9 @@ public:
         nftnl_batch_end(room(), seq_++);
         commit("batch end");
         batch_.buf.resize(used_);
+        batch_.detail = [rules = std::move(rules_), f = plan_.family](uint32_t i) {
+            return i < rules.size() && rules[i] != nullptr ? rule_text(*rules[i], f) : std::string();
+        };
         return std::move(batch_);
     }
 
@@ -405,11 +408,14 @@ private:
         nftnl_rule_set_str(nr.get(), NFTNL_RULE_CHAIN, c.name.c_str());
         for (const auto& e : r.exprs) lower_expr(e, nr.get(), plan_.family);
         nftnl_rule_nlmsg_build_payload(header(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND), nr.get());
-        commit("add rule to chain " + c.name + ": " + rule_text(r, plan_.family));
+        rules_.resize(batch_.what.size() + 1, nullptr);
+        rules_.back() = &r;
+        commit("add rule to chain " + c.name);
     }
 
     const Plan& plan_;
     Batch batch_;
+    std::vector<const Rule*> rules_;  // per message index: the rule it adds (Batch::detail)
     size_t used_ = 0;
     uint32_t seq_ = 0;
     uint32_t last_set_id_ = 0;
