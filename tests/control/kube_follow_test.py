@@ -318,8 +318,13 @@ def main():
     if os.geteuid() != 0 or not all(shutil.which(t) for t in ("ip", "nft", "openssl")):
         print("skipped: needs root, ip, nft and openssl")
         return SKIP
-    with Netns("nfgkube") as lab:
-        return verdict(lambda: scenario(nfgate, lab))
+    try:
+        with Netns("nfgkube") as lab:
+            return verdict(lambda: scenario(nfgate, lab))
+    finally:
+        # The fast-path daemon removes its DPDK runtime directory when it stops cleanly; one
+        # killed at a failure leaves it behind.
+        shutil.rmtree("/var/run/dpdk/nfgkube%d" % os.getpid(), ignore_errors=True)
 
 
 if __name__ == "__main__":
