@@ -35,15 +35,24 @@ struct Addr {
     auto operator<=>(const Addr&) const = default;
 };
 
-// A hash of either family's address (or of an Addr), for unordered containers of the control
-// plane's bookkeeping: the address words folded with a multiply.
+// A hash of either family's address (or of an Addr), for the control plane's hash tables (open
+// addressing takes its low bits): every bit of the address reaches every bit of the hash
+// (MurmurHash3's 64-bit finalizer), so addresses of one prefix, which differ only in their last
+// bytes, spread as well as any.
 struct AddrHash {
-    size_t operator()(uint32_t a) const noexcept { return (uint64_t{a} * 0x9e3779b97f4a7c15ull) >> 16; }
+    static uint64_t mix(uint64_t x) noexcept {
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdull;
+        x ^= x >> 33;
+        x *= 0xc4ceb9fe1a85ec53ull;
+        return x ^ (x >> 33);
+    }
+    size_t operator()(uint32_t a) const noexcept { return mix(a); }
     size_t operator()(const Ip6& a) const noexcept {
         uint64_t w[2];
         static_assert(sizeof w == sizeof a.b);
         __builtin_memcpy(w, a.b.data(), 16);
-        return ((w[0] * 0x9e3779b97f4a7c15ull) ^ w[1]) * 0xc2b2ae3d27d4eb4full >> 16;
+        return mix(w[0] ^ mix(w[1]));
     }
     size_t operator()(const Addr& a) const noexcept { return (*this)(a.v4) ^ (*this)(a.v6); }
 };
