@@ -6,7 +6,6 @@
 // sending those clients to the old endpoint until the pin times out.
 #pragma once
 
-#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -32,7 +31,7 @@ std::vector<AffinityKeep> shrunk_affinity_maps(const std::vector<const Service*>
 
 // Deletes from each map the pins whose endpoint is not in its `keep`, reading the maps' elements
 // from the kernel. A pin that times out meanwhile is not an error (the deletion is tried again
-// on what is left). `deleted` counts the pins taken away.
-bool sweep_affinity(const std::vector<AffinityKeep>& maps, size_t& deleted, std::string& err);
+// on what is left).
+bool sweep_affinity(const std::vector<AffinityKeep>& maps, std::string& err);
 
 }  // namespace nfgate::nft

@@ -1,33 +1,20 @@
 #include "nft/frontend_counters.hpp"
 
 #include <arpa/inet.h>
-#include <libmnl/libmnl.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/set.h>
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_tables.h>
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
-#include <memory>
 #include <vector>
 
-#include "nft/netlink.hpp"
 #include "nft/nft_render.hpp"
 #include "nft/nft_ruleset.hpp"
+#include "nft/set_elements.hpp"
 
 namespace nfgate::nft {
 
 namespace {
-
-using SetPtr = std::unique_ptr<nftnl_set, decltype([](nftnl_set* s) { nftnl_set_free(s); })>;
-using IterPtr = std::unique_ptr<nftnl_set_elems_iter, decltype([](nftnl_set_elems_iter* i) { nftnl_set_elems_iter_destroy(i); })>;
-
-int parse_elems(const nlmsghdr* nlh, void* data) {
-    nftnl_set_elems_nlmsg_parse(nlh, static_cast<nftnl_set*>(data));
-    return MNL_CB_OK;
-}
 
 int take_counter(nftnl_expr* e, void* data) {
     const char* name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
@@ -41,19 +28,17 @@ int take_counter(nftnl_expr* e, void* data) {
 
 // Keys as nft lays out a concatenation: every member in 4-byte registers, in network order
 // (an IPv6 address takes four).
-bool decode_key(const uint8_t* key, uint32_t len, bool proto_port, bool ipv6, ElementCount& c) {
+bool decode_key(const uint8_t* key, uint32_t len, bool proto_port, Family family, ElementCount& c) {
+    const bool ipv6 = family == Family::ip6;
     const uint32_t addr_len = proto_port ? 0 : ipv6 ? 16 : 4;
     if (len != addr_len + 8) return false;
-    const uint8_t* p = key;
     c.ipv6 = ipv6;
-    if (ipv6) {
-        if (!proto_port) c.ip6 = Ip6::from(p);
-    } else if (!proto_port) {
-        uint32_t ip;
-        std::memcpy(&ip, p, 4);
-        c.ip = ntohl(ip);
+    if (!proto_port) {
+        const Addr a = addr_from_set(key, family);
+        c.ip = a.v4;
+        c.ip6 = a.v6;
     }
-    p += addr_len;
+    const uint8_t* p = key + addr_len;
     c.proto = static_cast<Proto>(p[0]);
     uint16_t port;
     std::memcpy(&port, p + 4, 2);
@@ -65,31 +50,14 @@ bool decode_key(const uint8_t* key, uint32_t len, bool proto_port, bool ipv6, El
 
 bool dump_element_counters(const std::string& set, bool proto_port, std::vector<ElementCount>& out, std::string& err,
                            Family family) {
-    const bool ipv6 = family == Family::ip6;
-    std::vector<char> req(MNL_SOCKET_BUFFER_SIZE);
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(req.data(), NFT_MSG_GETSETELEM, ipv6 ? NFPROTO_IPV6 : NFPROTO_IPV4,
-                                          NLM_F_DUMP | NLM_F_ACK, static_cast<uint32_t>(time(nullptr)));
-    SetPtr s(nftnl_set_alloc());
-    nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTableName);
-    nftnl_set_set_str(s.get(), NFTNL_SET_NAME, set.c_str());
-    nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
-    std::string qerr;
-    if (query(nlh, parse_elems, s.get(), MNL_SOCKET_BUFFER_SIZE * 4, qerr) < 0) {
-        const int e = errno;  // kept for the caller (ENOENT: no such table or set)
-        err = std::string("dump set ") + (ipv6 ? "ip6 " : "ip ") + set + ": " + (qerr.empty() ? std::strerror(e) : qerr);
-        errno = e;
-        return false;
-    }
-    IterPtr it(nftnl_set_elems_iter_create(s.get()));
-    for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it.get()); e != nullptr; e = nftnl_set_elems_iter_next(it.get())) {
+    return dump_set_elements(set, family, [&](nftnl_set_elem* e) {
         uint32_t len = 0;
         const auto* key = static_cast<const uint8_t*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len));
         ElementCount c;
-        if (key == nullptr || !decode_key(key, len, proto_port, ipv6, c)) continue;
+        if (key == nullptr || !decode_key(key, len, proto_port, family, c)) return;
         nftnl_set_elem_expr_foreach(e, take_counter, &c);
         out.push_back(c);
-    }
-    return true;
+    }, err);
 }
 
 void KernelTraffic::Running::see(uint64_t p, uint64_t b) {

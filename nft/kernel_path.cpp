@@ -63,6 +63,27 @@ bool run_plan(const Plan& plan, std::string& err) {
     return false;
 }
 
+// What an applied change leaves outside the ruleset for its Services (as `was` held the ones in
+// `before`, and `now` the ones in `after`): kernel conntrack entries of UDP flows whose endpoint
+// went away, affinity pins of endpoints that left. Worked out before the held model moves on,
+// cleared once the change is in force.
+struct Leftovers {
+    std::vector<StaleUdpFlow> udp;
+    std::vector<StaleUdpFlow6> udp6;
+    std::vector<AffinityKeep> pins;
+
+    Leftovers(const Model& was, const std::vector<const Service*>& before, const Model& now,
+              const std::vector<const Service*>& after)
+        : udp(stale_udp_flows(was, before, now, after)),
+          udp6(stale_udp_flows6(was, before, now, after)),
+          pins(shrunk_affinity_maps(before, after)) {}
+
+    bool clear(std::string& err) const {
+        size_t deleted = 0;
+        return flush_udp_flows(udp, deleted, err) && flush_udp_flows(udp6, deleted, err) && sweep_affinity(pins, err);
+    }
+};
+
 template <typename Users>
 void count_picks(const Model& m, const Service& s, Users& users, long sign, Family f) {
     for (const auto& p : s.ports)
@@ -178,9 +199,7 @@ bool KernelPath::apply_changes(const Model& m, const ServiceChanges& changes, st
         plans[i] = diff_plan(old_part[i], new_part[i]);
     }
     if (!run_unsealing(std::move(plans[0]), err) || !run_unsealing(std::move(plans[1]), err)) return false;
-    std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, changes.before, m, changes.after);
-    std::vector<StaleUdpFlow6> stale6 = stale_udp_flows6(*st.model, changes.before, m, changes.after);
-    const std::vector<AffinityKeep> pins = shrunk_affinity_maps(changes.before, changes.after);
+    const Leftovers leftovers(*st.model, changes.before, m, changes.after);
     bool routes_same = routed_ips(changes.before) == routed_ips(changes.after);
     adopt_services(*st.model, m, changes);
     for (Family f : kFamilies) {
@@ -188,9 +207,7 @@ bool KernelPath::apply_changes(const Model& m, const ServiceChanges& changes, st
         add_delta(st.of(f).pick_users, picks[i]);
         add_delta(st.of(f).hairpin_users, hairpin[i]);
     }
-    size_t deleted = 0, unpinned = 0;
-    if (!flush_udp_flows(stale, deleted, err) || !flush_udp_flows(stale6, deleted, err)) return false;
-    if (!sweep_affinity(pins, unpinned, err)) return false;
+    if (!leftovers.clear(err)) return false;
     return routes_same || update_routes(m, false, err);
 }
 
@@ -345,14 +362,10 @@ bool KernelPath::apply(const Model& m, std::string& err) {
     // size, which replaces the map): compare whole renderings.
     if (!run_unsealing(diff_plan(render(*st.model, st.syn_proxy), render(m, st.syn_proxy)), err)) return false;
     if (!write_ip6(&*st.model, m, err)) return false;
-    std::vector<StaleUdpFlow> stale = stale_udp_flows(*st.model, all_services(*st.model), m, all_services(m));
-    std::vector<StaleUdpFlow6> stale6 = stale_udp_flows6(*st.model, all_services(*st.model), m, all_services(m));
-    const std::vector<AffinityKeep> pins = shrunk_affinity_maps(all_services(*st.model), all_services(m));
+    const Leftovers leftovers(*st.model, all_services(*st.model), m, all_services(m));
     st.model = m;
     count_all(m);
-    size_t deleted = 0, unpinned = 0;
-    if (!flush_udp_flows(stale, deleted, err) || !flush_udp_flows(stale6, deleted, err)) return false;
-    if (!sweep_affinity(pins, unpinned, err)) return false;
+    if (!leftovers.clear(err)) return false;
     return update_routes(m, false, err);
 }
 
