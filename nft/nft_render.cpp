@@ -105,20 +105,33 @@ std::string affinity_map_name(const Service& s, const ServicePort& p, uint32_t t
 
 namespace {
 
-// Clients outside the cluster are masqueraded so replies come back through the gateway;
-// externalTrafficPolicy Local keeps the client address for the backend.
+// Whether a Service of `policy` has clients from outside the cluster masqueraded (so replies
+// come back through the gateway): masquerade.all, or externalTrafficPolicy Cluster with no
+// cluster CIDR covering everything. Local keeps the client address for the backend.
+template <typename F>
+bool marks_masquerade(const Model& m, TrafficPolicy policy) {
+    if (m.masquerade.all) return true;
+    if (policy == TrafficPolicy::local) return false;
+    const auto& cidrs = F::cluster_cidrs(m);
+    return std::none_of(cidrs.begin(), cidrs.end(), [](const auto& c) { return c.len == 0; });
+}
+
+// The rule that marks those clients for masquerade, when marks_masquerade says there is one.
 template <typename F>
 std::optional<Rule> masquerade_mark_rule(const Model& m, const Service& s) {
+    if (!marks_masquerade<F>(m, s.external_traffic_policy)) return std::nullopt;
     Rule r;
-    if (!m.masquerade.all) {
-        if (s.external_traffic_policy == TrafficPolicy::local) return std::nullopt;
-        for (const auto& c : F::cluster_cidrs(m)) {
-            if (c.len == 0) return std::nullopt;
-            r.exprs.push_back(MatchCidr{Field::saddr, c, true});
-        }
-    }
+    if (!m.masquerade.all)
+        for (const auto& c : F::cluster_cidrs(m)) r.exprs.push_back(MatchCidr{Field::saddr, c, true});
     r.exprs.push_back(SetMarkBit{kMasqueradeMark, true});
     return r;
+}
+
+// Whether an endpoint's address goes in the hairpin set (a pod reaching itself through its
+// Service is masqueraded): in the cluster, unless masquerade.all masquerades every client anyway.
+template <typename A>
+bool hairpin_endpoint(const Model& m, const A& ip) {
+    return !m.masquerade.all && m.in_cluster(ip);
 }
 
 }  // namespace
@@ -153,10 +166,9 @@ uint32_t map_capacity(const Model& m) {
 template <typename F>
 std::vector<typename F::A> hairpin_of(const Model& m, const Service& s) {
     std::vector<typename F::A> out;
-    if (m.masquerade.all) return out;
     for (const auto& p : s.ports)
         for (const auto& e : F::chosen(p))
-            if (m.in_cluster(e.ip)) out.push_back(e.ip);
+            if (hairpin_endpoint(m, e.ip)) out.push_back(e.ip);
     return out;
 }
 
@@ -188,17 +200,8 @@ std::vector<Addr> hairpin_addresses(const Model& m, const Service& s, Family f) 
 namespace {
 
 // The policy a Service's ClusterIPs follow: Cluster, whatever externalTrafficPolicy says.
-// Whether masquerade_mark_rule<F> gives a rule for a Service of `policy`, without building it.
 template <typename F>
-bool marks_masquerade(const Model& m, TrafficPolicy policy) {
-    if (m.masquerade.all) return true;
-    if (policy == TrafficPolicy::local) return false;
-    const auto& cidrs = F::cluster_cidrs(m);
-    return std::none_of(cidrs.begin(), cidrs.end(), [](const auto& c) { return c.len == 0; });
-}
-
-template <typename F>
-bool cluster_ip_masquerades(const Model& m, const Service&) {
+bool cluster_ip_masquerades(const Model& m) {
     return marks_masquerade<F>(m, TrafficPolicy::cluster);
 }
 
@@ -207,7 +210,7 @@ std::vector<PickChain> picks_of(const Model& m, const Service& s, const ServiceP
     size_t chosen = F::chosen_count(p);
     if (s.affinity_client_ip || chosen == 0) return {};
     const uint32_t n = static_cast<uint32_t>(chosen);
-    const bool external = marks_masquerade<F>(m, s.external_traffic_policy), cluster = cluster_ip_masquerades<F>(m, s);
+    const bool external = marks_masquerade<F>(m, s.external_traffic_policy), cluster = cluster_ip_masquerades<F>(m);
     std::vector<PickChain> out{{n, external}};
     if (!F::cluster_ips(s).empty() && cluster != external) out.push_back({n, cluster});
     return out;
@@ -341,9 +344,9 @@ private:
     // own chain. LoadBalancer IPs with source ranges pass a per-service firewall chain first.
     void render_port(const Service& s, const ServicePort& p) {
         const auto chosen = F::chosen(p);
-        if (!only_ && !m_.masquerade.all)
+        if (!only_)
             for (const auto& e : chosen)
-                if (m_.in_cluster(e.ip) && hairpin_seen_.insert(e.ip))
+                if (hairpin_endpoint(m_, e.ip) && hairpin_seen_.insert(e.ip))
                     hairpin_.elems.push_back(SetElem{e.ip, Proto::tcp, 0, 0, {}, {e.ip, 0, true}});
         bool has_endpoints = !chosen.empty();
         bool by_map = has_endpoints && !s.affinity_client_ip;
@@ -417,7 +420,7 @@ private:
         Chain c{name, std::nullopt, {}};
         if (auto mark = masquerade_mark_rule<F>(m_, s)) {
             c.rules.push_back(std::move(*mark));
-        } else if (cluster_ip_masquerades<F>(m_, s)) {
+        } else if (cluster_ip_masquerades<F>(m_)) {
             // externalTrafficPolicy Local: only the ClusterIPs' off-cluster clients are marked.
             Service as_cluster;
             Rule r = *masquerade_mark_rule<F>(m_, as_cluster);
