@@ -225,7 +225,9 @@ Fate new_passthrough_flow6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
     return route6(c, m, pm);
 }
 
-Fate flow_miss6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
+}  // namespace
+
+Fate on_ipv6_miss(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
     const MissDecision6 d = decide_miss6(c.st, pm.src, pm.dst, pm.proto, rte_be_to_cpu_16(pm.dport), pm.icmp_type);
     switch (d.kind) {
         case MissKind::echo_to_gateway:
@@ -243,10 +245,6 @@ Fate flow_miss6(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) {
     ++c.counters.forwarded_plain;
     return route6(c, m, pm);
 }
-
-}  // namespace
-
-Fate on_ipv6_miss(SlowCtx& c, rte_mbuf* m, PacketMeta6& pm) { return flow_miss6(c, m, pm); }
 
 namespace {
 
