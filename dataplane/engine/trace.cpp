@@ -45,6 +45,43 @@ void drop(TraceResult& r, Reason why) {
     r.reason = std::string(reason_name(why));
 }
 
+// The steps of a Service flow's trace after admission, in the same words for both families.
+// "endpoints": false when there are none, and the packet is rejected (`unreachable`: the
+// family's ICMP answer to UDP).
+bool endpoints_step(TraceResult& r, size_t n, const std::string& list, uint8_t proto, const char* unreachable) {
+    r.steps.push_back({"endpoints", std::to_string(n) + " ready" + (list.empty() ? "" : ": " + list)});
+    if (n != 0) return true;
+    r.verdict = "reject";
+    r.reason = proto == 6 ? "no ready endpoint: TCP reset" : std::string("no ready endpoint: ") + unreachable;
+    return false;
+}
+
+// "backend choice": `client` pinned to `chosen` by ClientIP affinity, or Maglev's slot for `hash`.
+void choice_step(TraceResult& r, bool pinned, const std::string& client, const std::string& chosen, uint32_t hash,
+                 bool affinity) {
+    r.steps.push_back({"backend choice", pinned ? "ClientIP affinity pins " + client + " to " + chosen
+                                                : "Maglev slot for 5-tuple hash " + std::to_string(hash) + " -> " + chosen +
+                                                      (affinity ? " (then remembered for ClientIP affinity)" : "")});
+}
+
+// "route" (when there is none toward the backend) and "source NAT"; the verdict. False when the
+// packet is dropped: it must be masqueraded and there is no route to take it out.
+bool nat_steps(TraceResult& r, bool snat, bool routed, const std::string& backend, const std::string& addr,
+               const std::string& how) {
+    if (!routed) {
+        r.steps.push_back({"route", "no route to " + backend});
+        if (snat) {
+            drop(r, Reason::no_route);
+            return false;
+        }
+    }
+    r.steps.push_back({"source NAT", snat ? "masquerade to " + addr + " (" + how + ")"
+                                          : "client address kept (in-cluster client or externalTrafficPolicy: Local)"});
+    r.masquerade = snat;
+    r.verdict = "forward";
+    return true;
+}
+
 void service_flow(const ServiceTable& st, const AffinityTable& aff, const TracePacket& p, uint32_t now_s,
                   const ServiceMatch& sm, TraceResult& r) {
     const ServicePortEntry& e = *sm.port;
@@ -57,38 +94,20 @@ void service_flow(const ServiceTable& st, const AffinityTable& aff, const TraceP
         r.steps.push_back({"admission", std::string(reason_name(why))});
         return drop(r, why);
     }
-    const std::string list = list_endpoints(e.backends, r.candidates);
-    r.steps.push_back({"endpoints", std::to_string(e.backends.size()) + " ready" + (list.empty() ? "" : ": " + list)});
-    if (e.backends.empty()) {
-        r.verdict = "reject";
-        r.reason = p.proto == 6 ? "no ready endpoint: TCP reset" : "no ready endpoint: ICMP port unreachable";
+    if (!endpoints_step(r, e.backends.size(), list_endpoints(e.backends, r.candidates), p.proto, "ICMP port unreachable"))
         return;
-    }
     const Backend* pinned = pinned_backend(aff, e, p.src, now_s);
     const ct::FlowKey key = ct::make_key(rte_cpu_to_be_32(p.src), rte_cpu_to_be_32(p.dst), rte_cpu_to_be_16(p.sport),
                                          rte_cpu_to_be_16(p.dport), p.proto);
     const uint32_t hash = static_cast<uint32_t>(ct::flow_hash(key));
     const Backend& b = pinned != nullptr ? *pinned : hashed_backend(e, hash);
     r.chosen = Endpoint{b.ip, b.port, true};
-    r.steps.push_back({"backend choice", pinned != nullptr
-                                             ? "ClientIP affinity pins " + ip_to_string(p.src) + " to " + endpoint_str(b.ip, b.port)
-                                             : "Maglev slot for 5-tuple hash " + std::to_string(hash) + " -> " +
-                                                   endpoint_str(b.ip, b.port) +
-                                                   (e.affinity_client_ip ? " (then remembered for ClientIP affinity)" : "")});
+    choice_step(r, pinned != nullptr, ip_to_string(p.src), endpoint_str(b.ip, b.port), hash, e.affinity_client_ip);
     const bool snat = service_needs_snat(st, sm, p.src, b.ip);
     uint32_t addr = 0;
     std::string how;
-    if (!egress_address(st, b.ip, addr, how)) {
-        r.steps.push_back({"route", "no route to " + ip_to_string(b.ip)});
-        if (snat) return drop(r, Reason::no_route);
-    }
-    r.steps.push_back({"source NAT", snat ? "masquerade to " + ip_to_string(addr) + " (" + how + ")"
-                                          : "client address kept (in-cluster client or externalTrafficPolicy: Local)"});
-    if (snat) {
-        r.snat = addr;
-        r.masquerade = true;
-    }
-    r.verdict = "forward";
+    const bool routed = egress_address(st, b.ip, addr, how);
+    if (nat_steps(r, snat, routed, ip_to_string(b.ip), ip_to_string(addr), how) && snat) r.snat = addr;
 }
 
 // The IPv6 twin of egress_address: the global address of the port that leads to `dst`.
@@ -112,38 +131,20 @@ void service_flow6(const ServiceTable& st, const AffinityTable& aff, const Trace
         r.steps.push_back({"admission", std::string(reason_name(Reason::source_range_denied))});
         return drop(r, Reason::source_range_denied);
     }
-    const std::string list = list_endpoints(e.backends, r.candidates6);
-    r.steps.push_back({"endpoints", std::to_string(e.backends.size()) + " ready" + (list.empty() ? "" : ": " + list)});
-    if (e.backends.empty()) {
-        r.verdict = "reject";
-        r.reason = p.proto == 6 ? "no ready endpoint: TCP reset" : "no ready endpoint: ICMPv6 port unreachable";
+    if (!endpoints_step(r, e.backends.size(), list_endpoints(e.backends, r.candidates6), p.proto, "ICMPv6 port unreachable"))
         return;
-    }
     const Backend6* pinned = pinned_backend6(aff, e, p.src6, now_s);
     const ct::FlowKey6 key =
         ct::make_key6(p.src6, p.dst6, rte_cpu_to_be_16(p.sport), rte_cpu_to_be_16(p.dport), p.proto);
     const Backend6& b = pinned != nullptr ? *pinned : hashed_backend6(e, key);
     r.chosen6 = Endpoint6{b.ip, b.port, true};
-    r.steps.push_back({"backend choice", pinned != nullptr
-                                             ? "ClientIP affinity pins " + ip6_to_string(p.src6) + " to " + endpoint_str(b.ip, b.port)
-                                             : "Maglev slot for 5-tuple hash " +
-                                                   std::to_string(static_cast<uint32_t>(ct::flow_hash(key))) + " -> " +
-                                                   endpoint_str(b.ip, b.port) +
-                                                   (e.base->affinity_client_ip ? " (then remembered for ClientIP affinity)" : "")});
+    choice_step(r, pinned != nullptr, ip6_to_string(p.src6), endpoint_str(b.ip, b.port),
+                static_cast<uint32_t>(ct::flow_hash(key)), e.base->affinity_client_ip);
     const bool snat = service_needs_snat6(st, sm, p.src6, b.ip);
     Ip6 addr;
     std::string how;
-    if (!egress_address6(st, b.ip, addr, how)) {
-        r.steps.push_back({"route", "no route to " + ip6_to_string(b.ip)});
-        if (snat) return drop(r, Reason::no_route);
-    }
-    r.steps.push_back({"source NAT", snat ? "masquerade to " + ip6_to_string(addr) + " (" + how + ")"
-                                          : "client address kept (in-cluster client or externalTrafficPolicy: Local)"});
-    if (snat) {
-        r.snat6 = addr;
-        r.masquerade = true;
-    }
-    r.verdict = "forward";
+    const bool routed = egress_address6(st, b.ip, addr, how);
+    if (nat_steps(r, snat, routed, ip6_to_string(b.ip), ip6_to_string(addr), how) && snat) r.snat6 = addr;
 }
 
 // A miss that is not a Service flow, in either family: `dst` is the destination's text,
